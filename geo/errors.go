@@ -1,0 +1,69 @@
+package geo
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalidZone is wrapped by every error that refuses zone data.
+var ErrInvalidZone = errors.New("invalid zone data")
+
+// Problem is one thing wrong with zone data, said so that a person can find
+// and fix it.
+type Problem struct {
+	File string
+	// Feature is the 0-based index of the zone in its file, or -1 when the
+	// problem concerns the whole file.
+	Feature int
+	ZoneID  string
+	// Field is a JSON-path-like name of the offending member, such as
+	// "geometry.coordinates[0][3]" or "properties.type".
+	Field string
+	Msg   string
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.File != "" {
+		b.WriteString(p.File)
+		b.WriteString(": ")
+	}
+	if p.Feature >= 0 {
+		fmt.Fprintf(&b, "feature %d", p.Feature)
+		if p.ZoneID != "" {
+			fmt.Fprintf(&b, " (%s)", p.ZoneID)
+		}
+		b.WriteString(": ")
+	}
+	if p.Field != "" {
+		b.WriteString(p.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// LoadError refuses zone data and lists every problem found in it.
+type LoadError struct {
+	Problems []Problem
+}
+
+func (e *LoadError) Error() string {
+	switch len(e.Problems) {
+	case 0:
+		return ErrInvalidZone.Error()
+	case 1:
+		return e.Problems[0].String()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems in zone data:", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.Is(err, ErrInvalidZone) hold.
+func (e *LoadError) Unwrap() error { return ErrInvalidZone }

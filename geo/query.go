@@ -1,0 +1,274 @@
+package geo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// ErrInvalidQuery is wrapped by every error about a malformed check.
+var ErrInvalidQuery = errors.New("invalid query")
+
+// MaxWaypoints bounds the length of a route.
+const MaxWaypoints = 10000
+
+// MaxBuffer bounds the lateral buffer, in metres.
+const MaxBuffer = 100_000
+
+// Altitude is a flight's height above a reference. A zero Ref (RefUnknown)
+// means the height is not known: every height band then counts.
+type Altitude struct {
+	Metres float64
+	Ref    VerticalRef
+}
+
+// Band is a range of heights, in metres above Ref. Ref RefUnknown means the
+// heights are not known.
+type Band struct {
+	Lower, Upper float64
+	Ref          VerticalRef
+}
+
+func (b Band) String() string {
+	if b.Ref == RefUnknown {
+		return "any height"
+	}
+	return fmt.Sprintf("%s–%s m %s", fmtMetres(b.Lower), fmtMetres(b.Upper), b.Ref)
+}
+
+func fmtMetres(m float64) string {
+	switch {
+	case math.IsInf(m, 1):
+		return "∞"
+	case math.IsInf(m, -1):
+		return "-∞"
+	}
+	return fmt.Sprintf("%.0f", m)
+}
+
+// TimeWindow is a closed interval of time [Start, End].
+type TimeWindow struct {
+	Start, End time.Time
+}
+
+// Instant is the window of one instant.
+func Instant(t time.Time) TimeWindow { return TimeWindow{t, t} }
+
+// PositionQuery asks which zones hold a point at a height and instant.
+type PositionQuery struct {
+	Point orb.Point // longitude, latitude
+	Alt   Altitude
+	At    time.Time
+}
+
+// Validate reports what is wrong with the query, naming the field.
+func (q PositionQuery) Validate() error {
+	return join(checkPoint("point", q.Point), checkAlt("altitude", q.Alt.Metres, q.Alt.Ref),
+		checkTime("at", q.At))
+}
+
+// Waypoint is a point of a route with its height in the route's reference.
+type Waypoint struct {
+	Point orb.Point
+	Alt   float64 // metres above RouteQuery.AltRef
+}
+
+// RouteQuery asks which zones a route meets. Between waypoints the route is a
+// straight line in longitude/latitude and its height changes linearly. Every
+// leg is also checked widened by how far a geodesic between its waypoints
+// strays from that line (under a metre below 5 km legs), so that a drone
+// flying either path is covered.
+type RouteQuery struct {
+	Waypoints []Waypoint
+	// AltRef is the reference of every waypoint's Alt; RefUnknown when
+	// heights are not known.
+	AltRef VerticalRef
+	// Buffer widens the route on both sides, in metres (0 allowed).
+	Buffer float64
+	Window TimeWindow
+}
+
+// Validate reports what is wrong with the query, naming the field.
+func (q RouteQuery) Validate() error {
+	var errs []error
+	switch n := len(q.Waypoints); {
+	case n < 2:
+		errs = append(errs, fmt.Errorf("waypoints: a route needs at least 2 waypoints, got %d", n))
+	case n > MaxWaypoints:
+		errs = append(errs, fmt.Errorf("waypoints: at most %d waypoints, got %d", MaxWaypoints, n))
+	}
+	if len(q.Waypoints) <= MaxWaypoints {
+		for i, w := range q.Waypoints {
+			errs = append(errs, checkPoint(fmt.Sprintf("waypoints[%d]", i), w.Point),
+				checkAlt(fmt.Sprintf("waypoints[%d].alt", i), w.Alt, q.AltRef))
+		}
+	}
+	errs = append(errs, checkBuffer(q.Buffer), checkWindow(q.Window))
+	return join(errs...)
+}
+
+// AreaQuery asks which zones an operating area meets.
+type AreaQuery struct {
+	// Area is a polygon (with holes) or a circle.
+	Area Shape
+	// Band is the operation's height band; Ref RefUnknown when not known.
+	Band   Band
+	Buffer float64 // metres
+	Window TimeWindow
+}
+
+// Validate reports what is wrong with the query, naming the field.
+func (q AreaQuery) Validate() error {
+	errs := []error{checkShape("area", q.Area), checkBuffer(q.Buffer), checkWindow(q.Window)}
+	if q.Band.Ref != RefUnknown {
+		errs = append(errs, checkAlt("band.lower", q.Band.Lower, q.Band.Ref), checkAlt("band.upper", q.Band.Upper, q.Band.Ref))
+		if q.Band.Lower > q.Band.Upper {
+			errs = append(errs, fmt.Errorf("band: lower %g m above upper %g m", q.Band.Lower, q.Band.Upper))
+		}
+	}
+	return join(errs...)
+}
+
+// Caveat is a set of assumptions a check made because data was missing. Each
+// one makes the check count a zone it could not rule out.
+type Caveat uint16
+
+const (
+	// CaveatNoAltitude: the flight's height was not given, so every height
+	// band of the zone counts.
+	CaveatNoAltitude Caveat = 1 << iota
+	// CaveatReference: the flight's height and the zone's limits use
+	// different references (e.g. AGL against AMSL) and nofly has no terrain
+	// or geoid model, so the limits count as met unless the worst case
+	// (terrain from -430 to 8,850 m, geoid from -107 to +86 m) rules them out.
+	CaveatReference
+	// CaveatDaylight: the zone's schedule starts or ends at a daylight event
+	// (sunrise, sunset, twilight), counted as the whole day.
+	CaveatDaylight
+)
+
+var caveatText = []string{
+	"flight height not given: every height counts",
+	"flight and zone heights use different references and no terrain or geoid data is loaded: counted unless the worst case rules it out",
+	"zone schedule starts or ends at a daylight event: the whole day counts",
+}
+
+// Strings describes each caveat in the set for a person.
+func (c Caveat) Strings() []string {
+	var out []string
+	for i, s := range caveatText {
+		if c&(1<<i) != 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (c Caveat) String() string { return strings.Join(c.Strings(), "; ") }
+
+// Hit is a zone that a flight meets: horizontally (within the buffer), in
+// height and in time, all three.
+type Hit struct {
+	Zone *Zone
+	// Legs lists the 0-based legs of a route that meet the zone (leg i runs
+	// from waypoint i to i+1); nil for positions and areas.
+	Legs []int
+	// Distance is the closest approach, in metres, of the flight to the
+	// zone's horizontal shape; 0 when the flight enters the shape.
+	Distance float64
+	// Band is the heights at which flight and zone overlap, in the flight's
+	// reference when it has one, else the zone's.
+	Band Band
+	// When is the span of the flight's time window during which the zone is
+	// active: from the first to the last active instant.
+	When    TimeWindow
+	Caveats Caveat
+}
+
+// Blocking reports whether the hit needs an exemption.
+func (h *Hit) Blocking() bool { return h.Zone.Restriction.Blocking() }
+
+func checkPoint(field string, p orb.Point) error {
+	lon, lat := p[0], p[1]
+	var errs []error
+	if !isFinite(lat) || lat < -90 || lat > 90 {
+		errs = append(errs, fmt.Errorf("%s: latitude %v outside -90..90", field, lat))
+	}
+	if !isFinite(lon) || lon < -180 || lon > 180 {
+		errs = append(errs, fmt.Errorf("%s: longitude %v outside -180..180", field, lon))
+	}
+	return join(errs...)
+}
+
+func checkAlt(field string, m float64, ref VerticalRef) error {
+	if ref == RefUnknown {
+		return nil
+	}
+	if ref > WGS84 {
+		return fmt.Errorf("%s: unknown vertical reference %d", field, ref)
+	}
+	if !isFinite(m) || m < -1000 || m > 100_000 {
+		return fmt.Errorf("%s: height %v m outside -1000..100000", field, m)
+	}
+	return nil
+}
+
+func checkTime(field string, t time.Time) error {
+	if t.IsZero() {
+		return fmt.Errorf("%s: time required", field)
+	}
+	return nil
+}
+
+func checkWindow(w TimeWindow) error {
+	if err := join(checkTime("window.start", w.Start), checkTime("window.end", w.End)); err != nil {
+		return err
+	}
+	if w.End.Before(w.Start) {
+		return fmt.Errorf("window: end %s before start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func checkBuffer(b float64) error {
+	if !isFinite(b) || b < 0 || b > MaxBuffer {
+		return fmt.Errorf("buffer: %v m outside 0..%d", b, MaxBuffer)
+	}
+	return nil
+}
+
+func checkShape(field string, s Shape) error {
+	switch s.Kind {
+	case ShapeCircle:
+		if err := checkPoint(field+".center", s.Center); err != nil {
+			return err
+		}
+		if !isFinite(s.Radius) || s.Radius <= 0 || s.Radius > MaxBuffer {
+			return fmt.Errorf("%s.radius: %v m outside (0, %d]", field, s.Radius, MaxBuffer)
+		}
+		return nil
+	case ShapePolygon:
+		var errs []error
+		validatePolygons(func(f, msg string) { errs = append(errs, fmt.Errorf("%s: %s", f, msg)) }, field, s.Polygons)
+		return join(errs...)
+	}
+	return fmt.Errorf("%s: no shape", field)
+}
+
+// join joins the non-nil errors and marks the result as ErrInvalidQuery.
+func join(errs ...error) error {
+	var msgs []string
+	for _, e := range errs {
+		if e != nil {
+			msgs = append(msgs, e.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidQuery, strings.Join(msgs, "; "))
+}
