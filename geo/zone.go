@@ -184,12 +184,15 @@ func (w Weekdays) Has(d time.Weekday) bool { return w&(1<<uint(d)) != 0 }
 // DailyPeriod is a recurring time of day on some days of the week.
 type DailyPeriod struct {
 	Days Weekdays
-	// Start and End are seconds after local midnight, 0..86400, in the fixed
-	// UTC offset Offset (seconds east of UTC) in which the source wrote them.
-	// End <= Start means the period runs past midnight into the next day;
+	// Start and End are seconds after local midnight, 0..86400, in Loc when
+	// it is set (an IANA time zone, so that daylight saving time applies),
+	// else in the fixed UTC offset Offset (seconds east of UTC) in which the
+	// source wrote them. Days are days in that same local time.
+	// End < Start means the period runs past midnight into the next day;
 	// End == Start means the whole day.
 	Start, End int32
 	Offset     int32
+	Loc        *time.Location
 	// StartEvent and EndEvent name a daylight event (ED-318 BMCT, SR, SS,
 	// EECT) that replaces Start or End. nofly does not compute the sun's
 	// position: it counts the whole day (Start 0, End 86400) instead, which
