@@ -12,22 +12,153 @@ const (
 	wgsF  = 1 / 298.257223563 // flattening
 	wgsB  = wgsA * (1 - wgsF) // semi-minor axis, metres
 	wgsE2 = wgsF * (2 - wgsF) // first eccentricity squared
+
+	rad = math.Pi / 180
+
+	// minMetresPerDegLat is the fewest metres in a degree of latitude
+	// anywhere (at the equator); maxMetresPerDegLon the most in a degree of
+	// longitude (also at the equator). Used to turn metres into degrees
+	// conservatively.
+	minMetresPerDegLat = 110_574.0
+	maxMetresPerDegLon = 111_320.0
 )
+
+// Distance is the geodesic distance in metres between two points on the
+// WGS84 ellipsoid (Vincenty's inverse formula, accurate to well under a
+// millimetre for the distances nofly deals with). Points are lon/lat degrees.
+func Distance(p, q orb.Point) float64 {
+	return vincenty(p[1]*rad, p[0]*rad, q[1]*rad, q[0]*rad)
+}
+
+// vincenty solves the inverse geodesic problem on WGS84; latitudes and
+// longitudes in radians. Near-antipodal points, where the iteration may not
+// converge, are far beyond any distance nofly measures; for them the last
+// iterate is returned.
+func vincenty(lat1, lon1, lat2, lon2 float64) float64 {
+	if lat1 == lat2 && lon1 == lon2 {
+		return 0
+	}
+	L := lon2 - lon1
+	U1 := math.Atan((1 - wgsF) * math.Tan(lat1))
+	U2 := math.Atan((1 - wgsF) * math.Tan(lat2))
+	sinU1, cosU1 := math.Sincos(U1)
+	sinU2, cosU2 := math.Sincos(U2)
+	lambda := L
+	var sinSigma, cosSigma, sigma, cos2Alpha, cos2SigmaM float64
+	for i := 0; i < 200; i++ {
+		sinLambda, cosLambda := math.Sincos(lambda)
+		t1 := cosU2 * sinLambda
+		t2 := cosU1*sinU2 - sinU1*cosU2*cosLambda
+		sinSigma = math.Sqrt(t1*t1 + t2*t2)
+		if sinSigma == 0 {
+			return 0
+		}
+		cosSigma = sinU1*sinU2 + cosU1*cosU2*cosLambda
+		sigma = math.Atan2(sinSigma, cosSigma)
+		sinAlpha := cosU1 * cosU2 * sinLambda / sinSigma
+		cos2Alpha = 1 - sinAlpha*sinAlpha
+		if cos2Alpha != 0 {
+			cos2SigmaM = cosSigma - 2*sinU1*sinU2/cos2Alpha
+		} else {
+			cos2SigmaM = 0 // equatorial line
+		}
+		C := wgsF / 16 * cos2Alpha * (4 + wgsF*(4-3*cos2Alpha))
+		prev := lambda
+		lambda = L + (1-C)*wgsF*sinAlpha*(sigma+C*sinSigma*(cos2SigmaM+C*cosSigma*(-1+2*cos2SigmaM*cos2SigmaM)))
+		if math.Abs(lambda-prev) < 1e-13 {
+			break
+		}
+	}
+	u2 := cos2Alpha * (wgsA*wgsA - wgsB*wgsB) / (wgsB * wgsB)
+	A := 1 + u2/16384*(4096+u2*(-768+u2*(320-175*u2)))
+	B := u2 / 1024 * (256 + u2*(-128+u2*(74-47*u2)))
+	deltaSigma := B * sinSigma * (cos2SigmaM + B/4*(cosSigma*(-1+2*cos2SigmaM*cos2SigmaM)-
+		B/6*cos2SigmaM*(-3+4*sinSigma*sinSigma)*(-3+4*cos2SigmaM*cos2SigmaM)))
+	return wgsB * A * (sigma - deltaSigma)
+}
+
+// frame is a local metric frame: an equirectangular projection scaled by the
+// ellipsoid's radii of curvature at lat0. It is affine in lon/lat, so the
+// straight lon/lat edges of GeoJSON stay exactly straight in it, and its
+// scale is exact at lat0. Away from lat0 the east-west scale drifts by about
+// tan(lat)·Δlat; relErr bounds that.
+type frame struct {
+	lon0, lat0 float64 // degrees
+	kx, ky     float64 // metres per degree of longitude and latitude at lat0
+}
+
+func newFrame(lon0, lat0 float64) frame {
+	s, c := math.Sincos(lat0 * rad)
+	w := math.Sqrt(1 - wgsE2*s*s)
+	n := wgsA / w                         // prime vertical radius of curvature
+	m := wgsA * (1 - wgsE2) / (w * w * w) // meridional radius of curvature
+	return frame{lon0: lon0, lat0: lat0, kx: n * c * rad, ky: m * rad}
+}
+
+// xy projects p into the frame, in metres east and north of the origin.
+func (f *frame) xy(p orb.Point) vec {
+	return vec{(p[0] - f.lon0) * f.kx, (p[1] - f.lat0) * f.ky}
+}
+
+// lonlat is the inverse of xy.
+func (f *frame) lonlat(v vec) orb.Point {
+	return orb.Point{f.lon0 + v.x/f.kx, f.lat0 + v.y/f.ky}
+}
+
+// relErr bounds the relative error of lengths measured in the frame between
+// points whose latitudes lie within dLat degrees of lat0.
+func (f *frame) relErr(dLat float64) float64 {
+	maxLat := math.Abs(f.lat0) + dLat
+	if maxLat >= 89 {
+		return math.Inf(1)
+	}
+	d := dLat * rad
+	// East-west scale drift (first order tan φ·Δφ, second order Δφ²), the
+	// change of the meridional radius (below 1% of Δφ), and floating point.
+	return math.Tan(maxLat*rad)*d + d*d + 0.01*d + 1e-9
+}
+
+// metresToDegLat converts a length to degrees of latitude, rounded up.
+func metresToDegLat(m float64) float64 { return m / minMetresPerDegLat * 1.001 }
+
+// metresToDegLon converts a length to degrees of longitude at latitudes up
+// to |lat|, rounded up.
+func metresToDegLon(m, lat float64) float64 {
+	c := math.Cos(math.Min(89.9, math.Abs(lat)) * rad)
+	return math.Min(360, m/(maxMetresPerDegLon*c)*1.001+1e-12)
+}
+
+// expandBound grows b by m metres on every side, rounded outward.
+func expandBound(b orb.Bound, m float64) orb.Bound {
+	if m <= 0 {
+		return b
+	}
+	dLat := metresToDegLat(m)
+	maxLat := math.Max(math.Abs(b.Min[1]), math.Abs(b.Max[1])) + dLat
+	dLon := metresToDegLon(m, maxLat)
+	return orb.Bound{
+		Min: orb.Point{math.Max(-180, b.Min[0]-dLon), math.Max(-90, b.Min[1]-dLat)},
+		Max: orb.Point{math.Min(180, b.Max[0]+dLon), math.Min(90, b.Max[1]+dLat)},
+	}
+}
 
 // circleBound is a longitude/latitude box that contains every point within
 // r metres of c, rounded outward.
 func circleBound(c orb.Point, r float64) orb.Bound {
-	// Metres per degree of latitude is at least 110,574 m and of longitude at
-	// least 111,320·cos(lat) m at the circle's most poleward latitude; 1%
-	// margin on top.
-	dLat := r / 110_574 * 1.01
-	maxLat := math.Min(90, math.Abs(c[1])+dLat)
-	dLon := 360.0
-	if cosMax := math.Cos(maxLat * math.Pi / 180); maxLat < 89.9 {
-		dLon = math.Min(360, r/(111_320*cosMax)*1.01)
-	}
-	return orb.Bound{
-		Min: orb.Point{math.Max(-180, c[0]-dLon), math.Max(-90, c[1]-dLat)},
-		Max: orb.Point{math.Min(180, c[0]+dLon), math.Min(90, c[1]+dLat)},
-	}
+	return expandBound(orb.Bound{Min: c, Max: c}, r)
+}
+
+// geodesicSagitta bounds how far, in metres, the geodesic between a and b
+// strays from the straight lon/lat line between them. It compares the
+// midpoints of the two paths (the great-circle midpoint stands in for the
+// geodesic's; over 100 km they differ by centimetres) and adds 10%.
+func geodesicSagitta(a, b orb.Point) float64 {
+	la1, lo1 := a[1]*rad, a[0]*rad
+	la2, lo2 := b[1]*rad, b[0]*rad
+	x := math.Cos(la1)*math.Cos(lo1) + math.Cos(la2)*math.Cos(lo2)
+	y := math.Cos(la1)*math.Sin(lo1) + math.Cos(la2)*math.Sin(lo2)
+	z := math.Sin(la1) + math.Sin(la2)
+	gc := orb.Point{math.Atan2(y, x) / rad, math.Atan2(z, math.Hypot(x, y)) / rad}
+	mid := orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2}
+	return Distance(gc, mid) * 1.1
 }

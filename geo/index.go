@@ -1,21 +1,95 @@
 package geo
 
 import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
 	"github.com/paulmach/orb"
+	"github.com/tidwall/rtree"
 )
 
 // Index answers checks against a fixed set of zones. It is immutable once
 // built and safe for any number of concurrent readers; to change the zones,
 // build a new Index and swap it in.
+//
+// Each volume's bounding box sits in an R-tree with float32 keys rounded
+// outward, so the box filter never misses; the exact test follows.
 type Index struct {
 	zones []*Zone          // sorted by ID
 	byID  map[string]*Zone // ID -> zone
+	act   []activity       // per zone, same order
+	vols  []cvol
+	tree  rtree.RTreeGN[float32, int32] // volume boxes -> index into vols
 }
 
 // NewIndex builds an index over zones. It refuses zones that fail Validate
 // and duplicate IDs, listing every problem in a *LoadError.
 func NewIndex(zones []Zone) (*Index, error) {
-	panic("TODO")
+	var probs []Problem
+	seen := make(map[string]int, len(zones))
+	for i := range zones {
+		z := &zones[i]
+		probs = append(probs, validateZone(z)...)
+		if j, dup := seen[z.ID]; dup && z.ID != "" {
+			probs = append(probs, Problem{File: z.Source.File, Feature: z.Source.Feature, ZoneID: z.ID, Field: "id",
+				Msg: fmt.Sprintf("duplicate zone id, also at %s feature %d", zones[j].Source.File, zones[j].Source.Feature)})
+		}
+		seen[z.ID] = i
+	}
+	if len(probs) > 0 {
+		return nil, &LoadError{Problems: probs}
+	}
+	ix := &Index{
+		zones: make([]*Zone, len(zones)),
+		byID:  make(map[string]*Zone, len(zones)),
+		act:   make([]activity, len(zones)),
+	}
+	for i := range zones {
+		ix.zones[i] = &zones[i]
+	}
+	sort.Slice(ix.zones, func(i, j int) bool { return ix.zones[i].ID < ix.zones[j].ID })
+	for i, z := range ix.zones {
+		ix.byID[z.ID] = z
+		ix.act[i] = compileActivity(z.Applicability)
+		for vi := range z.Volumes {
+			ix.vols = append(ix.vols, compileVolume(i, vi, &z.Volumes[vi]))
+		}
+	}
+	for i := range ix.vols {
+		v := &ix.vols[i]
+		b := ix.zones[v.zone].Volumes[v.vol].Shape.Bound()
+		min, max := boxKeys(b)
+		ix.tree.Insert(min, max, int32(i))
+	}
+	return ix, nil
+}
+
+// boxKeys rounds b outward to float32 R-tree keys.
+func boxKeys(b orb.Bound) (min, max [2]float32) {
+	for k := 0; k < 2; k++ {
+		min[k] = down32(b.Min[k])
+		max[k] = up32(b.Max[k])
+	}
+	return min, max
+}
+
+func down32(x float64) float32 {
+	f := float32(x)
+	if float64(f) > x {
+		f = math.Nextafter32(f, float32(math.Inf(-1)))
+	}
+	return f
+}
+
+func up32(x float64) float32 {
+	f := float32(x)
+	if float64(f) < x {
+		f = math.Nextafter32(f, float32(math.Inf(1)))
+	}
+	return f
 }
 
 // Len is the number of zones.
@@ -30,25 +104,258 @@ func (ix *Index) Zone(id string) (*Zone, bool) {
 // Zones returns all zones, sorted by ID. The slice must not be modified.
 func (ix *Index) Zones() []*Zone { return ix.zones }
 
-// Search calls fn for every zone whose bounding box meets b, in no
+// Search calls fn once for every zone whose bounding box meets b, in no
 // particular order, until fn returns false.
 func (ix *Index) Search(b orb.Bound, fn func(*Zone) bool) {
-	panic("TODO")
+	min, max := boxKeys(b)
+	var last int32 = -1
+	seen := map[int32]bool{}
+	ix.tree.Search(min, max, func(_, _ [2]float32, vi int32) bool {
+		zi := ix.vols[vi].zone
+		if zi == last || seen[zi] {
+			return true
+		}
+		last, seen[zi] = zi, true
+		return fn(ix.zones[zi])
+	})
 }
 
 // CheckPosition appends to dst the zones that hold q's point at q's height
-// and instant, and returns the extended slice. It does not allocate when dst
-// has room. The query must be valid (see PositionQuery.Validate).
+// and instant, and returns the extended slice: the point is in the shape
+// (the boundary counts), the height within the limits and the zone active
+// at that instant. It does not allocate when dst has room. The query must
+// be valid (see PositionQuery.Validate).
 func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
-	panic("TODO")
+	start := len(dst)
+	p := q.Point
+	key := [2]float32{down32(p[0]), down32(p[1])}
+	key2 := [2]float32{up32(p[0]), up32(p[1])}
+	ix.tree.Search(key, key2, func(_, _ [2]float32, vi int32) bool {
+		v := &ix.vols[vi]
+		for i := start; i < len(dst); i++ {
+			if dst[i].Zone == ix.zones[v.zone] {
+				return true // another volume of a zone already hit
+			}
+		}
+		band, ok, hcav := heightOverlap(q.Alt.Metres, q.Alt.Metres, q.Alt.Ref, v.lower, v.upper)
+		if !ok {
+			return true
+		}
+		active, tcav := ix.act[v.zone].activeAt(q.At)
+		if !active || !v.containsPoint(p) {
+			return true
+		}
+		dst = append(dst, Hit{Zone: ix.zones[v.zone], Band: band, When: Instant(q.At), Caveats: hcav | tcav})
+		return true
+	})
+	sortHits(dst[start:])
+	return dst
 }
 
-// CheckRoute returns the zones the route meets.
+// sortHits orders hits: blocking zones first, then nearest, then by ID.
+func sortHits(h []Hit) {
+	slices.SortFunc(h, func(a, b Hit) int {
+		if ab, bb := a.Zone.Restriction.Blocking(), b.Zone.Restriction.Blocking(); ab != bb {
+			if ab {
+				return -1
+			}
+			return 1
+		}
+		if a.Distance != b.Distance {
+			if a.Distance < b.Distance {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Zone.ID, b.Zone.ID)
+	})
+}
+
+// segment is a straight lon/lat piece of a flight: a route leg, an edge of
+// an operating area, or a single point (a == b).
+type segment struct {
+	a, b  orb.Point
+	altA  float64 // heights at a and b, in the flight's reference
+	altB  float64
+	leg   int     // route leg index, or -1
+	widen float64 // metres added to the buffer for this segment
+	f     frame
+	q     orb.Bound // box grown by buffer+widen
+	limit float64
+}
+
+func newSegment(a, b orb.Point, altA, altB float64, leg int, buffer, widen float64) segment {
+	s := segment{a: a, b: b, altA: altA, altB: altB, leg: leg, widen: widen, limit: buffer + widen}
+	s.f = newFrame((a[0]+b[0])/2, (a[1]+b[1])/2)
+	s.q = expandBound(orb.Bound{Min: a, Max: a}.Extend(b), s.limit+1)
+	return s
+}
+
+// hitSet gathers hits per zone.
+type hitSet struct {
+	ix   *Index
+	hits map[int32]*Hit
+	win  TimeWindow
+	// time activity per zone, computed once
+	when map[int32]timeAnswer
+}
+
+type timeAnswer struct {
+	w   TimeWindow
+	ok  bool
+	cav Caveat
+}
+
+func (h *hitSet) active(zi int32) timeAnswer {
+	if a, ok := h.when[zi]; ok {
+		return a
+	}
+	w, ok, cav := h.ix.act[zi].overlap(h.win)
+	a := timeAnswer{w, ok, cav}
+	h.when[zi] = a
+	return a
+}
+
+// add measures one segment against candidate volumes.
+func (h *hitSet) add(s *segment, flightRef VerticalRef, fixedBand *Band) {
+	min, max := boxKeys(s.q)
+	h.ix.tree.Search(min, max, func(_, _ [2]float32, vi int32) bool {
+		v := &h.ix.vols[vi]
+		ta := h.active(v.zone)
+		if !ta.ok {
+			return true
+		}
+		n, ok := v.segNear(s.a, s.b, &s.f, s.q, s.limit)
+		if !ok {
+			return true
+		}
+		// Heights over the part of the segment within reach of the zone.
+		lo, hi := s.altA+(s.altB-s.altA)*n.t0, s.altA+(s.altB-s.altA)*n.t1
+		if n.t0 > n.t1 {
+			lo, hi = math.Min(s.altA, s.altB), math.Max(s.altA, s.altB)
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		if fixedBand != nil {
+			lo, hi = fixedBand.Lower, fixedBand.Upper
+		}
+		band, ok, hcav := heightOverlap(lo, hi, flightRef, v.lower, v.upper)
+		if !ok {
+			return true
+		}
+		dist := math.Max(0, n.dist)
+		hit, seen := h.hits[v.zone]
+		if !seen {
+			hit = &Hit{Zone: h.ix.zones[v.zone], Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav}
+			h.hits[v.zone] = hit
+		} else {
+			hit.Distance = math.Min(hit.Distance, dist)
+			hit.Band = unionBand(hit.Band, band)
+			hit.Caveats |= hcav
+		}
+		if s.leg >= 0 && (len(hit.Legs) == 0 || hit.Legs[len(hit.Legs)-1] != s.leg) {
+			hit.Legs = append(hit.Legs, s.leg)
+		}
+		return true
+	})
+}
+
+func unionBand(a, b Band) Band {
+	if a.Ref != b.Ref {
+		return a
+	}
+	return Band{Lower: math.Min(a.Lower, b.Lower), Upper: math.Max(a.Upper, b.Upper), Ref: a.Ref}
+}
+
+func (h *hitSet) result() []Hit {
+	out := make([]Hit, 0, len(h.hits))
+	for _, hit := range h.hits {
+		slices.Sort(hit.Legs)
+		hit.Legs = slices.Compact(hit.Legs)
+		out = append(out, *hit)
+	}
+	sortHits(out)
+	return out
+}
+
+func (ix *Index) newHitSet(w TimeWindow) *hitSet {
+	return &hitSet{ix: ix, hits: map[int32]*Hit{}, win: w, when: map[int32]timeAnswer{}}
+}
+
+// CheckRoute returns the zones the route meets: some leg passes within the
+// buffer of the zone's shape at a height within its limits (heights are
+// interpolated linearly along the leg, over the part of the leg within
+// reach of the zone), and the zone is active at some time in the window.
+// Hits carry the legs, the closest approach and the overlapping heights and
+// times.
 func (ix *Index) CheckRoute(q RouteQuery) ([]Hit, error) {
-	panic("TODO")
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	h := ix.newHitSet(q.Window)
+	for i := 0; i+1 < len(q.Waypoints); i++ {
+		a, b := q.Waypoints[i], q.Waypoints[i+1]
+		s := newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer, geodesicSagitta(a.Point, b.Point))
+		h.add(&s, q.AltRef, nil)
+	}
+	return h.result(), nil
 }
 
-// CheckArea returns the zones the operating area meets.
+// CheckArea returns the zones the operating area (grown by the buffer)
+// meets at a height within the area's band while active in the window.
 func (ix *Index) CheckArea(q AreaQuery) ([]Hit, error) {
-	panic("TODO")
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	h := ix.newHitSet(q.Window)
+	band := q.Band
+	switch q.Area.Kind {
+	case ShapeCircle:
+		// Every zone within radius+buffer of the centre.
+		s := newSegment(q.Area.Center, q.Area.Center, 0, 0, -1, q.Area.Radius+q.Buffer, 0)
+		h.add(&s, band.Ref, &band)
+	case ShapePolygon:
+		// The area's edges within the buffer of a zone, or a zone inside
+		// the area.
+		for _, p := range q.Area.Polygons {
+			for _, r := range p {
+				for i := 0; i+1 < len(r); i++ {
+					s := newSegment(r[i], r[i+1], 0, 0, -1, q.Buffer, geodesicSagitta(r[i], r[i+1]))
+					h.add(&s, band.Ref, &band)
+				}
+			}
+		}
+		ix.zonesInside(h, newPolyShape(q.Area.Polygons), &band)
+	}
+	return h.result(), nil
+}
+
+// zonesInside adds the zones that lie wholly inside the area (they meet no
+// edge of it, so the edge pass misses them).
+func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
+	min, max := boxKeys(area.bound)
+	ix.tree.Search(min, max, func(_, _ [2]float32, vi int32) bool {
+		v := &ix.vols[vi]
+		if _, done := h.hits[v.zone]; done {
+			return true
+		}
+		p := v.center
+		if v.kind == ShapePolygon {
+			p = v.poly.firstPoint()
+		}
+		if !area.contains(p) {
+			return true
+		}
+		ta := h.active(v.zone)
+		if !ta.ok {
+			return true
+		}
+		b, ok, hcav := heightOverlap(band.Lower, band.Upper, band.Ref, v.lower, v.upper)
+		if !ok {
+			return true
+		}
+		h.hits[v.zone] = &Hit{Zone: ix.zones[v.zone], Band: b, When: ta.w, Caveats: hcav | ta.cav}
+		return true
+	})
 }

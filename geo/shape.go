@@ -1,0 +1,217 @@
+package geo
+
+import (
+	"math"
+
+	"github.com/paulmach/orb"
+)
+
+// boundarySlack is how close, in metres, a flight may come to the edge of
+// its buffer around a zone and still count as meeting it. It is far below
+// the accuracy the checks promise (0.5 m), and errs towards a conflict.
+const boundarySlack = 0.05
+
+// cvol is a compiled volume: its shape ready for queries.
+type cvol struct {
+	zone   int32 // index into Index.zones
+	vol    int32 // index into Zone.Volumes
+	kind   ShapeKind
+	poly   *polyShape
+	center orb.Point
+	radius float64
+	cf     frame // frame at the circle's centre
+	lower  Limit
+	upper  Limit
+}
+
+func compileVolume(zi, vi int, v *Volume) cvol {
+	cv := cvol{zone: int32(zi), vol: int32(vi), kind: v.Shape.Kind, lower: v.Lower, upper: v.Upper}
+	switch v.Shape.Kind {
+	case ShapePolygon:
+		cv.poly = newPolyShape(v.Shape.Polygons)
+	case ShapeCircle:
+		cv.center, cv.radius = v.Shape.Center, v.Shape.Radius
+		cv.cf = newFrame(v.Shape.Center[0], v.Shape.Center[1])
+	}
+	return cv
+}
+
+// containsPoint reports whether p lies in the volume's horizontal shape;
+// the boundary is inside.
+func (v *cvol) containsPoint(p orb.Point) bool {
+	if v.kind == ShapePolygon {
+		return v.poly.contains(p)
+	}
+	d := v.cf.xy(p).norm()
+	eps := v.cf.relErr(math.Abs(p[1] - v.center[1]))
+	switch {
+	case d/(1+eps) > v.radius+boundarySlack:
+		return false
+	case d/(1-eps) <= v.radius:
+		return true
+	}
+	return Distance(p, v.center) <= v.radius+boundarySlack
+}
+
+// near is how a segment (or a point) meets a volume's shape.
+type near struct {
+	dist   float64 // metres from the shape; 0 when it enters the shape
+	t0, t1 float64 // parameters of the segment within the limit (a hull)
+}
+
+// segNear measures the segment from a to b (lon/lat; a == b for a point)
+// against the volume's shape. f is a frame near the segment and q the
+// segment's box grown by limit metres. ok is false when the segment stays
+// farther than limit metres from the shape.
+func (v *cvol) segNear(a, b orb.Point, f *frame, q orb.Bound, limit float64) (near, bool) {
+	if v.kind == ShapeCircle {
+		return v.segNearCircle(a, b, f, q, limit)
+	}
+	return v.segNearPoly(a, b, f, q, limit)
+}
+
+// frameErr bounds the relative error of lengths in f between points in q.
+func frameErr(f *frame, q orb.Bound) float64 {
+	return f.relErr(math.Max(math.Abs(q.Max[1]-f.lat0), math.Abs(q.Min[1]-f.lat0)))
+}
+
+func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, limit float64) (near, bool) {
+	av, bv := f.xy(a), f.xy(b)
+	eps := frameErr(f, q)
+	r := limit*(1+eps) + boundarySlack // capsule radius for the hull, widened
+	n := near{dist: math.Inf(1), t0: math.Inf(1), t1: math.Inf(-1)}
+	hull := func(lo, hi float64) {
+		n.t0, n.t1 = math.Min(n.t0, lo), math.Max(n.t1, hi)
+	}
+	var ea, eb orb.Point // edge of the closest pair
+	v.poly.eachEdgeNear(q, func(c, d orb.Point) {
+		cv, dv := f.xy(c), f.xy(d)
+		dd, _, _ := segSegClosest(av, bv, cv, dv)
+		if dd < n.dist {
+			n.dist, ea, eb = dd, c, d
+		}
+		if dd <= r {
+			if lo, hi, ok := capsuleParams(av, bv, cv, dv, r); ok {
+				hull(lo, hi)
+			}
+		}
+	})
+	ain := v.poly.contains(a)
+	bin := ain
+	if b != a {
+		bin = v.poly.contains(b)
+	}
+	if ain {
+		hull(0, 0)
+	}
+	if bin {
+		hull(1, 1)
+	}
+	if ain || bin || n.dist == 0 {
+		n.dist = 0
+		return n, true
+	}
+	if n.dist/(1+eps) > limit+boundarySlack {
+		return n, false
+	}
+	// Near the limit or a hit: measure the closest pairs again in frames
+	// centred on them, then geodesically. Edges whose frame distance is
+	// within the frame's error of the best are candidates too.
+	best := refinePair(a, b, ea, eb, f)
+	cut := n.dist * (1 + eps) / (1 - eps)
+	v.poly.eachEdgeNear(q, func(c, d orb.Point) {
+		if c == ea && d == eb {
+			return
+		}
+		dd, _, _ := segSegClosest(av, bv, f.xy(c), f.xy(d))
+		if dd <= cut {
+			best = math.Min(best, refinePair(a, b, c, d, f))
+		}
+	})
+	n.dist = best
+	return n, best <= limit+boundarySlack
+}
+
+// refinePair measures the distance in metres between segments ab and cd
+// (lon/lat): it finds the closest pair in f, again in a frame centred on
+// that pair, and returns the geodesic distance between the two points.
+func refinePair(a, b, c, d orb.Point, f *frame) float64 {
+	for i := 0; i < 2; i++ {
+		dd, t, u := segSegClosest(f.xy(a), f.xy(b), f.xy(c), f.xy(d))
+		if dd == 0 {
+			return 0
+		}
+		p, q := lerpLL(a, b, t), lerpLL(c, d, u)
+		if i == 1 {
+			return Distance(p, q)
+		}
+		nf := newFrame((p[0]+q[0])/2, (p[1]+q[1])/2)
+		f = &nf
+	}
+	panic("unreachable")
+}
+
+// lerpLL is the point at t along the straight lon/lat line from a to b.
+func lerpLL(a, b orb.Point, t float64) orb.Point {
+	return orb.Point{a[0] + (b[0]-a[0])*t, a[1] + (b[1]-a[1])*t}
+}
+
+func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float64) (near, bool) {
+	av, bv, cv := f.xy(a), f.xy(b), f.xy(v.center)
+	qq := q.Extend(v.center)
+	eps := frameErr(f, qq)
+	dir := bv.sub(av)
+	t := paramOnSeg(cv, av, bv)
+	dc := lerp(av, bv, t).sub(cv).norm() // frame distance to the centre
+	n := near{dist: math.Inf(1), t0: math.Inf(1), t1: math.Inf(-1)}
+	if dc/(1+eps)-v.radius > limit+boundarySlack {
+		return n, false
+	}
+	if lo, hi, ok := lineDisc(av, dir, cv, (v.radius+limit)*(1+eps)+boundarySlack); ok {
+		lo, hi = math.Max(lo, 0), math.Min(hi, 1)
+		if lo <= hi {
+			n.t0, n.t1 = lo, hi
+		}
+	}
+	// Geodesic distance to the centre, minimised along the segment around
+	// the frame's answer (it is unimodal there).
+	l := dir.norm()
+	var dmin float64
+	if l == 0 {
+		dmin = Distance(a, v.center)
+	} else {
+		w := math.Min(1, 4*eps*(dc+v.radius+l)/l+1e-9)
+		dmin = goldenMin(func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) },
+			math.Max(0, t-w), math.Min(1, t+w), 1e-4/l)
+	}
+	n.dist = math.Max(0, dmin-v.radius)
+	if n.dist > limit+boundarySlack {
+		return n, false
+	}
+	if n.t0 > n.t1 { // frame hull missed it: the whole segment
+		n.t0, n.t1 = 0, 1
+	}
+	return n, true
+}
+
+// goldenMin minimises the unimodal f on [lo, hi] to within tol and returns
+// the least value seen.
+func goldenMin(f func(float64) float64, lo, hi, tol float64) float64 {
+	const g = 0.6180339887498949
+	best := math.Min(f(lo), f(hi))
+	x1 := hi - g*(hi-lo)
+	x2 := lo + g*(hi-lo)
+	f1, f2 := f(x1), f(x2)
+	for i := 0; i < 80 && hi-lo > tol; i++ {
+		if f1 <= f2 {
+			hi, x2, f2 = x2, x1, f1
+			x1 = hi - g*(hi-lo)
+			f1 = f(x1)
+		} else {
+			lo, x1, f1 = x1, x2, f2
+			x2 = lo + g*(hi-lo)
+			f2 = f(x2)
+		}
+	}
+	return math.Min(best, math.Min(f1, f2))
+}
