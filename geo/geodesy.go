@@ -106,16 +106,22 @@ func (f *frame) lonlat(v vec) orb.Point {
 }
 
 // relErr bounds the relative error of lengths measured in the frame between
-// points whose latitudes lie within dLat degrees of lat0.
-func (f *frame) relErr(dLat float64) float64 {
+// points within dLat degrees of latitude and dLon degrees of longitude of
+// the origin.
+func (f *frame) relErr(dLat, dLon float64) float64 {
 	maxLat := math.Abs(f.lat0) + dLat
 	if maxLat >= 89 {
 		return math.Inf(1)
 	}
+	tan := math.Tan(maxLat * rad)
 	d := dLat * rad
+	// Angular extent of the region, and how much longer a line in the frame
+	// (a straight lon/lat line) is than the geodesic: (e²/24)(1+tan²φ).
+	e := math.Max(d, dLon*rad*math.Cos(math.Abs(f.lat0)*rad))
 	// East-west scale drift (first order tan φ·Δφ, second order Δφ²), the
-	// change of the meridional radius (below 1% of Δφ), and floating point.
-	return math.Tan(maxLat*rad)*d + d*d + 0.01*d + 1e-9
+	// change of the meridional radius (below 1% of Δφ), the path length
+	// term, and floating point.
+	return tan*d + d*d + 0.01*d + e*e*(1+tan*tan)/6 + 1e-9
 }
 
 // metresToDegLat converts a length to degrees of latitude, rounded up.
@@ -146,19 +152,4 @@ func expandBound(b orb.Bound, m float64) orb.Bound {
 // r metres of c, rounded outward.
 func circleBound(c orb.Point, r float64) orb.Bound {
 	return expandBound(orb.Bound{Min: c, Max: c}, r)
-}
-
-// geodesicSagitta bounds how far, in metres, the geodesic between a and b
-// strays from the straight lon/lat line between them. It compares the
-// midpoints of the two paths (the great-circle midpoint stands in for the
-// geodesic's; over 100 km they differ by centimetres) and adds 10%.
-func geodesicSagitta(a, b orb.Point) float64 {
-	la1, lo1 := a[1]*rad, a[0]*rad
-	la2, lo2 := b[1]*rad, b[0]*rad
-	x := math.Cos(la1)*math.Cos(lo1) + math.Cos(la2)*math.Cos(lo2)
-	y := math.Cos(la1)*math.Sin(lo1) + math.Cos(la2)*math.Sin(lo2)
-	z := math.Sin(la1) + math.Sin(la2)
-	gc := orb.Point{math.Atan2(y, x) / rad, math.Atan2(z, math.Hypot(x, y)) / rad}
-	mid := orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2}
-	return Distance(gc, mid) * 1.1
 }

@@ -184,8 +184,8 @@ type segment struct {
 	limit float64
 }
 
-func newSegment(a, b orb.Point, altA, altB float64, leg int, buffer, widen float64) segment {
-	s := segment{a: a, b: b, altA: altA, altB: altB, leg: leg, widen: widen, limit: buffer + widen}
+func newSegment(a, b orb.Point, altA, altB float64, leg int, limit float64) segment {
+	s := segment{a: a, b: b, altA: altA, altB: altB, leg: leg, limit: limit}
 	s.f = newFrame((a[0]+b[0])/2, (a[1]+b[1])/2)
 	s.q = expandBound(orb.Bound{Min: a, Max: a}.Extend(b), s.limit+1)
 	return s
@@ -296,7 +296,7 @@ func (ix *Index) CheckRoute(q RouteQuery) ([]Hit, error) {
 	h := ix.newHitSet(q.Window)
 	for i := 0; i+1 < len(q.Waypoints); i++ {
 		a, b := q.Waypoints[i], q.Waypoints[i+1]
-		s := newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer, geodesicSagitta(a.Point, b.Point))
+		s := newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer)
 		h.add(&s, q.AltRef, nil)
 	}
 	return h.result(), nil
@@ -313,7 +313,7 @@ func (ix *Index) CheckArea(q AreaQuery) ([]Hit, error) {
 	switch q.Area.Kind {
 	case ShapeCircle:
 		// Every zone within radius+buffer of the centre.
-		s := newSegment(q.Area.Center, q.Area.Center, 0, 0, -1, q.Area.Radius+q.Buffer, 0)
+		s := newSegment(q.Area.Center, q.Area.Center, 0, 0, -1, q.Area.Radius+q.Buffer)
 		h.add(&s, band.Ref, &band)
 	case ShapePolygon:
 		// The area's edges within the buffer of a zone, or a zone inside
@@ -321,7 +321,7 @@ func (ix *Index) CheckArea(q AreaQuery) ([]Hit, error) {
 		for _, p := range q.Area.Polygons {
 			for _, r := range p {
 				for i := 0; i+1 < len(r); i++ {
-					s := newSegment(r[i], r[i+1], 0, 0, -1, q.Buffer, geodesicSagitta(r[i], r[i+1]))
+					s := newSegment(r[i], r[i+1], 0, 0, -1, q.Buffer)
 					h.add(&s, band.Ref, &band)
 				}
 			}

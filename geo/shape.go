@@ -43,7 +43,7 @@ func (v *cvol) containsPoint(p orb.Point) bool {
 		return v.poly.contains(p)
 	}
 	d := v.cf.xy(p).norm()
-	eps := v.cf.relErr(math.Abs(p[1] - v.center[1]))
+	eps := v.cf.relErr(math.Abs(p[1]-v.center[1]), math.Abs(p[0]-v.center[0]))
 	switch {
 	case d/(1+eps) > v.radius+boundarySlack:
 		return false
@@ -72,7 +72,8 @@ func (v *cvol) segNear(a, b orb.Point, f *frame, q orb.Bound, limit float64) (ne
 
 // frameErr bounds the relative error of lengths in f between points in q.
 func frameErr(f *frame, q orb.Bound) float64 {
-	return f.relErr(math.Max(math.Abs(q.Max[1]-f.lat0), math.Abs(q.Min[1]-f.lat0)))
+	return f.relErr(math.Max(math.Abs(q.Max[1]-f.lat0), math.Abs(q.Min[1]-f.lat0)),
+		math.Max(math.Abs(q.Max[0]-f.lon0), math.Abs(q.Min[0]-f.lon0)))
 }
 
 func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, limit float64) (near, bool) {
@@ -161,8 +162,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 	qq := q.Extend(v.center)
 	eps := frameErr(f, qq)
 	dir := bv.sub(av)
-	t := paramOnSeg(cv, av, bv)
-	dc := lerp(av, bv, t).sub(cv).norm() // frame distance to the centre
+	dc := lerp(av, bv, paramOnSeg(cv, av, bv)).sub(cv).norm() // frame distance to the centre
 	n := near{dist: math.Inf(1), t0: math.Inf(1), t1: math.Inf(-1)}
 	if dc/(1+eps)-v.radius > limit+boundarySlack {
 		return n, false
@@ -173,16 +173,14 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 			n.t0, n.t1 = lo, hi
 		}
 	}
-	// Geodesic distance to the centre, minimised along the segment around
-	// the frame's answer (it is unimodal there).
+	// Geodesic distance to the centre, minimised along the segment (it is
+	// unimodal there), to 0.1 mm.
 	l := dir.norm()
 	var dmin float64
 	if l == 0 {
 		dmin = Distance(a, v.center)
 	} else {
-		w := math.Min(1, 4*eps*(dc+v.radius+l)/l+1e-9)
-		dmin = goldenMin(func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) },
-			math.Max(0, t-w), math.Min(1, t+w), 1e-4/l)
+		dmin = goldenMin(func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }, 0, 1, 1e-4/l)
 	}
 	n.dist = math.Max(0, dmin-v.radius)
 	if n.dist > limit+boundarySlack {
