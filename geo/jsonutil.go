@@ -1,0 +1,873 @@
+package geo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/paulmach/orb"
+)
+
+// This file holds the small JSON parser the zone readers share.
+//
+// Why not encoding/json: decoding the 50,000-zone benchmark file (40 MB)
+// into typed structs with encoding/json takes over a second on one core, most
+// of it reflection over millions of two-number arrays. This parser builds a
+// light tree in one pass, reads every "coordinates" member straight into
+// []orb.Point, and keeps each value's byte offset so that a problem can say
+// where it is. It accepts exactly what encoding/json accepts (fuzzed against
+// json.Valid) and, on invalid input, reports encoding/json's own SyntaxError.
+
+// jkind is the kind of a parsed JSON value.
+type jkind uint8
+
+const (
+	jAbsent jkind = iota // zero value: the member is not there
+	jNull
+	jBool
+	jNumber
+	jString
+	jArray
+	jObject
+	jCoords // an array read as GeoJSON coordinates (see coordNode)
+)
+
+func (k jkind) String() string {
+	switch k {
+	case jNull:
+		return "null"
+	case jBool:
+		return "a boolean"
+	case jNumber:
+		return "a number"
+	case jString:
+		return "a string"
+	case jArray, jCoords:
+		return "an array"
+	case jObject:
+		return "an object"
+	}
+	return "nothing"
+}
+
+// jvalue is a parsed JSON value.
+type jvalue struct {
+	kind jkind
+	b    bool // jBool
+	off  int  // byte offset of the value's first character
+	num  float64
+	str  string
+	// kids are the elements of an array (with empty keys) or the members of
+	// an object, in document order.
+	kids   []jmember
+	coords *coordNode
+	// dup is a key an object holds more than once ("" when none).
+	dup string
+}
+
+type jmember struct {
+	key string
+	val jvalue
+}
+
+// get returns the first member named key, or the absent value.
+func (v *jvalue) get(key string) *jvalue {
+	if v.kind == jObject {
+		for i := range v.kids {
+			if v.kids[i].key == key {
+				return &v.kids[i].val
+			}
+		}
+	}
+	return &absent
+}
+
+// absent is what get returns for a missing member. Never modified.
+var absent jvalue
+
+// present reports whether the value is there and not null.
+func (v *jvalue) present() bool { return v.kind != jAbsent && v.kind != jNull }
+
+// describe names the value for a message: `a string ("abc")`, `a number (5)`.
+func (v *jvalue) describe() string {
+	switch v.kind {
+	case jString:
+		s := v.str
+		if len(s) > 40 {
+			s = s[:40] + "…"
+		}
+		return fmt.Sprintf("a string (%q)", s)
+	case jNumber:
+		return fmt.Sprintf("a number (%g)", v.num)
+	case jBool:
+		return fmt.Sprintf("a boolean (%t)", v.b)
+	}
+	return v.kind.String()
+}
+
+// coordNode is a GeoJSON "coordinates" value: nested arrays whose innermost
+// arrays are positions. Positions are checked for length here; their values
+// are checked by Validate.
+type coordNode struct {
+	off int
+	// depth: 1 a position, 2 an array of positions, 3 an array of arrays of
+	// positions, and so on; 0 an empty array (fits any depth), or, when bad
+	// is set, no array at all.
+	depth int
+	pos   orb.Point // depth 1
+	// pts holds the positions of a depth-2 array; kids the elements of any
+	// other array (including a depth-2 array whose first element was not a
+	// position).
+	pts  []orb.Point
+	kids []coordNode
+	// bad says what is wrong with the node itself; badPos what is wrong with
+	// elements of pts (their entries in pts are zero).
+	bad    string
+	badPos []coordBad
+}
+
+type coordBad struct {
+	index int
+	msg   string
+}
+
+// jsonError is a syntax error at a byte offset.
+type jsonError struct {
+	off int
+	msg string
+}
+
+// maxJSONDepth is the deepest nesting accepted, as in encoding/json.
+const maxJSONDepth = 10000
+
+type jparser struct {
+	data  []byte
+	pos   int
+	err   *jsonError
+	depth int
+	stack []jmember   // scratch for the members of the objects being read
+	pts   []orb.Point // scratch for the positions of the array being read
+}
+
+// parseJSON parses a whole JSON document.
+func parseJSON(data []byte) (jvalue, *jsonError) {
+	p := &jparser{data: data}
+	v := p.value()
+	if p.err == nil {
+		p.ws()
+		if p.pos < len(p.data) {
+			p.fail("invalid character " + quoteChar(p.data[p.pos]) + " after top-level value")
+		}
+	}
+	if p.err != nil {
+		return jvalue{}, p.err
+	}
+	return v, nil
+}
+
+func (p *jparser) fail(msg string) {
+	if p.err == nil {
+		p.err = &jsonError{off: p.pos, msg: msg}
+	}
+}
+
+func (p *jparser) ws() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek skips white space and returns the next byte, or 0 at the end.
+func (p *jparser) peek() byte {
+	p.ws()
+	if p.pos < len(p.data) {
+		return p.data[p.pos]
+	}
+	return 0
+}
+
+func (p *jparser) value() jvalue {
+	c := p.peek()
+	off := p.pos
+	switch {
+	case p.pos >= len(p.data):
+		p.fail("unexpected end of JSON input")
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		return jvalue{kind: jString, off: off, str: p.string()}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return jvalue{kind: jNumber, off: off, num: p.number()}
+	case c == 't':
+		p.literal("true")
+		return jvalue{kind: jBool, off: off, b: true}
+	case c == 'f':
+		p.literal("false")
+		return jvalue{kind: jBool, off: off}
+	case c == 'n':
+		p.literal("null")
+		return jvalue{kind: jNull, off: off}
+	default:
+		p.fail("invalid character " + quoteChar(c) + " looking for beginning of value")
+	}
+	return jvalue{}
+}
+
+func (p *jparser) literal(word string) {
+	for i := 0; i < len(word); i++ {
+		if p.pos >= len(p.data) {
+			p.fail("unexpected end of JSON input")
+			return
+		}
+		if p.data[p.pos] != word[i] {
+			p.fail("invalid character " + quoteChar(p.data[p.pos]) + " in literal " + word)
+			return
+		}
+		p.pos++
+	}
+}
+
+func (p *jparser) enter() bool {
+	p.depth++
+	if p.depth > maxJSONDepth {
+		p.fail("exceeded max depth")
+		return false
+	}
+	return true
+}
+
+func (p *jparser) object() jvalue {
+	v := jvalue{kind: jObject, off: p.pos}
+	if !p.enter() {
+		return v
+	}
+	defer func() { p.depth-- }()
+	p.pos++ // '{'
+	base := len(p.stack)
+	if p.peek() == '}' {
+		p.pos++
+		return v
+	}
+	for p.err == nil {
+		if c := p.peek(); c != '"' {
+			if p.pos >= len(p.data) {
+				p.fail("unexpected end of JSON input")
+			} else {
+				p.fail("invalid character " + quoteChar(c) + " looking for beginning of object key string")
+			}
+			break
+		}
+		key := p.string()
+		if c := p.peek(); c != ':' {
+			if p.pos >= len(p.data) {
+				p.fail("unexpected end of JSON input")
+			} else {
+				p.fail("invalid character " + quoteChar(c) + " after object key")
+			}
+			break
+		}
+		p.pos++
+		var val jvalue
+		if key == "coordinates" && p.peek() == '[' {
+			val = jvalue{kind: jCoords, off: p.pos}
+			n := p.coords()
+			val.coords = &n
+		} else {
+			val = p.value()
+		}
+		p.stack = append(p.stack, jmember{key: key, val: val})
+		c := p.peek()
+		if c == ',' {
+			p.pos++
+			continue
+		}
+		if c == '}' {
+			p.pos++
+			break
+		}
+		if p.err == nil {
+			if p.pos >= len(p.data) {
+				p.fail("unexpected end of JSON input")
+			} else {
+				p.fail("invalid character " + quoteChar(c) + " after object key:value pair")
+			}
+		}
+	}
+	members := p.stack[base:]
+	if p.err == nil {
+		v.kids = append([]jmember(nil), members...)
+		v.dup = dupKey(v.kids)
+	}
+	clear(members) // let the collector have what the scratch held
+	p.stack = p.stack[:base]
+	return v
+}
+
+// dupKey returns a key that members hold more than once, or "".
+func dupKey(members []jmember) string {
+	if len(members) <= 16 {
+		for i := 1; i < len(members); i++ {
+			for j := 0; j < i; j++ {
+				if members[i].key == members[j].key {
+					return members[i].key
+				}
+			}
+		}
+		return ""
+	}
+	seen := make(map[string]bool, len(members))
+	for i := range members {
+		if seen[members[i].key] {
+			return members[i].key
+		}
+		seen[members[i].key] = true
+	}
+	return ""
+}
+
+func (p *jparser) array() jvalue {
+	v := jvalue{kind: jArray, off: p.pos}
+	if !p.enter() {
+		return v
+	}
+	defer func() { p.depth-- }()
+	p.pos++ // '['
+	base := len(p.stack)
+	if p.peek() == ']' {
+		p.pos++
+		return v
+	}
+	for p.err == nil {
+		p.stack = append(p.stack, jmember{val: p.value()})
+		if !p.arrayNext() {
+			break
+		}
+	}
+	elems := p.stack[base:]
+	if p.err == nil {
+		v.kids = append([]jmember(nil), elems...)
+	}
+	clear(elems)
+	p.stack = p.stack[:base]
+	return v
+}
+
+// arrayNext consumes the ',' or ']' after an element and reports whether
+// another element follows.
+func (p *jparser) arrayNext() bool {
+	if p.err != nil {
+		return false
+	}
+	switch c := p.peek(); c {
+	case ',':
+		p.pos++
+		return true
+	case ']':
+		p.pos++
+		return false
+	default:
+		if p.pos >= len(p.data) {
+			p.fail("unexpected end of JSON input")
+		} else {
+			p.fail("invalid character " + quoteChar(c) + " after array element")
+		}
+		return false
+	}
+}
+
+// skip parses and discards a value.
+func (p *jparser) skip() {
+	base := len(p.stack)
+	p.value()
+	p.stack = p.stack[:base]
+}
+
+// coords reads the array at p.pos as GeoJSON coordinates.
+func (p *jparser) coords() coordNode {
+	n := coordNode{off: p.pos}
+	if !p.enter() {
+		return n
+	}
+	defer func() { p.depth-- }()
+	p.pos++ // '['
+	c := p.peek()
+	switch {
+	case c == ']':
+		p.pos++
+		return n
+	case c == '-' || (c >= '0' && c <= '9'):
+		p.position(&n)
+		return n
+	case c != '[':
+		n.bad = "want an array of positions or of coordinates arrays, got " + p.peekKind()
+		for p.err == nil {
+			p.skip()
+			if !p.arrayNext() {
+				break
+			}
+		}
+		return n
+	}
+	first := p.coords()
+	if p.err != nil {
+		return n
+	}
+	if first.depth == 1 && first.bad == "" {
+		// An array of positions: the common case, read without a node per
+		// position.
+		n.depth = 2
+		base := len(p.pts)
+		p.pts = append(p.pts, first.pos)
+		for i := 1; p.arrayNext(); i++ {
+			if p.peek() != '[' {
+				n.badPos = append(n.badPos, coordBad{i, "want a position [longitude, latitude], got " + p.peekKind()})
+				p.pts = append(p.pts, orb.Point{})
+				p.skip()
+				continue
+			}
+			e := p.coords()
+			switch {
+			case e.bad != "":
+				n.badPos = append(n.badPos, coordBad{i, e.bad})
+			case e.depth != 1:
+				n.badPos = append(n.badPos, coordBad{i, "want a position [longitude, latitude], got an array of arrays or an empty array"})
+			}
+			p.pts = append(p.pts, e.pos)
+		}
+		if p.err == nil {
+			n.pts = append([]orb.Point(nil), p.pts[base:]...)
+		}
+		p.pts = p.pts[:base]
+		return n
+	}
+	n.kids = append(n.kids, first)
+	for p.arrayNext() {
+		if p.peek() != '[' {
+			bad := coordNode{off: p.pos, bad: "want an array, got " + p.peekKind()}
+			p.skip()
+			n.kids = append(n.kids, bad)
+			continue
+		}
+		n.kids = append(n.kids, p.coords())
+	}
+	for i := range n.kids {
+		n.depth = max(n.depth, n.kids[i].depth+1)
+	}
+	return n
+}
+
+// position reads the numbers of a position; p.pos is at the first number.
+func (p *jparser) position(n *coordNode) {
+	n.depth = 1
+	count := 0
+	for p.err == nil {
+		if c := p.peek(); c == '-' || (c >= '0' && c <= '9') {
+			f := p.number()
+			if count < 2 {
+				n.pos[count] = f
+			}
+		} else {
+			if n.bad == "" {
+				n.bad = fmt.Sprintf("position element %d is %s; want numbers [longitude, latitude]", count, p.peekKind())
+			}
+			p.skip()
+		}
+		count++
+		if !p.arrayNext() {
+			break
+		}
+	}
+	if n.bad == "" && (count < 2 || count > 3) {
+		n.bad = fmt.Sprintf("position has %d numbers; want [longitude, latitude] or [longitude, latitude, altitude]", count)
+	}
+}
+
+// peekKind names the kind of the value at p.pos for a message.
+func (p *jparser) peekKind() string {
+	switch p.peek() {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// number reads a JSON number. Numbers too large for a float64 read as ±Inf,
+// which validation refuses where a finite number is needed.
+func (p *jparser) number() float64 {
+	d := p.data
+	start := p.pos
+	i := p.pos
+	if d[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(d):
+		p.pos = i
+		p.fail("unexpected end of JSON input")
+		return 0
+	case d[i] == '0':
+		i++
+	case d[i] >= '1' && d[i] <= '9':
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	default:
+		p.pos = i
+		p.fail("invalid character " + quoteChar(d[i]) + " in numeric literal")
+		return 0
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+			p.pos = i
+			p.numberEnd()
+			return 0
+		}
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+			p.pos = i
+			p.numberEnd()
+			return 0
+		}
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	}
+	p.pos = i
+	if f, ok := fastFloat(d[start:i]); ok {
+		return f
+	}
+	f, _ := strconv.ParseFloat(string(d[start:i]), 64) // syntax checked above; range errors give ±Inf
+	return f
+}
+
+func (p *jparser) numberEnd() {
+	if p.pos >= len(p.data) {
+		p.fail("unexpected end of JSON input")
+		return
+	}
+	p.fail("invalid character " + quoteChar(p.data[p.pos]) + " in numeric literal")
+}
+
+// pow10 holds the powers of ten that a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat converts a plain decimal such as -4.7638890 exactly when its
+// digits fit in 2^53 and it has no exponent (Clinger's fast path: one
+// correctly rounded division of two exact floats). Else ok is false.
+func fastFloat(b []byte) (f float64, ok bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	var mant uint64
+	digits, frac := 0, -1
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if digits > 15 {
+				return 0, false
+			}
+		case c == '.' && frac < 0:
+			frac = i
+		default:
+			return 0, false
+		}
+	}
+	f = float64(mant)
+	if frac >= 0 {
+		f /= pow10[len(b)-frac-1]
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// string reads a JSON string; p.pos is at its opening quote.
+func (p *jparser) string() string {
+	d := p.data
+	p.pos++
+	start := p.pos
+	for i := start; i < len(d); i++ {
+		switch c := d[i]; {
+		case c == '"':
+			p.pos = i + 1
+			s := internString(d[start:i])
+			if !utf8.ValidString(s) {
+				s = strings.ToValidUTF8(s, "\uFFFD")
+			}
+			return s
+		case c == '\\':
+			p.pos = i
+			return p.stringEscaped(start)
+		case c < 0x20:
+			p.pos = i
+			p.fail("invalid character " + quoteChar(c) + " in string literal")
+			return ""
+		}
+	}
+	p.pos = len(d)
+	p.fail("unexpected end of JSON input")
+	return ""
+}
+
+// stringEscaped reads the rest of a string that holds an escape; the
+// string's contents start at start and p.pos is at the first backslash.
+func (p *jparser) stringEscaped(start int) string {
+	d := p.data
+	buf := append([]byte(nil), d[start:p.pos]...)
+	for p.pos < len(d) {
+		c := d[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return strings.ToValidUTF8(string(buf), "\uFFFD")
+		case c < 0x20:
+			p.fail("invalid character " + quoteChar(c) + " in string literal")
+			return ""
+		case c != '\\':
+			buf = append(buf, c)
+			p.pos++
+			continue
+		}
+		p.pos++ // '\\'
+		if p.pos >= len(d) {
+			break
+		}
+		e := d[p.pos]
+		p.pos++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return ""
+			}
+			if utf16.IsSurrogate(r) {
+				// A high surrogate pairs with a following \uDC00..\uDFFF;
+				// anything else is replaced, as encoding/json does.
+				r2 := rune(utf8.RuneError)
+				if p.pos+1 < len(d) && d[p.pos] == '\\' && d[p.pos+1] == 'u' {
+					save := p.pos
+					p.pos += 2
+					lo, ok := p.hex4()
+					if !ok {
+						return ""
+					}
+					if dec := utf16.DecodeRune(r, lo); dec != utf8.RuneError {
+						r2 = dec
+					} else {
+						p.pos = save
+					}
+				}
+				r = r2
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			p.pos--
+			p.fail("invalid character " + quoteChar(e) + " in string escape code")
+			return ""
+		}
+	}
+	p.fail("unexpected end of JSON input")
+	return ""
+}
+
+func (p *jparser) hex4() (rune, bool) {
+	var r rune
+	for k := 0; k < 4; k++ {
+		if p.pos >= len(p.data) {
+			p.fail("unexpected end of JSON input")
+			return 0, false
+		}
+		c := p.data[p.pos]
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			p.fail("invalid character " + quoteChar(c) + " in \\u hexadecimal character escape")
+			return 0, false
+		}
+		p.pos++
+	}
+	return r, true
+}
+
+// internString returns the common keys and values of zone files without
+// allocating.
+func internString(b []byte) string {
+	switch string(b) {
+	case "type":
+		return "type"
+	case "Feature":
+		return "Feature"
+	case "properties":
+		return "properties"
+	case "geometry":
+		return "geometry"
+	case "coordinates":
+		return "coordinates"
+	case "Polygon":
+		return "Polygon"
+	case "MultiPolygon":
+		return "MultiPolygon"
+	case "Point":
+		return "Point"
+	case "id":
+		return "id"
+	case "name":
+		return "name"
+	case "lower_m":
+		return "lower_m"
+	case "upper_m":
+		return "upper_m"
+	case "restriction":
+		return "restriction"
+	case "radius_m":
+		return "radius_m"
+	case "identifier":
+		return "identifier"
+	case "layer":
+		return "layer"
+	case "upper":
+		return "upper"
+	case "lower":
+		return "lower"
+	case "upperReference":
+		return "upperReference"
+	case "lowerReference":
+		return "lowerReference"
+	case "uom":
+		return "uom"
+	case "AGL":
+		return "AGL"
+	case "AMSL":
+		return "AMSL"
+	case "m":
+		return "m"
+	case "text":
+		return "text"
+	case "lang":
+		return "lang"
+	case "country":
+		return "country"
+	case "reason":
+		return "reason"
+	case "variant":
+		return "variant"
+	case "zoneAuthority":
+		return "zoneAuthority"
+	case "REQ_AUTHORIZATION":
+		return "REQ_AUTHORIZATION"
+	case "PROHIBITED":
+		return "PROHIBITED"
+	}
+	return string(b)
+}
+
+func quoteChar(c byte) string {
+	if c == '\'' {
+		return `'\''`
+	}
+	if c == '"' {
+		return `'"'`
+	}
+	s := strconv.Quote(string(rune(c)))
+	return "'" + s[1:len(s)-1] + "'"
+}
+
+// syntaxProblemMsg describes why data is not JSON, for a file-level
+// Problem. It prefers encoding/json's account of the error (its message and
+// offset), and falls back to the parser's own when encoding/json accepts the
+// data (which only a parser bug would cause).
+func syntaxProblemMsg(data []byte, perr *jsonError) string {
+	off, msg := perr.off, perr.msg
+	var serr *json.SyntaxError
+	if err := json.Unmarshal(data, new(json.RawMessage)); errors.As(err, &serr) {
+		// encoding/json's Offset counts the bytes read, including the
+		// offending one.
+		off, msg = int(serr.Offset)-1, serr.Error()
+		if serr.Offset >= int64(len(data)) && strings.Contains(msg, "unexpected end") {
+			off = len(data)
+		}
+	}
+	off = max(0, min(off, len(data)))
+	line, col := lineCol(data, off)
+	return fmt.Sprintf("invalid JSON at byte %d (line %d, column %d): %s", off, line, col, msg)
+}
+
+// lineCol returns the 1-based line and column (in bytes) of offset off.
+func lineCol(data []byte, off int) (line, col int) {
+	off = max(0, min(off, len(data)))
+	line = 1 + bytes.Count(data[:off], []byte{'\n'})
+	col = off - (bytes.LastIndexByte(data[:off], '\n') + 1) + 1
+	return line, col
+}
+
+// lineIndex answers lineCol for many offsets of one document.
+type lineIndex struct {
+	data   []byte
+	starts []int // offsets of line starts, built on first use
+}
+
+func (x *lineIndex) at(off int) string {
+	if x.starts == nil {
+		x.starts = []int{0}
+		for i, c := range x.data {
+			if c == '\n' {
+				x.starts = append(x.starts, i+1)
+			}
+		}
+	}
+	i := sort.SearchInts(x.starts, off+1) - 1
+	i = max(i, 0)
+	return fmt.Sprintf("line %d, column %d", i+1, off-x.starts[i]+1)
+}
