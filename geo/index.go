@@ -23,6 +23,21 @@ type Index struct {
 	act   []activity       // per zone, same order
 	vols  []cvol
 	tree  rtree.RTreeGN[float32, int32] // volume boxes -> index into vols
+
+	scanAll bool // tests: visit every volume instead of searching the tree
+}
+
+// search calls fn with the index of every volume whose box meets [min, max].
+func (ix *Index) search(min, max [2]float32, fn func(vi int32) bool) {
+	if ix.scanAll {
+		for i := range ix.vols {
+			if !fn(int32(i)) {
+				return
+			}
+		}
+		return
+	}
+	ix.tree.Search(min, max, func(_, _ [2]float32, vi int32) bool { return fn(vi) })
 }
 
 // NewIndex builds an index over zones. It refuses zones that fail Validate
@@ -110,7 +125,7 @@ func (ix *Index) Search(b orb.Bound, fn func(*Zone) bool) {
 	min, max := boxKeys(b)
 	var last int32 = -1
 	seen := map[int32]bool{}
-	ix.tree.Search(min, max, func(_, _ [2]float32, vi int32) bool {
+	ix.search(min, max, func(vi int32) bool {
 		zi := ix.vols[vi].zone
 		if zi == last || seen[zi] {
 			return true
@@ -130,7 +145,7 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 	p := q.Point
 	key := [2]float32{down32(p[0]), down32(p[1])}
 	key2 := [2]float32{up32(p[0]), up32(p[1])}
-	ix.tree.Search(key, key2, func(_, _ [2]float32, vi int32) bool {
+	ix.search(key, key2, func(vi int32) bool {
 		v := &ix.vols[vi]
 		for i := start; i < len(dst); i++ {
 			if dst[i].Zone == ix.zones[v.zone] {
@@ -219,7 +234,7 @@ func (h *hitSet) active(zi int32) timeAnswer {
 // add measures one segment against candidate volumes.
 func (h *hitSet) add(s *segment, flightRef VerticalRef, fixedBand *Band) {
 	min, max := boxKeys(s.q)
-	h.ix.tree.Search(min, max, func(_, _ [2]float32, vi int32) bool {
+	h.ix.search(min, max, func(vi int32) bool {
 		v := &h.ix.vols[vi]
 		ta := h.active(v.zone)
 		if !ta.ok {
@@ -335,7 +350,7 @@ func (ix *Index) CheckArea(q AreaQuery) ([]Hit, error) {
 // edge of it, so the edge pass misses them).
 func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
 	min, max := boxKeys(area.bound)
-	ix.tree.Search(min, max, func(_, _ [2]float32, vi int32) bool {
+	ix.search(min, max, func(vi int32) bool {
 		v := &ix.vols[vi]
 		if _, done := h.hits[v.zone]; done {
 			return true
