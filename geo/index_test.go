@@ -87,7 +87,9 @@ func hitIDs(h []Hit) []string {
 	return ids
 }
 
-func randomPoint(r *rand.Rand) orb.Point { return orb.Point{4 + 2.2*r.Float64(), 51.4 + 1.2*r.Float64()} }
+func randomPoint(r *rand.Rand) orb.Point {
+	return orb.Point{4 + 2.2*r.Float64(), 51.4 + 1.2*r.Float64()}
+}
 
 func randomRoute(r *rand.Rand) RouteQuery {
 	p := randomPoint(r)
