@@ -10,10 +10,10 @@ import (
 
 // A square zone 1.4 km wide around (5.00, 52.00), from 60 m AGL up:
 //
-//	        +-------+
-//	  A --> |   Z   | --> B     leg 0: A→B at 100 m crosses Z
-//	        +-------+
-//	  C --------------> D       leg C→D passes 500 m south of Z
+//	      +-------+
+//	A --> |   Z   | --> B     leg 0: A→B at 100 m crosses Z
+//	      +-------+
+//	C --------------> D       leg C→D passes 500 m south of Z
 func TestCheckRoute(t *testing.T) {
 	sq := orb.Ring{{4.99, 51.995}, {5.01, 51.995}, {5.01, 52.005}, {4.99, 52.005}, {4.99, 51.995}}
 	z := polyZone("SQ", sq)
