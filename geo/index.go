@@ -192,11 +192,10 @@ type segment struct {
 	a, b  orb.Point
 	altA  float64 // heights at a and b, in the flight's reference
 	altB  float64
-	leg   int     // route leg index, or -1
-	widen float64 // metres added to the buffer for this segment
-	f     frame
-	q     orb.Bound // box grown by buffer+widen
-	limit float64
+	leg   int       // route leg index, or -1
+	f     frame     // local frame at the segment's midpoint
+	q     orb.Bound // box grown by limit (and a metre)
+	limit float64   // metres: how near counts (the buffer)
 }
 
 func newSegment(a, b orb.Point, altA, altB float64, leg int, limit float64) segment {
