@@ -360,3 +360,21 @@ func TestRealSharedSet(t *testing.T) {
 		t.Errorf("zones_5000: %d zones, first %q", len(ids), ids[0])
 	}
 }
+
+// TestZonesAreValid checks that every synthetic zone passes geo.Validate and
+// that an index builds over them.
+func TestZonesAreValid(t *testing.T) {
+	zs := ZonesFrom(fixture, 5000, 1)
+	for i := range zs {
+		if probs := geo.Validate(&zs[i]); len(probs) > 0 {
+			t.Fatalf("%s: %v", zs[i].ID, probs)
+		}
+	}
+	ix, err := geo.NewIndex(zs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != len(zs) {
+		t.Errorf("index holds %d zones, want %d", ix.Len(), len(zs))
+	}
+}
