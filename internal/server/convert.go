@@ -1,0 +1,275 @@
+package server
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/paulmach/orb"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/geo"
+)
+
+// This file converts geo values to their proto messages. Converting the other
+// way is validation's job (validate.go), since every request field must be
+// checked on the way in.
+
+var restrictionToProto = map[geo.Restriction]noflyv1.Restriction{
+	geo.Prohibited:       noflyv1.Restriction_RESTRICTION_PROHIBITED,
+	geo.ReqAuthorisation: noflyv1.Restriction_RESTRICTION_REQ_AUTHORISATION,
+	geo.Conditional:      noflyv1.Restriction_RESTRICTION_CONDITIONAL,
+	geo.NoRestriction:    noflyv1.Restriction_RESTRICTION_NO_RESTRICTION,
+}
+
+var refToProto = map[geo.VerticalRef]noflyv1.VerticalReference{
+	geo.AGL:   noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL,
+	geo.AMSL:  noflyv1.VerticalReference_VERTICAL_REFERENCE_AMSL,
+	geo.WGS84: noflyv1.VerticalReference_VERTICAL_REFERENCE_WGS84,
+}
+
+var refFromProto = map[noflyv1.VerticalReference]geo.VerticalRef{
+	noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL:   geo.AGL,
+	noflyv1.VerticalReference_VERTICAL_REFERENCE_AMSL:  geo.AMSL,
+	noflyv1.VerticalReference_VERTICAL_REFERENCE_WGS84: geo.WGS84,
+}
+
+var exemptionsToProto = map[geo.Exemptions]noflyv1.RegulationExemption{
+	geo.ExemptionsAllowed:    noflyv1.RegulationExemption_REGULATION_EXEMPTION_ALLOWED,
+	geo.ExemptionsNotAllowed: noflyv1.RegulationExemption_REGULATION_EXEMPTION_NOT_ALLOWED,
+}
+
+// caveatKinds lists geo's caveats with their proto kinds.
+var caveatKinds = []struct {
+	c    geo.Caveat
+	kind noflyv1.CaveatKind
+}{
+	{geo.CaveatNoAltitude, noflyv1.CaveatKind_CAVEAT_KIND_NO_ALTITUDE},
+	{geo.CaveatReference, noflyv1.CaveatKind_CAVEAT_KIND_VERTICAL_REFERENCE},
+	{geo.CaveatDaylight, noflyv1.CaveatKind_CAVEAT_KIND_DAYLIGHT},
+}
+
+func caveatsToProto(c geo.Caveat) []*noflyv1.Caveat {
+	var out []*noflyv1.Caveat
+	for _, k := range caveatKinds {
+		if c&k.c != 0 {
+			out = append(out, &noflyv1.Caveat{Kind: k.kind, Text: k.c.String()})
+		}
+	}
+	return out
+}
+
+func position(p orb.Point) *noflyv1.Position {
+	return &noflyv1.Position{Latitude: p[1], Longitude: p[0]}
+}
+
+func boundToProto(b orb.Bound) *noflyv1.BoundingBox {
+	return &noflyv1.BoundingBox{
+		MinLatitude: b.Min[1], MinLongitude: b.Min[0],
+		MaxLatitude: b.Max[1], MaxLongitude: b.Max[0],
+	}
+}
+
+func timeToProto(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func windowToProto(w geo.TimeWindow) *noflyv1.TimeWindow {
+	return &noflyv1.TimeWindow{Start: timeToProto(w.Start), End: timeToProto(w.End)}
+}
+
+func summaryToProto(z *geo.Zone) *noflyv1.ZoneSummary {
+	return &noflyv1.ZoneSummary{
+		Id:                  z.ID,
+		Name:                z.Name,
+		Restriction:         restrictionToProto[z.Restriction],
+		Reasons:             slices.Clone(z.Reasons),
+		Message:             z.Message,
+		Authorities:         authoritiesToProto(z.Authorities),
+		RegulationExemption: exemptionsToProto[z.Exemptions],
+	}
+}
+
+func authoritiesToProto(as []geo.Authority) []*noflyv1.Authority {
+	out := make([]*noflyv1.Authority, 0, len(as))
+	for _, a := range as {
+		out = append(out, &noflyv1.Authority{
+			Name: a.Name, Service: a.Service, Email: a.Email, ContactName: a.ContactName,
+			SiteUrl: a.SiteURL, Phone: a.Phone, Purpose: a.Purpose, IntervalBefore: a.IntervalBefore,
+		})
+	}
+	return out
+}
+
+// zoneToProto converts a zone; the BASIC view leaves out the volumes' shapes.
+func zoneToProto(z *geo.Zone, view noflyv1.ZoneView) *noflyv1.Zone {
+	pz := &noflyv1.Zone{
+		Id:                  z.ID,
+		Name:                z.Name,
+		Country:             z.Country,
+		Restriction:         restrictionToProto[z.Restriction],
+		Reasons:             slices.Clone(z.Reasons),
+		Message:             z.Message,
+		Authorities:         authoritiesToProto(z.Authorities),
+		RegulationExemption: exemptionsToProto[z.Exemptions],
+		Source: &noflyv1.ZoneSource{
+			File: z.Source.File, Feature: int32(z.Source.Feature), Format: z.Source.Format,
+		},
+	}
+	if len(z.Volumes) > 0 {
+		pz.Bounds = boundToProto(z.Bound())
+	}
+	full := view == noflyv1.ZoneView_ZONE_VIEW_FULL
+	for _, v := range z.Volumes {
+		newVol := func() *noflyv1.Volume {
+			return &noflyv1.Volume{Lower: limitToProto(v.Lower), Upper: limitToProto(v.Upper)}
+		}
+		switch v.Shape.Kind {
+		case geo.ShapePolygon:
+			// A multipolygon becomes one volume per polygon, each with the
+			// same limits: the union is the same, and the count of volumes
+			// does not depend on the view.
+			for _, poly := range v.Shape.Polygons {
+				pv := newVol()
+				if full {
+					pv.Shape = &noflyv1.Volume_Polygon{Polygon: polygonToProto(poly)}
+				}
+				pz.Volumes = append(pz.Volumes, pv)
+			}
+		default:
+			pv := newVol()
+			if full && v.Shape.Kind == geo.ShapeCircle {
+				pv.Shape = &noflyv1.Volume_Circle{Circle: &noflyv1.Circle{
+					Center: position(v.Shape.Center), RadiusM: v.Shape.Radius,
+				}}
+			}
+			pz.Volumes = append(pz.Volumes, pv)
+		}
+	}
+	for _, p := range z.Applicability.Periods {
+		pp := &noflyv1.Period{Start: timeToProto(p.Start), End: timeToProto(p.End)}
+		for _, d := range p.Schedule {
+			pp.Schedule = append(pp.Schedule, dailyToProto(d))
+		}
+		pz.Applicability = append(pz.Applicability, pp)
+	}
+	return pz
+}
+
+func polygonToProto(poly orb.Polygon) *noflyv1.Polygon {
+	pp := &noflyv1.Polygon{Rings: make([]*noflyv1.Ring, 0, len(poly))}
+	for _, r := range poly {
+		pr := &noflyv1.Ring{Positions: make([]*noflyv1.Position, 0, len(r))}
+		for _, p := range r {
+			pr.Positions = append(pr.Positions, position(p))
+		}
+		pp.Rings = append(pp.Rings, pr)
+	}
+	return pp
+}
+
+func limitToProto(l geo.Limit) *noflyv1.Limit {
+	if l.Open {
+		return nil
+	}
+	return &noflyv1.Limit{Metres: l.Metres, Reference: refToProto[l.Ref]}
+}
+
+// weekdayToProto maps time.Weekday (Sunday 0) to the proto's ISO order
+// (Monday 1 .. Sunday 7).
+func weekdayToProto(d time.Weekday) noflyv1.Weekday {
+	if d == time.Sunday {
+		return noflyv1.Weekday_WEEKDAY_SUNDAY
+	}
+	return noflyv1.Weekday(d)
+}
+
+func dailyToProto(d geo.DailyPeriod) *noflyv1.DailyPeriod {
+	pd := &noflyv1.DailyPeriod{
+		StartSeconds: d.Start, EndSeconds: d.End,
+		StartEvent: d.StartEvent, EndEvent: d.EndEvent,
+	}
+	for _, wd := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
+		if d.Days.Has(wd) {
+			pd.Days = append(pd.Days, weekdayToProto(wd))
+		}
+	}
+	if d.Loc != nil {
+		pd.TimeZone = d.Loc.String()
+	} else {
+		off := d.Offset
+		sign := '+'
+		if off < 0 {
+			sign, off = '-', -off
+		}
+		pd.TimeZone = fmt.Sprintf("%c%02d:%02d", sign, off/3600, off%3600/60)
+	}
+	return pd
+}
+
+func bandToProto(b geo.Band) *noflyv1.HeightBand {
+	pb := &noflyv1.HeightBand{Reference: refToProto[b.Ref]}
+	if b.Ref == geo.RefUnknown {
+		return pb // heights not known: every height counts
+	}
+	if !math.IsInf(b.Lower, -1) && !math.IsNaN(b.Lower) {
+		pb.LowerM = proto.Float64(b.Lower)
+	}
+	if !math.IsInf(b.Upper, 1) && !math.IsNaN(b.Upper) {
+		pb.UpperM = proto.Float64(b.Upper)
+	}
+	return pb
+}
+
+func hitToProto(h *geo.Hit) *noflyv1.ZoneHit {
+	ph := &noflyv1.ZoneHit{
+		Zone:             summaryToProto(h.Zone),
+		ClosestApproachM: h.Distance,
+		Inside:           h.Distance == 0,
+		HeightBand:       bandToProto(h.Band),
+		TimeWindow:       windowToProto(h.When),
+		Caveats:          caveatsToProto(h.Caveats),
+	}
+	for _, l := range h.Legs {
+		ph.Legs = append(ph.Legs, int32(l))
+	}
+	return ph
+}
+
+// result is what both check responses carry.
+type result struct {
+	verdict    noflyv1.Verdict
+	conflicts  []*noflyv1.ZoneHit
+	advisories []*noflyv1.ZoneHit
+	caveats    []*noflyv1.Caveat
+}
+
+// judge splits hits into blocking conflicts and advisories, sorted by zone
+// id, and decides the verdict: DENIED when any hit blocks. extra caveats
+// (such as a missing altitude) join those of the hits.
+func judge(hits []geo.Hit, extra geo.Caveat) result {
+	slices.SortStableFunc(hits, func(a, b geo.Hit) int { return cmp.Compare(a.Zone.ID, b.Zone.ID) })
+	r := result{verdict: noflyv1.Verdict_VERDICT_CLEAR}
+	all := extra
+	for i := range hits {
+		h := &hits[i]
+		all |= h.Caveats
+		if h.Blocking() {
+			r.conflicts = append(r.conflicts, hitToProto(h))
+		} else {
+			r.advisories = append(r.advisories, hitToProto(h))
+		}
+	}
+	if len(r.conflicts) > 0 {
+		r.verdict = noflyv1.Verdict_VERDICT_DENIED
+	}
+	r.caveats = caveatsToProto(all)
+	return r
+}

@@ -1,0 +1,146 @@
+package server
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/geo"
+)
+
+// Each handler: validate the request, ask geo, map any error (toStatus).
+
+// CheckPosition implements nofly.v1.GeofenceService.
+func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRequest) (*noflyv1.CheckPositionResponse, error) {
+	set := s.current()
+	now := s.now().UTC()
+	q, noAlt, err := positionQuery(req, now)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	var extra geo.Caveat
+	if noAlt {
+		extra = geo.CaveatNoAltitude
+	}
+	r := judge(set.idx.CheckPosition(q, nil), extra)
+	s.logCheck(ctx, "position checked", r, req.GetOperator(), req.GetPurpose(),
+		"lat", q.Point[1], "lon", q.Point[0], "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String(), "at", q.At)
+	return &noflyv1.CheckPositionResponse{
+		Verdict:    r.verdict,
+		Conflicts:  r.conflicts,
+		Advisories: r.advisories,
+		Caveats:    r.caveats,
+		At:         timestamppb.New(q.At),
+		CheckedAt:  timestamppb.New(now),
+		ZoneSet:    proto.CloneOf(set.info),
+	}, nil
+}
+
+// CheckFlightPlan implements nofly.v1.GeofenceService.
+func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPlanRequest) (*noflyv1.CheckFlightPlanResponse, error) {
+	set := s.current()
+	now := s.now().UTC()
+	pq, err := flightPlanQuery(req, now)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	var (
+		hits []geo.Hit
+		kind string
+		size int
+	)
+	if pq.route != nil {
+		kind, size = "route", len(pq.route.Waypoints)
+		hits, err = set.idx.CheckRoute(*pq.route)
+	} else {
+		kind = "area"
+		hits, err = set.idx.CheckArea(*pq.area)
+	}
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	var extra geo.Caveat
+	if pq.noAlt {
+		extra = geo.CaveatNoAltitude
+	}
+	r := judge(hits, extra)
+	fp := req.GetFlightPlan()
+	s.logCheck(ctx, "flight plan checked", r, fp.GetOperator(), fp.GetPurpose(),
+		"client_reference", fp.GetClientReference(), "kind", kind, "waypoints", size,
+		"start", pq.window.Start, "end", pq.window.End, "buffer_m", fp.GetBufferM())
+	return &noflyv1.CheckFlightPlanResponse{
+		Verdict:         r.verdict,
+		Conflicts:       r.conflicts,
+		Advisories:      r.advisories,
+		Caveats:         r.caveats,
+		ClientReference: fp.GetClientReference(),
+		Window:          windowToProto(pq.window),
+		CheckedAt:       timestamppb.New(now),
+		ZoneSet:         proto.CloneOf(set.info),
+	}, nil
+}
+
+// logCheck records a check with who asked and why: until nofly
+// authenticates callers, the log is the record of who flew where.
+func (s *Server) logCheck(ctx context.Context, msg string, r result, op *noflyv1.Operator, purpose noflyv1.Purpose, args ...any) {
+	ids := make([]string, 0, len(r.conflicts))
+	for _, c := range r.conflicts {
+		ids = append(ids, c.GetZone().GetId())
+	}
+	args = append(args,
+		"verdict", strings.TrimPrefix(r.verdict.String(), "VERDICT_"),
+		"conflicts", ids, "advisories", len(r.advisories),
+		"unit", op.GetUnit(), "pilot", op.GetPilotId(), "drone", op.GetDroneSerial(),
+		"purpose", strings.TrimPrefix(purpose.String(), "PURPOSE_"))
+	s.log.InfoContext(ctx, msg, args...)
+}
+
+// ListZones implements nofly.v1.GeofenceService.
+func (s *Server) ListZones(ctx context.Context, req *noflyv1.ListZonesRequest) (*noflyv1.ListZonesResponse, error) {
+	set := s.current()
+	bbox, pageSize, after, view, err := listQuery(req)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	zones := set.idx.Zones() // sorted by id
+	if bbox != nil {
+		zones = nil
+		set.idx.Search(*bbox, func(z *geo.Zone) bool {
+			zones = append(zones, z)
+			return true
+		})
+		slices.SortFunc(zones, func(a, b *geo.Zone) int { return strings.Compare(a.ID, b.ID) })
+	}
+	// Resume after the last id of the previous page. By id rather than by
+	// offset, so that a reload between pages neither repeats nor skips the
+	// zones that stayed.
+	start := sort.Search(len(zones), func(i int) bool { return zones[i].ID > after })
+	end := min(start+pageSize, len(zones))
+	resp := &noflyv1.ListZonesResponse{ZoneSet: proto.CloneOf(set.info)}
+	for _, z := range zones[start:end] {
+		resp.Zones = append(resp.Zones, zoneToProto(z, view))
+	}
+	if end < len(zones) {
+		resp.NextPageToken = encodePageToken(zones[end-1].ID)
+	}
+	return resp, nil
+}
+
+// GetZone implements nofly.v1.GeofenceService.
+func (s *Server) GetZone(ctx context.Context, req *noflyv1.GetZoneRequest) (*noflyv1.GetZoneResponse, error) {
+	set := s.current()
+	id, view, err := getQuery(req)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	z, ok := set.idx.Zone(id)
+	if !ok {
+		return nil, s.toStatus(ctx, &notFoundError{kind: "zone", id: id})
+	}
+	return &noflyv1.GetZoneResponse{Zone: zoneToProto(z, view), ZoneSet: proto.CloneOf(set.info)}, nil
+}

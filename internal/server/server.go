@@ -1,0 +1,239 @@
+// Package server implements nofly.v1.GeofenceService over a geo.Index.
+//
+// Each handler validates its request (every problem becomes a
+// google.rpc.BadRequest field violation named by its proto field path),
+// calls geo, and maps errors to gRPC status codes in one place (status.go).
+//
+// The zone set is held behind an atomic pointer: handlers load it once per
+// request and never see a half-built index; Reload builds a new one and
+// swaps it in only when the whole set loaded cleanly.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/geo"
+)
+
+// Loader reads the whole zone set. It is called once by New and again on
+// every Reload; an error (for instance a *geo.LoadError listing every
+// problem) refuses the whole set.
+type Loader func(ctx context.Context) ([]geo.Zone, error)
+
+// Config configures a Server.
+type Config struct {
+	// Load reads the zone set. Required.
+	Load Loader
+	// Sources names what Load reads (files, directories, "embedded:…"), for
+	// logs and ZoneSetInfo.sources.
+	Sources []string
+	// Log receives the server's logs; slog.Default() when nil.
+	Log *slog.Logger
+	// Now is the clock that stamps checks without a time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server serves nofly.v1.GeofenceService and the standard health service.
+//
+// load, sources, log, now and health are read-only after New. zones is
+// swapped atomically by Reload; reloadMu only serialises reloads, so that
+// two concurrent reloads cannot swap in their results out of order.
+type Server struct {
+	noflyv1.UnimplementedGeofenceServiceServer
+
+	load    Loader
+	sources []string
+	log     *slog.Logger
+	now     func() time.Time
+	health  *health.Server
+
+	reloadMu sync.Mutex
+	zones    atomic.Pointer[zoneSet]
+}
+
+// zoneSet is an index with what clients are told about it. It is immutable.
+type zoneSet struct {
+	idx  *geo.Index
+	info *noflyv1.ZoneSetInfo // clone before handing out
+}
+
+// New loads the zones and returns a server that serves them. It fails, with
+// every problem logged, when the zones do not load.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Load == nil {
+		return nil, errors.New("server: Config.Load is required")
+	}
+	s := &Server{
+		load:    cfg.Load,
+		sources: append([]string(nil), cfg.Sources...),
+		log:     cfg.Log,
+		now:     cfg.Now,
+		health:  health.NewServer(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	// Health says NOT_SERVING until zones are loaded: a load balancer must
+	// not send checks to a server that has nothing to check against.
+	s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	s.setServing(healthpb.HealthCheckResponse_SERVING)
+	return s, nil
+}
+
+func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
+	s.health.SetServingStatus("", st)
+	s.health.SetServingStatus(noflyv1.GeofenceService_ServiceDesc.ServiceName, st)
+}
+
+// Reload reads every source again, builds a new index and swaps it in. On
+// any problem it logs each one, keeps serving the zones it had and returns
+// the error.
+func (s *Server) Reload(ctx context.Context) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	start := time.Now()
+	zones, err := s.load(ctx)
+	var idx *geo.Index
+	if err == nil {
+		idx, err = geo.NewIndex(zones)
+	}
+	if err != nil {
+		s.logLoadError(ctx, err)
+		return fmt.Errorf("loading zones: %w", err)
+	}
+	set := &zoneSet{idx: idx, info: &noflyv1.ZoneSetInfo{
+		Version:   version(idx),
+		LoadedAt:  timestamppb.New(s.now()),
+		ZoneCount: int32(idx.Len()),
+		Sources:   s.sources,
+	}}
+	s.zones.Store(set)
+	s.log.InfoContext(ctx, "zones loaded", "zones", idx.Len(), "sources", s.sources,
+		"version", set.info.Version, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// logLoadError logs every problem of every *geo.LoadError in err, or err
+// itself when it holds none.
+func (s *Server) logLoadError(ctx context.Context, err error) {
+	var n int
+	walkErrors(err, func(e error) {
+		le, ok := e.(*geo.LoadError)
+		if !ok {
+			return
+		}
+		for _, p := range le.Problems {
+			n++
+			s.log.ErrorContext(ctx, "zone data problem", "file", p.File, "feature", p.Feature,
+				"zone", p.ZoneID, "field", p.Field, "problem", p.Msg)
+		}
+	})
+	s.log.ErrorContext(ctx, "zones not loaded; still serving the previous zones (if any)",
+		"sources", s.sources, "problems", n, "err", err)
+}
+
+// walkErrors calls fn for err and everything it wraps, depth first.
+func walkErrors(err error, fn func(error)) {
+	if err == nil {
+		return
+	}
+	fn(err)
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			walkErrors(e, fn)
+		}
+	case interface{ Unwrap() error }:
+		walkErrors(u.Unwrap(), fn)
+	}
+}
+
+// version is a content hash of the zone set: the deterministic protobuf
+// encoding of every zone in id order. Replicas that load the same zones
+// report the same version.
+func version(idx *geo.Index) string {
+	h := sha256.New()
+	opts := proto.MarshalOptions{Deterministic: true}
+	for _, z := range idx.Zones() {
+		pz := zoneToProto(z, noflyv1.ZoneView_ZONE_VIEW_FULL)
+		pz.Source = nil // where a zone was read from does not change what it is
+		b, err := opts.Marshal(pz)
+		if err != nil {
+			// Marshalling a message built in memory only fails on invalid
+			// UTF-8; hash the id so the version still changes with the set.
+			b = []byte(z.ID)
+		}
+		// Length-prefixed, so that no two different sets hash alike.
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// current returns the zone set in service.
+func (s *Server) current() *zoneSet { return s.zones.Load() }
+
+// Register registers the geofence service, the standard health service and
+// server reflection (so grpcurl and grpcui need no .proto files) on g.
+func (s *Server) Register(g *grpc.Server) {
+	noflyv1.RegisterGeofenceServiceServer(g, s)
+	healthpb.RegisterHealthServer(g, s.health)
+	reflection.Register(g)
+}
+
+// Shutdown marks the server NOT_SERVING so that health checks steer new
+// traffic away while in-flight calls finish.
+func (s *Server) Shutdown() { s.health.Shutdown() }
+
+// UnaryInterceptor turns a panic in a handler into an INTERNAL error (and a
+// log entry with the stack) instead of a crashed server, and logs every call
+// at debug level.
+func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		start := time.Now()
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "panic", fmt.Sprint(r),
+					"stack", string(debug.Stack()))
+				resp, err = nil, status.Error(codes.Internal, "internal error")
+			}
+			s.log.DebugContext(ctx, "rpc", "method", info.FullMethod, "code", status.Code(err).String(),
+				"took", time.Since(start))
+		}()
+		return handler(ctx, req)
+	}
+}
+
+// NewGRPCServer returns a gRPC server with s registered and its interceptor
+// installed, plus any further options.
+func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
+	g := grpc.NewServer(append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(s.UnaryInterceptor())}, opts...)...)
+	s.Register(g)
+	return g
+}

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/nofly-project/nofly/geo"
+)
+
+// errNotFound is wrapped by errors about an id that names nothing.
+var errNotFound = errors.New("not found")
+
+// notFoundError says which resource was not found.
+type notFoundError struct {
+	kind, id string // "zone", "NL-EHAM-CTR"
+}
+
+func (e *notFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.kind, e.id) }
+func (e *notFoundError) Unwrap() error { return errNotFound }
+
+// badRequest is a request's problems, each at a proto field path such as
+// "flight_plan.route.waypoints[3].latitude".
+type badRequest struct {
+	violations []*errdetails.BadRequest_FieldViolation
+}
+
+func (b *badRequest) add(field, format string, args ...any) {
+	b.violations = append(b.violations, &errdetails.BadRequest_FieldViolation{
+		Field:       field,
+		Description: fmt.Sprintf(format, args...),
+	})
+}
+
+// err returns the problems as an error, or nil when there are none.
+func (b *badRequest) err() error {
+	if len(b.violations) == 0 {
+		return nil
+	}
+	return &badRequestError{violations: b.violations}
+}
+
+// badRequestError is an invalid request. It wraps geo.ErrInvalidQuery so
+// that both kinds of invalid input map to INVALID_ARGUMENT alike.
+type badRequestError struct {
+	violations []*errdetails.BadRequest_FieldViolation
+}
+
+// Error is the first problem, and how many more there are: one line, for
+// clients that show only the status message.
+func (e *badRequestError) Error() string {
+	v := e.violations[0]
+	msg := v.Field + ": " + v.Description
+	if n := len(e.violations) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more problem%s)", n, plural(n))
+	}
+	return msg
+}
+
+func (e *badRequestError) Unwrap() error { return geo.ErrInvalidQuery }
+
+// toStatus maps an error from validation or geo to a gRPC status. It is the
+// only place that chooses status codes.
+func (s *Server) toStatus(ctx context.Context, err error) error {
+	var (
+		bad *badRequestError
+		nf  *notFoundError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &bad):
+		return withDetails(codes.InvalidArgument, bad.Error(), &errdetails.BadRequest{FieldViolations: bad.violations})
+	case errors.Is(err, geo.ErrInvalidQuery):
+		// geo refused a query that passed the server's own checks. Report
+		// it as the client's problem, in geo's words.
+		msg := strings.TrimPrefix(err.Error(), geo.ErrInvalidQuery.Error()+": ")
+		return withDetails(codes.InvalidArgument, msg, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Description: msg}}})
+	case errors.As(err, &nf):
+		return withDetails(codes.NotFound, nf.Error(), &errdetails.ResourceInfo{
+			ResourceType: "nofly.v1.Zone", ResourceName: nf.id, Description: nf.Error(),
+		})
+	case errors.Is(err, errNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	// Anything else is the server's fault; its text may hold details
+	// (paths, internals) that the client has no use for.
+	s.log.ErrorContext(ctx, "internal error", "err", err)
+	return status.Error(codes.Internal, "internal error")
+}
+
+func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {
+	st := status.New(c, msg)
+	for _, d := range details {
+		if ds, err := st.WithDetails(d); err == nil {
+			st = ds
+		}
+	}
+	return st.Err()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
