@@ -824,11 +824,13 @@ func quoteChar(c byte) string {
 	return "'" + s[1:len(s)-1] + "'"
 }
 
-// syntaxProblemMsg describes why data is not JSON, for a file-level
-// Problem. It prefers encoding/json's account of the error (its message and
+// syntaxProblemMsg describes why file is not JSON, for a file-level
+// Problem; the JSON starts at byte base of file (after a byte order mark),
+// and perr is the parser's error in file[base:]. It prefers encoding/json's account of the error (its message and
 // offset), and falls back to the parser's own when encoding/json accepts the
 // data (which only a parser bug would cause).
-func syntaxProblemMsg(data []byte, perr *jsonError) string {
+func syntaxProblemMsg(file []byte, base int, perr *jsonError) string {
+	data := file[base:]
 	off, msg := perr.off, perr.msg
 	var serr *json.SyntaxError
 	if err := json.Unmarshal(data, new(json.RawMessage)); errors.As(err, &serr) {
@@ -839,9 +841,9 @@ func syntaxProblemMsg(data []byte, perr *jsonError) string {
 			off = len(data)
 		}
 	}
-	off = max(0, min(off, len(data)))
-	line, col := lineCol(data, off)
-	return fmt.Sprintf("invalid JSON at byte %d (line %d, column %d): %s", off, line, col, msg)
+	off = base + max(0, min(off, len(data)))
+	line, col := lineCol(file, off)
+	return fmt.Sprintf("invalid JSON at byte offset %d (line %d, column %d): %s", off, line, col, msg)
 }
 
 // lineCol returns the 1-based line and column (in bytes) of offset off.

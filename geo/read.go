@@ -1,0 +1,989 @@
+package geo
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Formats of zone files, as Source.Format names them.
+const (
+	// FormatNofly is nofly's own GeoJSON schema (see docs/zones.md).
+	FormatNofly = "nofly"
+	// FormatED269 is EUROCAE ED-269 JSON.
+	FormatED269 = "ED-269"
+	// FormatED318 is EUROCAE ED-318 GeoJSON.
+	FormatED318 = "ED-318"
+)
+
+// MaxFileSize is the largest zone file read, in bytes after gunzip.
+const MaxFileSize = 1 << 30
+
+// Read reads the zones of one zone file from r. name names the file in
+// problems and in each zone's Source.File.
+//
+// The data may be gzip-compressed (recognised by its first two bytes, 1f 8b,
+// whatever the name) and may start with a UTF-8 byte order mark. The format
+// is recognised from the content:
+//   - a JSON array of zones, or an object with a "UASZoneList" array, or with
+//     a "features" array whose items are not GeoJSON Features: ED-269;
+//   - a GeoJSON FeatureCollection (or a single Feature) in which any feature
+//     carries an ED-318 marker (properties.identifier, geometry.layer,
+//     geometry.extent, or properties.type holding an ED-318 zone type): ED-318;
+//   - any other FeatureCollection or Feature: nofly's own schema.
+//
+// Read is strict: if any zone is invalid (see Validate) or anything in the
+// file cannot be read as its format says, Read returns no zones and a
+// *LoadError listing every problem, each with the file, the 0-based feature
+// index, the zone ID when known, and the field. Invalid JSON gives one
+// problem with its byte offset, line and column. Members a format does not
+// use are ignored; a value nofly cannot interpret (an unknown restriction,
+// vertical reference, unit or day, an unsupported geometry) is a problem,
+// never skipped. Zone IDs must be unique within the file. A file with no
+// zones reads as an empty list without error.
+func Read(r io.Reader, name string) ([]Zone, error) {
+	data, err := readAllMaybeGzip(r)
+	if err != nil {
+		return nil, &LoadError{Problems: []Problem{{File: name, Feature: -1, Msg: err.Error()}}}
+	}
+	zones, probs := readBytes(data, name)
+	if len(probs) > 0 {
+		return nil, &LoadError{Problems: probs}
+	}
+	return zones, nil
+}
+
+// ReadFile reads the zones of the zone file at path, as Read does, naming
+// the file by path.
+func ReadFile(path string) ([]Zone, error) {
+	return ReadPaths(path)
+}
+
+// ReadPaths reads the zones of every zone file at paths, in order. A path
+// may be a file, read whatever its name, or a directory, whose files named
+// *.json, *.geojson, *.json.gz or *.geojson.gz are read in name order;
+// subdirectories are not entered, and a directory without such files is a
+// problem (so that a wrong path cannot load an empty zone set).
+//
+// Each file is read as Read does. Zone IDs must be unique across all files;
+// a duplicate is a problem naming both places. ReadPaths returns every zone
+// or, if any file has any problem (including one that cannot be opened),
+// no zones and a *LoadError listing every problem of every file. No paths is
+// a problem too.
+func ReadPaths(paths ...string) ([]Zone, error) {
+	return readTree(osTree{}, paths)
+}
+
+// ReadFS reads zone files from fsys as ReadPaths does; paths are slash-
+// separated fs.FS paths, and no paths means the root ("."). It lets the
+// embedded sample set (data.FS) load like files on disk:
+//
+//	zones, err := geo.ReadFS(data.FS)
+func ReadFS(fsys fs.FS, paths ...string) ([]Zone, error) {
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	return readTree(fsTree{fsys}, paths)
+}
+
+// tree is a file system zone files are read from.
+type tree interface {
+	stat(name string) (fs.FileInfo, error)
+	readDir(name string) ([]fs.DirEntry, error)
+	open(name string) (io.ReadCloser, error)
+	join(dir, name string) string
+}
+
+type osTree struct{}
+
+func (osTree) stat(name string) (fs.FileInfo, error)      { return os.Stat(name) }
+func (osTree) readDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
+func (osTree) open(name string) (io.ReadCloser, error)    { return os.Open(name) }
+func (osTree) join(dir, name string) string               { return filepath.Join(dir, name) }
+
+type fsTree struct{ fsys fs.FS }
+
+func (t fsTree) stat(name string) (fs.FileInfo, error)      { return fs.Stat(t.fsys, name) }
+func (t fsTree) readDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(t.fsys, name) }
+func (t fsTree) open(name string) (io.ReadCloser, error)    { return t.fsys.Open(name) }
+func (t fsTree) join(dir, name string) string               { return path.Join(dir, name) }
+
+// zoneFileSuffixes are the names of the files read from a directory.
+var zoneFileSuffixes = []string{".json", ".geojson", ".json.gz", ".geojson.gz"}
+
+func isZoneFileName(name string) bool {
+	for _, s := range zoneFileSuffixes {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func readTree(t tree, paths []string) ([]Zone, error) {
+	var probs []Problem
+	fileProblem := func(file, msg string) { probs = append(probs, Problem{File: file, Feature: -1, Msg: msg}) }
+	if len(paths) == 0 {
+		fileProblem("", "no zone files given")
+	}
+	var files []string
+	for _, p := range paths {
+		fi, err := t.stat(p)
+		if err != nil {
+			fileProblem(p, errMsg(err, p))
+			continue
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		entries, err := t.readDir(p)
+		if err != nil {
+			fileProblem(p, errMsg(err, p))
+			continue
+		}
+		n := len(files)
+		for _, e := range entries {
+			if !e.IsDir() && isZoneFileName(e.Name()) {
+				files = append(files, t.join(p, e.Name()))
+			}
+		}
+		if len(files) == n {
+			fileProblem(p, "directory holds no zone files (*.json, *.geojson, *.json.gz, *.geojson.gz)")
+		}
+	}
+
+	var zones []Zone
+	type place struct{ file, feature int }
+	seen := make(map[string]place)
+	for fi, name := range files {
+		fzones, fprobs := readTreeFile(t, name)
+		probs = append(probs, fprobs...)
+		for i := range fzones {
+			z := &fzones[i]
+			if z.ID == "" {
+				continue
+			}
+			if first, dup := seen[z.ID]; dup && first.file != fi {
+				// Duplicates within one file were reported by its reader.
+				probs = append(probs, Problem{File: z.Source.File, Feature: z.Source.Feature, ZoneID: z.ID,
+					Field: idField(z.Source.Format),
+					Msg:   fmt.Sprintf("duplicate zone ID: also feature %d of %s", first.feature, files[first.file])})
+				continue
+			}
+			if _, dup := seen[z.ID]; !dup {
+				seen[z.ID] = place{fi, z.Source.Feature}
+			}
+		}
+		zones = append(zones, fzones...)
+	}
+	if len(probs) > 0 {
+		return nil, &LoadError{Problems: probs}
+	}
+	return zones, nil
+}
+
+// readTreeFile reads one file; it returns the zones it could read even when
+// there are problems, so that duplicates across files are reported too.
+func readTreeFile(t tree, name string) ([]Zone, []Problem) {
+	f, err := t.open(name)
+	if err != nil {
+		return nil, []Problem{{File: name, Feature: -1, Msg: errMsg(err, name)}}
+	}
+	defer f.Close()
+	data, err := readAllMaybeGzip(f)
+	if err != nil {
+		return nil, []Problem{{File: name, Feature: -1, Msg: err.Error()}}
+	}
+	return readBytes(data, name)
+}
+
+// errMsg is err's message without the path a Problem already names.
+func errMsg(err error, name string) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == name {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// readAllMaybeGzip reads all of r, gunzipping it when it starts with the
+// gzip magic bytes, up to MaxFileSize.
+func readAllMaybeGzip(r io.Reader) ([]byte, error) {
+	br := bufio.NewReader(r)
+	magic, _ := br.Peek(2)
+	var src io.Reader = br
+	gz := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+	if gz {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		src = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(src, MaxFileSize+1))
+	if err != nil {
+		if gz {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("larger than %d bytes", MaxFileSize)
+	}
+	return data, nil
+}
+
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// readBytes reads a whole zone file. It returns the zones it could read
+// along with every problem; callers refuse the zones when there are
+// problems.
+func readBytes(data []byte, name string) ([]Zone, []Problem) {
+	base := 0
+	if bytes.HasPrefix(data, utf8BOM) {
+		base = len(utf8BOM)
+	}
+	root, perr := parseJSON(data[base:])
+	if perr != nil {
+		return nil, []Problem{{File: name, Feature: -1, Msg: syntaxProblemMsg(data, base, perr)}}
+	}
+	r := &fileReader{file: name, lines: lineIndex{data: data[base:]}}
+	r.read(&root)
+	r.checkDuplicates()
+	return r.zones, r.probs
+}
+
+// fileReader reads the zones of one file.
+type fileReader struct {
+	file   string
+	format string
+	lines  lineIndex
+	zones  []Zone
+	probs  []Problem
+}
+
+func (r *fileReader) fileProblem(field, msg string) {
+	r.probs = append(r.probs, Problem{File: r.file, Feature: -1, Field: field, Msg: msg})
+}
+
+// read detects the format of root and reads its zones.
+func (r *fileReader) read(root *jvalue) {
+	switch root.kind {
+	case jArray:
+		r.format = FormatED269
+		r.readED269(root.kids)
+		return
+	case jObject:
+	default:
+		r.fileProblem("", "not a zone file: want a GeoJSON FeatureCollection, an ED-269 zone list or an array of ED-269 zones, got "+root.kind.String())
+		return
+	}
+	if root.dup != "" {
+		r.fileProblem(root.dup, "member given more than once")
+	}
+	if l := root.get("UASZoneList"); l.kind != jAbsent {
+		r.format = FormatED269
+		if l.kind != jArray {
+			r.fileProblem("UASZoneList", "want an array of ED-269 zones, got "+l.describe())
+			return
+		}
+		r.readED269(l.kids)
+		return
+	}
+	typ := root.get("type")
+	feats := root.get("features")
+	switch {
+	case typ.kind == jString && typ.str == "Feature":
+		r.readGeoJSON(root, []jmember{{val: *root}})
+	case feats.kind == jArray:
+		if (typ.kind != jString || typ.str != "FeatureCollection") && looksED269(feats.kids) {
+			r.format = FormatED269
+			r.readED269(feats.kids)
+			return
+		}
+		if typ.kind != jAbsent && (typ.kind != jString || typ.str != "FeatureCollection") {
+			r.fileProblem("type", `want "FeatureCollection", got `+typ.describe())
+		}
+		r.readGeoJSON(root, feats.kids)
+	case feats.kind != jAbsent:
+		r.fileProblem("features", "want an array of features, got "+feats.describe())
+	default:
+		r.fileProblem("", "not a zone file: want a GeoJSON FeatureCollection (with \"features\"), an ED-269 \"UASZoneList\" or an array of ED-269 zones")
+	}
+}
+
+// looksED269 reports whether items are ED-269 zones rather than GeoJSON
+// Features: none says "type": "Feature", and some have an identifier or a
+// geometry array.
+func looksED269(items []jmember) bool {
+	ed := false
+	for i := range items {
+		it := &items[i].val
+		if t := it.get("type"); t.kind == jString && t.str == "Feature" {
+			return false
+		}
+		if it.get("identifier").kind != jAbsent || it.get("geometry").kind == jArray {
+			ed = true
+		}
+	}
+	return ed
+}
+
+// readGeoJSON reads a FeatureCollection's features as ED-318 or nofly.
+func (r *fileReader) readGeoJSON(root *jvalue, feats []jmember) {
+	why := ed318Marker(feats)
+	if why == "" {
+		r.format = FormatNofly
+		for i := range feats {
+			r.zone(i).readNofly(&feats[i].val)
+		}
+		return
+	}
+	r.format = FormatED318
+	r.checkED318Metadata(root)
+	for i := range feats {
+		r.zone(i).readED318(&feats[i].val, why)
+	}
+}
+
+// zone starts reading the zone at feature index i.
+func (r *fileReader) zone(i int) *zoneReader {
+	return &zoneReader{r: r, feature: i}
+}
+
+// checkDuplicates reports zones of the file that repeat an earlier ID.
+func (r *fileReader) checkDuplicates() {
+	seen := make(map[string]int, len(r.zones))
+	for i := range r.zones {
+		z := &r.zones[i]
+		if z.ID == "" {
+			continue
+		}
+		if j, dup := seen[z.ID]; dup {
+			r.probs = append(r.probs, Problem{File: r.file, Feature: z.Source.Feature, ZoneID: z.ID, Field: idField(r.format),
+				Msg: fmt.Sprintf("duplicate zone ID: also feature %d of %s", r.zones[j].Source.Feature, r.file)})
+			continue
+		}
+		seen[z.ID] = i
+	}
+}
+
+// idField names the member that holds a zone's ID in a format.
+func idField(format string) string {
+	switch format {
+	case FormatED269:
+		return "identifier"
+	case FormatED318:
+		return "properties.identifier"
+	}
+	return "properties.id"
+}
+
+// zoneReader reads one zone of a file.
+type zoneReader struct {
+	r       *fileReader
+	feature int
+	z       Zone
+	names   srcNames
+	// reported lists the fields the reader found problems in, so that
+	// validation does not report the same field again.
+	reported []string
+}
+
+func (c *zoneReader) add(field, msg string) {
+	c.reported = append(c.reported, field)
+	c.r.probs = append(c.r.probs, Problem{File: c.r.file, Feature: c.feature, ZoneID: c.z.ID, Field: field, Msg: msg})
+}
+
+// finish validates the zone and adds it to the file's zones.
+func (c *zoneReader) finish() {
+	c.z.Source = Source{File: c.r.file, Feature: c.feature, Format: c.r.format}
+	c.z.Applicability.Periods = normalizePeriods(c.z.Applicability.Periods)
+	validateWith(&c.z, &c.names, func(field, msg string) {
+		for _, f := range c.reported {
+			if related(f, field) {
+				return
+			}
+		}
+		c.r.probs = append(c.r.probs, Problem{File: c.r.file, Feature: c.feature, ZoneID: c.z.ID, Field: field, Msg: msg})
+	})
+	c.r.zones = append(c.r.zones, c.z)
+}
+
+// related reports whether one field is the other or inside it, so that a
+// problem found while reading "geometry.coordinates[0][3]" hides what
+// validation then finds in "geometry.coordinates[0]".
+func related(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return strings.HasPrefix(b, a) && (len(a) == len(b) || b[len(a)] == '.' || b[len(a)] == '[')
+}
+
+// normalizePeriods returns nil (permanent) when some period is unbounded and
+// has no schedule, since the zone is then always active.
+func normalizePeriods(ps []Period) []Period {
+	for _, p := range ps {
+		if p.Start.IsZero() && p.End.IsZero() && len(p.Schedule) == 0 {
+			return nil
+		}
+	}
+	return ps
+}
+
+// wrongType reports that v is not of the kind the field wants.
+func (c *zoneReader) wrongType(v *jvalue, field, want string) {
+	c.add(field, fmt.Sprintf("want %s, got %s (%s)", want, v.describe(), c.r.lines.at(v.off)))
+}
+
+// object reports whether v is an object, and a problem when it is present
+// but not one (or holds a member twice).
+func (c *zoneReader) object(v *jvalue, field string) bool {
+	switch v.kind {
+	case jObject:
+		if v.dup != "" {
+			c.add(subField(field, v.dup), "member given more than once")
+		}
+		return true
+	case jAbsent, jNull:
+		return false
+	}
+	c.wrongType(v, field, "an object")
+	return false
+}
+
+// array returns v's elements; absent or null is none.
+func (c *zoneReader) array(v *jvalue, field string) ([]jmember, bool) {
+	switch v.kind {
+	case jArray:
+		return v.kids, true
+	case jAbsent, jNull:
+		return nil, false
+	}
+	c.wrongType(v, field, "an array")
+	return nil, false
+}
+
+// str returns v's text; absent or null is "".
+func (c *zoneReader) str(v *jvalue, field string) string {
+	switch v.kind {
+	case jString:
+		return v.str
+	case jAbsent, jNull:
+		return ""
+	}
+	c.wrongType(v, field, "a string")
+	return ""
+}
+
+// num returns v's value and whether it is there.
+func (c *zoneReader) num(v *jvalue, field string) (float64, bool) {
+	switch v.kind {
+	case jNumber:
+		return v.num, true
+	case jAbsent, jNull:
+		return 0, false
+	}
+	c.wrongType(v, field, "a number")
+	return 0, false
+}
+
+// strList reads an array of strings; a single string reads as a list of one.
+func (c *zoneReader) strList(v *jvalue, field string) []string {
+	if v.kind == jString {
+		return []string{v.str}
+	}
+	elems, _ := c.array(v, field)
+	var out []string
+	for i := range elems {
+		e := &elems[i].val
+		if e.kind != jString {
+			c.wrongType(e, fieldIndex(field, i), "a string")
+			continue
+		}
+		out = append(out, e.str)
+	}
+	return out
+}
+
+// yesNo reads an ED-269 regulationExemption.
+func (c *zoneReader) yesNo(v *jvalue, field string) Exemptions {
+	s := c.str(v, field)
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "":
+		if v.kind == jString {
+			c.add(field, `want "YES" or "NO", got an empty string`)
+		}
+		return ExemptionsUnspecified
+	case "YES":
+		return ExemptionsAllowed
+	case "NO":
+		return ExemptionsNotAllowed
+	}
+	c.add(field, fmt.Sprintf(`want "YES" or "NO", got %q`, s))
+	return ExemptionsUnspecified
+}
+
+// restriction reads a restriction; absent leaves RestrictionUnknown, which
+// validation reports as missing.
+func (c *zoneReader) restriction(v *jvalue, field string) Restriction {
+	s := c.str(v, field)
+	if v.kind != jString {
+		return RestrictionUnknown
+	}
+	r, err := ParseRestriction(s)
+	if err != nil {
+		c.add(field, err.Error())
+	}
+	return r
+}
+
+// verticalRef reads a vertical reference; absent is RefUnknown.
+func (c *zoneReader) verticalRef(v *jvalue, field string) VerticalRef {
+	s := c.str(v, field)
+	if v.kind != jString {
+		return RefUnknown
+	}
+	ref, err := ParseVerticalRef(s)
+	if err != nil {
+		c.add(field, err.Error())
+	}
+	return ref
+}
+
+// height reads a limit's value: a number, null (open), or, when strs is
+// set (ED-269), a string holding a number. ok is false when there is a
+// problem.
+func (c *zoneReader) height(v *jvalue, field string, strs bool) (h float64, open, ok bool) {
+	switch v.kind {
+	case jAbsent, jNull:
+		return 0, true, true
+	case jNumber:
+		return v.num, false, true
+	case jString:
+		if strs {
+			f, err := parseNumberText(v.str)
+			if err == nil {
+				return f, false, true
+			}
+			c.add(field, fmt.Sprintf("want a number, got %s (%s)", v.describe(), c.r.lines.at(v.off)))
+			return 0, false, false
+		}
+	}
+	c.wrongType(v, field, "a number or null")
+	return 0, false, false
+}
+
+// parseNumberText reads a number written as text ("0", " 120.5 ").
+func parseNumberText(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty")
+	}
+	v, err := parseJSON([]byte(s))
+	if err != nil || v.kind != jNumber {
+		return 0, errors.New("not a number")
+	}
+	return v.num, nil
+}
+
+// unit is a length unit of a source.
+type unit uint8
+
+const (
+	metres unit = iota
+	feet
+)
+
+func (u unit) metres(v float64) float64 {
+	if u == feet {
+		return FeetToMetres(v)
+	}
+	return v
+}
+
+// dateTime reads an RFC 3339 date-time; absent or null is the zero time.
+func (c *zoneReader) dateTime(v *jvalue, field string) time.Time {
+	s := c.str(v, field)
+	if v.kind != jString {
+		return time.Time{}
+	}
+	t, err := parseZoneDateTime(s)
+	if err != nil {
+		c.add(field, err.Error())
+	}
+	return t
+}
+
+// parseZoneDateTime reads an RFC 3339 date-time, with or without fractional
+// seconds, into UTC.
+func parseZoneDateTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want an RFC 3339 date-time such as \"2025-06-01T08:00:00Z\", got %q", s)
+	}
+	return t.UTC(), nil
+}
+
+// clock is a time of day read from a source.
+type clock struct {
+	sec    int32 // seconds after midnight, 0..86400
+	offset int32 // seconds east of UTC
+	hasOff bool  // the text gave an offset (or Z)
+}
+
+// parseScheduleTime reads a time of day: "HH:MM", "HH:MM:SS" or
+// "HH:MM:SS.fff", then optionally "Z" or an offset "+hh:mm"/"-hh:mm". "24:00"
+// is allowed only as an end. Fractions of a second round outward: a start
+// down, an end up.
+func parseScheduleTime(s string, end bool) (clock, error) {
+	bad := func(why string) (clock, error) {
+		return clock{}, fmt.Errorf(`want a time of day "HH:MM", "HH:MM:SS" or "HH:MM:SS.fff", optionally followed by "Z" or an offset like "+01:00", got %q%s`, s, why)
+	}
+	two := func(i int) (int, bool) {
+		if i+2 > len(s) || s[i] < '0' || s[i] > '9' || s[i+1] < '0' || s[i+1] > '9' {
+			return 0, false
+		}
+		return int(s[i]-'0')*10 + int(s[i+1]-'0'), true
+	}
+	hh, ok1 := two(0)
+	mm, ok2 := two(3)
+	if !ok1 || !ok2 || s[2] != ':' {
+		return bad("")
+	}
+	i, ss, frac := 5, 0, false
+	if i < len(s) && s[i] == ':' {
+		var ok bool
+		if ss, ok = two(i + 1); !ok {
+			return bad("")
+		}
+		i += 3
+		if i < len(s) && s[i] == '.' {
+			i++
+			j := i
+			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+				if s[i] != '0' {
+					frac = true
+				}
+				i++
+			}
+			if i == j {
+				return bad("")
+			}
+		}
+	}
+	var c clock
+	if i < len(s) {
+		switch s[i] {
+		case 'Z', 'z':
+			c.hasOff = true
+			i++
+		case '+', '-':
+			oh, ok1 := two(i + 1)
+			om, ok2 := two(i + 4)
+			if !ok1 || !ok2 || s[i+3] != ':' || oh > 23 || om > 59 {
+				return bad("")
+			}
+			c.hasOff = true
+			c.offset = int32(oh*3600 + om*60)
+			if s[i] == '-' {
+				c.offset = -c.offset
+			}
+			i += 6
+		}
+		if i != len(s) {
+			return bad("")
+		}
+	}
+	switch {
+	case mm > 59 || ss > 59:
+		return bad(": minutes and seconds run 00..59")
+	case hh == 24 && (mm != 0 || ss != 0 || frac):
+		return bad(": 24:00 is the latest time")
+	case hh == 24 && !end:
+		return bad(": 24:00 can only end a period")
+	case hh > 24:
+		return bad(": hours run 00..24")
+	}
+	c.sec = int32(hh*3600 + mm*60 + ss)
+	if frac && end {
+		c.sec++
+	}
+	return c, nil
+}
+
+// dayNames are the day names of ED-269, ED-318 and nofly.
+var dayNames = map[string]Weekdays{
+	"SUN": 1 << time.Sunday, "MON": 1 << time.Monday, "TUE": 1 << time.Tuesday, "WED": 1 << time.Wednesday,
+	"THU": 1 << time.Thursday, "FRI": 1 << time.Friday, "SAT": 1 << time.Saturday, "ANY": AllDays,
+}
+
+// days reads a list of day names (MON..SUN, ANY), case-insensitively.
+func (c *zoneReader) days(v *jvalue, field string) Weekdays {
+	elems, _ := c.array(v, field)
+	var w Weekdays
+	for i := range elems {
+		e := &elems[i].val
+		f := fieldIndex(field, i)
+		if e.kind != jString {
+			c.wrongType(e, f, "a day name")
+			continue
+		}
+		d, ok := dayNames[strings.ToUpper(strings.TrimSpace(e.str))]
+		if !ok {
+			c.add(f, fmt.Sprintf("unknown day %q: want MON, TUE, WED, THU, FRI, SAT, SUN or ANY", e.str))
+			continue
+		}
+		w |= d
+	}
+	return w
+}
+
+// dailyPeriod reads the start and end of a daily period: text times in
+// startV and endV, or daylight events in startEv and endEv (ED-318). A
+// missing start is midnight and a missing end the next midnight, which only
+// widens the period. It reports whether either time gave a UTC offset.
+func (c *zoneReader) dailyPeriod(d *DailyPeriod, startV, endV *jvalue, startField, endField string, startEv, endEv *jvalue, startEvField, endEvField string) (hasOff bool) {
+	d.End = daySeconds
+	var sc, ec clock
+	sOK, eOK := false, false
+	if ev := c.daylightEvent(startEv, startEvField); ev != "" {
+		d.StartEvent, d.Start = ev, 0
+	} else if s := c.str(startV, startField); startV.kind == jString {
+		var err error
+		if sc, err = parseScheduleTime(s, false); err != nil {
+			c.add(startField, err.Error())
+		} else {
+			d.Start, sOK = sc.sec, true
+		}
+	}
+	if ev := c.daylightEvent(endEv, endEvField); ev != "" {
+		d.EndEvent, d.End = ev, daySeconds
+	} else if s := c.str(endV, endField); endV.kind == jString {
+		var err error
+		if ec, err = parseScheduleTime(s, true); err != nil {
+			c.add(endField, err.Error())
+		} else {
+			d.End, eOK = ec.sec, true
+		}
+	}
+	switch {
+	case sOK && eOK && sc.hasOff && ec.hasOff && sc.offset != ec.offset:
+		c.add(endField, fmt.Sprintf("UTC offset %s differs from the start's %s: give both times in one offset", fmtOffset(ec.offset), fmtOffset(sc.offset)))
+	case sOK && sc.hasOff:
+		d.Offset = sc.offset
+	case eOK && ec.hasOff:
+		d.Offset = ec.offset
+	}
+	return (sOK && sc.hasOff) || (eOK && ec.hasOff)
+}
+
+func fmtOffset(s int32) string {
+	sign := '+'
+	if s < 0 {
+		sign, s = '-', -s
+	}
+	return fmt.Sprintf("%c%02d:%02d", sign, s/3600, s/60%60)
+}
+
+// daylightEvent reads an ED-318 daylight event name; absent is "".
+func (c *zoneReader) daylightEvent(v *jvalue, field string) string {
+	if v == nil {
+		return ""
+	}
+	s := c.str(v, field)
+	if v.kind != jString {
+		return ""
+	}
+	e := strings.ToUpper(strings.TrimSpace(s))
+	if e == "" || !knownDaylightEvent(e) {
+		c.add(field, fmt.Sprintf("unknown daylight event %q: want BMCT, SR, SS or EECT", s))
+		return ""
+	}
+	return e
+}
+
+// geoJSONShape reads a GeoJSON Polygon, MultiPolygon or Point (whose circle
+// radius the caller sets). It returns ok false, after reporting why, when
+// the geometry cannot give a shape.
+func (c *zoneReader) geoJSONShape(g *jvalue, field string, allowed string) (s Shape, vn volNames, ok bool) {
+	typField := subField(field, "type")
+	typ := c.str(g.get("type"), typField)
+	cv := g.get("coordinates")
+	cf := subField(field, "coordinates")
+	vn.shape, vn.center = cf, cf
+	if g.get("type").kind == jAbsent {
+		c.add(typField, "required: want "+allowed)
+		return s, vn, false
+	}
+	switch typ {
+	case "Polygon", "MultiPolygon", "Point":
+	default:
+		if g.get("type").kind == jString {
+			c.add(typField, fmt.Sprintf("unsupported geometry type %q: want %s", typ, allowed))
+		}
+		return s, vn, false
+	}
+	if cv.kind != jCoords {
+		if cv.kind == jAbsent || cv.kind == jNull {
+			c.add(cf, "required")
+		} else {
+			c.wrongType(cv, cf, "an array")
+		}
+		return s, vn, false
+	}
+	n := cv.coords
+	switch typ {
+	case "Polygon":
+		poly, ok := c.polygon(n, cf)
+		return Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{poly}}, vn, ok
+	case "MultiPolygon":
+		vn.multi = true
+		if n.bad != "" {
+			c.add(cf, n.bad)
+			return s, vn, false
+		}
+		if n.depth == 1 || n.depth == 2 || n.depth == 3 && len(n.kids) > 0 && n.kids[0].depth == 2 {
+			c.add(cf, fmt.Sprintf("want an array of polygons (each an array of rings), got %s", depthName(n.depth)))
+			return s, vn, false
+		}
+		mp := make(orb.MultiPolygon, 0, len(n.kids))
+		ok := true
+		for i := range n.kids {
+			poly, pok := c.polygon(&n.kids[i], fieldIndex(cf, i))
+			ok = ok && pok
+			mp = append(mp, poly)
+		}
+		return Shape{Kind: ShapePolygon, Polygons: mp}, vn, ok
+	}
+	// Point
+	if n.bad != "" {
+		c.add(cf, n.bad)
+		return s, vn, false
+	}
+	if n.depth != 1 {
+		c.add(cf, fmt.Sprintf("want a position [longitude, latitude], got %s", depthName(n.depth)))
+		return s, vn, false
+	}
+	return Shape{Kind: ShapeCircle, Center: n.pos}, vn, true
+}
+
+// depthName describes a coordinates array of the given depth.
+func depthName(depth int) string {
+	switch depth {
+	case 0:
+		return "an empty array"
+	case 1:
+		return "a position"
+	case 2:
+		return "an array of positions"
+	case 3:
+		return "an array of arrays of positions"
+	}
+	return "arrays nested too deep"
+}
+
+// polygon reads a GeoJSON polygon: an array of rings.
+func (c *zoneReader) polygon(n *coordNode, field string) (orb.Polygon, bool) {
+	if n.bad != "" {
+		c.add(field, n.bad)
+		return nil, false
+	}
+	if n.depth == 1 || n.depth == 2 {
+		c.add(field, fmt.Sprintf("want a polygon (an array of rings, each an array of positions), got %s", depthName(n.depth)))
+		return nil, false
+	}
+	poly := make(orb.Polygon, 0, len(n.kids))
+	ok := true
+	for i := range n.kids {
+		ring, rok := c.ring(&n.kids[i], fieldIndex(field, i))
+		ok = ok && rok
+		poly = append(poly, ring)
+	}
+	return poly, ok
+}
+
+// ring reads an array of positions.
+func (c *zoneReader) ring(n *coordNode, field string) (orb.Ring, bool) {
+	if n.bad != "" {
+		c.add(field, n.bad)
+		return nil, false
+	}
+	switch {
+	case n.depth == 0:
+		return orb.Ring{}, true
+	case n.depth == 1:
+		c.add(field, "want a ring (an array of positions), got a single position")
+		return nil, false
+	case n.pts != nil:
+		for _, b := range n.badPos {
+			c.add(fieldIndex(field, b.index), b.msg)
+		}
+		return orb.Ring(n.pts), len(n.badPos) == 0
+	}
+	// Read slowly: the first element was not a position.
+	ring := make(orb.Ring, 0, len(n.kids))
+	ok := true
+	for i := range n.kids {
+		k := &n.kids[i]
+		switch {
+		case k.bad != "":
+			c.add(fieldIndex(field, i), k.bad)
+			ok = false
+		case k.depth != 1:
+			c.add(fieldIndex(field, i), "want a position [longitude, latitude], got "+depthName(k.depth))
+			ok = false
+		}
+		ring = append(ring, k.pos)
+	}
+	return ring, ok
+}
+
+// position reads a [longitude, latitude] array that is not under a
+// "coordinates" member (the ED-269 circle center).
+func (c *zoneReader) position(v *jvalue, field string) (orb.Point, bool) {
+	elems, ok := c.array(v, field)
+	if !ok {
+		if v.kind == jAbsent || v.kind == jNull {
+			c.add(field, "required: a position [longitude, latitude]")
+		}
+		return orb.Point{}, false
+	}
+	if len(elems) < 2 || len(elems) > 3 {
+		c.add(field, fmt.Sprintf("position has %d numbers; want [longitude, latitude] or [longitude, latitude, altitude]", len(elems)))
+		return orb.Point{}, false
+	}
+	var pt orb.Point
+	for i := range elems {
+		e := &elems[i].val
+		if e.kind != jNumber {
+			c.wrongType(e, fieldIndex(field, i), "a number")
+			return orb.Point{}, false
+		}
+		if i < 2 {
+			pt[i] = e.num
+		}
+	}
+	return pt, true
+}
+
+// subField returns field.member, or member when field is empty.
+func subField(field, member string) string {
+	if field == "" {
+		return member
+	}
+	return field + "." + member
+}
