@@ -10,7 +10,9 @@
 //     worldwide), found from the repository root or through the environment
 //     variable NOFLY_AIRPORTS, and keeps the open airports and heliports in
 //     the Europe box (about 4,000).
-//   - Points and Routes need no input.
+//   - SharedDataPath finds other files of ../shared/data (such as the Swiss
+//     ED-318 zones), or of $NOFLY_SHARED_DATA.
+//   - Points, Routes, PointsIn and RoutesIn need no input.
 //   - SharedSet reads a directory written by `go run ./gen -out DIR` in
 //     ../shared/bench (seed 42), found through NOFLY_BENCH_DATA.
 //
@@ -54,6 +56,8 @@ const (
 	EnvAirports = "NOFLY_AIRPORTS"
 	// EnvBenchData names a directory written by ../shared/bench/gen.
 	EnvBenchData = "NOFLY_BENCH_DATA"
+	// EnvSharedData names the reference data directory (../shared/data).
+	EnvSharedData = "NOFLY_SHARED_DATA"
 )
 
 // ErrNoData is returned (wrapped) when input data is not where it is looked
@@ -183,14 +187,31 @@ func RepoRoot() (string, error) {
 func AirportsPath() (string, error) {
 	p := os.Getenv(EnvAirports)
 	if p == "" {
+		return SharedDataPath("airports/ourairports-2016.csv.gz")
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%w: airports CSV: %w (set %s to the OurAirports CSV)", ErrNoData, err, EnvAirports)
+	}
+	return p, nil
+}
+
+// SharedDataPath is <repository root>/../shared/data/<rel> (rel
+// slash-separated), the reference data described in that folder's README,
+// or $NOFLY_SHARED_DATA/<rel> when that is set. The error wraps ErrNoData
+// when the file is absent.
+func SharedDataPath(rel string) (string, error) {
+	dir := os.Getenv(EnvSharedData)
+	if dir == "" {
 		root, err := RepoRoot()
 		if err != nil {
 			return "", err
 		}
-		p = filepath.Join(root, "..", "shared", "data", "airports", "ourairports-2016.csv.gz")
+		dir = filepath.Join(root, "..", "shared", "data")
 	}
+	p := filepath.Join(dir, filepath.FromSlash(rel))
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%w: airports CSV: %w (set %s to the OurAirports CSV)", ErrNoData, err, EnvAirports)
+		return "", fmt.Errorf("%w: %w (the reference data lives in ../shared/data next to the repository, or set %s)",
+			ErrNoData, err, EnvSharedData)
 	}
 	return p, nil
 }

@@ -378,3 +378,42 @@ func TestZonesAreValid(t *testing.T) {
 		t.Errorf("index holds %d zones, want %d", ix.Len(), len(zs))
 	}
 }
+
+func TestPointsInAndRoutesIn(t *testing.T) {
+	b := orb.Bound{Min: orb.Point{5.9, 45.8}, Max: orb.Point{10.5, 47.8}}
+	pts := PointsIn(b, 1000, 3)
+	if !reflect.DeepEqual(pts, PointsIn(b, 1000, 3)) {
+		t.Error("PointsIn: same seed, different points")
+	}
+	for _, p := range pts {
+		if !b.Contains(p) {
+			t.Fatalf("%v outside %v", p, b)
+		}
+	}
+	routes := RoutesIn(b, 100, 20, 300, 3)
+	if !reflect.DeepEqual(routes, RoutesIn(b, 100, 20, 300, 3)) {
+		t.Error("RoutesIn: same seed, different routes")
+	}
+	for i, r := range routes {
+		if len(r) != 20 || !b.Contains(r[0]) {
+			t.Fatalf("route %d: %d waypoints, starts at %v", i, len(r), r[0])
+		}
+	}
+}
+
+func TestSharedDataPath(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "zones"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "zones", "a.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvSharedData, dir)
+	if p, err := SharedDataPath("zones/a.json"); err != nil || p != filepath.Join(dir, "zones", "a.json") {
+		t.Errorf("SharedDataPath = %q, %v", p, err)
+	}
+	if _, err := SharedDataPath("zones/absent.json"); !errors.Is(err, ErrNoData) {
+		t.Errorf("absent file: %v, want ErrNoData", err)
+	}
+}

@@ -207,10 +207,34 @@ func Points(n int, seed uint64) []orb.Point {
 // by a normal angle of standard deviation 0.5 rad at each waypoint.
 func Routes(n, waypoints int, legMetres float64, seed uint64) []orb.LineString {
 	r := rand.New(rand.NewPCG(seed, 3))
+	return walks(r, n, waypoints, legMetres, func() orb.Point { return pick(r, r.Float64() < queryNLShare) })
+}
+
+// PointsIn returns n points uniform in b, drawn from the PCG stream (seed, 4).
+func PointsIn(b orb.Bound, n int, seed uint64) []orb.Point {
+	r := rand.New(rand.NewPCG(seed, 4))
+	pts := make([]orb.Point, n)
+	for i := range pts {
+		pts[i] = orb.Point{uniform(r, b.Min[0], b.Max[0]), uniform(r, b.Min[1], b.Max[1])}
+	}
+	return pts
+}
+
+// RoutesIn returns routes as Routes does, drawn from the PCG stream
+// (seed, 5), each starting at a uniform point of b (the walk may leave b).
+func RoutesIn(b orb.Bound, n, waypoints int, legMetres float64, seed uint64) []orb.LineString {
+	r := rand.New(rand.NewPCG(seed, 5))
+	return walks(r, n, waypoints, legMetres, func() orb.Point {
+		return orb.Point{uniform(r, b.Min[0], b.Max[0]), uniform(r, b.Min[1], b.Max[1])}
+	})
+}
+
+// walks draws n random walks from start().
+func walks(r *rand.Rand, n, waypoints int, legMetres float64, start func() orb.Point) []orb.LineString {
 	routes := make([]orb.LineString, n)
 	for i := range routes {
 		ls := make(orb.LineString, waypoints)
-		p := pick(r, r.Float64() < queryNLShare)
+		p := start()
 		hdg := 2 * math.Pi * r.Float64()
 		for k := range ls {
 			if k > 0 {
