@@ -1,0 +1,214 @@
+package geo_test
+
+// Benchmarks of the index's checks, beside the baseline in
+// baseline_bench_test.go:
+//
+//	go test -run='^$' -bench='Check|NewIndex' -benchtime=2s -count=5 ./geo/
+//
+// Zone sets (sub-benchmarks):
+//   - ch-ed318: the Swiss ED-318 test data (1,179 polygons, ~220k vertices),
+//     ../shared/data/zones/ch-foca-ed318-testdata.json.gz, queried at
+//     uniform points and routes in Switzerland's box;
+//   - synthetic/5k, 50k, 500k: benchdata.Zones, queried at benchdata.Points
+//     and benchdata.Routes;
+//   - shared/5k, 50k, 500k: the set the reference systems were measured on
+//     (see ../shared/bench/README.md), read with geo.ReadFile and queried at
+//     its points.txt and routes.geojson. Make it with
+//     `(cd ../shared/bench && go run ./gen -out DIR)` and set
+//     NOFLY_BENCH_DATA=DIR.
+//
+// Sets whose data is absent are skipped with a message saying where to put
+// it. -short leaves out the 500k sets.
+
+import (
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/benchdata"
+)
+
+// swissBound is a box around Switzerland, where the ED-318 zones lie.
+var swissBound = orb.Bound{Min: orb.Point{5.9, 45.8}, Max: orb.Point{10.5, 47.8}}
+
+// benchAt is a Wednesday noon, when the synthetic scheduled zones are active.
+var benchAt = time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+
+// indexSet is an index with the queries to run against it.
+type indexSet struct {
+	ix     *geo.Index
+	points []orb.Point
+	routes []geo.RouteQuery
+}
+
+var indexCache = map[cacheKey]*indexSet{}
+
+// routeQueries turns routes into queries at 50 m AGL throughout, over a
+// 30-minute window from benchAt.
+func routeQueries(routes []orb.LineString, buffer float64) []geo.RouteQuery {
+	qs := make([]geo.RouteQuery, len(routes))
+	for i, r := range routes {
+		wps := make([]geo.Waypoint, len(r))
+		for k, p := range r {
+			wps[k] = geo.Waypoint{Point: p, Alt: 50}
+		}
+		qs[i] = geo.RouteQuery{
+			Waypoints: wps, AltRef: geo.AGL, Buffer: buffer,
+			Window: geo.TimeWindow{Start: benchAt, End: benchAt.Add(30 * time.Minute)},
+		}
+	}
+	return qs
+}
+
+// readZones reads a zone file with geo.ReadFile, skipping b when it is
+// absent.
+func readZones(b *testing.B, path string, err error) []geo.Zone {
+	b.Helper()
+	skipIfNoData(b, err)
+	zs, err := geo.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return zs
+}
+
+// loadIndex builds (once per process) the index and queries of a set.
+// Routes have 20 waypoints, legs of ~300 m and a 50 m buffer, except on the
+// shared set, whose own routes (2–60 waypoints, legs 50 m–3 km) run with no
+// buffer so that its figures sit beside the reference systems'.
+func loadIndex(b *testing.B, set string, n int) *indexSet {
+	b.Helper()
+	baselineMu.Lock()
+	defer baselineMu.Unlock()
+	k := cacheKey{set, n}
+	if s, ok := indexCache[k]; ok {
+		return s
+	}
+	var (
+		zs []geo.Zone
+		s  = &indexSet{}
+	)
+	switch set {
+	case "ch-ed318":
+		path, err := benchdata.SharedDataPath("zones/ch-foca-ed318-testdata.json.gz")
+		zs = readZones(b, path, err)
+		s.points = benchdata.PointsIn(swissBound, 1<<16, benchSeed)
+		s.routes = routeQueries(benchdata.RoutesIn(swissBound, 1<<12, 20, 300, benchSeed), 50)
+	case "synthetic":
+		zs = syntheticZones(b, n)
+		s.points = benchdata.Points(1<<16, benchSeed)
+		s.routes = routeQueries(benchdata.Routes(1<<12, 20, 300, benchSeed), 50)
+	case "shared":
+		sh, err := sharedQueries()
+		skipIfNoData(b, err)
+		zs = readZones(b, sh.ZonesPath(n), nil)
+		s.points = sh.Points
+		s.routes = routeQueries(sh.Routes, 0)
+	}
+	ix, err := geo.NewIndex(zs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.ix = ix
+	indexCache[k] = s
+	return s
+}
+
+// eachIndex runs fn as sub-benchmarks over ch-ed318 and both sets at all
+// sizes.
+func eachIndex(b *testing.B, fn func(b *testing.B, s *indexSet)) {
+	b.Run("ch-ed318", func(b *testing.B) { fn(b, loadIndex(b, "ch-ed318", 0)) })
+	for _, set := range []string{"synthetic", "shared"} {
+		for _, sz := range benchSizes {
+			b.Run(set+"/"+sz.name, func(b *testing.B) {
+				if testing.Short() && sz.n > 50_000 {
+					b.Skip("-short: no 500k sets")
+				}
+				fn(b, loadIndex(b, set, sz.n))
+			})
+		}
+	}
+}
+
+// BenchmarkCheckPosition: one point at 50 m AGL at a fixed instant per op,
+// with a reused hit slice, so it should not allocate.
+func BenchmarkCheckPosition(b *testing.B) {
+	eachIndex(b, func(b *testing.B, s *indexSet) {
+		var hits []geo.Hit
+		var total, i int
+		q := geo.PositionQuery{Alt: geo.Altitude{Metres: 50, Ref: geo.AGL}, At: benchAt}
+		b.ReportAllocs()
+		for b.Loop() {
+			q.Point = s.points[i]
+			if i++; i == len(s.points) {
+				i = 0
+			}
+			hits = s.ix.CheckPosition(q, hits[:0])
+			total += len(hits)
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "hits/op")
+	})
+}
+
+// BenchmarkCheckRoute: one route per op, as loadIndex describes.
+func BenchmarkCheckRoute(b *testing.B) {
+	eachIndex(b, func(b *testing.B, s *indexSet) {
+		var total, i int
+		b.ReportAllocs()
+		for b.Loop() {
+			hits, err := s.ix.CheckRoute(s.routes[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if i++; i == len(s.routes) {
+				i = 0
+			}
+			total += len(hits)
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "hits/op")
+	})
+}
+
+// BenchmarkNewIndex50k: building an index over 50,000 zones. "shared" reads
+// the shared set's zones.geojson with geo.ReadFile and indexes it (load and
+// index, as a reload does); "shared-index" and "synthetic-index" only index
+// zones already in memory.
+func BenchmarkNewIndex50k(b *testing.B) {
+	b.Run("shared", func(b *testing.B) {
+		sh, err := sharedQueries()
+		skipIfNoData(b, err)
+		path := sh.ZonesPath(50_000)
+		b.ReportAllocs()
+		for b.Loop() {
+			zs, err := geo.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := geo.NewIndex(zs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("shared-index", func(b *testing.B) {
+		sh, err := sharedQueries()
+		skipIfNoData(b, err)
+		zs := readZones(b, sh.ZonesPath(50_000), nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := geo.NewIndex(zs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("synthetic-index", func(b *testing.B) {
+		zs := syntheticZones(b, 50_000)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := geo.NewIndex(zs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
