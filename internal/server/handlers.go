@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -18,7 +19,7 @@ import (
 // CheckPosition implements nofly.v1.GeofenceService.
 func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRequest) (*noflyv1.CheckPositionResponse, error) {
 	set := s.current()
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond) // finer is noise to a drone pilot
 	q, noAlt, err := positionQuery(req, now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -44,7 +45,7 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 // CheckFlightPlan implements nofly.v1.GeofenceService.
 func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPlanRequest) (*noflyv1.CheckFlightPlanResponse, error) {
 	set := s.current()
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond) // finer is noise to a drone pilot
 	pq, err := flightPlanQuery(req, now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)

@@ -205,9 +205,9 @@ type HeightBand struct {
 	LowerM *float64 `protobuf:"fixed64,1,opt,name=lower_m,json=lowerM,proto3,oneof" json:"lower_m,omitempty"`
 	// Highest height in metres above reference; absent: no upper bound.
 	UpperM *float64 `protobuf:"fixed64,2,opt,name=upper_m,json=upperM,proto3,oneof" json:"upper_m,omitempty"`
-	// Datum of lower_m and upper_m. UNSPECIFIED when the heights are not
-	// known (the flight gave no altitude): then every height counts and both
-	// bounds are absent.
+	// Datum of lower_m and upper_m: the flight's reference when it gave
+	// heights, else the zone's. UNSPECIFIED when neither is known: then every
+	// height counts and both bounds are absent.
 	Reference     VerticalReference `protobuf:"varint,3,opt,name=reference,proto3,enum=nofly.v1.VerticalReference" json:"reference,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -279,8 +279,8 @@ type ZoneHit struct {
 	// Whether the flight enters the zone's horizontal shape (closest approach
 	// 0) rather than only coming within the buffer.
 	Inside bool `protobuf:"varint,4,opt,name=inside,proto3" json:"inside,omitempty"`
-	// Heights at which flight and zone overlap, in the flight's reference when
-	// it has one, else the zone's.
+	// Heights at which flight and zone overlap. Without flight heights this
+	// is the zone's own band.
 	HeightBand *HeightBand `protobuf:"bytes,5,opt,name=height_band,json=heightBand,proto3" json:"height_band,omitempty"`
 	// Span of the flight's time window during which the zone is active: from
 	// the first to the last active instant.

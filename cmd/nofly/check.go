@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+)
+
+func checkCommand() *command {
+	var (
+		lat, lon, alt optFloat
+		ref           = refFlag{ref: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}
+		at            = timeFlag{now: time.Now}
+		op            operatorFlags
+	)
+	return &command{
+		name:  "check",
+		usage: "--lat DEG --lon DEG [--alt M] [--alt-ref agl|amsl|wgs84] [--at TIME] [flags]",
+		summary: `Asks whether a drone may be at a position, at a height, at a time. Prints
+the verdict first (CLEAR or DENIED), then the zones met. Without --alt every
+height counts; without --at the server checks now. TIME is RFC 3339
+(2026-05-01T14:00:00+02:00) or relative to now (now, +2h, +90m, -30m).
+
+Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
+		example: `  nofly check --lat 52.31 --lon 4.76 --alt 100
+  nofly check --lat 52.31 --lon 4.76 --alt 60 --alt-ref agl --at +2h --unit AMS-DRONE --pilot P123 --purpose forensic --json
+`,
+		flags: func(fs *flag.FlagSet) {
+			fs.Var(&lat, "lat", "latitude in decimal `degrees` (-90..90, north positive); required")
+			fs.Var(&lon, "lon", "longitude in decimal `degrees` (-180..180, east positive); required")
+			fs.Var(&alt, "alt", "height in `metres` above --alt-ref; default: not known (every height counts)")
+			fs.Var(&ref, "alt-ref", "`REF` that --alt is measured from: agl, amsl or wgs84")
+			fs.Var(&at, "at", "`TIME` of the flight; default: now")
+			op.register(fs)
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			const name = "nofly check"
+			if len(args) > 0 {
+				return &usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q", args[0])}
+			}
+			if !lat.set || !lon.set {
+				return &usageError{cmd: name, msg: "--lat and --lon are required"}
+			}
+			req := &noflyv1.CheckPositionRequest{
+				Position: &noflyv1.Position{Latitude: lat.v, Longitude: lon.v},
+				Operator: op.operator(),
+				Purpose:  op.purpose,
+			}
+			if alt.set {
+				req.Altitude = &noflyv1.Altitude{Metres: alt.v, Reference: ref.ref}
+			}
+			if at.set {
+				req.At = timestamppb.New(at.t)
+			}
+			var resp *noflyv1.CheckPositionResponse
+			err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+				resp, err = c.CheckPosition(ctx, req)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if e.json {
+				if err := printJSON(e, resp); err != nil {
+					return err
+				}
+			} else {
+				height := "height not given"
+				if alt.set {
+					height = fmt.Sprintf("%s m %s", fmtMetres(alt.v), shortRef(ref.ref))
+				}
+				printResult(e.stdout, checkResult{
+					verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
+					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(),
+				}, fmt.Sprintf("Position %s, %s, at %s", fmtPosition(lat.v, lon.v), height, fmtTime(resp.GetAt())))
+			}
+			return verdictError(resp.GetVerdict())
+		},
+	}
+}
+
+// verdictError turns a verdict into the run's result: errDenied (exit
+// status 1) for DENIED. CLEAR and EXEMPTED let the flight go ahead.
+func verdictError(v noflyv1.Verdict) error {
+	switch v {
+	case noflyv1.Verdict_VERDICT_CLEAR, noflyv1.Verdict_VERDICT_EXEMPTED:
+		return nil
+	case noflyv1.Verdict_VERDICT_DENIED:
+		return errDenied
+	}
+	// A verdict this client does not know may not be read as clear.
+	return fmt.Errorf("the server answered with verdict %v, which this nofly does not know; not clear", v)
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+)
+
+// call dials the server and runs fn with a client, within the timeout. The
+// connection is plaintext: until nofly has authentication it serves
+// plaintext on loopback addresses.
+func call(ctx context.Context, e *env, fn func(ctx context.Context, c noflyv1.GeofenceServiceClient) error) error {
+	conn, err := grpc.NewClient(e.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("server address %q: %v", e.server, err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	if err := fn(ctx, noflyv1.NewGeofenceServiceClient(conn)); err != nil {
+		return rpcError(e.server, e.timeout, err)
+	}
+	return nil
+}
+
+// rpcError says in one line what went wrong with a call, naming the
+// offending fields of a bad request.
+func rpcError(server string, timeout time.Duration, err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	switch st.Code() {
+	case codes.InvalidArgument:
+		var parts []string
+		for _, d := range st.Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, v := range br.GetFieldViolations() {
+					if v.GetField() == "" {
+						parts = append(parts, v.GetDescription())
+					} else {
+						parts = append(parts, v.GetField()+": "+v.GetDescription())
+					}
+				}
+			}
+		}
+		if len(parts) == 0 {
+			parts = []string{st.Message()}
+		}
+		return fmt.Errorf("invalid request: %s", strings.Join(parts, "; "))
+	case codes.NotFound:
+		return errors.New(st.Message())
+	case codes.Unavailable:
+		return fmt.Errorf("cannot reach the nofly server at %s: %s", server, lastReason(st.Message()))
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("no answer from the nofly server at %s within %s", server, timeout)
+	}
+	return fmt.Errorf("server error (%s): %s", st.Code(), st.Message())
+}
+
+// lastReason shortens gRPC's nested transport messages ("connection error:
+// desc = \"transport: Error while dialing: dial tcp …: connect: connection
+// refused\"") to their last part ("connection refused").
+func lastReason(msg string) string {
+	msg = strings.TrimRight(msg, `"`)
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
+}
+
+// printJSON prints m as protobuf JSON, the same field names for every
+// client.
+func printJSON(e *env, m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+	return err
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+)
+
+// checkResult is what both check responses carry.
+type checkResult struct {
+	verdict    noflyv1.Verdict
+	conflicts  []*noflyv1.ZoneHit
+	advisories []*noflyv1.ZoneHit
+	caveats    []*noflyv1.Caveat
+	zoneSet    *noflyv1.ZoneSetInfo
+	// window is the flight's time window, for plans; nil for positions.
+	window *noflyv1.TimeWindow
+	// route says whether hits have legs worth a column.
+	route bool
+}
+
+// printResult prints a check result for a person: the verdict first, then
+// the blocking zones, the advisories and the caveats.
+func printResult(w io.Writer, r checkResult, subject string) {
+	nc, na := len(r.conflicts), len(r.advisories)
+	switch r.verdict {
+	case noflyv1.Verdict_VERDICT_DENIED:
+		fmt.Fprintf(w, "DENIED — %d blocking zone%s", nc, plural(nc))
+	case noflyv1.Verdict_VERDICT_CLEAR:
+		fmt.Fprint(w, "CLEAR — no blocking zones")
+	default:
+		fmt.Fprint(w, strings.TrimPrefix(r.verdict.String(), "VERDICT_"))
+	}
+	if na > 0 {
+		fmt.Fprintf(w, "; %d advisor%s: read the conditions", na, pluralY(na))
+	}
+	fmt.Fprintf(w, "\n%s\n", subject)
+	if nc > 0 {
+		fmt.Fprintln(w, "\nBlocking zones:")
+		printHits(w, r.conflicts, r)
+	}
+	if na > 0 {
+		fmt.Fprintln(w, "\nAdvisories (do not block; read their conditions):")
+		printHits(w, r.advisories, r)
+	}
+	if len(r.caveats) > 0 {
+		fmt.Fprintln(w, "\nNotes:")
+		for _, c := range r.caveats {
+			fmt.Fprintf(w, "  - %s\n", c.GetText())
+		}
+	}
+	if zs := r.zoneSet; zs != nil {
+		fmt.Fprintf(w, "\nZone set %s: %d zones, loaded %s\n", zs.GetVersion(), zs.GetZoneCount(), fmtTime(zs.GetLoadedAt()))
+	}
+}
+
+func printHits(w io.Writer, hits []*noflyv1.ZoneHit, r checkResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	hdr := "  ID\tNAME\tRESTRICTION\tHEIGHTS\tDISTANCE"
+	if r.route {
+		hdr += "\tLEGS"
+	}
+	if r.window != nil {
+		hdr += "\tWHEN"
+	}
+	fmt.Fprintln(tw, hdr+"\tMESSAGE")
+	for _, h := range hits {
+		z := h.GetZone()
+		dist := "inside"
+		if !h.GetInside() {
+			dist = fmt.Sprintf("%.0f m", h.GetClosestApproachM())
+		}
+		row := fmt.Sprintf("  %s\t%s\t%s\t%s\t%s", cell(z.GetId(), 30), cell(z.GetName(), 36),
+			shortRestriction(z.GetRestriction()), fmtBand(h.GetHeightBand()), dist)
+		if r.route {
+			row += "\t" + fmtLegs(h.GetLegs())
+		}
+		if r.window != nil {
+			row += "\t" + fmtWhen(h.GetTimeWindow(), r.window)
+		}
+		fmt.Fprintln(tw, row+"\t"+cell(z.GetMessage(), 70))
+	}
+	tw.Flush()
+}
+
+// cell makes s fit one table cell: one line, at most n runes.
+func cell(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "-"
+	}
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func shortRestriction(r noflyv1.Restriction) string {
+	if r == noflyv1.Restriction_RESTRICTION_UNSPECIFIED {
+		return "UNKNOWN"
+	}
+	return strings.TrimPrefix(r.String(), "RESTRICTION_")
+}
+
+func shortRef(r noflyv1.VerticalReference) string {
+	return strings.TrimPrefix(r.String(), "VERTICAL_REFERENCE_")
+}
+
+func fmtMetres(m float64) string { return strconv.FormatFloat(math.Round(m*10)/10, 'f', -1, 64) }
+
+// fmtBand writes a height band as "0–120 m AGL", "≤ 120 m AGL",
+// "≥ 50 m AMSL", or "any height".
+func fmtBand(b *noflyv1.HeightBand) string {
+	if b == nil || b.GetReference() == noflyv1.VerticalReference_VERTICAL_REFERENCE_UNSPECIFIED {
+		return "any height"
+	}
+	ref := shortRef(b.GetReference())
+	switch {
+	case b.LowerM != nil && b.UpperM != nil && fmtMetres(b.GetLowerM()) == fmtMetres(b.GetUpperM()):
+		return fmt.Sprintf("%s m %s", fmtMetres(b.GetLowerM()), ref)
+	case b.LowerM != nil && b.UpperM != nil:
+		return fmt.Sprintf("%s–%s m %s", fmtMetres(b.GetLowerM()), fmtMetres(b.GetUpperM()), ref)
+	case b.UpperM != nil:
+		return fmt.Sprintf("≤ %s m %s", fmtMetres(b.GetUpperM()), ref)
+	case b.LowerM != nil:
+		return fmt.Sprintf("≥ %s m %s", fmtMetres(b.GetLowerM()), ref)
+	}
+	return "any height"
+}
+
+// fmtLimits writes a volume's limits as a band.
+func fmtLimits(lower, upper *noflyv1.Limit) string {
+	switch {
+	case lower == nil && upper == nil:
+		return "any height"
+	case lower == nil:
+		return fmt.Sprintf("≤ %s m %s", fmtMetres(upper.GetMetres()), shortRef(upper.GetReference()))
+	case upper == nil:
+		return fmt.Sprintf("≥ %s m %s", fmtMetres(lower.GetMetres()), shortRef(lower.GetReference()))
+	case lower.GetReference() == upper.GetReference():
+		return fmt.Sprintf("%s–%s m %s", fmtMetres(lower.GetMetres()), fmtMetres(upper.GetMetres()), shortRef(upper.GetReference()))
+	}
+	return fmt.Sprintf("%s m %s – %s m %s", fmtMetres(lower.GetMetres()), shortRef(lower.GetReference()),
+		fmtMetres(upper.GetMetres()), shortRef(upper.GetReference()))
+}
+
+// fmtLegs writes leg numbers as ranges: "0-3,7".
+func fmtLegs(legs []int32) string {
+	if len(legs) == 0 {
+		return "-"
+	}
+	var parts []string
+	for i := 0; i < len(legs); {
+		j := i
+		for j+1 < len(legs) && legs[j+1] == legs[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", legs[i], legs[j]))
+		} else {
+			parts = append(parts, strconv.Itoa(int(legs[i])))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
+}
+
+// fmtWhen writes when in the flight's window a zone is active.
+func fmtWhen(tw, window *noflyv1.TimeWindow) string {
+	if tw == nil {
+		return "-"
+	}
+	if tw.GetStart().AsTime().Equal(window.GetStart().AsTime()) && tw.GetEnd().AsTime().Equal(window.GetEnd().AsTime()) {
+		return "whole flight"
+	}
+	return fmtTime(tw.GetStart()) + " – " + fmtTime(tw.GetEnd())
+}
+
+func fmtTime(ts *timestamppb.Timestamp) string {
+	if ts == nil {
+		return "-"
+	}
+	return ts.AsTime().UTC().Format(time.RFC3339)
+}
+
+// fmtPosition writes a position as "52.31000 N, 4.76000 E".
+func fmtPosition(lat, lon float64) string {
+	ns, ew := "N", "E"
+	if lat < 0 {
+		ns, lat = "S", -lat
+	}
+	if lon < 0 {
+		ew, lon = "W", -lon
+	}
+	return fmt.Sprintf("%.5f %s, %.5f %s", lat, ns, lon, ew)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func pluralY(n int) string {
+	if n == 1 {
+		return "y"
+	}
+	return "ies"
+}

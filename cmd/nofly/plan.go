@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/internal/flightplan"
+)
+
+// maxPlanFile bounds the flight plan file read, in bytes: far above any
+// real mission, low enough not to exhaust memory on a wrong file.
+const maxPlanFile = 64 << 20
+
+func planCheckCommand() *command {
+	var (
+		start  = timeFlag{now: time.Now}
+		end    = timeFlag{now: time.Now}
+		buffer float64
+		ref    = refFlag{ref: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}
+		minAlt optFloat
+		maxAlt optFloat
+		cref   string
+		op     operatorFlags
+	)
+	return &command{
+		name:  "plan check",
+		usage: "FILE [--start TIME] [--end TIME] [--buffer M] [flags]",
+		summary: `Asks whether a flight plan may go ahead. FILE (or - for stdin) is
+  - GeoJSON: a Feature, FeatureCollection or geometry with one LineString
+    route ([longitude, latitude, height] positions; heights in metres above
+    --alt-ref), one Polygon area (heights from --min-alt/--max-alt), or one
+    Point with a "radius_m" property (a circular area); or
+  - a QGroundControl .plan mission: the route starts at the planned home
+    position; waypoints, takeoff, landing, loiter, return to launch and
+    survey items are followed. Heights above home count as AGL.
+Without --start the flight starts now; without --end it lasts an hour.
+TIME is RFC 3339 or relative to now (now, +2h, +90m, -30m).
+
+Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
+		example: `  nofly plan check patrol.geojson --start +1h --end +3h --buffer 50
+  nofly plan check mission.plan --buffer 25 --unit AMS-DRONE --purpose event-supervision --json
+  nofly plan check area.geojson --min-alt 0 --max-alt 120
+`,
+		flags: func(fs *flag.FlagSet) {
+			fs.Var(&start, "start", "`TIME` the flight starts; default: now")
+			fs.Var(&end, "end", "`TIME` the flight ends; default: an hour after the start")
+			fs.Float64Var(&buffer, "buffer", 0, "lateral buffer in `metres` around the route or area")
+			fs.Var(&ref, "alt-ref", "`REF` that GeoJSON heights and --min-alt/--max-alt are measured from: agl, amsl or wgs84")
+			fs.Var(&minAlt, "min-alt", "lowest height of an area, in `metres` above --alt-ref")
+			fs.Var(&maxAlt, "max-alt", "highest height of an area, in `metres` above --alt-ref")
+			fs.StringVar(&cref, "ref", "", "your `reference` for the plan; default: the file name")
+			op.register(fs)
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			const name = "nofly plan check"
+			switch {
+			case len(args) == 0:
+				return &usageError{cmd: name, msg: "no flight plan FILE given"}
+			case len(args) > 1:
+				return &usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q after FILE", args[1])}
+			case minAlt.set != maxAlt.set:
+				return &usageError{cmd: name, msg: "give both --min-alt and --max-alt, or neither"}
+			}
+			file := args[0]
+			b, err := readPlanFile(e, file)
+			if err != nil {
+				return err
+			}
+			p, err := flightplan.Parse(file, b, flightplan.Options{AltRef: ref.geo()})
+			if err != nil {
+				return err
+			}
+			if cref == "" {
+				cref = filepath.Base(file)
+			}
+			fp := &noflyv1.FlightPlan{
+				ClientReference: cref,
+				Operator:        op.operator(),
+				Purpose:         op.purpose,
+				BufferM:         buffer,
+			}
+			if p.MinBuffer > buffer {
+				// The route runs through loiter centres; the circles around
+				// them are only covered by a buffer of their radius.
+				fmt.Fprintf(e.stderr, "nofly: note: buffer raised from %s m to %s m to cover the mission's loiter circles\n",
+					fmtMetres(buffer), fmtMetres(p.MinBuffer))
+				fp.BufferM = p.MinBuffer
+			}
+			if start.set {
+				fp.Start = timestamppb.New(start.t)
+			}
+			if end.set {
+				fp.End = timestamppb.New(end.t)
+			}
+			if p.Route != nil {
+				fp.Geometry = &noflyv1.FlightPlan_Route{Route: routeToProto(p.Route)}
+				if minAlt.set {
+					return &usageError{cmd: name, msg: "--min-alt and --max-alt are for areas; this plan is a route"}
+				}
+			} else {
+				area := areaToProto(p.Area)
+				if minAlt.set {
+					area.Band = &noflyv1.AltitudeBand{LowerM: minAlt.v, UpperM: maxAlt.v, Reference: ref.ref}
+				}
+				fp.Geometry = &noflyv1.FlightPlan_Area{Area: area}
+			}
+			var resp *noflyv1.CheckFlightPlanResponse
+			err = call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+				resp, err = c.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if e.json {
+				if err := printJSON(e, resp); err != nil {
+					return err
+				}
+			} else {
+				printResult(e.stdout, checkResult{
+					verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
+					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
+				}, planSubject(p, fp, resp))
+			}
+			return verdictError(resp.GetVerdict())
+		},
+	}
+}
+
+func readPlanFile(e *env, file string) ([]byte, error) {
+	var r io.Reader = e.stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxPlanFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", file, err)
+	}
+	if len(b) > maxPlanFile {
+		return nil, fmt.Errorf("%s: larger than %d MiB; not a flight plan", file, maxPlanFile>>20)
+	}
+	return b, nil
+}
+
+func routeToProto(r *flightplan.Route) *noflyv1.Route {
+	pr := &noflyv1.Route{Waypoints: make([]*noflyv1.Waypoint, len(r.Waypoints)), AltitudeReference: refNames[r.AltRef]}
+	for i, w := range r.Waypoints {
+		pw := &noflyv1.Waypoint{Latitude: w.Lat, Longitude: w.Lon}
+		if pr.AltitudeReference != noflyv1.VerticalReference_VERTICAL_REFERENCE_UNSPECIFIED {
+			pw.AltitudeM = proto.Float64(w.Alt)
+		}
+		pr.Waypoints[i] = pw
+	}
+	return pr
+}
+
+func areaToProto(a *flightplan.Area) *noflyv1.Area {
+	if a.Polygon == nil {
+		return &noflyv1.Area{Shape: &noflyv1.Area_Circle{Circle: &noflyv1.Circle{
+			Center: &noflyv1.Position{Latitude: a.Center[1], Longitude: a.Center[0]}, RadiusM: a.Radius,
+		}}}
+	}
+	poly := &noflyv1.Polygon{}
+	for _, ring := range a.Polygon {
+		pr := &noflyv1.Ring{}
+		for _, p := range ring {
+			pr.Positions = append(pr.Positions, &noflyv1.Position{Latitude: p[1], Longitude: p[0]})
+		}
+		poly.Rings = append(poly.Rings, pr)
+	}
+	return &noflyv1.Area{Shape: &noflyv1.Area_Polygon{Polygon: poly}}
+}
+
+// planSubject says in one line what was checked.
+func planSubject(p *flightplan.Plan, fp *noflyv1.FlightPlan, resp *noflyv1.CheckFlightPlanResponse) string {
+	var what string
+	switch {
+	case p.Route != nil:
+		what = fmt.Sprintf("Route of %d waypoints", len(p.Route.Waypoints))
+		if p.Route.AltRef == 0 {
+			what += ", heights not given"
+		} else {
+			lo, hi := p.Route.Waypoints[0].Alt, p.Route.Waypoints[0].Alt
+			for _, w := range p.Route.Waypoints {
+				lo, hi = min(lo, w.Alt), max(hi, w.Alt)
+			}
+			what += fmt.Sprintf(", %s–%s m %s", fmtMetres(lo), fmtMetres(hi), p.Route.AltRef)
+		}
+	case p.Area.Polygon != nil:
+		n := 0
+		for _, r := range p.Area.Polygon {
+			n += len(r)
+		}
+		what = fmt.Sprintf("Area polygon of %d vertices", n)
+	default:
+		what = fmt.Sprintf("Area circle of %s m around %s", fmtMetres(p.Area.Radius), fmtPosition(p.Area.Center[1], p.Area.Center[0]))
+	}
+	if a := fp.GetArea(); a != nil {
+		if b := a.GetBand(); b != nil {
+			what += fmt.Sprintf(", %s–%s m %s", fmtMetres(b.GetLowerM()), fmtMetres(b.GetUpperM()), shortRef(b.GetReference()))
+		} else {
+			what += ", heights not given"
+		}
+	}
+	w := resp.GetWindow()
+	return fmt.Sprintf("%s (%s, %s), buffer %s m, %s to %s", what, resp.GetClientReference(), p.Format,
+		fmtMetres(fp.GetBufferM()), fmtTime(w.GetStart()), fmtTime(w.GetEnd()))
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+)
+
+func zonesListCommand() *command {
+	var (
+		bbox     string
+		pageSize int
+	)
+	return &command{
+		name:  "zones list",
+		usage: "[--bbox WEST,SOUTH,EAST,NORTH] [flags]",
+		summary: `Lists the zones the server has loaded, sorted by id, with their restriction
+and heights. --bbox lists only zones whose bounds meet the box (degrees, in
+GeoJSON's bbox order). With --json it prints one ListZonesResponse holding
+every page.`,
+		example: `  nofly zones list
+  nofly zones list --bbox 4.6,52.2,5.0,52.5 --json
+`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&bbox, "bbox", "", "only zones meeting this box: `WEST,SOUTH,EAST,NORTH` in degrees")
+			fs.IntVar(&pageSize, "page-size", 1000, "zones per request (the server allows up to 1000)")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			const name = "nofly zones list"
+			if len(args) > 0 {
+				return &usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q", args[0])}
+			}
+			req := &noflyv1.ListZonesRequest{PageSize: int32(pageSize)}
+			if bbox != "" {
+				b, err := parseBBox(bbox)
+				if err != nil {
+					return &usageError{cmd: name, msg: "--bbox " + err.Error()}
+				}
+				req.Bbox = b
+			}
+			all := &noflyv1.ListZonesResponse{}
+			err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) error {
+				for {
+					resp, err := c.ListZones(ctx, req)
+					if err != nil {
+						return err
+					}
+					all.Zones = append(all.Zones, resp.GetZones()...)
+					all.ZoneSet = resp.GetZoneSet()
+					if resp.GetNextPageToken() == "" {
+						return nil
+					}
+					req.PageToken = resp.GetNextPageToken()
+				}
+			})
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return printJSON(e, all)
+			}
+			printZones(e.stdout, all)
+			return nil
+		},
+	}
+}
+
+func printZones(w io.Writer, resp *noflyv1.ListZonesResponse) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tRESTRICTION\tHEIGHTS\tACTIVE")
+	for _, z := range resp.GetZones() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", z.GetId(), cell(z.GetName(), 40),
+			shortRestriction(z.GetRestriction()), zoneHeights(z), active(z))
+	}
+	tw.Flush()
+	n := len(resp.GetZones())
+	zs := resp.GetZoneSet()
+	fmt.Fprintf(w, "\n%d zone%s (zone set %s: %d zones, loaded %s)\n", n, plural(n),
+		zs.GetVersion(), zs.GetZoneCount(), fmtTime(zs.GetLoadedAt()))
+}
+
+// zoneHeights writes the heights of a zone's volumes, each distinct band
+// once.
+func zoneHeights(z *noflyv1.Zone) string {
+	var bands []string
+	seen := map[string]bool{}
+	for _, v := range z.GetVolumes() {
+		b := fmtLimits(v.GetLower(), v.GetUpper())
+		if !seen[b] {
+			seen[b] = true
+			bands = append(bands, b)
+		}
+	}
+	if len(bands) == 0 {
+		return "-"
+	}
+	return strings.Join(bands, "; ")
+}
+
+func active(z *noflyv1.Zone) string {
+	if len(z.GetApplicability()) == 0 {
+		return "always"
+	}
+	return fmt.Sprintf("%d period%s", len(z.GetApplicability()), plural(len(z.GetApplicability())))
+}
+
+func zonesShowCommand() *command {
+	return &command{
+		name:  "zones show",
+		usage: "ID [flags]",
+		summary: `Shows one zone: restriction, message, authorities, volumes (shape and
+heights), when it is active and where it was read from. An unknown ID is an
+error (exit status 2).`,
+		example: `  nofly zones show NL-EHAM-CTR
+  nofly zones show NL-EHAM-CTR --json
+`,
+		run: func(ctx context.Context, e *env, args []string) error {
+			const name = "nofly zones show"
+			switch {
+			case len(args) == 0:
+				return &usageError{cmd: name, msg: "no zone ID given"}
+			case len(args) > 1:
+				return &usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q after ID", args[1])}
+			}
+			var resp *noflyv1.GetZoneResponse
+			err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+				resp, err = c.GetZone(ctx, &noflyv1.GetZoneRequest{Id: args[0]})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return printJSON(e, resp)
+			}
+			printZone(e.stdout, resp.GetZone())
+			return nil
+		},
+	}
+}
+
+func printZone(w io.Writer, z *noflyv1.Zone) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	line("ID", z.GetId())
+	line("Name", z.GetName())
+	line("Country", z.GetCountry())
+	line("Restriction", shortRestriction(z.GetRestriction()))
+	line("Reasons", strings.Join(z.GetReasons(), ", "))
+	line("Message", strings.Join(strings.Fields(z.GetMessage()), " "))
+	switch z.GetRegulationExemption() {
+	case noflyv1.RegulationExemption_REGULATION_EXEMPTION_ALLOWED:
+		line("Exemptions", "allowed")
+	case noflyv1.RegulationExemption_REGULATION_EXEMPTION_NOT_ALLOWED:
+		line("Exemptions", "not allowed (only an exemption naming this zone)")
+	}
+	for _, a := range z.GetAuthorities() {
+		var parts []string
+		for _, p := range []string{a.GetName(), a.GetService(), a.GetContactName(), a.GetEmail(), a.GetPhone(), a.GetSiteUrl()} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		if a.GetPurpose() != "" {
+			parts = append(parts, "for "+strings.ToLower(a.GetPurpose()))
+		}
+		if a.GetIntervalBefore() != "" {
+			parts = append(parts, a.GetIntervalBefore()+" before")
+		}
+		line("Authority", strings.Join(parts, ", "))
+	}
+	for i, v := range z.GetVolumes() {
+		var shape string
+		switch s := v.GetShape().(type) {
+		case *noflyv1.Volume_Circle:
+			shape = fmt.Sprintf("circle of %s m around %s", fmtMetres(s.Circle.GetRadiusM()),
+				fmtPosition(s.Circle.GetCenter().GetLatitude(), s.Circle.GetCenter().GetLongitude()))
+		case *noflyv1.Volume_Polygon:
+			n := 0
+			for _, r := range s.Polygon.GetRings() {
+				n += len(r.GetPositions())
+			}
+			shape = fmt.Sprintf("polygon of %d vertices", n)
+			if h := len(s.Polygon.GetRings()) - 1; h > 0 {
+				shape += fmt.Sprintf(" (%d hole%s)", h, plural(h))
+			}
+		}
+		line(fmt.Sprintf("Volume %d", i), shape+", "+fmtLimits(v.GetLower(), v.GetUpper()))
+	}
+	if b := z.GetBounds(); b != nil {
+		line("Bounds", fmt.Sprintf("%s to %s", fmtPosition(b.GetMinLatitude(), b.GetMinLongitude()),
+			fmtPosition(b.GetMaxLatitude(), b.GetMaxLongitude())))
+	}
+	if len(z.GetApplicability()) == 0 {
+		line("Active", "always")
+	}
+	for _, p := range z.GetApplicability() {
+		when := fmtTime(p.GetStart()) + " to " + fmtTime(p.GetEnd())
+		for _, d := range p.GetSchedule() {
+			when += "; " + fmtDaily(d)
+		}
+		line("Active", when)
+	}
+	if s := z.GetSource(); s != nil && s.GetFile() != "" {
+		line("Source", fmt.Sprintf("%s, feature %d (%s)", s.GetFile(), s.GetFeature(), s.GetFormat()))
+	}
+	tw.Flush()
+}
+
+func fmtDaily(d *noflyv1.DailyPeriod) string {
+	var days []string
+	for _, wd := range d.GetDays() {
+		days = append(days, strings.ToLower(strings.TrimPrefix(wd.String(), "WEEKDAY_"))[:3])
+	}
+	hm := func(secs int32, event string) string {
+		if event != "" {
+			return event // a daylight event such as sunrise (SR)
+		}
+		return fmt.Sprintf("%02d:%02d", secs/3600, secs%3600/60)
+	}
+	return fmt.Sprintf("%s %s–%s %s", strings.Join(days, ","), hm(d.GetStartSeconds(), d.GetStartEvent()),
+		hm(d.GetEndSeconds(), d.GetEndEvent()), d.GetTimeZone())
+}

@@ -1,0 +1,197 @@
+// Command noflyd serves nofly.v1.GeofenceService: it loads UAS geographical
+// zones and answers position and flight plan checks against them.
+//
+// With no arguments it listens on 127.0.0.1:7600 and serves the sample zone
+// set built into it. SIGHUP reloads the zone files (a failed reload keeps
+// the old zones); SIGTERM and SIGINT stop it gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nofly-project/nofly/data"
+	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/server"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "noflyd:", err)
+		os.Exit(2)
+	}
+}
+
+const usage = `Usage: noflyd [flags]
+
+Serves nofly.v1.GeofenceService (gRPC, with health checking and server
+reflection): checks of positions and flight plans against UAS no-fly zones.
+
+Without --zones it serves the sample zone set built into it (NOT legal
+airspace data). --zones takes zone files (nofly GeoJSON, ED-269, ED-318,
+optionally gzip-compressed) or directories of them, and may be repeated.
+
+Signals: SIGHUP reloads the zone files; if any file has a problem, every
+problem is logged and the old zones stay in service. SIGTERM or SIGINT stop
+accepting calls, let calls in flight finish (up to --grace) and exit.
+
+Example:
+  noflyd --listen 127.0.0.1:7600 --zones /etc/nofly/zones --log-format json
+
+Flags:
+`
+
+// multiFlag is a flag that may be given several times.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+type config struct {
+	listen    string
+	zones     multiFlag
+	logFormat string
+	logLevel  slog.Level
+	grace     time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fset := flag.NewFlagSet("noflyd", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.StringVar(&c.listen, "listen", "127.0.0.1:7600", "`address` to listen on (host:port; port 0 picks a free one)")
+	fset.Var(&c.zones, "zones", "zone file or directory (`PATH`; repeatable); default: the built-in sample zones")
+	fset.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
+	fset.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fset.DurationVar(&c.grace, "grace", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
+	fset.Usage = func() {
+		fmt.Fprint(fset.Output(), usage)
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		return nil, err
+	}
+	if fset.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (zone files go after --zones)", fset.Arg(0))
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	return c, nil
+}
+
+func newLogger(c *config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.logLevel}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// loader reads the zones named by --zones, or the embedded sample set.
+func loader(paths []string) (server.Loader, []string) {
+	if len(paths) == 0 {
+		names, _ := fs.Glob(data.FS, "*")
+		sources := make([]string, len(names))
+		for i, n := range names {
+			sources[i] = "embedded:" + n
+		}
+		return func(context.Context) ([]geo.Zone, error) { return geo.ReadFS(data.FS) }, sources
+	}
+	return func(context.Context) ([]geo.Zone, error) { return geo.ReadPaths(paths...) }, paths
+}
+
+// run serves until ctx is done or SIGTERM or SIGINT arrives.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+
+	// Subscribe before loading, so that a signal sent while the zones load
+	// is not lost (or fatal).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
+	load, sources := loader(c.zones)
+	srv, err := server.New(ctx, server.Config{Load: load, Sources: sources, Log: log})
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+	g := srv.NewGRPCServer()
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(lis) }()
+
+	addr := lis.Addr().(*net.TCPAddr)
+	log.InfoContext(ctx, "listening", "addr", addr.String())
+	if !addr.IP.IsLoopback() {
+		log.WarnContext(ctx, "serving plaintext gRPC without authentication on a non-loopback address: every caller may do everything",
+			"addr", addr.String())
+	}
+
+	for {
+		select {
+		case err := <-served:
+			return fmt.Errorf("serving: %w", err)
+		case <-ctx.Done():
+			stop(ctx, log, srv, g, c.grace, "context done")
+			return nil
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				log.InfoContext(ctx, "reloading zones", "signal", sig.String())
+				if err := srv.Reload(ctx); err != nil {
+					log.ErrorContext(ctx, "reload failed; serving the previous zones", "err", err)
+				}
+				continue
+			}
+			stop(ctx, log, srv, g, c.grace, sig.String())
+			return nil
+		}
+	}
+}
+
+// grpcServer is what stop needs of *grpc.Server.
+type grpcServer interface {
+	GracefulStop()
+	Stop()
+}
+
+// stop lets calls in flight finish, for at most grace, then closes the
+// rest.
+func stop(ctx context.Context, log *slog.Logger, srv *server.Server, g grpcServer, grace time.Duration, why string) {
+	log.InfoContext(ctx, "stopping", "reason", why, "grace", grace)
+	srv.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		g.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		log.WarnContext(ctx, "calls still in flight after the grace period; closing them", "grace", grace)
+		g.Stop()
+		<-done
+	}
+	log.InfoContext(ctx, "stopped")
+}
