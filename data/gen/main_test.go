@@ -7,7 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/nofly-project/nofly/geo"
 )
 
 const (
@@ -208,4 +214,48 @@ func ringContains(r [][2]float64, lon, lat float64) bool {
 		}
 	}
 	return in
+}
+
+// TestSampleInIndex reads the sample with nofly's own reader and checks
+// positions against the index, schedules included.
+func TestSampleInIndex(t *testing.T) {
+	zones, err := geo.ReadFile(committedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := geo.NewIndex(zones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saturday := time.Date(2026, 5, 16, 14, 0, 0, 0, time.UTC) // 16:00 in Amsterdam
+	monday := time.Date(2026, 5, 18, 14, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		lon, lat float64
+		at       time.Time
+		want     []string
+	}{
+		{"Schiphol", 4.76, 52.31, monday, []string{"NL-EHAM-CTR"}},
+		{"North Sea", 3.5, 52.6, monday, nil},
+		{"GelreDome on a Saturday", 5.8930, 51.9628, saturday, []string{"NL-ARN-GELREDOME-EVENTS"}},
+		{"GelreDome on a Monday", 5.8930, 51.9628, monday, nil},
+		{"Huis ten Bosch", 4.3320, 52.0935, monday, []string{"NL-DHG-PALACES"}},
+		{"Erasmus MC helipad", 4.4708, 51.9100, monday, []string{"NL-0017-HEL", "NL-EHRD-CTR"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := geo.PositionQuery{Point: orb.Point{tc.lon, tc.lat}, Alt: geo.Altitude{Metres: 50, Ref: geo.AGL}, At: tc.at}
+			if err := q.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range ix.CheckPosition(q, nil) {
+				got = append(got, h.Zone.ID)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("zones = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }
