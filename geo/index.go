@@ -73,12 +73,43 @@ func NewIndex(zones []Zone) (*Index, error) {
 			ix.vols = append(ix.vols, compileVolume(i, vi, &z.Volumes[vi]))
 		}
 	}
+	// Lay volumes out in Z-order of their boxes' centres, and small rings'
+	// vertices in one array in that order, so that the candidates of one
+	// query sit close together in memory: a check is bound by memory
+	// latency more than by arithmetic.
+	keys := make([]uint64, len(ix.vols))
 	for i := range ix.vols {
-		v := &ix.vols[i]
-		b := ix.zones[v.zone].Volumes[v.vol].Shape.Bound()
-		min, max := boxKeys(b)
+		c := ix.vols[i].bound.Center()
+		keys[i] = zorder(c)
+	}
+	order := make([]int, len(ix.vols))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
+	sorted := make([]cvol, len(ix.vols))
+	n := 0
+	for i, o := range order {
+		sorted[i] = ix.vols[o]
+		if sorted[i].pts != nil {
+			n += len(sorted[i].pts)
+		}
+	}
+	arena := make([]orb.Point, 0, n)
+	for i := range sorted {
+		v := &sorted[i]
+		if v.pts != nil {
+			start := len(arena)
+			arena = append(arena, v.pts...)
+			v.pts = arena[start:len(arena):len(arena)]
+		}
+		if len(ix.zones[v.zone].Volumes) > 1 {
+			v.multi = true
+		}
+		min, max := boxKeys(v.bound)
 		ix.tree.Insert(min, max, int32(i))
 	}
+	ix.vols = sorted
 	return ix, nil
 }
 
@@ -147,9 +178,11 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 	key2 := [2]float32{up32(p[0]), up32(p[1])}
 	ix.search(key, key2, func(vi int32) bool {
 		v := &ix.vols[vi]
-		for i := start; i < len(dst); i++ {
-			if dst[i].Zone == ix.zones[v.zone] {
-				return true // another volume of a zone already hit
+		if v.multi {
+			for i := start; i < len(dst); i++ {
+				if dst[i].Zone == ix.zones[v.zone] {
+					return true // another volume of this zone is already hit
+				}
 			}
 		}
 		band, ok, hcav := heightOverlap(q.Alt.Metres, q.Alt.Metres, q.Alt.Ref, v.lower, v.upper)
@@ -372,4 +405,23 @@ func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
 		h.hits[v.zone] = &Hit{Zone: ix.zones[v.zone], Band: b, When: ta.w, Caveats: hcav | ta.cav}
 		return true
 	})
+}
+
+// zorder is the Morton code of p on a 2^24 × 2^24 grid over the globe.
+func zorder(p orb.Point) uint64 {
+	q := func(v, lo, span float64) uint64 {
+		return uint64(math.Max(0, math.Min(1<<24-1, (v-lo)/span*(1<<24))))
+	}
+	return spread(q(p[0], -180, 360)) | spread(q(p[1], -90, 180))<<1
+}
+
+// spread moves the low 32 bits of x to the even bits.
+func spread(x uint64) uint64 {
+	x &= 0xffffffff
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+	x = (x | x<<2) & 0x3333333333333333
+	x = (x | x<<1) & 0x5555555555555555
+	return x
 }

@@ -22,13 +22,21 @@ type cvol struct {
 	cf     frame // frame at the circle's centre
 	lower  Limit
 	upper  Limit
+	bound  orb.Bound
+	// pts is the only ring of a small single-ring polygon, so that the
+	// common case tests containment without following pointers.
+	pts   []orb.Point
+	multi bool // the zone has other volumes
 }
 
 func compileVolume(zi, vi int, v *Volume) cvol {
-	cv := cvol{zone: int32(zi), vol: int32(vi), kind: v.Shape.Kind, lower: v.Lower, upper: v.Upper}
+	cv := cvol{zone: int32(zi), vol: int32(vi), kind: v.Shape.Kind, lower: v.Lower, upper: v.Upper, bound: v.Shape.Bound()}
 	switch v.Shape.Kind {
 	case ShapePolygon:
 		cv.poly = newPolyShape(v.Shape.Polygons)
+		if mp := v.Shape.Polygons; len(mp) == 1 && len(mp[0]) == 1 && len(mp[0][0]) <= bigRing+1 {
+			cv.pts = mp[0][0]
+		}
 	case ShapeCircle:
 		cv.center, cv.radius = v.Shape.Center, v.Shape.Radius
 		cv.cf = newFrame(v.Shape.Center[0], v.Shape.Center[1])
@@ -39,6 +47,15 @@ func compileVolume(zi, vi int, v *Volume) cvol {
 // containsPoint reports whether p lies in the volume's horizontal shape;
 // the boundary is inside.
 func (v *cvol) containsPoint(p orb.Point) bool {
+	if v.pts != nil {
+		inside := false
+		for i := 0; i+1 < len(v.pts); i++ {
+			if edgeCase(p, v.pts[i], v.pts[i+1], &inside) {
+				return true
+			}
+		}
+		return inside
+	}
 	if v.kind == ShapePolygon {
 		return v.poly.contains(p)
 	}
