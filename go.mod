@@ -3,6 +3,7 @@ module github.com/nofly-project/nofly
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/paulmach/orb v0.14.0 // indirect
 	github.com/tidwall/geoindex v1.7.0 // indirect
 	github.com/tidwall/rtree v1.10.0 // indirect

@@ -84,8 +84,9 @@ func checkTimestamp(b *badRequest, field string, ts *timestamppb.Timestamp, def 
 	if ts == nil {
 		return def
 	}
-	if err := ts.CheckValid(); err != nil {
-		b.add(field, "invalid timestamp: %v", strings.TrimPrefix(err.Error(), "proto: "))
+	if ts.CheckValid() != nil {
+		// CheckValid's own text embeds the message in an unstable format.
+		b.add(field, "not a valid timestamp: want years 0001 to 9999 and nanos 0 to 999999999")
 		return def
 	}
 	return ts.AsTime()
