@@ -14,6 +14,7 @@ import (
 
 // readED269 reads a list of ED-269 zones.
 func (r *fileReader) readED269(items []jmember) {
+	r.zones = make([]Zone, 0, len(items))
 	for i := range items {
 		r.zone(i).readED269(&items[i].val)
 	}
@@ -22,7 +23,8 @@ func (r *fileReader) readED269(items []jmember) {
 // readED269 reads one ED-269 zone.
 func (c *zoneReader) readED269(v *jvalue) {
 	c.names = srcNames{id: "identifier", restriction: "restriction", volumes: "geometry",
-		periods: "applicability", days: "day", start: "startTime", end: "endTime"}
+		periods: "applicability", days: "day", start: "startTime", end: "endTime",
+		vols: c.names.vols[:0], pers: c.names.pers[:0]}
 	if v.kind != jObject {
 		c.wrongType(v, "", "an ED-269 zone (an object)")
 		return

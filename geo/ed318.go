@@ -67,8 +67,8 @@ func (r *fileReader) checkED318Metadata(root *jvalue) {
 		r.fileProblem("metadata", fmt.Sprintf("want an object, got %s (%s)", md.describe(), r.lines.at(md.off)))
 		return
 	}
-	if md.dup != "" {
-		r.fileProblem("metadata."+md.dup, "member given more than once")
+	if md.dup {
+		r.fileProblem("metadata."+dupKey(md.kids), "member given more than once")
 	}
 	for _, k := range []string{"validFrom", "validTo", "issued"} {
 		if msg := r.dateTimeProblem(md.get(k)); msg != "" {
@@ -101,7 +101,8 @@ func (r *fileReader) dateTimeProblem(v *jvalue) string {
 // for the message when a feature lacks its identifier.
 func (c *zoneReader) readED318(f *jvalue, why string) {
 	c.names = srcNames{id: "properties.identifier", restriction: "properties.type", volumes: "geometry",
-		periods: "properties.limitedApplicability", days: "day", start: "startTime", end: "endTime"}
+		periods: "properties.limitedApplicability", days: "day", start: "startTime", end: "endTime",
+		vols: c.names.vols[:0], pers: c.names.pers[:0]}
 	if f.kind != jObject {
 		c.wrongType(f, "", "a GeoJSON Feature (an object)")
 		return

@@ -26,7 +26,8 @@ const noflyGeometries = "Polygon, MultiPolygon or Point (a circle with propertie
 // readNofly reads one feature of nofly's schema.
 func (c *zoneReader) readNofly(f *jvalue) {
 	c.names = srcNames{id: "properties.id", restriction: "properties.restriction", volumes: "geometry",
-		periods: "properties.active", days: "days", start: "start", end: "end"}
+		periods: "properties.active", days: "days", start: "start", end: "end",
+		vols: c.names.vols[:0], pers: c.names.pers[:0]}
 	if f.kind != jObject {
 		c.wrongType(f, "", "a GeoJSON Feature (an object)")
 		return
@@ -110,9 +111,12 @@ func (c *zoneReader) noflyID(f, props *jvalue) string {
 // metres or feet, a number or null (open), absent meaning open; and
 // which_ref, AGL by default.
 func (c *zoneReader) noflyLimit(props *jvalue, which string) (l Limit, field, refField string) {
-	mf, ftf := "properties."+which+"_m", "properties."+which+"_ft"
-	refField = "properties." + which + "_ref"
-	mv, ftv := props.get(which+"_m"), props.get(which+"_ft")
+	// Constant names: this runs for every zone of large files.
+	mf, ftf, refField := "properties.lower_m", "properties.lower_ft", "properties.lower_ref"
+	if which == "upper" {
+		mf, ftf, refField = "properties.upper_m", "properties.upper_ft", "properties.upper_ref"
+	}
+	mv, ftv := props.get(mf[len("properties."):]), props.get(ftf[len("properties."):])
 	v, field, u := mv, mf, metres
 	switch {
 	case mv.kind != jAbsent && ftv.kind != jAbsent:
@@ -125,7 +129,7 @@ func (c *zoneReader) noflyLimit(props *jvalue, which string) (l Limit, field, re
 		return OpenLimit, field, refField
 	}
 	ref := AGL
-	if rv := props.get(which + "_ref"); rv.present() {
+	if rv := props.get(refField[len("properties."):]); rv.present() {
 		ref = c.verticalRef(rv, refField)
 	}
 	return Limit{Metres: u.metres(h), Ref: ref}, field, refField

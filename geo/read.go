@@ -273,6 +273,7 @@ type fileReader struct {
 	lines  lineIndex
 	zones  []Zone
 	probs  []Problem
+	zr     zoneReader
 }
 
 func (r *fileReader) fileProblem(field, msg string) {
@@ -291,8 +292,8 @@ func (r *fileReader) read(root *jvalue) {
 		r.fileProblem("", "not a zone file: want a GeoJSON FeatureCollection, an ED-269 zone list or an array of ED-269 zones, got "+root.kind.String())
 		return
 	}
-	if root.dup != "" {
-		r.fileProblem(root.dup, "member given more than once")
+	if root.dup {
+		r.fileProblem(dupKey(root.kids), "member given more than once")
 	}
 	if l := root.get("UASZoneList"); l.kind != jAbsent {
 		r.format = FormatED269
@@ -344,6 +345,7 @@ func looksED269(items []jmember) bool {
 
 // readGeoJSON reads a FeatureCollection's features as ED-318 or nofly.
 func (r *fileReader) readGeoJSON(root *jvalue, feats []jmember) {
+	r.zones = make([]Zone, 0, len(feats))
 	why := ed318Marker(feats)
 	if why == "" {
 		r.format = FormatNofly
@@ -359,9 +361,13 @@ func (r *fileReader) readGeoJSON(root *jvalue, feats []jmember) {
 	}
 }
 
-// zone starts reading the zone at feature index i.
+// zone starts reading the zone at feature index i. The zoneReader is
+// reused from one feature to the next.
 func (r *fileReader) zone(i int) *zoneReader {
-	return &zoneReader{r: r, feature: i}
+	c := &r.zr
+	*c = zoneReader{r: r, feature: i, reported: c.reported[:0],
+		names: srcNames{vols: c.names.vols[:0], pers: c.names.pers[:0]}}
+	return c
 }
 
 // checkDuplicates reports zones of the file that repeat an earlier ID.
@@ -454,8 +460,8 @@ func (c *zoneReader) wrongType(v *jvalue, field, want string) {
 func (c *zoneReader) object(v *jvalue, field string) bool {
 	switch v.kind {
 	case jObject:
-		if v.dup != "" {
-			c.add(subField(field, v.dup), "member given more than once")
+		if v.dup {
+			c.add(subField(field, dupKey(v.kids)), "member given more than once")
 		}
 		return true
 	case jAbsent, jNull:
@@ -909,15 +915,19 @@ func (c *zoneReader) polygon(n *coordNode, field string) (orb.Polygon, bool) {
 	poly := make(orb.Polygon, 0, len(n.kids))
 	ok := true
 	for i := range n.kids {
-		ring, rok := c.ring(&n.kids[i], fieldIndex(field, i))
+		ring, rok := c.ring(&n.kids[i], field, i)
 		ok = ok && rok
 		poly = append(poly, ring)
 	}
 	return poly, ok
 }
 
-// ring reads an array of positions.
-func (c *zoneReader) ring(n *coordNode, field string) (orb.Ring, bool) {
+// ring reads an array of positions, element i of parent.
+func (c *zoneReader) ring(n *coordNode, parent string, i int) (orb.Ring, bool) {
+	if n.pts != nil && len(n.badPos) == 0 {
+		return orb.Ring(n.pts), true
+	}
+	field := fieldIndex(parent, i)
 	if n.bad != "" {
 		c.add(field, n.bad)
 		return nil, false
@@ -982,8 +992,17 @@ func (c *zoneReader) position(v *jvalue, field string) (orb.Point, bool) {
 
 // subField returns field.member, or member when field is empty.
 func subField(field, member string) string {
-	if field == "" {
+	switch field {
+	case "":
 		return member
+	case "geometry":
+		// Constant names for what every zone of a large file asks.
+		switch member {
+		case "type":
+			return "geometry.type"
+		case "coordinates":
+			return "geometry.coordinates"
+		}
 	}
 	return field + "." + member
 }

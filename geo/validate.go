@@ -257,22 +257,28 @@ func validateRings(add func(field, msg string), field string, mp orb.MultiPolygo
 			continue
 		}
 		for r, ring := range poly {
-			rf := fieldIndex(pf, r)
 			finite := true
 			for k, pt := range ring {
-				if !validatePosition(add, fieldIndex(rf, k), pt) {
+				if !positionOK(pt) {
+					validatePosition(add, fieldIndex(fieldIndex(pf, r), k), pt)
 					finite = false
 				}
 			}
 			if len(ring) < 4 {
-				add(rf, fmt.Sprintf("ring has %d positions: want at least 4, the last repeating the first", len(ring)))
+				add(fieldIndex(pf, r), fmt.Sprintf("ring has %d positions: want at least 4, the last repeating the first", len(ring)))
 				continue
 			}
 			if finite && ring[0] != ring[len(ring)-1] {
-				add(rf, fmt.Sprintf("ring not closed: last position %v differs from first %v", ring[len(ring)-1], ring[0]))
+				add(fieldIndex(pf, r), fmt.Sprintf("ring not closed: last position %v differs from first %v", ring[len(ring)-1], ring[0]))
 			}
 		}
 	}
+}
+
+// positionOK reports whether pt is a finite longitude/latitude in range.
+// NaN fails every comparison, so it fails here too.
+func positionOK(pt orb.Point) bool {
+	return pt[0] >= -180 && pt[0] <= 180 && pt[1] >= -90 && pt[1] <= 90
 }
 
 // validatePosition reports a coordinate that is not finite or out of range.
