@@ -103,9 +103,8 @@ func NewIndex(zones []Zone) (*Index, error) {
 			arena = append(arena, v.pts...)
 			v.pts = arena[start:len(arena):len(arena)]
 		}
-		if len(ix.zones[v.zone].Volumes) > 1 {
-			v.multi = true
-		}
+		v.multi = len(ix.zones[v.zone].Volumes) > 1
+		v.perm = len(ix.act[v.zone].periods) == 0
 		min, max := boxKeys(v.bound)
 		ix.tree.Insert(min, max, int32(i))
 	}
@@ -189,8 +188,14 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 		if !ok {
 			return true
 		}
-		active, tcav := ix.act[v.zone].activeAt(q.At)
-		if !active || !v.containsPoint(p) {
+		var tcav Caveat
+		if !v.perm {
+			var active bool
+			if active, tcav = ix.act[v.zone].activeAt(q.At); !active {
+				return true
+			}
+		}
+		if !v.containsPoint(p) {
 			return true
 		}
 		dst = append(dst, Hit{Zone: ix.zones[v.zone], Band: band, When: Instant(q.At), Caveats: hcav | tcav})

@@ -11,22 +11,25 @@ import (
 // the accuracy the checks promise (0.5 m), and errs towards a conflict.
 const boundarySlack = 0.05
 
-// cvol is a compiled volume: its shape ready for queries.
+// cvol is a compiled volume: its shape ready for queries. The fields a
+// position check reads first fill the first 64 bytes (one cache line).
 type cvol struct {
-	zone   int32 // index into Index.zones
+	zone  int32 // index into Index.zones
+	kind  ShapeKind
+	multi bool // the zone has other volumes
+	perm  bool // the zone is always active
+	// pts is the only ring of a small single-ring polygon, so that the
+	// common case tests containment without following pointers.
+	pts   []orb.Point
+	lower Limit
+	upper Limit
+
 	vol    int32 // index into Zone.Volumes
-	kind   ShapeKind
 	poly   *polyShape
 	center orb.Point
 	radius float64
 	cf     frame // frame at the circle's centre
-	lower  Limit
-	upper  Limit
 	bound  orb.Bound
-	// pts is the only ring of a small single-ring polygon, so that the
-	// common case tests containment without following pointers.
-	pts   []orb.Point
-	multi bool // the zone has other volumes
 }
 
 func compileVolume(zi, vi int, v *Volume) cvol {
