@@ -88,7 +88,7 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				Purpose:         op.purpose,
 				BufferM:         buffer,
 			}
-			if p.MinBuffer > buffer {
+			if buffer >= 0 && p.MinBuffer > buffer {
 				// The route runs through loiter centres; the circles around
 				// them are only covered by a buffer of their radius.
 				fmt.Fprintf(e.stderr, "nofly: note: buffer raised from %s m to %s m to cover the mission's loiter circles\n",
