@@ -233,6 +233,7 @@ type segment struct {
 	leg   int       // route leg index, or -1
 	f     frame     // local frame at the segment's midpoint
 	q     orb.Bound // box grown by limit (and a metre)
+	eps   float64   // relative error of lengths in f within q
 	limit float64   // metres: how near counts (the buffer)
 }
 
@@ -240,6 +241,7 @@ func newSegment(a, b orb.Point, altA, altB float64, leg int, limit float64) segm
 	s := segment{a: a, b: b, altA: altA, altB: altB, leg: leg, limit: limit}
 	s.f = newFrame((a[0]+b[0])/2, (a[1]+b[1])/2)
 	s.q = expandBound(orb.Bound{Min: a, Max: a}.Extend(b), s.limit+1)
+	s.eps = frameErr(&s.f, s.q)
 	return s
 }
 
@@ -273,11 +275,19 @@ func (h *hitSet) add(s *segment, flightRef VerticalRef, fixedBand *Band) {
 	min, max := boxKeys(s.q)
 	h.ix.search(min, max, func(vi int32) bool {
 		v := &h.ix.vols[vi]
-		ta := h.active(v.zone)
-		if !ta.ok {
-			return true
+		// Heights first, over the whole segment: cheap, and often enough.
+		if fixedBand == nil {
+			if _, ok, _ := heightOverlap(math.Min(s.altA, s.altB), math.Max(s.altA, s.altB), flightRef, v.lower, v.upper); !ok {
+				return true
+			}
 		}
-		n, ok := v.segNear(s.a, s.b, &s.f, s.q, s.limit)
+		ta := timeAnswer{h.win, true, 0}
+		if !v.perm {
+			if ta = h.active(v.zone); !ta.ok {
+				return true
+			}
+		}
+		n, ok := v.segNear(s, s.limit)
 		if !ok {
 			return true
 		}

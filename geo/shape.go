@@ -79,15 +79,14 @@ type near struct {
 	t0, t1 float64 // parameters of the segment within the limit (a hull)
 }
 
-// segNear measures the segment from a to b (lon/lat; a == b for a point)
-// against the volume's shape. f is a frame near the segment and q the
-// segment's box grown by limit metres. ok is false when the segment stays
-// farther than limit metres from the shape.
-func (v *cvol) segNear(a, b orb.Point, f *frame, q orb.Bound, limit float64) (near, bool) {
+// segNear measures the segment s (a == b for a point) against the volume's
+// shape. ok is false when the segment stays farther than limit metres from
+// the shape.
+func (v *cvol) segNear(s *segment, limit float64) (near, bool) {
 	if v.kind == ShapeCircle {
-		return v.segNearCircle(a, b, f, q, limit)
+		return v.segNearCircle(s.a, s.b, &s.f, s.q, limit)
 	}
-	return v.segNearPoly(a, b, f, q, limit)
+	return v.segNearPoly(s.a, s.b, &s.f, s.q, s.eps, limit)
 }
 
 // frameErr bounds the relative error of lengths in f between points in q.
@@ -96,9 +95,11 @@ func frameErr(f *frame, q orb.Bound) float64 {
 		math.Max(math.Abs(q.Max[0]-f.lon0), math.Abs(q.Min[0]-f.lon0)))
 }
 
-func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, limit float64) (near, bool) {
+// segNearPoly measures segment ab against a polygon. f is a frame near the
+// segment, q the segment's box grown by limit metres and eps the relative
+// error of lengths in f within q.
+func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit float64) (near, bool) {
 	av, bv := f.xy(a), f.xy(b)
-	eps := frameErr(f, q)
 	r := limit*(1+eps) + boundarySlack // capsule radius for the hull, widened
 	n := near{dist: math.Inf(1), t0: math.Inf(1), t1: math.Inf(-1)}
 	hull := func(lo, hi float64) {
@@ -192,6 +193,13 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 		if lo <= hi {
 			n.t0, n.t1 = lo, hi
 		}
+	}
+	if dc/(1-eps) <= v.radius { // certainly enters the circle
+		n.dist = 0
+		if n.t0 > n.t1 {
+			n.t0, n.t1 = 0, 1
+		}
+		return n, true
 	}
 	// Geodesic distance to the centre, minimised along the segment (it is
 	// unimodal there), to 0.1 mm.
