@@ -118,23 +118,25 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 			}
 		}
 	})
-	ain := v.poly.contains(a)
-	bin := ain
-	if b != a {
-		bin = v.poly.contains(b)
-	}
-	if ain {
-		hull(0, 0)
-	}
-	if bin {
-		hull(1, 1)
-	}
-	if ain || bin || n.dist == 0 {
-		n.dist = 0
+	// No edge crossed: the whole segment is on one side of the boundary,
+	// and one containment test says which.
+	if n.dist > 0 {
+		if v.poly.contains(a) {
+			n.dist, n.t0, n.t1 = 0, 0, 1
+			return n, true
+		}
+		if n.dist/(1+eps) > limit+boundarySlack {
+			return n, false
+		}
+	} else {
+		// Crossing: the parts inside the shape count too.
+		if v.poly.contains(a) {
+			hull(0, 0)
+		}
+		if v.poly.contains(b) {
+			hull(1, 1)
+		}
 		return n, true
-	}
-	if n.dist/(1+eps) > limit+boundarySlack {
-		return n, false
 	}
 	// Near the limit or a hit: measure the closest pairs again in frames
 	// centred on them, then geodesically. Edges whose frame distance is
