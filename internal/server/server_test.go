@@ -174,15 +174,15 @@ func TestCheckPosition(t *testing.T) {
 			verdict: noflyv1.Verdict_VERDICT_CLEAR, conflicts: []string{}, advisories: []string{"T-COND"},
 		},
 		{
-			name:        "no altitude: every height counts, with a caveat",
-			req:         &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.05, Longitude: 6.05}},
-			verdict:     noflyv1.Verdict_VERDICT_DENIED, conflicts: []string{"T-HIGH"}, advisories: []string{},
+			name:    "no altitude: every height counts, with a caveat",
+			req:     &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.05, Longitude: 6.05}},
+			verdict: noflyv1.Verdict_VERDICT_DENIED, conflicts: []string{"T-HIGH"}, advisories: []string{},
 			noAltCaveat: true,
 		},
 		{
-			name:        "far from every zone",
-			req:         &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 53.5, Longitude: 3.5}},
-			verdict:     noflyv1.Verdict_VERDICT_CLEAR, conflicts: []string{}, advisories: []string{},
+			name:    "far from every zone",
+			req:     &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 53.5, Longitude: 3.5}},
+			verdict: noflyv1.Verdict_VERDICT_CLEAR, conflicts: []string{}, advisories: []string{},
 			noAltCaveat: true,
 		},
 	}
@@ -284,18 +284,18 @@ func TestCheckFlightPlan(t *testing.T) {
 			window: &noflyv1.TimeWindow{Start: timestamppb.New(clock), End: timestamppb.New(clock.Add(time.Hour))},
 		},
 		{
-			name: "route above the ceiling",
-			fp: &noflyv1.FlightPlan{Geometry: route(wp(51.95, 4.05, 200), wp(52.15, 4.05, 200))},
+			name:    "route above the ceiling",
+			fp:      &noflyv1.FlightPlan{Geometry: route(wp(51.95, 4.05, 200), wp(52.15, 4.05, 200))},
 			verdict: noflyv1.Verdict_VERDICT_CLEAR, conflicts: []string{}, advisories: []string{},
 		},
 		{
-			name: "route passing 700 m west of the zone, buffer 1000 m",
-			fp: &noflyv1.FlightPlan{BufferM: 1000, Geometry: route(wp(52.0, 3.99, 50), wp(52.1, 3.99, 50))},
+			name:    "route passing 700 m west of the zone, buffer 1000 m",
+			fp:      &noflyv1.FlightPlan{BufferM: 1000, Geometry: route(wp(52.0, 3.99, 50), wp(52.1, 3.99, 50))},
 			verdict: noflyv1.Verdict_VERDICT_DENIED, conflicts: []string{"T-PROHIB"}, advisories: []string{}, legs: []int32{0},
 		},
 		{
-			name: "same route without buffer",
-			fp: &noflyv1.FlightPlan{Geometry: route(wp(52.0, 3.99, 50), wp(52.1, 3.99, 50))},
+			name:    "same route without buffer",
+			fp:      &noflyv1.FlightPlan{Geometry: route(wp(52.0, 3.99, 50), wp(52.1, 3.99, 50))},
 			verdict: noflyv1.Verdict_VERDICT_CLEAR, conflicts: []string{}, advisories: []string{},
 		},
 		{
@@ -645,8 +645,10 @@ func TestReload(t *testing.T) {
 
 func TestNewFailsOnBadZones(t *testing.T) {
 	_, err := New(context.Background(), Config{
-		Load: func(context.Context) ([]geo.Zone, error) { return nil, &geo.LoadError{Problems: []geo.Problem{{File: "x", Feature: -1, Msg: "boom"}}} },
-		Log:  slog.New(slog.DiscardHandler),
+		Load: func(context.Context) ([]geo.Zone, error) {
+			return nil, &geo.LoadError{Problems: []geo.Problem{{File: "x", Feature: -1, Msg: "boom"}}}
+		},
+		Log: slog.New(slog.DiscardHandler),
 	})
 	if !errors.Is(err, geo.ErrInvalidZone) {
 		t.Fatalf("New error %v, want one wrapping geo.ErrInvalidZone", err)
