@@ -201,7 +201,7 @@ func TestReadNoflyBroken(t *testing.T) {
 		{
 			name:  "altitudes in positions are ignored",
 			props: `{"id":"A"}`, geometry: `{"type":"Polygon","coordinates":[[[5,52,1],[5.1,52,2],[5.1,52.1,3],[5,52,1]]]}`,
-			want:  nil,
+			want: nil,
 		},
 	}
 	for _, tc := range tests {
