@@ -42,7 +42,9 @@ func TestFlags(t *testing.T) {
 func TestRunStopsOnContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-level", "error"}, io.Discard, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-level", "error"}, io.Discard, io.Discard)
+	}()
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	select {
