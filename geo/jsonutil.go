@@ -682,7 +682,7 @@ func (p *jparser) string() string {
 			p.pos = i + 1
 			s := internString(d[start:i])
 			if !utf8.ValidString(s) {
-				s = strings.ToValidUTF8(s, "\uFFFD")
+				s = replaceInvalidUTF8(s)
 			}
 			return s
 		case c == '\\':
@@ -709,7 +709,7 @@ func (p *jparser) stringEscaped(start int) string {
 		switch {
 		case c == '"':
 			p.pos++
-			return strings.ToValidUTF8(string(buf), "\uFFFD")
+			return replaceInvalidUTF8(string(buf))
 		case c < 0x20:
 			p.fail("invalid character " + quoteChar(c) + " in string literal")
 			return ""
@@ -770,6 +770,25 @@ func (p *jparser) stringEscaped(start int) string {
 	}
 	p.fail("unexpected end of JSON input")
 	return ""
+}
+
+// replaceInvalidUTF8 replaces each byte of s that is not part of valid
+// UTF-8 with U+FFFD, as encoding/json does.
+func replaceInvalidUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 func (p *jparser) hex4() (rune, bool) {
