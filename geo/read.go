@@ -53,7 +53,7 @@ const MaxFileSize = 1 << 30
 // never skipped. Zone IDs must be unique within the file. A file with no
 // zones reads as an empty list without error.
 func Read(r io.Reader, name string) ([]Zone, error) {
-	data, err := readAllMaybeGzip(r)
+	data, err := readAllMaybeGzip(r, 0)
 	if err != nil {
 		return nil, &LoadError{Problems: []Problem{{File: name, Feature: -1, Msg: err.Error()}}}
 	}
@@ -101,7 +101,7 @@ func ReadFS(fsys fs.FS, paths ...string) ([]Zone, error) {
 type tree interface {
 	stat(name string) (fs.FileInfo, error)
 	readDir(name string) ([]fs.DirEntry, error)
-	open(name string) (io.ReadCloser, error)
+	open(name string) (fs.File, error)
 	join(dir, name string) string
 }
 
@@ -109,14 +109,14 @@ type osTree struct{}
 
 func (osTree) stat(name string) (fs.FileInfo, error)      { return os.Stat(name) }
 func (osTree) readDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
-func (osTree) open(name string) (io.ReadCloser, error)    { return os.Open(name) }
+func (osTree) open(name string) (fs.File, error)          { return os.Open(name) }
 func (osTree) join(dir, name string) string               { return filepath.Join(dir, name) }
 
 type fsTree struct{ fsys fs.FS }
 
 func (t fsTree) stat(name string) (fs.FileInfo, error)      { return fs.Stat(t.fsys, name) }
 func (t fsTree) readDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(t.fsys, name) }
-func (t fsTree) open(name string) (io.ReadCloser, error)    { return t.fsys.Open(name) }
+func (t fsTree) open(name string) (fs.File, error)          { return t.fsys.Open(name) }
 func (t fsTree) join(dir, name string) string               { return path.Join(dir, name) }
 
 // zoneFileSuffixes are the names of the files read from a directory.
@@ -202,7 +202,11 @@ func readTreeFile(t tree, name string) ([]Zone, []Problem) {
 		return nil, []Problem{{File: name, Feature: -1, Msg: errMsg(err, name)}}
 	}
 	defer f.Close()
-	data, err := readAllMaybeGzip(f)
+	size := int64(0)
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	data, err := readAllMaybeGzip(f, size)
 	if err != nil {
 		return nil, []Problem{{File: name, Feature: -1, Msg: err.Error()}}
 	}
@@ -219,8 +223,9 @@ func errMsg(err error, name string) string {
 }
 
 // readAllMaybeGzip reads all of r, gunzipping it when it starts with the
-// gzip magic bytes, up to MaxFileSize.
-func readAllMaybeGzip(r io.Reader) ([]byte, error) {
+// gzip magic bytes, up to MaxFileSize. size is r's length when known (else
+// 0), so that a large file is read into one buffer of the right size.
+func readAllMaybeGzip(r io.Reader, size int64) ([]byte, error) {
 	br := bufio.NewReader(r)
 	magic, _ := br.Peek(2)
 	var src io.Reader = br
@@ -233,7 +238,12 @@ func readAllMaybeGzip(r io.Reader) ([]byte, error) {
 		defer zr.Close()
 		src = zr
 	}
-	data, err := io.ReadAll(io.LimitReader(src, MaxFileSize+1))
+	var buf bytes.Buffer
+	if !gz && size > 0 && size <= MaxFileSize {
+		buf.Grow(int(size) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(src, MaxFileSize+1))
+	data := buf.Bytes()
 	if err != nil {
 		if gz {
 			return nil, fmt.Errorf("gzip: %w", err)
