@@ -223,3 +223,22 @@ func FuzzParseScheduleTime(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadFastMatches checks that whatever the streaming reader takes, the
+// whole-tree reader reads without problems into the same zones.
+func FuzzReadFastMatches(f *testing.F) {
+	addFileSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := readFast(data, "f.json")
+		if !ok {
+			return
+		}
+		whole, probs := readWhole(data, 0, "f.json")
+		if len(probs) > 0 {
+			t.Fatalf("readFast took data with problems: %v", probs)
+		}
+		if !reflect.DeepEqual(fast, whole) {
+			t.Fatalf("readFast read %+v, readWhole %+v", fast, whole)
+		}
+	})
+}

@@ -157,15 +157,30 @@ type jparser struct {
 
 	// Slabs that small slices are cut from: one allocation for many
 	// objects, rings and nodes, which halves the time a large file takes.
-	memberSlab []jmember
-	pointSlab  []orb.Point
-	nodeSlab   []coordNode
+	memberSlab slab[jmember]
+	pointSlab  slab[orb.Point]
+	nodeSlab   slab[coordNode]
+
+	// stream, when set, is offered each array member of the top-level
+	// object (see streamArray).
+	stream func(key string) bool
 }
 
-// slabCut returns a copy of src cut from *slab (refilled with chunk
-// elements when short), or a fresh slice when src is large. The copy's
-// capacity is its length, so appending to it never reaches a neighbour.
-func slabCut[T any](slab *[]T, src []T, chunk int) []T {
+// slab hands out small slices cut from large chunks.
+type slab[T any] struct {
+	buf  []T
+	used int
+	gen  int // counts chunks, so that rewind knows whether buf changed
+}
+
+// slabMark is a position in a slab to rewind to.
+type slabMark struct{ gen, used int }
+
+// cut returns a copy of src cut from the slab (a new chunk of chunk
+// elements when the current one is short), or a fresh slice when src is
+// large. The copy's capacity is its length, so appending to it never
+// reaches a neighbour.
+func (s *slab[T]) cut(src []T, chunk int) []T {
 	n := len(src)
 	if n == 0 {
 		return nil
@@ -173,18 +188,36 @@ func slabCut[T any](slab *[]T, src []T, chunk int) []T {
 	if n > chunk/8 {
 		return append([]T(nil), src...)
 	}
-	if len(*slab) < n {
-		*slab = make([]T, chunk)
+	if len(s.buf)-s.used < n {
+		s.buf, s.used = make([]T, chunk), 0
+		s.gen++
 	}
-	dst := (*slab)[:n:n]
-	*slab = (*slab)[n:]
+	dst := s.buf[s.used : s.used+n : s.used+n]
+	s.used += n
 	copy(dst, src)
 	return dst
 }
 
+func (s *slab[T]) mark() slabMark { return slabMark{s.gen, s.used} }
+
+// rewind makes what was cut since m available again: nothing cut since m
+// may be used afterwards. What is left in the reused memory is overwritten
+// by later cuts (until then it keeps at most one chunk's referents alive).
+func (s *slab[T]) rewind(m slabMark) {
+	if m.gen == s.gen {
+		s.used = m.used
+	} else {
+		s.used = 0 // the current chunk was begun after m
+	}
+}
+
 // parseJSON parses a whole JSON document.
 func parseJSON(data []byte) (jvalue, *jsonError) {
-	p := &jparser{data: data}
+	return parseJSONWith(&jparser{data: data})
+}
+
+// parseJSONWith parses the whole document of p.
+func parseJSONWith(p *jparser) (jvalue, *jsonError) {
 	v := p.value()
 	if p.err == nil {
 		p.ws()
@@ -308,9 +341,27 @@ func (p *jparser) object() jvalue {
 		}
 		p.pos++
 		var val jvalue
+		if p.stream != nil && p.depth == 1 && p.peek() == '[' {
+			off := int32(p.pos)
+			if p.stream(key) {
+				// Streamed: the member stays, without its elements.
+				p.stack = append(p.stack, jmember{key: key, val: jvalue{kind: jArray, off: off}})
+				if c := p.peek(); c == ',' {
+					p.pos++
+					continue
+				} else if c == '}' {
+					p.pos++
+					break
+				}
+				if p.err == nil {
+					p.fail("invalid character " + quoteChar(p.peek()) + " after object key:value pair")
+				}
+				break
+			}
+		}
 		if key == "coordinates" && p.peek() == '[' {
 			val = jvalue{kind: jCoords, off: int32(p.pos)}
-			val.coords = &slabCut(&p.nodeSlab, []coordNode{p.coords()}, 1024)[0]
+			val.coords = &p.nodeSlab.cut([]coordNode{p.coords()}, 1024)[0]
 		} else {
 			val = p.value()
 		}
@@ -334,7 +385,7 @@ func (p *jparser) object() jvalue {
 	}
 	members := p.stack[base:]
 	if p.err == nil {
-		v.kids = slabCut(&p.memberSlab, members, 4096)
+		v.kids = p.memberSlab.cut(members, 4096)
 		v.dup = dupKey(v.kids) != ""
 	}
 	clear(members) // let the collector have what the scratch held
@@ -384,7 +435,7 @@ func (p *jparser) array() jvalue {
 	}
 	elems := p.stack[base:]
 	if p.err == nil {
-		v.kids = slabCut(&p.memberSlab, elems, 4096)
+		v.kids = p.memberSlab.cut(elems, 4096)
 	}
 	clear(elems)
 	p.stack = p.stack[:base]
@@ -419,6 +470,43 @@ func (p *jparser) skip() {
 	base := len(p.stack)
 	p.value()
 	p.stack = p.stack[:base]
+}
+
+// errAbandoned is the parse error streamArray sets when its function stops
+// it.
+const errAbandoned = "abandoned"
+
+// streamArray parses the array at p.pos one element at a time and calls fn
+// with each. The element's tree is valid only during the call: its memory
+// is reused for the next element (what fn keeps must not point into it;
+// coordinates may be kept). fn returns false to stop the whole parse, which
+// then fails with errAbandoned.
+func (p *jparser) streamArray(fn func(i int, v *jvalue) bool) {
+	if !p.enter() {
+		return
+	}
+	defer func() { p.depth-- }()
+	p.pos++ // '['
+	if p.peek() == ']' {
+		p.pos++
+		return
+	}
+	for i := 0; p.err == nil; i++ {
+		mm, nm := p.memberSlab.mark(), p.nodeSlab.mark()
+		v := p.value()
+		if p.err != nil {
+			return
+		}
+		if !fn(i, &v) {
+			p.fail(errAbandoned)
+			return
+		}
+		p.memberSlab.rewind(mm)
+		p.nodeSlab.rewind(nm)
+		if !p.arrayNext() {
+			return
+		}
+	}
 }
 
 // coords reads the array at p.pos as GeoJSON coordinates.
@@ -481,7 +569,7 @@ func (p *jparser) coords() coordNode {
 			p.pts = append(p.pts, e.pos)
 		}
 		if p.err == nil {
-			n.pts = slabCut(&p.pointSlab, p.pts[base:], 16384)
+			n.pts = p.pointSlab.cut(p.pts[base:], 16384)
 		}
 		p.pts = p.pts[:base]
 		return n
@@ -498,7 +586,7 @@ func (p *jparser) coords() coordNode {
 		p.nodes = append(p.nodes, p.coords())
 	}
 	if p.err == nil {
-		n.kids = slabCut(&p.nodeSlab, p.nodes[base:], 1024)
+		n.kids = p.nodeSlab.cut(p.nodes[base:], 1024)
 	}
 	clear(p.nodes[base:])
 	p.nodes = p.nodes[:base]

@@ -266,6 +266,15 @@ func readBytes(data []byte, name string) ([]Zone, []Problem) {
 	if bytes.HasPrefix(data, utf8BOM) {
 		base = len(utf8BOM)
 	}
+	if zones, ok := readFast(data[base:], name); ok {
+		return zones, nil
+	}
+	return readWhole(data, base, name)
+}
+
+// readWhole reads the zone file data, whose JSON starts at byte base, as one
+// tree: the reference way, which reports every problem.
+func readWhole(data []byte, base int, name string) ([]Zone, []Problem) {
 	root, perr := parseJSON(data[base:])
 	if perr != nil {
 		return nil, []Problem{{File: name, Feature: -1, Msg: syntaxProblemMsg(data, base, perr)}}
@@ -274,6 +283,107 @@ func readBytes(data []byte, name string) ([]Zone, []Problem) {
 	r.read(&root)
 	r.checkDuplicates()
 	return r.zones, r.probs
+}
+
+// readFast reads a valid zone file laid out as real files are, keeping
+// only one feature's JSON tree in memory at a time: a bare array of ED-269
+// zones, an object with a "UASZoneList" array, or a FeatureCollection whose
+// "type" comes before its "features". For anything else (a problem in any
+// zone, invalid JSON, another layout) it returns ok false, and readBytes
+// reads the file again as a whole tree, the reference way, which reports
+// every problem. Both ways give the same zones (TestReadFastMatches,
+// FuzzReadFastMatches).
+func readFast(data []byte, name string) (zones []Zone, ok bool) {
+	p := &jparser{data: data}
+	r := &fileReader{file: name, lines: lineIndex{data: data}}
+	n := 0 // zones streamed
+	ed269 := func(i int, v *jvalue) bool {
+		r.zone(i).readED269(v)
+		n++
+		return len(r.probs) == 0
+	}
+	geoJSON := func(i int, v *jvalue) bool {
+		one := []jmember{{val: *v}}
+		switch {
+		case i == 0 && ed318Marker(one) != "":
+			r.format = FormatED318
+		case i == 0:
+			r.format = FormatNofly
+		case r.format == FormatNofly && ed318Marker(one) != "":
+			return false // the file is ED-318 after all
+		}
+		if r.format == FormatED318 {
+			r.zone(i).readED318(v, "")
+		} else {
+			r.zone(i).readNofly(v)
+		}
+		n++
+		return len(r.probs) == 0
+	}
+	var root jvalue
+	switch p.peek() {
+	case '[':
+		r.format = FormatED269
+		p.streamArray(ed269)
+		if p.err == nil {
+			p.ws()
+			if p.pos < len(p.data) {
+				return nil, false
+			}
+		}
+	case '{':
+		streamed := false
+		p.stream = func(key string) bool {
+			switch key {
+			case "UASZoneList":
+				if streamed {
+					p.fail(errAbandoned)
+					return false
+				}
+				streamed = true
+				r.format = FormatED269
+				p.streamArray(ed269)
+				return true
+			case "features":
+				if streamed || !collectionTypeSeen(p.stack) {
+					p.fail(errAbandoned)
+					return false
+				}
+				streamed = true
+				p.streamArray(geoJSON)
+				return true
+			}
+			return false
+		}
+		root, _ = parseJSONWith(p)
+		if !streamed || root.dup {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	if p.err != nil || n == 0 {
+		return nil, false
+	}
+	if r.format == FormatED318 {
+		r.checkED318Metadata(&root)
+	}
+	r.checkDuplicates()
+	if len(r.probs) > 0 {
+		return nil, false
+	}
+	return r.zones, true
+}
+
+// collectionTypeSeen reports whether the top-level members read so far
+// include "type": "FeatureCollection".
+func collectionTypeSeen(members []jmember) bool {
+	for i := range members {
+		if m := &members[i]; m.key == "type" && m.val.kind == jString && m.val.str == "FeatureCollection" {
+			return true
+		}
+	}
+	return false
 }
 
 // fileReader reads the zones of one file.

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -693,5 +694,64 @@ func TestReadSyntheticShape(t *testing.T) {
 		if zones[i].Volumes[0].Shape.Polygons[0][0][1] != (orb.Point{6.7833925, 50.7240932}) && i == 0 {
 			t.Errorf("vertex read as %v", zones[i].Volumes[0].Shape.Polygons[0][0][1])
 		}
+	}
+}
+
+// TestReadFastMatches reads files laid out as real files are both ways:
+// streamed (readFast) and as a whole tree (readWhole, the reference).
+// readFast must take them and give the same zones.
+func TestReadFastMatches(t *testing.T) {
+	files := []string{
+		"testdata/zones/nofly-example.geojson",
+		sharedData + "/zones/interuss-sample-ed269.json",
+		sharedData + "/zones/interuss-sample-ed318.json",
+		sharedData + "/formats/ed318/Example_Collection.json",
+		sharedData + "/formats/ed318/Example_GeoZone_Circle.json",
+		sharedData + "/zones/ch-foca-ed318-testdata.json.gz",
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			needFile(t, path)
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			data, err := readAllMaybeGzip(f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fast, ok := readFast(data, path)
+			if !ok {
+				t.Fatal("readFast did not take the file")
+			}
+			whole, probs := readWhole(data, 0, path)
+			if probs != nil {
+				t.Fatal(fmtProblems(probs))
+			}
+			if !reflect.DeepEqual(fast, whole) {
+				t.Errorf("readFast and readWhole differ")
+			}
+		})
+	}
+	layouts := []struct {
+		name, data string
+		fast       bool
+	}{
+		{"type after features", `{"features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + square + `}],"type":"FeatureCollection"}`, false},
+		{"ED-318 marker after a plain feature", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + square + `},` +
+			`{"type":"Feature","properties":{"identifier":"B","type":"PROHIBITED"},"geometry":` + square + `}]}`, false},
+		{"a problem", feature(`{"id":"A","restriction":"NOPE"}`, square), false},
+		{"duplicate key", `{"type":"FeatureCollection","type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + square + `}]}`, false},
+		{"empty", `{"type":"FeatureCollection","features":[]}`, false},
+		{"trailing data", `[{"identifier":"E","restriction":"PROHIBITED","geometry":[{"horizontalProjection":{"type":"Circle","center":[5,52],"radius":10}}]}] x`, false},
+		{"ED-269 list", `{"UASZoneList":[{"identifier":"E","restriction":"PROHIBITED","geometry":[{"horizontalProjection":{"type":"Circle","center":[5,52],"radius":10}}]}]}`, true},
+	}
+	for _, tc := range layouts {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, ok := readFast([]byte(tc.data), "x"); ok != tc.fast {
+				t.Errorf("readFast took it: %t, want %t", ok, tc.fast)
+			}
+		})
 	}
 }
