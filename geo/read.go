@@ -186,7 +186,11 @@ func readTree(t tree, paths []string) ([]Zone, error) {
 				seen[z.ID] = place{fi, z.Source.Feature}
 			}
 		}
-		zones = append(zones, fzones...)
+		if zones == nil {
+			zones = fzones // one file: no copy
+		} else {
+			zones = append(zones, fzones...)
+		}
 	}
 	if len(probs) > 0 {
 		return nil, &LoadError{Problems: probs}
