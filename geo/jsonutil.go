@@ -358,6 +358,9 @@ func (p *jparser) object() jvalue {
 				}
 				break
 			}
+			if p.err != nil {
+				break // the stream was abandoned
+			}
 		}
 		if key == "coordinates" && p.peek() == '[' {
 			val = jvalue{kind: jCoords, off: int32(p.pos)}
