@@ -21,8 +21,10 @@ import (
 // of it reflection over millions of two-number arrays. This parser builds a
 // light tree in one pass, reads every "coordinates" member straight into
 // []orb.Point, and keeps each value's byte offset so that a problem can say
-// where it is. It accepts exactly what encoding/json accepts (fuzzed against
-// json.Valid) and, on invalid input, reports encoding/json's own SyntaxError.
+// where it is; streamArray hands out a large array's elements one at a time
+// so that only one feature's tree is in memory. It accepts exactly what
+// encoding/json accepts and reads the same values (FuzzParseJSON) and, on
+// invalid input, reports encoding/json's own SyntaxError.
 
 // jkind is the kind of a parsed JSON value.
 type jkind uint8
