@@ -51,7 +51,8 @@ const MaxFileSize = 1 << 30
 // use are ignored; a value nofly cannot interpret (an unknown restriction,
 // vertical reference, unit or day, an unsupported geometry) is a problem,
 // never skipped. Zone IDs must be unique within the file. A file with no
-// zones reads as an empty list without error.
+// zones reads as an empty list without error. docs/zones.md describes each
+// format's members and how they map to Zone.
 func Read(r io.Reader, name string) ([]Zone, error) {
 	data, err := readAllMaybeGzip(r, 0)
 	if err != nil {
@@ -65,7 +66,8 @@ func Read(r io.Reader, name string) ([]Zone, error) {
 }
 
 // ReadFile reads the zones of the zone file at path, as Read does, naming
-// the file by path.
+// the file by path. It is ReadPaths(path): a directory is read as
+// ReadPaths reads one.
 func ReadFile(path string) ([]Zone, error) {
 	return ReadPaths(path)
 }
