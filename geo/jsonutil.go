@@ -342,32 +342,18 @@ func (p *jparser) object() jvalue {
 			break
 		}
 		p.pos++
+		p.ws()
+		off := int32(p.pos)
 		var val jvalue
-		if p.stream != nil && p.depth == 1 && p.peek() == '[' {
-			off := int32(p.pos)
-			if p.stream(key) {
-				// Streamed: the member stays, without its elements.
-				p.stack = append(p.stack, jmember{key: key, val: jvalue{kind: jArray, off: off}})
-				if c := p.peek(); c == ',' {
-					p.pos++
-					continue
-				} else if c == '}' {
-					p.pos++
-					break
-				}
-				if p.err == nil {
-					p.fail("invalid character " + quoteChar(p.peek()) + " after object key:value pair")
-				}
-				break
-			}
-			if p.err != nil {
-				break // the stream was abandoned
-			}
-		}
-		if key == "coordinates" && p.peek() == '[' {
-			val = jvalue{kind: jCoords, off: int32(p.pos)}
+		switch {
+		case p.stream != nil && p.depth == 1 && p.peek() == '[' && p.stream(key):
+			val = jvalue{kind: jArray, off: off} // streamed: the member stays, without its elements
+		case p.err != nil:
+			// The stream was abandoned.
+		case key == "coordinates" && p.peek() == '[':
+			val = jvalue{kind: jCoords, off: off}
 			val.coords = &p.nodeSlab.cut([]coordNode{p.coords()}, 1024)[0]
-		} else {
+		default:
 			val = p.value()
 		}
 		p.stack = append(p.stack, jmember{key: key, val: val})
