@@ -64,12 +64,12 @@ func problemsOf(t *testing.T, zones []Zone, err error) []Problem {
 	return le.Problems
 }
 
-// summary is one line describing a zone for golden files: ID, restriction,
+// summary is one line describing a zone for golden files: ID, name, restriction,
 // each volume (shape, limits), a bounding box of the polygons' vertices and
 // circle centers (rounded to 1e-4°), applicability and exemptions.
 func summary(z *Zone) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s vols=%d", z.ID, z.Restriction, len(z.Volumes))
+	fmt.Fprintf(&b, "%s %q %s vols=%d", z.ID, z.Name, z.Restriction, len(z.Volumes))
 	minLon, minLat, maxLon, maxLat := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	grow := func(lon, lat float64) {
 		minLon, minLat = math.Min(minLon, lon), math.Min(minLat, lat)
@@ -684,8 +684,8 @@ func TestReadSyntheticShape(t *testing.T) {
 		t.Fatal(fmtProblems(probs))
 	}
 	want := []string{
-		"Z0 PROHIBITED vols=1 [polygons=1 rings=1 pts=4 0 m AGL..120 m AGL] bbox=6.7673,50.7088,6.7834,50.7289 always exemptions=UNSPECIFIED",
-		"Z1 PROHIBITED vols=1 [polygons=1 rings=1 pts=4 0 m AGL..500 m AGL] bbox=3.1831,51.0495,3.1922,51.0566 always exemptions=UNSPECIFIED",
+		"Z0 \"\" PROHIBITED vols=1 [polygons=1 rings=1 pts=4 0 m AGL..120 m AGL] bbox=6.7673,50.7088,6.7834,50.7289 always exemptions=UNSPECIFIED",
+		"Z1 \"\" PROHIBITED vols=1 [polygons=1 rings=1 pts=4 0 m AGL..500 m AGL] bbox=3.1831,51.0495,3.1922,51.0566 always exemptions=UNSPECIFIED",
 	}
 	for i := range zones {
 		if got := summary(&zones[i]); got != want[i] {
