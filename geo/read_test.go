@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+
+	"github.com/nofly-project/nofly/data"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -753,5 +755,21 @@ func TestReadFastMatches(t *testing.T) {
 				t.Errorf("readFast took it: %t, want %t", ok, tc.fast)
 			}
 		})
+	}
+}
+
+// TestReadFSEmbeddedSample loads the sample set noflyd serves by default.
+func TestReadFSEmbeddedSample(t *testing.T) {
+	zones, err := ReadFS(data.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zones) == 0 {
+		t.Fatal("no zones in the embedded sample set")
+	}
+	for _, z := range zones {
+		if strings.Contains(z.Source.File, "/") || !isZoneFileName(z.Source.File) || z.Source.Format != FormatNofly {
+			t.Errorf("zone %s: Source %+v, want a nofly file at the root of data.FS", z.ID, z.Source)
+		}
 	}
 }
