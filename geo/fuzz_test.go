@@ -20,19 +20,19 @@ import (
 // seedFiles are the sample zone files the targets start from.
 var seedFiles = []string{
 	"testdata/zones/nofly-example.geojson",
-	sharedData + "/zones/interuss-sample-ed269.json",
-	sharedData + "/zones/interuss-sample-ed318.json",
-	sharedData + "/formats/ed318/Example_Collection.json",
-	sharedData + "/formats/ed318/Example_GeoZone_Circle.json",
-	sharedData + "/formats/ed318/InvalidExample_GeoZone_2_Layers.json",
+	sharedRefData + "/zones/interuss-sample-ed269.json",
+	sharedRefData + "/zones/interuss-sample-ed318.json",
+	sharedRefData + "/formats/ed318/Example_Collection.json",
+	sharedRefData + "/formats/ed318/Example_GeoZone_Circle.json",
+	sharedRefData + "/formats/ed318/InvalidExample_GeoZone_2_Layers.json",
 }
 
 // seedBroken are small inputs that exercise the error paths.
 var seedBroken = []string{
 	``, `[`, `{}`, `[]`, `null`, `"x"`, `{"features":5}`, `{"UASZoneList":[{}]}`,
-	feature(`{"id":"A"}`, square),
-	feature(`{"id":"A","radius_m":5}`, `{"type":"Point","coordinates":[5,52]}`),
-	feature(`{"id":"A","lower_m":1e400,"active":[{"schedule":[{"days":["ANY"],"start":"08:00:00.5+01:00","end":"24:00"}]}]}`,
+	noflyFeature(`{"id":"A"}`, readSquare),
+	noflyFeature(`{"id":"A","radius_m":5}`, `{"type":"Point","coordinates":[5,52]}`),
+	noflyFeature(`{"id":"A","lower_m":1e400,"active":[{"schedule":[{"days":["ANY"],"start":"08:00:00.5+01:00","end":"24:00"}]}]}`,
 		`{"type":"MultiPolygon","coordinates":[[[[5,52],[5.1],[5,52,1,2],[5,"x"],[]]]]}`),
 	`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"identifier":"I","type":"USPACE"},"geometry":{"type":"GeometryCollection","geometries":[{"type":"Point","coordinates":[5,52],"extent":{"subType":"Circle","radius":10},"layer":{"upper":99999,"uom":"ft"}}]}}]}`,
 	`[{"identifier":"E","restriction":"PROHIBITED","applicability":[{"permanent":"NO","dailyPeriod":[{"day":["MON"],"startTime":"8:00"}]}],"geometry":[{"uomDimensions":"FT","lowerLimit":"0","horizontalProjection":{"type":"Circle","center":[5,52],"radius":10}}]}]`,
@@ -138,7 +138,7 @@ func FuzzReadNofly(f *testing.F) {
 }
 
 func FuzzReadED269(f *testing.F) {
-	featureSeeds(f, sharedData+"/zones/interuss-sample-ed269.json")
+	featureSeeds(f, sharedRefData+"/zones/interuss-sample-ed269.json")
 	f.Add([]byte(`{"identifier":"E","restriction":"CONDITIONAL","regulationExemption":"YES","applicability":[{"permanent":"NO","startDateTime":"2025-01-01T00:00:00Z","schedule":[{"day":["ANY"],"startTime":"22:00Z","endTime":"02:00Z"}]}],"geometry":[{"uomDimensions":"FT","lowerLimit":"10","lowerVerticalReference":"AMSL","upperLimit":400,"upperVerticalReference":"AMSL","horizontalProjection":{"type":"Polygon","coordinates":[[[5,52],[5.1,52],[5.1,52.1],[5,52]]]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzFeature(t, data, FormatED269, func(c *zoneReader, v *jvalue) { c.readED269(v) })
@@ -146,7 +146,7 @@ func FuzzReadED269(f *testing.F) {
 }
 
 func FuzzReadED318(f *testing.F) {
-	featureSeeds(f, sharedData+"/zones/interuss-sample-ed318.json", sharedData+"/formats/ed318/Example_Collection.json")
+	featureSeeds(f, sharedRefData+"/zones/interuss-sample-ed318.json", sharedRefData+"/formats/ed318/Example_Collection.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzFeature(t, data, FormatED318, func(c *zoneReader, v *jvalue) { c.readED318(v, "fuzzing") })
 	})
@@ -174,14 +174,14 @@ func FuzzParseJSON(f *testing.F) {
 		if json.Unmarshal(data, &want) != nil || bytes.Contains(data, []byte("coordinates")) {
 			return // numbers beyond float64, or coordinates, which are read apart
 		}
-		if got := toAny(&v); !reflect.DeepEqual(got, want) {
+		if got := jsonToAny(&v); !reflect.DeepEqual(got, want) {
 			t.Fatalf("read %#v, encoding/json %#v", got, want)
 		}
 	})
 }
 
-// toAny converts a parsed value to what encoding/json decodes into any.
-func toAny(v *jvalue) any {
+// jsonToAny converts a parsed value to what encoding/json decodes into any.
+func jsonToAny(v *jvalue) any {
 	switch v.kind {
 	case jBool:
 		return v.b
@@ -192,13 +192,13 @@ func toAny(v *jvalue) any {
 	case jArray:
 		out := make([]any, 0, len(v.kids))
 		for i := range v.kids {
-			out = append(out, toAny(&v.kids[i].val))
+			out = append(out, jsonToAny(&v.kids[i].val))
 		}
 		return out
 	case jObject:
 		out := map[string]any{}
 		for i := range v.kids {
-			out[v.kids[i].key] = toAny(&v.kids[i].val) // the last of duplicates wins, as in encoding/json
+			out[v.kids[i].key] = jsonToAny(&v.kids[i].val) // the last of duplicates wins, as in encoding/json
 		}
 		return out
 	}

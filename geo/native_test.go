@@ -19,7 +19,7 @@ func TestReadNofly(t *testing.T) {
 	}{
 		{
 			name:  "defaults: prohibited, open from the ground without ceiling, always",
-			props: `{"id":"A"}`, geometry: square,
+			props: `{"id":"A"}`, geometry: readSquare,
 			want: func(t *testing.T, z *Zone) {
 				if z.Restriction != Prohibited || z.Volumes[0].Lower != OpenLimit || z.Volumes[0].Upper != OpenLimit ||
 					!z.Applicability.Permanent() || z.Exemptions != ExemptionsUnspecified {
@@ -29,7 +29,7 @@ func TestReadNofly(t *testing.T) {
 		},
 		{
 			name:  "limits default to AGL, feet convert",
-			props: `{"id":"A","lower_ft":100,"upper_m":120,"upper_ref":"amsl"}`, geometry: square,
+			props: `{"id":"A","lower_ft":100,"upper_m":120,"upper_ref":"amsl"}`, geometry: readSquare,
 			want: func(t *testing.T, z *Zone) {
 				if v := z.Volumes[0]; v.Lower != (Limit{30.48, AGL, false}) || v.Upper != (Limit{120, AMSL, false}) {
 					t.Errorf("limits %s..%s", v.Lower, v.Upper)
@@ -38,7 +38,7 @@ func TestReadNofly(t *testing.T) {
 		},
 		{
 			name:  "integer ids, properties first",
-			props: `{"id":42}`, geometry: square,
+			props: `{"id":42}`, geometry: readSquare,
 			want: func(t *testing.T, z *Zone) {
 				if z.ID != "42" {
 					t.Errorf("id %q", z.ID)
@@ -61,7 +61,7 @@ func TestReadNofly(t *testing.T) {
 				{"days":["ANY"],"start":"22:00-05:00","end":"24:00-05:00"},
 				{"start":"12:00:30"}]},
 				{"end":"2026-01-01T00:00:00.5+01:00"}]}`,
-			geometry: square,
+			geometry: readSquare,
 			want: func(t *testing.T, z *Zone) {
 				want := []Period{
 					{Start: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Schedule: []DailyPeriod{
@@ -78,7 +78,7 @@ func TestReadNofly(t *testing.T) {
 		},
 		{
 			name:  "empty active is always",
-			props: `{"id":"A","active":[]}`, geometry: square,
+			props: `{"id":"A","active":[]}`, geometry: readSquare,
 			want: func(t *testing.T, z *Zone) {
 				if !z.Applicability.Permanent() {
 					t.Errorf("applicability %+v", z.Applicability)
@@ -87,7 +87,7 @@ func TestReadNofly(t *testing.T) {
 		},
 		{
 			name:  "an unbounded period without schedule makes the zone always active",
-			props: `{"id":"A","active":[{"start":"2025-06-01T00:00:00Z","end":"2025-07-01T00:00:00Z"},{}]}`, geometry: square,
+			props: `{"id":"A","active":[{"start":"2025-06-01T00:00:00Z","end":"2025-07-01T00:00:00Z"},{}]}`, geometry: readSquare,
 			want: func(t *testing.T, z *Zone) {
 				if !z.Applicability.Permanent() {
 					t.Errorf("applicability %+v", z.Applicability)
@@ -98,7 +98,7 @@ func TestReadNofly(t *testing.T) {
 			name: "texts, authorities, unknown properties ignored",
 			props: `{"id":"T","name":"N","country":"NLD","reasons":["PRIVACY"],"message":"M","exemptions":"no","fid":7,"stroke":"#ff0000",
 				"authority":[{"name":"A1","service":"S","contact_name":"C","email":"e@x","phone":"1","site_url":"https://x"},{"name":"A2"}]}`,
-			geometry: square,
+			geometry: readSquare,
 			want: func(t *testing.T, z *Zone) {
 				if z.Name != "N" || z.Country != "NLD" || !slices.Equal(z.Reasons, []string{"PRIVACY"}) || z.Message != "M" || z.Exemptions != ExemptionsNotAllowed {
 					t.Errorf("zone %+v", z)
@@ -112,7 +112,7 @@ func TestReadNofly(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			zones, probs := readString(t, "n.geojson", feature(tc.props, tc.geometry))
+			zones, probs := readString(t, "n.geojson", noflyFeature(tc.props, tc.geometry))
 			if probs != nil {
 				t.Fatalf("problems:\n%s", fmtProblems(probs))
 			}
@@ -125,7 +125,7 @@ func TestReadNofly(t *testing.T) {
 }
 
 func TestReadNoflyFeatureID(t *testing.T) {
-	data := `{"type":"FeatureCollection","features":[{"type":"Feature","id":"F1","properties":{},"geometry":` + square + `}]}`
+	data := `{"type":"FeatureCollection","features":[{"type":"Feature","id":"F1","properties":{},"geometry":` + readSquare + `}]}`
 	zones, probs := readString(t, "n.geojson", data)
 	if probs != nil || zones[0].ID != "F1" {
 		t.Errorf("zones %+v problems %v; want the Feature's id F1", zones, probs)
@@ -141,27 +141,27 @@ func TestReadNoflyBroken(t *testing.T) {
 	}{
 		{
 			name:  "fractional id",
-			props: `{"id":1.5}`, geometry: square,
+			props: `{"id":1.5}`, geometry: readSquare,
 			want: []Problem{{Feature: 0, Field: "properties.id", Msg: "want a string or an integer, got a number (1.5) (line 1, column 78)"}},
 		},
 		{
 			name:  "metres and feet",
-			props: `{"id":"A","lower_m":0,"lower_ft":0}`, geometry: square,
+			props: `{"id":"A","lower_m":0,"lower_ft":0}`, geometry: readSquare,
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.lower_ft", Msg: "give lower_m or lower_ft, not both"}},
 		},
 		{
 			name:  "radius on a polygon",
-			props: `{"id":"A","radius_m":100}`, geometry: square,
+			props: `{"id":"A","radius_m":100}`, geometry: readSquare,
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.radius_m", Msg: "only a Point geometry has a radius; remove it or make the geometry a Point"}},
 		},
 		{
 			name:  "time zone and offset",
-			props: `{"id":"A","active":[{"schedule":[{"start":"08:00+01:00","end":"09:00+01:00","tz":"Europe/Paris"}]}]}`, geometry: square,
+			props: `{"id":"A","active":[{"schedule":[{"start":"08:00+01:00","end":"09:00+01:00","tz":"Europe/Paris"}]}]}`, geometry: readSquare,
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.active[0].schedule[0].tz", Msg: "give a time zone or UTC offsets in start and end, not both"}},
 		},
 		{
 			name:  "unknown and machine-local time zones",
-			props: `{"id":"A","active":[{"schedule":[{"tz":"Mars/Olympus"},{"tz":"Local"}]}]}`, geometry: square,
+			props: `{"id":"A","active":[{"schedule":[{"tz":"Mars/Olympus"},{"tz":"Local"}]}]}`, geometry: readSquare,
 			want: []Problem{
 				{Feature: 0, ZoneID: "A", Field: "properties.active[0].schedule[0].tz", Msg: `unknown time zone "Mars/Olympus": want an IANA name such as "Europe/Amsterdam" or "UTC"`},
 				{Feature: 0, ZoneID: "A", Field: "properties.active[0].schedule[1].tz", Msg: `want an IANA time zone name such as "Europe/Amsterdam" or "UTC", got "Local"`},
@@ -169,18 +169,18 @@ func TestReadNoflyBroken(t *testing.T) {
 		},
 		{
 			name:  "24:00 as a start",
-			props: `{"id":"A","active":[{"schedule":[{"start":"24:00","end":"24:00"}]}]}`, geometry: square,
+			props: `{"id":"A","active":[{"schedule":[{"start":"24:00","end":"24:00"}]}]}`, geometry: readSquare,
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.active[0].schedule[0].start",
 				Msg: `want a time of day "HH:MM", "HH:MM:SS" or "HH:MM:SS.fff", optionally followed by "Z" or an offset like "+01:00", got "24:00": 24:00 can only end a period`}},
 		},
 		{
 			name:  "exemptions neither YES nor NO",
-			props: `{"id":"A","exemptions":"maybe"}`, geometry: square,
+			props: `{"id":"A","exemptions":"maybe"}`, geometry: readSquare,
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.exemptions", Msg: `want "YES" or "NO", got "maybe"`}},
 		},
 		{
 			name:  "properties missing",
-			props: `null`, geometry: square,
+			props: `null`, geometry: readSquare,
 			want: []Problem{{Feature: 0, Field: "properties", Msg: "required: a zone needs at least properties.id"}},
 		},
 		{
@@ -206,7 +206,7 @@ func TestReadNoflyBroken(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, probs := readString(t, "n.geojson", feature(tc.props, tc.geometry))
+			_, probs := readString(t, "n.geojson", noflyFeature(tc.props, tc.geometry))
 			for i := range tc.want {
 				tc.want[i].File = "n.geojson"
 			}

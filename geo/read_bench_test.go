@@ -67,8 +67,8 @@ func BenchmarkReadSynthetic50k(b *testing.B) {
 }
 
 func BenchmarkReadSwissED318(b *testing.B) {
-	path := sharedData + "/zones/ch-foca-ed318-testdata.json.gz"
-	needFile(b, path)
+	path := sharedRefData + "/zones/ch-foca-ed318-testdata.json.gz"
+	needSharedFile(b, path)
 	b.ReportAllocs()
 	for b.Loop() {
 		zones, err := ReadFile(path)

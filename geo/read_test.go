@@ -21,14 +21,14 @@ import (
 	"github.com/nofly-project/nofly/data"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-// sharedData is the reference data shared beside the repository
+// sharedRefData is the reference data shared beside the repository
 // (../shared/data, see its README).
-const sharedData = "../../shared/data"
+const sharedRefData = "../../shared/data"
 
-// needFile skips the test when path, a shared reference file, is absent.
-func needFile(t testing.TB, path string) {
+// needSharedFile skips the test when path, a shared reference file, is absent.
+func needSharedFile(t testing.TB, path string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("reference data %s absent (it lives in ../shared/data beside the repository): %v", path, err)
@@ -66,10 +66,10 @@ func problemsOf(t *testing.T, zones []Zone, err error) []Problem {
 	return le.Problems
 }
 
-// summary is one line describing a zone for golden files: ID, name, restriction,
+// zoneSummary is one line describing a zone for golden files: ID, name, restriction,
 // each volume (shape, limits), a bounding box of the polygons' vertices and
 // circle centers (rounded to 1e-4°), applicability and exemptions.
-func summary(z *Zone) string {
+func zoneSummary(z *Zone) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %q %s vols=%d", z.ID, z.Name, z.Restriction, len(z.Volumes))
 	minLon, minLat, maxLon, maxLat := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
@@ -103,30 +103,30 @@ func summary(z *Zone) string {
 	}
 	for _, p := range z.Applicability.Periods {
 		b.WriteString(" period=")
-		b.WriteString(fmtTime(p.Start) + ".." + fmtTime(p.End))
+		b.WriteString(sumTime(p.Start) + ".." + sumTime(p.End))
 		for _, d := range p.Schedule {
-			fmt.Fprintf(&b, " %s", fmtDaily(d))
+			fmt.Fprintf(&b, " %s", sumDaily(d))
 		}
 	}
 	fmt.Fprintf(&b, " exemptions=%s", z.Exemptions)
 	return b.String()
 }
 
-func fmtTime(t time.Time) string {
+func sumTime(t time.Time) string {
 	if t.IsZero() {
 		return "open"
 	}
 	return t.UTC().Format(time.RFC3339)
 }
 
-func fmtDaily(d DailyPeriod) string {
+func sumDaily(d DailyPeriod) string {
 	var days []string
 	for wd := time.Sunday; wd <= time.Saturday; wd++ {
 		if d.Days.Has(wd) {
 			days = append(days, wd.String()[:3])
 		}
 	}
-	start, end := fmtClock(d.Start), fmtClock(d.End)
+	start, end := sumClock(d.Start), sumClock(d.End)
 	if d.StartEvent != "" {
 		start = d.StartEvent
 	}
@@ -140,35 +140,35 @@ func fmtDaily(d DailyPeriod) string {
 	return fmt.Sprintf("%s/%s-%s/%s", strings.Join(days, ","), start, end, zone)
 }
 
-func fmtClock(s int32) string { return fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60) }
+func sumClock(s int32) string { return fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60) }
 
 func TestReadGolden(t *testing.T) {
 	tests := []struct {
 		name, path string
 	}{
 		{"nofly-example", "testdata/zones/nofly-example.geojson"},
-		{"interuss-sample-ed269", sharedData + "/zones/interuss-sample-ed269.json"},
-		{"interuss-sample-ed318", sharedData + "/zones/interuss-sample-ed318.json"},
-		{"ed318-Example_Collection", sharedData + "/formats/ed318/Example_Collection.json"},
-		{"ed318-Example_GeoZone_2_Layers", sharedData + "/formats/ed318/Example_GeoZone_2_Layers.json"},
-		{"ed318-Example_GeoZone_Circle", sharedData + "/formats/ed318/Example_GeoZone_Circle.json"},
-		{"ed318-Example_GeoZone_with_extension", sharedData + "/formats/ed318/Example_GeoZone_with_extension.json"},
-		{"ch-foca-ed318-testdata", sharedData + "/zones/ch-foca-ed318-testdata.json.gz"},
+		{"interuss-sample-ed269", sharedRefData + "/zones/interuss-sample-ed269.json"},
+		{"interuss-sample-ed318", sharedRefData + "/zones/interuss-sample-ed318.json"},
+		{"ed318-Example_Collection", sharedRefData + "/formats/ed318/Example_Collection.json"},
+		{"ed318-Example_GeoZone_2_Layers", sharedRefData + "/formats/ed318/Example_GeoZone_2_Layers.json"},
+		{"ed318-Example_GeoZone_Circle", sharedRefData + "/formats/ed318/Example_GeoZone_Circle.json"},
+		{"ed318-Example_GeoZone_with_extension", sharedRefData + "/formats/ed318/Example_GeoZone_with_extension.json"},
+		{"ch-foca-ed318-testdata", sharedRefData + "/zones/ch-foca-ed318-testdata.json.gz"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			needFile(t, tc.path)
+			needSharedFile(t, tc.path)
 			zones, err := ReadFile(tc.path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var b strings.Builder
 			for i := range zones {
-				b.WriteString(summary(&zones[i]))
+				b.WriteString(zoneSummary(&zones[i]))
 				b.WriteByte('\n')
 			}
 			golden := filepath.Join("testdata", "golden", tc.name+".txt")
-			if *update {
+			if *updateGolden {
 				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -206,8 +206,8 @@ func lineDiff(want, got string) string {
 }
 
 func TestReadSwissED318(t *testing.T) {
-	path := sharedData + "/zones/ch-foca-ed318-testdata.json.gz"
-	needFile(t, path)
+	path := sharedRefData + "/zones/ch-foca-ed318-testdata.json.gz"
+	needSharedFile(t, path)
 	zones, err := ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -303,8 +303,8 @@ func TestReadSwissED318(t *testing.T) {
 }
 
 func TestReadInvalidED318Example(t *testing.T) {
-	path := sharedData + "/formats/ed318/InvalidExample_GeoZone_2_Layers.json"
-	needFile(t, path)
+	path := sharedRefData + "/formats/ed318/InvalidExample_GeoZone_2_Layers.json"
+	needSharedFile(t, path)
 	zones, err := ReadFile(path)
 	probs := problemsOf(t, zones, err)
 	// Besides metadata.validFrom, the example's name lacks its "lang" and
@@ -325,13 +325,13 @@ func fmtProblems(ps []Problem) string {
 	return b.String()
 }
 
-// feature wraps nofly properties and a geometry in a one-feature
+// noflyFeature wraps nofly properties and a geometry in a one-feature
 // collection.
-func feature(props, geometry string) string {
+func noflyFeature(props, geometry string) string {
 	return `{"type":"FeatureCollection","features":[{"type":"Feature","properties":` + props + `,"geometry":` + geometry + `}]}`
 }
 
-const square = `{"type":"Polygon","coordinates":[[[5,52],[5.1,52],[5.1,52.1],[5,52.1],[5,52]]]}`
+const readSquare = `{"type":"Polygon","coordinates":[[[5,52],[5.1,52],[5.1,52.1],[5,52.1],[5,52]]]}`
 
 // TestReadBroken reads broken inputs and checks every problem exactly.
 func TestReadBroken(t *testing.T) {
@@ -342,17 +342,17 @@ func TestReadBroken(t *testing.T) {
 	}{
 		{
 			name: "unclosed ring",
-			data: feature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[5.1,52],[5.1,52.1],[5,52.1]]]}`),
+			data: noflyFeature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[5.1,52],[5.1,52.1],[5,52.1]]]}`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "geometry.coordinates[0]", Msg: "ring not closed: last position [5 52.1] differs from first [5 52]"}},
 		},
 		{
 			name: "ring of 3 positions",
-			data: feature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[5.1,52],[5,52]]]}`),
+			data: noflyFeature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[5.1,52],[5,52]]]}`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "geometry.coordinates[0]", Msg: "ring has 3 positions: want at least 4, the last repeating the first"}},
 		},
 		{
 			name: "longitude 200 and latitude 1e400",
-			data: feature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[200,52],[5.1,1e400],[5,52]]]}`),
+			data: noflyFeature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[200,52],[5.1,1e400],[5,52]]]}`),
 			want: []Problem{
 				{Feature: 0, ZoneID: "A", Field: "geometry.coordinates[0][1]", Msg: "longitude 200 outside -180..180"},
 				{Feature: 0, ZoneID: "A", Field: "geometry.coordinates[0][2]", Msg: "latitude +Inf outside -90..90"},
@@ -360,7 +360,7 @@ func TestReadBroken(t *testing.T) {
 		},
 		{
 			name: "wrong-length positions",
-			data: feature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[5.1],[5.1,52.1,3,4],[5,52]]]}`),
+			data: noflyFeature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[5.1],[5.1,52.1,3,4],[5,52]]]}`),
 			want: []Problem{
 				{Feature: 0, ZoneID: "A", Field: "geometry.coordinates[0][1]", Msg: "position has 1 numbers; want [longitude, latitude] or [longitude, latitude, altitude]"},
 				{Feature: 0, ZoneID: "A", Field: "geometry.coordinates[0][2]", Msg: "position has 4 numbers; want [longitude, latitude] or [longitude, latitude, altitude]"},
@@ -368,57 +368,57 @@ func TestReadBroken(t *testing.T) {
 		},
 		{
 			name: "position holding a string",
-			data: feature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[5.1,"52"],[5.1,52.1],[5,52]]]}`),
+			data: noflyFeature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[[5,52],[5.1,"52"],[5.1,52.1],[5,52]]]}`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "geometry.coordinates[0][1]", Msg: "position element 1 is a string; want numbers [longitude, latitude]"}},
 		},
 		{
 			name: "polygon missing a level of brackets",
-			data: feature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[5,52],[5.1,52],[5.1,52.1],[5,52]]}`),
+			data: noflyFeature(`{"id":"A"}`, `{"type":"Polygon","coordinates":[[5,52],[5.1,52],[5.1,52.1],[5,52]]}`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "geometry.coordinates", Msg: "want a polygon (an array of rings, each an array of positions), got an array of positions"}},
 		},
 		{
 			name: "point without radius",
-			data: feature(`{"id":"A"}`, `{"type":"Point","coordinates":[5,52]}`),
+			data: noflyFeature(`{"id":"A"}`, `{"type":"Point","coordinates":[5,52]}`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.radius_m", Msg: "required for a Point geometry: the circle's radius in metres"}},
 		},
 		{
 			name: "zero radius",
-			data: feature(`{"id":"A","radius_m":0}`, `{"type":"Point","coordinates":[5,52]}`),
+			data: noflyFeature(`{"id":"A","radius_m":0}`, `{"type":"Point","coordinates":[5,52]}`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.radius_m", Msg: "radius 0 m: want more than 0"}},
 		},
 		{
 			name: "negative radius",
-			data: feature(`{"id":"A","radius_m":-5}`, `{"type":"Point","coordinates":[5,52]}`),
+			data: noflyFeature(`{"id":"A","radius_m":-5}`, `{"type":"Point","coordinates":[5,52]}`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.radius_m", Msg: "radius -5 m: want more than 0"}},
 		},
 		{
 			name: "radius over the maximum",
-			data: feature(`{"id":"A","radius_m":2e6}`, `{"type":"Point","coordinates":[5,52]}`),
+			data: noflyFeature(`{"id":"A","radius_m":2e6}`, `{"type":"Point","coordinates":[5,52]}`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.radius_m", Msg: "radius 2e+06 m is over the 1000000 m maximum"}},
 		},
 		{
 			name: "lower above upper",
-			data: feature(`{"id":"A","lower_m":150,"upper_m":50}`, square),
+			data: noflyFeature(`{"id":"A","lower_m":150,"upper_m":50}`, readSquare),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.lower_m", Msg: "lower limit 150 m AGL is above upper limit 50 m AGL"}},
 		},
 		{
 			name: "unknown restriction",
-			data: feature(`{"id":"A","restriction":"FORBIDDEN"}`, square),
+			data: noflyFeature(`{"id":"A","restriction":"FORBIDDEN"}`, readSquare),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.restriction", Msg: `unknown restriction "FORBIDDEN" (want PROHIBITED, REQ_AUTHORISATION, CONDITIONAL or NO_RESTRICTION)`}},
 		},
 		{
 			name: "unknown reference",
-			data: feature(`{"id":"A","upper_m":120,"upper_ref":"QNH"}`, square),
+			data: noflyFeature(`{"id":"A","upper_m":120,"upper_ref":"QNH"}`, readSquare),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.upper_ref", Msg: `unknown vertical reference "QNH" (want AGL, AMSL or WGS84)`}},
 		},
 		{
 			name: "end before start",
-			data: feature(`{"id":"A","active":[{"start":"2025-06-02T00:00:00Z","end":"2025-06-01T00:00:00Z"}]}`, square),
+			data: noflyFeature(`{"id":"A","active":[{"start":"2025-06-02T00:00:00Z","end":"2025-06-01T00:00:00Z"}]}`, readSquare),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.active[0].end", Msg: "end 2025-06-01T00:00:00Z before start 2025-06-02T00:00:00Z"}},
 		},
 		{
 			name: "unknown day and bad time",
-			data: feature(`{"id":"A","active":[{"schedule":[{"days":["MON","FUNDAY"],"start":"25:00","end":"26:00"}]}]}`, square),
+			data: noflyFeature(`{"id":"A","active":[{"schedule":[{"days":["MON","FUNDAY"],"start":"25:00","end":"26:00"}]}]}`, readSquare),
 			want: []Problem{
 				{Feature: 0, ZoneID: "A", Field: "properties.active[0].schedule[0].days[1]", Msg: `unknown day "FUNDAY": want MON, TUE, WED, THU, FRI, SAT, SUN or ANY`},
 				{Feature: 0, ZoneID: "A", Field: "properties.active[0].schedule[0].start", Msg: `want a time of day "HH:MM", "HH:MM:SS" or "HH:MM:SS.fff", optionally followed by "Z" or an offset like "+01:00", got "25:00": hours run 00..24`},
@@ -427,20 +427,20 @@ func TestReadBroken(t *testing.T) {
 		},
 		{
 			name: "empty days",
-			data: feature(`{"id":"A","active":[{"schedule":[{"days":[],"start":"08:00","end":"09:00"}]}]}`, square),
+			data: noflyFeature(`{"id":"A","active":[{"schedule":[{"days":[],"start":"08:00","end":"09:00"}]}]}`, readSquare),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.active[0].schedule[0].days", Msg: "no days: want one or more of MON, TUE, WED, THU, FRI, SAT, SUN, or ANY"}},
 		},
 		{
 			name: "duplicate id in a file",
 			data: `{"type":"FeatureCollection","features":[` +
-				`{"type":"Feature","properties":{"id":"A"},"geometry":` + square + `},` +
-				`{"type":"Feature","properties":{"id":"B"},"geometry":` + square + `},` +
-				`{"type":"Feature","properties":{"id":"A"},"geometry":` + square + `}]}`,
+				`{"type":"Feature","properties":{"id":"A"},"geometry":` + readSquare + `},` +
+				`{"type":"Feature","properties":{"id":"B"},"geometry":` + readSquare + `},` +
+				`{"type":"Feature","properties":{"id":"A"},"geometry":` + readSquare + `}]}`,
 			want: []Problem{{Feature: 2, ZoneID: "A", Field: "properties.id", Msg: "duplicate zone ID: also feature 0 of t.json"}},
 		},
 		{
 			name: "missing id",
-			data: feature(`{"name":"no id"}`, square),
+			data: noflyFeature(`{"name":"no id"}`, readSquare),
 			want: []Problem{{Feature: 0, Field: "properties.id", Msg: "required: a zone needs a non-empty ID"}},
 		},
 		{
@@ -455,22 +455,22 @@ func TestReadBroken(t *testing.T) {
 		},
 		{
 			name: "unsupported geometry",
-			data: feature(`{"id":"A"}`, `{"type":"LineString","coordinates":[[5,52],[5.1,52]]}`),
+			data: noflyFeature(`{"id":"A"}`, `{"type":"LineString","coordinates":[[5,52],[5.1,52]]}`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "geometry.type", Msg: `unsupported geometry type "LineString": want Polygon, MultiPolygon or Point (a circle with properties.radius_m)`}},
 		},
 		{
 			name: "missing geometry",
-			data: feature(`{"id":"A"}`, `null`),
+			data: noflyFeature(`{"id":"A"}`, `null`),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "geometry", Msg: "required: Polygon, MultiPolygon or Point (a circle with properties.radius_m)"}},
 		},
 		{
 			name: "wrong type of limit",
-			data: feature(`{"id":"A","upper_m":"120"}`, square),
+			data: noflyFeature(`{"id":"A","upper_m":"120"}`, readSquare),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.upper_m", Msg: `want a number or null, got a string ("120") (line 1, column 92)`}},
 		},
 		{
 			name: "member given twice",
-			data: feature(`{"id":"A","upper_m":120,"upper_m":500}`, square),
+			data: noflyFeature(`{"id":"A","upper_m":120,"upper_m":500}`, readSquare),
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.upper_m", Msg: "member given more than once"}},
 		},
 		{
@@ -481,8 +481,8 @@ func TestReadBroken(t *testing.T) {
 		{
 			name: "two bad zones report both",
 			data: `{"type":"FeatureCollection","features":[` +
-				`{"type":"Feature","properties":{"id":"A","restriction":"NOPE"},"geometry":` + square + `},` +
-				`{"type":"Feature","properties":{"id":"B"},"geometry":` + square + `},` +
+				`{"type":"Feature","properties":{"id":"A","restriction":"NOPE"},"geometry":` + readSquare + `},` +
+				`{"type":"Feature","properties":{"id":"B"},"geometry":` + readSquare + `},` +
 				`{"type":"Feature","properties":{"id":"C","lower_m":200,"upper_m":100},"geometry":{"type":"Point","coordinates":[5,52]}}]}`,
 			want: []Problem{
 				{Feature: 0, ZoneID: "A", Field: "properties.restriction", Msg: `unknown restriction "NOPE" (want PROHIBITED, REQ_AUTHORISATION, CONDITIONAL or NO_RESTRICTION)`},
@@ -505,7 +505,7 @@ func TestReadBroken(t *testing.T) {
 }
 
 func TestReadGzipAndBOM(t *testing.T) {
-	plain := feature(`{"id":"A"}`, square)
+	plain := noflyFeature(`{"id":"A"}`, readSquare)
 	var gz bytes.Buffer
 	w := gzip.NewWriter(&gz)
 	w.Write([]byte(plain))
@@ -539,8 +539,8 @@ func TestReadGzipAndBOM(t *testing.T) {
 	})
 }
 
-// writeFiles writes name -> content under dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+// writeZoneFiles writes name -> content under dir.
+func writeZoneFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, data := range files {
 		p := filepath.Join(dir, name)
@@ -555,12 +555,12 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 func TestReadPaths(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
-		"b.geojson":       feature(`{"id":"B"}`, square),
-		"a.json":          feature(`{"id":"A"}`, square),
+	writeZoneFiles(t, dir, map[string]string{
+		"b.geojson":       noflyFeature(`{"id":"B"}`, readSquare),
+		"a.json":          noflyFeature(`{"id":"A"}`, readSquare),
 		"notes.txt":       "not read",
-		"sub/c.geojson":   feature(`{"id":"C"}`, square),
-		"dup/x.geojson":   feature(`{"id":"A"}`, square),
+		"sub/c.geojson":   noflyFeature(`{"id":"C"}`, readSquare),
+		"dup/x.geojson":   noflyFeature(`{"id":"A"}`, readSquare),
 		"empty/README.md": "no zone files here",
 	})
 	ids := func(zones []Zone) []string {
@@ -608,7 +608,7 @@ func TestReadPaths(t *testing.T) {
 		missing := filepath.Join(dir, "missing.json")
 		empty := filepath.Join(dir, "empty")
 		bad := filepath.Join(t.TempDir(), "bad.json")
-		writeFiles(t, filepath.Dir(bad), map[string]string{"bad.json": `[`})
+		writeZoneFiles(t, filepath.Dir(bad), map[string]string{"bad.json": `[`})
 		zones, err := ReadPaths(missing, empty, bad, dir)
 		probs := problemsOf(t, zones, err)
 		want := []Problem{
@@ -631,10 +631,10 @@ func TestReadPaths(t *testing.T) {
 
 func TestReadFS(t *testing.T) {
 	fsys := fstest.MapFS{
-		"zones/a.geojson":    {Data: []byte(feature(`{"id":"A"}`, square))},
-		"zones/b.json.gz":    {Data: gzipped(feature(`{"id":"B"}`, square))},
+		"zones/a.geojson":    {Data: []byte(noflyFeature(`{"id":"A"}`, readSquare))},
+		"zones/b.json.gz":    {Data: gzipString(noflyFeature(`{"id":"B"}`, readSquare))},
 		"zones/ignored.yaml": {Data: []byte("x")},
-		"top.geojson":        {Data: []byte(feature(`{"id":"T"}`, square))},
+		"top.geojson":        {Data: []byte(noflyFeature(`{"id":"T"}`, readSquare))},
 	}
 	tests := []struct {
 		name  string
@@ -665,7 +665,7 @@ func TestReadFS(t *testing.T) {
 	}
 }
 
-func gzipped(s string) []byte {
+func gzipString(s string) []byte {
 	var b bytes.Buffer
 	w := gzip.NewWriter(&b)
 	w.Write([]byte(s))
@@ -690,7 +690,7 @@ func TestReadSyntheticShape(t *testing.T) {
 		"Z1 \"\" PROHIBITED vols=1 [polygons=1 rings=1 pts=4 0 m AGL..500 m AGL] bbox=3.1831,51.0495,3.1922,51.0566 always exemptions=UNSPECIFIED",
 	}
 	for i := range zones {
-		if got := summary(&zones[i]); got != want[i] {
+		if got := zoneSummary(&zones[i]); got != want[i] {
 			t.Errorf("zone %d:\n got %s\nwant %s", i, got, want[i])
 		}
 		if zones[i].Volumes[0].Shape.Polygons[0][0][1] != (orb.Point{6.7833925, 50.7240932}) && i == 0 {
@@ -705,15 +705,15 @@ func TestReadSyntheticShape(t *testing.T) {
 func TestReadFastMatches(t *testing.T) {
 	files := []string{
 		"testdata/zones/nofly-example.geojson",
-		sharedData + "/zones/interuss-sample-ed269.json",
-		sharedData + "/zones/interuss-sample-ed318.json",
-		sharedData + "/formats/ed318/Example_Collection.json",
-		sharedData + "/formats/ed318/Example_GeoZone_Circle.json",
-		sharedData + "/zones/ch-foca-ed318-testdata.json.gz",
+		sharedRefData + "/zones/interuss-sample-ed269.json",
+		sharedRefData + "/zones/interuss-sample-ed318.json",
+		sharedRefData + "/formats/ed318/Example_Collection.json",
+		sharedRefData + "/formats/ed318/Example_GeoZone_Circle.json",
+		sharedRefData + "/zones/ch-foca-ed318-testdata.json.gz",
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			needFile(t, path)
+			needSharedFile(t, path)
 			f, err := os.Open(path)
 			if err != nil {
 				t.Fatal(err)
@@ -740,11 +740,11 @@ func TestReadFastMatches(t *testing.T) {
 		name, data string
 		fast       bool
 	}{
-		{"type after features", `{"features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + square + `}],"type":"FeatureCollection"}`, false},
-		{"ED-318 marker after a plain feature", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + square + `},` +
-			`{"type":"Feature","properties":{"identifier":"B","type":"PROHIBITED"},"geometry":` + square + `}]}`, false},
-		{"a problem", feature(`{"id":"A","restriction":"NOPE"}`, square), false},
-		{"duplicate key", `{"type":"FeatureCollection","type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + square + `}]}`, false},
+		{"type after features", `{"features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + readSquare + `}],"type":"FeatureCollection"}`, false},
+		{"ED-318 marker after a plain feature", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + readSquare + `},` +
+			`{"type":"Feature","properties":{"identifier":"B","type":"PROHIBITED"},"geometry":` + readSquare + `}]}`, false},
+		{"a problem", noflyFeature(`{"id":"A","restriction":"NOPE"}`, readSquare), false},
+		{"duplicate key", `{"type":"FeatureCollection","type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + readSquare + `}]}`, false},
 		{"empty", `{"type":"FeatureCollection","features":[]}`, false},
 		{"trailing data", `[{"identifier":"E","restriction":"PROHIBITED","geometry":[{"horizontalProjection":{"type":"Circle","center":[5,52],"radius":10}}]}] x`, false},
 		{"ED-269 list", `{"UASZoneList":[{"identifier":"E","restriction":"PROHIBITED","geometry":[{"horizontalProjection":{"type":"Circle","center":[5,52],"radius":10}}]}]}`, true},

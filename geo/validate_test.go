@@ -10,8 +10,8 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// validZone is a zone that passes Validate; tests break one thing in a copy.
-func validZone() Zone {
+// validTestZone is a zone that passes Validate; tests break one thing in a copy.
+func validTestZone() Zone {
 	return Zone{
 		ID:          "V1",
 		Restriction: Prohibited,
@@ -101,7 +101,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			z := validZone()
+			z := validTestZone()
 			tc.mutate(&z)
 			for i := range tc.want {
 				tc.want[i].File, tc.want[i].Feature, tc.want[i].ZoneID = "f.json", 3, z.ID
@@ -127,7 +127,7 @@ func TestValidatePolygonsForQueries(t *testing.T) {
 }
 
 func TestNewIndexValidates(t *testing.T) {
-	z := validZone()
+	z := validTestZone()
 	z.Volumes[1].Shape.Radius = -1
 	_, err := NewIndex([]Zone{z})
 	if err == nil {
