@@ -149,13 +149,13 @@ func (c *zoneReader) ed269Volume(g *jvalue, gf string) {
 	var vn volNames
 	vol := Volume{Lower: OpenLimit, Upper: OpenLimit}
 	uf := gf + ".uomDimensions"
-	u, uomOK := metres, false
+	u, uomOK := unitMetres, false
 	uv := g.get("uomDimensions")
 	switch s := strings.ToUpper(strings.TrimSpace(c.str(uv, uf))); {
 	case s == "M":
 		uomOK = true
 	case s == "FT":
-		u, uomOK = feet, true
+		u, uomOK = unitFeet, true
 	case uv.kind == jString:
 		c.add(uf, fmt.Sprintf(`unknown unit %q: want "M" or "FT"`, c.str(uv, uf)))
 		uomOK = true // reported
@@ -174,7 +174,7 @@ func (c *zoneReader) ed269Volume(g *jvalue, gf string) {
 			c.add(uf, `required for a closed limit: "M" or "FT"`)
 			uomOK = true
 		}
-		return Limit{Metres: u.metres(h), Ref: c.verticalRef(g.get(which+"VerticalReference"), rf)}, f, rf
+		return Limit{Metres: u.toMetres(h), Ref: c.verticalRef(g.get(which+"VerticalReference"), rf)}, f, rf
 	}
 	vol.Lower, vn.lower, vn.lowerRef = limit("lower")
 	vol.Upper, vn.upper, vn.upperRef = limit("upper")

@@ -367,13 +367,13 @@ const ed318NoCeiling = 99999
 // uom}: uom "m" (the default) or "ft"; a missing or null limit is open, and
 // so is an upper of 99999.
 func (c *zoneReader) ed318Layer(l *jvalue, lf string) (lower, upper Limit) {
-	u := metres
+	u := unitMetres
 	if uv := l.get("uom"); uv.present() {
 		s := c.str(uv, lf+".uom")
 		switch strings.ToLower(strings.TrimSpace(s)) {
 		case "m":
 		case "ft":
-			u = feet
+			u = unitFeet
 		default:
 			if uv.kind == jString {
 				c.add(lf+".uom", fmt.Sprintf(`unknown unit %q: want "m" or "ft"`, s))
@@ -386,7 +386,7 @@ func (c *zoneReader) ed318Layer(l *jvalue, lf string) (lower, upper Limit) {
 			return OpenLimit
 		}
 		ref := c.verticalRef(l.get(which+"Reference"), lf+"."+which+"Reference")
-		return Limit{Metres: u.metres(h), Ref: ref}
+		return Limit{Metres: u.toMetres(h), Ref: ref}
 	}
 	return limit("lower"), limit("upper")
 }

@@ -87,11 +87,11 @@ func (v *jvalue) get(key string) *jvalue {
 			}
 		}
 	}
-	return &absent
+	return &absentValue
 }
 
-// absent is what get returns for a missing member. Never modified.
-var absent jvalue
+// absentValue is what get returns for a missing member. Never modified.
+var absentValue jvalue
 
 // present reports whether the value is there and not null.
 func (v *jvalue) present() bool { return v.kind != jAbsent && v.kind != jNull }
@@ -727,7 +727,7 @@ func (p *jparser) number() float64 {
 	if exact {
 		f := float64(mant)
 		if frac > 0 {
-			f /= pow10[frac]
+			f /= exactPow10[frac]
 		}
 		if neg {
 			f = -f
@@ -746,8 +746,8 @@ func (p *jparser) numberEnd() {
 	p.fail("invalid character " + quoteChar(p.data[p.pos]) + " in numeric literal")
 }
 
-// pow10 holds the powers of ten that a float64 represents exactly.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+// exactPow10 holds the powers of ten that a float64 represents exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15}
 
 // string reads a JSON string; p.pos is at its opening quote.

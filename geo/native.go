@@ -117,12 +117,12 @@ func (c *zoneReader) noflyLimit(props *jvalue, which string) (l Limit, field, re
 		mf, ftf, refField = "properties.upper_m", "properties.upper_ft", "properties.upper_ref"
 	}
 	mv, ftv := props.get(mf[len("properties."):]), props.get(ftf[len("properties."):])
-	v, field, u := mv, mf, metres
+	v, field, u := mv, mf, unitMetres
 	switch {
 	case mv.kind != jAbsent && ftv.kind != jAbsent:
 		c.add(ftf, fmt.Sprintf("give %s_m or %s_ft, not both", which, which))
 	case ftv.kind != jAbsent:
-		v, field, u = ftv, ftf, feet
+		v, field, u = ftv, ftf, unitFeet
 	}
 	h, open, ok := c.height(v, field, false)
 	if !ok || open {
@@ -132,7 +132,7 @@ func (c *zoneReader) noflyLimit(props *jvalue, which string) (l Limit, field, re
 	if rv := props.get(refField[len("properties."):]); rv.present() {
 		ref = c.verticalRef(rv, refField)
 	}
-	return Limit{Metres: u.metres(h), Ref: ref}, field, refField
+	return Limit{Metres: u.toMetres(h), Ref: ref}, field, refField
 }
 
 // noflyAuthorities reads properties.authority: one object or an array of

@@ -99,8 +99,8 @@ func ReadFS(fsys fs.FS, paths ...string) ([]Zone, error) {
 	return readTree(fsTree{fsys}, paths)
 }
 
-// tree is a file system zone files are read from.
-type tree interface {
+// fileTree is a file system zone files are read from.
+type fileTree interface {
 	stat(name string) (fs.FileInfo, error)
 	readDir(name string) ([]fs.DirEntry, error)
 	open(name string) (fs.File, error)
@@ -133,7 +133,7 @@ func isZoneFileName(name string) bool {
 	return false
 }
 
-func readTree(t tree, paths []string) ([]Zone, error) {
+func readTree(t fileTree, paths []string) ([]Zone, error) {
 	var probs []Problem
 	fileProblem := func(file, msg string) { probs = append(probs, Problem{File: file, Feature: -1, Msg: msg}) }
 	if len(paths) == 0 {
@@ -202,7 +202,7 @@ func readTree(t tree, paths []string) ([]Zone, error) {
 
 // readTreeFile reads one file; it returns the zones it could read even when
 // there are problems, so that duplicates across files are reported too.
-func readTreeFile(t tree, name string) ([]Zone, []Problem) {
+func readTreeFile(t fileTree, name string) ([]Zone, []Problem) {
 	f, err := t.open(name)
 	if err != nil {
 		return nil, []Problem{{File: name, Feature: -1, Msg: errMsg(err, name)}}
@@ -555,7 +555,7 @@ func (c *zoneReader) finish() {
 	c.z.Applicability.Periods = normalizePeriods(c.z.Applicability.Periods)
 	validateWith(&c.z, &c.names, func(field, msg string) {
 		for _, f := range c.reported {
-			if related(f, field) {
+			if fieldsRelated(f, field) {
 				return
 			}
 		}
@@ -564,10 +564,10 @@ func (c *zoneReader) finish() {
 	c.r.zones = append(c.r.zones, c.z)
 }
 
-// related reports whether one field is the other or inside it, so that a
+// fieldsRelated reports whether one field is the other or inside it, so that a
 // problem found while reading "geometry.coordinates[0][3]" hides what
 // validation then finds in "geometry.coordinates[0]".
-func related(a, b string) bool {
+func fieldsRelated(a, b string) bool {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
@@ -741,16 +741,16 @@ func parseNumberText(s string) (float64, error) {
 	return v.num, nil
 }
 
-// unit is a length unit of a source.
-type unit uint8
+// lengthUnit is a length unit of a source.
+type lengthUnit uint8
 
 const (
-	metres unit = iota
-	feet
+	unitMetres lengthUnit = iota
+	unitFeet
 )
 
-func (u unit) metres(v float64) float64 {
-	if u == feet {
+func (u lengthUnit) toMetres(v float64) float64 {
+	if u == unitFeet {
 		return FeetToMetres(v)
 	}
 	return v
@@ -779,8 +779,8 @@ func parseZoneDateTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// clock is a time of day read from a source.
-type clock struct {
+// dayTime is a time of day read from a source.
+type dayTime struct {
 	sec    int32 // seconds after midnight, 0..86400
 	offset int32 // seconds east of UTC
 	hasOff bool  // the text gave an offset (or Z)
@@ -790,9 +790,9 @@ type clock struct {
 // "HH:MM:SS.fff", then optionally "Z" or an offset "+hh:mm"/"-hh:mm". "24:00"
 // is allowed only as an end. Fractions of a second round outward: a start
 // down, an end up.
-func parseScheduleTime(s string, end bool) (clock, error) {
-	bad := func(why string) (clock, error) {
-		return clock{}, fmt.Errorf(`want a time of day "HH:MM", "HH:MM:SS" or "HH:MM:SS.fff", optionally followed by "Z" or an offset like "+01:00", got %q%s`, s, why)
+func parseScheduleTime(s string, end bool) (dayTime, error) {
+	bad := func(why string) (dayTime, error) {
+		return dayTime{}, fmt.Errorf(`want a time of day "HH:MM", "HH:MM:SS" or "HH:MM:SS.fff", optionally followed by "Z" or an offset like "+01:00", got %q%s`, s, why)
 	}
 	two := func(i int) (int, bool) {
 		if i+2 > len(s) || s[i] < '0' || s[i] > '9' || s[i+1] < '0' || s[i+1] > '9' {
@@ -826,7 +826,7 @@ func parseScheduleTime(s string, end bool) (clock, error) {
 			}
 		}
 	}
-	var c clock
+	var c dayTime
 	if i < len(s) {
 		switch s[i] {
 		case 'Z', 'z':
@@ -899,7 +899,7 @@ func (c *zoneReader) days(v *jvalue, field string) Weekdays {
 // widens the period. It reports whether either time gave a UTC offset.
 func (c *zoneReader) dailyPeriod(d *DailyPeriod, startV, endV *jvalue, startField, endField string, startEv, endEv *jvalue, startEvField, endEvField string) (hasOff bool) {
 	d.End = daySeconds
-	var sc, ec clock
+	var sc, ec dayTime
 	sOK, eOK := false, false
 	if ev := c.daylightEvent(startEv, startEvField); ev != "" {
 		d.StartEvent, d.Start = ev, 0
