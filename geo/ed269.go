@@ -166,6 +166,7 @@ func (c *zoneReader) ed269Volume(g *jvalue, gf string) {
 		f := gf + "." + which + "Limit"
 		rf := gf + "." + which + "VerticalReference"
 		h, open, ok := c.height(g.get(which+"Limit"), f, true)
+		ref := c.verticalRef(g.get(which+"VerticalReference"), rf) // checked even for an open limit
 		if !ok || open {
 			return OpenLimit, f, rf
 		}
@@ -174,7 +175,7 @@ func (c *zoneReader) ed269Volume(g *jvalue, gf string) {
 			c.add(uf, `required for a closed limit: "M" or "FT"`)
 			uomOK = true
 		}
-		return Limit{Metres: u.toMetres(h), Ref: c.verticalRef(g.get(which+"VerticalReference"), rf)}, f, rf
+		return Limit{Metres: u.toMetres(h), Ref: ref}, f, rf
 	}
 	vol.Lower, vn.lower, vn.lowerRef = limit("lower")
 	vol.Upper, vn.upper, vn.upperRef = limit("upper")

@@ -157,6 +157,11 @@ func TestReadED269Broken(t *testing.T) {
 			},
 		},
 		{
+			name: "unknown reference of an open limit",
+			data: `[` + ed269Zone(``, `{"uomDimensions":"M","upperLimit":null,"upperVerticalReference":"FL","horizontalProjection":{"type":"Circle","center":[7,46],"radius":10}}`) + `]`,
+			want: []Problem{{Feature: 0, ZoneID: "Z1", Field: "geometry[0].upperVerticalReference", Msg: `unknown vertical reference "FL" (want AGL, AMSL or WGS84)`}},
+		},
+		{
 			name: "closed limit without reference",
 			data: `[` + ed269Zone(``, `{"uomDimensions":"M","upperLimit":"120","horizontalProjection":{"type":"Circle","center":[7,46],"radius":10}}`) + `]`,
 			want: []Problem{{Feature: 0, ZoneID: "Z1", Field: "geometry[0].upperVerticalReference", Msg: "required for a closed limit: AGL, AMSL or WGS84"}},

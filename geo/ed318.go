@@ -382,10 +382,10 @@ func (c *zoneReader) ed318Layer(l *jvalue, lf string) (lower, upper Limit) {
 	}
 	limit := func(which string) Limit {
 		h, open, ok := c.height(l.get(which), lf+"."+which, false)
+		ref := c.verticalRef(l.get(which+"Reference"), lf+"."+which+"Reference") // checked even for an open limit
 		if !ok || open || (which == "upper" && h == ed318NoCeiling) {
 			return OpenLimit
 		}
-		ref := c.verticalRef(l.get(which+"Reference"), lf+"."+which+"Reference")
 		return Limit{Metres: u.toMetres(h), Ref: ref}
 	}
 	return limit("lower"), limit("upper")

@@ -162,6 +162,11 @@ func TestReadED318Broken(t *testing.T) {
 			},
 		},
 		{
+			name: "unknown reference of an open limit",
+			data: ed318(``, `{"type":"Polygon","coordinates":`+ed318Ring+`,"layer":{"upper":99999,"upperReference":"STD","lower":0,"lowerReference":"AGL"}}`),
+			want: []Problem{{Feature: 0, ZoneID: "Z1", Field: "geometry.layer.upperReference", Msg: `unknown vertical reference "STD" (want AGL, AMSL or WGS84)`}},
+		},
+		{
 			name: "lower above upper in one layer",
 			data: ed318(``, `{"type":"Polygon","coordinates":`+ed318Ring+`,"layer":{"upper":50,"upperReference":"AGL","lower":150,"lowerReference":"AGL"}}`),
 			want: []Problem{{Feature: 0, ZoneID: "Z1", Field: "geometry.layer.lower", Msg: "lower limit 150 m AGL is above upper limit 50 m AGL"}},

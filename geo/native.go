@@ -125,12 +125,12 @@ func (c *zoneReader) noflyLimit(props *jvalue, which string) (l Limit, field, re
 		v, field, u = ftv, ftf, unitFeet
 	}
 	h, open, ok := c.height(v, field, false)
-	if !ok || open {
-		return OpenLimit, field, refField
-	}
 	ref := AGL
 	if rv := props.get(refField[len("properties."):]); rv.present() {
-		ref = c.verticalRef(rv, refField)
+		ref = c.verticalRef(rv, refField) // checked even for an open limit
+	}
+	if !ok || open {
+		return OpenLimit, field, refField
 	}
 	return Limit{Metres: u.toMetres(h), Ref: ref}, field, refField
 }

@@ -150,6 +150,11 @@ func TestReadNoflyBroken(t *testing.T) {
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.lower_ft", Msg: "give lower_m or lower_ft, not both"}},
 		},
 		{
+			name:  "unknown reference of an open limit",
+			props: `{"id":"A","upper_m":null,"upper_ref":"QNH"}`, geometry: readSquare,
+			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.upper_ref", Msg: `unknown vertical reference "QNH" (want AGL, AMSL or WGS84)`}},
+		},
+		{
 			name:  "radius on a polygon",
 			props: `{"id":"A","radius_m":100}`, geometry: readSquare,
 			want: []Problem{{Feature: 0, ZoneID: "A", Field: "properties.radius_m", Msg: "only a Point geometry has a radius; remove it or make the geometry a Point"}},
