@@ -199,6 +199,12 @@ func TestReadED318Broken(t *testing.T) {
 			},
 		},
 		{
+			name: "a wrong time beside a daylight event",
+			data: ed318(`"limitedApplicability":[{"schedule":[{"day":["ANY"],"startEvent":"SR","startTime":"dawn"}]}],`, `{"type":"Polygon","coordinates":`+ed318Ring+`}`),
+			want: []Problem{{Feature: 0, ZoneID: "Z1", Field: "properties.limitedApplicability[0].schedule[0].startTime",
+				Msg: `want a time of day "HH:MM", "HH:MM:SS" or "HH:MM:SS.fff", optionally followed by "Z" or an offset like "+01:00", got "dawn"`}},
+		},
+		{
 			name: "different offsets in one daily period",
 			data: ed318(`"limitedApplicability":[{"schedule":[{"day":["ANY"],"startTime":"08:00+01:00","endTime":"17:00Z"}]}],`, `{"type":"Polygon","coordinates":`+ed318Ring+`}`),
 			want: []Problem{{Feature: 0, ZoneID: "Z1", Field: "properties.limitedApplicability[0].schedule[0].endTime", Msg: "UTC offset +00:00 differs from the start's +01:00: give both times in one offset"}},

@@ -899,31 +899,24 @@ func (c *zoneReader) days(v *jvalue, field string) Weekdays {
 // widens the period. It reports whether either time gave a UTC offset.
 func (c *zoneReader) dailyPeriod(d *DailyPeriod, startV, endV *jvalue, startField, endField string, startEv, endEv *jvalue, startEvField, endEvField string) (hasOff bool) {
 	d.End = daySeconds
-	var sc, ec dayTime
-	sOK, eOK := false, false
+	sc, sOK := c.scheduleTime(startV, startField, false)
+	ec, eOK := c.scheduleTime(endV, endField, true)
+	if sOK {
+		d.Start = sc.sec
+	}
+	if eOK {
+		d.End = ec.sec
+	}
+	// A daylight event replaces the time beside it (which is still checked).
 	if ev := c.daylightEvent(startEv, startEvField); ev != "" {
-		d.StartEvent, d.Start = ev, 0
-	} else if s := c.str(startV, startField); startV.kind == jString {
-		var err error
-		if sc, err = parseScheduleTime(s, false); err != nil {
-			c.add(startField, err.Error())
-		} else {
-			d.Start, sOK = sc.sec, true
-		}
+		d.StartEvent, d.Start, sOK = ev, 0, false
 	}
 	if ev := c.daylightEvent(endEv, endEvField); ev != "" {
-		d.EndEvent, d.End = ev, daySeconds
-	} else if s := c.str(endV, endField); endV.kind == jString {
-		var err error
-		if ec, err = parseScheduleTime(s, true); err != nil {
-			c.add(endField, err.Error())
-		} else {
-			d.End, eOK = ec.sec, true
-		}
+		d.EndEvent, d.End, eOK = ev, daySeconds, false
 	}
 	switch {
 	case sOK && eOK && sc.hasOff && ec.hasOff && sc.offset != ec.offset:
-		c.add(endField, fmt.Sprintf("UTC offset %s differs from the start's %s: give both times in one offset", fmtOffset(ec.offset), fmtOffset(sc.offset)))
+		c.add(endField, fmt.Sprintf("UTC offset %s differs from the start's %s: give both times in one offset", fmtUTCOffset(ec.offset), fmtUTCOffset(sc.offset)))
 	case sOK && sc.hasOff:
 		d.Offset = sc.offset
 	case eOK && ec.hasOff:
@@ -932,7 +925,21 @@ func (c *zoneReader) dailyPeriod(d *DailyPeriod, startV, endV *jvalue, startFiel
 	return (sOK && sc.hasOff) || (eOK && ec.hasOff)
 }
 
-func fmtOffset(s int32) string {
+// scheduleTime reads a time of day; ok is false when it is absent or wrong.
+func (c *zoneReader) scheduleTime(v *jvalue, field string, end bool) (t dayTime, ok bool) {
+	s := c.str(v, field)
+	if v.kind != jString {
+		return t, false
+	}
+	t, err := parseScheduleTime(s, end)
+	if err != nil {
+		c.add(field, err.Error())
+		return t, false
+	}
+	return t, true
+}
+
+func fmtUTCOffset(s int32) string {
 	sign := '+'
 	if s < 0 {
 		sign, s = '-', -s

@@ -133,7 +133,7 @@ func sumDaily(d DailyPeriod) string {
 	if d.EndEvent != "" {
 		end = d.EndEvent
 	}
-	zone := fmtOffset(d.Offset)
+	zone := fmtUTCOffset(d.Offset)
 	if d.Loc != nil {
 		zone = d.Loc.String()
 	}
