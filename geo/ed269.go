@@ -53,7 +53,7 @@ func (c *zoneReader) readED269(v *jvalue) {
 }
 
 // ed269Applicability reads applicability[]: an item with permanent "YES"
-// makes the zone always active (its other members are not read); else
+// makes the zone always active (its other members are only checked); else
 // startDateTime, endDateTime and daily periods under "schedule" or
 // "dailyPeriod". Absent, null or empty means always.
 func (c *zoneReader) ed269Applicability(v *jvalue, field string) {
@@ -68,13 +68,10 @@ func (c *zoneReader) ed269Applicability(v *jvalue, field string) {
 			continue
 		}
 		pv := a.get("permanent")
+		permanent := false
 		switch perm := strings.ToUpper(strings.TrimSpace(c.str(pv, af+".permanent"))); {
 		case perm == "YES":
-			// Always active: an unbounded period without schedule, which
-			// finish turns into Periods nil.
-			c.z.Applicability.Periods = append(c.z.Applicability.Periods, Period{})
-			c.names.pers = append(c.names.pers, perNames{start: af, end: af})
-			continue
+			permanent = true
 		case perm == "NO" || perm == "":
 			if pv.kind == jString && perm == "" {
 				c.add(af+".permanent", `want "YES" or "NO", got an empty string`)
@@ -107,6 +104,13 @@ func (c *zoneReader) ed269Applicability(v *jvalue, field string) {
 				p.Schedule = append(p.Schedule, dp)
 				pn.sched = append(pn.sched, df)
 			}
+		}
+		if permanent {
+			// Always active, whatever the item's dates and daily periods
+			// (read above only to report what is wrong in them): an
+			// unbounded period without schedule, which finish turns into
+			// Periods nil.
+			p, pn = Period{}, perNames{start: af, end: af}
 		}
 		c.z.Applicability.Periods = append(c.z.Applicability.Periods, p)
 		c.names.pers = append(c.names.pers, pn)

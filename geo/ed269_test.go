@@ -202,6 +202,11 @@ func TestReadED269Broken(t *testing.T) {
 			},
 		},
 		{
+			name: "a bad date in a permanent item",
+			data: `[` + ed269Zone(`"applicability":[{"permanent":"YES","startDateTime":"soon"}],`, ed269Square) + `]`,
+			want: []Problem{{Feature: 0, ZoneID: "Z1", Field: "applicability[0].startDateTime", Msg: `want an RFC 3339 date-time such as "2025-06-01T08:00:00Z", got "soon"`}},
+		},
+		{
 			name: "zone that is not an object",
 			data: `[` + ed269Zone(``, ed269Square) + `, 5]`,
 			want: []Problem{{Feature: 1, Field: "", Msg: "want an ED-269 zone (an object), got a number (5) (line 2, column 100)"}},
