@@ -374,6 +374,9 @@ func readFast(data []byte, name string) (zones []Zone, ok bool) {
 		if !streamed || root.dup {
 			return nil, false
 		}
+		if r.format != FormatED269 && root.get("UASZoneList").kind != jAbsent {
+			return nil, false // read's rules make this ED-269
+		}
 	default:
 		return nil, false
 	}

@@ -746,6 +746,7 @@ func TestReadFastMatches(t *testing.T) {
 		{"a problem", noflyFeature(`{"id":"A","restriction":"NOPE"}`, readSquare), false},
 		{"duplicate key", `{"type":"FeatureCollection","type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + readSquare + `}]}`, false},
 		{"empty", `{"type":"FeatureCollection","features":[]}`, false},
+		{"UASZoneList after features", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"A"},"geometry":` + readSquare + `}],"UASZoneList":null}`, false},
 		{"trailing data", `[{"identifier":"E","restriction":"PROHIBITED","geometry":[{"horizontalProjection":{"type":"Circle","center":[5,52],"radius":10}}]}] x`, false},
 		{"ED-269 list", `{"UASZoneList":[{"identifier":"E","restriction":"PROHIBITED","geometry":[{"horizontalProjection":{"type":"Circle","center":[5,52],"radius":10}}]}]}`, true},
 	}
