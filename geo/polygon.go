@@ -110,8 +110,9 @@ func (r *ring) eachEdgeNear(q orb.Bound, fn func(a, b orb.Point)) {
 	if r.edges == nil {
 		for i := 0; i+1 < len(r.pts); i++ {
 			a, b := r.pts[i], r.pts[i+1]
-			if math.Max(a[0], b[0]) < q.Min[0] || math.Min(a[0], b[0]) > q.Max[0] ||
-				math.Max(a[1], b[1]) < q.Min[1] || math.Min(a[1], b[1]) > q.Max[1] {
+			// Both ends on the same far side of q: the edge misses it.
+			if (a[0] < q.Min[0] && b[0] < q.Min[0]) || (a[0] > q.Max[0] && b[0] > q.Max[0]) ||
+				(a[1] < q.Min[1] && b[1] < q.Min[1]) || (a[1] > q.Max[1] && b[1] > q.Max[1]) {
 				continue
 			}
 			fn(a, b)
