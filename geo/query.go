@@ -105,6 +105,9 @@ func (q RouteQuery) Validate() error {
 	}
 	if len(q.Waypoints) <= MaxWaypoints {
 		for i, w := range q.Waypoints {
+			if pointOK(w.Point) && checkAlt("", w.Alt, q.AltRef) == nil {
+				continue // the common case: no field names to format
+			}
 			errs = append(errs, checkPoint(fmt.Sprintf("waypoints[%d]", i), w.Point),
 				checkAlt(fmt.Sprintf("waypoints[%d].alt", i), w.Alt, q.AltRef))
 		}
@@ -193,6 +196,11 @@ type Hit struct {
 
 // Blocking reports whether the hit needs an exemption.
 func (h *Hit) Blocking() bool { return h.Zone.Restriction.Blocking() }
+
+// pointOK reports whether p is a valid lon/lat position.
+func pointOK(p orb.Point) bool {
+	return p[0] >= -180 && p[0] <= 180 && p[1] >= -90 && p[1] <= 90 // false for NaN
+}
 
 func checkPoint(field string, p orb.Point) error {
 	lon, lat := p[0], p[1]

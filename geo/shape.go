@@ -210,7 +210,18 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 	if l == 0 {
 		dmin = Distance(a, v.center)
 	} else {
-		dmin = goldenMin(func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }, 0, 1, 1e-4/l)
+		// Search near the frame's closest point first; if the least value
+		// sits at an end of that bracket, the minimum lies beyond it and the
+		// whole segment is searched.
+		d := func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }
+		t := paramOnSeg(cv, av, bv)
+		w := 0.02 + 8*eps*(dc+v.radius+l)/l
+		lo, hi := math.Max(0, t-w), math.Min(1, t+w)
+		var at float64
+		dmin, at = goldenMin(d, lo, hi, 1e-4/l)
+		if (lo > 0 && at-lo < 2e-4/l) || (hi < 1 && hi-at < 2e-4/l) {
+			dmin, _ = goldenMin(d, 0, 1, 1e-4/l)
+		}
 	}
 	n.dist = math.Max(0, dmin-v.radius)
 	if n.dist > limit+boundarySlack {
@@ -223,10 +234,13 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 }
 
 // goldenMin minimises the unimodal f on [lo, hi] to within tol and returns
-// the least value seen.
-func goldenMin(f func(float64) float64, lo, hi, tol float64) float64 {
+// the least value seen and where.
+func goldenMin(f func(float64) float64, lo, hi, tol float64) (float64, float64) {
 	const g = 0.6180339887498949
-	best := math.Min(f(lo), f(hi))
+	best, at := f(lo), lo
+	if v := f(hi); v < best {
+		best, at = v, hi
+	}
 	x1 := hi - g*(hi-lo)
 	x2 := lo + g*(hi-lo)
 	f1, f2 := f(x1), f(x2)
@@ -241,5 +255,11 @@ func goldenMin(f func(float64) float64, lo, hi, tol float64) float64 {
 			f2 = f(x2)
 		}
 	}
-	return math.Min(best, math.Min(f1, f2))
+	if f1 < best {
+		best, at = f1, x1
+	}
+	if f2 < best {
+		best, at = f2, x2
+	}
+	return best, at
 }
