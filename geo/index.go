@@ -47,7 +47,7 @@ func NewIndex(zones []Zone) (*Index, error) {
 	seen := make(map[string]int, len(zones))
 	for i := range zones {
 		z := &zones[i]
-		probs = append(probs, validateZone(z)...)
+		probs = append(probs, Validate(z)...)
 		if j, dup := seen[z.ID]; dup && z.ID != "" {
 			probs = append(probs, Problem{File: z.Source.File, Feature: z.Source.Feature, ZoneID: z.ID, Field: "id",
 				Msg: fmt.Sprintf("duplicate zone id, also at %s feature %d", zones[j].Source.File, zones[j].Source.Feature)})
@@ -270,57 +270,87 @@ func (h *hitSet) active(zi int32) timeAnswer {
 	return a
 }
 
-// add measures one segment against candidate volumes.
-func (h *hitSet) add(s *segment, flightRef VerticalRef, fixedBand *Band) {
-	min, max := boxKeys(s.q)
-	h.ix.search(min, max, func(vi int32) bool {
-		v := &h.ix.vols[vi]
-		// Heights first, over the whole segment: cheap, and often enough.
-		if fixedBand == nil {
-			if _, ok, _ := heightOverlap(math.Min(s.altA, s.altB), math.Max(s.altA, s.altB), flightRef, v.lower, v.upper); !ok {
-				return true
+// add measures segments against the volumes near them. One tree search
+// serves a run of segments whose boxes lie close together; each candidate
+// volume is then measured against those segments whose box meets it.
+func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
+	for len(segs) > 0 {
+		n, box := 1, segs[0].q
+		for n < len(segs) && n < maxChunk {
+			b := box.Union(segs[n].q)
+			if b.Max[1]-b.Min[1] > chunkDeg || (b.Max[0]-b.Min[0])*math.Cos(b.Max[1]*rad) > chunkDeg {
+				break
 			}
+			box, n = b, n+1
 		}
-		ta := timeAnswer{h.win, true, 0}
-		if !v.perm {
-			if ta = h.active(v.zone); !ta.ok {
-				return true
+		chunk := segs[:n]
+		segs = segs[n:]
+		min, max := boxKeys(box)
+		h.ix.search(min, max, func(vi int32) bool {
+			v := &h.ix.vols[vi]
+			for i := range chunk {
+				if chunk[i].q.Intersects(v.bound) {
+					h.measure(&chunk[i], v, flightRef, fixedBand)
+				}
 			}
-		}
-		n, ok := v.segNear(s, s.limit)
-		if !ok {
 			return true
+		})
+	}
+}
+
+// Runs of segments share a tree search while their box stays within
+// chunkDeg degrees (about 2 km) and maxChunk segments.
+const (
+	chunkDeg = 0.02
+	maxChunk = 16
+)
+
+// measure records how segment s meets volume v, if it does.
+func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *Band) {
+	// Heights first, over the whole segment: cheap, and often enough.
+	if fixedBand == nil {
+		if _, ok, _ := heightOverlap(math.Min(s.altA, s.altB), math.Max(s.altA, s.altB), flightRef, v.lower, v.upper); !ok {
+			return
 		}
-		// Heights over the part of the segment within reach of the zone.
-		lo, hi := s.altA+(s.altB-s.altA)*n.t0, s.altA+(s.altB-s.altA)*n.t1
-		if n.t0 > n.t1 {
-			lo, hi = math.Min(s.altA, s.altB), math.Max(s.altA, s.altB)
+	}
+	ta := timeAnswer{h.win, true, 0}
+	if !v.perm {
+		if ta = h.active(v.zone); !ta.ok {
+			return
 		}
-		if lo > hi {
-			lo, hi = hi, lo
-		}
-		if fixedBand != nil {
-			lo, hi = fixedBand.Lower, fixedBand.Upper
-		}
-		band, ok, hcav := heightOverlap(lo, hi, flightRef, v.lower, v.upper)
-		if !ok {
-			return true
-		}
-		dist := math.Max(0, n.dist)
-		hit, seen := h.hits[v.zone]
-		if !seen {
-			hit = &Hit{Zone: h.ix.zones[v.zone], Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav}
-			h.hits[v.zone] = hit
-		} else {
-			hit.Distance = math.Min(hit.Distance, dist)
-			hit.Band = unionBand(hit.Band, band)
-			hit.Caveats |= hcav
-		}
-		if s.leg >= 0 && (len(hit.Legs) == 0 || hit.Legs[len(hit.Legs)-1] != s.leg) {
-			hit.Legs = append(hit.Legs, s.leg)
-		}
-		return true
-	})
+	}
+	n, ok := v.segNear(s, s.limit)
+	if !ok {
+		return
+	}
+	// Heights over the part of the segment within reach of the zone.
+	lo, hi := s.altA+(s.altB-s.altA)*n.t0, s.altA+(s.altB-s.altA)*n.t1
+	if n.t0 > n.t1 {
+		lo, hi = math.Min(s.altA, s.altB), math.Max(s.altA, s.altB)
+	}
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	if fixedBand != nil {
+		lo, hi = fixedBand.Lower, fixedBand.Upper
+	}
+	band, ok, hcav := heightOverlap(lo, hi, flightRef, v.lower, v.upper)
+	if !ok {
+		return
+	}
+	dist := math.Max(0, n.dist)
+	hit, seen := h.hits[v.zone]
+	if !seen {
+		hit = &Hit{Zone: h.ix.zones[v.zone], Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav}
+		h.hits[v.zone] = hit
+	} else {
+		hit.Distance = math.Min(hit.Distance, dist)
+		hit.Band = unionBand(hit.Band, band)
+		hit.Caveats |= hcav
+	}
+	if s.leg >= 0 && (len(hit.Legs) == 0 || hit.Legs[len(hit.Legs)-1] != s.leg) {
+		hit.Legs = append(hit.Legs, s.leg)
+	}
 }
 
 func unionBand(a, b Band) Band {
@@ -356,11 +386,12 @@ func (ix *Index) CheckRoute(q RouteQuery) ([]Hit, error) {
 		return nil, err
 	}
 	h := ix.newHitSet(q.Window)
-	for i := 0; i+1 < len(q.Waypoints); i++ {
+	segs := make([]segment, len(q.Waypoints)-1)
+	for i := range segs {
 		a, b := q.Waypoints[i], q.Waypoints[i+1]
-		s := newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer)
-		h.add(&s, q.AltRef, nil)
+		segs[i] = newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer)
 	}
+	h.add(segs, q.AltRef, nil)
 	return h.result(), nil
 }
 
@@ -375,19 +406,19 @@ func (ix *Index) CheckArea(q AreaQuery) ([]Hit, error) {
 	switch q.Area.Kind {
 	case ShapeCircle:
 		// Every zone within radius+buffer of the centre.
-		s := newSegment(q.Area.Center, q.Area.Center, 0, 0, -1, q.Area.Radius+q.Buffer)
-		h.add(&s, band.Ref, &band)
+		h.add([]segment{newSegment(q.Area.Center, q.Area.Center, 0, 0, -1, q.Area.Radius+q.Buffer)}, band.Ref, &band)
 	case ShapePolygon:
 		// The area's edges within the buffer of a zone, or a zone inside
 		// the area.
+		var segs []segment
 		for _, p := range q.Area.Polygons {
 			for _, r := range p {
 				for i := 0; i+1 < len(r); i++ {
-					s := newSegment(r[i], r[i+1], 0, 0, -1, q.Buffer)
-					h.add(&s, band.Ref, &band)
+					segs = append(segs, newSegment(r[i], r[i+1], 0, 0, -1, q.Buffer))
 				}
 			}
 		}
+		h.add(segs, band.Ref, &band)
 		ix.zonesInside(h, newPolyShape(q.Area.Polygons), &band)
 	}
 	return h.result(), nil
