@@ -12,7 +12,6 @@ import (
 // circles are almost certainly a unit mistake (feet or centimetres).
 const MaxRadius = 1_000_000
 
-
 // Validate reports every problem of z that would make a check against it
 // wrong or meaningless. Every reader applies it to each zone it reads, and
 // NewIndex to each zone it is given. It checks that:
