@@ -6,7 +6,6 @@ import "math"
 type vec struct{ x, y float64 }
 
 func (a vec) sub(b vec) vec        { return vec{a.x - b.x, a.y - b.y} }
-func (a vec) add(b vec) vec        { return vec{a.x + b.x, a.y + b.y} }
 func (a vec) scale(k float64) vec  { return vec{a.x * k, a.y * k} }
 func (a vec) dot(b vec) float64    { return a.x*b.x + a.y*b.y }
 func (a vec) cross(b vec) float64  { return a.x*b.y - a.y*b.x }
