@@ -106,7 +106,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 		n.t0, n.t1 = math.Min(n.t0, lo), math.Max(n.t1, hi)
 	}
 	var ea, eb orb.Point // edge of the closest pair
-	v.poly.eachEdgeNear(q, func(c, d orb.Point) {
+	near := func(c, d orb.Point) {
 		cv, dv := f.xy(c), f.xy(d)
 		dd, _, _ := segSegClosest(av, bv, cv, dv)
 		if dd < n.dist {
@@ -117,11 +117,34 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 				hull(lo, hi)
 			}
 		}
-	})
+	}
+	var ain bool
+	if v.pts != nil {
+		// A small single ring: one pass over its edges both measures the
+		// edges near the segment and tests whether a is inside.
+		inside, on := false, false
+		for i := 0; i+1 < len(v.pts); i++ {
+			c, d := v.pts[i], v.pts[i+1]
+			if !on && edgeCase(a, c, d, &inside) {
+				on = true
+			}
+			if (c[0] < q.Min[0] && d[0] < q.Min[0]) || (c[0] > q.Max[0] && d[0] > q.Max[0]) ||
+				(c[1] < q.Min[1] && d[1] < q.Min[1]) || (c[1] > q.Max[1] && d[1] > q.Max[1]) {
+				continue
+			}
+			near(c, d)
+		}
+		ain = on || inside
+	} else {
+		v.poly.eachEdgeNear(q, near)
+		if n.dist > 0 {
+			ain = v.poly.contains(a)
+		}
+	}
 	// No edge crossed: the whole segment is on one side of the boundary,
 	// and one containment test says which.
 	if n.dist > 0 {
-		if v.poly.contains(a) {
+		if ain {
 			n.dist, n.t0, n.t1 = 0, 0, 1
 			return n, true
 		}
