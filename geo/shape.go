@@ -229,15 +229,20 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 	// Geodesic distance to the centre, minimised along the segment (it is
 	// unimodal there), to 0.1 mm.
 	l := dir.norm()
-	var dmin float64
+	var dmin, margin float64
 	if l == 0 {
 		dmin = Distance(a, v.center)
+	} else if t := paramOnSeg(cv, av, bv); 4*eps*(dc+v.radius+l) < 0.25 {
+		// The frame puts the closest point within 25 cm of where it is;
+		// measuring there is exact to that, and the decision below gives
+		// the flight those 25 cm.
+		dmin = Distance(lerpLL(a, b, t), v.center)
+		margin = 4 * eps * (dc + v.radius + l)
 	} else {
 		// Search near the frame's closest point first; if the least value
 		// sits at an end of that bracket, the minimum lies beyond it and the
 		// whole segment is searched.
 		d := func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }
-		t := paramOnSeg(cv, av, bv)
 		w := 0.02 + 8*eps*(dc+v.radius+l)/l
 		lo, hi := math.Max(0, t-w), math.Min(1, t+w)
 		var at float64
@@ -247,7 +252,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 		}
 	}
 	n.dist = math.Max(0, dmin-v.radius)
-	if n.dist > limit+boundarySlack {
+	if n.dist-margin > limit+boundarySlack {
 		return n, false
 	}
 	if n.t0 > n.t1 { // frame hull missed it: the whole segment
