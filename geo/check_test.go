@@ -124,3 +124,33 @@ func TestCheckArea(t *testing.T) {
 		})
 	}
 }
+
+func TestHitsOrder(t *testing.T) {
+	mk := func(id string, r Restriction, c orb.Point) Zone {
+		z := circleZone(id, c, 5000)
+		z.Restriction = r
+		return z
+	}
+	p := orb.Point{5, 52}
+	ix := mustIndex(t, mk("A-INFO", Conditional, p), mk("B-BLOCK", Prohibited, p), mk("C-BLOCK", ReqAuthorisation, p), mk("D-INFO", NoRestriction, p))
+	hits := ix.CheckPosition(PositionQuery{Point: p, At: t0}, nil)
+	var got []string
+	for _, h := range hits {
+		got = append(got, h.Zone.ID)
+	}
+	if want := []string{"B-BLOCK", "C-BLOCK", "A-INFO", "D-INFO"}; !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+	far := orb.Point{5.03, 52} // 2 km east: inside all, nearer for none
+	routeHits, err := ix.CheckRoute(route(0, far, orb.Point{5.2, 52}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, h := range routeHits {
+		got = append(got, h.Zone.ID)
+	}
+	if want := []string{"B-BLOCK", "C-BLOCK", "A-INFO", "D-INFO"}; !slices.Equal(got, want) {
+		t.Errorf("route order %v, want %v", got, want)
+	}
+}

@@ -1,11 +1,11 @@
 package geo
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/paulmach/orb"
 	"github.com/tidwall/rtree"
@@ -104,6 +104,7 @@ func NewIndex(zones []Zone) (*Index, error) {
 			v.pts = arena[start:len(arena):len(arena)]
 		}
 		v.multi = len(ix.zones[v.zone].Volumes) > 1
+		v.block = ix.zones[v.zone].Restriction.Blocking()
 		v.perm = len(ix.act[v.zone].periods) == 0
 		min, max := boxKeys(v.bound)
 		ix.tree.Insert(min, max, int32(i))
@@ -198,17 +199,20 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 		if !v.containsPoint(p) {
 			return true
 		}
-		dst = append(dst, Hit{Zone: ix.zones[v.zone], Band: band, When: Instant(q.At), Caveats: hcav | tcav})
+		dst = append(dst, Hit{Zone: ix.zones[v.zone], Band: band, When: Instant(q.At), Caveats: hcav | tcav,
+			order: v.order()})
 		return true
 	})
 	sortHits(dst[start:])
 	return dst
 }
 
-// sortHits orders hits: blocking zones first, then nearest, then by ID.
+// sortHits orders hits: blocking zones first, then nearest, then by ID. It
+// compares the order key the index set, so as not to fetch each zone from
+// memory.
 func sortHits(h []Hit) {
 	slices.SortFunc(h, func(a, b Hit) int {
-		if ab, bb := a.Zone.Restriction.Blocking(), b.Zone.Restriction.Blocking(); ab != bb {
+		if ab, bb := a.order < nonBlocking, b.order < nonBlocking; ab != bb {
 			if ab {
 				return -1
 			}
@@ -220,7 +224,7 @@ func sortHits(h []Hit) {
 			}
 			return 1
 		}
-		return strings.Compare(a.Zone.ID, b.Zone.ID)
+		return cmp.Compare(a.order, b.order)
 	})
 }
 
@@ -341,7 +345,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 	dist := math.Max(0, n.dist)
 	hit, seen := h.hits[v.zone]
 	if !seen {
-		hit = &Hit{Zone: h.ix.zones[v.zone], Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav}
+		hit = &Hit{Zone: h.ix.zones[v.zone], Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav, order: v.order()}
 		h.hits[v.zone] = hit
 	} else {
 		hit.Distance = math.Min(hit.Distance, dist)
@@ -448,7 +452,7 @@ func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
 		if !ok {
 			return true
 		}
-		h.hits[v.zone] = &Hit{Zone: ix.zones[v.zone], Band: b, When: ta.w, Caveats: hcav | ta.cav}
+		h.hits[v.zone] = &Hit{Zone: ix.zones[v.zone], Band: b, When: ta.w, Caveats: hcav | ta.cav, order: v.order()}
 		return true
 	})
 }

@@ -192,6 +192,8 @@ type Hit struct {
 	// active: from the first to the last active instant.
 	When    TimeWindow
 	Caveats Caveat
+
+	order uint32 // sort key: see cvol.order
 }
 
 // Blocking reports whether the hit needs an exemption.

@@ -18,6 +18,7 @@ type cvol struct {
 	kind  ShapeKind
 	multi bool // the zone has other volumes
 	perm  bool // the zone is always active
+	block bool // the zone's restriction blocks
 	// pts is the only ring of a small single-ring polygon, so that the
 	// common case tests containment without following pointers.
 	pts   []orb.Point
@@ -45,6 +46,18 @@ func compileVolume(zi, vi int, v *Volume) cvol {
 		cv.cf = newFrame(v.Shape.Center[0], v.Shape.Center[1])
 	}
 	return cv
+}
+
+// nonBlocking is added to the order of hits on zones that do not block.
+const nonBlocking = 1 << 31
+
+// order is the sort key of hits on v's zone: blocking zones first, then by
+// ID (the index keeps zones sorted by ID).
+func (v *cvol) order() uint32 {
+	if v.block {
+		return uint32(v.zone)
+	}
+	return uint32(v.zone) + nonBlocking
 }
 
 // containsPoint reports whether p lies in the volume's horizontal shape;
