@@ -25,6 +25,7 @@ type Index struct {
 	tree  rtree.RTreeGN[float32, int32] // volume boxes -> index into vols
 
 	scanAll bool // tests: visit every volume instead of searching the tree
+	noCarry bool // tests: never carry a segment's end side to the next
 }
 
 // search calls fn with the index of every volume whose box meets [min, max].
@@ -292,10 +293,19 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 		min, max := boxKeys(box)
 		h.ix.search(min, max, func(vi int32) bool {
 			v := &h.ix.vols[vi]
+			// Where one segment ends the next begins: what a segment
+			// learns of its end's side of the boundary saves the next a
+			// containment test.
+			next := sideUnknown
 			for i := range chunk {
-				if chunk[i].q.Intersects(v.bound) {
-					h.measure(&chunk[i], v, flightRef, fixedBand)
+				if (i > 0 && chunk[i].a != chunk[i-1].b) || h.ix.noCarry {
+					next = sideUnknown
 				}
+				if !chunk[i].q.Intersects(v.bound) {
+					next = sideOut // the segment, its end too, is outside the shape's box
+					continue
+				}
+				next = h.measure(&chunk[i], v, flightRef, fixedBand, next)
 			}
 			return true
 		})
@@ -309,23 +319,25 @@ const (
 	maxChunk = 16
 )
 
-// measure records how segment s meets volume v, if it does.
-func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *Band) {
+// measure records how segment s meets volume v, if it does, and returns
+// the side of v's boundary s ends on, when it learnt it. aSide is the side
+// s starts on, when known.
+func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *Band, aSide side) side {
 	// Heights first, over the whole segment: cheap, and often enough.
 	if fixedBand == nil {
 		if _, ok, _ := heightOverlap(math.Min(s.altA, s.altB), math.Max(s.altA, s.altB), flightRef, v.lower, v.upper); !ok {
-			return
+			return sideUnknown
 		}
 	}
 	ta := timeAnswer{h.win, true, 0}
 	if !v.perm {
 		if ta = h.active(v.zone); !ta.ok {
-			return
+			return sideUnknown
 		}
 	}
-	n, ok := v.segNear(s, s.limit)
+	n, ok, bSide := v.segNear(s, s.limit, aSide)
 	if !ok {
-		return
+		return bSide
 	}
 	// Heights over the part of the segment within reach of the zone.
 	lo, hi := s.altA+(s.altB-s.altA)*n.t0, s.altA+(s.altB-s.altA)*n.t1
@@ -340,7 +352,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 	}
 	band, ok, hcav := heightOverlap(lo, hi, flightRef, v.lower, v.upper)
 	if !ok {
-		return
+		return bSide
 	}
 	dist := math.Max(0, n.dist)
 	hit, seen := h.hits[v.zone]
@@ -355,6 +367,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 	if s.leg >= 0 && (len(hit.Legs) == 0 || hit.Legs[len(hit.Legs)-1] != s.leg) {
 		hit.Legs = append(hit.Legs, s.leg)
 	}
+	return bSide
 }
 
 func unionBand(a, b Band) Band {

@@ -95,11 +95,32 @@ type near struct {
 // segNear measures the segment s (a == b for a point) against the volume's
 // shape. ok is false when the segment stays farther than limit metres from
 // the shape.
-func (v *cvol) segNear(s *segment, limit float64) (near, bool) {
+//
+// aSide says on which side of the shape's boundary s.a lies, when known
+// (the previous segment of a route ends there); bSide says the same of s.b
+// for the next segment.
+func (v *cvol) segNear(s *segment, limit float64, aSide side) (n near, ok bool, bSide side) {
 	if v.kind == ShapeCircle {
-		return v.segNearCircle(s.a, s.b, &s.f, s.q, limit)
+		n, ok = v.segNearCircle(s.a, s.b, &s.f, s.q, limit)
+		return n, ok, sideUnknown
 	}
-	return v.segNearPoly(s.a, s.b, &s.f, s.q, s.eps, limit)
+	return v.segNearPoly(s.a, s.b, &s.f, s.q, s.eps, limit, aSide)
+}
+
+// side is where a point lies against a shape, when known.
+type side uint8
+
+const (
+	sideUnknown side = iota
+	sideIn           // in the shape or on its boundary
+	sideOut
+)
+
+func sideOf(in bool) side {
+	if in {
+		return sideIn
+	}
+	return sideOut
 }
 
 // frameErr bounds the relative error of lengths in f between points in q.
@@ -111,7 +132,7 @@ func frameErr(f *frame, q orb.Bound) float64 {
 // segNearPoly measures segment ab against a polygon. f is a frame near the
 // segment, q the segment's box grown by limit metres and eps the relative
 // error of lengths in f within q.
-func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit float64) (near, bool) {
+func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit float64, aSide side) (near, bool, side) {
 	av, bv := f.xy(a), f.xy(b)
 	r := limit*(1+eps) + boundarySlack // capsule radius for the hull, widened
 	n := near{dist: math.Inf(1), t0: math.Inf(1), t1: math.Inf(-1)}
@@ -134,8 +155,9 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 	var ain bool
 	if v.pts != nil {
 		// A small single ring: one pass over its edges both measures the
-		// edges near the segment and tests whether a is inside.
-		inside, on := false, false
+		// edges near the segment and, unless known, tests whether a is
+		// inside.
+		inside, on := false, aSide != sideUnknown
 		for i := 0; i+1 < len(v.pts); i++ {
 			c, d := v.pts[i], v.pts[i+1]
 			if !on && edgeCase(a, c, d, &inside) {
@@ -147,11 +169,14 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 			}
 			near(c, d)
 		}
-		ain = on || inside
+		ain = (on && aSide != sideOut) || inside
+		if aSide != sideUnknown {
+			ain = aSide == sideIn
+		}
 	} else {
 		v.poly.eachEdgeNear(q, near)
 		if n.dist > 0 {
-			ain = v.poly.contains(a)
+			ain = aSide == sideIn || (aSide == sideUnknown && v.poly.contains(a))
 		}
 	}
 	// No edge crossed: the whole segment is on one side of the boundary,
@@ -159,20 +184,21 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 	if n.dist > 0 {
 		if ain {
 			n.dist, n.t0, n.t1 = 0, 0, 1
-			return n, true
+			return n, true, sideIn
 		}
 		if n.dist/(1+eps) > limit+boundarySlack {
-			return n, false
+			return n, false, sideOut
 		}
 	} else {
 		// Crossing: the parts inside the shape count too.
-		if v.poly.contains(a) {
+		if aSide == sideIn || (aSide == sideUnknown && v.poly.contains(a)) {
 			hull(0, 0)
 		}
-		if v.poly.contains(b) {
+		bin := v.poly.contains(b)
+		if bin {
 			hull(1, 1)
 		}
-		return n, true
+		return n, true, sideOf(bin)
 	}
 	// Near the limit or a hit: measure the closest pairs again in frames
 	// centred on them, then geodesically. Edges whose frame distance is
@@ -189,7 +215,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 		}
 	})
 	n.dist = best
-	return n, best <= limit+boundarySlack
+	return n, best <= limit+boundarySlack, sideOut
 }
 
 // refinePair measures the distance in metres between segments ab and cd
