@@ -1,0 +1,148 @@
+package exemptions
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nofly-project/nofly/geo"
+)
+
+// Cache holds every record in memory for the checks: an immutable Snapshot,
+// swapped atomically when the Store's records change. Checks never wait for
+// the database.
+//
+// store is read-only after NewCache; refreshMu serialises Refresh, so that
+// an older snapshot never replaces a newer one.
+type Cache struct {
+	store     Store
+	refreshMu sync.Mutex
+	snap      atomic.Pointer[Snapshot]
+}
+
+// NewCache loads every record of store.
+func NewCache(ctx context.Context, store Store) (*Cache, error) {
+	c := &Cache{store: store}
+	c.snap.Store(&Snapshot{Version: -1})
+	if err := c.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Snapshot returns the records in force now.
+func (c *Cache) Snapshot() *Snapshot { return c.snap.Load() }
+
+// Refresh loads the records again when the Store's version changed. Call
+// it after every change made through this process; Watch catches changes
+// made by others sharing the store.
+func (c *Cache) Refresh(ctx context.Context) error {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	v, err := c.store.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if v == c.snap.Load().Version {
+		return nil
+	}
+	all, v, err := c.store.All(ctx)
+	if err != nil {
+		return err
+	}
+	c.snap.Store(NewSnapshot(all, v))
+	return nil
+}
+
+// Watch refreshes every interval until ctx ends, logging failures (the old
+// snapshot keeps serving).
+func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.Refresh(ctx); err != nil && ctx.Err() == nil {
+				log.ErrorContext(ctx, "exemptions not refreshed; still using the previous set", "err", err)
+			}
+		}
+	}
+}
+
+// Snapshot is every record at one version, indexed for the checks. It is
+// immutable.
+type Snapshot struct {
+	Version int64
+	Len     int
+	units   map[string]*unitRecords
+}
+
+// unitRecords are one unit's records: those naming zones, by zone id, and
+// those with a selector. Each list is sorted by id.
+type unitRecords struct {
+	byZone    map[string][]*Exemption
+	selectors []*Exemption
+}
+
+// NewSnapshot indexes records.
+func NewSnapshot(records []Exemption, version int64) *Snapshot {
+	s := &Snapshot{Version: version, Len: len(records), units: map[string]*unitRecords{}}
+	for i := range records {
+		ex := &records[i]
+		u := s.units[ex.Holder.Unit]
+		if u == nil {
+			u = &unitRecords{byZone: map[string][]*Exemption{}}
+			s.units[ex.Holder.Unit] = u
+		}
+		for _, z := range ex.ZoneIDs {
+			u.byZone[z] = append(u.byZone[z], ex)
+		}
+		if !ex.Selector.IsZero() {
+			u.selectors = append(u.selectors, ex)
+		}
+	}
+	byID := func(a, b *Exemption) int { return cmp.Compare(a.ID, b.ID) }
+	for _, u := range s.units {
+		for _, l := range u.byZone {
+			slices.SortFunc(l, byID)
+		}
+		slices.SortFunc(u.selectors, byID)
+	}
+	return s
+}
+
+// Candidates returns unit's records that name zone z or may select it,
+// sorted by id. The result must not be changed.
+func (s *Snapshot) Candidates(unit string, z *geo.Zone) []*Exemption {
+	u := s.units[unit]
+	if u == nil {
+		return nil
+	}
+	named := u.byZone[z.ID]
+	if len(u.selectors) == 0 {
+		return named
+	}
+	out := make([]*Exemption, 0, len(named)+len(u.selectors))
+	out = append(out, named...)
+	for _, ex := range u.selectors {
+		if !slices.Contains(ex.ZoneIDs, z.ID) { // already among the named
+			out = append(out, ex)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Exemption) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Cover is Cover with the snapshot's candidates for the flight's unit.
+func (s *Snapshot) Cover(hit *geo.Hit, f Flight, now time.Time) Decision {
+	return Cover(hit, f, s.Candidates(f.Unit, hit.Zone), now)
+}

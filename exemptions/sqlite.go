@@ -1,0 +1,636 @@
+package exemptions
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+// SQLiteStore is the embedded Store: one SQLite file (modernc.org/sqlite,
+// no cgo) in WAL mode with synchronous=FULL, so that a committed
+// transaction survives a crash or power loss. Writes take the database's
+// write lock at the start of their transaction (BEGIN IMMEDIATE), so that
+// audit entries are appended strictly one after the other.
+//
+// The schema is versioned: migrations run in order at Open, each in its own
+// transaction, and schema_migrations records which ran. Triggers refuse any
+// UPDATE or DELETE of the audit log, any DELETE of a record, and any change
+// to a record other than marking it superseded or revoked once.
+type SQLiteStore struct {
+	db *sql.DB
+}
+
+var _ Store = (*SQLiteStore)(nil)
+
+// migrations are applied in order; never change one that has shipped, add
+// a new one.
+var migrations = []string{
+	// 1: records, the zones they name, the audit log, the record set version.
+	`CREATE TABLE exemptions (
+		seq            INTEGER PRIMARY KEY,
+		id             TEXT NOT NULL UNIQUE,
+		unit           TEXT NOT NULL,
+		valid_from_ns  INTEGER NOT NULL, -- Unix nanoseconds
+		valid_until_ns INTEGER NOT NULL,
+		record         TEXT NOT NULL,    -- JSON of the record as issued
+		superseded_by  TEXT,
+		revoked_at_ns  INTEGER,
+		revocation     TEXT              -- JSON of the revocation
+	);
+	CREATE INDEX exemptions_unit ON exemptions (unit, seq);
+	CREATE TABLE exemption_zones (
+		zone_id      TEXT NOT NULL,
+		exemption_id TEXT NOT NULL REFERENCES exemptions (id),
+		PRIMARY KEY (zone_id, exemption_id)
+	) WITHOUT ROWID;
+	CREATE TABLE audit (
+		seq    INTEGER PRIMARY KEY,
+		action TEXT NOT NULL,
+		actor  TEXT NOT NULL,
+		ids    TEXT NOT NULL,  -- ",EX-000001,EX-000002,"
+		entry  TEXT NOT NULL,  -- canonical JSON, as hashed
+		hash   TEXT NOT NULL
+	);
+	CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+	INSERT INTO meta VALUES ('records_version', 0);
+	CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+		BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+	CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+		BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+	CREATE TRIGGER exemptions_no_delete BEFORE DELETE ON exemptions
+		BEGIN SELECT RAISE(ABORT, 'exemptions are never deleted'); END;
+	CREATE TRIGGER exemption_zones_no_delete BEFORE DELETE ON exemption_zones
+		BEGIN SELECT RAISE(ABORT, 'exemptions are never deleted'); END;
+	CREATE TRIGGER exemptions_no_edit BEFORE UPDATE ON exemptions
+		WHEN OLD.id IS NOT NEW.id OR OLD.seq IS NOT NEW.seq OR OLD.unit IS NOT NEW.unit
+			OR OLD.valid_from_ns IS NOT NEW.valid_from_ns OR OLD.valid_until_ns IS NOT NEW.valid_until_ns
+			OR OLD.record IS NOT NEW.record
+			OR (OLD.superseded_by IS NOT NULL AND OLD.superseded_by IS NOT NEW.superseded_by)
+			OR (OLD.revocation IS NOT NULL AND (OLD.revocation IS NOT NEW.revocation OR OLD.revoked_at_ns IS NOT NEW.revoked_at_ns))
+		BEGIN SELECT RAISE(ABORT, 'exemptions are never edited: supersede or revoke'); END;`,
+}
+
+// OpenSQLite opens (creating it when missing) the database at path and
+// brings its schema up to date.
+func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
+	if path == "" {
+		return nil, errors.New("exemptions: database path required")
+	}
+	dsn := "file:" + path + "?_txlock=immediate" +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// SQLite has one writer at a time; a few connections let reads run
+	// beside a write (WAL).
+	db.SetMaxOpenConns(4)
+	s := &SQLiteStore{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *SQLiteStore) Close() error { return s.db.Close() }
+
+func (s *SQLiteStore) migrate(ctx context.Context) error {
+	var mode string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %s, want wal", mode)
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("schema_migrations: %w", err)
+	}
+	for i, m := range migrations {
+		v := i + 1
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", v).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, m); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations VALUES (?, ?)", v, time.Now().UTC().Format(time.RFC3339))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("schema migration %d: %w", v, err)
+		}
+	}
+	var newest int
+	if err := s.db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&newest); err != nil {
+		return err
+	}
+	if newest > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this program's %d", newest, len(migrations))
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction and commits it.
+func (s *SQLiteStore) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func nanos(t time.Time) int64 { return t.UTC().UnixNano() }
+
+// Create implements Store.
+func (s *SQLiteStore) Create(ctx context.Context, ex Exemption) (Exemption, error) {
+	var out Exemption
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = insertRecord(ctx, tx, ex, "")
+		if err != nil {
+			return err
+		}
+		_, err = appendAudit(ctx, tx, AuditEvent{At: out.IssuedAt, Action: ActionCreate, Actor: out.IssuedBy,
+			ExemptionIDs: []string{out.ID}}, out)
+		return err
+	})
+	return out, err
+}
+
+// Supersede implements Store.
+func (s *SQLiteStore) Supersede(ctx context.Context, oldID string, ex Exemption) (Exemption, error) {
+	var out Exemption
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := getRecord(ctx, tx, oldID)
+		if err != nil {
+			return err
+		}
+		if old.Revocation != nil {
+			return idError(oldID, ErrRevoked)
+		}
+		if old.SupersededBy != "" {
+			return idError(oldID, fmt.Errorf("%w by %s", ErrSuperseded, old.SupersededBy))
+		}
+		out, err = insertRecord(ctx, tx, ex, oldID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE exemptions SET superseded_by = ? WHERE id = ?", out.ID, oldID); err != nil {
+			return err
+		}
+		_, err = appendAudit(ctx, tx, AuditEvent{At: out.IssuedAt, Action: ActionSupersede, Actor: out.IssuedBy,
+			ExemptionIDs: []string{out.ID, oldID}}, out)
+		return err
+	})
+	return out, err
+}
+
+// Revoke implements Store.
+func (s *SQLiteStore) Revoke(ctx context.Context, id string, rev Revocation) (Exemption, error) {
+	var out Exemption
+	rev.At = rev.At.UTC()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		ex, err := getRecord(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if ex.Revocation != nil {
+			return idError(id, fmt.Errorf("%w on %s by %s", ErrRevoked, fmtTime(ex.Revocation.At), ex.Revocation.By))
+		}
+		if ex.SupersededBy != "" {
+			return idError(id, fmt.Errorf("%w by %s: revoke that one", ErrSuperseded, ex.SupersededBy))
+		}
+		rj, err := json.Marshal(rev)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE exemptions SET revoked_at_ns = ?, revocation = ? WHERE id = ?",
+			nanos(rev.At), string(rj), id); err != nil {
+			return err
+		}
+		if err := bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		ex.Revocation = &rev
+		out = ex
+		_, err = appendAudit(ctx, tx, AuditEvent{At: rev.At, Action: ActionRevoke, Actor: rev.By,
+			ExemptionIDs: []string{id}}, rev)
+		return err
+	})
+	return out, err
+}
+
+// insertRecord stores a new record, with its id and Supersedes set.
+func insertRecord(ctx context.Context, tx *sql.Tx, ex Exemption, supersedes string) (Exemption, error) {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM exemptions").Scan(&seq); err != nil {
+		return ex, err
+	}
+	ex.ID = fmt.Sprintf("EX-%06d", seq)
+	ex.Supersedes, ex.SupersededBy, ex.Revocation = supersedes, "", nil
+	ex.ValidFrom, ex.ValidUntil, ex.IssuedAt = ex.ValidFrom.UTC(), ex.ValidUntil.UTC(), ex.IssuedAt.UTC()
+	ex.ZoneIDs = slices.Compact(slices.Sorted(slices.Values(ex.ZoneIDs)))
+	rec, err := json.Marshal(ex)
+	if err != nil {
+		return ex, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO exemptions (seq, id, unit, valid_from_ns, valid_until_ns, record)
+		VALUES (?, ?, ?, ?, ?, ?)`, seq, ex.ID, ex.Holder.Unit, nanos(ex.ValidFrom), nanos(ex.ValidUntil), string(rec)); err != nil {
+		return ex, err
+	}
+	for _, z := range ex.ZoneIDs {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO exemption_zones VALUES (?, ?)", z, ex.ID); err != nil {
+			return ex, err
+		}
+	}
+	return ex, bumpVersion(ctx, tx)
+}
+
+func bumpVersion(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, "UPDATE meta SET value = value + 1 WHERE key = 'records_version'")
+	return err
+}
+
+// appendAudit appends an entry with detail as its Detail, chained to the
+// last entry.
+func appendAudit(ctx context.Context, tx *sql.Tx, e AuditEvent, detail any) (AuditEvent, error) {
+	d, err := json.Marshal(detail)
+	if err != nil {
+		return e, err
+	}
+	e.Detail = d
+	e.At = e.At.UTC()
+	if e.ExemptionIDs == nil {
+		e.ExemptionIDs = []string{}
+	}
+	err = tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1, coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '') FROM audit").
+		Scan(&e.Seq, &e.PrevHash)
+	if err != nil {
+		return e, err
+	}
+	entry, err := e.canonical()
+	if err != nil {
+		return e, err
+	}
+	e.Hash = chainHash(e.PrevHash, entry)
+	_, err = tx.ExecContext(ctx, "INSERT INTO audit (seq, action, actor, ids, entry, hash) VALUES (?, ?, ?, ?, ?, ?)",
+		e.Seq, string(e.Action), e.Actor, ","+strings.Join(e.ExemptionIDs, ",")+",", string(entry), e.Hash)
+	return e, err
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const recordCols = "record, superseded_by, revocation"
+
+func scanRecord(scan func(dest ...any) error) (Exemption, error) {
+	var (
+		rec      string
+		sup, rev sql.NullString
+		ex       Exemption
+	)
+	if err := scan(&rec, &sup, &rev); err != nil {
+		return ex, err
+	}
+	if err := json.Unmarshal([]byte(rec), &ex); err != nil {
+		return ex, fmt.Errorf("record: %w", err)
+	}
+	ex.SupersededBy = sup.String
+	if rev.Valid {
+		ex.Revocation = new(Revocation)
+		if err := json.Unmarshal([]byte(rev.String), ex.Revocation); err != nil {
+			return ex, fmt.Errorf("%s: revocation: %w", ex.ID, err)
+		}
+	}
+	return ex, nil
+}
+
+func getRecord(ctx context.Context, q querier, id string) (Exemption, error) {
+	ex, err := scanRecord(q.QueryRowContext(ctx, "SELECT "+recordCols+" FROM exemptions WHERE id = ?", id).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ex, idError(id, ErrNotFound)
+	}
+	return ex, err
+}
+
+// Get implements Store.
+func (s *SQLiteStore) Get(ctx context.Context, id string) (Exemption, error) {
+	return getRecord(ctx, s.db, id)
+}
+
+// Page tokens carry the last seq of the previous page.
+const tokenPrefix = "s1:"
+
+func encodeToken(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(tokenPrefix + strconv.FormatInt(seq, 10)))
+}
+
+// ErrBadPageToken is returned for a page token this store did not make.
+var ErrBadPageToken = errors.New("not a page token from a previous response")
+
+func decodeToken(tok string) (int64, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || !bytes.HasPrefix(raw, []byte(tokenPrefix)) {
+		return 0, ErrBadPageToken
+	}
+	n, err := strconv.ParseInt(string(raw[len(tokenPrefix):]), 10, 64)
+	if err != nil || n < 0 {
+		return 0, ErrBadPageToken
+	}
+	return n, nil
+}
+
+func pageSize(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultPageSize
+	case n > MaxPageSize:
+		return MaxPageSize
+	}
+	return n
+}
+
+// List implements Store.
+func (s *SQLiteStore) List(ctx context.Context, f ListFilter) ([]Exemption, string, error) {
+	after, err := decodeToken(f.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	where, args := []string{"seq > ?"}, []any{after}
+	if f.Unit != "" {
+		where, args = append(where, "unit = ?"), append(args, f.Unit)
+	}
+	if f.ZoneID != "" {
+		where, args = append(where, "id IN (SELECT exemption_id FROM exemption_zones WHERE zone_id = ?)"), append(args, f.ZoneID)
+	}
+	if !f.ActiveAt.IsZero() {
+		t := nanos(f.ActiveAt)
+		where, args = append(where, "valid_from_ns <= ? AND valid_until_ns >= ? AND (revoked_at_ns IS NULL OR revoked_at_ns > ?)"), append(args, t, t, t)
+	}
+	if !f.IncludeRevoked {
+		where = append(where, "revocation IS NULL AND superseded_by IS NULL")
+	}
+	n := pageSize(f.PageSize)
+	rows, err := s.db.QueryContext(ctx, "SELECT seq, "+recordCols+" FROM exemptions WHERE "+
+		strings.Join(where, " AND ")+" ORDER BY seq LIMIT ?", append(args, n+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var (
+		out  []Exemption
+		seqs []int64
+	)
+	for rows.Next() {
+		var seq int64
+		ex, err := scanRecord(func(dest ...any) error { return rows.Scan(append([]any{&seq}, dest...)...) })
+		if err != nil {
+			return nil, "", err
+		}
+		out, seqs = append(out, ex), append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > n {
+		out, next = out[:n], encodeToken(seqs[n-1])
+	}
+	return out, next, nil
+}
+
+// All implements Store.
+func (s *SQLiteStore) All(ctx context.Context) ([]Exemption, int64, error) {
+	// One read transaction: the records and the version agree.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	var v int64
+	if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'records_version'").Scan(&v); err != nil {
+		return nil, 0, err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+recordCols+" FROM exemptions ORDER BY seq")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []Exemption
+	for rows.Next() {
+		ex, err := scanRecord(rows.Scan)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, ex)
+	}
+	return out, v, rows.Err()
+}
+
+// Version implements Store.
+func (s *SQLiteStore) Version(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'records_version'").Scan(&v)
+	return v, err
+}
+
+// RecordCheck implements Store.
+func (s *SQLiteStore) RecordCheck(ctx context.Context, c CheckRecord) (AuditEvent, error) {
+	var e AuditEvent
+	actor := c.Unit
+	if c.Pilot != "" {
+		actor += "/" + c.Pilot
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		e, err = appendAudit(ctx, tx, AuditEvent{At: c.At, Action: ActionCheck, Actor: actor,
+			ExemptionIDs: c.ExemptionIDs, ClientReference: c.ClientReference}, c)
+		return err
+	})
+	return e, err
+}
+
+// Audit implements Store.
+func (s *SQLiteStore) Audit(ctx context.Context, f AuditFilter) ([]AuditEvent, string, error) {
+	after, err := decodeToken(f.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	where, args := []string{"seq > ?"}, []any{after}
+	if f.Action != "" {
+		where, args = append(where, "action = ?"), append(args, string(f.Action))
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	}
+	if f.ExemptionID != "" {
+		where, args = append(where, "instr(ids, ?) > 0"), append(args, ","+f.ExemptionID+",")
+	}
+	n := pageSize(f.PageSize)
+	rows, err := s.db.QueryContext(ctx, "SELECT entry, hash FROM audit WHERE "+strings.Join(where, " AND ")+
+		" ORDER BY seq LIMIT ?", append(args, n+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var out []AuditEvent
+	for rows.Next() {
+		var entry, hash string
+		if err := rows.Scan(&entry, &hash); err != nil {
+			return nil, "", err
+		}
+		var e AuditEvent
+		if err := json.Unmarshal([]byte(entry), &e); err != nil {
+			return nil, "", fmt.Errorf("audit entry: %w", err)
+		}
+		e.Hash = hash
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > n {
+		out, next = out[:n], encodeToken(out[n-1].Seq)
+	}
+	return out, next, nil
+}
+
+// VerifyAudit implements Store.
+func (s *SQLiteStore) VerifyAudit(ctx context.Context) (Verification, error) {
+	var v Verification
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return v, err
+	}
+	defer tx.Rollback()
+	problem := func(format string, args ...any) {
+		if len(v.Problems) < 100 {
+			v.Problems = append(v.Problems, fmt.Sprintf(format, args...))
+		}
+	}
+
+	// The chain: every entry in order, numbered 1, 2, 3 …, each hashing to
+	// its stored hash from the previous one's.
+	issued := map[string]string{} // id -> record JSON as the audit log has it
+	revoked := map[string]string{}
+	superseded := map[string]string{}
+	rows, err := tx.QueryContext(ctx, "SELECT seq, action, actor, ids, entry, hash FROM audit ORDER BY seq")
+	if err != nil {
+		return v, err
+	}
+	prev := ""
+	for rows.Next() {
+		var (
+			seq                            int64
+			action, actor, ids, entry, got string
+		)
+		if err := rows.Scan(&seq, &action, &actor, &ids, &entry, &got); err != nil {
+			rows.Close()
+			return v, err
+		}
+		v.Entries++
+		if seq != v.Entries {
+			problem("audit entry %d: expected entry %d (entries missing)", seq, v.Entries)
+			v.Entries = seq
+		}
+		var e AuditEvent
+		if err := json.Unmarshal([]byte(entry), &e); err != nil {
+			problem("audit entry %d: not valid JSON: %v", seq, err)
+			prev = got
+			continue
+		}
+		if e.Seq != seq || string(e.Action) != action || e.Actor != actor || ","+strings.Join(e.ExemptionIDs, ",")+"," != ids {
+			problem("audit entry %d: columns differ from the hashed entry", seq)
+		}
+		if e.PrevHash != prev {
+			problem("audit entry %d: previous hash %.12s…, the entry before it hashes to %.12s…", seq, e.PrevHash, prev)
+		}
+		if want := chainHash(e.PrevHash, []byte(entry)); want != got {
+			problem("audit entry %d: changed (its hash is %.12s…, its content hashes to %.12s…)", seq, got, want)
+		}
+		prev = got
+		switch e.Action {
+		case ActionCreate, ActionSupersede:
+			var ex Exemption
+			if json.Unmarshal(e.Detail, &ex) == nil {
+				issued[ex.ID] = string(e.Detail)
+				if e.Action == ActionSupersede && len(e.ExemptionIDs) == 2 {
+					superseded[e.ExemptionIDs[1]] = e.ExemptionIDs[0]
+				}
+			}
+		case ActionRevoke:
+			if len(e.ExemptionIDs) == 1 {
+				revoked[e.ExemptionIDs[0]] = string(e.Detail)
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return v, err
+	}
+	v.HeadHash = prev
+
+	// The records: each exactly as issued, superseded and revoked in the log.
+	rows, err = tx.QueryContext(ctx, "SELECT id, record, superseded_by, revocation FROM exemptions ORDER BY seq")
+	if err != nil {
+		return v, err
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var (
+			id, rec  string
+			sup, rev sql.NullString
+		)
+		if err := rows.Scan(&id, &rec, &sup, &rev); err != nil {
+			return v, err
+		}
+		v.Records++
+		seen[id] = true
+		if want, ok := issued[id]; !ok {
+			problem("%s: no audit entry issued it", id)
+		} else if want != rec {
+			problem("%s: the record differs from the one its audit entry issued", id)
+		}
+		if sup.String != superseded[id] {
+			problem("%s: superseded by %q, the audit log says %q", id, sup.String, superseded[id])
+		}
+		if rev.String != revoked[id] {
+			problem("%s: revocation differs from the audit log's", id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return v, err
+	}
+	for id := range issued {
+		if !seen[id] {
+			problem("%s: issued in the audit log but missing from the records", id)
+		}
+	}
+	slices.Sort(v.Problems)
+	return v, nil
+}

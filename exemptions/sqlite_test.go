@@ -1,0 +1,189 @@
+package exemptions_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/storetest"
+	"github.com/nofly-project/nofly/geo"
+)
+
+func openSQLite(t *testing.T) exemptions.Store {
+	s, err := exemptions.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSQLiteStore(t *testing.T) { storetest.Run(t, openSQLite) }
+
+func TestSQLiteReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nofly.db")
+	s, err := exemptions.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = exemptions.OpenSQLite(ctx, path) // migrations already applied: no-op
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Get(ctx, ex.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawDB opens the store's file directly, as someone tampering with it would.
+func rawDB(t *testing.T, path string) *sql.DB {
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestSQLiteRefusesEditsAndDeletes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nofly.db")
+	s, err := exemptions.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ex, _ := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	db := rawDB(t, path)
+	for _, q := range []string{
+		"DELETE FROM audit",
+		"UPDATE audit SET actor = 'someone else'",
+		"DELETE FROM exemptions",
+		"UPDATE exemptions SET record = replace(record, '120', '500')",
+		"UPDATE exemptions SET unit = 'RTM'",
+	} {
+		if _, err := db.ExecContext(ctx, q); err == nil {
+			t.Errorf("%s: accepted", q)
+		}
+	}
+	if _, err := s.Get(ctx, ex.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyAuditFindsTampering drops the guards and changes the database
+// behind the store's back: each change must show in VerifyAudit.
+func TestVerifyAuditFindsTampering(t *testing.T) {
+	tests := []struct {
+		name string
+		sql  string
+		want string
+	}{
+		{"entry changed", "UPDATE audit SET entry = replace(entry, 'admin-1', 'admin-2') WHERE seq = 2", "audit entry 2: changed"},
+		{"entry removed", "DELETE FROM audit WHERE seq = 2", "entries missing"},
+		{"record changed", "UPDATE exemptions SET record = replace(record, '120', '500') WHERE seq = 1", "differs from the one its audit entry issued"},
+		{"revocation removed", "UPDATE exemptions SET revocation = NULL, revoked_at_ns = NULL WHERE seq = 2", "revocation differs"},
+		{"record removed", "DELETE FROM exemption_zones; DELETE FROM exemptions WHERE seq = 3", "missing from the records"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "nofly.db")
+			s, err := exemptions.OpenSQLite(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for range 3 {
+				if _, err := s.Create(ctx, storetest.Record("AMS", "NL-A")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.Revoke(ctx, "EX-000002", exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() {
+				t.Fatalf("before tampering: %+v %v", v, err)
+			}
+			db := rawDB(t, path)
+			for _, trg := range []string{"audit_no_update", "audit_no_delete", "exemptions_no_delete", "exemption_zones_no_delete", "exemptions_no_edit"} {
+				if _, err := db.ExecContext(ctx, "DROP TRIGGER "+trg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.ExecContext(ctx, tc.sql); err != nil {
+				t.Fatal(err)
+			}
+			v, err := s.VerifyAudit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.OK() || !strings.Contains(strings.Join(v.Problems, "\n"), tc.want) {
+				t.Fatalf("problems %q, want one with %q", v.Problems, tc.want)
+			}
+		})
+	}
+}
+
+func TestCache(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	defer s.Close()
+	c, err := exemptions.NewCache(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := &geo.Zone{ID: "NL-A", Country: "NLD", Restriction: geo.Prohibited}
+	hit := &geo.Hit{Zone: zone, Band: geo.Band{Upper: 50, Ref: geo.AGL},
+		When: geo.TimeWindow{Start: storetest.T0.Add(time.Hour), End: storetest.T0.Add(2 * time.Hour)}}
+	f := exemptions.Flight{Unit: "AMS", Pilot: "P1", Purpose: exemptions.PurposeForensic, Kind: exemptions.FlightPosition}
+	if d := c.Snapshot().Cover(hit, f, storetest.T0); d.Covered() {
+		t.Fatal("covered by an empty store")
+	}
+	ex, _ := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	sel := storetest.Record("AMS")
+	sel.Selector = exemptions.Selector{Country: "NLD"}
+	sel.Ceiling.Metres = 10
+	s.Create(ctx, sel)
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.Snapshot()
+	if got := snap.Candidates("AMS", zone); len(got) != 2 {
+		t.Fatalf("%d candidates, want the named one and the selector", len(got))
+	}
+	if d := snap.Cover(hit, f, storetest.T0); d.By == nil || d.By.ID != ex.ID {
+		t.Fatalf("not covered by %s: %+v", ex.ID, d)
+	}
+	s.Revoke(ctx, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"})
+	if c.Snapshot() != snap {
+		t.Fatal("snapshot changed before Refresh")
+	}
+	c.Refresh(ctx)
+	d := c.Snapshot().Cover(hit, f, storetest.T0)
+	if d.Covered() || len(d.Reasons) != 2 {
+		t.Fatalf("after revocation: %+v", d)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { c.Watch(wctx, 10*time.Millisecond, nil); close(done) }()
+	s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	for deadline := time.Now().Add(5 * time.Second); c.Snapshot().Len != 3; {
+		if time.Now().After(deadline) {
+			t.Fatal("Watch did not pick up the new record")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}

@@ -1,0 +1,169 @@
+package exemptions
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Store keeps exemption records and the audit log durably. Every method
+// that changes something appends its audit entry in the same transaction,
+// and returns only once both are on disk: an acknowledged change is never
+// lost, and no change happens without its entry.
+//
+// Records are never edited or deleted. Supersede issues a new record and
+// marks the old one superseded; Revoke records a revocation on the record.
+//
+// SQLiteStore is the embedded implementation. Another implementation (for
+// PostgreSQL, shared by several noflyd) must pass the same behaviour suite,
+// exemptions/storetest.
+type Store interface {
+	// Create issues ex (validated by the caller) and returns it with its
+	// new ID. ex.IssuedBy and ex.IssuedAt say who and when.
+	Create(ctx context.Context, ex Exemption) (Exemption, error)
+	// Supersede issues ex as the replacement of the record oldID, which
+	// must be neither revoked nor superseded (else ErrRevoked or
+	// ErrSuperseded), and returns the new record.
+	Supersede(ctx context.Context, oldID string, ex Exemption) (Exemption, error)
+	// Revoke records rev on the record id and returns it. Revoking a
+	// revoked record fails with ErrRevoked, a superseded one with
+	// ErrSuperseded.
+	Revoke(ctx context.Context, id string, rev Revocation) (Exemption, error)
+	// Get returns one record, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, id string) (Exemption, error)
+	// List returns a page of records in issue order, and the token of the
+	// next page ("" on the last).
+	List(ctx context.Context, f ListFilter) ([]Exemption, string, error)
+	// All returns every record and the version of the record set.
+	All(ctx context.Context) ([]Exemption, int64, error)
+	// Version changes whenever a record is created, superseded or revoked.
+	Version(ctx context.Context) (int64, error)
+	// RecordCheck appends a check that relied on exemptions to the audit
+	// log.
+	RecordCheck(ctx context.Context, c CheckRecord) (AuditEvent, error)
+	// Audit returns a page of the audit log in order, and the token of the
+	// next page.
+	Audit(ctx context.Context, f AuditFilter) ([]AuditEvent, string, error)
+	// VerifyAudit checks the whole hash chain and that every record is as
+	// its audit entries say it was issued and revoked.
+	VerifyAudit(ctx context.Context) (Verification, error)
+	Close() error
+}
+
+// Errors the Store returns, wrapped with the id concerned.
+var (
+	ErrNotFound   = errors.New("exemption not found")
+	ErrRevoked    = errors.New("exemption already revoked")
+	ErrSuperseded = errors.New("exemption already superseded")
+)
+
+// ListFilter narrows List. Zero fields do not narrow.
+type ListFilter struct {
+	Unit string
+	// ZoneID keeps records that name the zone by id.
+	ZoneID string
+	// ActiveAt keeps records valid at that instant and neither revoked nor
+	// superseded then.
+	ActiveAt time.Time
+	// IncludeRevoked keeps revoked and superseded records too; without it
+	// they are left out.
+	IncludeRevoked bool
+	// PageSize is at most MaxPageSize; 0 means DefaultPageSize.
+	PageSize  int
+	PageToken string
+}
+
+// Page sizes for List and Audit.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// Action is what an audit entry records.
+type Action string
+
+// The actions.
+const (
+	ActionCreate    Action = "create"
+	ActionSupersede Action = "supersede"
+	ActionRevoke    Action = "revoke"
+	ActionCheck     Action = "check"
+)
+
+// CheckRecord is a check whose verdict relied on exemptions.
+type CheckRecord struct {
+	At time.Time
+	// Who flew and why (until authentication exists: as the request said).
+	Unit, Pilot, Drone string
+	Purpose            Purpose
+	ClientReference    string
+	// ExemptionIDs applied, and the zones they covered.
+	ExemptionIDs []string
+	ZoneIDs      []string
+	Verdict      string
+}
+
+// AuditEvent is one entry of the append-only audit log. Hash is the
+// SHA-256 of the previous entry's hash followed by the entry's canonical
+// JSON (every field but Hash, in the order below), hex-encoded; the first
+// entry's PrevHash is empty.
+type AuditEvent struct {
+	Seq             int64     `json:"seq"`
+	At              time.Time `json:"at"`
+	Action          Action    `json:"action"`
+	Actor           string    `json:"actor"`
+	ExemptionIDs    []string  `json:"exemption_ids"`
+	ClientReference string    `json:"client_reference,omitempty"`
+	// Detail is the record issued (create, supersede), the revocation
+	// (revoke) or the check (check), as JSON.
+	Detail   json.RawMessage `json:"detail"`
+	PrevHash string          `json:"prev_hash"`
+	Hash     string          `json:"-"`
+}
+
+// canonical is the entry's JSON as hashed and stored.
+func (e *AuditEvent) canonical() ([]byte, error) { return json.Marshal(e) }
+
+// chainHash is the hash of an entry whose canonical JSON is entry.
+func chainHash(prev string, entry []byte) string {
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write(entry)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// AuditFilter narrows Audit. Zero fields do not narrow.
+type AuditFilter struct {
+	Action      Action
+	ExemptionID string
+	Actor       string
+	PageSize    int
+	PageToken   string
+}
+
+// Verification is what VerifyAudit found.
+type Verification struct {
+	// Entries checked, and the last entry's hash: note it down; a later
+	// verification whose chain does not pass through it shows that
+	// entries were removed from the end.
+	Entries  int64
+	HeadHash string
+	Records  int
+	// Problems found; none when the log and the records are intact.
+	Problems []string
+}
+
+// OK reports whether nothing was found wrong.
+func (v Verification) OK() bool { return len(v.Problems) == 0 }
+
+// IsFailedPrecondition reports whether err says that the record is in a
+// state that does not allow the change.
+func IsFailedPrecondition(err error) bool {
+	return errors.Is(err, ErrRevoked) || errors.Is(err, ErrSuperseded)
+}
+
+func idError(id string, err error) error { return fmt.Errorf("%s: %w", id, err) }
