@@ -27,16 +27,24 @@ const (
 // WGS84 ellipsoid (Vincenty's inverse formula, accurate to well under a
 // millimetre for the distances nofly deals with). Points are lon/lat degrees.
 func Distance(p, q orb.Point) float64 {
+	d, _ := vincenty(p[1]*rad, p[0]*rad, q[1]*rad, q[0]*rad)
+	return d
+}
+
+// distAz is the geodesic distance from p to q in metres and the azimuth of
+// the geodesic at p, in radians clockwise from north.
+func distAz(p, q orb.Point) (float64, float64) {
 	return vincenty(p[1]*rad, p[0]*rad, q[1]*rad, q[0]*rad)
 }
 
 // vincenty solves the inverse geodesic problem on WGS84; latitudes and
-// longitudes in radians. Near-antipodal points, where the iteration may not
+// longitudes in radians. It returns the distance in metres and the forward
+// azimuth at the first point. Near-antipodal points, where the iteration may not
 // converge, are far beyond any distance nofly measures; for them the last
 // iterate is returned.
-func vincenty(lat1, lon1, lat2, lon2 float64) float64 {
+func vincenty(lat1, lon1, lat2, lon2 float64) (float64, float64) {
 	if lat1 == lat2 && lon1 == lon2 {
-		return 0
+		return 0, 0
 	}
 	L := lon2 - lon1
 	U1 := math.Atan((1 - wgsF) * math.Tan(lat1))
@@ -44,14 +52,14 @@ func vincenty(lat1, lon1, lat2, lon2 float64) float64 {
 	sinU1, cosU1 := math.Sincos(U1)
 	sinU2, cosU2 := math.Sincos(U2)
 	lambda := L
-	var sinSigma, cosSigma, sigma, cos2Alpha, cos2SigmaM float64
+	var sinSigma, cosSigma, sigma, cos2Alpha, cos2SigmaM, sinLambda, cosLambda float64
 	for i := 0; i < 200; i++ {
-		sinLambda, cosLambda := math.Sincos(lambda)
+		sinLambda, cosLambda = math.Sincos(lambda)
 		t1 := cosU2 * sinLambda
 		t2 := cosU1*sinU2 - sinU1*cosU2*cosLambda
 		sinSigma = math.Sqrt(t1*t1 + t2*t2)
 		if sinSigma == 0 {
-			return 0
+			return 0, 0
 		}
 		cosSigma = sinU1*sinU2 + cosU1*cosU2*cosLambda
 		sigma = math.Atan2(sinSigma, cosSigma)
@@ -74,7 +82,8 @@ func vincenty(lat1, lon1, lat2, lon2 float64) float64 {
 	B := u2 / 1024 * (256 + u2*(-128+u2*(74-47*u2)))
 	deltaSigma := B * sinSigma * (cos2SigmaM + B/4*(cosSigma*(-1+2*cos2SigmaM*cos2SigmaM)-
 		B/6*cos2SigmaM*(-3+4*sinSigma*sinSigma)*(-3+4*cos2SigmaM*cos2SigmaM)))
-	return wgsB * A * (sigma - deltaSigma)
+	az := math.Atan2(cosU2*sinLambda, cosU1*sinU2-sinU1*cosU2*cosLambda)
+	return wgsB * A * (sigma - deltaSigma), az
 }
 
 // frame is a local metric frame: an equirectangular projection scaled by the

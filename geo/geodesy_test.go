@@ -19,7 +19,7 @@ func TestDistanceMatchesGeographicLib(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ref struct {
-		Cases []struct{ Lon1, Lat1, Lon2, Lat2, S12 float64 }
+		Cases []struct{ Lon1, Lat1, Lon2, Lat2, S12, Azi1 float64 }
 	}
 	if err := json.Unmarshal(b, &ref); err != nil {
 		t.Fatal(err)
@@ -28,9 +28,13 @@ func TestDistanceMatchesGeographicLib(t *testing.T) {
 		t.Fatalf("only %d reference cases", len(ref.Cases))
 	}
 	for _, c := range ref.Cases {
-		got := Distance(orb.Point{c.Lon1, c.Lat1}, orb.Point{c.Lon2, c.Lat2})
+		got, az := distAz(orb.Point{c.Lon1, c.Lat1}, orb.Point{c.Lon2, c.Lat2})
 		if math.Abs(got-c.S12) > 0.001 {
 			t.Errorf("Distance((%v,%v),(%v,%v)) = %.6f m, GeographicLib %.6f m", c.Lon1, c.Lat1, c.Lon2, c.Lat2, got, c.S12)
+		}
+		// Azimuths agree to a microradian (a millimetre at a kilometre).
+		if dAz := math.Remainder(az/rad-c.Azi1, 360); c.S12 >= 1 && math.Abs(dAz) > 1e-6/rad {
+			t.Errorf("azimuth (%v,%v)->(%v,%v) = %.7f°, GeographicLib %.7f°", c.Lon1, c.Lat1, c.Lon2, c.Lat2, az/rad, c.Azi1)
 		}
 	}
 }

@@ -268,27 +268,13 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 	// Geodesic distance to the centre, minimised along the segment (it is
 	// unimodal there), to 0.1 mm.
 	l := dir.norm()
-	var dmin, margin float64
+	var dmin, margin float64 // margin: metres the measurement may overstate
 	if l == 0 {
 		dmin = Distance(a, v.center)
-	} else if t := paramOnSeg(cv, av, bv); 4*eps*(dc+v.radius+l) < 0.25 {
-		// The frame puts the closest point within 25 cm of where it is;
-		// measuring there is exact to that, and the decision below gives
-		// the flight those 25 cm.
-		dmin = Distance(lerpLL(a, b, t), v.center)
-		margin = 4 * eps * (dc + v.radius + l)
+	} else if d, ok := closestToPoint(a, b, v.center, paramOnSeg(cv, av, bv)); ok {
+		dmin = d
 	} else {
-		// Search near the frame's closest point first; if the least value
-		// sits at an end of that bracket, the minimum lies beyond it and the
-		// whole segment is searched.
-		d := func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }
-		w := 0.02 + 8*eps*(dc+v.radius+l)/l
-		lo, hi := math.Max(0, t-w), math.Min(1, t+w)
-		var at float64
-		dmin, at = goldenMin(d, lo, hi, 1e-4/l)
-		if (lo > 0 && at-lo < 2e-4/l) || (hi < 1 && hi-at < 2e-4/l) {
-			dmin, _ = goldenMin(d, 0, 1, 1e-4/l)
-		}
+		dmin, _ = goldenMin(func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }, 0, 1, 1e-4/l)
 	}
 	n.dist = math.Max(0, dmin-v.radius)
 	if n.dist-margin > limit+boundarySlack {
@@ -298,6 +284,28 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 		n.t0, n.t1 = 0, 1
 	}
 	return n, true
+}
+
+// closestToPoint finds the least geodesic distance from c to the straight
+// lon/lat segment ab by Newton's method from parameter t: at each point it
+// takes the geodesic towards c, and moves along the segment by the part of
+// that distance that lies along it. ok is false when it does not settle.
+func closestToPoint(a, b, c orb.Point, t float64) (float64, bool) {
+	for i := 0; i < 8; i++ {
+		p := lerpLL(a, b, t)
+		d, az := distAz(p, c)
+		f := newFrame(p[0], p[1])
+		seg := f.xy(b).sub(f.xy(a))
+		l := seg.norm()
+		// Metres along the segment towards c, and the step in t.
+		along := d * (math.Sin(az)*seg.x + math.Cos(az)*seg.y) / l
+		nt := clamp01(t + along/l)
+		if math.Abs(nt-t)*l < 1e-3 {
+			return d, true
+		}
+		t = nt
+	}
+	return 0, false
 }
 
 // goldenMin minimises the unimodal f on [lo, hi] to within tol and returns
