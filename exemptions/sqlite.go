@@ -287,7 +287,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e AuditEvent, detail any) (Aud
 	if err != nil {
 		return e, err
 	}
-	entry, err := e.canonical()
+	entry, err := e.Canonical()
 	if err != nil {
 		return e, err
 	}
@@ -506,7 +506,7 @@ func (s *SQLiteStore) Audit(ctx context.Context, f AuditFilter) ([]AuditEvent, s
 		if err := json.Unmarshal([]byte(entry), &e); err != nil {
 			return nil, "", fmt.Errorf("audit entry: %w", err)
 		}
-		e.Hash = hash
+		e.Hash, e.Entry = hash, json.RawMessage(entry)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

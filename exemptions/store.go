@@ -123,10 +123,13 @@ type AuditEvent struct {
 	Detail   json.RawMessage `json:"detail"`
 	PrevHash string          `json:"prev_hash"`
 	Hash     string          `json:"-"`
+	// Entry is the canonical JSON exactly as stored and hashed (set by
+	// Audit), for clients that check the chain themselves.
+	Entry json.RawMessage `json:"-"`
 }
 
-// canonical is the entry's JSON as hashed and stored.
-func (e *AuditEvent) canonical() ([]byte, error) { return json.Marshal(e) }
+// Canonical is the entry's JSON as hashed and stored.
+func (e *AuditEvent) Canonical() ([]byte, error) { return json.Marshal(e) }
 
 // chainHash is the hash of an entry whose canonical JSON is entry.
 func chainHash(prev string, entry []byte) string {

@@ -1,5 +1,7 @@
 // Command noflyd serves nofly.v1.GeofenceService: it loads UAS geographical
-// zones and answers position and flight plan checks against them.
+// zones and answers position and flight plan checks against them, applying
+// the exemptions that nofly.v1.ExemptionService manages (kept with their
+// audit log in an SQLite database, --db).
 //
 // With no arguments it listens on 127.0.0.1:7600 and serves the sample zone
 // set built into it. SIGHUP reloads the zone files (a failed reload keeps
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/nofly-project/nofly/data"
+	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/server"
 )
@@ -39,7 +42,11 @@ func main() {
 const usage = `Usage: noflyd [flags]
 
 Serves nofly.v1.GeofenceService (gRPC, with health checking and server
-reflection): checks of positions and flight plans against UAS no-fly zones.
+reflection): checks of positions and flight plans against UAS no-fly zones,
+and nofly.v1.ExemptionService: the exemption records the checks apply, with
+their append-only audit log, kept in the SQLite database --db (created when
+missing). Until authentication exists, every caller may issue and revoke
+exemptions: listen on loopback only.
 
 Without --zones it serves the sample zone set built into it (NOT legal
 airspace data). --zones takes zone files (nofly GeoJSON, ED-269, ED-318,
@@ -67,6 +74,7 @@ type config struct {
 	logFormat string
 	logLevel  slog.Level
 	grace     time.Duration
+	db        string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -77,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fset.Var(&c.zones, "zones", "zone file or directory (`PATH`; repeatable); default: the built-in sample zones")
 	fset.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
 	fset.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fset.StringVar(&c.db, "db", "nofly.db", "exemption database `file` (SQLite; created when missing)")
 	fset.DurationVar(&c.grace, "grace", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), usage)
@@ -129,11 +138,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
+	store, err := exemptions.OpenSQLite(ctx, c.db)
+	if err != nil {
+		return fmt.Errorf("exemption database: %w", err)
+	}
+	defer store.Close() // after the server has stopped: deferred first, runs last
+	log.InfoContext(ctx, "exemption database open", "db", c.db)
+
 	load, sources := loader(c.zones)
-	srv, err := server.New(ctx, server.Config{Load: load, Sources: sources, Log: log})
+	srv, err := server.New(ctx, server.Config{Load: load, Sources: sources, Log: log, Exemptions: store})
 	if err != nil {
 		return err
 	}
+	// Changes written by another process sharing the database reach the
+	// checks within a second; this process's own changes at once.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go srv.WatchExemptions(watchCtx, time.Second)
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return err

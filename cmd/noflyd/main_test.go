@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestRunStopsOnContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-level", "error"}, io.Discard, io.Discard)
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-level", "error", "--db", filepath.Join(t.TempDir(), "nofly.db")}, io.Discard, io.Discard)
 	}()
 	time.Sleep(200 * time.Millisecond)
 	cancel()

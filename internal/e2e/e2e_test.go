@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -125,6 +126,9 @@ func (d *daemon) waitLog(t *testing.T, msg string, skip int) map[string]any {
 // health service says SERVING.
 func startDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
+	if !slices.Contains(args, "--db") { // never a nofly.db in the source tree
+		args = append(args, "--db", filepath.Join(t.TempDir(), "nofly.db"))
+	}
 	cmd := exec.Command(filepath.Join(bin, "noflyd"), append([]string{"--listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -569,6 +573,7 @@ func TestDaemonRefusesBadStart(t *testing.T) {
 		{"stray"},
 	} {
 		cmd := exec.Command(filepath.Join(bin, "noflyd"), append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+		cmd.Dir = dir // where the default --db would go
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -249,27 +250,74 @@ type result struct {
 	conflicts  []*noflyv1.ZoneHit
 	advisories []*noflyv1.ZoneHit
 	caveats    []*noflyv1.Caveat
+	// applied lists the exemptions that cover conflicts, each once, sorted
+	// by id.
+	applied []*exemptions.Exemption
 }
 
+// coverFunc decides whether an exemption covers a blocking hit.
+type coverFunc func(h *geo.Hit) exemptions.Decision
+
 // judge splits hits into blocking conflicts and advisories, sorted by zone
-// id, and decides the verdict: DENIED when any hit blocks. extra caveats
-// (such as a missing altitude) join those of the hits.
-func judge(hits []geo.Hit, extra geo.Caveat) result {
+// id, and decides the verdict: CLEAR without conflicts, EXEMPTED when cover
+// (nil: no exemptions) covers every conflict, DENIED otherwise. extra
+// caveats (such as a missing altitude) join those of the hits.
+func judge(hits []geo.Hit, extra geo.Caveat, cover coverFunc) result {
 	slices.SortStableFunc(hits, func(a, b geo.Hit) int { return cmp.Compare(a.Zone.ID, b.Zone.ID) })
 	r := result{verdict: noflyv1.Verdict_VERDICT_CLEAR}
 	all := extra
+	uncovered := 0
 	for i := range hits {
 		h := &hits[i]
 		all |= h.Caveats
-		if h.Blocking() {
-			r.conflicts = append(r.conflicts, hitToProto(h))
-		} else {
+		if !h.Blocking() {
 			r.advisories = append(r.advisories, hitToProto(h))
+			continue
+		}
+		ph := hitToProto(h)
+		r.conflicts = append(r.conflicts, ph)
+		if cover == nil {
+			uncovered++
+			continue
+		}
+		d := cover(h)
+		if d.Covered() {
+			ph.Exemption = appliedToProto(d.By)
+			if !slices.Contains(r.applied, d.By) {
+				r.applied = append(r.applied, d.By)
+			}
+			continue
+		}
+		uncovered++
+		for _, why := range d.Reasons {
+			ph.NotCovered = append(ph.NotCovered, &noflyv1.ExemptionRefusal{ExemptionId: why.ExemptionID, Reason: why.Text})
 		}
 	}
-	if len(r.conflicts) > 0 {
+	switch {
+	case uncovered > 0:
 		r.verdict = noflyv1.Verdict_VERDICT_DENIED
+	case len(r.conflicts) > 0:
+		r.verdict = noflyv1.Verdict_VERDICT_EXEMPTED
 	}
+	slices.SortFunc(r.applied, func(a, b *exemptions.Exemption) int { return cmp.Compare(a.ID, b.ID) })
 	r.caveats = caveatsToProto(all)
 	return r
+}
+
+// appliedProto lists the applied exemptions for a response.
+func (r result) appliedProto() []*noflyv1.AppliedExemption {
+	var out []*noflyv1.AppliedExemption
+	for _, ex := range r.applied {
+		out = append(out, appliedToProto(ex))
+	}
+	return out
+}
+
+// appliedIDs lists the applied exemptions' ids.
+func (r result) appliedIDs() []string {
+	ids := make([]string, 0, len(r.applied))
+	for _, ex := range r.applied {
+		ids = append(ids, ex.ID)
+	}
+	return ids
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -19,7 +21,7 @@ import (
 // CheckPosition implements nofly.v1.GeofenceService.
 func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRequest) (*noflyv1.CheckPositionResponse, error) {
 	set := s.current()
-	now := s.now().UTC().Truncate(time.Millisecond) // finer is noise to a drone pilot
+	now := s.stamp()
 	q, noAlt, err := positionQuery(req, now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -28,10 +30,17 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	if noAlt {
 		extra = geo.CaveatNoAltitude
 	}
-	r := judge(set.idx.CheckPosition(q, nil), extra)
+	f := flight(req.GetOperator(), req.GetPurpose())
+	f.Kind, f.Point = exemptions.FlightPosition, q.Point
+	r := judge(set.idx.CheckPosition(q, nil), extra, s.cover(f, now))
+	if err := s.auditCheck(ctx, r, f, req.GetClientReference(), now); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
 	s.logCheck(ctx, "position checked", r, req.GetOperator(), req.GetPurpose(),
+		"client_reference", req.GetClientReference(),
 		"lat", q.Point[1], "lon", q.Point[0], "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String(), "at", q.At)
 	return &noflyv1.CheckPositionResponse{
+		Exemptions: r.appliedProto(),
 		Verdict:    r.verdict,
 		Conflicts:  r.conflicts,
 		Advisories: r.advisories,
@@ -45,7 +54,7 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 // CheckFlightPlan implements nofly.v1.GeofenceService.
 func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPlanRequest) (*noflyv1.CheckFlightPlanResponse, error) {
 	set := s.current()
-	now := s.now().UTC().Truncate(time.Millisecond) // finer is noise to a drone pilot
+	now := s.stamp()
 	pq, err := flightPlanQuery(req, now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -55,12 +64,19 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 		kind string
 		size int
 	)
+	fp := req.GetFlightPlan()
+	f := flight(fp.GetOperator(), fp.GetPurpose())
 	if pq.route != nil {
 		kind, size = "route", len(pq.route.Waypoints)
 		hits, err = set.idx.CheckRoute(*pq.route)
+		f.Kind, f.Buffer = exemptions.FlightRoute, pq.route.Buffer
+		for _, w := range pq.route.Waypoints {
+			f.Route = append(f.Route, w.Point)
+		}
 	} else {
 		kind = "area"
 		hits, err = set.idx.CheckArea(*pq.area)
+		f.Kind, f.Area, f.Buffer = exemptions.FlightArea, pq.area.Area, pq.area.Buffer
 	}
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -69,12 +85,15 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	if pq.noAlt {
 		extra = geo.CaveatNoAltitude
 	}
-	r := judge(hits, extra)
-	fp := req.GetFlightPlan()
+	r := judge(hits, extra, s.cover(f, now))
+	if err := s.auditCheck(ctx, r, f, fp.GetClientReference(), now); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
 	s.logCheck(ctx, "flight plan checked", r, fp.GetOperator(), fp.GetPurpose(),
 		"client_reference", fp.GetClientReference(), "kind", kind, "waypoints", size,
 		"start", pq.window.Start, "end", pq.window.End, "buffer_m", fp.GetBufferM())
 	return &noflyv1.CheckFlightPlanResponse{
+		Exemptions:      r.appliedProto(),
 		Verdict:         r.verdict,
 		Conflicts:       r.conflicts,
 		Advisories:      r.advisories,
@@ -86,6 +105,43 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	}, nil
 }
 
+// flight is who flies and why, for the exemption rules.
+func flight(op *noflyv1.Operator, purpose noflyv1.Purpose) exemptions.Flight {
+	return exemptions.Flight{Unit: op.GetUnit(), Pilot: op.GetPilotId(), Drone: op.GetDroneSerial(),
+		Purpose: purposeFromProto(purpose)}
+}
+
+// cover returns the rule that decides, against the exemptions in force
+// now, whether an exemption covers a hit of f; nil without an exemption
+// store.
+func (s *Server) cover(f exemptions.Flight, now time.Time) coverFunc {
+	if s.exCache == nil {
+		return nil
+	}
+	snap := s.exCache.Snapshot()
+	return func(h *geo.Hit) exemptions.Decision { return snap.Cover(h, f, now) }
+}
+
+// auditCheck appends a check whose verdict relied on exemptions to the
+// audit log. The check is answered only once that entry is stored: no
+// exempted flight goes unrecorded.
+func (s *Server) auditCheck(ctx context.Context, r result, f exemptions.Flight, clientRef string, now time.Time) error {
+	if r.verdict != noflyv1.Verdict_VERDICT_EXEMPTED || s.exStore == nil {
+		return nil
+	}
+	zones := make([]string, 0, len(r.conflicts))
+	for _, c := range r.conflicts {
+		zones = append(zones, c.GetZone().GetId())
+	}
+	_, err := s.exStore.RecordCheck(ctx, exemptions.CheckRecord{At: now, Unit: f.Unit, Pilot: f.Pilot, Drone: f.Drone,
+		Purpose: f.Purpose, ClientReference: clientRef, ExemptionIDs: r.appliedIDs(), ZoneIDs: zones,
+		Verdict: "EXEMPTED"})
+	if err != nil {
+		return fmt.Errorf("recording the exempted check in the audit log: %w", err)
+	}
+	return nil
+}
+
 // logCheck records a check with who asked and why: until nofly
 // authenticates callers, the log is the record of who flew where.
 func (s *Server) logCheck(ctx context.Context, msg string, r result, op *noflyv1.Operator, purpose noflyv1.Purpose, args ...any) {
@@ -95,7 +151,7 @@ func (s *Server) logCheck(ctx context.Context, msg string, r result, op *noflyv1
 	}
 	args = append(args,
 		"verdict", strings.TrimPrefix(r.verdict.String(), "VERDICT_"),
-		"conflicts", ids, "advisories", len(r.advisories),
+		"conflicts", ids, "advisories", len(r.advisories), "exemptions", r.appliedIDs(),
 		"unit", op.GetUnit(), "pilot", op.GetPilotId(), "drone", op.GetDroneSerial(),
 		"purpose", strings.TrimPrefix(purpose.String(), "PURPOSE_"))
 	s.log.InfoContext(ctx, msg, args...)

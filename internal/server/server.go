@@ -32,6 +32,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -51,13 +52,19 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock that stamps checks without a time; time.Now when nil.
 	Now func() time.Time
+	// Exemptions keeps the exemption records and the audit log. When set,
+	// the server also serves nofly.v1.ExemptionService and the checks apply
+	// the exemptions; when nil, no exemption covers anything. The caller
+	// closes it after the server has stopped.
+	Exemptions exemptions.Store
 }
 
 // Server serves nofly.v1.GeofenceService and the standard health service.
 //
-// load, sources, log, now and health are read-only after New. zones is
-// swapped atomically by Reload; reloadMu only serialises reloads, so that
-// two concurrent reloads cannot swap in their results out of order.
+// load, sources, log, now, health, exStore and exCache are read-only after
+// New. zones is swapped atomically by Reload; reloadMu only serialises
+// reloads, so that two concurrent reloads cannot swap in their results out
+// of order. exCache swaps its own snapshots (exemptions.Cache).
 type Server struct {
 	noflyv1.UnimplementedGeofenceServiceServer
 
@@ -69,6 +76,9 @@ type Server struct {
 
 	reloadMu sync.Mutex
 	zones    atomic.Pointer[zoneSet]
+
+	exStore exemptions.Store  // nil: no exemptions
+	exCache *exemptions.Cache // nil when exStore is
 }
 
 // zoneSet is an index with what clients are told about it. It is immutable.
@@ -96,6 +106,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if cfg.Exemptions != nil {
+		c, err := exemptions.NewCache(ctx, cfg.Exemptions)
+		if err != nil {
+			return nil, fmt.Errorf("loading exemptions: %w", err)
+		}
+		s.exStore, s.exCache = cfg.Exemptions, c
+	}
 	// Health says NOT_SERVING until zones are loaded: a load balancer must
 	// not send checks to a server that has nothing to check against.
 	s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
@@ -109,6 +126,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
 	s.health.SetServingStatus("", st)
 	s.health.SetServingStatus(noflyv1.GeofenceService_ServiceDesc.ServiceName, st)
+	if s.exStore != nil {
+		s.health.SetServingStatus(noflyv1.ExemptionService_ServiceDesc.ServiceName, st)
+	}
+}
+
+// stamp is the server's clock, in UTC, to the millisecond (finer is noise
+// to a drone pilot).
+func (s *Server) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// WatchExemptions refreshes the checks' exemptions every interval until ctx
+// ends, so that changes made by other servers sharing the store reach this
+// one. It returns at once when the server has no exemption store.
+func (s *Server) WatchExemptions(ctx context.Context, every time.Duration) {
+	if s.exCache != nil {
+		s.exCache.Watch(ctx, every, s.log)
+	}
 }
 
 // Reload reads every source again, builds a new index and swaps it in. On
@@ -199,10 +232,14 @@ func version(idx *geo.Index) string {
 // current returns the zone set in service.
 func (s *Server) current() *zoneSet { return s.zones.Load() }
 
-// Register registers the geofence service, the standard health service and
+// Register registers the geofence service, the exemption service (when the
+// server has an exemption store), the standard health service and
 // server reflection (so grpcurl and grpcui need no .proto files) on g.
 func (s *Server) Register(g *grpc.Server) {
 	noflyv1.RegisterGeofenceServiceServer(g, s)
+	if s.exStore != nil {
+		noflyv1.RegisterExemptionServiceServer(g, &exemptionServer{s: s})
+	}
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 }

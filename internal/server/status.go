@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 
+	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -82,6 +83,16 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		// it as the client's problem, in geo's words.
 		msg := strings.TrimPrefix(err.Error(), geo.ErrInvalidQuery.Error()+": ")
 		return withDetails(codes.InvalidArgument, msg, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Description: msg}}})
+	case errors.Is(err, exemptions.ErrNotFound):
+		return withDetails(codes.NotFound, err.Error(), &errdetails.ResourceInfo{
+			ResourceType: "nofly.v1.Exemption", ResourceName: strings.SplitN(err.Error(), ":", 2)[0], Description: err.Error(),
+		})
+	case exemptions.IsFailedPrecondition(err):
+		return withDetails(codes.FailedPrecondition, err.Error(), &errdetails.PreconditionFailure{
+			Violations: []*errdetails.PreconditionFailure_Violation{{Type: "STATE", Subject: strings.SplitN(err.Error(), ":", 2)[0], Description: err.Error()}},
+		})
+	case errors.Is(err, exemptions.ErrBadPageToken):
+		return withDetails(codes.InvalidArgument, "page_token: "+err.Error(), &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "page_token", Description: err.Error()}}})
 	case errors.As(err, &nf):
 		return withDetails(codes.NotFound, nf.Error(), &errdetails.ResourceInfo{
 			ResourceType: "nofly.v1.Zone", ResourceName: nf.id, Description: nf.Error(),

@@ -32,10 +32,11 @@ const (
 	// set conditions.
 	Verdict_VERDICT_CLEAR Verdict = 1
 	// At least one blocking zone (PROHIBITED, REQ_AUTHORISATION, or of unknown
-	// restriction) is met: the flight may not go ahead.
+	// restriction) is met that no exemption covers: the flight may not go
+	// ahead.
 	Verdict_VERDICT_DENIED Verdict = 2
-	// Reserved for exemptions: every blocking zone met is covered by an
-	// exemption. Not returned yet.
+	// Blocking zones are met, and an exemption covers every one of them: the
+	// flight may go ahead under the exemptions' conditions.
 	Verdict_VERDICT_EXEMPTED Verdict = 3
 )
 
@@ -286,7 +287,13 @@ type ZoneHit struct {
 	// the first to the last active instant.
 	TimeWindow *TimeWindow `protobuf:"bytes,6,opt,name=time_window,json=timeWindow,proto3" json:"time_window,omitempty"`
 	// Assumptions made for this zone.
-	Caveats       []*Caveat `protobuf:"bytes,7,rep,name=caveats,proto3" json:"caveats,omitempty"`
+	Caveats []*Caveat `protobuf:"bytes,7,rep,name=caveats,proto3" json:"caveats,omitempty"`
+	// For a conflict: the exemption that covers it; absent when none does.
+	Exemption *AppliedExemption `protobuf:"bytes,8,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	// For a conflict that no exemption covers: why each of the operator's
+	// unit's exemptions for the zone does not, or one entry without
+	// exemption_id when the unit has none for the zone.
+	NotCovered    []*ExemptionRefusal `protobuf:"bytes,9,rep,name=not_covered,json=notCovered,proto3" json:"not_covered,omitempty"` // Field numbers 10 to 19 are kept for exemption details.
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -370,6 +377,20 @@ func (x *ZoneHit) GetCaveats() []*Caveat {
 	return nil
 }
 
+func (x *ZoneHit) GetExemption() *AppliedExemption {
+	if x != nil {
+		return x.Exemption
+	}
+	return nil
+}
+
+func (x *ZoneHit) GetNotCovered() []*ExemptionRefusal {
+	if x != nil {
+		return x.NotCovered
+	}
+	return nil
+}
+
 // CheckPositionRequest asks whether a drone may be at a position.
 type CheckPositionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -382,10 +403,14 @@ type CheckPositionRequest struct {
 	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	// Who flies.
 	Operator *Operator `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
-	// Why.
-	Purpose       Purpose `protobuf:"varint,5,opt,name=purpose,proto3,enum=nofly.v1.Purpose" json:"purpose,omitempty"` // Field numbers 6 to 15 are kept for exemption requests.
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Why. Exemptions are granted for purposes: one that lists purposes
+	// covers only a check that gives one of them.
+	Purpose Purpose `protobuf:"varint,5,opt,name=purpose,proto3,enum=nofly.v1.Purpose" json:"purpose,omitempty"`
+	// The client's own reference for the check (e.g. a mission number);
+	// recorded in the audit log when the verdict relies on an exemption.
+	ClientReference string `protobuf:"bytes,6,opt,name=client_reference,json=clientReference,proto3" json:"client_reference,omitempty"` // Field numbers 7 to 15 are kept for exemption requests.
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CheckPositionRequest) Reset() {
@@ -453,13 +478,21 @@ func (x *CheckPositionRequest) GetPurpose() Purpose {
 	return Purpose_PURPOSE_UNSPECIFIED
 }
 
+func (x *CheckPositionRequest) GetClientReference() string {
+	if x != nil {
+		return x.ClientReference
+	}
+	return ""
+}
+
 // CheckPositionResponse answers a CheckPositionRequest.
 type CheckPositionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// CLEAR or DENIED.
+	// CLEAR, EXEMPTED or DENIED.
 	Verdict Verdict `protobuf:"varint,1,opt,name=verdict,proto3,enum=nofly.v1.Verdict" json:"verdict,omitempty"`
 	// Blocking zones met (PROHIBITED, REQ_AUTHORISATION, unknown), sorted by
-	// id. Any one makes the verdict DENIED.
+	// id, each with the exemption that covers it or why none does. Any one
+	// that no exemption covers makes the verdict DENIED.
 	Conflicts []*ZoneHit `protobuf:"bytes,2,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
 	// Zones met that inform but do not block (CONDITIONAL, NO_RESTRICTION),
 	// sorted by id. Read their messages: they may set conditions.
@@ -472,7 +505,9 @@ type CheckPositionResponse struct {
 	// When the server answered.
 	CheckedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
 	// Which zone data answered.
-	ZoneSet       *ZoneSetInfo `protobuf:"bytes,7,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"` // Field numbers 8 to 19 are kept for exemptions applied to the check.
+	ZoneSet *ZoneSetInfo `protobuf:"bytes,7,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
+	// Exemptions applied, each once, sorted by id: keep their conditions.
+	Exemptions    []*AppliedExemption `protobuf:"bytes,8,rep,name=exemptions,proto3" json:"exemptions,omitempty"` // Field numbers 9 to 19 are kept for exemptions applied to the check.
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -552,6 +587,13 @@ func (x *CheckPositionResponse) GetCheckedAt() *timestamppb.Timestamp {
 func (x *CheckPositionResponse) GetZoneSet() *ZoneSetInfo {
 	if x != nil {
 		return x.ZoneSet
+	}
+	return nil
+}
+
+func (x *CheckPositionResponse) GetExemptions() []*AppliedExemption {
+	if x != nil {
+		return x.Exemptions
 	}
 	return nil
 }
@@ -969,9 +1011,11 @@ func (x *CheckFlightPlanRequest) GetFlightPlan() *FlightPlan {
 // CheckFlightPlanResponse answers a CheckFlightPlanRequest.
 type CheckFlightPlanResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// CLEAR or DENIED.
+	// CLEAR, EXEMPTED or DENIED.
 	Verdict Verdict `protobuf:"varint,1,opt,name=verdict,proto3,enum=nofly.v1.Verdict" json:"verdict,omitempty"`
-	// Blocking zones met, sorted by id. Any one makes the verdict DENIED.
+	// Blocking zones met, sorted by id, each with the exemption that covers
+	// it or why none does. Any one that no exemption covers makes the verdict
+	// DENIED.
 	Conflicts []*ZoneHit `protobuf:"bytes,2,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
 	// Zones met that inform but do not block, sorted by id.
 	Advisories []*ZoneHit `protobuf:"bytes,3,rep,name=advisories,proto3" json:"advisories,omitempty"`
@@ -985,7 +1029,9 @@ type CheckFlightPlanResponse struct {
 	// When the server answered.
 	CheckedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
 	// Which zone data answered.
-	ZoneSet       *ZoneSetInfo `protobuf:"bytes,8,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"` // Field numbers 9 to 19 are kept for exemptions applied to the check.
+	ZoneSet *ZoneSetInfo `protobuf:"bytes,8,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
+	// Exemptions applied, each once, sorted by id: keep their conditions.
+	Exemptions    []*AppliedExemption `protobuf:"bytes,9,rep,name=exemptions,proto3" json:"exemptions,omitempty"` // Field numbers 10 to 19 are kept for exemptions applied to the check.
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1072,6 +1118,13 @@ func (x *CheckFlightPlanResponse) GetCheckedAt() *timestamppb.Timestamp {
 func (x *CheckFlightPlanResponse) GetZoneSet() *ZoneSetInfo {
 	if x != nil {
 		return x.ZoneSet
+	}
+	return nil
+}
+
+func (x *CheckFlightPlanResponse) GetExemptions() []*AppliedExemption {
+	if x != nil {
+		return x.Exemptions
 	}
 	return nil
 }
@@ -1329,7 +1382,7 @@ var File_nofly_v1_geofence_service_proto protoreflect.FileDescriptor
 
 const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fnofly/v1/geofence_service.proto\x12\bnofly.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15nofly/v1/common.proto\x1a\x13nofly/v1/zone.proto\"F\n" +
+	"\x1fnofly/v1/geofence_service.proto\x12\bnofly.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15nofly/v1/common.proto\x1a nofly/v1/exemption_service.proto\x1a\x13nofly/v1/zone.proto\"F\n" +
 	"\x06Caveat\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.nofly.v1.CaveatKindR\x04kind\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"\x9b\x01\n" +
@@ -1341,7 +1394,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\n" +
 	"\b_lower_mB\n" +
 	"\n" +
-	"\b_upper_m\"\xa8\x02\n" +
+	"\b_upper_m\"\x9f\x03\n" +
 	"\aZoneHit\x12)\n" +
 	"\x04zone\x18\x01 \x01(\v2\x15.nofly.v1.ZoneSummaryR\x04zone\x12\x12\n" +
 	"\x04legs\x18\x02 \x03(\x05R\x04legs\x12,\n" +
@@ -1351,13 +1404,17 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"heightBand\x125\n" +
 	"\vtime_window\x18\x06 \x01(\v2\x14.nofly.v1.TimeWindowR\n" +
 	"timeWindow\x12*\n" +
-	"\acaveats\x18\a \x03(\v2\x10.nofly.v1.CaveatR\acaveats\"\xff\x01\n" +
+	"\acaveats\x18\a \x03(\v2\x10.nofly.v1.CaveatR\acaveats\x128\n" +
+	"\texemption\x18\b \x01(\v2\x1a.nofly.v1.AppliedExemptionR\texemption\x12;\n" +
+	"\vnot_covered\x18\t \x03(\v2\x1a.nofly.v1.ExemptionRefusalR\n" +
+	"notCovered\"\xaa\x02\n" +
 	"\x14CheckPositionRequest\x12.\n" +
 	"\bposition\x18\x01 \x01(\v2\x12.nofly.v1.PositionR\bposition\x12.\n" +
 	"\baltitude\x18\x02 \x01(\v2\x12.nofly.v1.AltitudeR\baltitude\x12*\n" +
 	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12.\n" +
 	"\boperator\x18\x04 \x01(\v2\x12.nofly.v1.OperatorR\boperator\x12+\n" +
-	"\apurpose\x18\x05 \x01(\x0e2\x11.nofly.v1.PurposeR\apurpose\"\xed\x02\n" +
+	"\apurpose\x18\x05 \x01(\x0e2\x11.nofly.v1.PurposeR\apurpose\x12)\n" +
+	"\x10client_reference\x18\x06 \x01(\tR\x0fclientReference\"\xa9\x03\n" +
 	"\x15CheckPositionResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -1368,7 +1425,10 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x129\n" +
 	"\n" +
 	"checked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcheckedAt\x120\n" +
-	"\bzone_set\x18\a \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\"w\n" +
+	"\bzone_set\x18\a \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12:\n" +
+	"\n" +
+	"exemptions\x18\b \x03(\v2\x1a.nofly.v1.AppliedExemptionR\n" +
+	"exemptions\"w\n" +
 	"\bWaypoint\x12\x1a\n" +
 	"\blatitude\x18\x01 \x01(\x01R\blatitude\x12\x1c\n" +
 	"\tlongitude\x18\x02 \x01(\x01R\tlongitude\x12\"\n" +
@@ -1397,7 +1457,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\bgeometry\"O\n" +
 	"\x16CheckFlightPlanRequest\x125\n" +
 	"\vflight_plan\x18\x01 \x01(\v2\x14.nofly.v1.FlightPlanR\n" +
-	"flightPlan\"\x9c\x03\n" +
+	"flightPlan\"\xd8\x03\n" +
 	"\x17CheckFlightPlanResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -1409,7 +1469,10 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\x06window\x18\x06 \x01(\v2\x14.nofly.v1.TimeWindowR\x06window\x129\n" +
 	"\n" +
 	"checked_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcheckedAt\x120\n" +
-	"\bzone_set\x18\b \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\"\xa1\x01\n" +
+	"\bzone_set\x18\b \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12:\n" +
+	"\n" +
+	"exemptions\x18\t \x03(\v2\x1a.nofly.v1.AppliedExemptionR\n" +
+	"exemptions\"\xa1\x01\n" +
 	"\x10ListZonesRequest\x12)\n" +
 	"\x04bbox\x18\x01 \x01(\v2\x15.nofly.v1.BoundingBoxR\x04bbox\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -1478,18 +1541,20 @@ var file_nofly_v1_geofence_service_proto_goTypes = []any{
 	(VerticalReference)(0),          // 17: nofly.v1.VerticalReference
 	(*ZoneSummary)(nil),             // 18: nofly.v1.ZoneSummary
 	(*TimeWindow)(nil),              // 19: nofly.v1.TimeWindow
-	(*Position)(nil),                // 20: nofly.v1.Position
-	(*Altitude)(nil),                // 21: nofly.v1.Altitude
-	(*timestamppb.Timestamp)(nil),   // 22: google.protobuf.Timestamp
-	(*Operator)(nil),                // 23: nofly.v1.Operator
-	(Purpose)(0),                    // 24: nofly.v1.Purpose
-	(*ZoneSetInfo)(nil),             // 25: nofly.v1.ZoneSetInfo
-	(*Polygon)(nil),                 // 26: nofly.v1.Polygon
-	(*Circle)(nil),                  // 27: nofly.v1.Circle
-	(*AltitudeBand)(nil),            // 28: nofly.v1.AltitudeBand
-	(*BoundingBox)(nil),             // 29: nofly.v1.BoundingBox
-	(ZoneView)(0),                   // 30: nofly.v1.ZoneView
-	(*Zone)(nil),                    // 31: nofly.v1.Zone
+	(*AppliedExemption)(nil),        // 20: nofly.v1.AppliedExemption
+	(*ExemptionRefusal)(nil),        // 21: nofly.v1.ExemptionRefusal
+	(*Position)(nil),                // 22: nofly.v1.Position
+	(*Altitude)(nil),                // 23: nofly.v1.Altitude
+	(*timestamppb.Timestamp)(nil),   // 24: google.protobuf.Timestamp
+	(*Operator)(nil),                // 25: nofly.v1.Operator
+	(Purpose)(0),                    // 26: nofly.v1.Purpose
+	(*ZoneSetInfo)(nil),             // 27: nofly.v1.ZoneSetInfo
+	(*Polygon)(nil),                 // 28: nofly.v1.Polygon
+	(*Circle)(nil),                  // 29: nofly.v1.Circle
+	(*AltitudeBand)(nil),            // 30: nofly.v1.AltitudeBand
+	(*BoundingBox)(nil),             // 31: nofly.v1.BoundingBox
+	(ZoneView)(0),                   // 32: nofly.v1.ZoneView
+	(*Zone)(nil),                    // 33: nofly.v1.Zone
 }
 var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	1,  // 0: nofly.v1.Caveat.kind:type_name -> nofly.v1.CaveatKind
@@ -1498,57 +1563,61 @@ var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	3,  // 3: nofly.v1.ZoneHit.height_band:type_name -> nofly.v1.HeightBand
 	19, // 4: nofly.v1.ZoneHit.time_window:type_name -> nofly.v1.TimeWindow
 	2,  // 5: nofly.v1.ZoneHit.caveats:type_name -> nofly.v1.Caveat
-	20, // 6: nofly.v1.CheckPositionRequest.position:type_name -> nofly.v1.Position
-	21, // 7: nofly.v1.CheckPositionRequest.altitude:type_name -> nofly.v1.Altitude
-	22, // 8: nofly.v1.CheckPositionRequest.at:type_name -> google.protobuf.Timestamp
-	23, // 9: nofly.v1.CheckPositionRequest.operator:type_name -> nofly.v1.Operator
-	24, // 10: nofly.v1.CheckPositionRequest.purpose:type_name -> nofly.v1.Purpose
-	0,  // 11: nofly.v1.CheckPositionResponse.verdict:type_name -> nofly.v1.Verdict
-	4,  // 12: nofly.v1.CheckPositionResponse.conflicts:type_name -> nofly.v1.ZoneHit
-	4,  // 13: nofly.v1.CheckPositionResponse.advisories:type_name -> nofly.v1.ZoneHit
-	2,  // 14: nofly.v1.CheckPositionResponse.caveats:type_name -> nofly.v1.Caveat
-	22, // 15: nofly.v1.CheckPositionResponse.at:type_name -> google.protobuf.Timestamp
-	22, // 16: nofly.v1.CheckPositionResponse.checked_at:type_name -> google.protobuf.Timestamp
-	25, // 17: nofly.v1.CheckPositionResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	7,  // 18: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
-	17, // 19: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
-	26, // 20: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
-	27, // 21: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
-	28, // 22: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
-	23, // 23: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
-	24, // 24: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
-	22, // 25: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
-	22, // 26: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
-	8,  // 27: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
-	9,  // 28: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
-	10, // 29: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
-	0,  // 30: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
-	4,  // 31: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
-	4,  // 32: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
-	2,  // 33: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
-	19, // 34: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
-	22, // 35: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
-	25, // 36: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	29, // 37: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
-	30, // 38: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
-	31, // 39: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
-	25, // 40: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	30, // 41: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
-	31, // 42: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
-	25, // 43: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	5,  // 44: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
-	11, // 45: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
-	13, // 46: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
-	15, // 47: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
-	6,  // 48: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
-	12, // 49: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
-	14, // 50: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
-	16, // 51: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
-	48, // [48:52] is the sub-list for method output_type
-	44, // [44:48] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	20, // 6: nofly.v1.ZoneHit.exemption:type_name -> nofly.v1.AppliedExemption
+	21, // 7: nofly.v1.ZoneHit.not_covered:type_name -> nofly.v1.ExemptionRefusal
+	22, // 8: nofly.v1.CheckPositionRequest.position:type_name -> nofly.v1.Position
+	23, // 9: nofly.v1.CheckPositionRequest.altitude:type_name -> nofly.v1.Altitude
+	24, // 10: nofly.v1.CheckPositionRequest.at:type_name -> google.protobuf.Timestamp
+	25, // 11: nofly.v1.CheckPositionRequest.operator:type_name -> nofly.v1.Operator
+	26, // 12: nofly.v1.CheckPositionRequest.purpose:type_name -> nofly.v1.Purpose
+	0,  // 13: nofly.v1.CheckPositionResponse.verdict:type_name -> nofly.v1.Verdict
+	4,  // 14: nofly.v1.CheckPositionResponse.conflicts:type_name -> nofly.v1.ZoneHit
+	4,  // 15: nofly.v1.CheckPositionResponse.advisories:type_name -> nofly.v1.ZoneHit
+	2,  // 16: nofly.v1.CheckPositionResponse.caveats:type_name -> nofly.v1.Caveat
+	24, // 17: nofly.v1.CheckPositionResponse.at:type_name -> google.protobuf.Timestamp
+	24, // 18: nofly.v1.CheckPositionResponse.checked_at:type_name -> google.protobuf.Timestamp
+	27, // 19: nofly.v1.CheckPositionResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	20, // 20: nofly.v1.CheckPositionResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	7,  // 21: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
+	17, // 22: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
+	28, // 23: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
+	29, // 24: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
+	30, // 25: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
+	25, // 26: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
+	26, // 27: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
+	24, // 28: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
+	24, // 29: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
+	8,  // 30: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
+	9,  // 31: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
+	10, // 32: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
+	0,  // 33: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
+	4,  // 34: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
+	4,  // 35: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
+	2,  // 36: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
+	19, // 37: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
+	24, // 38: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
+	27, // 39: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	20, // 40: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	31, // 41: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
+	32, // 42: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
+	33, // 43: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
+	27, // 44: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	32, // 45: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
+	33, // 46: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
+	27, // 47: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	5,  // 48: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
+	11, // 49: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
+	13, // 50: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
+	15, // 51: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
+	6,  // 52: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
+	12, // 53: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
+	14, // 54: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
+	16, // 55: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
+	52, // [52:56] is the sub-list for method output_type
+	48, // [48:52] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_geofence_service_proto_init() }
@@ -1557,6 +1626,7 @@ func file_nofly_v1_geofence_service_proto_init() {
 		return
 	}
 	file_nofly_v1_common_proto_init()
+	file_nofly_v1_exemption_service_proto_init()
 	file_nofly_v1_zone_proto_init()
 	file_nofly_v1_geofence_service_proto_msgTypes[1].OneofWrappers = []any{}
 	file_nofly_v1_geofence_service_proto_msgTypes[5].OneofWrappers = []any{}
