@@ -17,16 +17,20 @@ func checkCommand() *command {
 		ref           = refFlag{ref: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}
 		at            = timeFlag{now: time.Now}
 		op            operatorFlags
+		reference     string
 	)
 	return &command{
 		name:  "check",
 		usage: "--lat DEG --lon DEG [--alt M] [--alt-ref agl|amsl|wgs84] [--at TIME] [flags]",
 		summary: `Asks whether a drone may be at a position, at a height, at a time. Prints
-the verdict first (CLEAR or DENIED), then the zones met. Without --alt every
+the verdict first (CLEAR, EXEMPTED or DENIED), then the zones met, the
+exemptions applied with their conditions, and why no exemption covers a
+blocking zone. Without --alt every
 height counts; without --at the server checks now. TIME is RFC 3339
 (2026-05-01T14:00:00+02:00) or relative to now (now, +2h, +90m, -30m).
 
-Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
+Exit status: 0 clear or exempted, 1 denied, 2 usage, input or connection
+error.`,
 		example: `  nofly check --lat 52.31 --lon 4.76 --alt 100
   nofly check --lat 52.31 --lon 4.76 --alt 60 --alt-ref agl --at +2h --unit AMS-DRONE --pilot P123 --purpose forensic --json
 `,
@@ -37,6 +41,7 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 			fs.Var(&ref, "alt-ref", "`REF` that --alt is measured from: agl, amsl or wgs84")
 			fs.Var(&at, "at", "`TIME` of the flight; default: now")
 			op.register(fs)
+			fs.StringVar(&reference, "reference", "", "your `reference` for the check (e.g. a mission number), kept in the audit log")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			const name = "nofly check"
@@ -50,6 +55,8 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				Position: &noflyv1.Position{Latitude: lat.v, Longitude: lon.v},
 				Operator: op.operator(),
 				Purpose:  op.purpose,
+
+				ClientReference: reference,
 			}
 			if alt.set {
 				req.Altitude = &noflyv1.Altitude{Metres: alt.v, Reference: ref.ref}
@@ -76,7 +83,7 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				}
 				printResult(e.stdout, checkResult{
 					verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
-					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(),
+					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), exemptions: resp.GetExemptions(),
 				}, fmt.Sprintf("Position %s, %s, at %s", fmtPosition(lat.v, lon.v), height, fmtTime(resp.GetAt())))
 			}
 			return verdictError(resp.GetVerdict())

@@ -35,6 +35,21 @@ func call(ctx context.Context, e *env, fn func(ctx context.Context, c noflyv1.Ge
 	return nil
 }
 
+// callExemptions is call for the exemption service.
+func callExemptions(ctx context.Context, e *env, fn func(ctx context.Context, c noflyv1.ExemptionServiceClient) error) error {
+	conn, err := grpc.NewClient(e.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("server address %q: %v", e.server, err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	if err := fn(ctx, noflyv1.NewExemptionServiceClient(conn)); err != nil {
+		return rpcError(e.server, e.timeout, err)
+	}
+	return nil
+}
+
 // rpcError says in one line what went wrong with a call, naming the
 // offending fields of a bad request.
 func rpcError(server string, timeout time.Duration, err error) error {
@@ -60,8 +75,10 @@ func rpcError(server string, timeout time.Duration, err error) error {
 			parts = []string{st.Message()}
 		}
 		return fmt.Errorf("invalid request: %s", strings.Join(parts, "; "))
-	case codes.NotFound:
+	case codes.NotFound, codes.FailedPrecondition:
 		return errors.New(st.Message())
+	case codes.Unimplemented:
+		return fmt.Errorf("the nofly server at %s does not serve this (%s)", server, st.Message())
 	case codes.Unavailable:
 		return fmt.Errorf("cannot reach the nofly server at %s: %s", server, lastReason(st.Message()))
 	case codes.DeadlineExceeded:

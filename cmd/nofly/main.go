@@ -1,9 +1,11 @@
 // Command nofly asks a noflyd server whether a drone may fly: at a position
 // (nofly check) or along a flight plan (nofly plan check). It also lists and
-// shows the zones the server knows.
+// shows the zones the server knows, manages exemptions (nofly exemptions)
+// and reads and verifies the audit log (nofly audit).
 //
-// Exit status: 0 when the flight may go ahead, 1 when it is denied, 2 for a
-// usage, input or connection error (with a one-line reason on stderr).
+// Exit status: 0 when the flight may go ahead (CLEAR or EXEMPTED), 1 when it
+// is denied (or, for nofly audit verify, when the log is not intact), 2 for
+// a usage, input or connection error (with a one-line reason on stderr).
 package main
 
 import (
@@ -34,7 +36,7 @@ func exit(err error, stderr io.Writer) int {
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
-	case errors.Is(err, errDenied):
+	case errors.Is(err, errDenied), errors.Is(err, errBroken):
 		return 1
 	}
 	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
@@ -70,10 +72,15 @@ Commands:
   plan check    check a flight plan (GeoJSON route or area, QGroundControl .plan)
   zones list    list the zones the server knows
   zones show    show one zone
+  exemptions create|list|show|supersede|revoke
+                manage exemptions (administrators)
+  audit list    list the audit log of exemptions and exempted checks
+  audit verify  prove that the audit log is intact
 
 Run "nofly COMMAND --help" for a command's flags and an example.
 
-Exit status: 0 clear, 1 denied, 2 usage, input or connection error.
+Exit status: 0 clear or exempted, 1 denied, 2 usage, input or connection
+error.
 
 Example:
   nofly check --lat 52.31 --lon 4.76 --alt 100
@@ -104,10 +111,16 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer // notes; errors are returned, not printed
+	// user issues and revokes exemptions unless --by says otherwise
+	// ($NOFLY_USER, else $USER): until the server authenticates callers,
+	// it records who the request says.
+	user string
 }
 
 func commands() []*command {
-	return []*command{checkCommand(), planCheckCommand(), zonesListCommand(), zonesShowCommand()}
+	return []*command{checkCommand(), planCheckCommand(), zonesListCommand(), zonesShowCommand(),
+		exemptionsCreateCommand(), exemptionsListCommand(), exemptionsShowCommand(), exemptionsSupersedeCommand(),
+		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand()}
 }
 
 // run runs nofly with args (without the program name).
@@ -116,6 +129,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		globals: globals{server: defaultServer, timeout: 10 * time.Second}}
 	if s := getenv("NOFLY_SERVER"); s != "" {
 		e.server = s
+	}
+	e.user = getenv("NOFLY_USER")
+	if e.user == "" {
+		e.user = getenv("USER")
 	}
 	top := flag.NewFlagSet("nofly", flag.ContinueOnError)
 	top.SetOutput(io.Discard)
@@ -130,7 +147,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	args = top.Args()
 	if len(args) == 0 {
-		return &usageError{cmd: "nofly", msg: "no command given: check, plan check, zones list or zones show"}
+		return &usageError{cmd: "nofly", msg: "no command given: check, plan check, zones list, zones show, exemptions … or audit …"}
 	}
 	if args[0] == "help" {
 		if len(args) == 1 {
@@ -146,7 +163,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	name := args[0]
-	if len(args) > 1 && (name == "plan" || name == "zones") {
+	if len(args) > 1 && (name == "plan" || name == "zones" || name == "exemptions" || name == "audit") {
 		name += " " + args[1]
 	}
 	return &usageError{cmd: "nofly", msg: fmt.Sprintf("unknown command %q", name)}

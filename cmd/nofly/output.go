@@ -25,6 +25,8 @@ type checkResult struct {
 	window *noflyv1.TimeWindow
 	// route says whether hits have legs worth a column.
 	route bool
+	// exemptions applied to the check.
+	exemptions []*noflyv1.AppliedExemption
 }
 
 // printResult prints a check result for a person: the verdict first, then
@@ -36,6 +38,8 @@ func printResult(w io.Writer, r checkResult, subject string) {
 		fmt.Fprintf(w, "DENIED — %d blocking zone%s", nc, plural(nc))
 	case noflyv1.Verdict_VERDICT_CLEAR:
 		fmt.Fprint(w, "CLEAR — no blocking zones")
+	case noflyv1.Verdict_VERDICT_EXEMPTED:
+		fmt.Fprintf(w, "EXEMPTED — %d blocking zone%s, covered by exemption%s: keep the conditions", nc, plural(nc), plural(len(r.exemptions)))
 	default:
 		fmt.Fprint(w, strings.TrimPrefix(r.verdict.String(), "VERDICT_"))
 	}
@@ -46,6 +50,17 @@ func printResult(w io.Writer, r checkResult, subject string) {
 	if nc > 0 {
 		fmt.Fprintln(w, "\nBlocking zones:")
 		printHits(w, r.conflicts, r)
+		printCover(w, r.conflicts)
+	}
+	if len(r.exemptions) > 0 {
+		fmt.Fprintln(w, "\nExemptions applied:")
+		for _, ex := range r.exemptions {
+			fmt.Fprintf(w, "  %s  legal basis %s; valid until %s; ceiling %s m %s\n", ex.GetId(), ex.GetLegalBasis(),
+				fmtTime(ex.GetValidUntil()), fmtMetres(ex.GetCeilingM()), shortRef(ex.GetCeilingReference()))
+			if c := strings.Join(strings.Fields(ex.GetConditions()), " "); c != "" {
+				fmt.Fprintf(w, "    Conditions: %s\n", c)
+			}
+		}
 	}
 	if na > 0 {
 		fmt.Fprintln(w, "\nAdvisories (do not block; read their conditions):")
@@ -89,6 +104,35 @@ func printHits(w io.Writer, hits []*noflyv1.ZoneHit, r checkResult) {
 		fmt.Fprintln(tw, row+"\t"+cell(z.GetMessage(), 70))
 	}
 	tw.Flush()
+}
+
+// printCover says, for each blocking zone, which exemption covers it or why
+// none does. It prints nothing when the server said neither (a server
+// without exemptions).
+func printCover(w io.Writer, conflicts []*noflyv1.ZoneHit) {
+	known := false
+	for _, h := range conflicts {
+		known = known || h.GetExemption() != nil || len(h.GetNotCovered()) > 0
+	}
+	if !known {
+		return
+	}
+	fmt.Fprintln(w, "\nExemptions per blocking zone:")
+	for _, h := range conflicts {
+		id := h.GetZone().GetId()
+		if ex := h.GetExemption(); ex != nil {
+			fmt.Fprintf(w, "  %s: covered by %s (%s)\n", id, ex.GetId(), ex.GetLegalBasis())
+			continue
+		}
+		fmt.Fprintf(w, "  %s: NOT covered\n", id)
+		for _, nc := range h.GetNotCovered() {
+			if nc.GetExemptionId() == "" {
+				fmt.Fprintf(w, "    - %s\n", nc.GetReason())
+			} else {
+				fmt.Fprintf(w, "    - %s: %s\n", nc.GetExemptionId(), nc.GetReason())
+			}
+		}
+	}
 }
 
 // cell makes s fit one table cell: one line, at most n runes.
