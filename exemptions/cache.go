@@ -142,7 +142,33 @@ func (s *Snapshot) Candidates(unit string, z *geo.Zone) []*Exemption {
 	return out
 }
 
-// Cover is Cover with the snapshot's candidates for the flight's unit.
+// Cover is Cover with the snapshot's candidates for the flight's unit. A
+// covered check, the common case, costs no allocation: the named records
+// and the selectors are tried in place, and merged in id order only to
+// explain a conflict that none covers.
 func (s *Snapshot) Cover(hit *geo.Hit, f Flight, now time.Time) Decision {
+	u := s.units[f.Unit]
+	if u == nil {
+		return Cover(hit, f, nil, now)
+	}
+	var by *Exemption
+	for _, ex := range u.byZone[hit.Zone.ID] {
+		if covers(ex, hit, f, now) {
+			by = ex
+			break
+		}
+	}
+	for _, ex := range u.selectors {
+		if by != nil && ex.ID > by.ID {
+			break // sorted by id: none later can come first
+		}
+		if ex.Selector.Matches(hit.Zone) && covers(ex, hit, f, now) {
+			by = ex
+			break
+		}
+	}
+	if by != nil {
+		return Decision{By: by}
+	}
 	return Cover(hit, f, s.Candidates(f.Unit, hit.Zone), now)
 }

@@ -97,16 +97,27 @@ func (d Decision) Covered() bool { return d.By != nil }
 //   - when it has an area, the area contains the part of the flight in the
 //     zone (see containsFlight).
 func Cover(hit *geo.Hit, f Flight, candidates []*Exemption, now time.Time) Decision {
+	// First without words: most checks are covered by the first candidate
+	// or have none, and explaining costs far more than deciding.
+	for _, ex := range candidates {
+		if ex.Holder.Unit == f.Unit && ex.CoversZone(hit.Zone) && covers(ex, hit, f, now) {
+			return Decision{By: ex}
+		}
+	}
 	var d Decision
+	more := 0
 	for _, ex := range candidates {
 		if ex.Holder.Unit != f.Unit || !ex.CoversZone(hit.Zone) {
 			continue
 		}
-		fails := failures(ex, hit, f, now)
-		if len(fails) == 0 {
-			return Decision{By: ex}
+		if len(d.Reasons) == MaxReasons {
+			more++
+			continue
 		}
-		d.Reasons = append(d.Reasons, Reason{ExemptionID: ex.ID, Text: strings.Join(fails, "; ")})
+		d.Reasons = append(d.Reasons, Reason{ExemptionID: ex.ID, Text: strings.Join(failures(ex, hit, f, now), "; ")})
+	}
+	if more > 0 {
+		d.Reasons = append(d.Reasons, Reason{Text: fmt.Sprintf("and %d more exemption%s of unit %s for this zone, none of which covers the flight", more, plural(more), f.Unit)})
 	}
 	if len(d.Reasons) == 0 {
 		unit := f.Unit
@@ -116,6 +127,25 @@ func Cover(hit *geo.Hit, f Flight, candidates []*Exemption, now time.Time) Decis
 		d.Reasons = []Reason{{Text: fmt.Sprintf("no exemption of unit %s names this zone", unit)}}
 	}
 	return d
+}
+
+// MaxReasons bounds the candidates Cover explains; the rest are counted.
+const MaxReasons = 10
+
+// covers reports whether ex covers the hit: failures(...) is empty. It
+// decides the same rules, in the same order, without writing why.
+func covers(ex *Exemption, hit *geo.Hit, f Flight, now time.Time) bool {
+	switch {
+	case ex.Revoked(now), ex.SupersededBy != "",
+		len(ex.Holder.Pilots) > 0 && !slices.Contains(ex.Holder.Pilots, f.Pilot),
+		len(ex.Holder.Drones) > 0 && !slices.Contains(ex.Holder.Drones, f.Drone),
+		len(ex.Purposes) > 0 && !slices.Contains(ex.Purposes, f.Purpose),
+		hit.Zone.Exemptions == geo.ExemptionsNotAllowed && !(ex.Override && ex.NamesZone(hit.Zone.ID)),
+		hit.When.Start.Before(ex.ValidFrom), hit.When.End.After(ex.ValidUntil),
+		ceilingFailure(ex.Ceiling, hit.Band) != "":
+		return false
+	}
+	return ex.Area == nil || containsFlight(*ex.Area, hit, f) == ""
 }
 
 // failures lists every rule ex breaks for the hit, in the order of Cover's

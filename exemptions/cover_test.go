@@ -1,6 +1,7 @@
 package exemptions
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -218,6 +219,9 @@ func TestCover(t *testing.T) {
 				t.Fatalf("test exemption invalid: %v", err)
 			}
 			d := Cover(hit, f, []*Exemption{ex}, now)
+			if named := ex.Holder.Unit == f.Unit && ex.CoversZone(hit.Zone); named && covers(ex, hit, f, now) != (len(failures(ex, hit, f, now)) == 0) {
+				t.Fatalf("covers and failures disagree: %q", failures(ex, hit, f, now))
+			}
 			if tc.want == "" {
 				if !d.Covered() || d.By != ex {
 					t.Fatalf("not covered: %v", d.Reasons)
@@ -388,5 +392,18 @@ func TestValidate(t *testing.T) {
 			}
 			t.Fatalf("problems %+v, want %s: …%s…", ve.Problems, tc.field, tc.want)
 		})
+	}
+}
+
+func TestCoverBoundsTheReasons(t *testing.T) {
+	var cands []*Exemption
+	for i := range MaxReasons + 5 {
+		ex := base()
+		ex.ID, ex.Ceiling.Metres = fmt.Sprintf("EX-%06d", i+1), 10
+		cands = append(cands, ex)
+	}
+	d := Cover(baseHit(), baseFlight(), cands, t0)
+	if d.Covered() || len(d.Reasons) != MaxReasons+1 || d.Reasons[MaxReasons].Text != "and 5 more exemptions of unit AMS for this zone, none of which covers the flight" {
+		t.Fatalf("%d reasons, last %v", len(d.Reasons), d.Reasons[len(d.Reasons)-1])
 	}
 }
