@@ -1,12 +1,14 @@
 package exemptions
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/paulmach/orb"
 
 	"github.com/nofly-project/nofly/geo"
@@ -405,5 +407,31 @@ func TestCoverBoundsTheReasons(t *testing.T) {
 	d := Cover(baseHit(), baseFlight(), cands, t0)
 	if d.Covered() || len(d.Reasons) != MaxReasons+1 || d.Reasons[MaxReasons].Text != "and 5 more exemptions of unit AMS for this zone, none of which covers the flight" {
 		t.Fatalf("%d reasons, last %v", len(d.Reasons), d.Reasons[len(d.Reasons)-1])
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	for _, area := range []*geo.Shape{nil, square(orb.Point{4.8, 52.3}, 0.1),
+		{Kind: geo.ShapeCircle, Center: orb.Point{4.8, 52.3}, Radius: 500}} {
+		ex := base()
+		ex.Area = area
+		ex.Selector = Selector{Country: "NLD", Restrictions: []geo.Restriction{geo.Prohibited, geo.ReqAuthorisation}}
+		ex.Revocation = &Revocation{By: "c", At: t0, Reason: "r"}
+		b, err := json.Marshal(ex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`"ref":"AGL"`, `"restrictions":["PROHIBITED","REQ_AUTHORISATION"]`} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s lacks %s", b, want)
+			}
+		}
+		var back Exemption
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(*ex, back); d != "" {
+			t.Errorf("round trip (-want +got):\n%s\n%s", d, b)
+		}
 	}
 }
