@@ -435,3 +435,23 @@ func TestJSONRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func FuzzExemptionJSON(f *testing.F) {
+	b, _ := json.Marshal(base())
+	f.Add(b)
+	f.Add([]byte(`{"area":{"center":[4,52],"radius_m":5},"ceiling":{"metres":1,"ref":"AMSL"},"selector":{"restrictions":["PROHIBITED"]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ex Exemption
+		if json.Unmarshal(b, &ex) != nil {
+			return
+		}
+		again, err := json.Marshal(ex)
+		if err != nil {
+			return // e.g. NaN from a huge number: not a record the store wrote
+		}
+		var back Exemption
+		if err := json.Unmarshal(again, &back); err != nil {
+			t.Fatalf("%s does not read back: %v", again, err)
+		}
+	})
+}

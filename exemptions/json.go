@@ -28,11 +28,15 @@ func (c *Ceiling) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
+	c.Metres, c.Ref = v.Metres, geo.RefUnknown
+	if v.Ref == "" || v.Ref == geo.RefUnknown.String() { // a record never stored; Validate refuses it
+		return nil
+	}
 	ref, err := geo.ParseVerticalRef(v.Ref)
 	if err != nil {
 		return fmt.Errorf("ceiling: %w", err)
 	}
-	c.Metres, c.Ref = v.Metres, ref
+	c.Ref = ref
 	return nil
 }
 
@@ -57,6 +61,10 @@ func (s *Selector) UnmarshalJSON(b []byte) error {
 	}
 	*s = Selector{Country: v.Country, Reasons: v.Reasons}
 	for _, name := range v.Restrictions {
+		if name == geo.RestrictionUnknown.String() { // a record never stored; Validate refuses it
+			s.Restrictions = append(s.Restrictions, geo.RestrictionUnknown)
+			continue
+		}
 		r, err := geo.ParseRestriction(name)
 		if err != nil {
 			return fmt.Errorf("selector: %w", err)

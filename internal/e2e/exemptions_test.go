@@ -238,3 +238,32 @@ func checkAcknowledged(t *testing.T, c noflyv1.ExemptionServiceClient, acked map
 		t.Errorf("%d records verified, %d listed", v.GetRecords(), len(got))
 	}
 }
+
+// TestExemptedPlan: a plan check of an operating area inside an exemption's
+// area is EXEMPTED; with a buffer that reaches past the area it is DENIED,
+// saying so.
+func TestExemptedPlan(t *testing.T) {
+	d := startDaemon(t)
+	area := filepath.Join(t.TempDir(), "area.geojson")
+	write(t, area, `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[4.74,52.30],[4.78,52.30],[4.78,52.32],[4.74,52.30]]]}}`)
+	r := nofly(t, d.addr, "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR", "--from", "now", "--until", "+8h",
+		"--max-alt", "60", "--area-circle", "52.31,4.76,5000", "--legal-basis", "ILT/2026/0043", "--by", "admin")
+	wantExit(t, r, 0)
+	id := strings.TrimSpace(r.stdout)
+	plan := []string{"plan", "check", area, "--min-alt", "0", "--max-alt", "50", "--unit", "AMS-DRONE", "--purpose", "traffic-accident", "--ref", "M-18"}
+	r = nofly(t, d.addr, plan...)
+	wantExit(t, r, 0)
+	if !strings.HasPrefix(r.stdout, "EXEMPTED") || !strings.Contains(r.stdout, "covered by "+id) {
+		t.Errorf("area inside the exemption's: %s", r)
+	}
+	r = nofly(t, d.addr, append(plan, "--buffer", "4000")...)
+	wantExit(t, r, 1)
+	if !strings.Contains(r.stdout, id+": the operating area with its 4000 m buffer is not inside the exemption's area") {
+		t.Errorf("buffer past the exemption's area: %s", r)
+	}
+	r = nofly(t, d.addr, "audit", "list", "--action", "check")
+	wantExit(t, r, 0)
+	if !strings.Contains(r.stdout, "M-18") {
+		t.Errorf("the exempted plan check is not in the audit log: %s", r)
+	}
+}
