@@ -17,10 +17,13 @@ import (
 // the database.
 //
 // store is read-only after NewCache; refreshMu serialises Refresh, so that
-// an older snapshot never replaces a newer one.
+// an older snapshot never replaces a newer one, and guards records and pos
+// (every record, and where each id is in records), which only Refresh uses.
 type Cache struct {
 	store     Store
 	refreshMu sync.Mutex
+	records   []Exemption
+	pos       map[string]int
 	snap      atomic.Pointer[Snapshot]
 }
 
@@ -47,14 +50,28 @@ func (c *Cache) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if v == c.snap.Load().Version {
+	cur := c.snap.Load().Version
+	if v == cur {
 		return nil
 	}
-	all, v, err := c.store.All(ctx)
+	if cur < 0 || v < cur { // first load, or a store that started over
+		c.records, c.pos = nil, map[string]int{}
+		cur = -1
+	}
+	changed, v, err := c.store.Changed(ctx, cur)
 	if err != nil {
 		return err
 	}
-	c.snap.Store(NewSnapshot(all, v))
+	for _, ex := range changed {
+		if i, ok := c.pos[ex.ID]; ok {
+			c.records[i] = ex
+		} else {
+			c.pos[ex.ID] = len(c.records)
+			c.records = append(c.records, ex)
+		}
+	}
+	// The snapshot gets its own copy: the next Refresh changes c.records.
+	c.snap.Store(NewSnapshot(slices.Clone(c.records), v))
 	return nil
 }
 

@@ -78,6 +78,10 @@ var migrations = []string{
 			OR (OLD.superseded_by IS NOT NULL AND OLD.superseded_by IS NOT NEW.superseded_by)
 			OR (OLD.revocation IS NOT NULL AND (OLD.revocation IS NOT NEW.revocation OR OLD.revoked_at_ns IS NOT NEW.revoked_at_ns))
 		BEGIN SELECT RAISE(ABORT, 'exemptions are never edited: supersede or revoke'); END;`,
+	// 2: the record set version at which each record last changed, so that
+	// caches read only what changed.
+	`ALTER TABLE exemptions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX exemptions_version ON exemptions (version);`,
 }
 
 // OpenSQLite opens (creating it when missing) the database at path and
@@ -165,7 +169,7 @@ func (s *SQLiteStore) Create(ctx context.Context, ex Exemption) (Exemption, erro
 	var out Exemption
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = insertRecord(ctx, tx, ex, "")
+		out, _, err = insertRecord(ctx, tx, ex, "")
 		if err != nil {
 			return err
 		}
@@ -190,11 +194,12 @@ func (s *SQLiteStore) Supersede(ctx context.Context, oldID string, ex Exemption)
 		if old.SupersededBy != "" {
 			return idError(oldID, fmt.Errorf("%w by %s", ErrSuperseded, old.SupersededBy))
 		}
-		out, err = insertRecord(ctx, tx, ex, oldID)
+		var v int64
+		out, v, err = insertRecord(ctx, tx, ex, oldID)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE exemptions SET superseded_by = ? WHERE id = ?", out.ID, oldID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE exemptions SET superseded_by = ?, version = ? WHERE id = ?", out.ID, v, oldID); err != nil {
 			return err
 		}
 		_, err = appendAudit(ctx, tx, AuditEvent{At: out.IssuedAt, Action: ActionSupersede, Actor: out.IssuedBy,
@@ -223,11 +228,12 @@ func (s *SQLiteStore) Revoke(ctx context.Context, id string, rev Revocation) (Ex
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE exemptions SET revoked_at_ns = ?, revocation = ? WHERE id = ?",
-			nanos(rev.At), string(rj), id); err != nil {
+		v, err := bumpVersion(ctx, tx)
+		if err != nil {
 			return err
 		}
-		if err := bumpVersion(ctx, tx); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE exemptions SET revoked_at_ns = ?, revocation = ?, version = ? WHERE id = ?",
+			nanos(rev.At), string(rj), v, id); err != nil {
 			return err
 		}
 		ex.Revocation = &rev
@@ -239,11 +245,16 @@ func (s *SQLiteStore) Revoke(ctx context.Context, id string, rev Revocation) (Ex
 	return out, err
 }
 
-// insertRecord stores a new record, with its id and Supersedes set.
-func insertRecord(ctx context.Context, tx *sql.Tx, ex Exemption, supersedes string) (Exemption, error) {
+// insertRecord stores a new record, with its id and Supersedes set, and
+// returns it with the record set's new version.
+func insertRecord(ctx context.Context, tx *sql.Tx, ex Exemption, supersedes string) (Exemption, int64, error) {
 	var seq int64
 	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM exemptions").Scan(&seq); err != nil {
-		return ex, err
+		return ex, 0, err
+	}
+	v, err := bumpVersion(ctx, tx)
+	if err != nil {
+		return ex, 0, err
 	}
 	ex.ID = fmt.Sprintf("EX-%06d", seq)
 	ex.Supersedes, ex.SupersededBy, ex.Revocation = supersedes, "", nil
@@ -251,23 +262,26 @@ func insertRecord(ctx context.Context, tx *sql.Tx, ex Exemption, supersedes stri
 	ex.ZoneIDs = slices.Compact(slices.Sorted(slices.Values(ex.ZoneIDs)))
 	rec, err := json.Marshal(ex)
 	if err != nil {
-		return ex, err
+		return ex, 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO exemptions (seq, id, unit, valid_from_ns, valid_until_ns, record)
-		VALUES (?, ?, ?, ?, ?, ?)`, seq, ex.ID, ex.Holder.Unit, nanos(ex.ValidFrom), nanos(ex.ValidUntil), string(rec)); err != nil {
-		return ex, err
+	if _, err := tx.ExecContext(ctx, `INSERT INTO exemptions (seq, id, unit, valid_from_ns, valid_until_ns, record, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, seq, ex.ID, ex.Holder.Unit, nanos(ex.ValidFrom), nanos(ex.ValidUntil), string(rec), v); err != nil {
+		return ex, 0, err
 	}
 	for _, z := range ex.ZoneIDs {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO exemption_zones VALUES (?, ?)", z, ex.ID); err != nil {
-			return ex, err
+			return ex, 0, err
 		}
 	}
-	return ex, bumpVersion(ctx, tx)
+	return ex, v, nil
 }
 
-func bumpVersion(ctx context.Context, tx *sql.Tx) error {
-	_, err := tx.ExecContext(ctx, "UPDATE meta SET value = value + 1 WHERE key = 'records_version'")
-	return err
+// bumpVersion counts a change of the record set and returns the new
+// version.
+func bumpVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var v int64
+	err := tx.QueryRowContext(ctx, "UPDATE meta SET value = value + 1 WHERE key = 'records_version' RETURNING value").Scan(&v)
+	return v, err
 }
 
 // appendAudit appends an entry with detail as its Detail, chained to the
@@ -423,7 +437,10 @@ func (s *SQLiteStore) List(ctx context.Context, f ListFilter) ([]Exemption, stri
 }
 
 // All implements Store.
-func (s *SQLiteStore) All(ctx context.Context) ([]Exemption, int64, error) {
+func (s *SQLiteStore) All(ctx context.Context) ([]Exemption, int64, error) { return s.Changed(ctx, -1) }
+
+// Changed implements Store.
+func (s *SQLiteStore) Changed(ctx context.Context, since int64) ([]Exemption, int64, error) {
 	// One read transaction: the records and the version agree.
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -434,7 +451,7 @@ func (s *SQLiteStore) All(ctx context.Context) ([]Exemption, int64, error) {
 	if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'records_version'").Scan(&v); err != nil {
 		return nil, 0, err
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+recordCols+" FROM exemptions ORDER BY seq")
+	rows, err := tx.QueryContext(ctx, "SELECT "+recordCols+" FROM exemptions WHERE version > ? ORDER BY seq", since)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -40,6 +40,10 @@ type Store interface {
 	List(ctx context.Context, f ListFilter) ([]Exemption, string, error)
 	// All returns every record and the version of the record set.
 	All(ctx context.Context) ([]Exemption, int64, error)
+	// Changed returns the records created, superseded or revoked after
+	// version since, and the current version, so that a cache need not read
+	// every record again on each change.
+	Changed(ctx context.Context, since int64) ([]Exemption, int64, error)
 	// Version changes whenever a record is created, superseded or revoked.
 	Version(ctx context.Context) (int64, error)
 	// RecordCheck appends a check that relied on exemptions to the audit

@@ -145,8 +145,16 @@ func testRevoke(t *testing.T, s exemptions.Store) {
 	if got.Revocation == nil || *got.Revocation != rev {
 		t.Errorf("revocation %+v, want %+v", got.Revocation, rev)
 	}
-	if v1, _ := s.Version(ctx); v1 == v0 {
+	v1, _ := s.Version(ctx)
+	if v1 == v0 {
 		t.Error("version did not change")
+	}
+	changed, v2, err := s.Changed(ctx, v0)
+	if err != nil || v2 != v1 || len(changed) != 1 || changed[0].ID != ex.ID || changed[0].Revocation == nil {
+		t.Errorf("Changed since the revocation's version: %+v, version %d (want %d), %v", changed, v2, v1, err)
+	}
+	if changed, _, _ := s.Changed(ctx, v1); len(changed) != 0 {
+		t.Errorf("Changed since the current version: %+v", changed)
 	}
 	back, _ := s.Get(ctx, ex.ID)
 	if d := cmp.Diff(got, back); d != "" {

@@ -571,6 +571,7 @@ func TestDaemonRefusesBadStart(t *testing.T) {
 		{"--zones", filepath.Join(dir, "missing.geojson")},
 		{"--log-format", "xml"},
 		{"stray"},
+		{"--db", filepath.Join(dir, "no-such-dir", "nofly.db")},
 	} {
 		cmd := exec.Command(filepath.Join(bin, "noflyd"), append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 		cmd.Dir = dir // where the default --db would go

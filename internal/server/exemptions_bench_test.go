@@ -25,6 +25,9 @@ type memStore struct {
 func (m *memStore) All(context.Context) ([]exemptions.Exemption, int64, error) {
 	return m.records, 1, nil
 }
+func (m *memStore) Changed(context.Context, int64) ([]exemptions.Exemption, int64, error) {
+	return m.records, 1, nil
+}
 func (m *memStore) Version(context.Context) (int64, error) { return 1, nil }
 func (m *memStore) RecordCheck(context.Context, exemptions.CheckRecord) (exemptions.AuditEvent, error) {
 	return exemptions.AuditEvent{}, nil
