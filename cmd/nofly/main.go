@@ -163,10 +163,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	name := args[0]
+	if subs, ok := subcommands[name]; ok && len(args) == 1 {
+		return &usageError{cmd: "nofly", msg: fmt.Sprintf("%s needs a subcommand: %s", name, subs)}
+	}
 	if len(args) > 1 && (name == "plan" || name == "zones" || name == "exemptions" || name == "audit") {
 		name += " " + args[1]
 	}
 	return &usageError{cmd: "nofly", msg: fmt.Sprintf("unknown command %q", name)}
+}
+
+// subcommands lists, for each command that has them, its subcommands.
+var subcommands = map[string]string{
+	"plan":       "check",
+	"zones":      "list or show",
+	"exemptions": "create, list, show, supersede or revoke",
+	"audit":      "list or verify",
 }
 
 // exec parses the command's flags, which may come before, between and after
