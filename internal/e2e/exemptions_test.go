@@ -267,3 +267,29 @@ func TestExemptedPlan(t *testing.T) {
 		t.Errorf("the exempted plan check is not in the audit log: %s", r)
 	}
 }
+
+// TestExemptionsReachAnotherServer: two noflyd share one database; an
+// exemption issued through one covers checks on the other within a couple
+// of seconds (each polls the record set's version every second).
+func TestExemptionsReachAnotherServer(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nofly.db")
+	a := startDaemon(t, "--db", db)
+	b := startDaemon(t, "--db", db)
+	r := nofly(t, a.addr, "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR", "--from", "now", "--until", "+1h",
+		"--max-alt", "60", "--legal-basis", "ILT/2026/0044", "--by", "admin")
+	wantExit(t, r, 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r = nofly(t, b.addr, "check", "--lat", "52.31", "--lon", "4.76", "--alt", "50", "--unit", "AMS-DRONE")
+		if r.code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other server still denies 5 s after the exemption was issued: %s", r)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.HasPrefix(r.stdout, "EXEMPTED") {
+		t.Errorf("other server: %s", r)
+	}
+}
