@@ -32,9 +32,12 @@ type exFixture struct {
 
 // newExFixture serves testZones with an exemption store over an in-memory
 // connection. The server's clock reads *f.now, which starts at clock.
-func newExFixture(t *testing.T) *exFixture {
+func newExFixture(t *testing.T) *exFixture { t.Helper(); return newExFixtureZones(t, testZones) }
+
+// newExFixtureZones is newExFixture with other zones (nofly GeoJSON).
+func newExFixtureZones(t *testing.T, js string) *exFixture {
 	t.Helper()
-	zones := readZones(t, testZones)
+	zones := readZones(t, js)
 	store, err := exemptions.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -312,5 +315,37 @@ func TestExemptionRequests(t *testing.T) {
 	_, err = f.admin.ListExemptions(ctx, &noflyv1.ListExemptionsRequest{PageToken: "nonsense"})
 	if code, vs := violations(t, err); code != codes.InvalidArgument || len(vs) != 1 || vs[0].Field != "page_token" {
 		t.Errorf("bad page token: %v %v", code, vs)
+	}
+}
+
+// TestOverride: a zone whose data allows no exemption is covered only by an
+// exemption that names it and overrides; one that picks it by selector, or
+// names it without override, is refused with the reason.
+func TestOverride(t *testing.T) {
+	zones := strings.Replace(testZones, `"reasons":["SENSITIVE"],`, `"reasons":["SENSITIVE"],"exemptions":"NO",`, 1)
+	f := newExFixtureZones(t, zones)
+	ctx := context.Background()
+	plain := f.create(t, record())
+	sel := record()
+	sel.ZoneIds, sel.Selector = nil, &noflyv1.ZoneSelector{Reasons: []string{"SENSITIVE"}}
+	bySelector := f.create(t, sel)
+	resp, err := f.checks.CheckPosition(ctx, positionIn(50, clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := plain.GetId() + ": zone T-PROHIB allows no exemption (regulationExemption NO): only an exemption that names it and overrides covers it | " +
+		bySelector.GetId() + ": zone T-PROHIB allows no exemption (regulationExemption NO): only an exemption that names it and overrides covers it"
+	if resp.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED || reasons(resp.GetConflicts()[0]) != want {
+		t.Fatalf("without override: %v %q", resp.GetVerdict(), reasons(resp.GetConflicts()[0]))
+	}
+	ov := record()
+	ov.Override = true
+	overriding := f.create(t, ov)
+	resp, err = f.checks.CheckPosition(ctx, positionIn(50, clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetVerdict() != noflyv1.Verdict_VERDICT_EXEMPTED || resp.GetConflicts()[0].GetExemption().GetId() != overriding.GetId() {
+		t.Fatalf("with override: %v %v", resp.GetVerdict(), resp.GetConflicts()[0])
 	}
 }
