@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/internal/flightplan"
 )
 
 // listFlag is a flag that may be given several times.
@@ -46,7 +47,7 @@ type recordFlags struct {
 	pilots, drones, zones      listFlag
 	country                    string
 	reasons, restrictions      listFlag
-	circle                     string
+	circle, areaFile           string
 	from, until                timeFlag
 	maxAlt                     optFloat
 	ref                        refFlag
@@ -69,6 +70,7 @@ func (r *recordFlags) register(fs *flag.FlagSet) {
 	fs.Var(&r.reasons, "reason", "selector: zones with this `reason`, e.g. AIR_TRAFFIC (repeatable)")
 	fs.Var(&r.restrictions, "restriction", "selector: zones with this `restriction`: prohibited or req_authorisation (repeatable)")
 	fs.StringVar(&r.circle, "area-circle", "", "only flights inside this circle: `LAT,LON,RADIUS_M`")
+	fs.StringVar(&r.areaFile, "area-file", "", "only flights inside the Polygon (or Point with radius_m) in this GeoJSON `FILE`")
 	fs.Var(&r.from, "from", "`TIME` the exemption starts; required")
 	fs.Var(&r.until, "until", "`TIME` the exemption ends; required")
 	fs.Var(&r.maxAlt, "max-alt", "ceiling in `metres` above --alt-ref; required")
@@ -129,6 +131,28 @@ func (r *recordFlags) record(e *env, cmd string) (*noflyv1.Exemption, error) {
 	if len(r.zones) == 0 && ex.Selector == nil {
 		return nil, &usageError{cmd: cmd, msg: "--zone or a selector (--country, --reason, --restriction) required"}
 	}
+	if r.circle != "" && r.areaFile != "" {
+		return nil, &usageError{cmd: cmd, msg: "give --area-circle or --area-file, not both"}
+	}
+	if r.areaFile != "" {
+		b, err := readPlanFile(e, r.areaFile)
+		if err != nil {
+			return nil, err
+		}
+		p, err := flightplan.Parse(r.areaFile, b, flightplan.Options{})
+		if err != nil {
+			return nil, err
+		}
+		if p.Area == nil {
+			return nil, fmt.Errorf("%s: a route, not an area: want a GeoJSON Polygon, or a Point with radius_m", r.areaFile)
+		}
+		switch a := areaToProto(p.Area); {
+		case a.GetPolygon() != nil:
+			ex.Area = &noflyv1.ExemptionArea{Shape: &noflyv1.ExemptionArea_Polygon{Polygon: a.GetPolygon()}}
+		default:
+			ex.Area = &noflyv1.ExemptionArea{Shape: &noflyv1.ExemptionArea_Circle{Circle: a.GetCircle()}}
+		}
+	}
 	if r.circle != "" {
 		var v [3]float64
 		parts := strings.Split(r.circle, ",")
@@ -156,7 +180,7 @@ func printRecordResult(e *env, ex *noflyv1.Exemption) error {
 	return err
 }
 
-const recordUsage = "--unit U [--pilot P]... [--drone SERIAL]... --zone ID... [--country C] [--reason R]... [--restriction R]... [--area-circle LAT,LON,M] --from TIME --until TIME --max-alt METRES [--alt-ref agl|amsl] [--purpose P]... [--conditions TEXT] --legal-basis TEXT [--override] [--by WHO]"
+const recordUsage = "--unit U [--pilot P]... [--drone SERIAL]... --zone ID... [--country C] [--reason R]... [--restriction R]... [--area-circle LAT,LON,M | --area-file FILE] --from TIME --until TIME --max-alt METRES [--alt-ref agl|amsl] [--purpose P]... [--conditions TEXT] --legal-basis TEXT [--override] [--by WHO]"
 
 func exemptionsCreateCommand() *command {
 	r := newRecordFlags()

@@ -246,10 +246,15 @@ func TestExemptedPlan(t *testing.T) {
 	d := startDaemon(t)
 	area := filepath.Join(t.TempDir(), "area.geojson")
 	write(t, area, `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[4.74,52.30],[4.78,52.30],[4.78,52.32],[4.74,52.30]]]}}`)
+	exArea := filepath.Join(t.TempDir(), "exemption-area.geojson")
+	write(t, exArea, `{"type":"Polygon","coordinates":[[[4.70,52.28],[4.82,52.28],[4.82,52.34],[4.70,52.34],[4.70,52.28]]]}`)
 	r := nofly(t, d.addr, "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR", "--from", "now", "--until", "+8h",
-		"--max-alt", "60", "--area-circle", "52.31,4.76,5000", "--legal-basis", "ILT/2026/0043", "--by", "admin")
+		"--max-alt", "60", "--area-file", exArea, "--legal-basis", "ILT/2026/0043", "--by", "admin")
 	wantExit(t, r, 0)
 	id := strings.TrimSpace(r.stdout)
+	if r := nofly(t, d.addr, "exemptions", "show", id); !strings.Contains(r.stdout, "Area:         polygon") {
+		t.Errorf("show: %s", r)
+	}
 	plan := []string{"plan", "check", area, "--min-alt", "0", "--max-alt", "50", "--unit", "AMS-DRONE", "--purpose", "traffic-accident", "--ref", "M-18"}
 	r = nofly(t, d.addr, plan...)
 	wantExit(t, r, 0)
