@@ -251,8 +251,10 @@ type result struct {
 	advisories []*noflyv1.ZoneHit
 	caveats    []*noflyv1.Caveat
 	// applied lists the exemptions that cover conflicts, each once, sorted
-	// by id.
-	applied []*exemptions.Exemption
+	// by id, and appliedPB their messages, in the same order (shared with
+	// the conflicts they cover).
+	applied   []*exemptions.Exemption
+	appliedPB []*noflyv1.AppliedExemption
 }
 
 // coverFunc decides whether an exemption covers a blocking hit.
@@ -282,9 +284,11 @@ func judge(hits []geo.Hit, extra geo.Caveat, cover coverFunc) result {
 		}
 		d := cover(h)
 		if d.Covered() {
-			ph.Exemption = appliedToProto(d.By)
-			if !slices.Contains(r.applied, d.By) {
-				r.applied = append(r.applied, d.By)
+			if i := slices.Index(r.applied, d.By); i >= 0 {
+				ph.Exemption = r.appliedPB[i]
+			} else {
+				ph.Exemption = appliedToProto(d.By)
+				r.applied, r.appliedPB = append(r.applied, d.By), append(r.appliedPB, ph.Exemption)
 			}
 			continue
 		}
@@ -299,19 +303,16 @@ func judge(hits []geo.Hit, extra geo.Caveat, cover coverFunc) result {
 	case len(r.conflicts) > 0:
 		r.verdict = noflyv1.Verdict_VERDICT_EXEMPTED
 	}
-	slices.SortFunc(r.applied, func(a, b *exemptions.Exemption) int { return cmp.Compare(a.ID, b.ID) })
+	if len(r.applied) > 1 {
+		slices.SortFunc(r.applied, func(a, b *exemptions.Exemption) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(r.appliedPB, func(a, b *noflyv1.AppliedExemption) int { return cmp.Compare(a.GetId(), b.GetId()) })
+	}
 	r.caveats = caveatsToProto(all)
 	return r
 }
 
 // appliedProto lists the applied exemptions for a response.
-func (r result) appliedProto() []*noflyv1.AppliedExemption {
-	var out []*noflyv1.AppliedExemption
-	for _, ex := range r.applied {
-		out = append(out, appliedToProto(ex))
-	}
-	return out
-}
+func (r result) appliedProto() []*noflyv1.AppliedExemption { return r.appliedPB }
 
 // appliedIDs lists the applied exemptions' ids.
 func (r result) appliedIDs() []string {
