@@ -300,6 +300,9 @@ func judge(hits []geo.Hit, extra geo.Caveat, cover coverFunc) result {
 	switch {
 	case uncovered > 0:
 		r.verdict = noflyv1.Verdict_VERDICT_DENIED
+		// The flight may not go: no exemption is applied, though each
+		// conflict still says which one would cover it.
+		r.applied, r.appliedPB = nil, nil
 	case len(r.conflicts) > 0:
 		r.verdict = noflyv1.Verdict_VERDICT_EXEMPTED
 	}

@@ -349,3 +349,31 @@ func TestOverride(t *testing.T) {
 		t.Fatalf("with override: %v %v", resp.GetVerdict(), resp.GetConflicts()[0])
 	}
 }
+
+// TestPartlyCovered: a flight through two blocking zones, one covered, is
+// DENIED; the covered conflict still names its exemption, the other says
+// why it is not covered, and no exemption is listed as applied.
+func TestPartlyCovered(t *testing.T) {
+	f := newExFixture(t)
+	ctx := context.Background()
+	ex := f.create(t, record())
+	resp, err := f.checks.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{
+		Operator: &noflyv1.Operator{Unit: "AMS"}, Purpose: noflyv1.Purpose_PURPOSE_FORENSIC,
+		Start: timestamppb.New(clock), End: timestamppb.New(clock.Add(time.Hour)),
+		Geometry: route(wp(52.05, 4.05, 40), wp(52.05, 6.05, 400)), // through T-PROHIB low, T-HIGH high
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED || len(resp.GetExemptions()) != 0 {
+		t.Fatalf("verdict %v, applied %v", resp.GetVerdict(), resp.GetExemptions())
+	}
+	var got []string
+	for _, c := range resp.GetConflicts() {
+		got = append(got, c.GetZone().GetId()+" "+c.GetExemption().GetId()+" "+reasons(c))
+	}
+	want := []string{"T-HIGH  no exemption of unit AMS names this zone", "T-PROHIB " + ex.GetId() + " "}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("conflicts (-want +got):\n%s", d)
+	}
+}

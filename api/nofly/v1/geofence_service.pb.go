@@ -507,6 +507,7 @@ type CheckPositionResponse struct {
 	// Which zone data answered.
 	ZoneSet *ZoneSetInfo `protobuf:"bytes,7,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
 	// Exemptions applied, each once, sorted by id: keep their conditions.
+	// Empty unless the verdict is EXEMPTED.
 	Exemptions    []*AppliedExemption `protobuf:"bytes,8,rep,name=exemptions,proto3" json:"exemptions,omitempty"` // Field numbers 9 to 19 are kept for exemptions applied to the check.
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1031,6 +1032,7 @@ type CheckFlightPlanResponse struct {
 	// Which zone data answered.
 	ZoneSet *ZoneSetInfo `protobuf:"bytes,8,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
 	// Exemptions applied, each once, sorted by id: keep their conditions.
+	// Empty unless the verdict is EXEMPTED.
 	Exemptions    []*AppliedExemption `protobuf:"bytes,9,rep,name=exemptions,proto3" json:"exemptions,omitempty"` // Field numbers 10 to 19 are kept for exemptions applied to the check.
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
