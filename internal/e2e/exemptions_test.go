@@ -298,3 +298,32 @@ func TestExemptionsReachAnotherServer(t *testing.T) {
 		t.Errorf("other server: %s", r)
 	}
 }
+
+// TestAuditVerifyFindsTampering changes an audit entry behind noflyd's back
+// (after dropping the trigger that forbids it): nofly audit verify exits 1
+// and says which entry.
+func TestAuditVerifyFindsTampering(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nofly.db")
+	d := startDaemon(t, "--db", db)
+	for range 2 {
+		r := nofly(t, d.addr, "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR", "--from", "now", "--until", "+1h",
+			"--max-alt", "60", "--legal-basis", "ILT/2026/0045", "--by", "admin")
+		wantExit(t, r, 0)
+	}
+	wantExit(t, nofly(t, d.addr, "audit", "verify"), 0)
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{"DROP TRIGGER audit_no_update", "UPDATE audit SET entry = replace(entry, '\"admin\"', '\"someone-else\"') WHERE seq = 1"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	r := nofly(t, d.addr, "audit", "verify")
+	wantExit(t, r, 1)
+	if !strings.HasPrefix(r.stdout, "audit log NOT intact") || !strings.Contains(r.stdout, "entry 1: ") {
+		t.Errorf("verify after tampering: %s", r)
+	}
+}
