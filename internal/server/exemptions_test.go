@@ -377,3 +377,16 @@ func TestPartlyCovered(t *testing.T) {
 		t.Errorf("conflicts (-want +got):\n%s", d)
 	}
 }
+
+// TestExemptedCheckNeedsItsAuditEntry: when the audit entry of an exempted
+// check cannot be stored, the check fails (INTERNAL) rather than answer
+// EXEMPTED unrecorded.
+func TestExemptedCheckNeedsItsAuditEntry(t *testing.T) {
+	f := newExFixture(t)
+	f.create(t, record())
+	f.store.Close()
+	_, err := f.checks.CheckPosition(context.Background(), positionIn(50, clock))
+	if status.Code(err) != codes.Internal {
+		t.Fatalf("got %v, want INTERNAL", err)
+	}
+}
