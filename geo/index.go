@@ -24,6 +24,8 @@ type Index struct {
 	vols  []cvol
 	tree  rtree.RTreeGN[float32, int32] // volume boxes -> index into vols
 
+	grid pointGrid // volume boxes by cell, for positions
+
 	scanAll bool // tests: visit every volume instead of searching the tree
 	noCarry bool // tests: never carry a segment's end side to the next
 }
@@ -111,6 +113,7 @@ func NewIndex(zones []Zone) (*Index, error) {
 		ix.tree.Insert(min, max, int32(i))
 	}
 	ix.vols = sorted
+	ix.grid = newPointGrid(ix.vols)
 	return ix, nil
 }
 
@@ -175,35 +178,39 @@ func (ix *Index) Search(b orb.Bound, fn func(*Zone) bool) {
 func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 	start := len(dst)
 	p := q.Point
-	key := [2]float32{down32(p[0]), down32(p[1])}
-	key2 := [2]float32{up32(p[0]), up32(p[1])}
-	ix.search(key, key2, func(vi int32) bool {
+	visit := func(vi int32) {
 		v := &ix.vols[vi]
 		if v.multi {
 			for i := start; i < len(dst); i++ {
 				if dst[i].Zone == ix.zones[v.zone] {
-					return true // another volume of this zone is already hit
+					return // another volume of this zone is already hit
 				}
 			}
 		}
 		band, ok, hcav := heightOverlap(q.Alt.Metres, q.Alt.Metres, q.Alt.Ref, v.lower, v.upper)
 		if !ok {
-			return true
+			return
 		}
 		var tcav Caveat
 		if !v.perm {
 			var active bool
 			if active, tcav = ix.act[v.zone].activeAt(q.At); !active {
-				return true
+				return
 			}
 		}
 		if !v.containsPoint(p) {
-			return true
+			return
 		}
 		dst = append(dst, Hit{Zone: ix.zones[v.zone], Band: band, When: Instant(q.At), Caveats: hcav | tcav,
 			order: v.order()})
-		return true
-	})
+	}
+	if ix.scanAll {
+		for vi := range ix.vols {
+			visit(int32(vi))
+		}
+	} else {
+		ix.grid.each(p, visit)
+	}
 	sortHits(dst[start:])
 	return dst
 }

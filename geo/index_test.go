@@ -224,3 +224,41 @@ func TestCheckPositionAllocs(t *testing.T) {
 		t.Errorf("CheckPosition allocates %v times per call", allocs)
 	}
 }
+
+// TestPointGrid: positions find zones through the grid in every quadrant
+// of the globe, on cell edges, and through the list of zones too big for
+// cells.
+func TestPointGrid(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	var zones []Zone
+	for i, c := range []orb.Point{{5, 52}, {-3.7, 40.4}, {-58.4, -34.6}, {151.2, -33.9}, {0, 0}, {0.05, 0.1}} {
+		zones = append(zones, circleZone(fmt.Sprintf("C%d", i), c, 3000))
+		zones = append(zones, polyZone(fmt.Sprintf("P%d", i), star(r, c, 8000, 12)))
+	}
+	zones = append(zones, circleZone("HUGE", orb.Point{10, 50}, 600_000))
+	ix := mustIndex(t, zones...)
+	brute := *ix
+	brute.scanAll = true
+	for i := 0; i < 20000; i++ {
+		var p orb.Point
+		switch i % 3 {
+		case 0: // near a zone
+			c := zones[r.IntN(len(zones))].Volumes[0].Shape.Bound().Center()
+			p = orb.Point{c[0] + (r.Float64()-0.5)*0.3, c[1] + (r.Float64()-0.5)*0.3}
+		case 1: // on a cell corner
+			p = orb.Point{gridDeg * float64(r.IntN(400)-200), gridDeg * float64(r.IntN(400)-200)}
+		default:
+			p = orb.Point{-180 + 360*r.Float64(), -90 + 180*r.Float64()}
+		}
+		q := PositionQuery{Point: p, At: t0}
+		if got, want := hitIDs(ix.CheckPosition(q, nil)), hitIDs(brute.CheckPosition(q, nil)); !slices.Equal(got, want) {
+			t.Fatalf("%v: grid %v, scan %v", p, got, want)
+		}
+	}
+	if len(ix.grid.big) != 1 {
+		t.Errorf("%d volumes too big for cells, want 1", len(ix.grid.big))
+	}
+	if hits := ix.CheckPosition(PositionQuery{Point: orb.Point{12, 48}, At: t0}, nil); !slices.Equal(hitIDs(hits), []string{"HUGE"}) {
+		t.Errorf("inside the huge circle: %v", hitIDs(hits))
+	}
+}

@@ -76,12 +76,15 @@ func (v *cvol) containsPoint(p orb.Point) bool {
 		return v.poly.contains(p)
 	}
 	d := v.cf.xy(p).norm()
-	eps := v.cf.relErr(math.Abs(p[1]-v.center[1]), math.Abs(p[0]-v.center[0]))
-	switch {
-	case d/(1+eps) > v.radius+boundarySlack:
-		return false
-	case d/(1-eps) <= v.radius:
-		return true
+	// The frame decides when its error bound allows (it does not far from
+	// the centre or near the poles); the geodesic otherwise.
+	if eps := v.cf.relErr(math.Abs(p[1]-v.center[1]), math.Abs(p[0]-v.center[0])); eps < 0.5 {
+		switch {
+		case d/(1+eps) > v.radius+boundarySlack:
+			return false
+		case d/(1-eps) <= v.radius:
+			return true
+		}
 	}
 	return Distance(p, v.center) <= v.radius+boundarySlack
 }
@@ -249,7 +252,9 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 	dir := bv.sub(av)
 	dc := lerp(av, bv, paramOnSeg(cv, av, bv)).sub(cv).norm() // frame distance to the centre
 	n := near{dist: math.Inf(1), t0: math.Inf(1), t1: math.Inf(-1)}
-	if dc/(1+eps)-v.radius > limit+boundarySlack {
+	if eps >= 0.5 { // the frame says nothing here: measure geodesically
+		eps = math.Inf(1)
+	} else if dc/(1+eps)-v.radius > limit+boundarySlack {
 		return n, false
 	}
 	if lo, hi, ok := lineDisc(av, dir, cv, (v.radius+limit)*(1+eps)+boundarySlack); ok {
@@ -258,7 +263,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 			n.t0, n.t1 = lo, hi
 		}
 	}
-	if dc/(1-eps) <= v.radius { // certainly enters the circle
+	if eps < 0.5 && dc/(1-eps) <= v.radius { // certainly enters the circle
 		n.dist = 0
 		if n.t0 > n.t1 {
 			n.t0, n.t1 = 0, 1
@@ -268,7 +273,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 	// Geodesic distance to the centre, minimised along the segment (it is
 	// unimodal there), to 0.1 mm.
 	l := dir.norm()
-	var dmin, margin float64 // margin: metres the measurement may overstate
+	var dmin float64
 	if l == 0 {
 		dmin = Distance(a, v.center)
 	} else if d, ok := closestToPoint(a, b, v.center, paramOnSeg(cv, av, bv)); ok {
@@ -277,7 +282,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 		dmin, _ = goldenMin(func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }, 0, 1, 1e-4/l)
 	}
 	n.dist = math.Max(0, dmin-v.radius)
-	if n.dist-margin > limit+boundarySlack {
+	if n.dist > limit+boundarySlack {
 		return n, false
 	}
 	if n.t0 > n.t1 { // frame hull missed it: the whole segment
