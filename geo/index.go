@@ -16,7 +16,9 @@ import (
 // build a new Index and swap it in.
 //
 // Each volume's bounding box sits in an R-tree with float32 keys rounded
-// outward, so the box filter never misses; the exact test follows.
+// outward, so the box filter never misses; the exact test follows. Routes,
+// areas and Search walk the tree; positions look their point's cell up in a
+// grid of the same boxes, which touches less memory.
 type Index struct {
 	zones []*Zone          // sorted by ID
 	byID  map[string]*Zone // ID -> zone
