@@ -31,17 +31,17 @@ func segSegClosest(a, b, c, d vec) (dist, t, u float64) {
 		return 0, t, u
 	}
 	// The closest pair of two non-crossing segments includes an endpoint.
-	dist = math.Inf(1)
+	d2 := math.Inf(1)
 	try := func(tt, uu float64) {
-		if dd := lerp(a, b, tt).sub(lerp(c, d, uu)).norm(); dd < dist {
-			dist, t, u = dd, tt, uu
+		if e := lerp(a, b, tt).sub(lerp(c, d, uu)); e.dot(e) < d2 {
+			d2, t, u = e.dot(e), tt, uu
 		}
 	}
 	try(0, paramOnSeg(a, c, d))
 	try(1, paramOnSeg(b, c, d))
 	try(paramOnSeg(c, a, b), 0)
 	try(paramOnSeg(d, a, b), 1)
-	return dist, t, u
+	return math.Sqrt(d2), t, u
 }
 
 // segIntersect reports whether segments ab and cd share a point (touching
