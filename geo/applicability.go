@@ -198,6 +198,12 @@ func (d *compiledDaily) scan(s, e time.Time, forward bool) (time.Time, bool) {
 		}
 		is := clockOn(day, d.start, d.loc)
 		ie := clockOn(day, d.end, d.loc)
+		if w := offsetChange(day, d.loc); w > 0 {
+			// A wall time may be skipped or happen twice on a day the
+			// offset changes: widen by the change, so that every instant
+			// the wall clock shows the period counts.
+			is, ie = is.Add(-w), ie.Add(w)
+		}
 		if ie.Before(s) || is.After(e) {
 			if forward && is.After(e) {
 				break
@@ -226,4 +232,16 @@ func (d *compiledDaily) scan(s, e time.Time, forward bool) (time.Time, bool) {
 func clockOn(day time.Time, secs int32, loc *time.Location) time.Time {
 	y, m, d := day.Date()
 	return time.Date(y, m, d, 0, 0, int(secs), 0, loc)
+}
+
+// offsetChange is how much loc's UTC offset changes between the start of
+// day and two days later (a period may run past midnight), or 0.
+func offsetChange(day time.Time, loc *time.Location) time.Duration {
+	y, m, d := day.Date()
+	_, o1 := time.Date(y, m, d, 0, 0, 0, 0, loc).Zone()
+	_, o2 := time.Date(y, m, d+2, 0, 0, 0, 0, loc).Zone()
+	if o1 == o2 {
+		return 0
+	}
+	return time.Duration(max(o1-o2, o2-o1)) * time.Second
 }

@@ -105,8 +105,16 @@ func newFrame(lon0, lat0 float64) frame {
 }
 
 // xy projects p into the frame, in metres east and north of the origin.
+// Longitudes are taken the short way round, so that the frame also works
+// beside the antimeridian (RFC 7946 edges never cross it).
 func (f *frame) xy(p orb.Point) vec {
-	return vec{(p[0] - f.lon0) * f.kx, (p[1] - f.lat0) * f.ky}
+	dLon := p[0] - f.lon0
+	if dLon > 180 {
+		dLon -= 360
+	} else if dLon < -180 {
+		dLon += 360
+	}
+	return vec{dLon * f.kx, (p[1] - f.lat0) * f.ky}
 }
 
 // lonlat is the inverse of xy.
@@ -144,17 +152,29 @@ func metresToDegLon(m, lat float64) float64 {
 }
 
 // expandBound grows b by m metres on every side, rounded outward.
+//
+// Near a pole, or where the grown box would pass the antimeridian, it spans
+// every longitude: a longitude range cannot hold it there, and a wider box
+// only costs time.
 func expandBound(b orb.Bound, m float64) orb.Bound {
 	if m <= 0 {
 		return b
 	}
 	dLat := metresToDegLat(m)
 	maxLat := math.Max(math.Abs(b.Min[1]), math.Abs(b.Max[1])) + dLat
-	dLon := metresToDegLon(m, maxLat)
-	return orb.Bound{
-		Min: orb.Point{math.Max(-180, b.Min[0]-dLon), math.Max(-90, b.Min[1]-dLat)},
-		Max: orb.Point{math.Min(180, b.Max[0]+dLon), math.Min(90, b.Max[1]+dLat)},
+	out := orb.Bound{
+		Min: orb.Point{-180, math.Max(-90, b.Min[1]-dLat)},
+		Max: orb.Point{180, math.Min(90, b.Max[1]+dLat)},
 	}
+	if maxLat >= 89 {
+		return out
+	}
+	dLon := metresToDegLon(m, maxLat)
+	if b.Min[0]-dLon < -180 || b.Max[0]+dLon > 180 {
+		return out
+	}
+	out.Min[0], out.Max[0] = b.Min[0]-dLon, b.Max[0]+dLon
+	return out
 }
 
 // circleBound is a longitude/latitude box that contains every point within

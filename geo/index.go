@@ -459,11 +459,7 @@ func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
 		if _, done := h.hits[v.zone]; done {
 			return true
 		}
-		p := v.center
-		if v.kind == ShapePolygon {
-			p = v.poly.firstPoint()
-		}
-		if !area.contains(p) {
+		if !v.someVertexIn(area) {
 			return true
 		}
 		ta := h.active(v.zone)

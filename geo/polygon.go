@@ -185,6 +185,3 @@ func (s *polyShape) eachEdgeNear(q orb.Bound, fn func(a, b orb.Point)) {
 		}
 	}
 }
-
-// firstPoint is a point of the shape's boundary.
-func (s *polyShape) firstPoint() orb.Point { return s.polys[0][0].pts[0] }

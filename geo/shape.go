@@ -60,6 +60,21 @@ func (v *cvol) order() uint32 {
 	return uint32(v.zone) + nonBlocking
 }
 
+// someVertexIn reports whether a vertex of any of the volume's polygons (or
+// a circle's centre) lies in area: a shape that meets no edge of the area
+// lies wholly inside it exactly when this holds.
+func (v *cvol) someVertexIn(area *polyShape) bool {
+	if v.kind == ShapeCircle {
+		return area.contains(v.center)
+	}
+	for _, pg := range v.poly.polys {
+		if area.contains(pg[0].pts[0]) {
+			return true
+		}
+	}
+	return false
+}
+
 // containsPoint reports whether p lies in the volume's horizontal shape;
 // the boundary is inside.
 func (v *cvol) containsPoint(p orb.Point) bool {
@@ -138,6 +153,9 @@ func frameErr(f *frame, q orb.Bound) float64 {
 func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit float64, aSide side) (near, bool, side) {
 	av, bv := f.xy(a), f.xy(b)
 	r := limit*(1+eps) + boundarySlack // capsule radius for the hull, widened
+	if eps >= 0.5 {
+		r = math.Inf(1) // the frame says little here: every edge near q counts
+	}
 	n := near{dist: math.Inf(1), t0: math.Inf(1), t1: math.Inf(-1)}
 	hull := func(lo, hi float64) {
 		n.t0, n.t1 = math.Min(n.t0, lo), math.Max(n.t1, hi)
@@ -207,7 +225,10 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 	// centred on them, then geodesically. Edges whose frame distance is
 	// within the frame's error of the best are candidates too.
 	best := refinePair(a, b, ea, eb, f)
-	cut := n.dist * (1 + eps) / (1 - eps)
+	cut := math.Inf(1)
+	if eps < 0.5 {
+		cut = n.dist * (1 + eps) / (1 - eps)
+	}
 	v.poly.eachEdgeNear(q, func(c, d orb.Point) {
 		if c == ea && d == eb {
 			return
@@ -218,26 +239,47 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 		}
 	})
 	n.dist = best
-	return n, best <= limit+boundarySlack, sideOut
+	// So close to the boundary the frame's "no crossing" may be rounding:
+	// the end's side is not carried.
+	return n, best <= limit+boundarySlack, sideUnknown
 }
 
 // refinePair measures the distance in metres between segments ab and cd
 // (lon/lat): it finds the closest pair in f, again in a frame centred on
-// that pair, and returns the geodesic distance between the two points.
+// that pair, and returns the geodesic distance between the two points. Over
+// more than a few kilometres a frame is not exact enough, so the pair is
+// then refined geodesically, moving each point in turn to the closest one
+// to the other.
 func refinePair(a, b, c, d orb.Point, f *frame) float64 {
+	var t, u float64
 	for i := 0; i < 2; i++ {
-		dd, t, u := segSegClosest(f.xy(a), f.xy(b), f.xy(c), f.xy(d))
+		var dd float64
+		dd, t, u = segSegClosest(f.xy(a), f.xy(b), f.xy(c), f.xy(d))
 		if dd == 0 {
 			return 0
 		}
 		p, q := lerpLL(a, b, t), lerpLL(c, d, u)
-		if i == 1 {
-			return Distance(p, q)
-		}
 		nf := newFrame((p[0]+q[0])/2, (p[1]+q[1])/2)
 		f = &nf
 	}
-	panic("unreachable")
+	dist := Distance(lerpLL(a, b, t), lerpLL(c, d, u))
+	if dist < 2000 {
+		return dist
+	}
+	for i := 0; i < 20; i++ {
+		prev := dist
+		if _, nu, ok := closestToPoint(c, d, lerpLL(a, b, t), u); ok {
+			u = nu
+		}
+		if _, nt, ok := closestToPoint(a, b, lerpLL(c, d, u), t); ok {
+			t = nt
+		}
+		dist = math.Min(dist, Distance(lerpLL(a, b, t), lerpLL(c, d, u)))
+		if prev-dist < 1e-4 {
+			break
+		}
+	}
+	return dist
 }
 
 // lerpLL is the point at t along the straight lon/lat line from a to b.
@@ -276,7 +318,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 	var dmin float64
 	if l == 0 {
 		dmin = Distance(a, v.center)
-	} else if d, ok := closestToPoint(a, b, v.center, paramOnSeg(cv, av, bv)); ok {
+	} else if d, _, ok := closestToPoint(a, b, v.center, paramOnSeg(cv, av, bv)); ok {
 		dmin = d
 	} else {
 		dmin, _ = goldenMin(func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }, 0, 1, 1e-4/l)
@@ -295,22 +337,25 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 // lon/lat segment ab by Newton's method from parameter t: at each point it
 // takes the geodesic towards c, and moves along the segment by the part of
 // that distance that lies along it. ok is false when it does not settle.
-func closestToPoint(a, b, c orb.Point, t float64) (float64, bool) {
+func closestToPoint(a, b, c orb.Point, t float64) (dist, at float64, ok bool) {
 	for i := 0; i < 8; i++ {
 		p := lerpLL(a, b, t)
 		d, az := distAz(p, c)
 		f := newFrame(p[0], p[1])
 		seg := f.xy(b).sub(f.xy(a))
 		l := seg.norm()
+		if l == 0 || d == 0 {
+			return d, t, true
+		}
 		// Metres along the segment towards c, and the step in t.
 		along := d * (math.Sin(az)*seg.x + math.Cos(az)*seg.y) / l
 		nt := clamp01(t + along/l)
 		if math.Abs(nt-t)*l < 1e-3 {
-			return d, true
+			return d, t, true
 		}
 		t = nt
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 // goldenMin minimises the unimodal f on [lo, hi] to within tol and returns
