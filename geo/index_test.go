@@ -262,3 +262,52 @@ func TestPointGrid(t *testing.T) {
 		t.Errorf("inside the huge circle: %v", hitIDs(hits))
 	}
 }
+
+// TestWaypointsOnEdgesMatchBruteForce: routes whose waypoints lie exactly
+// on zone edges and vertices, where rounding makes "crossing" and "touching"
+// hard to tell, answer what a scan that tests every containment answers.
+func TestWaypointsOnEdgesMatchBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	zones := randomZones(r, 150)
+	ix := mustIndex(t, zones...)
+	brute := *ix
+	brute.scanAll = true
+	brute.noCarry = true
+	var onEdge []orb.Point
+	for _, z := range zones {
+		for _, v := range z.Volumes {
+			if v.Shape.Kind != ShapePolygon {
+				continue
+			}
+			ring := v.Shape.Polygons[0][0]
+			for k := 0; k < 4; k++ {
+				i := r.IntN(len(ring) - 1)
+				onEdge = append(onEdge, lerpLL(ring[i], ring[i+1], []float64{0, 0.5, r.Float64(), 1}[k]))
+			}
+		}
+	}
+	for i := 0; i < 500; i++ {
+		q := RouteQuery{AltRef: AGL, Buffer: float64(r.IntN(3)) * 10, Window: TimeWindow{t0, t0.Add(time.Hour)}}
+		p := onEdge[r.IntN(len(onEdge))]
+		f := newFrame(p[0], p[1])
+		for k := 0; k < 2+r.IntN(6); k++ {
+			if k%2 == 1 {
+				p = onEdge[r.IntN(len(onEdge))]
+				if Distance(p, q.Waypoints[k-1].Point) > 20000 {
+					p = f.lonlat(vec{r.NormFloat64() * 300, r.NormFloat64() * 300})
+				}
+			} else if k > 0 {
+				p = f.lonlat(vec{r.NormFloat64() * 300, r.NormFloat64() * 300})
+			}
+			q.Waypoints = append(q.Waypoints, Waypoint{Point: p, Alt: float64(r.IntN(200))})
+		}
+		got, err := ix.CheckRoute(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := brute.CheckRoute(q)
+		if g, w := hitLegs(got), hitLegs(want); !slices.Equal(g, w) {
+			t.Fatalf("route %d: index %v, brute force %v", i, g, w)
+		}
+	}
+}

@@ -204,8 +204,14 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 	// and one containment test says which.
 	if n.dist > 0 {
 		if ain {
+			// Inside throughout; b's side carries only when the segment
+			// stays clear of the boundary beyond any rounding.
+			bSide := sideIn
+			if n.dist < 1e-3 {
+				bSide = sideUnknown
+			}
 			n.dist, n.t0, n.t1 = 0, 0, 1
-			return n, true, sideIn
+			return n, true, bSide
 		}
 		if n.dist/(1+eps) > limit+boundarySlack {
 			return n, false, sideOut
