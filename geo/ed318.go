@@ -239,6 +239,19 @@ func (c *zoneReader) authorities(v *jvalue, field string) []Authority {
 // ed318Applicability reads limitedApplicability; absent, null or empty
 // means always active.
 func (c *zoneReader) ed318Applicability(v *jvalue, field string) {
+	c.periods(v, field, "startDateTime", "endDateTime", func(d *jvalue, df string) DailyPeriod {
+		var dp DailyPeriod
+		dp.Days = c.days(d.get("day"), df+".day")
+		c.dailyPeriod(&dp, d.get("startTime"), d.get("endTime"), df+".startTime", df+".endTime",
+			d.get("startEvent"), d.get("endEvent"), df+".startEvent", df+".endEvent")
+		return dp
+	})
+}
+
+// periods reads a list of periods, each an object with a start and an end
+// date-time (named startKey and endKey) and a "schedule" list of daily
+// periods, which daily reads; it appends them to the zone's applicability.
+func (c *zoneReader) periods(v *jvalue, field, startKey, endKey string, daily func(d *jvalue, df string) DailyPeriod) {
 	elems, _ := c.array(v, field)
 	for i := range elems {
 		af := fieldIndex(field, i)
@@ -250,10 +263,10 @@ func (c *zoneReader) ed318Applicability(v *jvalue, field string) {
 			continue
 		}
 		p := Period{
-			Start: c.dateTime(a.get("startDateTime"), af+".startDateTime"),
-			End:   c.dateTime(a.get("endDateTime"), af+".endDateTime"),
+			Start: c.dateTime(a.get(startKey), af+"."+startKey),
+			End:   c.dateTime(a.get(endKey), af+"."+endKey),
 		}
-		pn := perNames{start: af + ".startDateTime", end: af + ".endDateTime"}
+		pn := perNames{start: af + "." + startKey, end: af + "." + endKey}
 		sched, _ := c.array(a.get("schedule"), af+".schedule")
 		for j := range sched {
 			df := fieldIndex(af+".schedule", j)
@@ -262,11 +275,7 @@ func (c *zoneReader) ed318Applicability(v *jvalue, field string) {
 				c.wrongType(d, df, "an object")
 				continue
 			}
-			var dp DailyPeriod
-			dp.Days = c.days(d.get("day"), df+".day")
-			c.dailyPeriod(&dp, d.get("startTime"), d.get("endTime"), df+".startTime", df+".endTime",
-				d.get("startEvent"), d.get("endEvent"), df+".startEvent", df+".endEvent")
-			p.Schedule = append(p.Schedule, dp)
+			p.Schedule = append(p.Schedule, daily(d, df))
 			pn.sched = append(pn.sched, df)
 		}
 		c.z.Applicability.Periods = append(c.z.Applicability.Periods, p)

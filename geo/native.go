@@ -173,53 +173,27 @@ func (c *zoneReader) noflyAuthorities(v *jvalue, field string) []Authority {
 // noflyActive reads properties.active: when the zone is active. Absent,
 // null or empty means always.
 func (c *zoneReader) noflyActive(v *jvalue, field string) {
-	elems, _ := c.array(v, field)
-	for i := range elems {
-		af := fieldIndex(field, i)
-		a := &elems[i].val
-		if !c.object(a, af) {
-			if a.kind == jNull {
-				c.wrongType(a, af, "an object")
-			}
-			continue
+	c.periods(v, field, "start", "end", func(d *jvalue, df string) DailyPeriod {
+		var dp DailyPeriod
+		if dv := d.get("days"); dv.present() {
+			dp.Days = c.days(dv, df+".days")
+		} else {
+			dp.Days = AllDays
 		}
-		p := Period{
-			Start: c.dateTime(a.get("start"), af+".start"),
-			End:   c.dateTime(a.get("end"), af+".end"),
+		hasOff := c.dailyPeriod(&dp, d.get("start"), d.get("end"), df+".start", df+".end", nil, nil, "", "")
+		if tzv := d.get("tz"); tzv.present() {
+			name := c.str(tzv, df+".tz")
+			switch loc, err := loadZoneLocation(name); {
+			case err != nil:
+				c.add(df+".tz", err.Error())
+			case hasOff:
+				c.add(df+".tz", "give a time zone or UTC offsets in start and end, not both")
+			default:
+				dp.Loc = loc
+			}
 		}
-		pn := perNames{start: af + ".start", end: af + ".end"}
-		sched, _ := c.array(a.get("schedule"), af+".schedule")
-		for j := range sched {
-			df := fieldIndex(af+".schedule", j)
-			d := &sched[j].val
-			if !c.object(d, df) {
-				c.wrongType(d, df, "an object")
-				continue
-			}
-			var dp DailyPeriod
-			if dv := d.get("days"); dv.present() {
-				dp.Days = c.days(dv, df+".days")
-			} else {
-				dp.Days = AllDays
-			}
-			hasOff := c.dailyPeriod(&dp, d.get("start"), d.get("end"), df+".start", df+".end", nil, nil, "", "")
-			if tzv := d.get("tz"); tzv.present() {
-				name := c.str(tzv, df+".tz")
-				switch loc, err := loadZoneLocation(name); {
-				case err != nil:
-					c.add(df+".tz", err.Error())
-				case hasOff:
-					c.add(df+".tz", "give a time zone or UTC offsets in start and end, not both")
-				default:
-					dp.Loc = loc
-				}
-			}
-			p.Schedule = append(p.Schedule, dp)
-			pn.sched = append(pn.sched, df)
-		}
-		c.z.Applicability.Periods = append(c.z.Applicability.Periods, p)
-		c.names.pers = append(c.names.pers, pn)
-	}
+		return dp
+	})
 }
 
 // loadZoneLocation loads an IANA time zone such as "Europe/Amsterdam".

@@ -22,21 +22,21 @@ import (
 // connection is plaintext: until nofly has authentication it serves
 // plaintext on loopback addresses.
 func call(ctx context.Context, e *env, fn func(ctx context.Context, c noflyv1.GeofenceServiceClient) error) error {
-	conn, err := grpc.NewClient(e.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("server address %q: %v", e.server, err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	if err := fn(ctx, noflyv1.NewGeofenceServiceClient(conn)); err != nil {
-		return rpcError(e.server, e.timeout, err)
-	}
-	return nil
+	return dial(ctx, e, func(ctx context.Context, conn *grpc.ClientConn) error {
+		return fn(ctx, noflyv1.NewGeofenceServiceClient(conn))
+	})
 }
 
 // callExemptions is call for the exemption service.
 func callExemptions(ctx context.Context, e *env, fn func(ctx context.Context, c noflyv1.ExemptionServiceClient) error) error {
+	return dial(ctx, e, func(ctx context.Context, conn *grpc.ClientConn) error {
+		return fn(ctx, noflyv1.NewExemptionServiceClient(conn))
+	})
+}
+
+// dial connects to the server and runs fn within the timeout, turning RPC
+// errors into one line for a person.
+func dial(ctx context.Context, e *env, fn func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	conn, err := grpc.NewClient(e.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return fmt.Errorf("server address %q: %v", e.server, err)
@@ -44,7 +44,7 @@ func callExemptions(ctx context.Context, e *env, fn func(ctx context.Context, c 
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	if err := fn(ctx, noflyv1.NewExemptionServiceClient(conn)); err != nil {
+	if err := fn(ctx, conn); err != nil {
 		return rpcError(e.server, e.timeout, err)
 	}
 	return nil
