@@ -84,6 +84,11 @@ func (r *ring) locate(p orb.Point) (inside, onEdge bool) {
 // edgeCase adds edge ab's contribution to a crossing-number test of p and
 // reports whether p lies on ab.
 func edgeCase(p, a, b orb.Point, inside *bool) bool {
+	// Both ends above or both below p: the edge neither crosses p's ray nor
+	// holds p. Most edges end here.
+	if (a[1] > p[1] && b[1] > p[1]) || (a[1] < p[1] && b[1] < p[1]) {
+		return false
+	}
 	if (a[1] > p[1]) != (b[1] > p[1]) {
 		x := (b[0]-a[0])*(p[1]-a[1])/(b[1]-a[1]) + a[0]
 		if p[0] < x {
@@ -94,9 +99,8 @@ func edgeCase(p, a, b orb.Point, inside *bool) bool {
 	}
 	// On the edge: collinear and within its box (also catches horizontal
 	// edges and vertices, which the crossing rule above skips).
-	if (p[0]-a[0])*(b[1]-a[1]) == (p[1]-a[1])*(b[0]-a[0]) &&
-		p[0] >= math.Min(a[0], b[0]) && p[0] <= math.Max(a[0], b[0]) &&
-		p[1] >= math.Min(a[1], b[1]) && p[1] <= math.Max(a[1], b[1]) {
+	if p[0] >= math.Min(a[0], b[0]) && p[0] <= math.Max(a[0], b[0]) &&
+		(p[0]-a[0])*(b[1]-a[1]) == (p[1]-a[1])*(b[0]-a[0]) {
 		return true
 	}
 	return false

@@ -79,13 +79,7 @@ func (v *cvol) someVertexIn(area *polyShape) bool {
 // the boundary is inside.
 func (v *cvol) containsPoint(p orb.Point) bool {
 	if v.pts != nil {
-		inside := false
-		for i := 0; i+1 < len(v.pts); i++ {
-			if edgeCase(p, v.pts[i], v.pts[i+1], &inside) {
-				return true
-			}
-		}
-		return inside
+		return ptsHold(v.pts, p)
 	}
 	if v.kind == ShapePolygon {
 		return v.poly.contains(p)
@@ -102,6 +96,18 @@ func (v *cvol) containsPoint(p orb.Point) bool {
 		}
 	}
 	return Distance(p, v.center) <= v.radius+boundarySlack
+}
+
+// ptsHold reports whether p is inside the closed ring pts or on it
+// (crossing number).
+func ptsHold(pts []orb.Point, p orb.Point) bool {
+	inside := false
+	for i := 0; i+1 < len(pts); i++ {
+		if edgeCase(p, pts[i], pts[i+1], &inside) {
+			return true
+		}
+	}
+	return inside
 }
 
 // near is how a segment (or a point) meets a volume's shape.
@@ -217,11 +223,22 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 			return n, false, sideOut
 		}
 	} else {
-		// Crossing: the parts inside the shape count too.
-		if aSide == sideIn || (aSide == sideUnknown && v.poly.contains(a)) {
+		// Crossing: the parts inside the shape count too. A small ring's
+		// pass above already learnt a's side (with the box test, it is the
+		// containment test's answer); b's is tested on the same vertices,
+		// which sit in the index's arena, nearer in memory than the
+		// shape's own.
+		var ainX, bin bool
+		if v.pts != nil {
+			ainX = ain && (aSide != sideUnknown || v.bound.Contains(a))
+			bin = v.bound.Contains(b) && ptsHold(v.pts, b)
+		} else {
+			ainX = aSide == sideIn || (aSide == sideUnknown && v.poly.contains(a))
+			bin = v.poly.contains(b)
+		}
+		if ainX {
 			hull(0, 0)
 		}
-		bin := v.poly.contains(b)
 		if bin {
 			hull(1, 1)
 		}
