@@ -67,14 +67,14 @@ func (r *ring) locate(p orb.Point) (inside, onEdge bool) {
 	}
 	if r.bands == nil {
 		for i := 0; i+1 < len(r.pts); i++ {
-			if edgeCase(p, r.pts[i], r.pts[i+1], &inside) {
+			if spans(p, r.pts[i], r.pts[i+1]) && edgeCaseFull(p, r.pts[i], r.pts[i+1], &inside) {
 				return true, true
 			}
 		}
 		return inside, false
 	}
 	for _, i := range r.bands[r.band(p[1])] {
-		if edgeCase(p, r.pts[i], r.pts[i+1], &inside) {
+		if spans(p, r.pts[i], r.pts[i+1]) && edgeCaseFull(p, r.pts[i], r.pts[i+1], &inside) {
 			return true, true
 		}
 	}
@@ -84,11 +84,17 @@ func (r *ring) locate(p orb.Point) (inside, onEdge bool) {
 // edgeCase adds edge ab's contribution to a crossing-number test of p and
 // reports whether p lies on ab.
 func edgeCase(p, a, b orb.Point, inside *bool) bool {
-	// Both ends above or both below p: the edge neither crosses p's ray nor
-	// holds p. Most edges end here.
-	if (a[1] > p[1] && b[1] > p[1]) || (a[1] < p[1] && b[1] < p[1]) {
-		return false
-	}
+	return spans(p, a, b) && edgeCaseFull(p, a, b, inside)
+}
+
+// spans is false when edge ab lies wholly above or wholly below p, so that
+// it neither crosses p's ray nor holds p: the quick rejection of most edges,
+// inlined where the loops call it. (A product that underflows to 0 only
+// takes the full test.)
+func spans(p, a, b orb.Point) bool { return (a[1]-p[1])*(b[1]-p[1]) <= 0 }
+
+// edgeCaseFull is edgeCase without the quick rejection.
+func edgeCaseFull(p, a, b orb.Point, inside *bool) bool {
 	if (a[1] > p[1]) != (b[1] > p[1]) {
 		x := (b[0]-a[0])*(p[1]-a[1])/(b[1]-a[1]) + a[0]
 		if p[0] < x {
@@ -100,6 +106,7 @@ func edgeCase(p, a, b orb.Point, inside *bool) bool {
 	// On the edge: collinear and within its box (also catches horizontal
 	// edges and vertices, which the crossing rule above skips).
 	if p[0] >= math.Min(a[0], b[0]) && p[0] <= math.Max(a[0], b[0]) &&
+		p[1] >= math.Min(a[1], b[1]) && p[1] <= math.Max(a[1], b[1]) &&
 		(p[0]-a[0])*(b[1]-a[1]) == (p[1]-a[1])*(b[0]-a[0]) {
 		return true
 	}
