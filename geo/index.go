@@ -262,7 +262,11 @@ func newSegment(a, b orb.Point, altA, altB float64, leg int, limit float64) segm
 // hitSet gathers hits per zone.
 type hitSet struct {
 	ix   *Index
-	hits map[int32]*Hit
+	list []Hit           // one per zone met; Legs are filled in by result
+	at   map[int32]int32 // zone -> index into list
+	// legs holds index into list << 32 | leg for every leg that meets a
+	// zone, so that all hits' Legs come from one sort and one allocation.
+	legs []uint64
 	win  TimeWindow
 	// time activity per zone, computed once
 	when map[int32]timeAnswer
@@ -364,17 +368,21 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 		return bSide
 	}
 	dist := math.Max(0, n.dist)
-	hit, seen := h.hits[v.zone]
+	k, seen := h.at[v.zone]
 	if !seen {
-		hit = &Hit{Zone: h.ix.zones[v.zone], Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav, order: v.order()}
-		h.hits[v.zone] = hit
+		k = int32(len(h.list))
+		h.list = append(h.list, Hit{Zone: h.ix.zones[v.zone], Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav, order: v.order()})
+		h.at[v.zone] = k
 	} else {
+		hit := &h.list[k]
 		hit.Distance = math.Min(hit.Distance, dist)
 		hit.Band = unionBand(hit.Band, band)
 		hit.Caveats |= hcav
 	}
-	if s.leg >= 0 && (len(hit.Legs) == 0 || hit.Legs[len(hit.Legs)-1] != s.leg) {
-		hit.Legs = append(hit.Legs, s.leg)
+	if s.leg >= 0 {
+		if kl := uint64(k)<<32 | uint64(s.leg); len(h.legs) == 0 || h.legs[len(h.legs)-1] != kl {
+			h.legs = append(h.legs, kl)
+		}
 	}
 	return bSide
 }
@@ -387,18 +395,31 @@ func unionBand(a, b Band) Band {
 }
 
 func (h *hitSet) result() []Hit {
-	out := make([]Hit, 0, len(h.hits))
-	for _, hit := range h.hits {
-		slices.Sort(hit.Legs)
-		hit.Legs = slices.Compact(hit.Legs)
-		out = append(out, *hit)
+	if len(h.legs) > 0 {
+		slices.Sort(h.legs)
+		h.legs = slices.Compact(h.legs)
+		all := make([]int, len(h.legs))
+		for i, kl := range h.legs {
+			all[i] = int(uint32(kl))
+		}
+		for i := 0; i < len(h.legs); {
+			j, k := i+1, h.legs[i]>>32
+			for j < len(h.legs) && h.legs[j]>>32 == k {
+				j++
+			}
+			h.list[k].Legs = all[i:j:j]
+			i = j
+		}
 	}
-	sortHits(out)
-	return out
+	if h.list == nil {
+		return []Hit{}
+	}
+	sortHits(h.list)
+	return h.list
 }
 
 func (ix *Index) newHitSet(w TimeWindow) *hitSet {
-	return &hitSet{ix: ix, hits: map[int32]*Hit{}, win: w, when: map[int32]timeAnswer{}}
+	return &hitSet{ix: ix, at: map[int32]int32{}, win: w, when: map[int32]timeAnswer{}}
 }
 
 // CheckRoute returns the zones the route meets: some leg passes within the
@@ -456,7 +477,7 @@ func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
 	min, max := boxKeys(area.bound)
 	ix.search(min, max, func(vi int32) bool {
 		v := &ix.vols[vi]
-		if _, done := h.hits[v.zone]; done {
+		if _, done := h.at[v.zone]; done {
 			return true
 		}
 		if !v.someVertexIn(area) {
@@ -470,7 +491,8 @@ func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
 		if !ok {
 			return true
 		}
-		h.hits[v.zone] = &Hit{Zone: ix.zones[v.zone], Band: b, When: ta.w, Caveats: hcav | ta.cav, order: v.order()}
+		h.at[v.zone] = int32(len(h.list))
+		h.list = append(h.list, Hit{Zone: ix.zones[v.zone], Band: b, When: ta.w, Caveats: hcav | ta.cav, order: v.order()})
 		return true
 	})
 }

@@ -279,6 +279,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 // to the other.
 func refinePair(a, b, c, d orb.Point, f *frame) float64 {
 	var t, u float64
+	var nf frame // declared outside the loop, so that it stays on the stack
 	for i := 0; i < 2; i++ {
 		var dd float64
 		dd, t, u = segSegClosest(f.xy(a), f.xy(b), f.xy(c), f.xy(d))
@@ -286,7 +287,7 @@ func refinePair(a, b, c, d orb.Point, f *frame) float64 {
 			return 0
 		}
 		p, q := lerpLL(a, b, t), lerpLL(c, d, u)
-		nf := newFrame((p[0]+q[0])/2, (p[1]+q[1])/2)
+		nf = newFrame((p[0]+q[0])/2, (p[1]+q[1])/2)
 		f = &nf
 	}
 	dist := Distance(lerpLL(a, b, t), lerpLL(c, d, u))
