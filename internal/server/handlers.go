@@ -133,7 +133,7 @@ func (s *Server) auditCheck(ctx context.Context, r result, f exemptions.Flight, 
 	for _, c := range r.conflicts {
 		zones = append(zones, c.GetZone().GetId())
 	}
-	_, err := s.exStore.RecordCheck(ctx, exemptions.CheckRecord{At: now, Unit: f.Unit, Pilot: f.Pilot, Drone: f.Drone,
+	_, err := s.exStore.RecordCheck(ctx, exemptions.CheckRecord{At: now, Actor: callerName(ctx), Unit: f.Unit, Pilot: f.Pilot, Drone: f.Drone,
 		Purpose: f.Purpose, ClientReference: clientRef, ExemptionIDs: r.appliedIDs(), ZoneIDs: zones,
 		Verdict: "EXEMPTED"})
 	if err != nil {
