@@ -162,3 +162,29 @@ func serialNumber() (*big.Int, error) {
 	}
 	return n, nil
 }
+
+// LoadCA reads a CA written by NewCA (its certificate and PKCS #8 key,
+// PEM-encoded), to issue more certificates from it.
+func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
+	cb, _ := pem.Decode(certPEM)
+	if cb == nil || cb.Type != "CERTIFICATE" {
+		return nil, errors.New("devcert: no PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil {
+		return nil, errors.New("devcert: no PEM key")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	key, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("devcert: the CA key is not ECDSA")
+	}
+	return &CA{Cert: cert, Key: key, PEM: pem.EncodeToMemory(cb)}, nil
+}
