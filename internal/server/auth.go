@@ -242,8 +242,14 @@ func bindField(v *string, own, field, what string) string {
 	return ""
 }
 
+// bindName sets *v to the caller's subject; a request that names someone
+// else is refused.
 func bindName(id Identity, v *string, field string) string {
-	return bindField(v, id.Subject, field, "certificate subject: leave it empty")
+	if *v != "" && *v != id.Subject {
+		return fmt.Sprintf("%s %q is not you (%s): leave it empty, the server records your certificate's subject", field, *v, id.Subject)
+	}
+	*v = id.Subject
+	return ""
 }
 
 // authUnary authorises every unary call (see authorize).

@@ -183,11 +183,15 @@ func (e *exemptionServer) VerifyAuditLog(ctx context.Context, _ *noflyv1.VerifyA
 }
 
 func checkPageSize(b *badRequest, n int32) int {
-	if n < 0 {
+	switch {
+	case n < 0:
 		b.add("page_size", "%d is negative", n)
 		return 0
+	case n > MaxPageSize:
+		b.add("page_size", "%d is more than the limit of %d", n, MaxPageSize)
+		return 0
 	}
-	return int(min(n, MaxPageSize))
+	return int(n)
 }
 
 // joinBad adds err's problems, when it is a bad request, to b and returns

@@ -61,14 +61,15 @@ func limitOptions() []grpc.ServerOption {
 // deadline (DefaultDeadline or MaxDeadline) ended it.
 var errServerDeadline = errors.New("server deadline")
 
-// deadlineUnary gives every unary call a deadline of at most MaxDeadline
-// (DefaultDeadline when the client set none) and says so when that, rather
-// than the client's own deadline, stopped the call.
-func deadlineUnary() grpc.UnaryServerInterceptor {
+// deadlineUnary gives every unary call a deadline of at most longest (def
+// when the client set none; the server passes DefaultDeadline and
+// MaxDeadline) and says so when that, rather than the client's own
+// deadline, stopped the call.
+func deadlineUnary(def, longest time.Duration) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		limit := MaxDeadline
+		limit := longest
 		if _, ok := ctx.Deadline(); !ok {
-			limit = DefaultDeadline
+			limit = def
 		}
 		ctx, cancel := context.WithTimeoutCause(ctx, limit, errServerDeadline)
 		defer cancel()

@@ -280,7 +280,7 @@ func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
 // options (such as TLS credentials).
 func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	base := append(limitOptions(),
-		grpc.ChainUnaryInterceptor(s.UnaryInterceptor(), deadlineUnary(), s.authUnary()),
+		grpc.ChainUnaryInterceptor(s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.authUnary()),
 		grpc.ChainStreamInterceptor(s.authStream()))
 	g := grpc.NewServer(append(base, opts...)...)
 	s.Register(g)

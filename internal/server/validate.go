@@ -349,8 +349,10 @@ func listQuery(req *noflyv1.ListZonesRequest) (bbox *orb.Bound, pageSize int, af
 		b.add("page_size", "%d is negative", ps)
 	case ps == 0:
 		pageSize = DefaultPageSize
+	case ps > MaxPageSize:
+		b.add("page_size", "%d is more than the limit of %d", ps, MaxPageSize)
 	default:
-		pageSize = min(int(ps), MaxPageSize)
+		pageSize = int(ps)
 	}
 	after = decodePageToken(&b, req.GetPageToken())
 	view = req.GetView()
