@@ -166,8 +166,12 @@ func (f *authFixture) issue(t *testing.T, pilots ...string) string {
 
 // calls makes one valid call of every method noflyd serves.
 func (f *authFixture) calls(t *testing.T) map[string]func(ctx context.Context, conn *grpc.ClientConn) error {
-	geoc := func(conn *grpc.ClientConn) noflyv1.GeofenceServiceClient { return noflyv1.NewGeofenceServiceClient(conn) }
-	exc := func(conn *grpc.ClientConn) noflyv1.ExemptionServiceClient { return noflyv1.NewExemptionServiceClient(conn) }
+	geoc := func(conn *grpc.ClientConn) noflyv1.GeofenceServiceClient {
+		return noflyv1.NewGeofenceServiceClient(conn)
+	}
+	exc := func(conn *grpc.ClientConn) noflyv1.ExemptionServiceClient {
+		return noflyv1.NewExemptionServiceClient(conn)
+	}
 	return map[string]func(ctx context.Context, conn *grpc.ClientConn) error{
 		noflyv1.GeofenceService_CheckPosition_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
 			req := positionIn(50, clock)
