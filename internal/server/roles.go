@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -113,7 +114,7 @@ func ReadRolesFile(path string) (*Roles, error) {
 //
 //	ROLE UNIT PILOT SUBJECT
 //
-// separated by spaces or tabs, where ROLE is pilot, planner, admin (or
+// separated by white space, where ROLE is pilot, planner, admin (or
 // administrator) or auditor; UNIT and PILOT are "-" where they do not
 // apply; and SUBJECT, the rest of the line, is the certificate subject
 // exactly as crypto/x509 prints it ("CN=pilot P-0412,O=Politie"). A pilot
@@ -153,10 +154,11 @@ func ParseRoles(r io.Reader, name string) (*Roles, error) {
 		}
 		// The subject is the rest of the line after the third field, with
 		// its inner spaces kept.
+		// Fields split at any Unicode space; so does this.
 		rest := line
 		for range 3 {
-			rest = strings.TrimLeft(rest, " \t")
-			rest = rest[strings.IndexAny(rest, " \t"):]
+			rest = strings.TrimLeftFunc(rest, unicode.IsSpace)
+			rest = rest[strings.IndexFunc(rest, unicode.IsSpace):]
 		}
 		subject := strings.TrimSpace(rest)
 		id := Identity{Subject: subject, Role: Role(strings.ToLower(fields[0]))}
