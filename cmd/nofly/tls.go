@@ -6,8 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -19,6 +21,7 @@ import (
 // server's certificate, and the caller's own certificate and key.
 type tlsGlobals struct {
 	ca, cert, key string
+	conf          *tls.Config // as credentials made it, for diagnosis
 }
 
 func (t *tlsGlobals) register(fs *flag.FlagSet) {
@@ -67,6 +70,7 @@ func (t *tlsGlobals) credentials() (credentials.TransportCredentials, error) {
 		// that none was given.
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &c, nil },
 	}
+	t.conf = conf
 	return credentials.NewTLS(conf), nil
 }
 
@@ -79,6 +83,15 @@ func connError(e *env, made, err error) error {
 		return made
 	}
 	msg := st.Message()
+	if e.tls.conf != nil && !strings.Contains(msg, "tls: ") && !strings.Contains(msg, "x509: ") {
+		// In TLS 1.3 the server refuses a client certificate after the
+		// client has finished its handshake; gRPC's first write may then
+		// fail (broken pipe) before the server's alert is read. Ask again
+		// and wait for the alert.
+		if alert := tlsAlert(e.server, e.tls.conf); alert != "" {
+			msg = "remote error: tls: " + alert
+		}
+	}
 	switch {
 	case strings.Contains(msg, "remote error: tls: "):
 		return fmt.Errorf("the nofly server at %s refused the TLS connection: %s (is --cert issued by the server's client CA, still valid, and is --key its key?)",
@@ -86,8 +99,39 @@ func connError(e *env, made, err error) error {
 	case strings.Contains(msg, "x509: "):
 		return fmt.Errorf("the nofly server at %s is not trusted: %s (is its certificate issued by --ca, and for this address?)",
 			e.server, strings.TrimRight(msg[strings.Index(msg, "x509: "):], `"`))
-	case !e.tls.on() && (strings.HasSuffix(msg, "EOF") || strings.Contains(msg, "connection reset")):
+	case !e.tls.on() && (strings.HasSuffix(strings.TrimRight(msg, `"`), "EOF") || strings.Contains(msg, "connection reset")):
 		return fmt.Errorf("%v (does the server require TLS? give --ca, --cert and --key)", made)
 	}
 	return made
+}
+
+// tlsAlert makes a TLS connection to addr and returns the alert with
+// which the server refuses it ("expired certificate"), or "" when it does
+// not (within two seconds).
+func tlsAlert(addr string, conf *tls.Config) string {
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	c := conf.Clone()
+	c.NextProtos = []string{"h2"}
+	if host, _, err := net.SplitHostPort(addr); err == nil && c.ServerName == "" {
+		c.ServerName = host
+	}
+	conn, err := tls.DialWithDialer(d, "tcp", addr, c)
+	if err != nil {
+		return alertOf(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err = conn.Read(make([]byte, 1))
+	return alertOf(err)
+}
+
+func alertOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	const p = "remote error: tls: "
+	if i := strings.Index(err.Error(), p); i >= 0 {
+		return err.Error()[i+len(p):]
+	}
+	return ""
 }

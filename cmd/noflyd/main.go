@@ -179,7 +179,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		lis.Close()
 		return checkLoopback(addr.String())
 	}
-	g := srv.NewGRPCServer(sec.serverOptions()...)
+	g := srv.NewGRPCServer(sec.serverOptions(log)...)
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(lis) }()
 

@@ -122,8 +122,9 @@ func (s *security) secure() bool { return s.auth != nil }
 
 // serverOptions are the gRPC server's transport credentials. Each new
 // connection takes the configuration in force, so a reload applies to new
-// connections and leaves established ones alone.
-func (s *security) serverOptions() []grpc.ServerOption {
+// connections and leaves established ones alone. Refused handshakes are
+// logged to log.
+func (s *security) serverOptions(log *slog.Logger) []grpc.ServerOption {
 	if !s.secure() {
 		return nil
 	}
@@ -133,7 +134,26 @@ func (s *security) serverOptions() []grpc.ServerOption {
 			return s.conf.Load(), nil
 		},
 	}
-	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(outer))}
+	return []grpc.ServerOption{grpc.Creds(&loggedCreds{TransportCredentials: credentials.NewTLS(outer), log: log})}
+}
+
+// loggedCreds logs every refused TLS handshake (an expired certificate, one
+// of another CA, none), which gRPC would otherwise drop silently.
+type loggedCreds struct {
+	credentials.TransportCredentials
+	log *slog.Logger
+}
+
+func (c *loggedCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	nc, ai, err := c.TransportCredentials.ServerHandshake(conn)
+	if err != nil {
+		c.log.Warn("TLS handshake refused", "peer", conn.RemoteAddr().String(), "err", err.Error())
+	}
+	return nc, ai, err
+}
+
+func (c *loggedCreds) Clone() credentials.TransportCredentials {
+	return &loggedCreds{TransportCredentials: c.TransportCredentials.Clone(), log: c.log}
 }
 
 // reload reads the certificates and the roles file again (SIGHUP). Each

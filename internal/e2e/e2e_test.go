@@ -126,6 +126,15 @@ func (d *daemon) waitLog(t *testing.T, msg string, skip int) map[string]any {
 // health service says SERVING.
 func startDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
+	d := launchDaemon(t, args...)
+	waitServing(t, d.addr)
+	return d
+}
+
+// launchDaemon starts noflyd on a free loopback port and waits until it
+// logs its address.
+func launchDaemon(t *testing.T, args ...string) *daemon {
+	t.Helper()
 	if !slices.Contains(args, "--db") { // never a nofly.db in the source tree
 		args = append(args, "--db", filepath.Join(t.TempDir(), "nofly.db"))
 	}
@@ -161,7 +170,6 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	if d.addr == "" {
 		t.Fatalf("no address in noflyd's log:\n%s", d.log)
 	}
-	waitServing(t, d.addr)
 	return d
 }
 
@@ -197,10 +205,16 @@ type result struct {
 // nofly runs the CLI against server (NOFLY_SERVER) with args.
 func nofly(t *testing.T, server string, args ...string) result {
 	t.Helper()
+	return noflyEnv(t, server, nil, args...)
+}
+
+// noflyEnv is nofly with more environment variables ("NOFLY_CA=…").
+func noflyEnv(t *testing.T, server string, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "nofly"), args...)
-	cmd.Env = append(os.Environ(), "NOFLY_SERVER="+server)
+	cmd.Env = append(append(os.Environ(), "NOFLY_SERVER="+server), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
