@@ -32,6 +32,10 @@ var bin string
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		if dir := os.Getenv(binEnv); dir != "" { // a child run in a network namespace
+			bin = dir
+			return m.Run()
+		}
 		dir, err := os.MkdirTemp("", "nofly-e2e-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -135,10 +139,18 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 // logs its address.
 func launchDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
+	return launchDaemonUnder(t, nil, args...)
+}
+
+// launchDaemonUnder is launchDaemon with noflyd run by the command wrapper
+// (such as strace and its flags); none when nil.
+func launchDaemonUnder(t *testing.T, wrapper []string, args ...string) *daemon {
+	t.Helper()
 	if !slices.Contains(args, "--db") { // never a nofly.db in the source tree
 		args = append(args, "--db", filepath.Join(t.TempDir(), "nofly.db"))
 	}
-	cmd := exec.Command(filepath.Join(bin, "noflyd"), append([]string{"--listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	argv := append(append(slices.Clone(wrapper), filepath.Join(bin, "noflyd"), "--listen", "127.0.0.1:0", "--log-format", "json"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

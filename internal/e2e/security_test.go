@@ -465,4 +465,3 @@ func (l *logLines) snapshot() []map[string]any {
 	defer l.mu.Unlock()
 	return append([]map[string]any(nil), l.lines...)
 }
-
