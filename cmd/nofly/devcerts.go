@@ -130,10 +130,10 @@ func writeDevCerts(e *env, dir, unit, pilot string, valid time.Duration, force b
 		return err
 	}
 	_, err = fmt.Fprintf(e.stdout, `Wrote a trial CA and certificates to %s, valid until %s:
-  ca.pem, ca-key.pem        the CA (keep ca-key.pem private)
+  ca.pem, ca-key.pem          the CA (keep ca-key.pem private)
   server.pem, server-key.pem  noflyd, for localhost, 127.0.0.1 and ::1
-  ROLE.pem, ROLE-key.pem    pilot (%s/%s), planner (%s), admin, auditor
-  roles.txt                 the roles file giving each its role
+  ROLE.pem, ROLE-key.pem      pilot (%s/%s), planner (%s), admin, auditor
+  roles.txt                   the roles file that gives each its role
 
 Start the server:
   noflyd --tls-cert %[1]s/server.pem --tls-key %[1]s/server-key.pem --client-ca %[1]s/ca.pem --roles %[1]s/roles.txt

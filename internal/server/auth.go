@@ -291,3 +291,12 @@ func callerName(ctx context.Context) string {
 	}
 	return ""
 }
+
+// callerLogName is how logs name the caller of ctx: its certificate
+// subject, or "local".
+func callerLogName(ctx context.Context) string {
+	if id, ok := CallerIdentity(ctx); ok {
+		return id.Name()
+	}
+	return ""
+}
