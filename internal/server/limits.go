@@ -37,6 +37,13 @@ const (
 	KeepaliveMinTime = 10 * time.Second
 	// IdleTimeout closes a connection that has had no call for this long.
 	IdleTimeout = 15 * time.Minute
+	// MaxConnectionAge closes every connection after this long (calls in
+	// flight get MaxConnectionAgeGrace to finish), so that clients
+	// reconnect and their certificates are verified again: an expired
+	// certificate, or one whose CA was replaced on reload, stops working
+	// within the hour on long-lived connections too.
+	MaxConnectionAge      = time.Hour
+	MaxConnectionAgeGrace = time.Minute
 )
 
 // limitOptions are the server options that enforce the limits above.
@@ -47,7 +54,9 @@ func limitOptions() []grpc.ServerOption {
 		grpc.ConnectionTimeout(HandshakeTimeout),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
-			MaxConnectionIdle: IdleTimeout,
+			MaxConnectionIdle:     IdleTimeout,
+			MaxConnectionAge:      MaxConnectionAge,
+			MaxConnectionAgeGrace: MaxConnectionAgeGrace,
 			// Ping an idle client after a minute, and drop it when it
 			// does not answer within 20 s: a vanished client frees its
 			// connection.
