@@ -120,8 +120,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer // notes; errors are returned, not printed
 	// user issues and revokes exemptions unless --by says otherwise
-	// ($NOFLY_USER, else $USER): until the server authenticates callers,
-	// it records who the request says.
+	// ($NOFLY_USER, else $USER), on a server without TLS, which records
+	// who the request says. With TLS the server records the certificate's
+	// subject and the CLI sends no name.
 	user string
 }
 

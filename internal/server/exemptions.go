@@ -18,8 +18,9 @@ import (
 )
 
 // exemptionServer serves nofly.v1.ExemptionService for a Server. Who issues
-// and revokes is taken from the request (issued_by, revoked_by) until nofly
-// authenticates callers; the audit log records it as given.
+// and revokes is the request's issued_by and revoked_by, which the
+// authorisation interceptor (auth.go) has set to the caller's certificate
+// subject; without TLS they are as the request gave them.
 type exemptionServer struct {
 	noflyv1.UnimplementedExemptionServiceServer
 	s *Server

@@ -129,7 +129,7 @@ func positionQuery(req *noflyv1.CheckPositionRequest, now time.Time) (q geo.Posi
 		q.Alt.Metres = a.Metres
 	}
 	q.At = checkTimestamp(&b, "at", req.GetAt(), now).UTC()
-	// The operator is free text until authentication arrives.
+	// The operator is free text here; auth.go binds it to the caller.
 	checkEnum(&b, "purpose", req.GetPurpose())
 	if err := b.err(); err != nil {
 		return q, false, err
