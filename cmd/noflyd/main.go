@@ -3,9 +3,13 @@
 // the exemptions that nofly.v1.ExemptionService manages (kept with their
 // audit log in an SQLite database, --db).
 //
-// With no arguments it listens on 127.0.0.1:7600 and serves the sample zone
-// set built into it. SIGHUP reloads the zone files (a failed reload keeps
-// the old zones); SIGTERM and SIGINT stop it gracefully.
+// With no arguments it listens on 127.0.0.1:7600, in plaintext where every
+// caller is the local administrator, and serves the sample zone set built
+// into it. With --tls-cert, --tls-key, --client-ca and --roles it serves
+// mutual TLS and gives each certificate the role the roles file names
+// (docs/security.md). SIGHUP reloads the zone files, certificates and roles
+// (a failed reload keeps the old ones); SIGTERM and SIGINT stop it
+// gracefully.
 package main
 
 import (
@@ -60,8 +64,8 @@ optionally gzip-compressed) or directories of them, and may be repeated.
 
 Signals: SIGHUP reloads the zone files, the certificates and the roles
 file; if any has a problem, every problem is logged and the old one stays
-in service. SIGTERM or SIGINT stop
-accepting calls, let calls in flight finish (up to --grace) and exit.
+in service. SIGTERM or SIGINT stop accepting calls, let calls in flight
+finish (up to --grace) and exit.
 
 Example:
   noflyd --listen 127.0.0.1:7600 --zones /etc/nofly/zones --log-format json
