@@ -226,7 +226,12 @@ func noflyEnv(t *testing.T, server string, env []string, args ...string) result 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "nofly"), args...)
-	cmd.Env = append(append(os.Environ(), "NOFLY_SERVER="+server), env...)
+	// Only the certificates the test names: none from the caller's
+	// environment.
+	base := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "NOFLY_CA=") || strings.HasPrefix(kv, "NOFLY_CERT=") || strings.HasPrefix(kv, "NOFLY_KEY=")
+	})
+	cmd.Env = append(append(base, "NOFLY_SERVER="+server), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
