@@ -21,6 +21,10 @@ const (
 	// a route of geo.MaxWaypoints waypoints or an area of MaxAreaVertices
 	// vertices, takes about 300 KiB. Larger: RESOURCE_EXHAUSTED.
 	MaxMessageBytes = 1 << 20
+	// MaxHeaderBytes bounds a call's headers (its metadata), in bytes of
+	// HTTP/2 header list; nofly's clients send a few hundred. gRPC's
+	// default is 16 MiB.
+	MaxHeaderBytes = 16 << 10
 	// MaxConcurrentStreams bounds the calls in progress on one connection
 	// (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). A client's further calls
 	// wait for a free stream.
@@ -50,6 +54,7 @@ const (
 func limitOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
+		grpc.MaxHeaderListSize(MaxHeaderBytes),
 		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
 		grpc.ConnectionTimeout(HandshakeTimeout),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -71,6 +72,11 @@ func TestLimits(t *testing.T) {
 			}},
 		{name: "message over the size limit", code: codes.ResourceExhausted, msg: "larger than max", call: func() error {
 			_, err := f.client.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: bigArea(60_000)})
+			return err
+		}},
+		{name: "metadata over the header limit", code: codes.Internal, msg: "header list size to send violates the maximum size (16384 bytes) set by server", call: func() error {
+			ctx := metadata.AppendToOutgoingContext(ctx, "x-padding", strings.Repeat("x", MaxHeaderBytes))
+			_, err := f.client.GetZone(ctx, &noflyv1.GetZoneRequest{Id: "T-PROHIB"})
 			return err
 		}},
 		{name: "zone page too large", code: codes.InvalidArgument, msg: "page_size: 1001 is more than the limit of 1000", call: func() error {
