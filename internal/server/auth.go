@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -237,16 +238,30 @@ func bindField(v *string, own, field, what string) string {
 		return ""
 	}
 	if *v != own {
-		return fmt.Sprintf("%s %q is not your %s (%s)", field, *v, what, own)
+		return fmt.Sprintf("%s %q is not your %s (%s)", field, short(*v), what, own)
 	}
 	return ""
+}
+
+// short cuts a client's string for a message or a log line: the message
+// need not hold a megabyte someone sent.
+func short(s string) string {
+	const limit = 100 // bytes
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // bindName sets *v to the caller's subject; a request that names someone
 // else is refused.
 func bindName(id Identity, v *string, field string) string {
 	if *v != "" && *v != id.Subject {
-		return fmt.Sprintf("%s %q is not you (%s): leave it empty, the server records your certificate's subject", field, *v, id.Subject)
+		return fmt.Sprintf("%s %q is not you (%s): leave it empty, the server records your certificate's subject", field, short(*v), id.Subject)
 	}
 	*v = id.Subject
 	return ""
