@@ -465,3 +465,38 @@ func (l *logLines) snapshot() []map[string]any {
 	defer l.mu.Unlock()
 	return append([]map[string]any(nil), l.lines...)
 }
+
+// TestCertificateReload replaces the whole set (CA, server certificate,
+// client certificates, roles) and sends SIGHUP: new connections use the
+// new set, and the old client certificates are refused.
+func TestCertificateReload(t *testing.T) {
+	c := devCerts(t)
+	old := certSet{dir: filepath.Join(t.TempDir(), "old")}
+	if err := os.CopyFS(old.dir, os.DirFS(c.dir)); err != nil {
+		t.Fatal(err)
+	}
+	d := startSecure(t, c)
+	check := []string{"check", "--lat", "52.0", "--lon", "3.0"}
+	wantExit(t, nofly(t, d.addr, append(old.flags("pilot"), check...)...), 0)
+
+	wantExit(t, nofly(t, "unused", "dev-certs", "--force", c.dir), 0)
+	skip := d.log.count()
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	d.waitLog(t, "certificates loaded", skip)
+	d.waitLog(t, "roles loaded", skip)
+	wantExit(t, nofly(t, d.addr, append(c.flags("pilot"), check...)...), 0)
+	r := nofly(t, d.addr, append(old.flags("pilot"), check...)...)
+	wantExit(t, r, 2)
+	if !strings.Contains(r.stderr, "is not trusted: x509: certificate signed by unknown authority") {
+		t.Errorf("the old set after the reload: %s", r)
+	}
+	// The old client certificate, trusting the new server: refused by the
+	// server.
+	r = nofly(t, d.addr, "--ca", c.path("ca.pem"), "--cert", old.path("pilot.pem"), "--key", old.path("pilot-key.pem"), "check", "--lat", "52.0", "--lon", "3.0")
+	wantExit(t, r, 2)
+	if !strings.Contains(r.stderr, "refused the TLS connection: unknown certificate authority") {
+		t.Errorf("the old client certificate after the reload: %s", r)
+	}
+}
