@@ -87,8 +87,8 @@ var policy = map[string]access{
 	noflyv1.ExemptionService_RevokeExemption_FullMethodName:    allow(RoleAdmin),
 	noflyv1.ExemptionService_GetExemption_FullMethodName:       allow(RoleAdmin, RoleAuditor),
 	noflyv1.ExemptionService_ListExemptions_FullMethodName:     allow(RoleAdmin, RoleAuditor),
-	noflyv1.ExemptionService_ListAuditEvents_FullMethodName:    allow(RoleAdmin, RoleAuditor),
-	noflyv1.ExemptionService_VerifyAuditLog_FullMethodName:     allow(RoleAdmin, RoleAuditor),
+	noflyv1.ExemptionService_ListAuditEvents_FullMethodName:    allow(RoleAuditor),
+	noflyv1.ExemptionService_VerifyAuditLog_FullMethodName:     allow(RoleAuditor),
 
 	healthpb.Health_Check_FullMethodName: {anyCert: true},
 	healthpb.Health_Watch_FullMethodName: {anyCert: true},

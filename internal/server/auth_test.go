@@ -284,7 +284,7 @@ func TestRoles(t *testing.T) {
 		"pilot":   append([]string{check, plan}, withRole...),
 		"pilot2":  append([]string{check, plan}, withRole...),
 		"planner": append([]string{plan}, withRole...),
-		"admin":   append([]string{create, super, revoke, getEx, listEx, audit, verify}, withRole...),
+		"admin":   append([]string{create, super, revoke, getEx, listEx}, withRole...),
 		"auditor": append([]string{getEx, listEx, audit, verify}, withRole...),
 		"norole":  anyone,
 	}

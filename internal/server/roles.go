@@ -22,7 +22,7 @@ const (
 	RolePilot Role = "pilot"
 	// RolePlanner checks flight plans for pilots of its own unit.
 	RolePlanner Role = "planner"
-	// RoleAdmin issues, supersedes and revokes exemptions.
+	// RoleAdmin issues, supersedes and revokes exemptions, and reads them.
 	RoleAdmin Role = "admin"
 	// RoleAuditor reads exemptions and the audit log.
 	RoleAuditor Role = "auditor"
