@@ -76,8 +76,8 @@ Commands:
   zones show    show one zone
   exemptions create|list|show|supersede|revoke
                 manage exemptions (administrators)
-  audit list    list the audit log of exemptions and exempted checks
-  audit verify  prove that the audit log is intact
+  audit list    list the audit log of exemptions and exempted checks (auditors)
+  audit verify  prove that the audit log is intact (auditors)
   dev-certs DIR write a trial CA, server and client certificates, and roles
 
 Run "nofly COMMAND --help" for a command's flags and an example.
