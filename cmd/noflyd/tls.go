@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -146,7 +147,14 @@ type loggedCreds struct {
 
 func (c *loggedCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	nc, ai, err := c.TransportCredentials.ServerHandshake(conn)
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		// Closed before saying anything: a TCP health check or a port
+		// scan, not a refused client; at debug level, so that a load
+		// balancer's probes do not fill the log.
+		c.log.Debug("connection closed before the TLS handshake", "peer", conn.RemoteAddr().String())
+	default:
 		c.log.Warn("TLS handshake refused", "peer", conn.RemoteAddr().String(), "err", err.Error())
 	}
 	return nc, ai, err
