@@ -477,13 +477,9 @@ func (s *SQLiteStore) Version(ctx context.Context) (int64, error) {
 // RecordCheck implements Store.
 func (s *SQLiteStore) RecordCheck(ctx context.Context, c CheckRecord) (AuditEvent, error) {
 	var e AuditEvent
-	actor := c.Unit
-	if c.Pilot != "" {
-		actor += "/" + c.Pilot
-	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		e, err = appendAudit(ctx, tx, AuditEvent{At: c.At, Action: ActionCheck, Actor: actor,
+		e, err = appendAudit(ctx, tx, AuditEvent{At: c.At, Action: ActionCheck, Actor: c.ActorName(),
 			ExemptionIDs: c.ExemptionIDs, ClientReference: c.ClientReference}, c)
 		return err
 	})

@@ -101,7 +101,12 @@ const (
 // CheckRecord is a check whose verdict relied on exemptions.
 type CheckRecord struct {
 	At time.Time
-	// Who flew and why (until authentication exists: as the request said).
+	// Actor is the authenticated caller (its certificate subject); empty
+	// when the server does not authenticate, and then the audit entry's
+	// actor is UNIT/PILOT as the request gave them (ActorName).
+	Actor string `json:",omitempty"`
+	// Who flew and why: authenticated for pilots and planners, as the
+	// request said otherwise.
 	Unit, Pilot, Drone string
 	Purpose            Purpose
 	ClientReference    string
@@ -109,6 +114,18 @@ type CheckRecord struct {
 	ExemptionIDs []string
 	ZoneIDs      []string
 	Verdict      string
+}
+
+// ActorName is the audit entry's actor for the check: Actor, or else
+// UNIT/PILOT (UNIT without a pilot).
+func (c CheckRecord) ActorName() string {
+	if c.Actor != "" {
+		return c.Actor
+	}
+	if c.Pilot != "" {
+		return c.Unit + "/" + c.Pilot
+	}
+	return c.Unit
 }
 
 // AuditEvent is one entry of the append-only audit log. Hash is the

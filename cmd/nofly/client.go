@@ -10,7 +10,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -19,8 +18,8 @@ import (
 )
 
 // call dials the server and runs fn with a client, within the timeout. The
-// connection is plaintext: until nofly has authentication it serves
-// plaintext on loopback addresses.
+// connection is mutual TLS with the --ca, --cert and --key flags, plaintext
+// without (see tls.go).
 func call(ctx context.Context, e *env, fn func(ctx context.Context, c noflyv1.GeofenceServiceClient) error) error {
 	return dial(ctx, e, func(ctx context.Context, conn *grpc.ClientConn) error {
 		return fn(ctx, noflyv1.NewGeofenceServiceClient(conn))
@@ -37,7 +36,11 @@ func callExemptions(ctx context.Context, e *env, fn func(ctx context.Context, c 
 // dial connects to the server and runs fn within the timeout, turning RPC
 // errors into one line for a person.
 func dial(ctx context.Context, e *env, fn func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	conn, err := grpc.NewClient(e.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds, err := e.tls.credentials()
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(e.server, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return fmt.Errorf("server address %q: %v", e.server, err)
 	}
@@ -45,7 +48,7 @@ func dial(ctx context.Context, e *env, fn func(ctx context.Context, conn *grpc.C
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	if err := fn(ctx, conn); err != nil {
-		return rpcError(e.server, e.timeout, err)
+		return connError(e, rpcError(e.server, e.timeout, err), err)
 	}
 	return nil
 }
@@ -77,6 +80,12 @@ func rpcError(server string, timeout time.Duration, err error) error {
 		return fmt.Errorf("invalid request: %s", strings.Join(parts, "; "))
 	case codes.NotFound, codes.FailedPrecondition:
 		return errors.New(st.Message())
+	case codes.PermissionDenied:
+		return fmt.Errorf("permission denied: %s", st.Message())
+	case codes.Unauthenticated:
+		return fmt.Errorf("not authenticated: %s", st.Message())
+	case codes.ResourceExhausted:
+		return fmt.Errorf("too large or too many: %s", st.Message())
 	case codes.Unimplemented:
 		return fmt.Errorf("the nofly server at %s does not serve this (%s)", server, st.Message())
 	case codes.Unavailable:

@@ -85,7 +85,7 @@ func (r *recordFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.conditions, "conditions", "", "conditions shown to the pilot, e.g. \"call the tower 10 minutes before take-off\"")
 	fs.StringVar(&r.legalBasis, "legal-basis", "", "reference of the exemption `document`; required")
 	fs.BoolVar(&r.override, "override", false, "also cover the --zone zones whose data allows no exemption (regulationExemption NO)")
-	fs.StringVar(&r.by, "by", "", "who issues it; default: $NOFLY_USER, else $USER")
+	fs.StringVar(&r.by, "by", "", "who issues it; default: $NOFLY_USER, else $USER (with TLS: your certificate's subject, and only that)")
 }
 
 // record builds the request's record.
@@ -101,7 +101,7 @@ func (r *recordFlags) record(e *env, cmd string) (*noflyv1.Exemption, error) {
 		Override:         r.override,
 		IssuedBy:         r.by,
 	}
-	if ex.IssuedBy == "" {
+	if ex.IssuedBy == "" && !e.tls.on() { // with TLS the server names the issuer
 		ex.IssuedBy = e.user
 	}
 	var missing []string
@@ -109,7 +109,7 @@ func (r *recordFlags) record(e *env, cmd string) (*noflyv1.Exemption, error) {
 		ok   bool
 		name string
 	}{{r.unit != "", "--unit"}, {r.from.set, "--from"}, {r.until.set, "--until"}, {r.maxAlt.set, "--max-alt"},
-		{r.legalBasis != "", "--legal-basis"}, {ex.IssuedBy != "", "--by"}} {
+		{r.legalBasis != "", "--legal-basis"}, {ex.IssuedBy != "" || e.tls.on(), "--by"}} {
 		if !m.ok {
 			missing = append(missing, m.name)
 		}
@@ -265,7 +265,7 @@ func exemptionsRevokeCommand() *command {
 		example: "  nofly exemptions revoke EX-000001 --reason \"operation ended\"\n",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&reason, "reason", "", "why it is revoked; required")
-			fs.StringVar(&by, "by", "", "who revokes it; default: $NOFLY_USER, else $USER")
+			fs.StringVar(&by, "by", "", "who revokes it; default: $NOFLY_USER, else $USER (with TLS: your certificate's subject, and only that)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			const name = "nofly exemptions revoke"
@@ -275,7 +275,7 @@ func exemptionsRevokeCommand() *command {
 			if strings.TrimSpace(reason) == "" {
 				return &usageError{cmd: name, msg: "--reason required"}
 			}
-			if by == "" {
+			if by == "" && !e.tls.on() { // with TLS the server names the revoker
 				by = e.user
 			}
 			var resp *noflyv1.RevokeExemptionResponse

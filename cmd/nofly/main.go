@@ -55,15 +55,17 @@ type globals struct {
 	server  string
 	json    bool
 	timeout time.Duration
+	tls     tlsGlobals
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.server, "server", g.server, "nofly server `address` (host:port); env NOFLY_SERVER")
 	fs.BoolVar(&g.json, "json", g.json, "print the server's response as protobuf JSON")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "give up on the server after this long")
+	g.tls.register(fs)
 }
 
-const topUsage = `Usage: nofly [--server ADDR] [--json] [--timeout D] COMMAND [flags]
+const topUsage = `Usage: nofly [--server ADDR] [--ca FILE --cert FILE --key FILE] [--json] [--timeout D] COMMAND [flags]
 
 Asks a nofly server whether a police drone may fly.
 
@@ -74,16 +76,22 @@ Commands:
   zones show    show one zone
   exemptions create|list|show|supersede|revoke
                 manage exemptions (administrators)
-  audit list    list the audit log of exemptions and exempted checks
-  audit verify  prove that the audit log is intact
+  audit list    list the audit log of exemptions and exempted checks (auditors)
+  audit verify  prove that the audit log is intact (auditors)
+  dev-certs DIR write a trial CA, server and client certificates, and roles
 
 Run "nofly COMMAND --help" for a command's flags and an example.
 
 Exit status: 0 clear or exempted, 1 denied, 2 usage, input or connection
 error.
 
+With --ca, --cert and --key (or NOFLY_CA, NOFLY_CERT, NOFLY_KEY) the
+connection is mutual TLS and the server knows you by your certificate;
+without them it is plaintext, for a noflyd on loopback.
+
 Example:
   nofly check --lat 52.31 --lon 4.76 --alt 100
+  nofly --ca ca.pem --cert pilot.pem --key pilot-key.pem check --lat 52.31 --lon 4.76
 `
 
 // usageError is a mistake on the command line.
@@ -112,15 +120,16 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer // notes; errors are returned, not printed
 	// user issues and revokes exemptions unless --by says otherwise
-	// ($NOFLY_USER, else $USER): until the server authenticates callers,
-	// it records who the request says.
+	// ($NOFLY_USER, else $USER), on a server without TLS, which records
+	// who the request says. With TLS the server records the certificate's
+	// subject and the CLI sends no name.
 	user string
 }
 
 func commands() []*command {
 	return []*command{checkCommand(), planCheckCommand(), zonesListCommand(), zonesShowCommand(),
 		exemptionsCreateCommand(), exemptionsListCommand(), exemptionsShowCommand(), exemptionsSupersedeCommand(),
-		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand()}
+		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand()}
 }
 
 // run runs nofly with args (without the program name).
@@ -130,6 +139,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if s := getenv("NOFLY_SERVER"); s != "" {
 		e.server = s
 	}
+	e.tls.fromEnv(getenv)
 	e.user = getenv("NOFLY_USER")
 	if e.user == "" {
 		e.user = getenv("USER")

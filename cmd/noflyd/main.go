@@ -3,9 +3,13 @@
 // the exemptions that nofly.v1.ExemptionService manages (kept with their
 // audit log in an SQLite database, --db).
 //
-// With no arguments it listens on 127.0.0.1:7600 and serves the sample zone
-// set built into it. SIGHUP reloads the zone files (a failed reload keeps
-// the old zones); SIGTERM and SIGINT stop it gracefully.
+// With no arguments it listens on 127.0.0.1:7600, in plaintext where every
+// caller is the local administrator, and serves the sample zone set built
+// into it. With --tls-cert, --tls-key, --client-ca and --roles it serves
+// mutual TLS and gives each certificate the role the roles file names
+// (docs/security.md). SIGHUP reloads the zone files, certificates and roles
+// (a failed reload keeps the old ones); SIGTERM and SIGINT stop it
+// gracefully.
 package main
 
 import (
@@ -45,19 +49,28 @@ Serves nofly.v1.GeofenceService (gRPC, with health checking and server
 reflection): checks of positions and flight plans against UAS no-fly zones,
 and nofly.v1.ExemptionService: the exemption records the checks apply, with
 their append-only audit log, kept in the SQLite database --db (created when
-missing). Until authentication exists, every caller may issue and revoke
-exemptions: listen on loopback only.
+missing).
+
+Security: with --tls-cert, --tls-key, --client-ca and --roles, every
+connection is TLS 1.3 with a client certificate issued by the client CA,
+and the roles file gives each certificate subject its role (pilot, planner,
+admin, auditor). Without them noflyd serves plaintext on loopback only,
+where every caller is the local administrator; it refuses any other listen
+address. See docs/security.md; "nofly dev-certs DIR" makes a trial set.
 
 Without --zones it serves the sample zone set built into it (NOT legal
 airspace data). --zones takes zone files (nofly GeoJSON, ED-269, ED-318,
 optionally gzip-compressed) or directories of them, and may be repeated.
 
-Signals: SIGHUP reloads the zone files; if any file has a problem, every
-problem is logged and the old zones stay in service. SIGTERM or SIGINT stop
-accepting calls, let calls in flight finish (up to --grace) and exit.
+Signals: SIGHUP reloads the zone files, the certificates and the roles
+file; if any has a problem, every problem is logged and the old one stays
+in service. SIGTERM or SIGINT stop accepting calls, let calls in flight
+finish (up to --grace) and exit.
 
 Example:
   noflyd --listen 127.0.0.1:7600 --zones /etc/nofly/zones --log-format json
+  noflyd --listen 0.0.0.0:7600 --tls-cert server.pem --tls-key server-key.pem \
+    --client-ca ca.pem --roles roles.txt
 
 Flags:
 `
@@ -75,6 +88,7 @@ type config struct {
 	logLevel  slog.Level
 	grace     time.Duration
 	db        string
+	tls       tlsFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -87,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fset.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fset.StringVar(&c.db, "db", "nofly.db", "exemption database `file` (SQLite; created when missing)")
 	fset.DurationVar(&c.grace, "grace", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
+	c.tls.register(fset)
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), usage)
 		fset.PrintDefaults()
@@ -131,6 +146,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(c, stderr)
+	sec, err := newSecurity(c.tls, c.listen)
+	if err != nil {
+		return err
+	}
 
 	// Subscribe before loading, so that a signal sent while the zones load
 	// is not lost (or fatal).
@@ -146,7 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.InfoContext(ctx, "exemption database open", "db", c.db)
 
 	load, sources := loader(c.zones)
-	srv, err := server.New(ctx, server.Config{Load: load, Sources: sources, Log: log, Exemptions: store})
+	srv, err := server.New(ctx, server.Config{Load: load, Sources: sources, Log: log, Exemptions: store, Auth: sec.auth})
 	if err != nil {
 		return err
 	}
@@ -159,16 +178,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	g := srv.NewGRPCServer()
+	addr := lis.Addr().(*net.TCPAddr)
+	if !sec.secure() && !addr.IP.IsLoopback() { // "localhost" that is not
+		lis.Close()
+		return checkLoopback(addr.String())
+	}
+	g := srv.NewGRPCServer(sec.serverOptions(log)...)
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(lis) }()
 
-	addr := lis.Addr().(*net.TCPAddr)
 	log.InfoContext(ctx, "listening", "addr", addr.String())
-	if !addr.IP.IsLoopback() {
-		log.WarnContext(ctx, "serving plaintext gRPC without authentication on a non-loopback address: every caller may do everything",
-			"addr", addr.String())
-	}
+	sec.logMode(ctx, log, addr.String())
 
 	for {
 		select {
@@ -183,6 +203,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if err := srv.Reload(ctx); err != nil {
 					log.ErrorContext(ctx, "reload failed; serving the previous zones", "err", err)
 				}
+				_ = sec.reload(ctx, log) // logs its own problems
 				continue
 			}
 			stop(ctx, log, srv, g, c.grace, sig.String())

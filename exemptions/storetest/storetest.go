@@ -275,6 +275,12 @@ func testAuditChain(t *testing.T, s exemptions.Store) {
 	if chk.Hash == "" || chk.PrevHash == "" {
 		t.Errorf("check entry not chained: %+v", chk)
 	}
+	// An authenticated caller is the actor, whatever the unit and pilot.
+	chk, err = s.RecordCheck(ctx, exemptions.CheckRecord{At: T0.Add(3 * time.Hour), Actor: "CN=pilot 1,O=Politie",
+		Unit: "RTM", Pilot: "P1", ExemptionIDs: []string{c.ID}, ZoneIDs: []string{"NL-B"}, Verdict: "EXEMPTED"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	events, _, err := s.Audit(ctx, exemptions.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -294,6 +300,7 @@ func testAuditChain(t *testing.T, s exemptions.Store) {
 		fmt.Sprintf("3 revoke chief [%s]", b.ID),
 		fmt.Sprintf("4 create admin-1 [%s]", c.ID),
 		fmt.Sprintf("5 check RTM/P1 [%s]", c.ID),
+		fmt.Sprintf("6 check CN=pilot 1,O=Politie [%s]", c.ID),
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("audit log (-want +got):\n%s", d)
@@ -304,8 +311,9 @@ func testAuditChain(t *testing.T, s exemptions.Store) {
 		want int
 	}{
 		{"by exemption", exemptions.AuditFilter{ExemptionID: a.ID}, 2},
-		{"by action", exemptions.AuditFilter{Action: exemptions.ActionCheck}, 1},
+		{"by action", exemptions.AuditFilter{Action: exemptions.ActionCheck}, 2},
 		{"by actor", exemptions.AuditFilter{Actor: "chief"}, 1},
+		{"by authenticated actor", exemptions.AuditFilter{Actor: "CN=pilot 1,O=Politie"}, 1},
 	} {
 		evs, _, err := s.Audit(ctx, tc.f)
 		if err != nil || len(evs) != tc.want {
@@ -316,7 +324,7 @@ func testAuditChain(t *testing.T, s exemptions.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !v.OK() || v.Entries != 5 || v.Records != 3 || v.HeadHash != chk.Hash {
+	if !v.OK() || v.Entries != 6 || v.Records != 3 || v.HeadHash != chk.Hash {
 		t.Errorf("verification %+v", v)
 	}
 }

@@ -32,6 +32,10 @@ var bin string
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		if dir := os.Getenv(binEnv); dir != "" { // a child run in a network namespace
+			bin = dir
+			return m.Run()
+		}
 		dir, err := os.MkdirTemp("", "nofly-e2e-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -126,10 +130,27 @@ func (d *daemon) waitLog(t *testing.T, msg string, skip int) map[string]any {
 // health service says SERVING.
 func startDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
+	d := launchDaemon(t, args...)
+	waitServing(t, d.addr)
+	return d
+}
+
+// launchDaemon starts noflyd on a free loopback port and waits until it
+// logs its address.
+func launchDaemon(t *testing.T, args ...string) *daemon {
+	t.Helper()
+	return launchDaemonUnder(t, nil, args...)
+}
+
+// launchDaemonUnder is launchDaemon with noflyd run by the command wrapper
+// (such as strace and its flags); none when nil.
+func launchDaemonUnder(t *testing.T, wrapper []string, args ...string) *daemon {
+	t.Helper()
 	if !slices.Contains(args, "--db") { // never a nofly.db in the source tree
 		args = append(args, "--db", filepath.Join(t.TempDir(), "nofly.db"))
 	}
-	cmd := exec.Command(filepath.Join(bin, "noflyd"), append([]string{"--listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	argv := append(append(slices.Clone(wrapper), filepath.Join(bin, "noflyd"), "--listen", "127.0.0.1:0", "--log-format", "json"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +182,6 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	if d.addr == "" {
 		t.Fatalf("no address in noflyd's log:\n%s", d.log)
 	}
-	waitServing(t, d.addr)
 	return d
 }
 
@@ -197,10 +217,21 @@ type result struct {
 // nofly runs the CLI against server (NOFLY_SERVER) with args.
 func nofly(t *testing.T, server string, args ...string) result {
 	t.Helper()
+	return noflyEnv(t, server, nil, args...)
+}
+
+// noflyEnv is nofly with more environment variables ("NOFLY_CA=…").
+func noflyEnv(t *testing.T, server string, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "nofly"), args...)
-	cmd.Env = append(os.Environ(), "NOFLY_SERVER="+server)
+	// Only the certificates the test names: none from the caller's
+	// environment.
+	base := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "NOFLY_CA=") || strings.HasPrefix(kv, "NOFLY_CERT=") || strings.HasPrefix(kv, "NOFLY_KEY=")
+	})
+	cmd.Env = append(append(base, "NOFLY_SERVER="+server), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

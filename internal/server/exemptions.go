@@ -18,8 +18,9 @@ import (
 )
 
 // exemptionServer serves nofly.v1.ExemptionService for a Server. Who issues
-// and revokes is taken from the request (issued_by, revoked_by) until nofly
-// authenticates callers; the audit log records it as given.
+// and revokes is the request's issued_by and revoked_by, which the
+// authorisation interceptor (auth.go) has set to the caller's certificate
+// subject; without TLS they are as the request gave them.
 type exemptionServer struct {
 	noflyv1.UnimplementedExemptionServiceServer
 	s *Server
@@ -183,11 +184,15 @@ func (e *exemptionServer) VerifyAuditLog(ctx context.Context, _ *noflyv1.VerifyA
 }
 
 func checkPageSize(b *badRequest, n int32) int {
-	if n < 0 {
+	switch {
+	case n < 0:
 		b.add("page_size", "%d is negative", n)
 		return 0
+	case n > MaxPageSize:
+		b.add("page_size", "%d is more than the limit of %d", n, MaxPageSize)
+		return 0
 	}
-	return int(min(n, MaxPageSize))
+	return int(n)
 }
 
 // joinBad adds err's problems, when it is a bad request, to b and returns

@@ -133,7 +133,7 @@ func (s *Server) auditCheck(ctx context.Context, r result, f exemptions.Flight, 
 	for _, c := range r.conflicts {
 		zones = append(zones, c.GetZone().GetId())
 	}
-	_, err := s.exStore.RecordCheck(ctx, exemptions.CheckRecord{At: now, Unit: f.Unit, Pilot: f.Pilot, Drone: f.Drone,
+	_, err := s.exStore.RecordCheck(ctx, exemptions.CheckRecord{At: now, Actor: callerName(ctx), Unit: f.Unit, Pilot: f.Pilot, Drone: f.Drone,
 		Purpose: f.Purpose, ClientReference: clientRef, ExemptionIDs: r.appliedIDs(), ZoneIDs: zones,
 		Verdict: "EXEMPTED"})
 	if err != nil {
@@ -142,8 +142,9 @@ func (s *Server) auditCheck(ctx context.Context, r result, f exemptions.Flight, 
 	return nil
 }
 
-// logCheck records a check with who asked and why: until nofly
-// authenticates callers, the log is the record of who flew where.
+// logCheck records a check with who asked and why: the caller (its
+// certificate subject, or "local" without TLS) and the flight's unit and
+// pilot (the caller's own for a pilot).
 func (s *Server) logCheck(ctx context.Context, msg string, r result, op *noflyv1.Operator, purpose noflyv1.Purpose, args ...any) {
 	ids := make([]string, 0, len(r.conflicts))
 	for _, c := range r.conflicts {
@@ -152,7 +153,7 @@ func (s *Server) logCheck(ctx context.Context, msg string, r result, op *noflyv1
 	args = append(args,
 		"verdict", strings.TrimPrefix(r.verdict.String(), "VERDICT_"),
 		"conflicts", ids, "advisories", len(r.advisories), "exemptions", r.appliedIDs(),
-		"unit", op.GetUnit(), "pilot", op.GetPilotId(), "drone", op.GetDroneSerial(),
+		"caller", callerLogName(ctx), "unit", op.GetUnit(), "pilot", op.GetPilotId(), "drone", op.GetDroneSerial(),
 		"purpose", strings.TrimPrefix(purpose.String(), "PURPOSE_"))
 	s.log.InfoContext(ctx, msg, args...)
 }

@@ -57,6 +57,11 @@ type Config struct {
 	// the exemptions; when nil, no exemption covers anything. The caller
 	// closes it after the server has stopped.
 	Exemptions exemptions.Store
+	// Auth authenticates callers by their client certificates and the roles
+	// file, and refuses what their role does not allow (auth.go). When nil,
+	// every caller is the local administrator with every role: only for
+	// plaintext on loopback.
+	Auth *Auth
 }
 
 // Server serves nofly.v1.GeofenceService and the standard health service.
@@ -79,6 +84,8 @@ type Server struct {
 
 	exStore exemptions.Store  // nil: no exemptions
 	exCache *exemptions.Cache // nil when exStore is
+
+	auth *Auth // nil: every caller is local (no TLS)
 }
 
 // zoneSet is an index with what clients are told about it. It is immutable.
@@ -99,6 +106,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		log:     cfg.Log,
 		now:     cfg.Now,
 		health:  health.NewServer(),
+		auth:    cfg.Auth,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -267,10 +275,14 @@ func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// NewGRPCServer returns a gRPC server with s registered and its interceptor
-// installed, plus any further options.
+// NewGRPCServer returns a gRPC server with s registered, its interceptors
+// (panics, deadlines, authorisation) and limits installed, plus any further
+// options (such as TLS credentials).
 func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
-	g := grpc.NewServer(append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(s.UnaryInterceptor())}, opts...)...)
+	base := append(limitOptions(),
+		grpc.ChainUnaryInterceptor(s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.authUnary()),
+		grpc.ChainStreamInterceptor(s.authStream()))
+	g := grpc.NewServer(append(base, opts...)...)
 	s.Register(g)
 	return g
 }

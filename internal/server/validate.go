@@ -129,7 +129,7 @@ func positionQuery(req *noflyv1.CheckPositionRequest, now time.Time) (q geo.Posi
 		q.Alt.Metres = a.Metres
 	}
 	q.At = checkTimestamp(&b, "at", req.GetAt(), now).UTC()
-	// The operator is free text until authentication arrives.
+	// The operator is free text here; auth.go binds it to the caller.
 	checkEnum(&b, "purpose", req.GetPurpose())
 	if err := b.err(); err != nil {
 		return q, false, err
@@ -349,8 +349,10 @@ func listQuery(req *noflyv1.ListZonesRequest) (bbox *orb.Bound, pageSize int, af
 		b.add("page_size", "%d is negative", ps)
 	case ps == 0:
 		pageSize = DefaultPageSize
+	case ps > MaxPageSize:
+		b.add("page_size", "%d is more than the limit of %d", ps, MaxPageSize)
 	default:
-		pageSize = min(int(ps), MaxPageSize)
+		pageSize = int(ps)
 	}
 	after = decodePageToken(&b, req.GetPageToken())
 	view = req.GetView()

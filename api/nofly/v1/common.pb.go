@@ -383,8 +383,10 @@ func (x *TimeWindow) GetEnd() *timestamppb.Timestamp {
 	return nil
 }
 
-// Operator says who flies. Until nofly authenticates callers it is taken as
-// given and recorded in the server's log.
+// Operator says who flies. With mutual TLS a pilot's unit and pilot id are
+// those of its certificate (empty fields are filled in, others refused with
+// PERMISSION_DENIED) and a planner's unit its own; without TLS (loopback
+// only) it is taken as given. It is recorded in the server's log.
 type Operator struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Police unit that operates the flight, e.g. "NL-POL-AMS-DRONE".

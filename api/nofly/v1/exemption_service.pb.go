@@ -407,7 +407,8 @@ type Exemption struct {
 	// Covers the zones named in zone_ids even when their data allows no
 	// exemption.
 	Override bool `protobuf:"varint,13,opt,name=override,proto3" json:"override,omitempty"`
-	// Who issued it. Required (until authentication exists, as given).
+	// Who issued it: with TLS the caller's certificate subject (may be left
+	// empty); without TLS required, as given.
 	IssuedBy string `protobuf:"bytes,14,opt,name=issued_by,json=issuedBy,proto3" json:"issued_by,omitempty"`
 	// When it was issued. Output only.
 	IssuedAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
@@ -1162,7 +1163,8 @@ type RevokeExemptionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The record. Required.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Who revokes it. Required (until authentication exists, as given).
+	// Who revokes it: with TLS the caller's certificate subject (may be left
+	// empty); without TLS required, as given.
 	RevokedBy string `protobuf:"bytes,2,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
 	// Why. Required.
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`

@@ -39,14 +39,17 @@ const (
 // Records are never edited or deleted: a change is a new record that
 // supersedes the old one, and a revocation is recorded on the record.
 //
-// Until nofly authenticates callers, who issues, supersedes or revokes is
-// taken as the request gives it (issued_by, revoked_by), and recorded so in
-// the audit log.
+// With mutual TLS only administrators issue, supersede and revoke, as
+// themselves: issued_by and revoked_by are the caller's certificate subject
+// (left empty, or equal to it; anything else is PERMISSION_DENIED), and so
+// recorded in the audit log. Without TLS (loopback only) they are taken as
+// the request gives them.
 //
 // Errors: INVALID_ARGUMENT with a google.rpc.BadRequest detail naming every
 // offending field; NOT_FOUND for an unknown exemption id;
 // FAILED_PRECONDITION for revoking or superseding a record that is already
-// revoked or superseded.
+// revoked or superseded; PERMISSION_DENIED when the caller's role does not
+// allow the call.
 type ExemptionServiceClient interface {
 	// CreateExemption issues a new exemption.
 	CreateExemption(ctx context.Context, in *CreateExemptionRequest, opts ...grpc.CallOption) (*CreateExemptionResponse, error)
@@ -155,14 +158,17 @@ func (c *exemptionServiceClient) VerifyAuditLog(ctx context.Context, in *VerifyA
 // Records are never edited or deleted: a change is a new record that
 // supersedes the old one, and a revocation is recorded on the record.
 //
-// Until nofly authenticates callers, who issues, supersedes or revokes is
-// taken as the request gives it (issued_by, revoked_by), and recorded so in
-// the audit log.
+// With mutual TLS only administrators issue, supersede and revoke, as
+// themselves: issued_by and revoked_by are the caller's certificate subject
+// (left empty, or equal to it; anything else is PERMISSION_DENIED), and so
+// recorded in the audit log. Without TLS (loopback only) they are taken as
+// the request gives them.
 //
 // Errors: INVALID_ARGUMENT with a google.rpc.BadRequest detail naming every
 // offending field; NOT_FOUND for an unknown exemption id;
 // FAILED_PRECONDITION for revoking or superseding a record that is already
-// revoked or superseded.
+// revoked or superseded; PERMISSION_DENIED when the caller's role does not
+// allow the call.
 type ExemptionServiceServer interface {
 	// CreateExemption issues a new exemption.
 	CreateExemption(context.Context, *CreateExemptionRequest) (*CreateExemptionResponse, error)

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+)
+
+// Limits on connections and calls, so that no client (mistaken or hostile)
+// can hold a server for long. The limits on what a request holds are next
+// to the checks that enforce them: geo.MaxWaypoints, MaxAreaVertices,
+// MaxPageSize, geo.MaxBuffer, exemptions.MaxText and exemptions.MaxList.
+// docs/security.md lists them all.
+const (
+	// MaxMessageBytes bounds a request message. The largest valid request,
+	// a route of geo.MaxWaypoints waypoints or an area of MaxAreaVertices
+	// vertices, takes about 300 KiB. Larger: RESOURCE_EXHAUSTED.
+	MaxMessageBytes = 1 << 20
+	// MaxHeaderBytes bounds a call's headers (its metadata), in bytes of
+	// HTTP/2 header list; nofly's clients send a few hundred. gRPC's
+	// default is 16 MiB.
+	MaxHeaderBytes = 16 << 10
+	// MaxConcurrentStreams bounds the calls in progress on one connection
+	// (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). A client's further calls
+	// wait for a free stream.
+	MaxConcurrentStreams = 100
+	// DefaultDeadline is given to a unary call that comes without a
+	// deadline; MaxDeadline caps a longer one. A call stopped by the
+	// server's deadline gets DEADLINE_EXCEEDED naming it.
+	DefaultDeadline = 10 * time.Second
+	MaxDeadline     = 30 * time.Second
+	// HandshakeTimeout bounds a new connection's TLS and HTTP/2 handshake.
+	HandshakeTimeout = 10 * time.Second
+	// KeepaliveMinTime is how often a client may ping; more often and the
+	// server closes the connection (GOAWAY "too_many_pings").
+	KeepaliveMinTime = 10 * time.Second
+	// IdleTimeout closes a connection that has had no call for this long.
+	IdleTimeout = 15 * time.Minute
+	// MaxConnectionAge closes every connection after this long (calls in
+	// flight get MaxConnectionAgeGrace to finish), so that clients
+	// reconnect and their certificates are verified again: an expired
+	// certificate, or one whose CA was replaced on reload, stops working
+	// within the hour on long-lived connections too.
+	MaxConnectionAge      = time.Hour
+	MaxConnectionAgeGrace = time.Minute
+)
+
+// limitOptions are the server options that enforce the limits above.
+func limitOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(MaxMessageBytes),
+		grpc.MaxHeaderListSize(MaxHeaderBytes),
+		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
+		grpc.ConnectionTimeout(HandshakeTimeout),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle:     IdleTimeout,
+			MaxConnectionAge:      MaxConnectionAge,
+			MaxConnectionAgeGrace: MaxConnectionAgeGrace,
+			// Ping an idle client after a minute, and drop it when it
+			// does not answer within 20 s: a vanished client frees its
+			// connection.
+			Time:    time.Minute,
+			Timeout: 20 * time.Second,
+		}),
+	}
+}
+
+// errServerDeadline is the cause of a call's context when the server's own
+// deadline (DefaultDeadline or MaxDeadline) ended it.
+var errServerDeadline = errors.New("server deadline")
+
+// deadlineUnary gives every unary call a deadline of at most longest (def
+// when the client set none; the server passes DefaultDeadline and
+// MaxDeadline) and says so when that, rather than the client's own
+// deadline, stopped the call.
+func deadlineUnary(def, longest time.Duration) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		limit := longest
+		if _, ok := ctx.Deadline(); !ok {
+			limit = def
+		}
+		ctx, cancel := context.WithTimeoutCause(ctx, limit, errServerDeadline)
+		defer cancel()
+		resp, err := handler(ctx, req)
+		if err != nil && errors.Is(context.Cause(ctx), errServerDeadline) {
+			return nil, status.Errorf(codes.DeadlineExceeded, "the call took longer than the server's limit of %s", limit)
+		}
+		return resp, err
+	}
+}
