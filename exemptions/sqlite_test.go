@@ -139,7 +139,7 @@ func TestCache(t *testing.T) {
 	ctx := context.Background()
 	s := openSQLite(t)
 	defer s.Close()
-	c, err := exemptions.NewCache(ctx, s)
+	c, err := exemptions.NewCache(ctx, s, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
