@@ -131,6 +131,12 @@ func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// After a failure, try again sooner than the next tick: a connection
+	// broken by an outage fails once, the next one may well work.
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	const minRetry = 100 * time.Millisecond
+	backoff := minRetry
 	failing := false
 	for {
 		select {
@@ -138,11 +144,20 @@ func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger
 			return
 		case <-t.C:
 		case <-kick:
+		case <-retry.C:
 		}
 		err := c.Refresh(ctx)
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
 			return
+		}
+		if err != nil {
+			retry.Reset(backoff)
+			backoff = min(2*backoff, every)
+		} else {
+			retry.Stop()
+			backoff = minRetry
+		}
+		switch {
 		case err != nil && !failing:
 			failing = true
 			log.ErrorContext(ctx, "exemptions not refreshed; checks use the last known set until the store answers",
