@@ -252,7 +252,10 @@ func TestPostgresUnavailable(t *testing.T) {
 			_, err := s.Revoke(ctx, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"})
 			return err
 		}},
-		{"record check", func() error { _, err := s.RecordCheck(ctx, exemptions.CheckRecord{At: storetest.T0, Unit: "AMS"}); return err }},
+		{"record check", func() error {
+			_, err := s.RecordCheck(ctx, exemptions.CheckRecord{At: storetest.T0, Unit: "AMS"})
+			return err
+		}},
 		{"get", func() error { _, err := s.Get(ctx, ex.ID); return err }},
 		{"version", func() error { _, err := s.Version(ctx); return err }},
 		{"changed", func() error { _, _, err := s.Changed(ctx, 0); return err }},
