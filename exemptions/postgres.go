@@ -50,10 +50,6 @@ var (
 	_ Notifier = (*PostgresStore)(nil)
 )
 
-// ErrUnavailable is wrapped by errors that mean the database cannot be
-// reached now; trying again later may succeed.
-var ErrUnavailable = errors.New("exemption database unavailable")
-
 // unavailableError is an ErrUnavailable with its cause, for the logs.
 type unavailableError struct {
 	op  string

@@ -72,10 +72,22 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	var (
 		bad *badRequestError
 		nf  *notFoundError
+		cnr *checkNotRecordedError
 	)
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &cnr):
+		s.log.ErrorContext(ctx, "exempted check not recorded; answered as an error", "exemptions", cnr.ids, "err", cnr.err)
+		c := codes.Internal
+		if errors.Is(err, exemptions.ErrUnavailable) {
+			c = codes.Unavailable
+		}
+		return status.Error(c, cnr.clientMessage())
+	case errors.Is(err, exemptions.ErrUnavailable):
+		// The cause (addresses, driver messages) is for the log.
+		s.log.WarnContext(ctx, "exemption database unavailable", "err", err)
+		return status.Error(codes.Unavailable, "the exemption database is unreachable; try again")
 	case errors.As(err, &bad):
 		return withDetails(codes.InvalidArgument, bad.Error(), &errdetails.BadRequest{FieldViolations: bad.violations})
 	case errors.Is(err, geo.ErrInvalidQuery):
