@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -160,6 +161,15 @@ func TestExemptionStoreOutage(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "connection refused") {
 			t.Errorf("the cause reached the client: %v", err)
+		}
+		var info *errdetails.ErrorInfo
+		for _, d := range status.Convert(err).Details() {
+			if ei, ok := d.(*errdetails.ErrorInfo); ok {
+				info = ei
+			}
+		}
+		if info.GetReason() != reasonExemptionDatabaseUnavailable {
+			t.Errorf("detail %v, want the reason %s", info, reasonExemptionDatabaseUnavailable)
 		}
 	})
 	t.Run("writes fail", func(t *testing.T) {
