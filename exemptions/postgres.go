@@ -209,6 +209,26 @@ func (s *PostgresStore) Close() error {
 }
 
 func (s *PostgresStore) migrate(ctx context.Context) error {
+	// A schema already up to date needs no DDL, so that replicas may run
+	// as a role that can only read and write the rows (docs/postgresql.md).
+	var (
+		applied int
+		exists  bool
+	)
+	if err := s.pool.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&applied); err != nil {
+			return err
+		}
+	}
+	if applied > len(pgMigrations) {
+		return fmt.Errorf("database schema version %d is newer than this program's %d", applied, len(pgMigrations))
+	}
+	if applied == len(pgMigrations) {
+		return nil
+	}
 	for i, m := range pgMigrations {
 		v := i + 1
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

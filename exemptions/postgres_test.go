@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"strings"
 	"sync"
@@ -368,5 +369,61 @@ func waitListening(t *testing.T, url string) {
 			t.Fatal("no session listens for changes")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPostgresLeastPrivilege: once the schema is made (by its owner),
+// replicas may run as a role that can only read, insert, and mark records
+// revoked or superseded: it works, and it cannot delete or rewrite history
+// even without the triggers' help.
+func TestPostgresLeastPrivilege(t *testing.T) {
+	ctx := context.Background()
+	server := pgtest.ServerURL(t)
+	url := pgtest.New(t)
+	role := "nofly_app_" + strings.TrimPrefix(url[strings.LastIndex(url, "/")+1:], "nofly_test_")
+	role = strings.SplitN(role, "?", 2)[0]
+	owner := openPostgresURL(t, url)
+	owner.Close()
+	admin := rawPG(t, url)
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN PASSWORD 'test-only'",
+		"GRANT USAGE ON SCHEMA public TO " + role,
+		"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO " + role,
+		"GRANT UPDATE ON exemptions, chain_head TO " + role,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// Dropped after the database (cleanups run last first).
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), server)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
+			conn.Close(context.Background())
+		}
+	})
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = neturl.UserPassword(role, "test-only")
+	app := openPostgresURL(t, u.String())
+	defer app.Close()
+	ex, err := app.Create(ctx, storetest.Record("AMS", "NL-A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Revoke(ctx, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := app.VerifyAudit(ctx); err != nil || !v.OK() {
+		t.Fatalf("%+v %v", v, err)
+	}
+	conn := rawPG(t, u.String())
+	for _, q := range []string{"DELETE FROM audit", "TRUNCATE audit", "DROP TRIGGER audit_no_update ON audit", "DELETE FROM exemptions"} {
+		if _, err := conn.Exec(ctx, q); err == nil {
+			t.Errorf("%s: accepted from the application's role", q)
+		}
 	}
 }
