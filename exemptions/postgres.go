@@ -727,12 +727,22 @@ func (s *PostgresStore) VerifyAudit(ctx context.Context) (Verification, error) {
 func (s *PostgresStore) Notify(ctx context.Context, log *slog.Logger, changed func()) {
 	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
 	backoff := minBackoff
+	failures := 0 // in a row: only the first is a warning
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, changed, func() { backoff = minBackoff })
+		err := s.listenOnce(ctx, changed, func() {
+			if failures > 0 {
+				log.InfoContext(ctx, "exemption change notifications resumed")
+			}
+			backoff, failures = minBackoff, 0
+		})
 		if ctx.Err() != nil {
 			return
 		}
-		log.WarnContext(ctx, "exemption change notifications interrupted; reconnecting", "err", err, "in", backoff)
+		if failures++; failures == 1 {
+			log.WarnContext(ctx, "exemption change notifications interrupted; reconnecting", "err", err, "in", backoff)
+		} else {
+			log.DebugContext(ctx, "exemption change notifications still interrupted", "err", err, "in", backoff)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -427,3 +427,23 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"password in the user info", "postgres://nofly:s3cret@db:5432/nofly?sslmode=require", "postgres://nofly:xxxxx@db:5432/nofly?sslmode=require"},
+		{"password parameter", "postgresql://nofly@db/nofly?password=s3cret", "postgresql://nofly@db/nofly?password=xxxxx"},
+		{"no password", "postgres://nofly@db/nofly", "postgres://nofly@db/nofly"},
+		{"not a URL", "postgres://nofly:s3cret@db:port/nofly", "(unparsable database URL)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exemptions.RedactURL(tc.in); got != tc.want {
+				t.Errorf("RedactURL = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	for in, want := range map[string]bool{"postgres://db/x": true, "postgresql://db/x": true, "nofly.db": false, "/var/lib/postgres.db": false} {
+		if got := exemptions.IsPostgresURL(in); got != want {
+			t.Errorf("IsPostgresURL(%q) = %v", in, got)
+		}
+	}
+}
