@@ -291,7 +291,8 @@ func fail(caller context.Context, op string, err error) error {
 			pe.Code == "40001", pe.Code == "40P01":
 			return &unavailableError{op: op, err: err}
 		}
-		return fmt.Errorf("exemptions: %s: %w", op, err)
+		// %v: the driver's error types stay inside this package.
+		return fmt.Errorf("exemptions: %s: %v", op, err)
 	}
 	// Every other pgx error (dial, TLS, a closed or broken connection, our
 	// own per-call timeout) is about reaching the database.
@@ -471,16 +472,14 @@ func (s *PostgresStore) RecordCheck(ctx context.Context, c CheckRecord) (AuditEv
 	return e, err
 }
 
-const pgRecordCols = "record, superseded_by, revocation"
-
-// pgScanRecord reads the pgRecordCols of one row (pgx scans into
-// sql.NullString as database/sql does).
-func pgScanRecord(scan func(dest ...any) error) (Exemption, error) { return scanRecord(scan) }
+// pgRecordCols are what scanRecord reads (pgx scans into sql.NullString
+// as database/sql does).
+const pgRecordCols = recordCols
 
 func pgGet(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, id string) (Exemption, error) {
-	ex, err := pgScanRecord(q.QueryRow(ctx, "SELECT "+pgRecordCols+" FROM exemptions WHERE id = $1", id).Scan)
+	ex, err := scanRecord(q.QueryRow(ctx, "SELECT "+pgRecordCols+" FROM exemptions WHERE id = $1", id).Scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ex, idError(id, ErrNotFound)
 	}
@@ -535,7 +534,7 @@ func (s *PostgresStore) List(caller context.Context, f ListFilter) ([]Exemption,
 	)
 	for rows.Next() {
 		var seq int64
-		ex, err := pgScanRecord(func(dest ...any) error { return rows.Scan(append([]any{&seq}, dest...)...) })
+		ex, err := scanRecord(func(dest ...any) error { return rows.Scan(append([]any{&seq}, dest...)...) })
 		if err != nil {
 			return nil, "", fail(caller, "list", err)
 		}
@@ -583,7 +582,7 @@ func (s *PostgresStore) Changed(ctx context.Context, since int64) ([]Exemption, 
 		}
 		defer rows.Close()
 		for rows.Next() {
-			ex, err := pgScanRecord(rows.Scan)
+			ex, err := scanRecord(rows.Scan)
 			if err != nil {
 				return err
 			}
