@@ -112,8 +112,34 @@ func (c *Cache) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// Reload reads every record again, whatever the version says, and swaps in
+// the result. Watch calls it every FullRefreshEvery: should the store's
+// history ever diverge from the snapshot's without its version showing
+// it (a database restored from a backup and written to again before this
+// cache looked), the divergence lasts no longer than that.
+func (c *Cache) Reload(ctx context.Context) error {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	at := c.now()
+	all, v, err := c.store.All(ctx)
+	if err != nil {
+		return err
+	}
+	c.records, c.pos = all, make(map[string]int, len(all))
+	for i, ex := range all {
+		c.pos[ex.ID] = i
+	}
+	c.cur.Store(&cacheState{snap: NewSnapshot(slices.Clone(c.records), v), asOf: at})
+	return nil
+}
+
+// FullRefreshEvery is how often Watch reads every record again (Reload),
+// beside the refreshes of what changed.
+const FullRefreshEvery = 5 * time.Minute
+
 // Watch refreshes every interval until ctx ends, and at once whenever a
-// Notifier store tells of a change. While refreshing fails (the old
+// Notifier store tells of a change; every FullRefreshEvery it reloads
+// every record. While refreshing fails (the old
 // snapshot keeps serving, growing older) it logs the first failure and the
 // recovery, not every attempt.
 func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
@@ -131,6 +157,8 @@ func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	full := time.NewTicker(FullRefreshEvery)
+	defer full.Stop()
 	// After a failure, try again sooner than the next tick: a connection
 	// broken by an outage fails once, the next one may well work.
 	retry := time.NewTimer(time.Hour)
@@ -139,14 +167,17 @@ func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger
 	backoff := minRetry
 	failing := false
 	for {
+		refresh := c.Refresh
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-kick:
 		case <-retry.C:
+		case <-full.C:
+			refresh = c.Reload
 		}
-		err := c.Refresh(ctx)
+		err := refresh(ctx)
 		if ctx.Err() != nil {
 			return
 		}
