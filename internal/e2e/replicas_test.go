@@ -206,12 +206,14 @@ func TestReplicaSurvivesDatabaseOutage(t *testing.T) {
 	}
 	r := nofly(t, d.addr, denied...)
 	wantExit(t, r, 1)
+	t.Logf("a check during the outage:\n%s", r.stdout)
 	if !strings.Contains(r.stdout, "WARNING: exemptions as of ") || !strings.Contains(r.stdout, "cannot reach its exemption database") {
 		t.Errorf("a stale check does not say so: %s", r)
 	}
 
 	r = nofly(t, d.addr, "check", "--lat", "52.31", "--lon", "4.76", "--alt", "50", "--unit", "AMS-DRONE", "--purpose", "forensic")
 	wantExit(t, r, 2)
+	t.Logf("an exempted check during the outage: %s", r.stderr)
 	if !strings.Contains(r.stderr, "NOT CLEARED: exemption "+id+" would apply, but the check could not be recorded") {
 		t.Errorf("an exempted check during the outage: %s", r)
 	}
