@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,20 +140,25 @@ type localCluster struct {
 	cmd *exec.Cmd
 }
 
-// binDirs are where PostgreSQL's programs are looked for after $PATH.
-var binDirs = []string{"/usr/local/bin", "/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"}
+// binDirs are where PostgreSQL's programs are looked for after $PATH:
+// /usr/local/bin, then Debian's directories, newest version first.
+func binDirs() []string {
+	debian, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Sort(sort.Reverse(sort.StringSlice(debian)))
+	return append([]string{"/usr/local/bin"}, debian...)
+}
 
 func findBin(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	for _, d := range binDirs {
+	for _, d := range binDirs() {
 		p := filepath.Join(d, name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%s not found in $PATH or %s", name, strings.Join(binDirs, ", "))
+	return "", fmt.Errorf("%s not found in $PATH or %s", name, strings.Join(binDirs(), ", "))
 }
 
 func startCluster() (*localCluster, error) {
