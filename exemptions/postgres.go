@@ -299,15 +299,24 @@ func fail(caller context.Context, op string, err error) error {
 	return &unavailableError{op: op, err: err}
 }
 
-// head is the chain_head row, as locked by a write.
+// head is the chain_head row, as locked by a write, and the statements
+// the write queued.
 type head struct {
 	version, nextRecord, auditSeq int64
 	auditHash                     string
 	changed                       bool // the record set changed: bump the version and notify
+	// writes are sent in one round trip after fn has done its reads:
+	// every decision is taken before the first write, so nothing in fn
+	// needs a write's result.
+	writes pgx.Batch
 }
 
-// write runs fn in a transaction holding the chain head, then stores the
-// head fn left and, when the record set changed, notifies listeners.
+// queue adds a statement to the write's batch.
+func (h *head) queue(sql string, args ...any) { h.writes.Queue(sql, args...) }
+
+// write runs fn in a transaction holding the chain head, then sends the
+// writes fn queued with the head fn left and, when the record set changed,
+// a notification to listeners.
 func (s *PostgresStore) write(caller context.Context, op string, fn func(ctx context.Context, tx pgx.Tx, h *head) error) error {
 	ctx, cancel := s.call(caller)
 	defer cancel()
@@ -320,17 +329,14 @@ func (s *PostgresStore) write(caller context.Context, op string, fn func(ctx con
 		if err := fn(ctx, tx, &h); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE chain_head SET records_version = $1, next_record = $2, audit_seq = $3, audit_hash = $4",
-			h.version, h.nextRecord, h.auditSeq, h.auditHash); err != nil {
-			return err
-		}
+		h.queue("UPDATE chain_head SET records_version = $1, next_record = $2, audit_seq = $3, audit_hash = $4",
+			h.version, h.nextRecord, h.auditSeq, h.auditHash)
 		if h.changed {
 			// Delivered at commit, to every session listening.
-			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel, strconv.FormatInt(h.version, 10)); err != nil {
-				return err
-			}
+			h.queue("SELECT pg_notify($1, $2)", notifyChannel, strconv.FormatInt(h.version, 10))
 		}
-		return nil
+		// Close reports the first statement that failed.
+		return tx.SendBatch(ctx, &h.writes).Close()
 	})
 	return fail(caller, op, err)
 }
@@ -345,36 +351,30 @@ func (h *head) bump() int64 {
 }
 
 // appendAudit appends an entry, with detail as its Detail, after the head.
-func (h *head) appendAudit(ctx context.Context, tx pgx.Tx, e AuditEvent, detail any) (AuditEvent, error) {
+func (h *head) appendAudit(e AuditEvent, detail any) (AuditEvent, error) {
 	e, entry, err := seal(e, detail, h.auditSeq+1, h.auditHash)
 	if err != nil {
 		return e, err
 	}
-	if _, err := tx.Exec(ctx, "INSERT INTO audit (seq, action, actor, ids, entry, hash) VALUES ($1, $2, $3, $4, $5, $6)",
-		e.Seq, string(e.Action), e.Actor, idsColumn(e.ExemptionIDs), string(entry), e.Hash); err != nil {
-		return e, err
-	}
+	h.queue("INSERT INTO audit (seq, action, actor, ids, entry, hash) VALUES ($1, $2, $3, $4, $5, $6)",
+		e.Seq, string(e.Action), e.Actor, idsColumn(e.ExemptionIDs), string(entry), e.Hash)
 	h.auditSeq, h.auditHash = e.Seq, e.Hash
 	return e, nil
 }
 
 // insert stores a new record, numbered from the head, replacing
 // supersedes (or "").
-func (h *head) insert(ctx context.Context, tx pgx.Tx, ex Exemption, supersedes string) (Exemption, error) {
+func (h *head) insert(ex Exemption, supersedes string) (Exemption, error) {
 	seq := h.nextRecord
 	ex, rec, err := issue(ex, seq, supersedes)
 	if err != nil {
 		return ex, err
 	}
 	v := h.bump()
-	if _, err := tx.Exec(ctx, `INSERT INTO exemptions (seq, id, unit, valid_from_ns, valid_until_ns, record, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, ex.ID, ex.Holder.Unit, nanos(ex.ValidFrom), nanos(ex.ValidUntil), string(rec), v); err != nil {
-		return ex, err
-	}
+	h.queue(`INSERT INTO exemptions (seq, id, unit, valid_from_ns, valid_until_ns, record, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, ex.ID, ex.Holder.Unit, nanos(ex.ValidFrom), nanos(ex.ValidUntil), string(rec), v)
 	for _, z := range ex.ZoneIDs {
-		if _, err := tx.Exec(ctx, "INSERT INTO exemption_zones VALUES ($1, $2)", z, ex.ID); err != nil {
-			return ex, err
-		}
+		h.queue("INSERT INTO exemption_zones VALUES ($1, $2)", z, ex.ID)
 	}
 	h.nextRecord++
 	return ex, nil
@@ -383,12 +383,12 @@ func (h *head) insert(ctx context.Context, tx pgx.Tx, ex Exemption, supersedes s
 // Create implements Store.
 func (s *PostgresStore) Create(ctx context.Context, ex Exemption) (Exemption, error) {
 	var out Exemption
-	err := s.write(ctx, "create", func(ctx context.Context, tx pgx.Tx, h *head) error {
+	err := s.write(ctx, "create", func(_ context.Context, _ pgx.Tx, h *head) error {
 		var err error
-		if out, err = h.insert(ctx, tx, ex, ""); err != nil {
+		if out, err = h.insert(ex, ""); err != nil {
 			return err
 		}
-		_, err = h.appendAudit(ctx, tx, AuditEvent{At: out.IssuedAt, Action: ActionCreate, Actor: out.IssuedBy,
+		_, err = h.appendAudit(AuditEvent{At: out.IssuedAt, Action: ActionCreate, Actor: out.IssuedBy,
 			ExemptionIDs: []string{out.ID}}, out)
 		return err
 	})
@@ -409,13 +409,11 @@ func (s *PostgresStore) Supersede(ctx context.Context, oldID string, ex Exemptio
 		if old.SupersededBy != "" {
 			return idError(oldID, fmt.Errorf("%w by %s", ErrSuperseded, old.SupersededBy))
 		}
-		if out, err = h.insert(ctx, tx, ex, oldID); err != nil {
+		if out, err = h.insert(ex, oldID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE exemptions SET superseded_by = $1, version = $2 WHERE id = $3", out.ID, h.version, oldID); err != nil {
-			return err
-		}
-		_, err = h.appendAudit(ctx, tx, AuditEvent{At: out.IssuedAt, Action: ActionSupersede, Actor: out.IssuedBy,
+		h.queue("UPDATE exemptions SET superseded_by = $1, version = $2 WHERE id = $3", out.ID, h.version, oldID)
+		_, err = h.appendAudit(AuditEvent{At: out.IssuedAt, Action: ActionSupersede, Actor: out.IssuedBy,
 			ExemptionIDs: []string{out.ID, oldID}}, out)
 		return err
 	})
@@ -443,13 +441,11 @@ func (s *PostgresStore) Revoke(ctx context.Context, id string, rev Revocation) (
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE exemptions SET revoked_at_ns = $1, revocation = $2, version = $3 WHERE id = $4",
-			nanos(rev.At), string(rj), h.bump(), id); err != nil {
-			return err
-		}
+		h.queue("UPDATE exemptions SET revoked_at_ns = $1, revocation = $2, version = $3 WHERE id = $4",
+			nanos(rev.At), string(rj), h.bump(), id)
 		ex.Revocation = &rev
 		out = ex
-		_, err = h.appendAudit(ctx, tx, AuditEvent{At: rev.At, Action: ActionRevoke, Actor: rev.By,
+		_, err = h.appendAudit(AuditEvent{At: rev.At, Action: ActionRevoke, Actor: rev.By,
 			ExemptionIDs: []string{id}}, rev)
 		return err
 	})
@@ -463,9 +459,9 @@ func (s *PostgresStore) RecordCheck(ctx context.Context, c CheckRecord) (AuditEv
 	if c.Pilot != "" {
 		actor += "/" + c.Pilot
 	}
-	err := s.write(ctx, "record check", func(ctx context.Context, tx pgx.Tx, h *head) error {
+	err := s.write(ctx, "record check", func(_ context.Context, _ pgx.Tx, h *head) error {
 		var err error
-		e, err = h.appendAudit(ctx, tx, AuditEvent{At: c.At, Action: ActionCheck, Actor: actor,
+		e, err = h.appendAudit(AuditEvent{At: c.At, Action: ActionCheck, Actor: actor,
 			ExemptionIDs: c.ExemptionIDs, ClientReference: c.ClientReference}, c)
 		return err
 	})
