@@ -18,10 +18,10 @@ import (
 // snapshot, and AsOf says how old it is.
 //
 // store and now are read-only after NewCache; refreshMu serialises
-// Refresh, so that an older snapshot never replaces a newer one, and guards
-// records and pos (every record, and where each id is in records), which
-// only Refresh uses. cur (the snapshot and when it was last confirmed) is
-// swapped atomically.
+// Refresh and Reload, so that an older snapshot never replaces a newer
+// one, and guards records and pos (every record, and where each id is in
+// records), which only they use. cur (the snapshot and when it was last
+// confirmed) is swapped atomically.
 type Cache struct {
 	store     Store
 	now       func() time.Time
