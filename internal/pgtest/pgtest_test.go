@@ -3,6 +3,7 @@ package pgtest
 import (
 	"context"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +77,32 @@ func TestRedact(t *testing.T) {
 	got := Redact("postgres://u:secret@127.0.0.1:5432/db")
 	if strings.Contains(got, "secret") || !strings.Contains(got, "127.0.0.1:5432/db") {
 		t.Errorf("Redact = %q", got)
+	}
+}
+
+// TestRequireFailsInsteadOfSkipping runs this package's tests again
+// against a server that is not there: they skip, saying why, but fail when
+// NOFLY_REQUIRE_POSTGRES=1, as CI sets it.
+func TestRequireFailsInsteadOfSkipping(t *testing.T) {
+	if os.Getenv("NOFLY_PGTEST_CHILD") == "1" {
+		t.Skip("run by the test itself")
+	}
+	for _, tc := range []struct {
+		name, require string
+		wantFail      bool
+		want          string
+	}{
+		{"skips", "", false, "--- SKIP: TestNewGivesFreshDatabases"},
+		{"required: fails", "1", true, "PostgreSQL required (NOFLY_REQUIRE_POSTGRES=1) but not available"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run", "^TestNewGivesFreshDatabases$", "-test.v")
+			cmd.Env = append(os.Environ(), "NOFLY_PGTEST_CHILD=1", EnvRequire+"="+tc.require,
+				EnvURL+"=postgres://postgres@127.0.0.1:1/postgres?connect_timeout=2")
+			out, err := cmd.CombinedOutput()
+			if (err != nil) != tc.wantFail || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("exit %v, want failure %v and %q in:\n%s", err, tc.wantFail, tc.want, out)
+			}
+		})
 	}
 }
