@@ -14,23 +14,45 @@ import (
 
 // Cache holds every record in memory for the checks: an immutable Snapshot,
 // swapped atomically when the Store's records change. Checks never wait for
-// the database.
+// the database; when it cannot be reached they go on with the last
+// snapshot, and AsOf says how old it is.
 //
-// store is read-only after NewCache; refreshMu serialises Refresh, so that
-// an older snapshot never replaces a newer one, and guards records and pos
-// (every record, and where each id is in records), which only Refresh uses.
+// store and now are read-only after NewCache; refreshMu serialises
+// Refresh and Reload, so that an older snapshot never replaces a newer
+// one, and guards records and pos (every record, and where each id is in
+// records), which only they use. cur (the snapshot and when it was last
+// confirmed) is swapped atomically.
 type Cache struct {
 	store     Store
+	now       func() time.Time
 	refreshMu sync.Mutex
 	records   []Exemption
 	pos       map[string]int
-	snap      atomic.Pointer[Snapshot]
+	cur       atomic.Pointer[cacheState]
 }
 
-// NewCache loads every record of store.
-func NewCache(ctx context.Context, store Store) (*Cache, error) {
-	c := &Cache{store: store}
-	c.snap.Store(&Snapshot{Version: -1})
+// cacheState is a snapshot and the instant at which the store was last
+// seen to hold exactly it. It is immutable.
+type cacheState struct {
+	snap *Snapshot
+	asOf time.Time
+}
+
+// Notifier is a Store shared by several processes that tells of changes as
+// they are committed (PostgresStore, with LISTEN/NOTIFY), so that a Cache
+// refreshes at once rather than at its next poll.
+type Notifier interface {
+	// Notify calls changed after every change committed by any process
+	// sharing the store, and after each (re)connection, until ctx ends. It
+	// reconnects by itself, logging to log.
+	Notify(ctx context.Context, log *slog.Logger, changed func())
+}
+
+// NewCache loads every record of store. now is the clock that stamps
+// AsOf.
+func NewCache(ctx context.Context, store Store, now func() time.Time) (*Cache, error) {
+	c := &Cache{store: store, now: now}
+	c.cur.Store(&cacheState{snap: &Snapshot{Version: -1}})
 	if err := c.Refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -38,20 +60,35 @@ func NewCache(ctx context.Context, store Store) (*Cache, error) {
 }
 
 // Snapshot returns the records in force now.
-func (c *Cache) Snapshot() *Snapshot { return c.snap.Load() }
+func (c *Cache) Snapshot() *Snapshot { return c.cur.Load().snap }
 
-// Refresh loads the records again when the Store's version changed. Call
-// it after every change made through this process; Watch catches changes
-// made by others sharing the store.
+// Current returns the records in force now and when the store was last
+// seen to hold them: checks answered from the snapshot are that old.
+func (c *Cache) Current() (*Snapshot, time.Time) {
+	st := c.cur.Load()
+	return st.snap, st.asOf
+}
+
+// AsOf is when the store was last seen to hold the current snapshot.
+func (c *Cache) AsOf() time.Time { return c.cur.Load().asOf }
+
+// Refresh loads the records again when the Store's version changed, and
+// notes that the snapshot is current. Call it after every change made
+// through this process; Watch catches changes made by others sharing the
+// store.
 func (c *Cache) Refresh(ctx context.Context) error {
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()
+	// Stamped before asking: the store held this version at least then.
+	at := c.now()
 	v, err := c.store.Version(ctx)
 	if err != nil {
 		return err
 	}
-	cur := c.snap.Load().Version
+	old := c.cur.Load()
+	cur := old.snap.Version
 	if v == cur {
+		c.cur.Store(&cacheState{snap: old.snap, asOf: at})
 		return nil
 	}
 	if cur < 0 || v < cur { // first load, or a store that started over
@@ -71,26 +108,96 @@ func (c *Cache) Refresh(ctx context.Context) error {
 		}
 	}
 	// The snapshot gets its own copy: the next Refresh changes c.records.
-	c.snap.Store(NewSnapshot(slices.Clone(c.records), v))
+	c.cur.Store(&cacheState{snap: NewSnapshot(slices.Clone(c.records), v), asOf: at})
 	return nil
 }
 
-// Watch refreshes every interval until ctx ends, logging failures (the old
-// snapshot keeps serving).
+// Reload reads every record again, whatever the version says, and swaps in
+// the result. Watch calls it every FullRefreshEvery: should the store's
+// history ever diverge from the snapshot's without its version showing
+// it (a database restored from a backup and written to again before this
+// cache looked), the divergence lasts no longer than that.
+func (c *Cache) Reload(ctx context.Context) error {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	at := c.now()
+	all, v, err := c.store.All(ctx)
+	if err != nil {
+		return err
+	}
+	c.records, c.pos = all, make(map[string]int, len(all))
+	for i, ex := range all {
+		c.pos[ex.ID] = i
+	}
+	c.cur.Store(&cacheState{snap: NewSnapshot(slices.Clone(c.records), v), asOf: at})
+	return nil
+}
+
+// FullRefreshEvery is how often Watch reads every record again (Reload),
+// beside the refreshes of what changed.
+const FullRefreshEvery = 5 * time.Minute
+
+// Watch refreshes every interval until ctx ends, and at once whenever a
+// Notifier store tells of a change; every FullRefreshEvery it reloads
+// every record. While refreshing fails (the old
+// snapshot keeps serving, growing older) it logs the first failure and the
+// recovery, not every attempt.
 func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}
+	kick := make(chan struct{}, 1)
+	if n, ok := c.store.(Notifier); ok {
+		go n.Notify(ctx, log, func() {
+			select {
+			case kick <- struct{}{}:
+			default: // a refresh is already due; it will see this change too
+			}
+		})
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	full := time.NewTicker(FullRefreshEvery)
+	defer full.Stop()
+	// After a failure, try again sooner than the next tick: a connection
+	// broken by an outage fails once, the next one may well work.
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	const minRetry = 100 * time.Millisecond
+	backoff := minRetry
+	failing := false
 	for {
+		refresh := c.Refresh
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := c.Refresh(ctx); err != nil && ctx.Err() == nil {
-				log.ErrorContext(ctx, "exemptions not refreshed; still using the previous set", "err", err)
-			}
+		case <-kick:
+		case <-retry.C:
+		case <-full.C:
+			refresh = c.Reload
+		}
+		err := refresh(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			retry.Reset(backoff)
+			backoff = min(2*backoff, every)
+		} else {
+			retry.Stop()
+			backoff = minRetry
+		}
+		switch {
+		case err != nil && !failing:
+			failing = true
+			log.ErrorContext(ctx, "exemptions not refreshed; checks use the last known set until the store answers",
+				"err", err, "as_of", c.AsOf())
+		case err != nil:
+			log.DebugContext(ctx, "exemptions still not refreshed", "err", err, "as_of", c.AsOf())
+		case failing:
+			failing = false
+			log.InfoContext(ctx, "exemptions refreshed again", "version", c.Snapshot().Version)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestMigrateFromSchema1 opens a database made by a nofly with only the
@@ -39,7 +40,7 @@ func TestMigrateFromSchema1(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != len(migrations) {
 		t.Fatalf("%d migrations recorded, want %d (%v)", n, len(migrations), err)
 	}
-	c, err := NewCache(ctx, s)
+	c, err := NewCache(ctx, s, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -256,11 +256,7 @@ func insertRecord(ctx context.Context, tx *sql.Tx, ex Exemption, supersedes stri
 	if err != nil {
 		return ex, 0, err
 	}
-	ex.ID = fmt.Sprintf("EX-%06d", seq)
-	ex.Supersedes, ex.SupersededBy, ex.Revocation = supersedes, "", nil
-	ex.ValidFrom, ex.ValidUntil, ex.IssuedAt = ex.ValidFrom.UTC(), ex.ValidUntil.UTC(), ex.IssuedAt.UTC()
-	ex.ZoneIDs = slices.Compact(slices.Sorted(slices.Values(ex.ZoneIDs)))
-	rec, err := json.Marshal(ex)
+	ex, rec, err := issue(ex, seq, supersedes)
 	if err != nil {
 		return ex, 0, err
 	}
@@ -276,6 +272,17 @@ func insertRecord(ctx context.Context, tx *sql.Tx, ex Exemption, supersedes stri
 	return ex, v, nil
 }
 
+// issue returns ex as the record number seq, replacing supersedes (or
+// ""), normalised as every store keeps it, and its JSON as stored.
+func issue(ex Exemption, seq int64, supersedes string) (Exemption, []byte, error) {
+	ex.ID = fmt.Sprintf("EX-%06d", seq)
+	ex.Supersedes, ex.SupersededBy, ex.Revocation = supersedes, "", nil
+	ex.ValidFrom, ex.ValidUntil, ex.IssuedAt = ex.ValidFrom.UTC(), ex.ValidUntil.UTC(), ex.IssuedAt.UTC()
+	ex.ZoneIDs = slices.Compact(slices.Sorted(slices.Values(ex.ZoneIDs)))
+	rec, err := json.Marshal(ex)
+	return ex, rec, err
+}
+
 // bumpVersion counts a change of the record set and returns the new
 // version.
 func bumpVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
@@ -287,29 +294,48 @@ func bumpVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
 // appendAudit appends an entry with detail as its Detail, chained to the
 // last entry.
 func appendAudit(ctx context.Context, tx *sql.Tx, e AuditEvent, detail any) (AuditEvent, error) {
-	d, err := json.Marshal(detail)
+	var (
+		seq  int64
+		prev string
+	)
+	err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1, coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '') FROM audit").
+		Scan(&seq, &prev)
 	if err != nil {
 		return e, err
+	}
+	e, entry, err := seal(e, detail, seq, prev)
+	if err != nil {
+		return e, err
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO audit (seq, action, actor, ids, entry, hash) VALUES (?, ?, ?, ?, ?, ?)",
+		e.Seq, string(e.Action), e.Actor, idsColumn(e.ExemptionIDs), string(entry), e.Hash)
+	return e, err
+}
+
+// seal makes e the entry number seq after the entry hashing to prev, with
+// detail as its Detail, and returns it with its canonical JSON.
+func seal(e AuditEvent, detail any, seq int64, prev string) (AuditEvent, []byte, error) {
+	d, err := json.Marshal(detail)
+	if err != nil {
+		return e, nil, err
 	}
 	e.Detail = d
 	e.At = e.At.UTC()
 	if e.ExemptionIDs == nil {
 		e.ExemptionIDs = []string{}
 	}
-	err = tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1, coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '') FROM audit").
-		Scan(&e.Seq, &e.PrevHash)
-	if err != nil {
-		return e, err
-	}
+	e.Seq, e.PrevHash = seq, prev
 	entry, err := e.Canonical()
 	if err != nil {
-		return e, err
+		return e, nil, err
 	}
 	e.Hash = chainHash(e.PrevHash, entry)
-	_, err = tx.ExecContext(ctx, "INSERT INTO audit (seq, action, actor, ids, entry, hash) VALUES (?, ?, ?, ?, ?, ?)",
-		e.Seq, string(e.Action), e.Actor, ","+strings.Join(e.ExemptionIDs, ",")+",", string(entry), e.Hash)
-	return e, err
+	return e, entry, nil
 }
+
+// idsColumn is how the audit table keeps an entry's ids, so that a
+// substring search for ",EX-000001," finds one.
+func idsColumn(ids []string) string { return "," + strings.Join(ids, ",") + "," }
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -534,28 +560,16 @@ func (s *SQLiteStore) Audit(ctx context.Context, f AuditFilter) ([]AuditEvent, s
 
 // VerifyAudit implements Store.
 func (s *SQLiteStore) VerifyAudit(ctx context.Context) (Verification, error) {
-	var v Verification
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return v, err
+		return Verification{}, err
 	}
 	defer tx.Rollback()
-	problem := func(format string, args ...any) {
-		if len(v.Problems) < 100 {
-			v.Problems = append(v.Problems, fmt.Sprintf(format, args...))
-		}
-	}
-
-	// The chain: every entry in order, numbered 1, 2, 3 …, each hashing to
-	// its stored hash from the previous one's.
-	issued := map[string]string{} // id -> record JSON as the audit log has it
-	revoked := map[string]string{}
-	superseded := map[string]string{}
+	w := newVerifier()
 	rows, err := tx.QueryContext(ctx, "SELECT seq, action, actor, ids, entry, hash FROM audit ORDER BY seq")
 	if err != nil {
-		return v, err
+		return Verification{}, err
 	}
-	prev := ""
 	for rows.Next() {
 		var (
 			seq                            int64
@@ -563,87 +577,33 @@ func (s *SQLiteStore) VerifyAudit(ctx context.Context) (Verification, error) {
 		)
 		if err := rows.Scan(&seq, &action, &actor, &ids, &entry, &got); err != nil {
 			rows.Close()
-			return v, err
+			return Verification{}, err
 		}
-		v.Entries++
-		if seq != v.Entries {
-			problem("audit entry %d: expected entry %d (entries missing)", seq, v.Entries)
-			v.Entries = seq
-		}
-		var e AuditEvent
-		if err := json.Unmarshal([]byte(entry), &e); err != nil {
-			problem("audit entry %d: not valid JSON: %v", seq, err)
-			prev = got
-			continue
-		}
-		if e.Seq != seq || string(e.Action) != action || e.Actor != actor || ","+strings.Join(e.ExemptionIDs, ",")+"," != ids {
-			problem("audit entry %d: columns differ from the hashed entry", seq)
-		}
-		if e.PrevHash != prev {
-			problem("audit entry %d: previous hash %.12s…, the entry before it hashes to %.12s…", seq, e.PrevHash, prev)
-		}
-		if want := chainHash(e.PrevHash, []byte(entry)); want != got {
-			problem("audit entry %d: changed (its hash is %.12s…, its content hashes to %.12s…)", seq, got, want)
-		}
-		prev = got
-		switch e.Action {
-		case ActionCreate, ActionSupersede:
-			var ex Exemption
-			if json.Unmarshal(e.Detail, &ex) == nil {
-				issued[ex.ID] = string(e.Detail)
-				if e.Action == ActionSupersede && len(e.ExemptionIDs) == 2 {
-					superseded[e.ExemptionIDs[1]] = e.ExemptionIDs[0]
-				}
-			}
-		case ActionRevoke:
-			if len(e.ExemptionIDs) == 1 {
-				revoked[e.ExemptionIDs[0]] = string(e.Detail)
-			}
-		}
+		w.entry(seq, action, actor, ids, entry, got)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return v, err
+		return Verification{}, err
 	}
-	v.HeadHash = prev
+	w.endChain()
 
-	// The records: each exactly as issued, superseded and revoked in the log.
 	rows, err = tx.QueryContext(ctx, "SELECT id, record, superseded_by, revocation FROM exemptions ORDER BY seq")
 	if err != nil {
-		return v, err
+		return Verification{}, err
 	}
 	defer rows.Close()
-	seen := map[string]bool{}
 	for rows.Next() {
 		var (
 			id, rec  string
 			sup, rev sql.NullString
 		)
 		if err := rows.Scan(&id, &rec, &sup, &rev); err != nil {
-			return v, err
+			return Verification{}, err
 		}
-		v.Records++
-		seen[id] = true
-		if want, ok := issued[id]; !ok {
-			problem("%s: no audit entry issued it", id)
-		} else if want != rec {
-			problem("%s: the record differs from the one its audit entry issued", id)
-		}
-		if sup.String != superseded[id] {
-			problem("%s: superseded by %q, the audit log says %q", id, sup.String, superseded[id])
-		}
-		if rev.String != revoked[id] {
-			problem("%s: revocation differs from the audit log's", id)
-		}
+		w.record(id, rec, sup, rev)
 	}
 	if err := rows.Err(); err != nil {
-		return v, err
+		return Verification{}, err
 	}
-	for id := range issued {
-		if !seen[id] {
-			problem("%s: issued in the audit log but missing from the records", id)
-		}
-	}
-	slices.Sort(v.Problems)
-	return v, nil
+	return w.finish(), nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,7 +140,7 @@ func TestCache(t *testing.T) {
 	ctx := context.Background()
 	s := openSQLite(t)
 	defer s.Close()
-	c, err := exemptions.NewCache(ctx, s)
+	c, err := exemptions.NewCache(ctx, s, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,4 +187,61 @@ func TestCache(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// switchStore is a Store that can be pointed at another database, as a
+// restore from a backup does behind a running cache.
+type switchStore struct {
+	exemptions.Store
+	to atomic.Pointer[exemptions.Store]
+}
+
+func (s *switchStore) cur() exemptions.Store { return *s.to.Load() }
+func (s *switchStore) Version(ctx context.Context) (int64, error) {
+	return s.cur().Version(ctx)
+}
+func (s *switchStore) Changed(ctx context.Context, since int64) ([]exemptions.Exemption, int64, error) {
+	return s.cur().Changed(ctx, since)
+}
+func (s *switchStore) All(ctx context.Context) ([]exemptions.Exemption, int64, error) {
+	return s.cur().All(ctx)
+}
+
+// TestCacheReloadHeals: a store whose history changed under the cache
+// with a version that moved forward (a restored database written to again)
+// misleads Refresh, which reads only what changed since its version;
+// Reload reads everything and holds exactly the store's records.
+func TestCacheReloadHeals(t *testing.T) {
+	ctx := context.Background()
+	a, b := openSQLite(t), openSQLite(t)
+	defer a.Close()
+	defer b.Close()
+	for range 2 {
+		a.Create(ctx, storetest.Record("AMS", "NL-A"))
+	}
+	for range 3 {
+		b.Create(ctx, storetest.Record("RTM", "NL-B"))
+	}
+	s := &switchStore{}
+	var sa, sb exemptions.Store = a, b
+	s.to.Store(&sa)
+	c, err := exemptions.NewCache(ctx, s, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.to.Store(&sb)
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	zone := &geo.Zone{ID: "NL-A"}
+	if len(c.Snapshot().Candidates("AMS", zone)) == 0 {
+		t.Fatal("Refresh already dropped the records of the other history: this test shows nothing")
+	}
+	if err := c.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.Snapshot()
+	if snap.Len != 3 || len(snap.Candidates("AMS", zone)) != 0 || len(snap.Candidates("RTM", &geo.Zone{ID: "NL-B"})) != 3 {
+		t.Fatalf("after Reload: %d records", snap.Len)
+	}
 }

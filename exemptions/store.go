@@ -18,9 +18,8 @@ import (
 // Records are never edited or deleted. Supersede issues a new record and
 // marks the old one superseded; Revoke records a revocation on the record.
 //
-// SQLiteStore is the embedded implementation. Another implementation (for
-// PostgreSQL, shared by several noflyd) must pass the same behaviour suite,
-// exemptions/storetest.
+// SQLiteStore is the embedded implementation; PostgresStore is shared by
+// several noflyd. Both pass the same behaviour suite, exemptions/storetest.
 type Store interface {
 	// Create issues ex (validated by the caller) and returns it with its
 	// new ID. ex.IssuedBy and ex.IssuedAt say who and when.
@@ -63,6 +62,9 @@ var (
 	ErrNotFound   = errors.New("exemption not found")
 	ErrRevoked    = errors.New("exemption already revoked")
 	ErrSuperseded = errors.New("exemption already superseded")
+	// ErrUnavailable is wrapped by errors that mean the database cannot
+	// be reached now; trying again later may succeed.
+	ErrUnavailable = errors.New("exemption database unavailable")
 )
 
 // ListFilter narrows List. Zero fields do not narrow.

@@ -84,6 +84,7 @@ error.`,
 				printResult(e.stdout, checkResult{
 					verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
 					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), exemptions: resp.GetExemptions(),
+					exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
 				}, fmt.Sprintf("Position %s, %s, at %s", fmtPosition(lat.v, lon.v), height, fmtTime(resp.GetAt())))
 			}
 			return verdictError(resp.GetVerdict())

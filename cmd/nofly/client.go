@@ -89,6 +89,12 @@ func rpcError(server string, timeout time.Duration, err error) error {
 	case codes.Unimplemented:
 		return fmt.Errorf("the nofly server at %s does not serve this (%s)", server, st.Message())
 	case codes.Unavailable:
+		for _, d := range st.Details() {
+			if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetReason() == "EXEMPTION_DATABASE_UNAVAILABLE" {
+				// The server answered: its exemption database did not.
+				return fmt.Errorf("the nofly server at %s: %s", server, st.Message())
+			}
+		}
 		return fmt.Errorf("cannot reach the nofly server at %s: %s", server, lastReason(st.Message()))
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("no answer from the nofly server at %s within %s", server, timeout)

@@ -27,6 +27,11 @@ type checkResult struct {
 	route bool
 	// exemptions applied to the check.
 	exemptions []*noflyv1.AppliedExemption
+	// exemptionsAsOf is when the server last saw its exemptions match the
+	// exemption database, checkedAt when it answered; stale says that is
+	// too long ago.
+	exemptionsAsOf, checkedAt *timestamppb.Timestamp
+	stale                     bool
 }
 
 // printResult prints a check result for a person: the verdict first, then
@@ -47,6 +52,11 @@ func printResult(w io.Writer, r checkResult, subject string) {
 		fmt.Fprintf(w, "; %d advisor%s: read the conditions", na, pluralY(na))
 	}
 	fmt.Fprintf(w, "\n%s\n", subject)
+	if r.stale {
+		fmt.Fprintf(w, "\nWARNING: exemptions as of %s%s: the server cannot reach its exemption database;\n"+
+			"exemptions issued or revoked since then are not taken into account.\n",
+			fmtTime(r.exemptionsAsOf), fmtAge(r.exemptionsAsOf, r.checkedAt))
+	}
 	if nc > 0 {
 		fmt.Fprintln(w, "\nBlocking zones:")
 		printHits(w, r.conflicts, r)
@@ -233,6 +243,15 @@ func fmtTime(ts *timestamppb.Timestamp) string {
 		return "-"
 	}
 	return ts.AsTime().UTC().Format(time.RFC3339)
+}
+
+// fmtAge is " (N s old)": how long before checked the instant asOf was;
+// "" when either is missing.
+func fmtAge(asOf, checked *timestamppb.Timestamp) string {
+	if asOf == nil || checked == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (%s old)", checked.AsTime().Sub(asOf.AsTime()).Round(time.Second))
 }
 
 // fmtPosition writes a position as "52.31000 N, 4.76000 E".

@@ -129,7 +129,8 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				printResult(e.stdout, checkResult{
 					verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
 					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
-					exemptions: resp.GetExemptions(),
+					exemptions:     resp.GetExemptions(),
+					exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
 				}, planSubject(p, fp, resp))
 			}
 			return verdictError(resp.GetVerdict())

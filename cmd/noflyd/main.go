@@ -1,7 +1,8 @@
 // Command noflyd serves nofly.v1.GeofenceService: it loads UAS geographical
 // zones and answers position and flight plan checks against them, applying
 // the exemptions that nofly.v1.ExemptionService manages (kept with their
-// audit log in an SQLite database, --db).
+// audit log in an SQLite file or a PostgreSQL database shared by several
+// noflyd, --db).
 //
 // With no arguments it listens on 127.0.0.1:7600, in plaintext where every
 // caller is the local administrator, and serves the sample zone set built
@@ -28,7 +29,6 @@ import (
 	"time"
 
 	"github.com/nofly-project/nofly/data"
-	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/server"
 )
@@ -48,8 +48,9 @@ const usage = `Usage: noflyd [flags]
 Serves nofly.v1.GeofenceService (gRPC, with health checking and server
 reflection): checks of positions and flight plans against UAS no-fly zones,
 and nofly.v1.ExemptionService: the exemption records the checks apply, with
-their append-only audit log, kept in the SQLite database --db (created when
-missing).
+their append-only audit log, kept in the database --db: an SQLite file
+(created when missing), or a PostgreSQL database (postgres://user@host/db)
+that several noflyd share (see docs/postgresql.md).
 
 Security: with --tls-cert, --tls-key, --client-ca and --roles, every
 connection is TLS 1.3 with a client certificate issued by the client CA,
@@ -99,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fset.Var(&c.zones, "zones", "zone file or directory (`PATH`; repeatable); default: the built-in sample zones")
 	fset.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
 	fset.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
-	fset.StringVar(&c.db, "db", "nofly.db", "exemption database `file` (SQLite; created when missing)")
+	fset.StringVar(&c.db, "db", "nofly.db", "exemption `database`: an SQLite file (created when missing), or a postgres:// URL shared by several noflyd")
 	fset.DurationVar(&c.grace, "grace", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
 	c.tls.register(fset)
 	fset.Usage = func() {
@@ -157,12 +158,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
-	store, err := exemptions.OpenSQLite(ctx, c.db)
+	store, dbName, err := openStore(ctx, c.db)
 	if err != nil {
-		return fmt.Errorf("exemption database: %w", err)
+		return err
 	}
 	defer store.Close() // after the server has stopped: deferred first, runs last
-	log.InfoContext(ctx, "exemption database open", "db", c.db)
+	log.InfoContext(ctx, "exemption database open", "db", dbName)
 
 	load, sources := loader(c.zones)
 	srv, err := server.New(ctx, server.Config{Load: load, Sources: sources, Log: log, Exemptions: store, Auth: sec.auth})
@@ -170,7 +171,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Changes written by another process sharing the database reach the
-	// checks within a second; this process's own changes at once.
+	// checks within a second (PostgreSQL: at once, by notification; the
+	// poll confirms every second that the checks' exemptions are current);
+	// this process's own changes at once.
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go srv.WatchExemptions(watchCtx, time.Second)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -139,4 +140,28 @@ func mustLoader(t *testing.T) server.Loader {
 		t.Fatal("no embedded zone files")
 	}
 	return load
+}
+
+// TestOpenStoreRedacts: a PostgreSQL URL's password appears in no error or
+// log name, whether the database answers or not.
+func TestOpenStoreRedacts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Port 1 on loopback: nothing listens there.
+	_, name, err := openStore(ctx, "postgres://nofly:s3cret@127.0.0.1:1/nofly?connect_timeout=2")
+	if err == nil {
+		t.Fatal("opened a database where none is")
+	}
+	for _, s := range []string{name, err.Error()} {
+		if strings.Contains(s, "s3cret") {
+			t.Errorf("password shown: %q", s)
+		}
+	}
+	if !strings.Contains(name, "127.0.0.1:1/nofly") {
+		t.Errorf("log name %q does not say which database", name)
+	}
+	_, _, err = openStore(ctx, "postgres://nofly:s3cret@127.0.0.1:1/nofly?pool_max_conns=many")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad pool setting: %v", err)
+	}
 }

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) exemptions.Store) {
 		{"Paging", testPaging},
 		{"AuditChain", testAuditChain},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"ConcurrentRevokes", testConcurrentRevokes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -365,5 +366,72 @@ func testConcurrentWrites(t *testing.T, s exemptions.Store) {
 	v, err := s.VerifyAudit(ctx)
 	if err != nil || !v.OK() || v.Entries != workers*each*3/2 {
 		t.Fatalf("verification %+v, %v", v, err)
+	}
+}
+
+// testConcurrentRevokes races revocations and supersessions of the same
+// records from many goroutines: exactly one change of each record wins,
+// every other fails as a precondition (ErrRevoked or ErrSuperseded), and
+// the chain stays whole.
+func testConcurrentRevokes(t *testing.T, s exemptions.Store) {
+	RaceRevokes(t, []exemptions.Store{s}, 8, 5)
+}
+
+// RaceRevokes creates records records through the first store, then has
+// racers goroutines per record, spread over stores (several handles on
+// one database are several replicas), revoke or supersede each at once.
+// It checks that exactly one change per record won, that every loser got
+// ErrRevoked or ErrSuperseded, and that the audit log verifies.
+func RaceRevokes(t *testing.T, stores []exemptions.Store, racers, records int) {
+	t.Helper()
+	ctx := context.Background()
+	var ids []string
+	for range records {
+		ids = append(ids, mustCreate(t, stores[0], Record("AMS", "NL-A")).ID)
+	}
+	type outcome struct {
+		id  string
+		err error
+	}
+	out := make(chan outcome, racers*records)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range racers * records {
+		s, id := stores[i%len(stores)], ids[i%records]
+		wg.Go(func() {
+			<-start
+			var err error
+			if i%3 == 2 {
+				_, err = s.Supersede(ctx, id, Record("AMS", "NL-A"))
+			} else {
+				_, err = s.Revoke(ctx, id, exemptions.Revocation{By: fmt.Sprintf("admin-%d", i), At: T0, Reason: "race"})
+			}
+			out <- outcome{id, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(out)
+	wins := map[string]int{}
+	for o := range out {
+		switch {
+		case o.err == nil:
+			wins[o.id]++
+		case exemptions.IsFailedPrecondition(o.err):
+		default:
+			t.Errorf("%s: %v, want success or a failed precondition", o.id, o.err)
+		}
+	}
+	for _, id := range ids {
+		if wins[id] != 1 {
+			t.Errorf("%s: %d changes won, want exactly 1", id, wins[id])
+		}
+	}
+	v, err := stores[len(stores)-1].VerifyAudit(ctx)
+	if err != nil || !v.OK() {
+		t.Fatalf("verification %+v, %v", v, err)
+	}
+	if want := int64(2 * records); v.Entries != want {
+		t.Errorf("%d audit entries, want %d (a create and a winning change per record)", v.Entries, want)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/internal/pgtest"
 )
 
 // bin holds the binaries TestMain builds.
@@ -42,6 +43,7 @@ func TestMain(m *testing.M) {
 			return 2
 		}
 		defer os.RemoveAll(dir)
+		defer pgtest.Stop() // the PostgreSQL cluster, if a test started one
 		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
 			"github.com/nofly-project/nofly/cmd/noflyd", "github.com/nofly-project/nofly/cmd/nofly")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

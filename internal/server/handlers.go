@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -32,7 +31,8 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	}
 	f := flight(req.GetOperator(), req.GetPurpose())
 	f.Kind, f.Point = exemptions.FlightPosition, q.Point
-	r := judge(set.idx.CheckPosition(q, nil), extra, s.cover(f, now))
+	cover, asOf := s.cover(f, now)
+	r := judge(set.idx.CheckPosition(q, nil), extra, cover)
 	if err := s.auditCheck(ctx, r, f, req.GetClientReference(), now); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -48,6 +48,9 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 		At:         timestamppb.New(q.At),
 		CheckedAt:  timestamppb.New(now),
 		ZoneSet:    proto.CloneOf(set.info),
+
+		ExemptionsAsOf:  timeToProto(asOf),
+		ExemptionsStale: exemptionsStale(asOf, now),
 	}, nil
 }
 
@@ -85,7 +88,8 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	if pq.noAlt {
 		extra = geo.CaveatNoAltitude
 	}
-	r := judge(hits, extra, s.cover(f, now))
+	cover, asOf := s.cover(f, now)
+	r := judge(hits, extra, cover)
 	if err := s.auditCheck(ctx, r, f, fp.GetClientReference(), now); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -102,6 +106,8 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 		Window:          windowToProto(pq.window),
 		CheckedAt:       timestamppb.New(now),
 		ZoneSet:         proto.CloneOf(set.info),
+		ExemptionsAsOf:  timeToProto(asOf),
+		ExemptionsStale: exemptionsStale(asOf, now),
 	}, nil
 }
 
@@ -112,19 +118,21 @@ func flight(op *noflyv1.Operator, purpose noflyv1.Purpose) exemptions.Flight {
 }
 
 // cover returns the rule that decides, against the exemptions in force
-// now, whether an exemption covers a hit of f; nil without an exemption
+// now, whether an exemption covers a hit of f, and when those exemptions
+// were last seen to match the store; nil and zero without an exemption
 // store.
-func (s *Server) cover(f exemptions.Flight, now time.Time) coverFunc {
+func (s *Server) cover(f exemptions.Flight, now time.Time) (coverFunc, time.Time) {
 	if s.exCache == nil {
-		return nil
+		return nil, time.Time{}
 	}
-	snap := s.exCache.Snapshot()
-	return func(h *geo.Hit) exemptions.Decision { return snap.Cover(h, f, now) }
+	snap, asOf := s.exCache.Current()
+	return func(h *geo.Hit) exemptions.Decision { return snap.Cover(h, f, now) }, asOf
 }
 
 // auditCheck appends a check whose verdict relied on exemptions to the
 // audit log. The check is answered only once that entry is stored: no
-// exempted flight goes unrecorded.
+// exempted flight goes unrecorded. When it cannot be stored (the database
+// is unreachable) the check fails, UNAVAILABLE: the flight is not cleared.
 func (s *Server) auditCheck(ctx context.Context, r result, f exemptions.Flight, clientRef string, now time.Time) error {
 	if r.verdict != noflyv1.Verdict_VERDICT_EXEMPTED || s.exStore == nil {
 		return nil
@@ -137,7 +145,7 @@ func (s *Server) auditCheck(ctx context.Context, r result, f exemptions.Flight, 
 		Purpose: f.Purpose, ClientReference: clientRef, ExemptionIDs: r.appliedIDs(), ZoneIDs: zones,
 		Verdict: "EXEMPTED"})
 	if err != nil {
-		return fmt.Errorf("recording the exempted check in the audit log: %w", err)
+		return &checkNotRecordedError{ids: r.appliedIDs(), err: err}
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	if cfg.Exemptions != nil {
-		c, err := exemptions.NewCache(ctx, cfg.Exemptions)
+		c, err := exemptions.NewCache(ctx, cfg.Exemptions, s.now)
 		if err != nil {
 			return nil, fmt.Errorf("loading exemptions: %w", err)
 		}

@@ -72,10 +72,22 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	var (
 		bad *badRequestError
 		nf  *notFoundError
+		cnr *checkNotRecordedError
 	)
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &cnr):
+		s.log.ErrorContext(ctx, "exempted check not recorded; answered as an error", "exemptions", cnr.ids, "err", cnr.err)
+		c := codes.Internal
+		if errors.Is(err, exemptions.ErrUnavailable) {
+			c = codes.Unavailable
+		}
+		return withDetails(c, cnr.clientMessage(), errorInfoDatabase)
+	case errors.Is(err, exemptions.ErrUnavailable):
+		// The cause (addresses, driver messages) is for the log.
+		s.log.WarnContext(ctx, "exemption database unavailable", "err", err)
+		return withDetails(codes.Unavailable, "the exemption database is unreachable; try again", errorInfoDatabase)
 	case errors.As(err, &bad):
 		return withDetails(codes.InvalidArgument, bad.Error(), &errdetails.BadRequest{FieldViolations: bad.violations})
 	case errors.Is(err, geo.ErrInvalidQuery):
@@ -109,6 +121,17 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	s.log.ErrorContext(ctx, "internal error", "err", err)
 	return status.Error(codes.Internal, "internal error")
 }
+
+// errorInfoDatabase marks an UNAVAILABLE that the server sent because its
+// exemption database cannot be reached, so that clients tell it from a
+// server they cannot reach.
+var errorInfoDatabase = &errdetails.ErrorInfo{Reason: reasonExemptionDatabaseUnavailable, Domain: errorDomain}
+
+// The google.rpc.ErrorInfo this server sends.
+const (
+	errorDomain                        = "nofly.v1"
+	reasonExemptionDatabaseUnavailable = "EXEMPTION_DATABASE_UNAVAILABLE"
+)
 
 func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {
 	st := status.New(c, msg)

@@ -508,9 +508,18 @@ type CheckPositionResponse struct {
 	ZoneSet *ZoneSetInfo `protobuf:"bytes,7,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
 	// Exemptions applied, each once, sorted by id: keep their conditions.
 	// Empty unless the verdict is EXEMPTED.
-	Exemptions    []*AppliedExemption `protobuf:"bytes,8,rep,name=exemptions,proto3" json:"exemptions,omitempty"` // Field numbers 9 to 19 are kept for exemptions applied to the check.
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Exemptions []*AppliedExemption `protobuf:"bytes,8,rep,name=exemptions,proto3" json:"exemptions,omitempty"`
+	// When the server last saw that its exemptions matched the exemption
+	// database: the check applied the exemptions as they were then. Absent
+	// when the server has no exemption database.
+	ExemptionsAsOf *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=exemptions_as_of,json=exemptionsAsOf,proto3" json:"exemptions_as_of,omitempty"`
+	// True when exemptions_as_of is older than the server expects (a few
+	// seconds): the exemption database cannot be reached, and exemptions
+	// issued or revoked since then are not taken into account. The verdict
+	// still applies every zone; only the exemptions may be out of date.
+	ExemptionsStale bool `protobuf:"varint,10,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"` // Field numbers 11 to 19 are kept for exemptions applied to the check.
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CheckPositionResponse) Reset() {
@@ -597,6 +606,20 @@ func (x *CheckPositionResponse) GetExemptions() []*AppliedExemption {
 		return x.Exemptions
 	}
 	return nil
+}
+
+func (x *CheckPositionResponse) GetExemptionsAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExemptionsAsOf
+	}
+	return nil
+}
+
+func (x *CheckPositionResponse) GetExemptionsStale() bool {
+	if x != nil {
+		return x.ExemptionsStale
+	}
+	return false
 }
 
 // Waypoint is a point of a route. Between waypoints the route is a straight
@@ -1033,9 +1056,16 @@ type CheckFlightPlanResponse struct {
 	ZoneSet *ZoneSetInfo `protobuf:"bytes,8,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
 	// Exemptions applied, each once, sorted by id: keep their conditions.
 	// Empty unless the verdict is EXEMPTED.
-	Exemptions    []*AppliedExemption `protobuf:"bytes,9,rep,name=exemptions,proto3" json:"exemptions,omitempty"` // Field numbers 10 to 19 are kept for exemptions applied to the check.
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Exemptions []*AppliedExemption `protobuf:"bytes,9,rep,name=exemptions,proto3" json:"exemptions,omitempty"`
+	// When the server last saw that its exemptions matched the exemption
+	// database (see CheckPositionResponse.exemptions_as_of).
+	ExemptionsAsOf *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=exemptions_as_of,json=exemptionsAsOf,proto3" json:"exemptions_as_of,omitempty"`
+	// True when exemptions_as_of is older than the server expects: the
+	// exemption database cannot be reached, and exemptions issued or revoked
+	// since then are not taken into account.
+	ExemptionsStale bool `protobuf:"varint,11,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"` // Field numbers 12 to 19 are kept for exemptions applied to the check.
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CheckFlightPlanResponse) Reset() {
@@ -1129,6 +1159,20 @@ func (x *CheckFlightPlanResponse) GetExemptions() []*AppliedExemption {
 		return x.Exemptions
 	}
 	return nil
+}
+
+func (x *CheckFlightPlanResponse) GetExemptionsAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExemptionsAsOf
+	}
+	return nil
+}
+
+func (x *CheckFlightPlanResponse) GetExemptionsStale() bool {
+	if x != nil {
+		return x.ExemptionsStale
+	}
+	return false
 }
 
 // ListZonesRequest asks for a page of zones.
@@ -1416,7 +1460,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12.\n" +
 	"\boperator\x18\x04 \x01(\v2\x12.nofly.v1.OperatorR\boperator\x12+\n" +
 	"\apurpose\x18\x05 \x01(\x0e2\x11.nofly.v1.PurposeR\apurpose\x12)\n" +
-	"\x10client_reference\x18\x06 \x01(\tR\x0fclientReference\"\xa9\x03\n" +
+	"\x10client_reference\x18\x06 \x01(\tR\x0fclientReference\"\x9a\x04\n" +
 	"\x15CheckPositionResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -1430,7 +1474,10 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\bzone_set\x18\a \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12:\n" +
 	"\n" +
 	"exemptions\x18\b \x03(\v2\x1a.nofly.v1.AppliedExemptionR\n" +
-	"exemptions\"w\n" +
+	"exemptions\x12D\n" +
+	"\x10exemptions_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
+	"\x10exemptions_stale\x18\n" +
+	" \x01(\bR\x0fexemptionsStale\"w\n" +
 	"\bWaypoint\x12\x1a\n" +
 	"\blatitude\x18\x01 \x01(\x01R\blatitude\x12\x1c\n" +
 	"\tlongitude\x18\x02 \x01(\x01R\tlongitude\x12\"\n" +
@@ -1459,7 +1506,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\bgeometry\"O\n" +
 	"\x16CheckFlightPlanRequest\x125\n" +
 	"\vflight_plan\x18\x01 \x01(\v2\x14.nofly.v1.FlightPlanR\n" +
-	"flightPlan\"\xd8\x03\n" +
+	"flightPlan\"\xc9\x04\n" +
 	"\x17CheckFlightPlanResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -1474,7 +1521,10 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\bzone_set\x18\b \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12:\n" +
 	"\n" +
 	"exemptions\x18\t \x03(\v2\x1a.nofly.v1.AppliedExemptionR\n" +
-	"exemptions\"\xa1\x01\n" +
+	"exemptions\x12D\n" +
+	"\x10exemptions_as_of\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
+	"\x10exemptions_stale\x18\v \x01(\bR\x0fexemptionsStale\"\xa1\x01\n" +
 	"\x10ListZonesRequest\x12)\n" +
 	"\x04bbox\x18\x01 \x01(\v2\x15.nofly.v1.BoundingBoxR\x04bbox\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -1580,46 +1630,48 @@ var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	24, // 18: nofly.v1.CheckPositionResponse.checked_at:type_name -> google.protobuf.Timestamp
 	27, // 19: nofly.v1.CheckPositionResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
 	20, // 20: nofly.v1.CheckPositionResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	7,  // 21: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
-	17, // 22: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
-	28, // 23: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
-	29, // 24: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
-	30, // 25: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
-	25, // 26: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
-	26, // 27: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
-	24, // 28: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
-	24, // 29: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
-	8,  // 30: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
-	9,  // 31: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
-	10, // 32: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
-	0,  // 33: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
-	4,  // 34: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
-	4,  // 35: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
-	2,  // 36: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
-	19, // 37: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
-	24, // 38: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
-	27, // 39: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	20, // 40: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	31, // 41: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
-	32, // 42: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
-	33, // 43: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
-	27, // 44: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	32, // 45: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
-	33, // 46: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
-	27, // 47: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	5,  // 48: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
-	11, // 49: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
-	13, // 50: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
-	15, // 51: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
-	6,  // 52: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
-	12, // 53: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
-	14, // 54: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
-	16, // 55: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
-	52, // [52:56] is the sub-list for method output_type
-	48, // [48:52] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	24, // 21: nofly.v1.CheckPositionResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	7,  // 22: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
+	17, // 23: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
+	28, // 24: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
+	29, // 25: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
+	30, // 26: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
+	25, // 27: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
+	26, // 28: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
+	24, // 29: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
+	24, // 30: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
+	8,  // 31: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
+	9,  // 32: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
+	10, // 33: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
+	0,  // 34: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
+	4,  // 35: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
+	4,  // 36: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
+	2,  // 37: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
+	19, // 38: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
+	24, // 39: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
+	27, // 40: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	20, // 41: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	24, // 42: nofly.v1.CheckFlightPlanResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	31, // 43: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
+	32, // 44: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
+	33, // 45: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
+	27, // 46: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	32, // 47: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
+	33, // 48: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
+	27, // 49: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	5,  // 50: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
+	11, // 51: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
+	13, // 52: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
+	15, // 53: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
+	6,  // 54: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
+	12, // 55: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
+	14, // 56: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
+	16, // 57: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
+	54, // [54:58] is the sub-list for method output_type
+	50, // [50:54] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_geofence_service_proto_init() }

@@ -35,7 +35,9 @@ const (
 // Errors: INVALID_ARGUMENT with a google.rpc.BadRequest detail that names
 // every offending field by its path (e.g.
 // "flight_plan.route.waypoints[3].latitude"); NOT_FOUND for an unknown zone
-// id.
+// id; UNAVAILABLE when a check would be EXEMPTED but the exemption database
+// cannot record it in the audit log (an exempted check is never answered
+// unrecorded: the flight is not cleared; try again).
 type GeofenceServiceClient interface {
 	// CheckPosition says whether a drone may be at a position, at a height,
 	// at an instant.
@@ -108,7 +110,9 @@ func (c *geofenceServiceClient) GetZone(ctx context.Context, in *GetZoneRequest,
 // Errors: INVALID_ARGUMENT with a google.rpc.BadRequest detail that names
 // every offending field by its path (e.g.
 // "flight_plan.route.waypoints[3].latitude"); NOT_FOUND for an unknown zone
-// id.
+// id; UNAVAILABLE when a check would be EXEMPTED but the exemption database
+// cannot record it in the audit log (an exempted check is never answered
+// unrecorded: the flight is not cleared; try again).
 type GeofenceServiceServer interface {
 	// CheckPosition says whether a drone may be at a position, at a height,
 	// at an instant.

@@ -1,0 +1,106 @@
+package exemptions
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// verifier checks an audit log and the records against it, fed row by row
+// by a Store's VerifyAudit, so that every store judges alike: first every
+// audit entry in seq order (entry), then every record (record), then
+// finish.
+type verifier struct {
+	v          Verification
+	prev       string            // hash of the last entry seen
+	issued     map[string]string // id -> record JSON as the audit log has it
+	revoked    map[string]string // id -> revocation JSON
+	superseded map[string]string // old id -> new id
+	seen       map[string]bool   // records seen
+}
+
+func newVerifier() *verifier {
+	return &verifier{issued: map[string]string{}, revoked: map[string]string{}, superseded: map[string]string{},
+		seen: map[string]bool{}}
+}
+
+func (w *verifier) problem(format string, args ...any) {
+	if len(w.v.Problems) < 100 {
+		w.v.Problems = append(w.v.Problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// entry checks one audit row: numbered 1, 2, 3 … in order, its columns as
+// the hashed entry says, and hashing to its stored hash from the previous
+// one's.
+func (w *verifier) entry(seq int64, action, actor, ids, entry, got string) {
+	w.v.Entries++
+	if seq != w.v.Entries {
+		w.problem("audit entry %d: expected entry %d (entries missing)", seq, w.v.Entries)
+		w.v.Entries = seq
+	}
+	var e AuditEvent
+	if err := json.Unmarshal([]byte(entry), &e); err != nil {
+		w.problem("audit entry %d: not valid JSON: %v", seq, err)
+		w.prev = got
+		return
+	}
+	if e.Seq != seq || string(e.Action) != action || e.Actor != actor || ","+strings.Join(e.ExemptionIDs, ",")+"," != ids {
+		w.problem("audit entry %d: columns differ from the hashed entry", seq)
+	}
+	if e.PrevHash != w.prev {
+		w.problem("audit entry %d: previous hash %.12s…, the entry before it hashes to %.12s…", seq, e.PrevHash, w.prev)
+	}
+	if want := chainHash(e.PrevHash, []byte(entry)); want != got {
+		w.problem("audit entry %d: changed (its hash is %.12s…, its content hashes to %.12s…)", seq, got, want)
+	}
+	w.prev = got
+	switch e.Action {
+	case ActionCreate, ActionSupersede:
+		var ex Exemption
+		if json.Unmarshal(e.Detail, &ex) == nil {
+			w.issued[ex.ID] = string(e.Detail)
+			if e.Action == ActionSupersede && len(e.ExemptionIDs) == 2 {
+				w.superseded[e.ExemptionIDs[1]] = e.ExemptionIDs[0]
+			}
+		}
+	case ActionRevoke:
+		if len(e.ExemptionIDs) == 1 {
+			w.revoked[e.ExemptionIDs[0]] = string(e.Detail)
+		}
+	}
+}
+
+// endChain is called after the last entry.
+func (w *verifier) endChain() { w.v.HeadHash = w.prev }
+
+// record checks one record: exactly as issued, superseded and revoked in
+// the log.
+func (w *verifier) record(id, rec string, sup, rev sql.NullString) {
+	w.v.Records++
+	w.seen[id] = true
+	if want, ok := w.issued[id]; !ok {
+		w.problem("%s: no audit entry issued it", id)
+	} else if want != rec {
+		w.problem("%s: the record differs from the one its audit entry issued", id)
+	}
+	if sup.String != w.superseded[id] {
+		w.problem("%s: superseded by %q, the audit log says %q", id, sup.String, w.superseded[id])
+	}
+	if rev.String != w.revoked[id] {
+		w.problem("%s: revocation differs from the audit log's", id)
+	}
+}
+
+// finish returns what was found.
+func (w *verifier) finish() Verification {
+	for id := range w.issued {
+		if !w.seen[id] {
+			w.problem("%s: issued in the audit log but missing from the records", id)
+		}
+	}
+	slices.Sort(w.v.Problems)
+	return w.v
+}
