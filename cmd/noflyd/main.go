@@ -52,6 +52,15 @@ Without --zones it serves the sample zone set built into it (NOT legal
 airspace data). --zones takes zone files (nofly GeoJSON, ED-269, ED-318,
 optionally gzip-compressed) or directories of them, and may be repeated.
 
+Every flag may also be given by an environment variable, NOFLY_ and the
+flag's name in capitals with - as _ (NOFLY_ZONES, NOFLY_METRICS_LISTEN);
+the command line wins. NOFLY_ZONES separates paths with ':'.
+
+Health: NOT_SERVING until the exemption store has answered and the zones
+are loaded, SERVING after (a failed reload does not change it), NOT_SERVING
+again once stopping. --metrics-listen serves Prometheus metrics on
+http://ADDR/metrics (typically 127.0.0.1:9600).
+
 Signals: SIGHUP reloads the zone files; if any file has a problem, every
 problem is logged and the old zones stay in service. SIGTERM or SIGINT stop
 accepting calls, let calls in flight finish (up to --grace) and exit.
@@ -75,6 +84,8 @@ type config struct {
 	logLevel  slog.Level
 	grace     time.Duration
 	db        string
+	metrics   string // --metrics-listen; "" serves none
+	pprof     bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -87,6 +98,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fset.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fset.StringVar(&c.db, "db", "nofly.db", "exemption database `file` (SQLite; created when missing)")
 	fset.DurationVar(&c.grace, "grace", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
+	fset.StringVar(&c.metrics, "metrics-listen", "", "`address` to serve Prometheus metrics on, at /metrics (host:port, e.g. 127.0.0.1:9600); default: none")
+	fset.BoolVar(&c.pprof, "pprof", false, "also serve Go profiles at /debug/pprof/ on --metrics-listen")
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), usage)
 		fset.PrintDefaults()
@@ -94,11 +107,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := fset.Parse(args); err != nil {
 		return nil, err
 	}
+	if err := applyEnv(fset); err != nil {
+		return nil, err
+	}
 	if fset.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (zone files go after --zones)", fset.Arg(0))
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	if c.pprof && c.metrics == "" {
+		return nil, errors.New("--pprof needs --metrics-listen")
 	}
 	return c, nil
 }
@@ -146,15 +165,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.InfoContext(ctx, "exemption database open", "db", c.db)
 
 	load, sources := loader(c.zones)
-	srv, err := server.New(ctx, server.Config{Load: load, Sources: sources, Log: log, Exemptions: store})
+	metrics := server.NewMetrics()
+	srv, err := server.Prepare(server.Config{Load: load, Sources: sources, Log: log, Exemptions: store, Metrics: metrics})
 	if err != nil {
 		return err
 	}
-	// Changes written by another process sharing the database reach the
-	// checks within a second; this process's own changes at once.
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go srv.WatchExemptions(watchCtx, time.Second)
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return err
@@ -169,6 +184,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.WarnContext(ctx, "serving plaintext gRPC without authentication on a non-loopback address: every caller may do everything",
 			"addr", addr.String())
 	}
+	if c.metrics != "" {
+		ms, err := startMetrics(ctx, log, c.metrics, metrics, c.pprof)
+		if err != nil {
+			g.Stop()
+			return err
+		}
+		defer ms.close()
+	}
+	// Health answers NOT_SERVING, and checks UNAVAILABLE, until the store
+	// has answered and the zones are loaded.
+	if err := srv.Start(ctx); err != nil {
+		g.Stop()
+		return err
+	}
+	// Changes written by another process sharing the database reach the
+	// checks within a second; this process's own changes at once.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go srv.WatchExemptions(watchCtx, time.Second)
 
 	for {
 		select {
