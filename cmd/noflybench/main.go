@@ -16,11 +16,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/benchdata"
 	"github.com/nofly-project/nofly/internal/loadbench"
 )
@@ -46,6 +48,7 @@ func main() {
 const usage = `Usage:
   noflybench run [flags]    drive a running noflyd and print a table row per mode
   noflybench seed [flags]   write exemption records into a new SQLite database
+  noflybench wait [flags]   wait until a noflyd's health check says SERVING
 
 Exit status: 0 done, 1 a run had more failed calls than --max-failed,
 2 usage or setup error.
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "seed":
 		return seed(ctx, args[1:], stdout, stderr)
+	case "wait":
+		return wait(ctx, args[1:], stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -92,6 +97,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		hupPid    int
 		header    bool
 		maxFailed int64
+		rounds    int
 	)
 	fset.StringVar(&c.Addr, "addr", "127.0.0.1:7600", "noflyd `address` (host:port)")
 	fset.StringVar(&modes, "modes", "health,position,route", "comma-separated `modes` run in turn: health, position, route; the others are compared with health")
@@ -110,6 +116,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.IntVar(&hupPid, "hup-pid", 0, "send SIGHUP to this `pid` (noflyd) every -hup-every during each measured run")
 	fset.DurationVar(&c.HUPEvery, "hup-every", time.Second, "interval of -hup-pid's signals")
 	fset.BoolVar(&header, "header", false, "print the table's heading first")
+	fset.IntVar(&rounds, "rounds", 1, "run the modes in turn this many times, then print each mode's median row (on a shared machine, alternating runs see the same load)")
 	fset.Int64Var(&maxFailed, "max-failed", -1, "exit 1 when a mode has more failed calls than this (-1: never)")
 	if err := fset.Parse(args); err != nil {
 		return err
@@ -149,32 +156,51 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if header {
 		loadbench.Header(stdout)
 	}
-	var health *loadbench.Result
-	for _, m := range list {
-		c.Mode = m
-		r, err := loadbench.Run(ctx, c)
-		if err != nil {
-			return fmt.Errorf("%s: %w", m, err)
-		}
-		if m == loadbench.ModeHealth {
-			health = r
-		}
-		loadbench.Row(stdout, r, health)
-		if r.HUPs > 0 {
-			fmt.Fprintf(stderr, "%s: %d SIGHUPs sent to %d during the run\n", m, r.HUPs, hupPid)
-		}
-		if maxFailed >= 0 && r.Failed > maxFailed {
-			return &failedError{mode: m, failed: r.Failed, allowed: maxFailed}
+	if rounds < 1 {
+		return fmt.Errorf("-rounds %d: want at least 1", rounds)
+	}
+	var (
+		health  *loadbench.Result
+		results = map[string][]loadbench.Paired{}
+		failed  error
+	)
+	rowsTo := stdout
+	if rounds > 1 {
+		rowsTo = stderr // each round's rows; the medians go to stdout
+	}
+	for range rounds {
+		for _, m := range list {
+			c.Mode = m
+			r, err := loadbench.Run(ctx, c)
+			if err != nil {
+				return fmt.Errorf("%s: %w", m, err)
+			}
+			if m == loadbench.ModeHealth {
+				health = r
+			}
+			loadbench.Row(rowsTo, r, health)
+			results[m] = append(results[m], loadbench.Paired{Result: r, Health: health})
+			if r.HUPs > 0 {
+				fmt.Fprintf(stderr, "%s: %d SIGHUPs sent to %d during the run\n", m, r.HUPs, hupPid)
+			}
+			if maxFailed >= 0 && r.Failed > maxFailed && failed == nil {
+				failed = &failedError{mode: m, failed: r.Failed, allowed: maxFailed}
+			}
 		}
 	}
-	return nil
+	if rounds > 1 {
+		for _, m := range slices.Compact(slices.Clone(list)) {
+			loadbench.MedianRow(stdout, results[m])
+		}
+	}
+	return failed
 }
 
 func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("noflybench seed", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	db := fset.String("db", "", "SQLite database `file` to create (must not exist)")
-	zones := fset.String("zones", "", "zone `file` whose ids the records name (GeoJSON FeatureCollection with properties.id)")
+	zones := fset.String("zones", "", "zone `file` or directory whose zone ids the records name (any format noflyd reads)")
 	n := fset.Int("n", 10_000, "records to issue")
 	units := fset.Int("units", 100, "units holding them (U-00, U-01, …)")
 	s := fset.Uint64("seed", 1, "random seed")
@@ -187,9 +213,13 @@ func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*db); err == nil {
 		return fmt.Errorf("-db %s: exists; seed writes a new database", *db)
 	}
-	ids, _, err := benchdata.ReadPolygons(*zones)
+	zs, err := geo.ReadPaths(*zones)
 	if err != nil {
 		return err
+	}
+	ids := make([]string, len(zs))
+	for i := range zs {
+		ids[i] = zs[i].ID
 	}
 	store, err := exemptions.OpenSQLite(ctx, *db)
 	if err != nil {
@@ -203,4 +233,17 @@ func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%d exemption records for %d units in %s (%v)\n", done, *units, *db, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+func wait(ctx context.Context, args []string, stderr io.Writer) error {
+	fset := flag.NewFlagSet("noflybench wait", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	addr := fset.String("addr", "127.0.0.1:7600", "noflyd `address` (host:port)")
+	timeout := fset.Duration("timeout", time.Minute, "give up after this long")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	return loadbench.WaitServing(ctx, *addr)
 }

@@ -138,6 +138,9 @@ func (c *Config) validate() error {
 // caller makes one call; it returns the verdict (empty for health).
 type caller func(ctx context.Context, i int) (string, error)
 
+// fast makes a call read only the response's first field (codec.go).
+var fast = grpc.ForceCodec(codec{})
+
 // maxRequests bounds the requests built up front: calls cycle through them.
 const maxRequests = 20_000
 
@@ -149,7 +152,6 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 	purpose := noflyv1.Purpose_PURPOSE_FORENSIC
 	switch c.Mode {
 	case ModePosition:
-		cl := noflyv1.NewGeofenceServiceClient(conn)
 		reqs := make([]*noflyv1.CheckPositionRequest, min(len(c.Points), maxRequests))
 		for i := range reqs {
 			p := c.Points[i]
@@ -160,11 +162,11 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 			}
 		}
 		return func(ctx context.Context, i int) (string, error) {
-			resp, err := cl.CheckPosition(ctx, reqs[i%len(reqs)])
-			return resp.GetVerdict().String(), err
+			var resp firstEnum
+			err := conn.Invoke(ctx, noflyv1.GeofenceService_CheckPosition_FullMethodName, reqs[i%len(reqs)], &resp, fast)
+			return noflyv1.Verdict(resp.value).String(), err
 		}
 	case ModeRoute:
-		cl := noflyv1.NewGeofenceServiceClient(conn)
 		reqs := make([]*noflyv1.CheckFlightPlanRequest, min(len(c.Routes), maxRequests))
 		start := time.Now().Add(time.Hour).Truncate(time.Minute)
 		for i := range reqs {
@@ -175,21 +177,22 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 			reqs[i] = &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{
 				Geometry: &noflyv1.FlightPlan_Route{Route: &noflyv1.Route{Waypoints: wps,
 					AltitudeReference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}},
-				Start:    timestamppb.New(start), End: timestamppb.New(start.Add(30 * time.Minute)),
+				Start: timestamppb.New(start), End: timestamppb.New(start.Add(30 * time.Minute)),
 				BufferM: c.BufferM, Operator: op, Purpose: purpose,
 			}}
 		}
 		return func(ctx context.Context, i int) (string, error) {
-			resp, err := cl.CheckFlightPlan(ctx, reqs[i%len(reqs)])
-			return resp.GetVerdict().String(), err
+			var resp firstEnum
+			err := conn.Invoke(ctx, noflyv1.GeofenceService_CheckFlightPlan_FullMethodName, reqs[i%len(reqs)], &resp, fast)
+			return noflyv1.Verdict(resp.value).String(), err
 		}
 	default:
-		cl := healthpb.NewHealthClient(conn)
 		req := &healthpb.HealthCheckRequest{Service: noflyv1.GeofenceService_ServiceDesc.ServiceName}
 		return func(ctx context.Context, _ int) (string, error) {
-			resp, err := cl.Check(ctx, req)
-			if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-				err = status.Errorf(codes.Unavailable, "health: %v", resp.GetStatus())
+			var resp firstEnum
+			err := conn.Invoke(ctx, healthpb.Health_Check_FullMethodName, req, &resp, fast)
+			if st := healthpb.HealthCheckResponse_ServingStatus(resp.value); err == nil && st != healthpb.HealthCheckResponse_SERVING {
+				err = status.Errorf(codes.Unavailable, "health: %v", st)
 			}
 			return "", err
 		}
@@ -383,6 +386,30 @@ func (c *Config) hupLoop(ctx context.Context, start, end time.Time, n *int) erro
 	}
 }
 
+// WaitServing polls addr's health service until it says SERVING, or ctx
+// ends.
+func WaitServing(ctx context.Context, addr string) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		resp, err := hc.Check(cctx, &healthpb.HealthCheckRequest{Service: noflyv1.GeofenceService_ServiceDesc.ServiceName})
+		cancel()
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not SERVING (%v, %v): %w", addr, resp.GetStatus(), err, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // SignalHUP returns a HUP function that sends SIGHUP to process pid.
 func SignalHUP(pid int) func() error {
 	return func() error { return syscall.Kill(pid, syscall.SIGHUP) }
@@ -408,13 +435,64 @@ func Row(w io.Writer, r, health *Result) {
 	if health != nil && health != r && health.RPS() > 0 {
 		ratio = fmt.Sprintf("%.0f%%", 100*r.RPS()/health.RPS())
 	}
+	row(w, r, ratio, "")
+}
+
+func row(w io.Writer, r *Result, ratio, note string) {
 	load := fmt.Sprintf("closed, %d×%d", r.Conns, r.InFlight)
 	if r.Rate > 0 {
 		load = fmt.Sprintf("open, %.0f/s", r.Rate)
 	}
-	fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n", r.Mode, load, r.RPS(),
+	fmt.Fprintf(w, "| %s | %s%s | %.0f | %s | %s | %s | %s | %s | %s |\n", r.Mode, load, note, r.RPS(),
 		fmtDur(r.Quantile(0.50)), fmtDur(r.Quantile(0.99)), fmtDur(r.Quantile(0.999)), ratio,
 		r.failures(), r.verdicts())
+}
+
+// Paired is a result and the health run before it on the same server (nil
+// for none, or for a health run itself).
+type Paired struct {
+	Result, Health *Result
+}
+
+// MedianRow prints the row of the run with the median throughput among
+// runs, with the median of the runs' ratios to their health runs, and the
+// sum of their failures.
+func MedianRow(w io.Writer, runs []Paired) {
+	if len(runs) == 0 {
+		return
+	}
+	byRPS := slices.Clone(runs)
+	slices.SortFunc(byRPS, func(a, b Paired) int { return cmpFloat(a.Result.RPS(), b.Result.RPS()) })
+	med := *byRPS[len(byRPS)/2].Result
+	var ratios []float64
+	var failed int64
+	codes := map[codes.Code]int64{}
+	for _, p := range runs {
+		failed += p.Result.Failed
+		for k, v := range p.Result.Codes {
+			codes[k] += v
+		}
+		if p.Health != nil && p.Health != p.Result && p.Health.RPS() > 0 {
+			ratios = append(ratios, p.Result.RPS()/p.Health.RPS())
+		}
+	}
+	med.Failed, med.Codes = failed, codes
+	ratio := "—"
+	if len(ratios) > 0 {
+		slices.Sort(ratios)
+		ratio = fmt.Sprintf("%.0f%%", 100*ratios[len(ratios)/2])
+	}
+	row(w, &med, ratio, fmt.Sprintf(" (median of %d)", len(runs)))
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // Header is the table's heading.

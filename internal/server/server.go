@@ -277,6 +277,12 @@ func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
+// streamWorkers are the goroutines that run calls: long-lived, so that a
+// call runs on a stack that has already grown, instead of a new goroutine
+// per call growing its stack again (a tenth of a position check's CPU time
+// under load). Calls beyond them get a goroutine of their own as before.
+const streamWorkers = 64
+
 // NewGRPCServer returns a gRPC server with s registered and its interceptor
 // installed, plus any further options.
 // The metrics' interceptors (when Config.Metrics is set) come first, so
@@ -291,7 +297,8 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	unary = append(unary, s.UnaryInterceptor(), s.readyUnary())
 	stream = append(stream, s.readyStream())
 	g := grpc.NewServer(append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...),
-		grpc.ChainStreamInterceptor(stream...)}, opts...)...)
+		grpc.ChainStreamInterceptor(stream...),
+		grpc.NumStreamWorkers(streamWorkers)}, opts...)...)
 	s.Register(g)
 	if s.metrics != nil {
 		s.metrics.instrument(g)
