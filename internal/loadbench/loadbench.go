@@ -6,9 +6,13 @@
 // Closed loop (Rate 0): every connection keeps InFlight calls outstanding,
 // each sent as soon as the previous one answered; this measures the most
 // the server does. Open loop (Rate > 0): calls are due at a fixed total
-// rate and each call's latency is measured from when it was due, not from
-// when it was sent, so that a stalled server shows in the latency instead
-// of silently slowing the sender (coordinated omission).
+// rate; a call whose sender was still waiting for its previous answer when
+// it fell due is timed from when it was due, not from when it could be
+// sent, so that a stalled server shows in the latency instead of silently
+// slowing the sender (coordinated omission). A sender that was free waits
+// for the due time and times the call from when it sent it: the Go
+// runtime's timers wake an idle process up to a millisecond late, and that
+// is the client's delay, not the server's.
 package loadbench
 
 import (
@@ -332,8 +336,9 @@ func (c *Config) closedLoop(ctx context.Context, wk *worker, call caller, w, n i
 }
 
 // openLoop sends worker w's share of the calls: call k is due at
-// start + (k·n + w)/Rate. A late sender sends at once, and the wait shows
-// in the latency.
+// start + (k·n + w)/Rate. A sender late because its previous call had not
+// answered sends at once and times the call from its due time; one that
+// was free sleeps until the due time and times the call from the send.
 func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int, end time.Time) {
 	interval := time.Duration(float64(time.Second) * float64(n) / c.Rate)
 	first := end.Add(-c.Duration).Add(time.Duration(float64(time.Second) * float64(w) / c.Rate))
@@ -344,6 +349,7 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 		if !due.Before(end) {
 			return
 		}
+		from := due
 		if d := time.Until(due); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -352,12 +358,13 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 				return
 			case <-t.C:
 			}
+			from = time.Now()
 		}
 		v, err := c.do(ctx, call, k*n+w)
 		if due.Before(first) {
 			continue
 		}
-		wk.record(due, v, err)
+		wk.record(from, v, err)
 	}
 }
 
@@ -431,8 +438,8 @@ func PidFromFile(path string) (int, error) {
 // Row is one line of the table: a result, and the health run it is
 // compared with (nil for none).
 func Row(w io.Writer, r, health *Result) {
-	ratio := "—"
-	if health != nil && health != r && health.RPS() > 0 {
+	ratio := "—" // open loop: both run at the rate asked, a ratio says nothing
+	if health != nil && health != r && health.RPS() > 0 && r.Rate == 0 {
 		ratio = fmt.Sprintf("%.0f%%", 100*r.RPS()/health.RPS())
 	}
 	row(w, r, ratio, "")
@@ -472,7 +479,7 @@ func MedianRow(w io.Writer, runs []Paired) {
 		for k, v := range p.Result.Codes {
 			codes[k] += v
 		}
-		if p.Health != nil && p.Health != p.Result && p.Health.RPS() > 0 {
+		if p.Health != nil && p.Health != p.Result && p.Health.RPS() > 0 && p.Result.Rate == 0 {
 			ratios = append(ratios, p.Result.RPS()/p.Health.RPS())
 		}
 	}
