@@ -153,9 +153,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// Subscribe before loading, so that a signal sent while the zones load
 	// is not lost (or fatal).
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
+	// Reloads and stops have channels of their own: SIGHUPs sent faster
+	// than the zones load coalesce into one more reload (which reads the
+	// files as they are then), and never crowd out a SIGTERM.
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
+	stops := make(chan os.Signal, 1)
+	signal.Notify(stops, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(stops)
 
 	store, err := exemptions.OpenSQLite(ctx, c.db)
 	if err != nil {
@@ -211,14 +217,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case <-ctx.Done():
 			stop(ctx, log, srv, g, c.grace, "context done")
 			return nil
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				log.InfoContext(ctx, "reloading zones", "signal", sig.String())
-				if err := srv.Reload(ctx); err != nil {
-					log.ErrorContext(ctx, "reload failed; serving the previous zones", "err", err)
-				}
-				continue
+		case sig := <-hups:
+			log.InfoContext(ctx, "reloading zones", "signal", sig.String())
+			if err := srv.Reload(ctx); err != nil {
+				log.ErrorContext(ctx, "reload failed; serving the previous zones", "err", err)
 			}
+		case sig := <-stops:
 			stop(ctx, log, srv, g, c.grace, sig.String())
 			return nil
 		}
