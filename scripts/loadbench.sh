@@ -33,6 +33,7 @@ rate=2000
 
 work=$(mktemp -d)
 pid=
+status=0
 cleanup() {
 	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
 	rm -rf "$work"
@@ -63,29 +64,37 @@ start_noflyd() {
 }
 stop_noflyd() {
 	kill -TERM "$pid"
+	for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "noflyd did not stop within 30 s of SIGTERM" >&2
+		kill -KILL "$pid"
+		status=1
+	fi
 	wait "$pid" || true
 	pid=
 }
 reloads() { curl -s "http://127.0.0.1:$((port + 10))/metrics" | awk '$1 == "nofly_zone_reloads_total" {print $2}'; }
 
 common=(-c "$conns" -inflight "$inflight" -d "${d}s" -points "$data/points.txt" -routes "$data/routes.geojson" -buffer 50 -waypoints 20)
+# run ARGS: noflybench run against the server at $addr (pid $pid), with
+# the common flags (later flags win).
+run() { "$bench" run -addr "$addr" -server-pid "$pid" "${common[@]}" "$@"; }
 table=$work/table.md
 : >"$table"
-status=0
 
 echo "== load $(uptime | sed 's/.*load average/load average/'), $(nproc) cores; client and server on this machine" >&2
 
 addr=127.0.0.1:$port
 echo "== noflyd, 50,000 zones, no exemptions ($addr)" >&2
 start_noflyd "$addr" "$work/empty.db"
-"$bench" run -addr "$addr" -modes health,position,route -rounds "$rounds" "${common[@]}" | sed 's/^| /| no exemptions: /' >>"$table"
-"$bench" run -addr "$addr" -modes position -rate "$rate" "${common[@]}" -d "$((2 * d))s" | sed 's/^| /| no exemptions: /' >>"$table"
+run -modes health,position,route -rounds "$rounds" | sed 's/^| /| no exemptions: /' >>"$table"
+run -modes position -rate "$rate" -d "$((2 * d))s" | sed 's/^| /| no exemptions: /' >>"$table"
 before=$(reloads)
-if ! "$bench" run -addr "$addr" -modes position,route -hup-pid "$pid" -hup-every 1s -max-failed 0 "${common[@]}" -d "$((2 * d))s" |
+if ! run -modes position,route -hup-pid "$pid" -hup-every 1s -max-failed 0 -d "$((2 * d))s" |
 	sed 's/^| /| SIGHUP every 1 s: /' >>"$table"; then
 	status=1
 fi
-if ! "$bench" run -addr "$addr" -modes position -rate "$rate" -hup-pid "$pid" -hup-every 1s -max-failed 0 "${common[@]}" -d "$((2 * d))s" |
+if ! run -modes position -rate "$rate" -hup-pid "$pid" -hup-every 1s -max-failed 0 -d "$((2 * d))s" |
 	sed 's/^| /| SIGHUP every 1 s: /' >>"$table"; then
 	status=1
 fi
@@ -100,24 +109,24 @@ fi
 addr=127.0.0.1:$((port + 1))
 echo "== noflyd, 50,000 zones, 10,000 exemption records; checks by unit U-07 ($addr)" >&2
 start_noflyd "$addr" "$work/exemptions.db"
-"$bench" run -addr "$addr" -modes health,position,route -rounds "$rounds" -unit U-07 "${common[@]}" | sed 's/^| /| 10k exemptions: /' >>"$table"
-"$bench" run -addr "$addr" -modes position -rate "$rate" -unit U-07 "${common[@]}" -d "$((2 * d))s" | sed 's/^| /| 10k exemptions: /' >>"$table"
+run -modes health,position,route -rounds "$rounds" -unit U-07 | sed 's/^| /| 10k exemptions: /' >>"$table"
+run -modes position -rate "$rate" -unit U-07 -d "$((2 * d))s" | sed 's/^| /| 10k exemptions: /' >>"$table"
 stop_noflyd
 
 echo
 echo "noflyd and noflybench on one $(nproc)-core machine ($(uname -m)), loopback; ${conns} connections × ${inflight} calls in flight;"
 echo "50,000 zones ($data/zones.geojson); each row ${d} s (closed loop: median of ${rounds}) or $((2 * d)) s (open loop, reloads)."
 echo
-echo "| server: call | load | rps | p50 | p99 | p99.9 | vs health | failed | verdicts |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| server: call | load | rps | server CPU/call | p50 | p99 | p99.9 | vs health | failed | verdicts |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 cat "$table"
 echo
 echo "zone reloads completed during the SIGHUP runs: $((after - before))"
 
-# Targets. Columns of a row: 2 call, 3 load, 4 rps, 5 p50, 6 p99, 7 p99.9, 8 vs health, 9 failed.
-ratio=$(awk -F'|' 'index($2, "no exemptions: position") && index($3, "closed") { gsub(/[ %]/, "", $8); print $8; exit }' "$table")
-p99=$(awk -F'|' 'index($2, "no exemptions: position") && index($3, "open") { gsub(/^ +| +$/, "", $6); print $6; exit }' "$table")
-failed=$(awk -F'|' 'index($2, "SIGHUP") { gsub(/ /, "", $9); split($9, a, "("); s += a[1] } END { print s + 0 }' "$table")
+# Targets. Columns of a row: 2 call, 3 load, 4 rps, 5 CPU, 6 p50, 7 p99, 8 p99.9, 9 vs health, 10 failed.
+ratio=$(awk -F'|' 'index($2, "no exemptions: position") && index($3, "closed") { gsub(/[ %]/, "", $9); print $9; exit }' "$table")
+p99=$(awk -F'|' 'index($2, "no exemptions: position") && index($3, "open") { gsub(/^ +| +$/, "", $7); print $7; exit }' "$table")
+failed=$(awk -F'|' 'index($2, "SIGHUP") { gsub(/ /, "", $10); split($10, a, "("); s += a[1] } END { print s + 0 }' "$table")
 p99us=$(awk -v v="$p99" 'BEGIN { split(v, a, " "); print (a[2] == "ms" ? a[1] * 1000 : (a[2] == "s" ? a[1] * 1e6 : a[1])) }')
 met() { if [ "$1" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
 echo

@@ -98,6 +98,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		header    bool
 		maxFailed int64
 		rounds    int
+		serverPid int
 	)
 	fset.StringVar(&c.Addr, "addr", "127.0.0.1:7600", "noflyd `address` (host:port)")
 	fset.StringVar(&modes, "modes", "health,position,route", "comma-separated `modes` run in turn: health, position, route; the others are compared with health")
@@ -114,6 +115,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.Float64Var(&c.AltM, "alt", 60, "height of positions and waypoints, metres AGL")
 	fset.StringVar(&c.Unit, "unit", "", "operator `unit` named by the checks (one holding exemptions exercises them)")
 	fset.IntVar(&hupPid, "hup-pid", 0, "send SIGHUP to this `pid` (noflyd) every -hup-every during each measured run")
+	fset.IntVar(&serverPid, "server-pid", 0, "noflyd's `pid` on this machine: report its CPU time per call (from /proc)")
 	fset.DurationVar(&c.HUPEvery, "hup-every", time.Second, "interval of -hup-pid's signals")
 	fset.BoolVar(&header, "header", false, "print the table's heading first")
 	fset.IntVar(&rounds, "rounds", 1, "run the modes in turn this many times, then print each mode's median row (on a shared machine, alternating runs see the same load)")
@@ -126,6 +128,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if hupPid > 0 {
 		c.HUP = loadbench.SignalHUP(hupPid)
+	}
+	if serverPid > 0 {
+		c.ServerCPU = loadbench.ProcCPU(serverPid)
+		if _, err := c.ServerCPU(); err != nil {
+			return fmt.Errorf("-server-pid: %w", err)
+		}
 	}
 	list := strings.Split(modes, ",")
 	for _, m := range list {

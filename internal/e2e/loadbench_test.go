@@ -49,7 +49,7 @@ func TestLoadBench(t *testing.T) {
 	skip := d.log.count()
 	cmd := exec.CommandContext(ctx, bench, "run", "-addr", d.addr, "-header", "-modes", "health,position,route",
 		"-c", "2", "-inflight", "2", "-d", "1s", "-warmup", "100ms", "-points", points, "-routes", routes,
-		"-unit", "U-00", "-hup-pid", fmt.Sprint(d.cmd.Process.Pid), "-hup-every", "300ms", "-max-failed", "0")
+		"-unit", "U-00", "-hup-pid", fmt.Sprint(d.cmd.Process.Pid), "-server-pid", fmt.Sprint(d.cmd.Process.Pid), "-hup-every", "300ms", "-max-failed", "0")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
@@ -62,19 +62,22 @@ func TestLoadBench(t *testing.T) {
 	}
 	for i, mode := range []string{"health", "position", "route"} {
 		cols := strings.Split(rows[2+i], "|")
-		if len(cols) < 10 || strings.TrimSpace(cols[1]) != mode {
+		if len(cols) < 11 || strings.TrimSpace(cols[1]) != mode {
 			t.Fatalf("row %d: %q, want mode %s", i, rows[2+i], mode)
 		}
 		if rps := strings.TrimSpace(cols[3]); rps == "0" {
 			t.Errorf("%s: no call answered: %s", mode, rows[2+i])
 		}
-		if failed := strings.TrimSpace(cols[8]); failed != "0" {
+		if cpu := strings.TrimSpace(cols[4]); !strings.HasSuffix(cpu, " µs") {
+			t.Errorf("%s: server CPU per call %q, want microseconds", mode, cpu)
+		}
+		if failed := strings.TrimSpace(cols[9]); failed != "0" {
 			t.Errorf("%s: %s calls failed", mode, failed)
 		}
 		// U-00 holds exemptions for the sample zones: its checks go
 		// through the exemption rules (and the audit log when EXEMPTED).
-		if mode != "health" && (!strings.HasSuffix(strings.TrimSpace(cols[7]), "%") ||
-			!(strings.Contains(cols[9], "DENIED") || strings.Contains(cols[9], "EXEMPTED"))) {
+		if mode != "health" && (!strings.HasSuffix(strings.TrimSpace(cols[8]), "%") ||
+			!(strings.Contains(cols[10], "DENIED") || strings.Contains(cols[10], "EXEMPTED"))) {
 			t.Errorf("%s: want a ratio to health and the verdicts: %s", mode, rows[2+i])
 		}
 	}

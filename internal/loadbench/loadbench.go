@@ -78,6 +78,9 @@ type Config struct {
 	// stop the run.
 	HUP      func() error
 	HUPEvery time.Duration
+	// ServerCPU, when set, returns the server process's CPU time so far
+	// (ProcCPU); the result then says how much the server spent per call.
+	ServerCPU func() (time.Duration, error)
 }
 
 // Result is what a run measured.
@@ -96,6 +99,9 @@ type Result struct {
 	Latency *hdrhistogram.Histogram
 	// HUPs sent during the run.
 	HUPs int
+	// ServerCPU is the server's CPU time during the measured run; zero
+	// when not measured.
+	ServerCPU time.Duration
 }
 
 // RPS is the calls answered OK per second.
@@ -261,6 +267,12 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		}()
 	}
 	var hups int
+	cpuDone := make(chan time.Duration, 1)
+	if c.ServerCPU != nil {
+		go func() { cpuDone <- c.measureCPU(ctx, start, end) }()
+	} else {
+		cpuDone <- 0
+	}
 	hupErr := make(chan error, 1)
 	if c.HUP != nil {
 		hupCtx, stop := context.WithCancel(ctx)
@@ -283,7 +295,8 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		return nil, err
 	}
 	r := &Result{Mode: c.Mode, Conns: c.Conns, InFlight: c.InFlight, Rate: c.Rate, Elapsed: c.Duration,
-		Codes: map[codes.Code]int64{}, Verdicts: map[string]int64{}, Latency: newHist(), HUPs: hups}
+		Codes: map[codes.Code]int64{}, Verdicts: map[string]int64{}, Latency: newHist(), HUPs: hups,
+		ServerCPU: <-cpuDone}
 	for _, wk := range workers {
 		r.OK += wk.ok
 		r.Failed += wk.fail
@@ -368,6 +381,65 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 	}
 }
 
+// measureCPU returns the server's CPU time from start to end, or zero
+// when it cannot be read.
+func (c *Config) measureCPU(ctx context.Context, start, end time.Time) time.Duration {
+	sleepUntil := func(t time.Time) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Until(t)):
+			return true
+		}
+	}
+	if !sleepUntil(start) {
+		return 0
+	}
+	a, err := c.ServerCPU()
+	if err != nil || !sleepUntil(end) {
+		return 0
+	}
+	b, err := c.ServerCPU()
+	if err != nil {
+		return 0
+	}
+	return b - a
+}
+
+// ProcCPU returns a function that reads the CPU time (user and system) of
+// process pid from /proc (Linux; clock ticks of 10 ms).
+func ProcCPU(pid int) func() (time.Duration, error) {
+	path := fmt.Sprintf("/proc/%d/stat", pid)
+	return func() (time.Duration, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, err
+		}
+		// The command name, field 2, is in parentheses and may hold
+		// spaces: count fields after its closing one.
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if i < 0 || len(f) < 13 {
+			return 0, fmt.Errorf("%s: unexpected format", path)
+		}
+		var utime, stime int64
+		if _, err := fmt.Sscan(f[11]+" "+f[12], &utime, &stime); err != nil {
+			return 0, fmt.Errorf("%s: %w", path, err)
+		}
+		const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+		return time.Duration(utime+stime) * tick, nil
+	}
+}
+
+// CPUPerCall is the server's CPU time per call answered, zero when not
+// measured.
+func (r *Result) CPUPerCall() time.Duration {
+	if r.ServerCPU <= 0 || r.OK+r.Failed == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.OK+r.Failed)
+}
+
 // hupLoop calls HUP every HUPEvery from start until end.
 func (c *Config) hupLoop(ctx context.Context, start, end time.Time, n *int) error {
 	select {
@@ -450,7 +522,11 @@ func row(w io.Writer, r *Result, ratio, note string) {
 	if r.Rate > 0 {
 		load = fmt.Sprintf("open, %.0f/s", r.Rate)
 	}
-	fmt.Fprintf(w, "| %s | %s%s | %.0f | %s | %s | %s | %s | %s | %s |\n", r.Mode, load, note, r.RPS(),
+	cpu := "—"
+	if d := r.CPUPerCall(); d > 0 {
+		cpu = fmt.Sprintf("%.1f µs", float64(d.Nanoseconds())/1000)
+	}
+	fmt.Fprintf(w, "| %s | %s%s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", r.Mode, load, note, r.RPS(), cpu,
 		fmtDur(r.Quantile(0.50)), fmtDur(r.Quantile(0.99)), fmtDur(r.Quantile(0.999)), ratio,
 		r.failures(), r.verdicts())
 }
@@ -504,8 +580,8 @@ func cmpFloat(a, b float64) int {
 
 // Header is the table's heading.
 func Header(w io.Writer) {
-	fmt.Fprintln(w, "| call | load | rps | p50 | p99 | p99.9 | vs health | failed | verdicts |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| call | load | rps | server CPU/call | p50 | p99 | p99.9 | vs health | failed | verdicts |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 }
 
 func (r *Result) failures() string {

@@ -3,6 +3,7 @@ package loadbench
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,4 +165,26 @@ func TestMedianRow(t *testing.T) {
 	if got := b.String(); !strings.Contains(got, "| 700 |") || !strings.Contains(got, "| 70% |") || !strings.Contains(got, "median of 3") {
 		t.Errorf("median row %q, want 700 rps, 70%% of health", got)
 	}
+}
+
+func TestProcCPU(t *testing.T) {
+	cpu := ProcCPU(os.Getpid())
+	before, err := cpu()
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	if _, err := ProcCPU(-1)(); err == nil {
+		t.Error("a process that does not exist: want an error")
+	}
+	// Spin until the clock (10 ms ticks) has moved.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if after, err := cpu(); err != nil || after > before {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Errorf("CPU time stayed at %v while this test spun", before)
 }
