@@ -64,9 +64,10 @@ type Config struct {
 // Server serves nofly.v1.GeofenceService and the standard health service.
 //
 // load, sources, log, now, health, exStore and metrics are read-only after
-// Prepare, exCache after Start. zones is swapped atomically by Reload; reloadMu only serialises
-// reloads, so that two concurrent reloads cannot swap in their results out
-// of order. exCache swaps its own snapshots (exemptions.Cache).
+// Prepare, exCache after Start (before ready is set). zones is swapped
+// atomically by Reload; reloadMu only serialises reloads, so that two
+// concurrent reloads cannot swap in their results out of order. exCache
+// swaps its own snapshots (exemptions.Cache).
 type Server struct {
 	noflyv1.UnimplementedGeofenceServiceServer
 
