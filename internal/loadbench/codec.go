@@ -53,9 +53,12 @@ func (codec) Unmarshal(data []byte, v any) error {
 			if n < 0 {
 				return fmt.Errorf("response field 1: %w", protowire.ParseError(n))
 			}
-			out.value = int32(v)
-			return nil // field 1 comes first; the rest is not read
+			out.value = int32(v) // the last one wins, as in protobuf
+			b = b[n:]
+			continue
 		}
+		// Other fields are skipped, not decoded: a length-delimited one
+		// (the zones, the messages) costs a jump.
 		n = protowire.ConsumeFieldValue(num, typ, b)
 		if n < 0 {
 			return fmt.Errorf("response field %d: %w", num, protowire.ParseError(n))
