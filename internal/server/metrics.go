@@ -293,21 +293,14 @@ var storeOps = []string{"create", "supersede", "revoke", "get", "list", "all", "
 	"record_check", "audit", "verify_audit"}
 
 // observedStore is an exemptions.Store that counts its errors (when m is
-// not nil) and notes when the cache last matched the store (asof.go).
+// not nil).
 type observedStore struct {
 	exemptions.Store
 	m *Metrics
-
-	// seen is the record-set version the last successful Changed or All
-	// returned, that is the version the cache now holds; asOf is when the
-	// cache last matched the store, in Unix nanoseconds (0: never).
-	mu   sync.Mutex
-	seen int64
-	asOf int64
 }
 
 func observeStore(st exemptions.Store, m *Metrics) *observedStore {
-	return &observedStore{Store: st, m: m, seen: -1}
+	return &observedStore{Store: st, m: m}
 }
 
 // fail counts err against op unless it is an answer rather than a fault.
@@ -350,54 +343,21 @@ func (o *observedStore) List(ctx context.Context, f exemptions.ListFilter) ([]ex
 }
 
 func (o *observedStore) All(ctx context.Context) ([]exemptions.Exemption, int64, error) {
-	at := time.Now()
 	out, v, err := o.Store.All(ctx)
 	o.fail(ctx, "all", err)
-	if err == nil {
-		o.synced(v, at)
-	}
 	return out, v, err
 }
 
 func (o *observedStore) Changed(ctx context.Context, since int64) ([]exemptions.Exemption, int64, error) {
-	at := time.Now()
 	out, v, err := o.Store.Changed(ctx, since)
 	o.fail(ctx, "changed", err)
-	if err == nil {
-		o.synced(v, at)
-	}
 	return out, v, err
 }
 
 func (o *observedStore) Version(ctx context.Context) (int64, error) {
-	at := time.Now()
 	v, err := o.Store.Version(ctx)
 	o.fail(ctx, "version", err)
-	if err == nil {
-		o.mu.Lock()
-		if v == o.seen { // the cache holds this version: it matches
-			o.asOf = at.UnixNano()
-		}
-		o.mu.Unlock()
-	}
 	return v, err
-}
-
-// synced notes that the cache read the records up to version v, as of at.
-func (o *observedStore) synced(v int64, at time.Time) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.seen, o.asOf = v, at.UnixNano()
-}
-
-// lastMatched is when the cache last matched the store; zero before.
-func (o *observedStore) lastMatched() time.Time {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.asOf == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, o.asOf)
 }
 
 func (o *observedStore) RecordCheck(ctx context.Context, c exemptions.CheckRecord) (exemptions.AuditEvent, error) {

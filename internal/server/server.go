@@ -123,7 +123,7 @@ func newServer(cfg Config) *Server {
 		s.now = time.Now
 	}
 	if cfg.Exemptions != nil {
-		s.exStore = observeStore(cfg.Exemptions, cfg.Metrics)
+		s.exStore = observeStore(withAsOf(cfg.Exemptions), cfg.Metrics)
 	}
 	if s.metrics != nil {
 		s.metrics.bind(s)
