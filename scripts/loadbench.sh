@@ -73,7 +73,12 @@ stop_noflyd() {
 	wait "$pid" || true
 	pid=
 }
-reloads() { curl -s "http://127.0.0.1:$((port + 10))/metrics" | awk '$1 == "nofly_zone_reloads_total" {print $2}'; }
+# reloads prints nofly_zone_reloads_total from the metrics (nothing without curl).
+reloads() {
+	if command -v curl >/dev/null; then
+		curl -s "http://127.0.0.1:$((port + 10))/metrics" | awk '$1 == "nofly_zone_reloads_total" {print $2}' || true
+	fi
+}
 
 common=(-c "$conns" -inflight "$inflight" -d "${d}s" -points "$data/points.txt" -routes "$data/routes.geojson" -buffer 50 -waypoints 20)
 # run ARGS: noflybench run against the server at $addr (pid $pid), with
@@ -121,7 +126,9 @@ echo "| server: call | load | rps | server CPU/call | p50 | p99 | p99.9 | vs hea
 echo "|---|---|---|---|---|---|---|---|---|---|"
 cat "$table"
 echo
-echo "zone reloads completed during the SIGHUP runs: $((after - before))"
+if [ -n "$before" ] && [ -n "$after" ]; then
+	echo "zone reloads completed during the SIGHUP runs: $((after - before))"
+fi
 
 # Targets. Columns of a row: 2 call, 3 load, 4 rps, 5 CPU, 6 p50, 7 p99, 8 p99.9, 9 vs health, 10 failed.
 ratio=$(awk -F'|' 'index($2, "no exemptions: position") && index($3, "closed") { gsub(/[ %]/, "", $9); print $9; exit }' "$table")
