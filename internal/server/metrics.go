@@ -43,6 +43,8 @@ type Metrics struct {
 
 	mu      sync.Mutex
 	methods atomic.Pointer[map[string]*methodMetrics]
+	// unknown collects the calls of methods the server does not serve.
+	unknown *methodMetrics
 }
 
 // methodMetrics are one method's series, resolved once per code: a call
@@ -70,7 +72,7 @@ var latencyBuckets = []float64{
 
 // NewMetrics returns the metrics of one server, not yet bound to it.
 func NewMetrics() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(), unknown: &methodMetrics{name: "unknown"}}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "nofly_rpc_requests_total",
 		Help: "gRPC calls handled, by full method and status code.",
@@ -213,15 +215,12 @@ func (m *Metrics) observe(method string, err error, took time.Duration) {
 	if mm == nil {
 		// A method not registered (unknown service): one series per name
 		// the client sent would let any client grow the registry.
-		mm = unknownMethod
+		mm = m.unknown
 	}
 	cm := m.series(mm, status.Code(err))
 	cm.requests.Inc()
 	cm.latency.Observe(took.Seconds())
 }
-
-// unknownMethod collects the calls of methods the server does not serve.
-var unknownMethod = &methodMetrics{name: "unknown"}
 
 // UnaryInterceptor counts and times every unary call. It must be the
 // outermost interceptor, so that calls refused by the others are counted

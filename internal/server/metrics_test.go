@@ -268,4 +268,13 @@ func TestMetricsCountPanics(t *testing.T) {
 	if v := sample(t, scrape(t, m), `nofly_rpc_requests_total{code="Internal",method="unknown"}`); v != 2 {
 		t.Errorf("panicking calls counted %v times as INTERNAL, want 2", v)
 	}
+	// Another server's metrics count their own calls only.
+	other := NewMetrics()
+	_, _ = other.UnaryInterceptor()(context.Background(), nil, info, func(context.Context, any) (any, error) { return nil, nil })
+	if v := sample(t, scrape(t, other), `nofly_rpc_requests_total{code="OK",method="unknown"}`); v != 1 {
+		t.Errorf("the other metrics counted %v calls, want 1", v)
+	}
+	if v, ok := scrape(t, m)[`nofly_rpc_requests_total{code="OK",method="unknown"}`]; ok {
+		t.Errorf("a call counted by the other metrics shows in the first: %v", v)
+	}
 }
