@@ -268,13 +268,16 @@ func TestMetricsCountPanics(t *testing.T) {
 	if v := sample(t, scrape(t, m), `nofly_rpc_requests_total{code="Internal",method="unknown"}`); v != 2 {
 		t.Errorf("panicking calls counted %v times as INTERNAL, want 2", v)
 	}
-	// Another server's metrics count their own calls only.
+	// Another server's metrics count their own calls only, even with the
+	// same method and code.
 	other := NewMetrics()
-	_, _ = other.UnaryInterceptor()(context.Background(), nil, info, func(context.Context, any) (any, error) { return nil, nil })
-	if v := sample(t, scrape(t, other), `nofly_rpc_requests_total{code="OK",method="unknown"}`); v != 1 {
-		t.Errorf("the other metrics counted %v calls, want 1", v)
+	_, _ = other.UnaryInterceptor()(context.Background(), nil, info, func(context.Context, any) (any, error) {
+		return nil, status.Error(codes.Internal, "")
+	})
+	if v, ok := scrape(t, other)[`nofly_rpc_requests_total{code="Internal",method="unknown"}`]; v != 1 {
+		t.Errorf("the other metrics counted %v calls (present %v), want 1", v, ok)
 	}
-	if v, ok := scrape(t, m)[`nofly_rpc_requests_total{code="OK",method="unknown"}`]; ok {
-		t.Errorf("a call counted by the other metrics shows in the first: %v", v)
+	if v := sample(t, scrape(t, m), `nofly_rpc_requests_total{code="Internal",method="unknown"}`); v != 2 {
+		t.Errorf("the first metrics counted %v, want still 2", v)
 	}
 }
