@@ -48,6 +48,22 @@ type Notifier interface {
 	Notify(ctx context.Context, log *slog.Logger, changed func())
 }
 
+// notifierOf finds the Notifier behind store, looking through wrappers
+// (such as one counting errors for metrics) that offer Unwrap.
+func notifierOf(store Store) (Notifier, bool) {
+	for store != nil {
+		if n, ok := store.(Notifier); ok {
+			return n, true
+		}
+		u, ok := store.(interface{ Unwrap() Store })
+		if !ok {
+			break
+		}
+		store = u.Unwrap()
+	}
+	return nil, false
+}
+
 // NewCache loads every record of store. now is the clock that stamps
 // AsOf.
 func NewCache(ctx context.Context, store Store, now func() time.Time) (*Cache, error) {
@@ -147,7 +163,7 @@ func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger
 		log = slog.Default()
 	}
 	kick := make(chan struct{}, 1)
-	if n, ok := c.store.(Notifier); ok {
+	if n, ok := notifierOf(c.store); ok {
 		go n.Notify(ctx, log, func() {
 			select {
 			case kick <- struct{}{}:

@@ -63,10 +63,19 @@ Without --zones it serves the sample zone set built into it (NOT legal
 airspace data). --zones takes zone files (nofly GeoJSON, ED-269, ED-318,
 optionally gzip-compressed) or directories of them, and may be repeated.
 
+Every flag may also be given by an environment variable, NOFLY_ and the
+flag's name in capitals with - as _ (NOFLY_ZONES, NOFLY_METRICS_LISTEN);
+the command line wins. NOFLY_ZONES separates paths with ':'.
+
+Health: NOT_SERVING until the exemption store has answered and the zones
+are loaded, SERVING after (a failed reload does not change it), NOT_SERVING
+again once stopping. --metrics-listen serves Prometheus metrics on
+http://ADDR/metrics (typically 127.0.0.1:9600).
+
 Signals: SIGHUP reloads the zone files, the certificates and the roles
 file; if any has a problem, every problem is logged and the old one stays
-in service. SIGTERM or SIGINT stop accepting calls, let calls in flight
-finish (up to --grace) and exit.
+in service. SIGTERM or SIGINT stop
+accepting calls, let calls in flight finish (up to --grace) and exit.
 
 Example:
   noflyd --listen 127.0.0.1:7600 --zones /etc/nofly/zones --log-format json
@@ -90,6 +99,8 @@ type config struct {
 	grace     time.Duration
 	db        string
 	tls       tlsFlags
+	metrics   string // --metrics-listen; "" serves none
+	pprof     bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -103,6 +114,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fset.StringVar(&c.db, "db", "nofly.db", "exemption `database`: an SQLite file (created when missing), or a postgres:// URL shared by several noflyd")
 	fset.DurationVar(&c.grace, "grace", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
 	c.tls.register(fset)
+	fset.StringVar(&c.metrics, "metrics-listen", "", "`address` to serve Prometheus metrics on, at /metrics (host:port, e.g. 127.0.0.1:9600); default: none")
+	fset.BoolVar(&c.pprof, "pprof", false, "also serve Go profiles at /debug/pprof/ on --metrics-listen")
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), usage)
 		fset.PrintDefaults()
@@ -110,11 +123,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := fset.Parse(args); err != nil {
 		return nil, err
 	}
+	if err := applyEnv(fset); err != nil {
+		return nil, err
+	}
 	if fset.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (zone files go after --zones)", fset.Arg(0))
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	if c.pprof && c.metrics == "" {
+		return nil, errors.New("--pprof needs --metrics-listen")
 	}
 	return c, nil
 }
@@ -154,9 +173,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// Subscribe before loading, so that a signal sent while the zones load
 	// is not lost (or fatal).
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
+	// Reloads and stops have channels of their own: SIGHUPs sent faster
+	// than the zones load coalesce into one more reload (which reads the
+	// files as they are then), and never crowd out a SIGTERM.
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
+	stops := make(chan os.Signal, 1)
+	signal.Notify(stops, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(stops)
 
 	store, dbName, err := openStore(ctx, c.db)
 	if err != nil {
@@ -166,17 +191,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.InfoContext(ctx, "exemption database open", "db", dbName)
 
 	load, sources := loader(c.zones)
-	srv, err := server.New(ctx, server.Config{Load: load, Sources: sources, Log: log, Exemptions: store, Auth: sec.auth})
+	metrics := server.NewMetrics()
+	srv, err := server.Prepare(server.Config{Load: load, Sources: sources, Log: log, Exemptions: store,
+		Auth: sec.auth, Metrics: metrics})
 	if err != nil {
 		return err
 	}
-	// Changes written by another process sharing the database reach the
-	// checks within a second (PostgreSQL: at once, by notification; the
-	// poll confirms every second that the checks' exemptions are current);
-	// this process's own changes at once.
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go srv.WatchExemptions(watchCtx, time.Second)
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return err
@@ -192,6 +212,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	log.InfoContext(ctx, "listening", "addr", addr.String())
 	sec.logMode(ctx, log, addr.String())
+	if c.metrics != "" {
+		ms, err := startMetrics(ctx, log, c.metrics, metrics, c.pprof)
+		if err != nil {
+			g.Stop()
+			return err
+		}
+		defer ms.close()
+	}
+	// Health answers NOT_SERVING, and checks UNAVAILABLE, until the store
+	// has answered and the zones are loaded.
+	if err := srv.Start(ctx); err != nil {
+		g.Stop()
+		return err
+	}
+	// Changes written by another process sharing the database reach the
+	// checks within a second (PostgreSQL: at once, by notification; the
+	// poll confirms every second that the checks' exemptions are current);
+	// this process's own changes at once.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go srv.WatchExemptions(watchCtx, time.Second)
 
 	for {
 		select {
@@ -200,15 +241,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case <-ctx.Done():
 			stop(ctx, log, srv, g, c.grace, "context done")
 			return nil
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				log.InfoContext(ctx, "reloading zones", "signal", sig.String())
-				if err := srv.Reload(ctx); err != nil {
-					log.ErrorContext(ctx, "reload failed; serving the previous zones", "err", err)
-				}
-				_ = sec.reload(ctx, log) // logs its own problems
-				continue
+		case sig := <-hups:
+			log.InfoContext(ctx, "reloading zones", "signal", sig.String())
+			if err := srv.Reload(ctx); err != nil {
+				log.ErrorContext(ctx, "reload failed; serving the previous zones", "err", err)
 			}
+			_ = sec.reload(ctx, log) // logs its own problems
+		case sig := <-stops:
 			stop(ctx, log, srv, g, c.grace, sig.String())
 			return nil
 		}

@@ -45,7 +45,8 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		defer pgtest.Stop() // the PostgreSQL cluster, if a test started one
 		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
-			"github.com/nofly-project/nofly/cmd/noflyd", "github.com/nofly-project/nofly/cmd/nofly")
+			"github.com/nofly-project/nofly/cmd/noflyd", "github.com/nofly-project/nofly/cmd/nofly",
+			"github.com/nofly-project/nofly/cmd/noflybench")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "building the binaries:", err)

@@ -17,9 +17,10 @@ const exemptionsStaleAfter = 5 * time.Second
 
 // ExemptionsAsOf is when the checks' exemptions were last seen to match the
 // exemption store: checks answered now apply the exemptions as they were
-// then. It is zero when the server has no exemption store.
+// then. It is zero when the server has no exemption store, and before
+// Start has read the exemptions (exCache is set by Start, before ready).
 func (s *Server) ExemptionsAsOf() time.Time {
-	if s.exCache == nil {
+	if !s.ready.Load() || s.exCache == nil {
 		return time.Time{}
 	}
 	return s.exCache.AsOf()

@@ -1,0 +1,624 @@
+// Package loadbench drives a running noflyd over gRPC and measures what it
+// answers: requests per second and the latency distribution, for the
+// health check (the floor: the cheapest call gRPC can make), position
+// checks and 20-waypoint flight plan checks.
+//
+// Closed loop (Rate 0): every connection keeps InFlight calls outstanding,
+// each sent as soon as the previous one answered; this measures the most
+// the server does. Open loop (Rate > 0): calls are due at a fixed total
+// rate; a call whose sender was still waiting for its previous answer when
+// it fell due is timed from when it was due, not from when it could be
+// sent, so that a stalled server shows in the latency instead of silently
+// slowing the sender (coordinated omission). A sender that was free waits
+// for the due time and times the call from when it sent it: the Go
+// runtime's timers wake an idle process up to a millisecond late, and that
+// is the client's delay, not the server's.
+package loadbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/paulmach/orb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+)
+
+// The modes: which call a run makes.
+const (
+	ModeHealth   = "health"
+	ModePosition = "position"
+	ModeRoute    = "route"
+)
+
+// Config is one run.
+type Config struct {
+	Addr string // host:port of noflyd
+	Mode string // ModeHealth, ModePosition or ModeRoute
+	// Conns is the number of gRPC connections (each its own HTTP/2
+	// connection); InFlight the calls each keeps outstanding.
+	Conns, InFlight int
+	// Duration of the measured run, after Warmup (unmeasured).
+	Duration, Warmup time.Duration
+	// Rate is the open-loop arrival rate in calls per second over all
+	// connections; 0 runs closed loop.
+	Rate float64
+	// Points are the positions checked (ModePosition), lon/lat; Routes the
+	// flight plans (ModeRoute), each of its waypoints.
+	Points []orb.Point
+	Routes [][]orb.Point
+	// AltM is the height of every position and waypoint, metres AGL;
+	// BufferM the routes' lateral buffer, metres.
+	AltM, BufferM float64
+	// Unit is the operator unit the checks name; a unit holding exemptions
+	// makes every check go through the exemption rules.
+	Unit string
+	// Timeout of each call.
+	Timeout time.Duration
+	// HUP, when set, is called every HUPEvery during the measured run (to
+	// make the server reload its zones under load); it returns an error to
+	// stop the run.
+	HUP      func() error
+	HUPEvery time.Duration
+	// ServerCPU, when set, returns the server process's CPU time so far
+	// (ProcCPU); the result then says how much the server spent per call.
+	ServerCPU func() (time.Duration, error)
+}
+
+// Result is what a run measured.
+type Result struct {
+	Mode     string
+	Conns    int
+	InFlight int
+	Rate     float64
+	Elapsed  time.Duration
+	// Calls answered OK and failed, the failures by code.
+	OK, Failed int64
+	Codes      map[codes.Code]int64
+	// Verdicts of the checks answered, by name (CLEAR, DENIED, EXEMPTED).
+	Verdicts map[string]int64
+	// Latency of the calls, failed or not, in microseconds.
+	Latency *hdrhistogram.Histogram
+	// HUPs sent during the run.
+	HUPs int
+	// ServerCPU is the server's CPU time during the measured run; zero
+	// when not measured.
+	ServerCPU time.Duration
+}
+
+// RPS is the calls answered OK per second.
+func (r *Result) RPS() float64 { return float64(r.OK) / r.Elapsed.Seconds() }
+
+// Quantile is the latency at q (0.99 for p99).
+func (r *Result) Quantile(q float64) time.Duration {
+	return time.Duration(r.Latency.ValueAtQuantile(q*100)) * time.Microsecond
+}
+
+// Histogram range: 1 µs to 60 s, 3 significant digits.
+const (
+	minLatencyUS = 1
+	maxLatencyUS = 60_000_000
+)
+
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(minLatencyUS, maxLatencyUS, 3) }
+
+// validate reports the first problem of c, naming the field.
+func (c *Config) validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("addr: required")
+	case c.Mode != ModeHealth && c.Mode != ModePosition && c.Mode != ModeRoute:
+		return fmt.Errorf("mode %q: want %s, %s or %s", c.Mode, ModeHealth, ModePosition, ModeRoute)
+	case c.Conns < 1:
+		return fmt.Errorf("conns %d: want at least 1", c.Conns)
+	case c.InFlight < 1:
+		return fmt.Errorf("inflight %d: want at least 1", c.InFlight)
+	case c.Duration <= 0:
+		return fmt.Errorf("duration %v: want more than 0", c.Duration)
+	case c.Rate < 0 || math.IsNaN(c.Rate):
+		return fmt.Errorf("rate %v: want 0 (closed loop) or more", c.Rate)
+	case c.Mode == ModePosition && len(c.Points) == 0:
+		return errors.New("points: none to check")
+	case c.Mode == ModeRoute && len(c.Routes) == 0:
+		return errors.New("routes: none to check")
+	case c.HUP != nil && c.HUPEvery <= 0:
+		return fmt.Errorf("hup every %v: want more than 0", c.HUPEvery)
+	}
+	return nil
+}
+
+// caller makes one call; it returns the verdict (empty for health).
+type caller func(ctx context.Context, i int) (string, error)
+
+// fast makes a call read only the response's first field (codec.go).
+var fast = grpc.ForceCodec(codec{})
+
+// maxRequests bounds the requests built up front: calls cycle through them.
+const maxRequests = 20_000
+
+func (c *Config) caller(conn *grpc.ClientConn) caller {
+	op := &noflyv1.Operator{Unit: c.Unit, PilotId: "P-BENCH"}
+	if c.Unit == "" {
+		op = nil
+	}
+	purpose := noflyv1.Purpose_PURPOSE_FORENSIC
+	switch c.Mode {
+	case ModePosition:
+		reqs := make([]*noflyv1.CheckPositionRequest, min(len(c.Points), maxRequests))
+		for i := range reqs {
+			p := c.Points[i]
+			reqs[i] = &noflyv1.CheckPositionRequest{
+				Position: &noflyv1.Position{Latitude: p[1], Longitude: p[0]},
+				Altitude: &noflyv1.Altitude{Metres: c.AltM, Reference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL},
+				Operator: op, Purpose: purpose,
+			}
+		}
+		return func(ctx context.Context, i int) (string, error) {
+			var resp firstEnum
+			err := conn.Invoke(ctx, noflyv1.GeofenceService_CheckPosition_FullMethodName, reqs[i%len(reqs)], &resp, fast)
+			return noflyv1.Verdict(resp.value).String(), err
+		}
+	case ModeRoute:
+		reqs := make([]*noflyv1.CheckFlightPlanRequest, min(len(c.Routes), maxRequests))
+		start := time.Now().Add(time.Hour).Truncate(time.Minute)
+		for i := range reqs {
+			wps := make([]*noflyv1.Waypoint, len(c.Routes[i]))
+			for j, p := range c.Routes[i] {
+				wps[j] = &noflyv1.Waypoint{Latitude: p[1], Longitude: p[0], AltitudeM: proto.Float64(c.AltM)}
+			}
+			reqs[i] = &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{
+				Geometry: &noflyv1.FlightPlan_Route{Route: &noflyv1.Route{Waypoints: wps,
+					AltitudeReference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}},
+				Start: timestamppb.New(start), End: timestamppb.New(start.Add(30 * time.Minute)),
+				BufferM: c.BufferM, Operator: op, Purpose: purpose,
+			}}
+		}
+		return func(ctx context.Context, i int) (string, error) {
+			var resp firstEnum
+			err := conn.Invoke(ctx, noflyv1.GeofenceService_CheckFlightPlan_FullMethodName, reqs[i%len(reqs)], &resp, fast)
+			return noflyv1.Verdict(resp.value).String(), err
+		}
+	default:
+		req := &healthpb.HealthCheckRequest{Service: noflyv1.GeofenceService_ServiceDesc.ServiceName}
+		return func(ctx context.Context, _ int) (string, error) {
+			var resp firstEnum
+			err := conn.Invoke(ctx, healthpb.Health_Check_FullMethodName, req, &resp, fast)
+			if st := healthpb.HealthCheckResponse_ServingStatus(resp.value); err == nil && st != healthpb.HealthCheckResponse_SERVING {
+				err = status.Errorf(codes.Unavailable, "health: %v", st)
+			}
+			return "", err
+		}
+	}
+}
+
+// worker is one sender's tally; merged after the run.
+type worker struct {
+	hist     *hdrhistogram.Histogram
+	ok, fail int64
+	codes    map[codes.Code]int64
+	verdicts map[string]int64
+}
+
+// Run runs c against the server and returns what it measured. It fails
+// only when it cannot run (bad config, no connection); failed calls are
+// counted in the Result.
+func Run(ctx context.Context, c Config) (*Result, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Second
+	}
+	conns := make([]*grpc.ClientConn, c.Conns)
+	for i := range conns {
+		conn, err := grpc.NewClient(c.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		conn.Connect()
+		conns[i] = conn
+	}
+	// Every connection answers once before the clock starts.
+	for _, conn := range conns {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Addr, err)
+		}
+	}
+
+	n := c.Conns * c.InFlight
+	workers := make([]*worker, n)
+	start := time.Now().Add(c.Warmup)
+	end := start.Add(c.Duration)
+	var wg sync.WaitGroup
+	for w := range n {
+		wk := &worker{hist: newHist(), codes: map[codes.Code]int64{}, verdicts: map[string]int64{}}
+		workers[w] = wk
+		call := c.caller(conns[w%c.Conns])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if c.Rate > 0 {
+				c.openLoop(ctx, wk, call, w, n, end)
+			} else {
+				c.closedLoop(ctx, wk, call, w, n, start, end)
+			}
+		}()
+	}
+	var hups int
+	cpuDone := make(chan time.Duration, 1)
+	if c.ServerCPU != nil {
+		go func() { cpuDone <- c.measureCPU(ctx, start, end) }()
+	} else {
+		cpuDone <- 0
+	}
+	hupErr := make(chan error, 1)
+	if c.HUP != nil {
+		hupCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		var hwg sync.WaitGroup
+		hwg.Add(1)
+		go func() {
+			defer hwg.Done()
+			hupErr <- c.hupLoop(hupCtx, start, end, &hups)
+		}()
+		defer hwg.Wait()
+	}
+	wg.Wait()
+	if c.HUP != nil {
+		if err := <-hupErr; err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &Result{Mode: c.Mode, Conns: c.Conns, InFlight: c.InFlight, Rate: c.Rate, Elapsed: c.Duration,
+		Codes: map[codes.Code]int64{}, Verdicts: map[string]int64{}, Latency: newHist(), HUPs: hups,
+		ServerCPU: <-cpuDone}
+	for _, wk := range workers {
+		r.OK += wk.ok
+		r.Failed += wk.fail
+		r.Latency.Merge(wk.hist)
+		for k, v := range wk.codes {
+			r.Codes[k] += v
+		}
+		for k, v := range wk.verdicts {
+			r.Verdicts[k] += v
+		}
+	}
+	return r, nil
+}
+
+// record tallies one call that was due at due (open loop) or sent then.
+func (wk *worker) record(due time.Time, verdict string, err error) {
+	us := time.Since(due).Microseconds()
+	_ = wk.hist.RecordValue(max(minLatencyUS, min(us, maxLatencyUS)))
+	if err != nil {
+		wk.fail++
+		wk.codes[status.Code(err)]++
+		return
+	}
+	wk.ok++
+	if verdict != "" {
+		wk.verdicts[strings.TrimPrefix(verdict, "VERDICT_")]++
+	}
+}
+
+func (c *Config) do(ctx context.Context, call caller, i int) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	return call(cctx, i)
+}
+
+// closedLoop sends the next call when the last answered; calls sent before
+// start (the warm-up) are not counted, and none is sent after end.
+func (c *Config) closedLoop(ctx context.Context, wk *worker, call caller, w, n int, start, end time.Time) {
+	for i := w; ctx.Err() == nil; i += n {
+		sent := time.Now()
+		if !sent.Before(end) {
+			return
+		}
+		v, err := c.do(ctx, call, i)
+		if sent.Before(start) {
+			continue
+		}
+		wk.record(sent, v, err)
+	}
+}
+
+// openLoop sends worker w's share of the calls: call k is due at
+// start + (k·n + w)/Rate. A sender late because its previous call had not
+// answered sends at once and times the call from its due time; one that
+// was free sleeps until the due time and times the call from the send.
+func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int, end time.Time) {
+	interval := time.Duration(float64(time.Second) * float64(n) / c.Rate)
+	first := end.Add(-c.Duration).Add(time.Duration(float64(time.Second) * float64(w) / c.Rate))
+	// The warm-up runs at the same rate, unmeasured.
+	warm := first.Add(-c.Warmup)
+	for k := 0; ctx.Err() == nil; k++ {
+		due := warm.Add(time.Duration(k) * interval)
+		if !due.Before(end) {
+			return
+		}
+		from := due
+		if d := time.Until(due); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			from = time.Now()
+		}
+		v, err := c.do(ctx, call, k*n+w)
+		if due.Before(first) {
+			continue
+		}
+		wk.record(from, v, err)
+	}
+}
+
+// measureCPU returns the server's CPU time from start to end, or zero
+// when it cannot be read.
+func (c *Config) measureCPU(ctx context.Context, start, end time.Time) time.Duration {
+	sleepUntil := func(t time.Time) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Until(t)):
+			return true
+		}
+	}
+	if !sleepUntil(start) {
+		return 0
+	}
+	a, err := c.ServerCPU()
+	if err != nil || !sleepUntil(end) {
+		return 0
+	}
+	b, err := c.ServerCPU()
+	if err != nil {
+		return 0
+	}
+	return b - a
+}
+
+// ProcCPU returns a function that reads the CPU time (user and system) of
+// process pid from /proc (Linux; clock ticks of 10 ms).
+func ProcCPU(pid int) func() (time.Duration, error) {
+	path := fmt.Sprintf("/proc/%d/stat", pid)
+	return func() (time.Duration, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, err
+		}
+		// The command name, field 2, is in parentheses and may hold
+		// spaces: count fields after its closing one.
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if i < 0 || len(f) < 13 {
+			return 0, fmt.Errorf("%s: unexpected format", path)
+		}
+		var utime, stime int64
+		if _, err := fmt.Sscan(f[11]+" "+f[12], &utime, &stime); err != nil {
+			return 0, fmt.Errorf("%s: %w", path, err)
+		}
+		const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+		return time.Duration(utime+stime) * tick, nil
+	}
+}
+
+// CPUPerCall is the server's CPU time per call answered, zero when not
+// measured.
+func (r *Result) CPUPerCall() time.Duration {
+	if r.ServerCPU <= 0 || r.OK+r.Failed == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.OK+r.Failed)
+}
+
+// hupLoop calls HUP every HUPEvery from start until end.
+func (c *Config) hupLoop(ctx context.Context, start, end time.Time, n *int) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(time.Until(start)):
+	}
+	t := time.NewTicker(c.HUPEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			if !now.Before(end) {
+				return nil
+			}
+			if err := c.HUP(); err != nil {
+				return fmt.Errorf("hup: %w", err)
+			}
+			*n++
+		}
+	}
+}
+
+// WaitServing polls addr's health service until it says SERVING, or ctx
+// ends.
+func WaitServing(ctx context.Context, addr string) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		resp, err := hc.Check(cctx, &healthpb.HealthCheckRequest{Service: noflyv1.GeofenceService_ServiceDesc.ServiceName})
+		cancel()
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not SERVING (%v, %v): %w", addr, resp.GetStatus(), err, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// SignalHUP returns a HUP function that sends SIGHUP to process pid.
+func SignalHUP(pid int) func() error {
+	return func() error { return syscall.Kill(pid, syscall.SIGHUP) }
+}
+
+// PidFromFile reads a process id written to path.
+func PidFromFile(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 0 {
+		return 0, fmt.Errorf("%s: want a process id, got %q", path, strings.TrimSpace(string(b)))
+	}
+	return pid, nil
+}
+
+// Row is one line of the table: a result, and the health run it is
+// compared with (nil for none).
+func Row(w io.Writer, r, health *Result) {
+	ratio := "—" // open loop: both run at the rate asked, a ratio says nothing
+	if health != nil && health != r && health.RPS() > 0 && r.Rate == 0 {
+		ratio = fmt.Sprintf("%.0f%%", 100*r.RPS()/health.RPS())
+	}
+	row(w, r, ratio, "")
+}
+
+func row(w io.Writer, r *Result, ratio, note string) {
+	load := fmt.Sprintf("closed, %d×%d", r.Conns, r.InFlight)
+	if r.Rate > 0 {
+		load = fmt.Sprintf("open, %.0f/s", r.Rate)
+	}
+	cpu := "—"
+	if d := r.CPUPerCall(); d > 0 {
+		cpu = fmt.Sprintf("%.1f µs", float64(d.Nanoseconds())/1000)
+	}
+	fmt.Fprintf(w, "| %s | %s%s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", r.Mode, load, note, r.RPS(), cpu,
+		fmtDur(r.Quantile(0.50)), fmtDur(r.Quantile(0.99)), fmtDur(r.Quantile(0.999)), ratio,
+		r.failures(), r.verdicts())
+}
+
+// Paired is a result and the health run before it on the same server (nil
+// for none, or for a health run itself).
+type Paired struct {
+	Result, Health *Result
+}
+
+// MedianRow prints the row of the run with the median throughput among
+// runs, with the median of the runs' ratios to their health runs, and the
+// sum of their failures.
+func MedianRow(w io.Writer, runs []Paired) {
+	if len(runs) == 0 {
+		return
+	}
+	byRPS := slices.Clone(runs)
+	slices.SortFunc(byRPS, func(a, b Paired) int { return cmpFloat(a.Result.RPS(), b.Result.RPS()) })
+	med := *byRPS[len(byRPS)/2].Result
+	var ratios []float64
+	var failed int64
+	codes := map[codes.Code]int64{}
+	for _, p := range runs {
+		failed += p.Result.Failed
+		for k, v := range p.Result.Codes {
+			codes[k] += v
+		}
+		if p.Health != nil && p.Health != p.Result && p.Health.RPS() > 0 && p.Result.Rate == 0 {
+			ratios = append(ratios, p.Result.RPS()/p.Health.RPS())
+		}
+	}
+	med.Failed, med.Codes = failed, codes
+	ratio := "—"
+	if len(ratios) > 0 {
+		slices.Sort(ratios)
+		ratio = fmt.Sprintf("%.0f%%", 100*ratios[len(ratios)/2])
+	}
+	row(w, &med, ratio, fmt.Sprintf(" (median of %d)", len(runs)))
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Header is the table's heading.
+func Header(w io.Writer) {
+	fmt.Fprintln(w, "| call | load | rps | server CPU/call | p50 | p99 | p99.9 | vs health | failed | verdicts |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+}
+
+func (r *Result) failures() string {
+	if r.Failed == 0 {
+		return "0"
+	}
+	var parts []string
+	for c, n := range r.Codes {
+		parts = append(parts, fmt.Sprintf("%s %d", c, n))
+	}
+	sort.Strings(parts)
+	return fmt.Sprintf("%d (%s)", r.Failed, strings.Join(parts, ", "))
+}
+
+func (r *Result) verdicts() string {
+	if len(r.Verdicts) == 0 {
+		return "—"
+	}
+	names := make([]string, 0, len(r.Verdicts))
+	for k := range r.Verdicts {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %.0f%%", k, 100*float64(r.Verdicts[k])/float64(r.OK))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
+	default:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+}
