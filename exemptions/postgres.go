@@ -275,7 +275,7 @@ func fail(caller context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrNotFound) || IsFailedPrecondition(err) || errors.Is(err, ErrBadPageToken) {
+	if errors.Is(err, ErrNotFound) || IsFailedPrecondition(err) || errors.Is(err, ErrBadPageToken) || errors.Is(err, ErrNotInForce) {
 		return err
 	}
 	if cerr := caller.Err(); cerr != nil {
@@ -455,8 +455,34 @@ func (s *PostgresStore) Revoke(ctx context.Context, id string, rev Revocation) (
 // RecordCheck implements Store.
 func (s *PostgresStore) RecordCheck(ctx context.Context, c CheckRecord) (AuditEvent, error) {
 	var e AuditEvent
-	err := s.write(ctx, "record check", func(_ context.Context, _ pgx.Tx, h *head) error {
-		var err error
+	err := s.write(ctx, "record check", func(ctx context.Context, tx pgx.Tx, h *head) error {
+		// Read after taking the head: a revocation or supersession
+		// committed by any process before is seen here, and none can
+		// commit before this entry does.
+		rows, err := tx.Query(ctx, "SELECT id, superseded_by IS NOT NULL, revocation IS NOT NULL FROM exemptions WHERE id = ANY($1)",
+			c.ExemptionIDs)
+		if err != nil {
+			return err
+		}
+		states := make(map[string]recordState, len(c.ExemptionIDs))
+		for rows.Next() {
+			var (
+				id string
+				st recordState
+			)
+			if err := rows.Scan(&id, &st.superseded, &st.revoked); err != nil {
+				rows.Close()
+				return err
+			}
+			states[id] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := notInForce(c.ExemptionIDs, states); err != nil {
+			return err
+		}
 		e, err = h.appendAudit(AuditEvent{At: c.At, Action: ActionCheck, Actor: c.ActorName(),
 			ExemptionIDs: c.ExemptionIDs, ClientReference: c.ClientReference}, c)
 		return err

@@ -504,12 +504,38 @@ func (s *SQLiteStore) Version(ctx context.Context) (int64, error) {
 func (s *SQLiteStore) RecordCheck(ctx context.Context, c CheckRecord) (AuditEvent, error) {
 	var e AuditEvent
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
+		// Read inside the write transaction (an immediate one: it holds
+		// the write lock), so that no revocation commits in between.
+		states, err := sqliteRecordStates(ctx, tx, c.ExemptionIDs)
+		if err != nil {
+			return err
+		}
+		if err := notInForce(c.ExemptionIDs, states); err != nil {
+			return err
+		}
 		e, err = appendAudit(ctx, tx, AuditEvent{At: c.At, Action: ActionCheck, Actor: c.ActorName(),
 			ExemptionIDs: c.ExemptionIDs, ClientReference: c.ClientReference}, c)
 		return err
 	})
 	return e, err
+}
+
+// sqliteRecordStates reads whether each of ids is superseded or revoked.
+func sqliteRecordStates(ctx context.Context, tx *sql.Tx, ids []string) (map[string]recordState, error) {
+	states := make(map[string]recordState, len(ids))
+	for _, id := range ids {
+		var st recordState
+		err := tx.QueryRowContext(ctx, "SELECT superseded_by IS NOT NULL, revocation IS NOT NULL FROM exemptions WHERE id = ?", id).
+			Scan(&st.superseded, &st.revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		states[id] = st
+	}
+	return states, nil
 }
 
 // Audit implements Store.
