@@ -2,7 +2,6 @@ package exemptions
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -682,26 +681,15 @@ func (s *PostgresStore) VerifyAudit(ctx context.Context) (Verification, error) {
 	defer cancel()
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		w := newVerifier()
-		rows, err := tx.Query(ctx, "SELECT seq, action, actor, ids, entry, hash FROM audit ORDER BY seq")
+		rows, err := tx.Query(ctx, verifyEntriesQuery)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var (
-				seq                            int64
-				action, actor, ids, entry, got string
-			)
-			if err := rows.Scan(&seq, &action, &actor, &ids, &entry, &got); err != nil {
-				rows.Close()
-				return err
-			}
-			w.entry(seq, action, actor, ids, entry, got)
-		}
+		err = w.entries(rows)
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err != nil {
 			return err
 		}
-		w.endChain()
 		var (
 			headSeq  int64
 			headHash string
@@ -713,22 +701,12 @@ func (s *PostgresStore) VerifyAudit(ctx context.Context) (Verification, error) {
 			w.problem("audit log ends at entry %d (%.12s…), but its head records entry %d (%.12s…): entries missing from the end",
 				w.v.Entries, w.v.HeadHash, headSeq, headHash)
 		}
-		rows, err = tx.Query(ctx, "SELECT id, record, superseded_by, revocation FROM exemptions ORDER BY seq")
+		rows, err = tx.Query(ctx, verifyRecordsQuery)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var (
-				id, rec  string
-				sup, rev sql.NullString
-			)
-			if err := rows.Scan(&id, &rec, &sup, &rev); err != nil {
-				return err
-			}
-			w.record(id, rec, sup, rev)
-		}
-		if err := rows.Err(); err != nil {
+		if err := w.records(rows); err != nil {
 			return err
 		}
 		v = w.finish()

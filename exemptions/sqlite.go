@@ -592,43 +592,21 @@ func (s *SQLiteStore) VerifyAudit(ctx context.Context) (Verification, error) {
 	}
 	defer tx.Rollback()
 	w := newVerifier()
-	rows, err := tx.QueryContext(ctx, "SELECT seq, action, actor, ids, entry, hash FROM audit ORDER BY seq")
+	rows, err := tx.QueryContext(ctx, verifyEntriesQuery)
 	if err != nil {
 		return Verification{}, err
 	}
-	for rows.Next() {
-		var (
-			seq                            int64
-			action, actor, ids, entry, got string
-		)
-		if err := rows.Scan(&seq, &action, &actor, &ids, &entry, &got); err != nil {
-			rows.Close()
-			return Verification{}, err
-		}
-		w.entry(seq, action, actor, ids, entry, got)
-	}
+	err = w.entries(rows)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return Verification{}, err
 	}
-	w.endChain()
-
-	rows, err = tx.QueryContext(ctx, "SELECT id, record, superseded_by, revocation FROM exemptions ORDER BY seq")
+	rows, err = tx.QueryContext(ctx, verifyRecordsQuery)
 	if err != nil {
 		return Verification{}, err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var (
-			id, rec  string
-			sup, rev sql.NullString
-		)
-		if err := rows.Scan(&id, &rec, &sup, &rev); err != nil {
-			return Verification{}, err
-		}
-		w.record(id, rec, sup, rev)
-	}
-	if err := rows.Err(); err != nil {
+	if err := w.records(rows); err != nil {
 		return Verification{}, err
 	}
 	return w.finish(), nil
