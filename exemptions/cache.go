@@ -138,7 +138,8 @@ func (c *Cache) Reload(ctx context.Context) error {
 const FullRefreshEvery = 5 * time.Minute
 
 // Watch refreshes every interval until ctx ends, and at once whenever a
-// Notifier store tells of a change; every FullRefreshEvery it reloads
+// Notifier store tells of a change (it returns once that listener has
+// stopped too); every FullRefreshEvery it reloads
 // every record. While refreshing fails (the old
 // snapshot keeps serving, growing older) it logs the first failure and the
 // recovery, not every attempt.
@@ -147,12 +148,18 @@ func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger
 		log = slog.Default()
 	}
 	kick := make(chan struct{}, 1)
+	// Watch returns only once the listener has stopped too (and closed
+	// its connection), so that a caller may close the store after it.
+	var listening sync.WaitGroup
+	defer listening.Wait()
 	if n, ok := c.store.(Notifier); ok {
-		go n.Notify(ctx, log, func() {
-			select {
-			case kick <- struct{}{}:
-			default: // a refresh is already due; it will see this change too
-			}
+		listening.Go(func() {
+			n.Notify(ctx, log, func() {
+				select {
+				case kick <- struct{}{}:
+				default: // a refresh is already due; it will see this change too
+				}
+			})
 		})
 	}
 	t := time.NewTicker(every)

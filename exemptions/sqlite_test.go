@@ -3,6 +3,7 @@ package exemptions_test
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -243,5 +244,40 @@ func TestCacheReloadHeals(t *testing.T) {
 	snap := c.Snapshot()
 	if snap.Len != 3 || len(snap.Candidates("AMS", zone)) != 0 || len(snap.Candidates("RTM", &geo.Zone{ID: "NL-B"})) != 3 {
 		t.Fatalf("after Reload: %d records", snap.Len)
+	}
+}
+
+// slowNotifier is a Notifier whose listener takes a while to stop once its
+// context ends, as a database connection's close does.
+type slowNotifier struct {
+	exemptions.Store
+	stopped atomic.Bool
+}
+
+func (n *slowNotifier) Notify(ctx context.Context, _ *slog.Logger, changed func()) {
+	changed()
+	<-ctx.Done()
+	time.Sleep(50 * time.Millisecond)
+	n.stopped.Store(true)
+}
+
+// TestWatchWaitsForItsListener: Watch returns only after the listener it
+// started has stopped, so that the store can be closed after it without a
+// listener still using it.
+func TestWatchWaitsForItsListener(t *testing.T) {
+	ctx := context.Background()
+	n := &slowNotifier{Store: openSQLite(t)}
+	defer n.Close()
+	c, err := exemptions.NewCache(ctx, n, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { c.Watch(wctx, time.Minute, nil); close(done) }()
+	cancel()
+	<-done
+	if !n.stopped.Load() {
+		t.Error("Watch returned while its listener was still running")
 	}
 }
