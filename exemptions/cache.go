@@ -91,13 +91,18 @@ func (c *Cache) Refresh(ctx context.Context) error {
 		c.cur.Store(&cacheState{snap: old.snap, asOf: at})
 		return nil
 	}
-	if cur < 0 || v < cur { // first load, or a store that started over
-		c.records, c.pos = nil, map[string]int{}
+	reset := cur < 0 || v < cur // first load, or a store that started over
+	if reset {
 		cur = -1
 	}
 	changed, v, err := c.store.Changed(ctx, cur)
 	if err != nil {
+		// c.records is left as the snapshot in force has it: the next
+		// Refresh reads the changes since that snapshot's version.
 		return err
+	}
+	if reset {
+		c.records, c.pos = nil, map[string]int{}
 	}
 	for _, ex := range changed {
 		if i, ok := c.pos[ex.ID]; ok {
