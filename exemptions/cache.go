@@ -107,13 +107,18 @@ func (c *Cache) Refresh(ctx context.Context) error {
 		c.cur.Store(&cacheState{snap: old.snap, asOf: at})
 		return nil
 	}
-	if cur < 0 || v < cur { // first load, or a store that started over
-		c.records, c.pos = nil, map[string]int{}
+	reset := cur < 0 || v < cur // first load, or a store that started over
+	if reset {
 		cur = -1
 	}
 	changed, v, err := c.store.Changed(ctx, cur)
 	if err != nil {
+		// c.records is left as the snapshot in force has it: the next
+		// Refresh reads the changes since that snapshot's version.
 		return err
+	}
+	if reset {
+		c.records, c.pos = nil, map[string]int{}
 	}
 	for _, ex := range changed {
 		if i, ok := c.pos[ex.ID]; ok {
@@ -154,7 +159,8 @@ func (c *Cache) Reload(ctx context.Context) error {
 const FullRefreshEvery = 5 * time.Minute
 
 // Watch refreshes every interval until ctx ends, and at once whenever a
-// Notifier store tells of a change; every FullRefreshEvery it reloads
+// Notifier store tells of a change (it returns once that listener has
+// stopped too); every FullRefreshEvery it reloads
 // every record. While refreshing fails (the old
 // snapshot keeps serving, growing older) it logs the first failure and the
 // recovery, not every attempt.
@@ -163,12 +169,18 @@ func (c *Cache) Watch(ctx context.Context, every time.Duration, log *slog.Logger
 		log = slog.Default()
 	}
 	kick := make(chan struct{}, 1)
+	// Watch returns only once the listener has stopped too (and closed
+	// its connection), so that a caller may close the store after it.
+	var listening sync.WaitGroup
+	defer listening.Wait()
 	if n, ok := notifierOf(c.store); ok {
-		go n.Notify(ctx, log, func() {
-			select {
-			case kick <- struct{}{}:
-			default: // a refresh is already due; it will see this change too
-			}
+		listening.Go(func() {
+			n.Notify(ctx, log, func() {
+				select {
+				case kick <- struct{}{}:
+				default: // a refresh is already due; it will see this change too
+				}
+			})
 		})
 	}
 	t := time.NewTicker(every)

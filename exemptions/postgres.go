@@ -2,7 +2,6 @@ package exemptions
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -275,7 +274,7 @@ func fail(caller context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrNotFound) || IsFailedPrecondition(err) || errors.Is(err, ErrBadPageToken) {
+	if errors.Is(err, ErrNotFound) || IsFailedPrecondition(err) || errors.Is(err, ErrBadPageToken) || errors.Is(err, ErrNotInForce) {
 		return err
 	}
 	if cerr := caller.Err(); cerr != nil {
@@ -455,8 +454,34 @@ func (s *PostgresStore) Revoke(ctx context.Context, id string, rev Revocation) (
 // RecordCheck implements Store.
 func (s *PostgresStore) RecordCheck(ctx context.Context, c CheckRecord) (AuditEvent, error) {
 	var e AuditEvent
-	err := s.write(ctx, "record check", func(_ context.Context, _ pgx.Tx, h *head) error {
-		var err error
+	err := s.write(ctx, "record check", func(ctx context.Context, tx pgx.Tx, h *head) error {
+		// Read after taking the head: a revocation or supersession
+		// committed by any process before is seen here, and none can
+		// commit before this entry does.
+		rows, err := tx.Query(ctx, "SELECT id, superseded_by IS NOT NULL, revocation IS NOT NULL FROM exemptions WHERE id = ANY($1)",
+			c.ExemptionIDs)
+		if err != nil {
+			return err
+		}
+		states := make(map[string]recordState, len(c.ExemptionIDs))
+		for rows.Next() {
+			var (
+				id string
+				st recordState
+			)
+			if err := rows.Scan(&id, &st.superseded, &st.revoked); err != nil {
+				rows.Close()
+				return err
+			}
+			states[id] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := notInForce(c.ExemptionIDs, states); err != nil {
+			return err
+		}
 		e, err = h.appendAudit(AuditEvent{At: c.At, Action: ActionCheck, Actor: c.ActorName(),
 			ExemptionIDs: c.ExemptionIDs, ClientReference: c.ClientReference}, c)
 		return err
@@ -656,26 +681,15 @@ func (s *PostgresStore) VerifyAudit(ctx context.Context) (Verification, error) {
 	defer cancel()
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		w := newVerifier()
-		rows, err := tx.Query(ctx, "SELECT seq, action, actor, ids, entry, hash FROM audit ORDER BY seq")
+		rows, err := tx.Query(ctx, verifyEntriesQuery)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var (
-				seq                            int64
-				action, actor, ids, entry, got string
-			)
-			if err := rows.Scan(&seq, &action, &actor, &ids, &entry, &got); err != nil {
-				rows.Close()
-				return err
-			}
-			w.entry(seq, action, actor, ids, entry, got)
-		}
+		err = w.entries(rows)
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err != nil {
 			return err
 		}
-		w.endChain()
 		var (
 			headSeq  int64
 			headHash string
@@ -687,22 +701,12 @@ func (s *PostgresStore) VerifyAudit(ctx context.Context) (Verification, error) {
 			w.problem("audit log ends at entry %d (%.12s…), but its head records entry %d (%.12s…): entries missing from the end",
 				w.v.Entries, w.v.HeadHash, headSeq, headHash)
 		}
-		rows, err = tx.Query(ctx, "SELECT id, record, superseded_by, revocation FROM exemptions ORDER BY seq")
+		rows, err = tx.Query(ctx, verifyRecordsQuery)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var (
-				id, rec  string
-				sup, rev sql.NullString
-			)
-			if err := rows.Scan(&id, &rec, &sup, &rev); err != nil {
-				return err
-			}
-			w.record(id, rec, sup, rev)
-		}
-		if err := rows.Err(); err != nil {
+		if err := w.records(rows); err != nil {
 			return err
 		}
 		v = w.finish()

@@ -231,6 +231,17 @@ func TestPostgresReplicasRace(t *testing.T) {
 	}
 }
 
+// TestPostgresReplicasChecksRaceRevokes: two stores on one database record
+// checks while the records they rely on are revoked: no check entry
+// follows the revocation of a record it relied on.
+func TestPostgresReplicasChecksRaceRevokes(t *testing.T) {
+	url := pgtest.New(t)
+	a, b := openPostgresURL(t, url), openPostgresURL(t, url)
+	defer a.Close()
+	defer b.Close()
+	storetest.RaceChecks(t, []exemptions.Store{a, b}, 8)
+}
+
 // TestPostgresUnavailable cuts the database off (a proxy in front of it):
 // reads and writes fail with ErrUnavailable, promptly; once it is back the
 // same store works again by itself.

@@ -504,12 +504,38 @@ func (s *SQLiteStore) Version(ctx context.Context) (int64, error) {
 func (s *SQLiteStore) RecordCheck(ctx context.Context, c CheckRecord) (AuditEvent, error) {
 	var e AuditEvent
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
+		// Read inside the write transaction (an immediate one: it holds
+		// the write lock), so that no revocation commits in between.
+		states, err := sqliteRecordStates(ctx, tx, c.ExemptionIDs)
+		if err != nil {
+			return err
+		}
+		if err := notInForce(c.ExemptionIDs, states); err != nil {
+			return err
+		}
 		e, err = appendAudit(ctx, tx, AuditEvent{At: c.At, Action: ActionCheck, Actor: c.ActorName(),
 			ExemptionIDs: c.ExemptionIDs, ClientReference: c.ClientReference}, c)
 		return err
 	})
 	return e, err
+}
+
+// sqliteRecordStates reads whether each of ids is superseded or revoked.
+func sqliteRecordStates(ctx context.Context, tx *sql.Tx, ids []string) (map[string]recordState, error) {
+	states := make(map[string]recordState, len(ids))
+	for _, id := range ids {
+		var st recordState
+		err := tx.QueryRowContext(ctx, "SELECT superseded_by IS NOT NULL, revocation IS NOT NULL FROM exemptions WHERE id = ?", id).
+			Scan(&st.superseded, &st.revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		states[id] = st
+	}
+	return states, nil
 }
 
 // Audit implements Store.
@@ -566,43 +592,21 @@ func (s *SQLiteStore) VerifyAudit(ctx context.Context) (Verification, error) {
 	}
 	defer tx.Rollback()
 	w := newVerifier()
-	rows, err := tx.QueryContext(ctx, "SELECT seq, action, actor, ids, entry, hash FROM audit ORDER BY seq")
+	rows, err := tx.QueryContext(ctx, verifyEntriesQuery)
 	if err != nil {
 		return Verification{}, err
 	}
-	for rows.Next() {
-		var (
-			seq                            int64
-			action, actor, ids, entry, got string
-		)
-		if err := rows.Scan(&seq, &action, &actor, &ids, &entry, &got); err != nil {
-			rows.Close()
-			return Verification{}, err
-		}
-		w.entry(seq, action, actor, ids, entry, got)
-	}
+	err = w.entries(rows)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return Verification{}, err
 	}
-	w.endChain()
-
-	rows, err = tx.QueryContext(ctx, "SELECT id, record, superseded_by, revocation FROM exemptions ORDER BY seq")
+	rows, err = tx.QueryContext(ctx, verifyRecordsQuery)
 	if err != nil {
 		return Verification{}, err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var (
-			id, rec  string
-			sup, rev sql.NullString
-		)
-		if err := rows.Scan(&id, &rec, &sup, &rev); err != nil {
-			return Verification{}, err
-		}
-		w.record(id, rec, sup, rev)
-	}
-	if err := rows.Err(); err != nil {
+	if err := w.records(rows); err != nil {
 		return Verification{}, err
 	}
 	return w.finish(), nil

@@ -3,6 +3,7 @@ package exemptions_test
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -243,5 +244,96 @@ func TestCacheReloadHeals(t *testing.T) {
 	snap := c.Snapshot()
 	if snap.Len != 3 || len(snap.Candidates("AMS", zone)) != 0 || len(snap.Candidates("RTM", &geo.Zone{ID: "NL-B"})) != 3 {
 		t.Fatalf("after Reload: %d records", snap.Len)
+	}
+}
+
+// slowNotifier is a Notifier whose listener takes a while to stop once its
+// context ends, as a database connection's close does.
+type slowNotifier struct {
+	exemptions.Store
+	stopped atomic.Bool
+}
+
+func (n *slowNotifier) Notify(ctx context.Context, _ *slog.Logger, changed func()) {
+	changed()
+	<-ctx.Done()
+	time.Sleep(50 * time.Millisecond)
+	n.stopped.Store(true)
+}
+
+// TestWatchWaitsForItsListener: Watch returns only after the listener it
+// started has stopped, so that the store can be closed after it without a
+// listener still using it.
+func TestWatchWaitsForItsListener(t *testing.T) {
+	ctx := context.Background()
+	n := &slowNotifier{Store: openSQLite(t)}
+	defer n.Close()
+	c, err := exemptions.NewCache(ctx, n, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { c.Watch(wctx, time.Minute, nil); close(done) }()
+	cancel()
+	<-done
+	if !n.stopped.Load() {
+		t.Error("Watch returned while its listener was still running")
+	}
+}
+
+// backwardStore is a Store whose version can be made to go back (a
+// database restored from a backup) and whose Changed can be made to fail.
+type backwardStore struct {
+	exemptions.Store
+	back, failChanged atomic.Bool
+}
+
+func (b *backwardStore) Version(ctx context.Context) (int64, error) {
+	if b.back.Load() {
+		return 0, nil
+	}
+	return b.Store.Version(ctx)
+}
+
+func (b *backwardStore) Changed(ctx context.Context, since int64) ([]exemptions.Exemption, int64, error) {
+	if b.failChanged.Load() {
+		return nil, 0, exemptions.ErrUnavailable
+	}
+	return b.Store.Changed(ctx, since)
+}
+
+// TestCacheRefreshFailingAfterReset: a refresh that finds the version gone
+// back and then fails to read keeps the cache's records as they were, so
+// that the next refresh, reading only what changed, still holds every
+// record.
+func TestCacheRefreshFailingAfterReset(t *testing.T) {
+	ctx := context.Background()
+	b := &backwardStore{Store: openSQLite(t)}
+	defer b.Close()
+	for range 2 {
+		if _, err := b.Create(ctx, storetest.Record("AMS", "NL-A")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := exemptions.NewCache(ctx, b, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.back.Store(true)
+	b.failChanged.Store(true)
+	if err := c.Refresh(ctx); err == nil {
+		t.Fatal("refreshed through a failing Changed")
+	}
+	b.back.Store(false)
+	b.failChanged.Store(false)
+	if _, err := b.Create(ctx, storetest.Record("AMS", "NL-A")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Snapshot().Len; n != 3 {
+		t.Errorf("the cache holds %d records after the refresh, want 3", n)
 	}
 }

@@ -46,7 +46,12 @@ type Store interface {
 	// Version changes whenever a record is created, superseded or revoked.
 	Version(ctx context.Context) (int64, error)
 	// RecordCheck appends a check that relied on exemptions to the audit
-	// log.
+	// log. It fails with ErrNotInForce, recording nothing, when one of
+	// c.ExemptionIDs is revoked, superseded or unknown in the store: the
+	// check was judged on exemptions that are out of date (a cache behind a
+	// change made meanwhile, by this process or another) and must be judged
+	// again. The test and the entry are one transaction, so that no check
+	// entry follows the revocation of an exemption it applied.
 	RecordCheck(ctx context.Context, c CheckRecord) (AuditEvent, error)
 	// Audit returns a page of the audit log in order, and the token of the
 	// next page.
@@ -62,6 +67,9 @@ var (
 	ErrNotFound   = errors.New("exemption not found")
 	ErrRevoked    = errors.New("exemption already revoked")
 	ErrSuperseded = errors.New("exemption already superseded")
+	// ErrNotInForce: a check applied an exemption that the store holds as
+	// revoked or superseded, or does not hold at all (RecordCheck).
+	ErrNotInForce = errors.New("exemption applied by the check is no longer in force")
 	// ErrUnavailable is wrapped by errors that mean the database cannot
 	// be reached now; trying again later may succeed.
 	ErrUnavailable = errors.New("exemption database unavailable")
@@ -193,3 +201,26 @@ func IsFailedPrecondition(err error) bool {
 }
 
 func idError(id string, err error) error { return fmt.Errorf("%s: %w", id, err) }
+
+// recordState is what RecordCheck reads of a record it is asked to rely on.
+type recordState struct {
+	superseded, revoked bool
+}
+
+// notInForce returns an error wrapping ErrNotInForce naming the first of ids
+// that states (by id, as the store holds them) shows to be revoked,
+// superseded or missing; nil when every one is in force.
+func notInForce(ids []string, states map[string]recordState) error {
+	for _, id := range ids {
+		st, ok := states[id]
+		switch {
+		case !ok:
+			return idError(id, fmt.Errorf("%w: not in the store", ErrNotInForce))
+		case st.revoked:
+			return idError(id, fmt.Errorf("%w: revoked", ErrNotInForce))
+		case st.superseded:
+			return idError(id, fmt.Errorf("%w: superseded", ErrNotInForce))
+		}
+	}
+	return nil
+}

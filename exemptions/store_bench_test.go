@@ -54,6 +54,32 @@ func BenchmarkStoreCreate(b *testing.B) {
 	}
 }
 
+// BenchmarkStoreRecordCheck is the audit entry of one EXEMPTED check after
+// another, each relying on one record (which the store reads to see that it
+// is still in force).
+func BenchmarkStoreRecordCheck(b *testing.B) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			s := benchStores(b)[name](b)
+			ctx := context.Background()
+			ex, err := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := exemptions.CheckRecord{At: storetest.T0, Unit: "AMS", Pilot: "P1", ExemptionIDs: []string{ex.ID},
+				ZoneIDs: []string{"NL-A"}, Verdict: "EXEMPTED"}
+			b.ReportAllocs()
+			start := time.Now()
+			for b.Loop() {
+				if _, err := s.RecordCheck(ctx, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
+		})
+	}
+}
+
 // BenchmarkStoreCreateParallel is many writers at once (several
 // administrators, several replicas): they take turns on the audit chain,
 // so the total is what one database sustains.

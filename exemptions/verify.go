@@ -76,6 +76,56 @@ func (w *verifier) entry(seq int64, action, actor, ids, entry, got string) {
 // endChain is called after the last entry.
 func (w *verifier) endChain() { w.v.HeadHash = w.prev }
 
+// The queries whose rows entries and records read: every store keeps the
+// same columns.
+const (
+	verifyEntriesQuery = "SELECT seq, action, actor, ids, entry, hash FROM audit ORDER BY seq"
+	verifyRecordsQuery = "SELECT id, record, superseded_by, revocation FROM exemptions ORDER BY seq"
+)
+
+// rowScanner is what entries and records read rows from: *sql.Rows and
+// pgx.Rows alike. The caller closes it.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// entries checks every row of verifyEntriesQuery (entry), then ends the
+// chain.
+func (w *verifier) entries(rows rowScanner) error {
+	for rows.Next() {
+		var (
+			seq                            int64
+			action, actor, ids, entry, got string
+		)
+		if err := rows.Scan(&seq, &action, &actor, &ids, &entry, &got); err != nil {
+			return err
+		}
+		w.entry(seq, action, actor, ids, entry, got)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	w.endChain()
+	return nil
+}
+
+// records checks every row of verifyRecordsQuery (record).
+func (w *verifier) records(rows rowScanner) error {
+	for rows.Next() {
+		var (
+			id, rec  string
+			sup, rev sql.NullString
+		)
+		if err := rows.Scan(&id, &rec, &sup, &rev); err != nil {
+			return err
+		}
+		w.record(id, rec, sup, rev)
+	}
+	return rows.Err()
+}
+
 // record checks one record: exactly as issued, superseded and revoked in
 // the log.
 func (w *verifier) record(id, rec string, sup, rev sql.NullString) {

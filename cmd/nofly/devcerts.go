@@ -95,7 +95,7 @@ func writeDevCerts(e *env, dir, unit, pilot string, valid time.Duration, force b
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca.PEM, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "ca-key.pem"), caKey, 0o600); err != nil {
+	if err := devcert.WriteKey(filepath.Join(dir, "ca-key.pem"), caKey); err != nil {
 		return err
 	}
 	srv, err := ca.Issue(devcert.Request{CommonName: "nofly server", Server: true,

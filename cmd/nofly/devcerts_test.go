@@ -88,8 +88,25 @@ func TestDevCerts(t *testing.T) {
 		!strings.Contains(err.Error(), "not overwriting") {
 		t.Errorf("second run: %v", err)
 	}
+	// --force over a set whose keys someone made readable to all: the new
+	// keys are the owner's only.
+	keys := []string{"ca-key.pem", "server-key.pem", "pilot-key.pem", "planner-key.pem", "admin-key.pem", "auditor-key.pem"}
+	for _, k := range keys {
+		if err := os.Chmod(filepath.Join(dir, k), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := writeDevCerts(&env{stdout: &out}, dir, "RTM", "P-1", time.Hour, true, now); err != nil {
 		t.Errorf("--force: %v", err)
+	}
+	for _, k := range keys {
+		fi, err := os.Stat(filepath.Join(dir, k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want -rw-------", k, fi.Mode().Perm())
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -163,5 +164,42 @@ func TestOpenStoreRedacts(t *testing.T) {
 	_, _, err = openStore(ctx, "postgres://nofly:s3cret@127.0.0.1:1/nofly?pool_max_conns=many")
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("bad pool setting: %v", err)
+	}
+}
+
+// TestOpenStoreRefusesOtherDatabases: a --db meant for a database server
+// but not a postgres:// URL is refused, without its password, rather than
+// taken as the name of a new SQLite file.
+func TestOpenStoreRefusesOtherDatabases(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, tc := range []struct{ name, db string }{
+		{"misspelt scheme", "postgress://nofly:s3cret@db.internal/nofly"},
+		{"other scheme", "mysql://nofly:s3cret@db.internal/nofly"},
+		{"keyword string", "host=db.internal dbname=nofly user=nofly password=s3cret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, name, err := openStore(context.Background(), tc.db)
+			if err == nil {
+				s.Close()
+				t.Fatalf("opened %q as a store", tc.db)
+			}
+			if strings.Contains(err.Error()+name, "s3cret") {
+				t.Errorf("password shown: %v (%s)", err, name)
+			}
+		})
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Errorf("files made: %v %v", entries, err)
+	}
+	for _, db := range []string{filepath.Join(dir, "nofly.db"), filepath.Join(dir, "a=b", "nofly.db")} {
+		if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s, _, err := openStore(context.Background(), db)
+		if err != nil {
+			t.Fatalf("SQLite path %s: %v", db, err)
+		}
+		s.Close()
 	}
 }

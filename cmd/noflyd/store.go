@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nofly-project/nofly/exemptions"
 )
@@ -21,9 +23,33 @@ func openStore(ctx context.Context, db string) (exemptions.Store, string, error)
 		}
 		return s, name, nil
 	}
+	if err := notAnSQLitePath(db); err != nil {
+		return nil, "(refused --db)", err
+	}
 	s, err := exemptions.OpenSQLite(ctx, db)
 	if err != nil {
 		return nil, db, fmt.Errorf("exemption database: %w", err)
 	}
 	return s, db, nil
+}
+
+// notAnSQLitePath refuses a --db meant for a database server that is not
+// a postgres:// URL: another scheme ("postgress://", "pg://") or a libpq
+// keyword string ("host=db password=…"). Taken as an SQLite path, it would
+// give this replica a database of its own, silently apart from the one the
+// others share (an exemption revoked there would still apply here), and
+// put its password in the log. The message does not repeat it.
+func notAnSQLitePath(db string) error {
+	if strings.Contains(db, "://") {
+		return errors.New("--db: a URL other than postgres:// or postgresql://; give a postgres:// URL, or the path of an SQLite file")
+	}
+	for _, f := range strings.Fields(db) {
+		k, _, ok := strings.Cut(f, "=")
+		switch {
+		case !ok:
+		case k == "host", k == "hostaddr", k == "port", k == "dbname", k == "user", k == "password", k == "sslmode":
+			return errors.New("--db: a PostgreSQL keyword string (host=… dbname=…); give it as a postgres:// URL (docs/postgresql.md)")
+		}
+	}
+	return nil
 }

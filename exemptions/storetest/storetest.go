@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) exemptions.Store) {
 		{"AuditChain", testAuditChain},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ConcurrentRevokes", testConcurrentRevokes},
+		{"CheckNotInForce", testCheckNotInForce},
+		{"ChecksRaceRevokes", func(t *testing.T, s exemptions.Store) { RaceChecks(t, []exemptions.Store{s}, 8) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -433,5 +435,116 @@ func RaceRevokes(t *testing.T, stores []exemptions.Store, racers, records int) {
 	}
 	if want := int64(2 * records); v.Entries != want {
 		t.Errorf("%d audit entries, want %d (a create and a winning change per record)", v.Entries, want)
+	}
+}
+
+// testCheckNotInForce: a check that relied on a revoked, superseded or
+// unknown record is refused and leaves no entry.
+func testCheckNotInForce(t *testing.T, s exemptions.Store) {
+	ctx := context.Background()
+	revoked := mustCreate(t, s, Record("AMS", "NL-A"))
+	if _, err := s.Revoke(ctx, revoked.ID, exemptions.Revocation{By: "chief", At: T0, Reason: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	old := mustCreate(t, s, Record("AMS", "NL-A"))
+	repl, err := s.Supersede(ctx, old.ID, Record("AMS", "NL-A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.VerifyAudit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		ids  []string
+	}{
+		{"revoked", []string{revoked.ID}},
+		{"superseded", []string{old.ID}},
+		{"unknown", []string{"EX-999999"}},
+		{"one of two revoked", []string{repl.ID, revoked.ID}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.RecordCheck(ctx, exemptions.CheckRecord{At: T0.Add(time.Hour), Unit: "AMS", Pilot: "P1",
+				ExemptionIDs: tc.ids, ZoneIDs: []string{"NL-A"}, Verdict: "EXEMPTED"})
+			if !errors.Is(err, exemptions.ErrNotInForce) {
+				t.Fatalf("RecordCheck(%v): %v, want ErrNotInForce", tc.ids, err)
+			}
+		})
+	}
+	after, err := s.VerifyAudit(ctx)
+	if err != nil || !after.OK() {
+		t.Fatalf("verification %+v, %v", after, err)
+	}
+	if after.Entries != before.Entries {
+		t.Errorf("%d audit entries after the refused checks, want %d", after.Entries, before.Entries)
+	}
+	if _, err := s.RecordCheck(ctx, exemptions.CheckRecord{At: T0.Add(time.Hour), Unit: "AMS", Pilot: "P1",
+		ExemptionIDs: []string{repl.ID}, ZoneIDs: []string{"NL-A"}, Verdict: "EXEMPTED"}); err != nil {
+		t.Errorf("check on the record in force: %v", err)
+	}
+}
+
+// RaceChecks creates records through the first store, then has checkers
+// record checks relying on them through every store while each record is
+// revoked: every check either is refused with ErrNotInForce or comes before
+// the revocation in the audit log, never after it.
+func RaceChecks(t *testing.T, stores []exemptions.Store, records int) {
+	t.Helper()
+	ctx := context.Background()
+	var ids []string
+	for range records {
+		ids = append(ids, mustCreate(t, stores[0], Record("AMS", "NL-A")).ID)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		s := stores[i%len(stores)]
+		wg.Go(func() {
+			<-start
+			if _, err := s.Revoke(ctx, id, exemptions.Revocation{By: "chief", At: T0, Reason: "race"}); err != nil {
+				t.Errorf("revoke %s: %v", id, err)
+			}
+		})
+		for j := range 4 {
+			s := stores[(i+j+1)%len(stores)]
+			wg.Go(func() {
+				<-start
+				_, err := s.RecordCheck(ctx, exemptions.CheckRecord{At: T0, Unit: "AMS", ExemptionIDs: []string{id},
+					ZoneIDs: []string{"NL-A"}, Verdict: "EXEMPTED"})
+				if err != nil && !errors.Is(err, exemptions.ErrNotInForce) {
+					t.Errorf("check on %s: %v, want success or ErrNotInForce", id, err)
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	revokedAt := map[string]int64{}
+	var token string
+	for {
+		events, next, err := stores[len(stores)-1].Audit(ctx, exemptions.AuditFilter{PageToken: token, PageSize: exemptions.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			for _, id := range e.ExemptionIDs {
+				switch e.Action {
+				case exemptions.ActionRevoke:
+					revokedAt[id] = e.Seq
+				case exemptions.ActionCheck:
+					if r, ok := revokedAt[id]; ok {
+						t.Errorf("check entry %d relies on %s, revoked in entry %d", e.Seq, id, r)
+					}
+				}
+			}
+		}
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	if len(revokedAt) != records {
+		t.Errorf("%d revocations in the audit log, want %d", len(revokedAt), records)
 	}
 }

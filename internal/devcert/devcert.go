@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"os"
@@ -150,7 +151,26 @@ func (is *Issued) Write(certPath, keyPath string) error {
 	if err := os.WriteFile(certPath, is.CertPEM, 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(keyPath, is.KeyPEM, 0o600)
+	return WriteKey(keyPath, is.KeyPEM)
+}
+
+// WriteKey writes a private key to path, readable by its owner only. A
+// file already there is replaced, not rewritten in place: os.WriteFile
+// would keep an existing file's mode, so a key written over a
+// world-readable file would stay world-readable.
+func WriteKey(path string, keyPEM []byte) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(keyPEM); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // serialNumber is a random 128-bit serial number (RFC 5280 allows up to 20

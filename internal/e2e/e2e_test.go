@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -190,7 +191,14 @@ func launchDaemonUnder(t *testing.T, wrapper []string, args ...string) *daemon {
 
 func waitServing(t *testing.T, addr string) {
 	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	waitServingWith(t, addr, insecure.NewCredentials())
+}
+
+// waitServingWith waits, up to 15 s, until noflyd at addr reports the
+// geofence service SERVING to a client with creds.
+func waitServingWith(t *testing.T, addr string, creds credentials.TransportCredentials) {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +213,7 @@ func waitServing(t *testing.T, addr string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("noflyd at %s not SERVING: %v %v", addr, resp, err)
+			t.Fatalf("noflyd at %s not SERVING (%s): %v %v", addr, creds.Info().SecurityProtocol, resp, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -167,7 +167,18 @@ func TestExemptionsSurviveSIGKILL(t *testing.T) {
 				cancel()
 			}
 		})
-		time.Sleep(time.Duration(300+200*round) * time.Millisecond)
+		// Kill it while writes are under way: once the first is
+		// acknowledged (a loaded machine may take a while), and a little
+		// later each round.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			n := writes
+			mu.Unlock()
+			if n > 0 {
+				break
+			}
+		}
+		time.Sleep(time.Duration(100+200*round) * time.Millisecond)
 		if err := d.cmd.Process.Kill(); err != nil { // SIGKILL
 			t.Fatal(err)
 		}

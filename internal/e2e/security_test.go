@@ -13,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/nofly-project/nofly/internal/devcert"
 )
@@ -136,25 +134,7 @@ func (c certSet) clientTLS(t *testing.T, role string) *tls.Config {
 
 func waitServingTLS(t *testing.T, addr string, c certSet) {
 	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(c.clientTLS(t, "pilot"))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	hc := healthpb.NewHealthClient(conn)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "nofly.v1.GeofenceService"})
-		cancel()
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("noflyd at %s not SERVING over TLS: %v %v", addr, resp, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitServingWith(t, addr, credentials.NewTLS(c.clientTLS(t, "pilot")))
 }
 
 // The dev-certs pilot is P-0412 of AMS-DRONE; the planner is of AMS-DRONE.

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -172,8 +174,31 @@ func verifiedSubject(ctx context.Context) (string, error) {
 	if len(chains) == 0 || len(chains[0]) == 0 {
 		return "", fmt.Errorf("no verified client certificate")
 	}
-	return chains[0][0].Subject.String(), nil
+	return certSubject(chains[0][0])
 }
+
+// certSubject is cert's subject as the roles file names it
+// (pkix.Name.String()), or an error when that string does not show the
+// whole subject: pkix.Name keeps only the last of several CN attributes,
+// so that a certificate "O=nofly dev, CN=anyone, CN=admin" would print as
+// "CN=admin,O=nofly dev" and take the administrator's role. Such a subject
+// is refused rather than guessed at. (crypto/x509 refuses attribute values
+// that are not strings when it parses a certificate, and prints every
+// other attribute.)
+func certSubject(cert *x509.Certificate) (string, error) {
+	cns := 0
+	for _, atv := range cert.Subject.Names {
+		if atv.Type.Equal(oidCommonName) {
+			cns++
+		}
+	}
+	if cns > 1 {
+		return "", fmt.Errorf("the client certificate's subject has %d CN attributes, which its printed subject cannot tell apart from one", cns)
+	}
+	return cert.Subject.String(), nil
+}
+
+var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
 
 func peerAddr(ctx context.Context) string {
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {

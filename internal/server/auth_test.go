@@ -2,10 +2,17 @@ package server
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -621,5 +628,67 @@ func BenchmarkAuthorize(b *testing.B) {
 		if _, err := s.authorize(ctx, noflyv1.GeofenceService_CheckPosition_FullMethodName, req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// issueSubject signs a client certificate with the fixture's CA for the
+// subject's attributes, in order, and adds it to the callers as name.
+func (f *authFixture) issueSubject(t *testing.T, name string, atvs ...pkix.AttributeTypeAndValue) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{ExtraNames: atvs},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, f.ca.Cert, &key.PublicKey, f.ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.certs[name] = &devcert.Issued{
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+	}
+}
+
+// TestAmbiguousSubjects: a certificate of the client CA whose subject
+// crypto/x509 prints as another's (only the last of several CNs is kept)
+// is refused, not given the other's role.
+func TestAmbiguousSubjects(t *testing.T) {
+	f := newAuthFixture(t)
+	var (
+		cn = asn1.ObjectIdentifier{2, 5, 4, 3}
+		o  = asn1.ObjectIdentifier{2, 5, 4, 10}
+		ou = asn1.ObjectIdentifier{2, 5, 4, 11}
+	)
+	atv := func(t asn1.ObjectIdentifier, v any) pkix.AttributeTypeAndValue {
+		return pkix.AttributeTypeAndValue{Type: t, Value: v}
+	}
+	for _, tc := range []struct {
+		name    string
+		subject []pkix.AttributeTypeAndValue
+		want    codes.Code
+	}{
+		{"two CNs, the admin's last", []pkix.AttributeTypeAndValue{atv(o, devcert.Org), atv(cn, "anyone"), atv(cn, "admin")}, codes.Unauthenticated},
+		{"two CNs in one RDN's place", []pkix.AttributeTypeAndValue{atv(cn, "admin"), atv(o, devcert.Org), atv(cn, "admin")}, codes.Unauthenticated},
+		{"the admin's subject in another order", []pkix.AttributeTypeAndValue{atv(cn, "admin"), atv(o, devcert.Org)}, codes.OK},
+		{"the admin's CN and O with an OU", []pkix.AttributeTypeAndValue{atv(o, devcert.Org), atv(ou, "x"), atv(cn, "admin")}, codes.PermissionDenied},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.issueSubject(t, tc.name, tc.subject...)
+			_, err := noflyv1.NewExemptionServiceClient(f.as(t, tc.name)).ListExemptions(context.Background(), &noflyv1.ListExemptionsRequest{})
+			if status.Code(err) != tc.want {
+				t.Fatalf("ListExemptions: %v, want %v", err, tc.want)
+			}
+		})
 	}
 }

@@ -390,3 +390,75 @@ func TestExemptedCheckNeedsItsAuditEntry(t *testing.T) {
 		t.Fatalf("got %v, want INTERNAL", err)
 	}
 }
+
+// TestCheckAfterChangeElsewhere: a record revoked or superseded in the
+// store behind the server's back (by another server sharing it) before the
+// cache has caught up never clears a flight: the store refuses the
+// check's audit entry and the check is judged again on the records in
+// force.
+func TestCheckAfterChangeElsewhere(t *testing.T) {
+	ctx := context.Background()
+	plan := &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{
+		Operator: &noflyv1.Operator{Unit: "AMS", PilotId: "P1"}, Purpose: noflyv1.Purpose_PURPOSE_FORENSIC,
+		Start: timestamppb.New(clock), End: timestamppb.New(clock.Add(time.Hour)),
+		Geometry: route(wp(52.05, 4.04, 40), wp(52.05, 4.06, 50)),
+	}}
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, store exemptions.Store, id string)
+		want   string // in the conflict's reasons
+	}{
+		{"revoked", func(t *testing.T, store exemptions.Store, id string) {
+			if _, err := store.Revoke(ctx, id, exemptions.Revocation{By: "chief", At: clock, Reason: "operation ended"}); err != nil {
+				t.Fatal(err)
+			}
+		}, "revoked on"},
+		{"superseded by a lower ceiling", func(t *testing.T, store exemptions.Store, id string) {
+			old, err := store.Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old.Ceiling.Metres = 20
+			if _, err := store.Supersede(ctx, id, old); err != nil {
+				t.Fatal(err)
+			}
+		}, "ceiling 20 m AGL"},
+	} {
+		for _, call := range []struct {
+			name  string
+			check func(f *exFixture) (noflyv1.Verdict, []*noflyv1.ZoneHit, error)
+		}{
+			{"position", func(f *exFixture) (noflyv1.Verdict, []*noflyv1.ZoneHit, error) {
+				resp, err := f.checks.CheckPosition(ctx, positionIn(50, clock))
+				return resp.GetVerdict(), resp.GetConflicts(), err
+			}},
+			{"flight plan", func(f *exFixture) (noflyv1.Verdict, []*noflyv1.ZoneHit, error) {
+				resp, err := f.checks.CheckFlightPlan(ctx, plan)
+				return resp.GetVerdict(), resp.GetConflicts(), err
+			}},
+		} {
+			t.Run(tc.name+"/"+call.name, func(t *testing.T) {
+				f := newExFixture(t)
+				id := f.create(t, record()).GetId()
+				if v, _, err := call.check(f); err != nil || v != noflyv1.Verdict_VERDICT_EXEMPTED {
+					t.Fatalf("before the change: %v %v", v, err)
+				}
+				tc.change(t, f.store, id) // the server's cache does not know
+				v, conflicts, err := call.check(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v != noflyv1.Verdict_VERDICT_DENIED || len(conflicts) != 1 || !strings.Contains(reasons(conflicts[0]), tc.want) {
+					t.Fatalf("after the change: %v %v, want DENIED with %q", v, conflicts, tc.want)
+				}
+				events, _, err := f.store.Audit(ctx, exemptions.AuditFilter{Action: exemptions.ActionCheck})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(events) != 1 {
+					t.Errorf("%d check entries, want the one before the change", len(events))
+				}
+			})
+		}
+	}
+}

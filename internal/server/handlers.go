@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -31,9 +32,8 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	}
 	f := flight(req.GetOperator(), req.GetPurpose())
 	f.Kind, f.Point = exemptions.FlightPosition, q.Point
-	cover, asOf := s.cover(f, now)
-	r := judge(set.idx.CheckPosition(q, nil), extra, cover)
-	if err := s.auditCheck(ctx, r, f, req.GetClientReference(), now); err != nil {
+	r, asOf, err := s.decide(ctx, set.idx.CheckPosition(q, nil), extra, f, req.GetClientReference(), now)
+	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	s.logCheck(ctx, "position checked", r, req.GetOperator(), req.GetPurpose(),
@@ -88,9 +88,8 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	if pq.noAlt {
 		extra = geo.CaveatNoAltitude
 	}
-	cover, asOf := s.cover(f, now)
-	r := judge(hits, extra, cover)
-	if err := s.auditCheck(ctx, r, f, fp.GetClientReference(), now); err != nil {
+	r, asOf, err := s.decide(ctx, hits, extra, f, fp.GetClientReference(), now)
+	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	s.logCheck(ctx, "flight plan checked", r, fp.GetOperator(), fp.GetPurpose(),
@@ -127,6 +126,41 @@ func (s *Server) cover(f exemptions.Flight, now time.Time) (coverFunc, time.Time
 	}
 	snap, asOf := s.exCache.Current()
 	return func(h *geo.Hit) exemptions.Decision { return snap.Cover(h, f, now) }, asOf
+}
+
+// decide judges hits against the exemptions in force and records an
+// exempted verdict in the audit log (auditCheck). The exemptions come from
+// the cache, which may be behind the store: another server, or a write of
+// this one, may have revoked or superseded a record the verdict relied
+// on. The store then refuses the entry (exemptions.ErrNotInForce), and the
+// hits are judged again on the store's current records (Refresh, then a
+// full Reload should the version not show the change), so that a revoked
+// exemption never clears a flight. Should the store still refuse, the
+// check fails, not cleared.
+func (s *Server) decide(ctx context.Context, hits []geo.Hit, extra geo.Caveat, f exemptions.Flight, clientRef string, now time.Time) (result, time.Time, error) {
+	catchUp := []func(context.Context) error{nil}
+	if s.exCache != nil {
+		catchUp = append(catchUp, s.exCache.Refresh, s.exCache.Reload)
+	}
+	var (
+		r    result
+		asOf time.Time
+		err  error
+	)
+	for i, refresh := range catchUp {
+		if i > 0 {
+			s.log.WarnContext(ctx, "a check relied on an exemption no longer in force; judging it again on the current records", "err", err)
+			if rerr := refresh(ctx); rerr != nil {
+				return r, asOf, &checkNotRecordedError{ids: r.appliedIDs(), err: rerr}
+			}
+		}
+		cover, at := s.cover(f, now)
+		r, asOf = judge(hits, extra, cover), at
+		if err = s.auditCheck(ctx, r, f, clientRef, now); !errors.Is(err, exemptions.ErrNotInForce) {
+			break
+		}
+	}
+	return r, asOf, err
 }
 
 // auditCheck appends a check whose verdict relied on exemptions to the

@@ -305,7 +305,8 @@ func observeStore(st exemptions.Store, m *Metrics) *observedStore {
 // fail counts err against op unless it is an answer rather than a fault.
 func (o *observedStore) fail(ctx context.Context, op string, err error) {
 	if err == nil || o.m == nil || ctx.Err() != nil ||
-		errors.Is(err, exemptions.ErrNotFound) || exemptions.IsFailedPrecondition(err) {
+		errors.Is(err, exemptions.ErrNotFound) || exemptions.IsFailedPrecondition(err) ||
+		errors.Is(err, exemptions.ErrNotInForce) { // a check racing a change: judged again, not a fault
 		return
 	}
 	o.m.storeErrors.WithLabelValues(op).Inc()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -279,5 +281,44 @@ func TestMetricsCountPanics(t *testing.T) {
 	}
 	if v := sample(t, scrape(t, m), `nofly_rpc_requests_total{code="Internal",method="unknown"}`); v != 2 {
 		t.Errorf("the first metrics counted %v, want still 2", v)
+	}
+}
+
+// recordCheckStore answers every RecordCheck with err.
+type recordCheckStore struct {
+	exemptions.Store
+	err error
+}
+
+func (r recordCheckStore) RecordCheck(context.Context, exemptions.CheckRecord) (exemptions.AuditEvent, error) {
+	return exemptions.AuditEvent{}, r.err
+}
+
+// TestMetricsStoreErrorsAreFaults: only faults count as store errors; a
+// check refused because an exemption it relied on changed meanwhile (it is
+// judged again) and a revocation that lost a race are answers.
+func TestMetricsStoreErrorsAreFaults(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want float64
+	}{
+		{"exemption no longer in force", fmt.Errorf("EX-000001: %w", exemptions.ErrNotInForce), 0},
+		{"already revoked", fmt.Errorf("EX-000001: %w", exemptions.ErrRevoked), 0},
+		{"database unreachable", fmt.Errorf("record check: %w", exemptions.ErrUnavailable), 1},
+		{"anything else", errors.New("disk I/O error"), 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMetrics()
+			o := observeStore(recordCheckStore{err: tc.err}, m)
+			if _, err := o.RecordCheck(context.Background(), exemptions.CheckRecord{}); !errors.Is(err, tc.err) {
+				t.Fatalf("RecordCheck returned %v, want %v", err, tc.err)
+			}
+			series := `nofly_exemption_store_errors_total{operation="record_check"}`
+			if v := sample(t, scrape(t, m), series); v != tc.want {
+				t.Errorf("%s = %v, want %v", series, v, tc.want)
+			}
+		})
 	}
 }
