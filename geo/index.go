@@ -101,18 +101,30 @@ func NewIndex(zones []Zone) (*Index, error) {
 		}
 	}
 	arena := make([]orb.Point, 0, n)
+	var nb, ne int
 	for i := range sorted {
 		v := &sorted[i]
 		if v.pts != nil {
 			start := len(arena)
 			arena = append(arena, v.pts...)
 			v.pts = arena[start:len(arena):len(arena)]
+			v.rb = newRingBands(v.pts)
+			nb, ne = nb+len(v.rb.bands), ne+len(v.rb.edges)
 		}
 		v.multi = len(ix.zones[v.zone].Volumes) > 1
 		v.block = ix.zones[v.zone].Restriction.Blocking()
 		v.perm = len(ix.act[v.zone].periods) == 0
 		min, max := boxKeys(v.bound)
 		ix.tree.Insert(min, max, int32(i))
+	}
+	// The rings' bands too, in the same order.
+	bands, edges := make([]ringBand, 0, nb), make([]uint8, 0, ne)
+	for i := range sorted {
+		if rb := &sorted[i].rb; rb.bands != nil {
+			b, e := len(bands), len(edges)
+			bands, edges = append(bands, rb.bands...), append(edges, rb.edges...)
+			rb.bands, rb.edges = bands[b:len(bands):len(bands)], edges[e:len(edges):len(edges)]
+		}
 	}
 	ix.vols = sorted
 	ix.grid = newPointGrid(ix.vols)

@@ -24,6 +24,7 @@ type cvol struct {
 	pts   []orb.Point
 	lower Limit
 	upper Limit
+	rb    ringBands // of pts, for routes
 
 	vol    int32 // index into Zone.Volumes
 	poly   *polyShape
@@ -110,6 +111,31 @@ func ptsHold(pts []orb.Point, p orb.Point) bool {
 	return inside
 }
 
+// holds reports whether p is in the volume's small ring v.pts or on it.
+func (v *cvol) holds(p orb.Point) bool {
+	if v.rb.bands != nil {
+		return v.rb.hold(v.pts, p)
+	}
+	return ptsHold(v.pts, p)
+}
+
+// smallEdgesNear appends to dst, once each, the edges of the small ring
+// v.pts whose box meets q.
+func (v *cvol) smallEdgesNear(q orb.Bound, dst []uint8) []uint8 {
+	if v.rb.bands != nil {
+		return v.rb.edgesNear(v.pts, q, dst)
+	}
+	for i := 0; i+1 < len(v.pts); i++ {
+		c, d := v.pts[i], v.pts[i+1]
+		if (c[0] < q.Min[0] && d[0] < q.Min[0]) || (c[0] > q.Max[0] && d[0] > q.Max[0]) ||
+			(c[1] < q.Min[1] && d[1] < q.Min[1]) || (c[1] > q.Max[1] && d[1] > q.Max[1]) {
+			continue
+		}
+		dst = append(dst, uint8(i))
+	}
+	return dst
+}
+
 // near is how a segment (or a point) meets a volume's shape.
 type near struct {
 	dist   float64 // metres from the shape; 0 when it enters the shape
@@ -180,13 +206,13 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 		}
 	}
 	var ain bool
-	if v.pts != nil {
+	if pts := v.pts; pts != nil && v.rb.bands == nil {
 		// A small single ring: one pass over its edges both measures the
 		// edges near the segment and, unless known, tests whether a is
 		// inside.
 		inside, on := false, aSide != sideUnknown
-		for i := 0; i+1 < len(v.pts); i++ {
-			c, d := v.pts[i], v.pts[i+1]
+		for i := 0; i+1 < len(pts); i++ {
+			c, d := pts[i], pts[i+1]
 			// q holds a: an edge wholly above or below q is neither near
 			// the segment nor crosses a's ray.
 			if (c[1] < q.Min[1] && d[1] < q.Min[1]) || (c[1] > q.Max[1] && d[1] > q.Max[1]) {
@@ -203,6 +229,19 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 		ain = (on && aSide != sideOut) || inside
 		if aSide != sideUnknown {
 			ain = aSide == sideIn
+		}
+	} else if pts != nil {
+		// A small ring with bands (see ringBands): the edges of the bands
+		// q meets, and a's band for its side.
+		var ebuf [bigRing]uint8
+		for _, i := range v.rb.edgesNear(pts, q, ebuf[:0]) {
+			near(pts[i], pts[i+1])
+		}
+		switch aSide {
+		case sideUnknown:
+			ain = v.rb.hold(pts, a)
+		case sideIn:
+			ain = true
 		}
 	} else {
 		v.poly.eachEdgeNear(q, near)
@@ -235,7 +274,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 		var ainX, bin bool
 		if v.pts != nil {
 			ainX = ain && (aSide != sideUnknown || v.bound.Contains(a))
-			bin = v.bound.Contains(b) && ptsHold(v.pts, b)
+			bin = v.bound.Contains(b) && v.holds(b)
 		} else {
 			ainX = aSide == sideIn || (aSide == sideUnknown && v.poly.contains(a))
 			bin = v.poly.contains(b)
@@ -256,15 +295,28 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 	if eps < 0.5 {
 		cut = n.dist * (1 + eps) / (1 - eps)
 	}
-	v.poly.eachEdgeNear(q, func(c, d orb.Point) {
-		if c == ea && d == eb {
-			return
+	if pts := v.pts; pts != nil {
+		var ebuf [bigRing]uint8
+		for _, i := range v.smallEdgesNear(q, ebuf[:0]) {
+			c, d := pts[i], pts[i+1]
+			if c == ea && d == eb {
+				continue
+			}
+			if dd, _, _ := segSegClosest(av, bv, f.xy(c), f.xy(d)); dd <= cut {
+				best = math.Min(best, refinePair(a, b, c, d, f))
+			}
 		}
-		dd, _, _ := segSegClosest(av, bv, f.xy(c), f.xy(d))
-		if dd <= cut {
-			best = math.Min(best, refinePair(a, b, c, d, f))
-		}
-	})
+	} else {
+		v.poly.eachEdgeNear(q, func(c, d orb.Point) {
+			if c == ea && d == eb {
+				return
+			}
+			dd, _, _ := segSegClosest(av, bv, f.xy(c), f.xy(d))
+			if dd <= cut {
+				best = math.Min(best, refinePair(a, b, c, d, f))
+			}
+		})
+	}
 	n.dist = best
 	// So close to the boundary the frame's "no crossing" may be rounding:
 	// the end's side is not carried.
