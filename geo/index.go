@@ -304,6 +304,10 @@ func (h *hitSet) active(zi int32) timeAnswer {
 // serves a run of segments whose boxes lie close together; each candidate
 // volume is then measured against those segments whose box meets it.
 func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
+	var (
+		prev           *segment  // the last chunk's last segment
+		carried, spare []volSide // the sides prev ends on, by volume
+	)
 	for len(segs) > 0 {
 		n, box := 1, segs[0].q
 		for n < len(segs) && n < maxChunk {
@@ -315,6 +319,10 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 		}
 		chunk := segs[:n]
 		segs = segs[n:]
+		// The chunk goes on from the last one's end: the sides that end
+		// was found on carry over.
+		cont := prev != nil && chunk[0].a == prev.b && !h.ix.noCarry
+		ends := spare[:0]
 		min, max := boxKeys(box)
 		h.ix.search(min, max, func(vi int32) bool {
 			v := &h.ix.vols[vi]
@@ -322,6 +330,13 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 			// learns of its end's side of the boundary saves the next a
 			// containment test.
 			next := sideUnknown
+			if cont {
+				if !prev.q.Intersects(v.bound) {
+					next = sideOut
+				} else if k, ok := slices.BinarySearchFunc(carried, vi, cmpVolSide); ok {
+					next = carried[k].side
+				}
+			}
 			for i := range chunk {
 				if (i > 0 && chunk[i].a != chunk[i-1].b) || h.ix.noCarry {
 					next = sideUnknown
@@ -332,10 +347,24 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 				}
 				next = h.measure(&chunk[i], v, flightRef, fixedBand, next)
 			}
+			if next != sideUnknown {
+				ends = append(ends, volSide{vi, next})
+			}
 			return true
 		})
+		slices.SortFunc(ends, func(a, b volSide) int { return cmp.Compare(a.vol, b.vol) })
+		carried, spare = ends, carried
+		prev = &chunk[len(chunk)-1]
 	}
 }
+
+// volSide is the side of a volume's boundary a point lies on.
+type volSide struct {
+	vol  int32
+	side side
+}
+
+func cmpVolSide(a volSide, vi int32) int { return cmp.Compare(a.vol, vi) }
 
 // Runs of segments share a tree search while their box stays within
 // chunkDeg degrees (about 2 km) and maxChunk segments.
