@@ -134,7 +134,7 @@ func (f *frame) relErr(dLat, dLon float64) float64 {
 	d := dLat * rad
 	// Angular extent of the region, and how much longer a line in the frame
 	// (a straight lon/lat line) is than the geodesic: (e²/24)(1+tan²φ).
-	e := math.Max(d, dLon*rad*math.Cos(math.Abs(f.lat0)*rad))
+	e := max(d, dLon*rad*math.Cos(math.Abs(f.lat0)*rad))
 	// East-west scale drift (first order tan φ·Δφ, second order Δφ²), the
 	// change of the meridional radius (below 1% of Δφ), the path length
 	// term, and floating point.
@@ -147,8 +147,8 @@ func metresToDegLat(m float64) float64 { return m / minMetresPerDegLat * 1.001 }
 // metresToDegLon converts a length to degrees of longitude at latitudes up
 // to |lat|, rounded up.
 func metresToDegLon(m, lat float64) float64 {
-	c := math.Cos(math.Min(89.9, math.Abs(lat)) * rad)
-	return math.Min(360, m/(maxMetresPerDegLon*c)*1.001+1e-12)
+	c := math.Cos(min(89.9, math.Abs(lat)) * rad)
+	return min(360, m/(maxMetresPerDegLon*c)*1.001+1e-12)
 }
 
 // expandBound grows b by m metres on every side, rounded outward.
@@ -161,10 +161,10 @@ func expandBound(b orb.Bound, m float64) orb.Bound {
 		return b
 	}
 	dLat := metresToDegLat(m)
-	maxLat := math.Max(math.Abs(b.Min[1]), math.Abs(b.Max[1])) + dLat
+	maxLat := max(math.Abs(b.Min[1]), math.Abs(b.Max[1])) + dLat
 	out := orb.Bound{
-		Min: orb.Point{-180, math.Max(-90, b.Min[1]-dLat)},
-		Max: orb.Point{180, math.Min(90, b.Max[1]+dLat)},
+		Min: orb.Point{-180, max(-90, b.Min[1]-dLat)},
+		Max: orb.Point{180, min(90, b.Max[1]+dLat)},
 	}
 	if maxLat >= 89 {
 		return out

@@ -379,7 +379,7 @@ const (
 func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *Band, aSide side) side {
 	// Heights first, over the whole segment: cheap, and often enough.
 	if fixedBand == nil {
-		if _, ok, _ := heightOverlap(math.Min(s.altA, s.altB), math.Max(s.altA, s.altB), flightRef, v.lower, v.upper); !ok {
+		if _, ok, _ := heightOverlap(min(s.altA, s.altB), max(s.altA, s.altB), flightRef, v.lower, v.upper); !ok {
 			return sideUnknown
 		}
 	}
@@ -396,7 +396,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 	// Heights over the part of the segment within reach of the zone.
 	lo, hi := s.altA+(s.altB-s.altA)*n.t0, s.altA+(s.altB-s.altA)*n.t1
 	if n.t0 > n.t1 {
-		lo, hi = math.Min(s.altA, s.altB), math.Max(s.altA, s.altB)
+		lo, hi = min(s.altA, s.altB), max(s.altA, s.altB)
 	}
 	if lo > hi {
 		lo, hi = hi, lo
@@ -408,7 +408,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 	if !ok {
 		return bSide
 	}
-	dist := math.Max(0, n.dist)
+	dist := max(0, n.dist)
 	k, seen := h.at[v.zone]
 	if !seen {
 		k = int32(len(h.list))
@@ -416,7 +416,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 		h.at[v.zone] = k
 	} else {
 		hit := &h.list[k]
-		hit.Distance = math.Min(hit.Distance, dist)
+		hit.Distance = min(hit.Distance, dist)
 		hit.Band = unionBand(hit.Band, band)
 		hit.Caveats |= hcav
 	}
@@ -432,7 +432,7 @@ func unionBand(a, b Band) Band {
 	if a.Ref != b.Ref {
 		return a
 	}
-	return Band{Lower: math.Min(a.Lower, b.Lower), Upper: math.Max(a.Upper, b.Upper), Ref: a.Ref}
+	return Band{Lower: min(a.Lower, b.Lower), Upper: max(a.Upper, b.Upper), Ref: a.Ref}
 }
 
 func (h *hitSet) result() []Hit {
@@ -541,7 +541,7 @@ func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
 // zorder is the Morton code of p on a 2^24 × 2^24 grid over the globe.
 func zorder(p orb.Point) uint64 {
 	q := func(v, lo, span float64) uint64 {
-		return uint64(math.Max(0, math.Min(1<<24-1, (v-lo)/span*(1<<24))))
+		return uint64(max(0, min(1<<24-1, (v-lo)/span*(1<<24))))
 	}
 	return spread(q(p[0], -180, 360)) | spread(q(p[1], -90, 180))<<1
 }

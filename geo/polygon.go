@@ -44,7 +44,7 @@ func newRing(pts []orb.Point) ring {
 	r.edges = &rtree.RTreeGN[float64, int32]{}
 	for i := 0; i < n; i++ {
 		a, b := pts[i], pts[i+1]
-		lo, hi := r.band(math.Min(a[1], b[1])), r.band(math.Max(a[1], b[1]))
+		lo, hi := r.band(min(a[1], b[1])), r.band(max(a[1], b[1]))
 		for k := lo; k <= hi; k++ {
 			r.bands[k] = append(r.bands[k], int32(i))
 		}
@@ -105,8 +105,8 @@ func edgeCaseFull(p, a, b orb.Point, inside *bool) bool {
 	}
 	// On the edge: collinear and within its box (also catches horizontal
 	// edges and vertices, which the crossing rule above skips).
-	if p[0] >= math.Min(a[0], b[0]) && p[0] <= math.Max(a[0], b[0]) &&
-		p[1] >= math.Min(a[1], b[1]) && p[1] <= math.Max(a[1], b[1]) &&
+	if p[0] >= min(a[0], b[0]) && p[0] <= max(a[0], b[0]) &&
+		p[1] >= min(a[1], b[1]) && p[1] <= max(a[1], b[1]) &&
 		(p[0]-a[0])*(b[1]-a[1]) == (p[1]-a[1])*(b[0]-a[0]) {
 		return true
 	}

@@ -44,7 +44,7 @@ func newRingBands(pts []orb.Point) ringBands {
 	nb := n / bandEdges
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, p := range pts {
-		lo, hi = math.Min(lo, p[1]), math.Max(hi, p[1])
+		lo, hi = min(lo, p[1]), max(hi, p[1])
 	}
 	if nb < 2 || n > bigRing || !(hi > lo) {
 		return ringBands{}
@@ -74,8 +74,8 @@ func newRingBands(pts []orb.Point) ringBands {
 			}
 			rb.edges[b.end] = e
 			b.end++
-			b.x0 = min(b.x0, down32(math.Min(c[0], d[0])))
-			b.x1 = max(b.x1, up32(math.Max(c[0], d[0])))
+			b.x0 = min(b.x0, down32(min(c[0], d[0])))
+			b.x1 = max(b.x1, up32(max(c[0], d[0])))
 		}
 	}
 	return rb
@@ -90,7 +90,7 @@ func (rb *ringBands) band(lat float64) int {
 
 // edgeBands is the range of bands that list edge cd.
 func (rb *ringBands) edgeBands(c, d orb.Point) (int, int) {
-	return rb.band(math.Min(c[1], d[1])), rb.band(math.Max(c[1], d[1]))
+	return rb.band(min(c[1], d[1])), rb.band(max(c[1], d[1]))
 }
 
 // hold reports whether p is inside the closed ring pts (of which rb is the

@@ -175,8 +175,8 @@ func sideOf(in bool) side {
 
 // frameErr bounds the relative error of lengths in f between points in q.
 func frameErr(f *frame, q orb.Bound) float64 {
-	return f.relErr(math.Max(math.Abs(q.Max[1]-f.lat0), math.Abs(q.Min[1]-f.lat0)),
-		math.Max(math.Abs(q.Max[0]-f.lon0), math.Abs(q.Min[0]-f.lon0)))
+	return f.relErr(max(math.Abs(q.Max[1]-f.lat0), math.Abs(q.Min[1]-f.lat0)),
+		max(math.Abs(q.Max[0]-f.lon0), math.Abs(q.Min[0]-f.lon0)))
 }
 
 // segNearPoly measures segment ab against a polygon. f is a frame near the
@@ -190,7 +190,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 	}
 	n := near{dist: math.Inf(1), t0: math.Inf(1), t1: math.Inf(-1)}
 	hull := func(lo, hi float64) {
-		n.t0, n.t1 = math.Min(n.t0, lo), math.Max(n.t1, hi)
+		n.t0, n.t1 = min(n.t0, lo), max(n.t1, hi)
 	}
 	var ea, eb orb.Point // edge of the closest pair
 	near := func(c, d orb.Point) {
@@ -303,7 +303,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 				continue
 			}
 			if dd, _, _ := segSegClosest(av, bv, f.xy(c), f.xy(d)); dd <= cut {
-				best = math.Min(best, refinePair(a, b, c, d, f))
+				best = min(best, refinePair(a, b, c, d, f))
 			}
 		}
 	} else {
@@ -313,7 +313,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 			}
 			dd, _, _ := segSegClosest(av, bv, f.xy(c), f.xy(d))
 			if dd <= cut {
-				best = math.Min(best, refinePair(a, b, c, d, f))
+				best = min(best, refinePair(a, b, c, d, f))
 			}
 		})
 	}
@@ -354,7 +354,7 @@ func refinePair(a, b, c, d orb.Point, f *frame) float64 {
 		if _, nt, ok := closestToPoint(a, b, lerpLL(c, d, u), t); ok {
 			t = nt
 		}
-		dist = math.Min(dist, Distance(lerpLL(a, b, t), lerpLL(c, d, u)))
+		dist = min(dist, Distance(lerpLL(a, b, t), lerpLL(c, d, u)))
 		if prev-dist < 1e-4 {
 			break
 		}
@@ -380,7 +380,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 		return n, false
 	}
 	if lo, hi, ok := lineDisc(av, dir, cv, (v.radius+limit)*(1+eps)+boundarySlack); ok {
-		lo, hi = math.Max(lo, 0), math.Min(hi, 1)
+		lo, hi = max(lo, 0), min(hi, 1)
 		if lo <= hi {
 			n.t0, n.t1 = lo, hi
 		}
@@ -403,7 +403,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 	} else {
 		dmin, _ = goldenMin(func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }, 0, 1, 1e-4/l)
 	}
-	n.dist = math.Max(0, dmin-v.radius)
+	n.dist = max(0, dmin-v.radius)
 	if n.dist > limit+boundarySlack {
 		return n, false
 	}
