@@ -80,7 +80,7 @@ func (v *cvol) someVertexIn(area *polyShape) bool {
 // the boundary is inside.
 func (v *cvol) containsPoint(p orb.Point) bool {
 	if v.pts != nil {
-		return ptsHold(v.pts, p)
+		return v.holds(p)
 	}
 	if v.kind == ShapePolygon {
 		return v.poly.contains(p)
