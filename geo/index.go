@@ -233,21 +233,37 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 // compares the order key the index set, so as not to fetch each zone from
 // memory.
 func sortHits(h []Hit) {
+	// Few hits, as a position mostly has: an insertion sort that compares
+	// in place rather than copying two hits per comparison.
+	if len(h) <= 12 {
+		for i := 1; i < len(h); i++ {
+			for j := i; j > 0 && hitLess(&h[j], &h[j-1]); j-- {
+				h[j], h[j-1] = h[j-1], h[j]
+			}
+		}
+		return
+	}
 	slices.SortFunc(h, func(a, b Hit) int {
-		if ab, bb := a.order < nonBlocking, b.order < nonBlocking; ab != bb {
-			if ab {
-				return -1
-			}
+		if hitLess(&a, &b) {
+			return -1
+		}
+		if hitLess(&b, &a) {
 			return 1
 		}
-		if a.Distance != b.Distance {
-			if a.Distance < b.Distance {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(a.order, b.order)
+		return 0
 	})
+}
+
+// hitLess orders hits as sortHits says; hits of one set have distinct order
+// keys, so the order is total.
+func hitLess(a, b *Hit) bool {
+	if ab, bb := a.order < nonBlocking, b.order < nonBlocking; ab != bb {
+		return ab
+	}
+	if a.Distance != b.Distance {
+		return a.Distance < b.Distance
+	}
+	return a.order < b.order
 }
 
 // segment is a straight lon/lat piece of a flight: a route leg, an edge of
