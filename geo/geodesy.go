@@ -182,3 +182,26 @@ func expandBound(b orb.Bound, m float64) orb.Bound {
 func circleBound(c orb.Point, r float64) orb.Bound {
 	return expandBound(orb.Bound{Min: c, Max: c}, r)
 }
+
+// extendBound is orb's b.Extend(p): the least box holding b and p. Written
+// with the builtin min and max, it is inlined where orb's calls
+// math.Min and math.Max.
+func extendBound(b orb.Bound, p orb.Point) orb.Bound {
+	if b.IsEmpty() {
+		return orb.Bound{Min: p, Max: p}
+	}
+	if b.Contains(p) {
+		return b
+	}
+	return orb.Bound{Min: orb.Point{min(b.Min[0], p[0]), min(b.Min[1], p[1])},
+		Max: orb.Point{max(b.Max[0], p[0]), max(b.Max[1], p[1])}}
+}
+
+// unionBound is orb's a.Union(b): the least box holding both (an empty box
+// adds nothing).
+func unionBound(a, b orb.Bound) orb.Bound {
+	if b.IsEmpty() {
+		return a
+	}
+	return extendBound(extendBound(a, b.Min), b.Max)
+}

@@ -3,6 +3,7 @@ package geo
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -81,6 +82,34 @@ func TestCircleBoundContainsCircle(t *testing.T) {
 					t.Errorf("lat %v r %v az %v: %v on the circle is outside its bound %v", lat, r, az, p, b)
 				}
 			}
+		}
+	}
+}
+
+// TestBoundHelpersMatchOrb: extendBound and unionBound answer what orb's
+// Bound.Extend and Bound.Union answer, for random, point and empty boxes.
+func TestBoundHelpersMatchOrb(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	box := func() orb.Bound {
+		switch r.IntN(4) {
+		case 0: // empty: min above max
+			return orb.Bound{Min: orb.Point{1, 1}, Max: orb.Point{0, 0}}
+		case 1: // a point
+			p := orb.Point{r.Float64(), r.Float64()}
+			return orb.Bound{Min: p, Max: p}
+		}
+		b := orb.Bound{Min: orb.Point{r.Float64(), r.Float64()}}
+		b.Max = orb.Point{b.Min[0] + r.Float64(), b.Min[1] + r.Float64()}
+		return b
+	}
+	for i := 0; i < 10000; i++ {
+		a, b := box(), box()
+		p := orb.Point{2*r.Float64() - 0.5, 2*r.Float64() - 0.5}
+		if got, want := extendBound(a, p), a.Extend(p); got != want {
+			t.Fatalf("extendBound(%v, %v) = %v, orb %v", a, p, got, want)
+		}
+		if got, want := unionBound(a, b), a.Union(b); got != want {
+			t.Fatalf("unionBound(%v, %v) = %v, orb %v", a, b, got, want)
 		}
 	}
 }

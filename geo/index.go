@@ -282,7 +282,7 @@ type segment struct {
 func newSegment(a, b orb.Point, altA, altB float64, leg int, limit float64) segment {
 	s := segment{a: a, b: b, altA: altA, altB: altB, leg: leg, limit: limit}
 	s.f = newFrame((a[0]+b[0])/2, (a[1]+b[1])/2)
-	s.q = expandBound(orb.Bound{Min: a, Max: a}.Extend(b), s.limit+1)
+	s.q = expandBound(extendBound(orb.Bound{Min: a, Max: a}, b), s.limit+1)
 	s.eps = frameErr(&s.f, s.q)
 	return s
 }
@@ -327,7 +327,7 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 	for len(segs) > 0 {
 		n, box := 1, segs[0].q
 		for n < len(segs) && n < maxChunk {
-			b := box.Union(segs[n].q)
+			b := unionBound(box, segs[n].q)
 			if b.Max[1]-b.Min[1] > chunkDeg || (b.Max[0]-b.Min[0])*math.Cos(b.Max[1]*rad) > chunkDeg {
 				break
 			}

@@ -369,7 +369,7 @@ func lerpLL(a, b orb.Point, t float64) orb.Point {
 
 func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float64) (near, bool) {
 	av, bv, cv := f.xy(a), f.xy(b), f.xy(v.center)
-	qq := q.Extend(v.center)
+	qq := extendBound(q, v.center)
 	eps := frameErr(f, qq)
 	dir := bv.sub(av)
 	dc := lerp(av, bv, paramOnSeg(cv, av, bv)).sub(cv).norm() // frame distance to the centre
