@@ -347,7 +347,7 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 			// containment test.
 			next := sideUnknown
 			if cont {
-				if !prev.q.Intersects(v.bound) {
+				if !boundsMeet(prev.q, v.bound) {
 					next = sideOut
 				} else if k, ok := slices.BinarySearchFunc(carried, vi, cmpVolSide); ok {
 					next = carried[k].side
@@ -357,7 +357,7 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 				if (i > 0 && chunk[i].a != chunk[i-1].b) || h.ix.noCarry {
 					next = sideUnknown
 				}
-				if !chunk[i].q.Intersects(v.bound) {
+				if !boundsMeet(chunk[i].q, v.bound) {
 					next = sideOut // the segment, its end too, is outside the shape's box
 					continue
 				}
