@@ -222,9 +222,9 @@ func unionBound(a, b orb.Bound) orb.Bound {
 	return extendBound(extendBound(a, b.Min), b.Max)
 }
 
-// boundsMeet is orb's a.Intersects(b) (an empty box meets nothing; boxes
-// that touch meet), small enough to be inlined.
+// boundsMeet is orb's a.Intersects(b) for boxes that are not empty, as no
+// volume's or segment's is (boxes that touch meet), small enough to be
+// inlined.
 func boundsMeet(a, b orb.Bound) bool {
-	return !a.IsEmpty() && !b.IsEmpty() &&
-		a.Max[0] >= b.Min[0] && a.Min[0] <= b.Max[0] && a.Max[1] >= b.Min[1] && a.Min[1] <= b.Max[1]
+	return a.Max[0] >= b.Min[0] && a.Min[0] <= b.Max[0] && a.Max[1] >= b.Min[1] && a.Min[1] <= b.Max[1]
 }

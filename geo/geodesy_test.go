@@ -86,8 +86,9 @@ func TestCircleBoundContainsCircle(t *testing.T) {
 	}
 }
 
-// TestBoundHelpersMatchOrb: extendBound and unionBound answer what orb's
-// Bound.Extend and Bound.Union answer, for random, point and empty boxes.
+// TestBoundHelpersMatchOrb: extendBound, unionBound and boundsMeet answer
+// what orb's Bound.Extend, Bound.Union and Bound.Intersects answer, for
+// random, point and (but boundsMeet) empty boxes.
 func TestBoundHelpersMatchOrb(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	box := func() orb.Bound {
@@ -110,6 +111,12 @@ func TestBoundHelpersMatchOrb(t *testing.T) {
 		}
 		if got, want := unionBound(a, b), a.Union(b); got != want {
 			t.Fatalf("unionBound(%v, %v) = %v, orb %v", a, b, got, want)
+		}
+		if a.IsEmpty() || b.IsEmpty() {
+			continue
+		}
+		if got, want := boundsMeet(a, b), a.Intersects(b); got != want {
+			t.Fatalf("boundsMeet(%v, %v) = %v, orb %v", a, b, got, want)
 		}
 	}
 }

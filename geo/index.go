@@ -1,7 +1,6 @@
 package geo
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -321,8 +320,9 @@ func (h *hitSet) active(zi int32) timeAnswer {
 // volume is then measured against those segments whose box meets it.
 func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 	var (
-		prev           *segment  // the last chunk's last segment
-		carried, spare []volSide // the sides prev ends on, by volume
+		prev *segment // the last chunk's last segment
+		// The sides prev ends on: volume index << 8 | side, sorted.
+		carried, spare []uint64
 	)
 	for len(segs) > 0 {
 		n, box := 1, segs[0].q
@@ -349,8 +349,8 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 			if cont {
 				if !boundsMeet(prev.q, v.bound) {
 					next = sideOut
-				} else if k, ok := slices.BinarySearchFunc(carried, vi, cmpVolSide); ok {
-					next = carried[k].side
+				} else if k, _ := slices.BinarySearch(carried, uint64(vi)<<8); k < len(carried) && carried[k]>>8 == uint64(vi) {
+					next = side(carried[k])
 				}
 			}
 			for i := range chunk {
@@ -364,23 +364,15 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 				next = h.measure(&chunk[i], v, flightRef, fixedBand, next)
 			}
 			if next != sideUnknown {
-				ends = append(ends, volSide{vi, next})
+				ends = append(ends, uint64(vi)<<8|uint64(next))
 			}
 			return true
 		})
-		slices.SortFunc(ends, func(a, b volSide) int { return cmp.Compare(a.vol, b.vol) })
+		slices.Sort(ends)
 		carried, spare = ends, carried
 		prev = &chunk[len(chunk)-1]
 	}
 }
-
-// volSide is the side of a volume's boundary a point lies on.
-type volSide struct {
-	vol  int32
-	side side
-}
-
-func cmpVolSide(a volSide, vi int32) int { return cmp.Compare(a.vol, vi) }
 
 // Runs of segments share a tree search while their box stays within
 // chunkDeg degrees (about 2 km) and maxChunk segments.
