@@ -67,34 +67,30 @@ func (r *ring) locate(p orb.Point) (inside, onEdge bool) {
 	}
 	if r.bands == nil {
 		for i := 0; i+1 < len(r.pts); i++ {
-			if spans(p, r.pts[i], r.pts[i+1]) && edgeCaseFull(p, r.pts[i], r.pts[i+1], &inside) {
+			if spans(p, r.pts[i], r.pts[i+1]) && edgeCase(p, r.pts[i], r.pts[i+1], &inside) {
 				return true, true
 			}
 		}
 		return inside, false
 	}
 	for _, i := range r.bands[r.band(p[1])] {
-		if spans(p, r.pts[i], r.pts[i+1]) && edgeCaseFull(p, r.pts[i], r.pts[i+1], &inside) {
+		if spans(p, r.pts[i], r.pts[i+1]) && edgeCase(p, r.pts[i], r.pts[i+1], &inside) {
 			return true, true
 		}
 	}
 	return inside, false
 }
 
-// edgeCase adds edge ab's contribution to a crossing-number test of p and
-// reports whether p lies on ab.
-func edgeCase(p, a, b orb.Point, inside *bool) bool {
-	return spans(p, a, b) && edgeCaseFull(p, a, b, inside)
-}
-
 // spans is false when edge ab lies wholly above or wholly below p, so that
-// it neither crosses p's ray nor holds p: the quick rejection of most edges,
-// inlined where the loops call it. (A product that underflows to 0 only
-// takes the full test.)
+// it neither crosses p's ray nor holds p: the quick rejection of most edges
+// before edgeCase, inlined in the loops. (A product that underflows to 0
+// only takes the full test.)
 func spans(p, a, b orb.Point) bool { return (a[1]-p[1])*(b[1]-p[1]) <= 0 }
 
-// edgeCaseFull is edgeCase without the quick rejection.
-func edgeCaseFull(p, a, b orb.Point, inside *bool) bool {
+// edgeCase adds edge ab's contribution to a crossing-number test of p and
+// reports whether p lies on ab. Callers skip it for edges that do not span
+// p's latitude, to which it adds nothing.
+func edgeCase(p, a, b orb.Point, inside *bool) bool {
 	if (a[1] > p[1]) != (b[1] > p[1]) {
 		x := (b[0]-a[0])*(p[1]-a[1])/(b[1]-a[1]) + a[0]
 		if p[0] < x {

@@ -100,7 +100,7 @@ func (rb *ringBands) hold(pts []orb.Point, p orb.Point) bool {
 	b := &rb.bands[rb.band(p[1])]
 	for _, e := range rb.edges[b.start:b.end] {
 		i := int(e &^ firstBand)
-		if spans(p, pts[i], pts[i+1]) && edgeCaseFull(p, pts[i], pts[i+1], &inside) {
+		if spans(p, pts[i], pts[i+1]) && edgeCase(p, pts[i], pts[i+1], &inside) {
 			return true
 		}
 	}

@@ -104,7 +104,7 @@ func (v *cvol) containsPoint(p orb.Point) bool {
 func ptsHold(pts []orb.Point, p orb.Point) bool {
 	inside := false
 	for i := 0; i+1 < len(pts); i++ {
-		if spans(p, pts[i], pts[i+1]) && edgeCaseFull(p, pts[i], pts[i+1], &inside) {
+		if spans(p, pts[i], pts[i+1]) && edgeCase(p, pts[i], pts[i+1], &inside) {
 			return true
 		}
 	}
@@ -218,7 +218,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 			if (c[1] < q.Min[1] && d[1] < q.Min[1]) || (c[1] > q.Max[1] && d[1] > q.Max[1]) {
 				continue
 			}
-			if !on && spans(a, c, d) && edgeCaseFull(a, c, d, &inside) {
+			if !on && spans(a, c, d) && edgeCase(a, c, d, &inside) {
 				on = true
 			}
 			if (c[0] < q.Min[0] && d[0] < q.Min[0]) || (c[0] > q.Max[0] && d[0] > q.Max[0]) {
