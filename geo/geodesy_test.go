@@ -3,6 +3,7 @@ package geo
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -81,6 +82,77 @@ func TestCircleBoundContainsCircle(t *testing.T) {
 					t.Errorf("lat %v r %v az %v: %v on the circle is outside its bound %v", lat, r, az, p, b)
 				}
 			}
+		}
+	}
+}
+
+// TestBoundHelpersMatchOrb: extendBound, unionBound and boundsMeet answer
+// what orb's Bound.Extend, Bound.Union and Bound.Intersects answer, for
+// random, point and (but boundsMeet) empty boxes.
+func TestBoundHelpersMatchOrb(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	box := func() orb.Bound {
+		switch r.IntN(4) {
+		case 0: // empty: min above max
+			return orb.Bound{Min: orb.Point{1, 1}, Max: orb.Point{0, 0}}
+		case 1: // a point
+			p := orb.Point{r.Float64(), r.Float64()}
+			return orb.Bound{Min: p, Max: p}
+		}
+		b := orb.Bound{Min: orb.Point{r.Float64(), r.Float64()}}
+		b.Max = orb.Point{b.Min[0] + r.Float64(), b.Min[1] + r.Float64()}
+		return b
+	}
+	for i := 0; i < 10000; i++ {
+		a, b := box(), box()
+		p := orb.Point{2*r.Float64() - 0.5, 2*r.Float64() - 0.5}
+		if got, want := extendBound(a, p), a.Extend(p); got != want {
+			t.Fatalf("extendBound(%v, %v) = %v, orb %v", a, p, got, want)
+		}
+		if got, want := unionBound(a, b), a.Union(b); got != want {
+			t.Fatalf("unionBound(%v, %v) = %v, orb %v", a, b, got, want)
+		}
+		if a.IsEmpty() || b.IsEmpty() {
+			continue
+		}
+		if got, want := boundsMeet(a, b), a.Intersects(b); got != want {
+			t.Fatalf("boundsMeet(%v, %v) = %v, orb %v", a, b, got, want)
+		}
+	}
+}
+
+// TestRelErrBoundsTan: relErr with its tangent from the addition formula
+// is never below relErr with math.Tan, and hardly above it wherever the
+// bound is of use (below 0.5), at all latitudes up to the 89° where relErr
+// gives up.
+func TestRelErrBoundsTan(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	ref := func(f *frame, dLat, dLon float64) float64 {
+		maxLat := math.Abs(f.lat0) + dLat
+		if maxLat >= 89 {
+			return math.Inf(1)
+		}
+		tan := math.Tan(maxLat * rad)
+		d := dLat * rad
+		e := max(d, dLon*rad*math.Cos(math.Abs(f.lat0)*rad))
+		return tan*d + d*d + 0.01*d + e*e*(1+tan*tan)/6 + 1e-9
+	}
+	for i := 0; i < 100000; i++ {
+		f := newFrame(360*r.Float64()-180, 178*r.Float64()-89)
+		dLat := math.Pow(10, -6+8*r.Float64()) // 1e-6° to 100°
+		if i%10 == 0 {
+			dLat = 0
+		}
+		dLon := math.Pow(10, -6+8*r.Float64())
+		got, want := f.relErr(dLat, dLon), ref(&f, dLat, dLon)
+		if math.IsInf(want, 1) != math.IsInf(got, 1) && !math.IsInf(got, 1) {
+			t.Fatalf("lat0 %v dLat %v dLon %v: relErr %v, with math.Tan %v", f.lat0, dLat, dLon, got, want)
+		}
+		if math.IsInf(got, 1) {
+			continue
+		}
+		if got < want*(1-1e-12) || (want < 0.5 && got > want*(1+1e-4)+1e-12) {
+			t.Fatalf("lat0 %v dLat %v dLon %v: relErr %v, with math.Tan %v", f.lat0, dLat, dLon, got, want)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func heightOverlap(lo, hi float64, ref VerticalRef, lower, upper Limit) (Band, b
 			return Band{}, false, 0 // wholly below
 		}
 		if slo == 0 && shi == 0 {
-			band.Lower = math.Max(lo, lower.Metres)
+			band.Lower = max(lo, lower.Metres)
 		} else if hi+slo < lower.Metres {
 			cav |= CaveatReference // only the worst case reaches the volume; counted
 		}
@@ -67,7 +67,7 @@ func heightOverlap(lo, hi float64, ref VerticalRef, lower, upper Limit) (Band, b
 			return Band{}, false, 0 // wholly above
 		}
 		if slo == 0 && shi == 0 {
-			band.Upper = math.Min(hi, upper.Metres)
+			band.Upper = min(hi, upper.Metres)
 		} else if lo+shi > upper.Metres {
 			cav |= CaveatReference
 		}

@@ -1,7 +1,6 @@
 package geo
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -101,18 +100,30 @@ func NewIndex(zones []Zone) (*Index, error) {
 		}
 	}
 	arena := make([]orb.Point, 0, n)
+	var nb, ne int
 	for i := range sorted {
 		v := &sorted[i]
 		if v.pts != nil {
 			start := len(arena)
 			arena = append(arena, v.pts...)
 			v.pts = arena[start:len(arena):len(arena)]
+			v.rb = newRingBands(v.pts)
+			nb, ne = nb+len(v.rb.bands), ne+len(v.rb.edges)
 		}
 		v.multi = len(ix.zones[v.zone].Volumes) > 1
 		v.block = ix.zones[v.zone].Restriction.Blocking()
 		v.perm = len(ix.act[v.zone].periods) == 0
 		min, max := boxKeys(v.bound)
 		ix.tree.Insert(min, max, int32(i))
+	}
+	// The rings' bands too, in the same order.
+	bands, edges := make([]ringBand, 0, nb), make([]uint8, 0, ne)
+	for i := range sorted {
+		if rb := &sorted[i].rb; rb.bands != nil {
+			b, e := len(bands), len(edges)
+			bands, edges = append(bands, rb.bands...), append(edges, rb.edges...)
+			rb.bands, rb.edges = bands[b:len(bands):len(bands)], edges[e:len(edges):len(edges)]
+		}
 	}
 	ix.vols = sorted
 	ix.grid = newPointGrid(ix.vols)
@@ -221,21 +232,37 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 // compares the order key the index set, so as not to fetch each zone from
 // memory.
 func sortHits(h []Hit) {
+	// Few hits, as a position mostly has: an insertion sort that compares
+	// in place rather than copying two hits per comparison.
+	if len(h) <= 12 {
+		for i := 1; i < len(h); i++ {
+			for j := i; j > 0 && hitLess(&h[j], &h[j-1]); j-- {
+				h[j], h[j-1] = h[j-1], h[j]
+			}
+		}
+		return
+	}
 	slices.SortFunc(h, func(a, b Hit) int {
-		if ab, bb := a.order < nonBlocking, b.order < nonBlocking; ab != bb {
-			if ab {
-				return -1
-			}
+		if hitLess(&a, &b) {
+			return -1
+		}
+		if hitLess(&b, &a) {
 			return 1
 		}
-		if a.Distance != b.Distance {
-			if a.Distance < b.Distance {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(a.order, b.order)
+		return 0
 	})
+}
+
+// hitLess orders hits as sortHits says; hits of one set have distinct order
+// keys, so the order is total.
+func hitLess(a, b *Hit) bool {
+	if ab, bb := a.order < nonBlocking, b.order < nonBlocking; ab != bb {
+		return ab
+	}
+	if a.Distance != b.Distance {
+		return a.Distance < b.Distance
+	}
+	return a.order < b.order
 }
 
 // segment is a straight lon/lat piece of a flight: a route leg, an edge of
@@ -254,7 +281,7 @@ type segment struct {
 func newSegment(a, b orb.Point, altA, altB float64, leg int, limit float64) segment {
 	s := segment{a: a, b: b, altA: altA, altB: altB, leg: leg, limit: limit}
 	s.f = newFrame((a[0]+b[0])/2, (a[1]+b[1])/2)
-	s.q = expandBound(orb.Bound{Min: a, Max: a}.Extend(b), s.limit+1)
+	s.q = expandBound(extendBound(orb.Bound{Min: a, Max: a}, b), s.limit+1)
 	s.eps = frameErr(&s.f, s.q)
 	return s
 }
@@ -292,10 +319,15 @@ func (h *hitSet) active(zi int32) timeAnswer {
 // serves a run of segments whose boxes lie close together; each candidate
 // volume is then measured against those segments whose box meets it.
 func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
+	var (
+		prev *segment // the last chunk's last segment
+		// The sides prev ends on: volume index << 8 | side, sorted.
+		carried, spare []uint64
+	)
 	for len(segs) > 0 {
 		n, box := 1, segs[0].q
 		for n < len(segs) && n < maxChunk {
-			b := box.Union(segs[n].q)
+			b := unionBound(box, segs[n].q)
 			if b.Max[1]-b.Min[1] > chunkDeg || (b.Max[0]-b.Min[0])*math.Cos(b.Max[1]*rad) > chunkDeg {
 				break
 			}
@@ -303,6 +335,10 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 		}
 		chunk := segs[:n]
 		segs = segs[n:]
+		// The chunk goes on from the last one's end: the sides that end
+		// was found on carry over.
+		cont := prev != nil && chunk[0].a == prev.b && !h.ix.noCarry
+		ends := spare[:0]
 		min, max := boxKeys(box)
 		h.ix.search(min, max, func(vi int32) bool {
 			v := &h.ix.vols[vi]
@@ -310,18 +346,31 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 			// learns of its end's side of the boundary saves the next a
 			// containment test.
 			next := sideUnknown
+			if cont {
+				if !boundsMeet(prev.q, v.bound) {
+					next = sideOut
+				} else if k, _ := slices.BinarySearch(carried, uint64(vi)<<8); k < len(carried) && carried[k]>>8 == uint64(vi) {
+					next = side(carried[k])
+				}
+			}
 			for i := range chunk {
 				if (i > 0 && chunk[i].a != chunk[i-1].b) || h.ix.noCarry {
 					next = sideUnknown
 				}
-				if !chunk[i].q.Intersects(v.bound) {
+				if !boundsMeet(chunk[i].q, v.bound) {
 					next = sideOut // the segment, its end too, is outside the shape's box
 					continue
 				}
 				next = h.measure(&chunk[i], v, flightRef, fixedBand, next)
 			}
+			if next != sideUnknown {
+				ends = append(ends, uint64(vi)<<8|uint64(next))
+			}
 			return true
 		})
+		slices.Sort(ends)
+		carried, spare = ends, carried
+		prev = &chunk[len(chunk)-1]
 	}
 }
 
@@ -338,7 +387,7 @@ const (
 func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *Band, aSide side) side {
 	// Heights first, over the whole segment: cheap, and often enough.
 	if fixedBand == nil {
-		if _, ok, _ := heightOverlap(math.Min(s.altA, s.altB), math.Max(s.altA, s.altB), flightRef, v.lower, v.upper); !ok {
+		if _, ok, _ := heightOverlap(min(s.altA, s.altB), max(s.altA, s.altB), flightRef, v.lower, v.upper); !ok {
 			return sideUnknown
 		}
 	}
@@ -355,7 +404,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 	// Heights over the part of the segment within reach of the zone.
 	lo, hi := s.altA+(s.altB-s.altA)*n.t0, s.altA+(s.altB-s.altA)*n.t1
 	if n.t0 > n.t1 {
-		lo, hi = math.Min(s.altA, s.altB), math.Max(s.altA, s.altB)
+		lo, hi = min(s.altA, s.altB), max(s.altA, s.altB)
 	}
 	if lo > hi {
 		lo, hi = hi, lo
@@ -367,7 +416,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 	if !ok {
 		return bSide
 	}
-	dist := math.Max(0, n.dist)
+	dist := max(0, n.dist)
 	k, seen := h.at[v.zone]
 	if !seen {
 		k = int32(len(h.list))
@@ -375,7 +424,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 		h.at[v.zone] = k
 	} else {
 		hit := &h.list[k]
-		hit.Distance = math.Min(hit.Distance, dist)
+		hit.Distance = min(hit.Distance, dist)
 		hit.Band = unionBand(hit.Band, band)
 		hit.Caveats |= hcav
 	}
@@ -391,7 +440,7 @@ func unionBand(a, b Band) Band {
 	if a.Ref != b.Ref {
 		return a
 	}
-	return Band{Lower: math.Min(a.Lower, b.Lower), Upper: math.Max(a.Upper, b.Upper), Ref: a.Ref}
+	return Band{Lower: min(a.Lower, b.Lower), Upper: max(a.Upper, b.Upper), Ref: a.Ref}
 }
 
 func (h *hitSet) result() []Hit {
@@ -500,7 +549,7 @@ func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
 // zorder is the Morton code of p on a 2^24 × 2^24 grid over the globe.
 func zorder(p orb.Point) uint64 {
 	q := func(v, lo, span float64) uint64 {
-		return uint64(math.Max(0, math.Min(1<<24-1, (v-lo)/span*(1<<24))))
+		return uint64(max(0, min(1<<24-1, (v-lo)/span*(1<<24))))
 	}
 	return spread(q(p[0], -180, 360)) | spread(q(p[1], -90, 180))<<1
 }

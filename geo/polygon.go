@@ -44,7 +44,7 @@ func newRing(pts []orb.Point) ring {
 	r.edges = &rtree.RTreeGN[float64, int32]{}
 	for i := 0; i < n; i++ {
 		a, b := pts[i], pts[i+1]
-		lo, hi := r.band(math.Min(a[1], b[1])), r.band(math.Max(a[1], b[1]))
+		lo, hi := r.band(min(a[1], b[1])), r.band(max(a[1], b[1]))
 		for k := lo; k <= hi; k++ {
 			r.bands[k] = append(r.bands[k], int32(i))
 		}
@@ -67,34 +67,30 @@ func (r *ring) locate(p orb.Point) (inside, onEdge bool) {
 	}
 	if r.bands == nil {
 		for i := 0; i+1 < len(r.pts); i++ {
-			if spans(p, r.pts[i], r.pts[i+1]) && edgeCaseFull(p, r.pts[i], r.pts[i+1], &inside) {
+			if spans(p, r.pts[i], r.pts[i+1]) && edgeCase(p, r.pts[i], r.pts[i+1], &inside) {
 				return true, true
 			}
 		}
 		return inside, false
 	}
 	for _, i := range r.bands[r.band(p[1])] {
-		if spans(p, r.pts[i], r.pts[i+1]) && edgeCaseFull(p, r.pts[i], r.pts[i+1], &inside) {
+		if spans(p, r.pts[i], r.pts[i+1]) && edgeCase(p, r.pts[i], r.pts[i+1], &inside) {
 			return true, true
 		}
 	}
 	return inside, false
 }
 
-// edgeCase adds edge ab's contribution to a crossing-number test of p and
-// reports whether p lies on ab.
-func edgeCase(p, a, b orb.Point, inside *bool) bool {
-	return spans(p, a, b) && edgeCaseFull(p, a, b, inside)
-}
-
 // spans is false when edge ab lies wholly above or wholly below p, so that
-// it neither crosses p's ray nor holds p: the quick rejection of most edges,
-// inlined where the loops call it. (A product that underflows to 0 only
-// takes the full test.)
+// it neither crosses p's ray nor holds p: the quick rejection of most edges
+// before edgeCase, inlined in the loops. (A product that underflows to 0
+// only takes the full test.)
 func spans(p, a, b orb.Point) bool { return (a[1]-p[1])*(b[1]-p[1]) <= 0 }
 
-// edgeCaseFull is edgeCase without the quick rejection.
-func edgeCaseFull(p, a, b orb.Point, inside *bool) bool {
+// edgeCase adds edge ab's contribution to a crossing-number test of p and
+// reports whether p lies on ab. Callers skip it for edges that do not span
+// p's latitude, to which it adds nothing.
+func edgeCase(p, a, b orb.Point, inside *bool) bool {
 	if (a[1] > p[1]) != (b[1] > p[1]) {
 		x := (b[0]-a[0])*(p[1]-a[1])/(b[1]-a[1]) + a[0]
 		if p[0] < x {
@@ -105,8 +101,8 @@ func edgeCaseFull(p, a, b orb.Point, inside *bool) bool {
 	}
 	// On the edge: collinear and within its box (also catches horizontal
 	// edges and vertices, which the crossing rule above skips).
-	if p[0] >= math.Min(a[0], b[0]) && p[0] <= math.Max(a[0], b[0]) &&
-		p[1] >= math.Min(a[1], b[1]) && p[1] <= math.Max(a[1], b[1]) &&
+	if p[0] >= min(a[0], b[0]) && p[0] <= max(a[0], b[0]) &&
+		p[1] >= min(a[1], b[1]) && p[1] <= max(a[1], b[1]) &&
 		(p[0]-a[0])*(b[1]-a[1]) == (p[1]-a[1])*(b[0]-a[0]) {
 		return true
 	}

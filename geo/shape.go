@@ -24,6 +24,7 @@ type cvol struct {
 	pts   []orb.Point
 	lower Limit
 	upper Limit
+	rb    ringBands // of pts, for routes
 
 	vol    int32 // index into Zone.Volumes
 	poly   *polyShape
@@ -79,7 +80,7 @@ func (v *cvol) someVertexIn(area *polyShape) bool {
 // the boundary is inside.
 func (v *cvol) containsPoint(p orb.Point) bool {
 	if v.pts != nil {
-		return ptsHold(v.pts, p)
+		return v.holds(p)
 	}
 	if v.kind == ShapePolygon {
 		return v.poly.contains(p)
@@ -103,11 +104,36 @@ func (v *cvol) containsPoint(p orb.Point) bool {
 func ptsHold(pts []orb.Point, p orb.Point) bool {
 	inside := false
 	for i := 0; i+1 < len(pts); i++ {
-		if spans(p, pts[i], pts[i+1]) && edgeCaseFull(p, pts[i], pts[i+1], &inside) {
+		if spans(p, pts[i], pts[i+1]) && edgeCase(p, pts[i], pts[i+1], &inside) {
 			return true
 		}
 	}
 	return inside
+}
+
+// holds reports whether p is in the volume's small ring v.pts or on it.
+func (v *cvol) holds(p orb.Point) bool {
+	if v.rb.bands != nil {
+		return v.rb.hold(v.pts, p)
+	}
+	return ptsHold(v.pts, p)
+}
+
+// smallEdgesNear appends to dst, once each, the edges of the small ring
+// v.pts whose box meets q.
+func (v *cvol) smallEdgesNear(q orb.Bound, dst []uint8) []uint8 {
+	if v.rb.bands != nil {
+		return v.rb.edgesNear(v.pts, q, dst)
+	}
+	for i := 0; i+1 < len(v.pts); i++ {
+		c, d := v.pts[i], v.pts[i+1]
+		if (c[0] < q.Min[0] && d[0] < q.Min[0]) || (c[0] > q.Max[0] && d[0] > q.Max[0]) ||
+			(c[1] < q.Min[1] && d[1] < q.Min[1]) || (c[1] > q.Max[1] && d[1] > q.Max[1]) {
+			continue
+		}
+		dst = append(dst, uint8(i))
+	}
+	return dst
 }
 
 // near is how a segment (or a point) meets a volume's shape.
@@ -149,8 +175,8 @@ func sideOf(in bool) side {
 
 // frameErr bounds the relative error of lengths in f between points in q.
 func frameErr(f *frame, q orb.Bound) float64 {
-	return f.relErr(math.Max(math.Abs(q.Max[1]-f.lat0), math.Abs(q.Min[1]-f.lat0)),
-		math.Max(math.Abs(q.Max[0]-f.lon0), math.Abs(q.Min[0]-f.lon0)))
+	return f.relErr(max(math.Abs(q.Max[1]-f.lat0), math.Abs(q.Min[1]-f.lat0)),
+		max(math.Abs(q.Max[0]-f.lon0), math.Abs(q.Min[0]-f.lon0)))
 }
 
 // segNearPoly measures segment ab against a polygon. f is a frame near the
@@ -164,7 +190,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 	}
 	n := near{dist: math.Inf(1), t0: math.Inf(1), t1: math.Inf(-1)}
 	hull := func(lo, hi float64) {
-		n.t0, n.t1 = math.Min(n.t0, lo), math.Max(n.t1, hi)
+		n.t0, n.t1 = min(n.t0, lo), max(n.t1, hi)
 	}
 	var ea, eb orb.Point // edge of the closest pair
 	near := func(c, d orb.Point) {
@@ -180,19 +206,19 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 		}
 	}
 	var ain bool
-	if v.pts != nil {
+	if pts := v.pts; pts != nil && v.rb.bands == nil {
 		// A small single ring: one pass over its edges both measures the
 		// edges near the segment and, unless known, tests whether a is
 		// inside.
 		inside, on := false, aSide != sideUnknown
-		for i := 0; i+1 < len(v.pts); i++ {
-			c, d := v.pts[i], v.pts[i+1]
+		for i := 0; i+1 < len(pts); i++ {
+			c, d := pts[i], pts[i+1]
 			// q holds a: an edge wholly above or below q is neither near
 			// the segment nor crosses a's ray.
 			if (c[1] < q.Min[1] && d[1] < q.Min[1]) || (c[1] > q.Max[1] && d[1] > q.Max[1]) {
 				continue
 			}
-			if !on && spans(a, c, d) && edgeCaseFull(a, c, d, &inside) {
+			if !on && spans(a, c, d) && edgeCase(a, c, d, &inside) {
 				on = true
 			}
 			if (c[0] < q.Min[0] && d[0] < q.Min[0]) || (c[0] > q.Max[0] && d[0] > q.Max[0]) {
@@ -203,6 +229,19 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 		ain = (on && aSide != sideOut) || inside
 		if aSide != sideUnknown {
 			ain = aSide == sideIn
+		}
+	} else if pts != nil {
+		// A small ring with bands (see ringBands): the edges of the bands
+		// q meets, and a's band for its side.
+		var ebuf [bigRing]uint8
+		for _, i := range v.rb.edgesNear(pts, q, ebuf[:0]) {
+			near(pts[i], pts[i+1])
+		}
+		switch aSide {
+		case sideUnknown:
+			ain = v.rb.hold(pts, a)
+		case sideIn:
+			ain = true
 		}
 	} else {
 		v.poly.eachEdgeNear(q, near)
@@ -235,7 +274,7 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 		var ainX, bin bool
 		if v.pts != nil {
 			ainX = ain && (aSide != sideUnknown || v.bound.Contains(a))
-			bin = v.bound.Contains(b) && ptsHold(v.pts, b)
+			bin = v.bound.Contains(b) && v.holds(b)
 		} else {
 			ainX = aSide == sideIn || (aSide == sideUnknown && v.poly.contains(a))
 			bin = v.poly.contains(b)
@@ -256,15 +295,28 @@ func (v *cvol) segNearPoly(a, b orb.Point, f *frame, q orb.Bound, eps, limit flo
 	if eps < 0.5 {
 		cut = n.dist * (1 + eps) / (1 - eps)
 	}
-	v.poly.eachEdgeNear(q, func(c, d orb.Point) {
-		if c == ea && d == eb {
-			return
+	if pts := v.pts; pts != nil {
+		var ebuf [bigRing]uint8
+		for _, i := range v.smallEdgesNear(q, ebuf[:0]) {
+			c, d := pts[i], pts[i+1]
+			if c == ea && d == eb {
+				continue
+			}
+			if dd, _, _ := segSegClosest(av, bv, f.xy(c), f.xy(d)); dd <= cut {
+				best = min(best, refinePair(a, b, c, d, f))
+			}
 		}
-		dd, _, _ := segSegClosest(av, bv, f.xy(c), f.xy(d))
-		if dd <= cut {
-			best = math.Min(best, refinePair(a, b, c, d, f))
-		}
-	})
+	} else {
+		v.poly.eachEdgeNear(q, func(c, d orb.Point) {
+			if c == ea && d == eb {
+				return
+			}
+			dd, _, _ := segSegClosest(av, bv, f.xy(c), f.xy(d))
+			if dd <= cut {
+				best = min(best, refinePair(a, b, c, d, f))
+			}
+		})
+	}
 	n.dist = best
 	// So close to the boundary the frame's "no crossing" may be rounding:
 	// the end's side is not carried.
@@ -302,7 +354,7 @@ func refinePair(a, b, c, d orb.Point, f *frame) float64 {
 		if _, nt, ok := closestToPoint(a, b, lerpLL(c, d, u), t); ok {
 			t = nt
 		}
-		dist = math.Min(dist, Distance(lerpLL(a, b, t), lerpLL(c, d, u)))
+		dist = min(dist, Distance(lerpLL(a, b, t), lerpLL(c, d, u)))
 		if prev-dist < 1e-4 {
 			break
 		}
@@ -317,7 +369,7 @@ func lerpLL(a, b orb.Point, t float64) orb.Point {
 
 func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float64) (near, bool) {
 	av, bv, cv := f.xy(a), f.xy(b), f.xy(v.center)
-	qq := q.Extend(v.center)
+	qq := extendBound(q, v.center)
 	eps := frameErr(f, qq)
 	dir := bv.sub(av)
 	dc := lerp(av, bv, paramOnSeg(cv, av, bv)).sub(cv).norm() // frame distance to the centre
@@ -328,7 +380,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 		return n, false
 	}
 	if lo, hi, ok := lineDisc(av, dir, cv, (v.radius+limit)*(1+eps)+boundarySlack); ok {
-		lo, hi = math.Max(lo, 0), math.Min(hi, 1)
+		lo, hi = max(lo, 0), min(hi, 1)
 		if lo <= hi {
 			n.t0, n.t1 = lo, hi
 		}
@@ -351,7 +403,7 @@ func (v *cvol) segNearCircle(a, b orb.Point, f *frame, q orb.Bound, limit float6
 	} else {
 		dmin, _ = goldenMin(func(s float64) float64 { return Distance(lerpLL(a, b, s), v.center) }, 0, 1, 1e-4/l)
 	}
-	n.dist = math.Max(0, dmin-v.radius)
+	n.dist = max(0, dmin-v.radius)
 	if n.dist > limit+boundarySlack {
 		return n, false
 	}

@@ -11,7 +11,7 @@ func (a vec) dot(b vec) float64    { return a.x*b.x + a.y*b.y }
 func (a vec) cross(b vec) float64  { return a.x*b.y - a.y*b.x }
 func (a vec) norm() float64        { return math.Hypot(a.x, a.y) }
 func lerp(a, b vec, t float64) vec { return vec{a.x + (b.x-a.x)*t, a.y + (b.y-a.y)*t} }
-func clamp01(t float64) float64    { return math.Max(0, math.Min(1, t)) }
+func clamp01(t float64) float64    { return max(0, min(1, t)) }
 
 // paramOnSeg is the parameter t in [0,1] of the point of segment ab closest
 // to p.
@@ -66,7 +66,7 @@ func segIntersect(a, b, c, d vec) (t, u float64, ok bool) {
 		}
 		t0 := ca.dot(r) / l2
 		t1 := d.sub(a).dot(r) / l2
-		lo, hi := math.Min(t0, t1), math.Max(t0, t1)
+		lo, hi := min(t0, t1), max(t0, t1)
 		if hi < 0 || lo > 1 {
 			return 0, 0, false
 		}
@@ -88,9 +88,9 @@ func segIntersect(a, b, c, d vec) (t, u float64, ok bool) {
 func capsuleParams(a, b, c, d vec, r float64) (t0, t1 float64, ok bool) {
 	t0, t1 = math.Inf(1), math.Inf(-1)
 	add := func(lo, hi float64) {
-		lo, hi = math.Max(lo, 0), math.Min(hi, 1)
+		lo, hi = max(lo, 0), min(hi, 1)
 		if lo <= hi {
-			t0, t1 = math.Min(t0, lo), math.Max(t1, hi)
+			t0, t1 = min(t0, lo), max(t1, hi)
 		}
 	}
 	dir := b.sub(a)
@@ -115,19 +115,19 @@ func capsuleParams(a, b, c, d vec, r float64) (t0, t1 float64, ok bool) {
 	return t0, t1, t0 <= t1
 }
 
-// linearBetween narrows [lo,hi] to the t with min <= k0 + k1·t <= max.
-func linearBetween(k0, k1, min, max, lo, hi float64) (float64, float64) {
+// linearBetween narrows [lo,hi] to the t with vmin <= k0 + k1·t <= vmax.
+func linearBetween(k0, k1, vmin, vmax, lo, hi float64) (float64, float64) {
 	if k1 == 0 {
-		if k0 < min || k0 > max {
+		if k0 < vmin || k0 > vmax {
 			return 1, 0
 		}
 		return lo, hi
 	}
-	ta, tb := (min-k0)/k1, (max-k0)/k1
+	ta, tb := (vmin-k0)/k1, (vmax-k0)/k1
 	if ta > tb {
 		ta, tb = tb, ta
 	}
-	return math.Max(lo, ta), math.Min(hi, tb)
+	return max(lo, ta), min(hi, tb)
 }
 
 // lineDisc returns the t for which |a + t·dir - q| <= r.
