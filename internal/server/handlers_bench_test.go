@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/data"
+	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/benchdata"
+)
+
+// The handler benchmarks call the check handlers directly, without the
+// network, and marshal each response as gRPC would: what nofly itself costs
+// per call. The server logs JSON to io.Discard, as noflyd logs a line for
+// every check. With NOFLY_BENCH_DATA set they also run on the shared
+// 50,000-zone set, cycling through its points and routes (60 m AGL).
+
+// handlerBenchServer serves zones with a JSON log into io.Discard.
+func handlerBenchServer(b *testing.B, zones []geo.Zone, now time.Time) *Server {
+	b.Helper()
+	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// sharedBenchSet returns the shared set's 50,000 zones and its queries, or
+// skips when there is none.
+func sharedBenchSet(b *testing.B) ([]geo.Zone, *benchdata.Shared) {
+	b.Helper()
+	dir, err := benchdata.SharedDir()
+	if err != nil {
+		b.Skip(err)
+	}
+	set, err := benchdata.SharedSet(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	zones, err := geo.ReadFile(set.ZonesPath(50_000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return zones, set
+}
+
+func positionReq(lat, lon float64) *noflyv1.CheckPositionRequest {
+	return &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: lat, Longitude: lon},
+		Altitude: &noflyv1.Altitude{Metres: 60, Reference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL},
+		Operator: &noflyv1.Operator{Unit: "U-07", PilotId: "P1"}, Purpose: noflyv1.Purpose_PURPOSE_FORENSIC}
+}
+
+func BenchmarkCheckPositionHandler(b *testing.B) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	run := func(b *testing.B, s *Server, reqs []*noflyv1.CheckPositionRequest) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			resp, err := s.CheckPosition(ctx, reqs[i%len(reqs)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := proto.Marshal(resp); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	}
+	b.Run("sample/schiphol", func(b *testing.B) {
+		zones, err := geo.ReadFS(data.FS)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, handlerBenchServer(b, zones, now), []*noflyv1.CheckPositionRequest{positionReq(52.31, 4.76)})
+	})
+	b.Run("shared50k/points", func(b *testing.B) {
+		zones, set := sharedBenchSet(b)
+		reqs := make([]*noflyv1.CheckPositionRequest, 0, 4096)
+		for _, p := range set.Points[:min(len(set.Points), cap(reqs))] {
+			reqs = append(reqs, positionReq(p[1], p[0]))
+		}
+		run(b, handlerBenchServer(b, zones, now), reqs)
+	})
+}
+
+func BenchmarkCheckFlightPlanHandler(b *testing.B) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	zones, set := sharedBenchSet(b)
+	var reqs []*noflyv1.CheckFlightPlanRequest
+	for _, r := range set.Routes {
+		if len(r) < 20 {
+			continue
+		}
+		var wps []*noflyv1.Waypoint
+		for _, p := range r[:20] {
+			wps = append(wps, wp(p[1], p[0], 60))
+		}
+		reqs = append(reqs, &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{
+			Geometry: route(wps...), BufferM: 50, Purpose: noflyv1.Purpose_PURPOSE_FORENSIC,
+			Operator: &noflyv1.Operator{Unit: "U-07"}}})
+		if len(reqs) == 1024 {
+			break
+		}
+	}
+	s := handlerBenchServer(b, zones, now)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		resp, err := s.CheckFlightPlan(ctx, reqs[i%len(reqs)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := proto.Marshal(resp); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
