@@ -39,7 +39,7 @@ type cacheState struct {
 }
 
 // Notifier is a Store shared by several processes that tells of changes as
-// they are committed (PostgresStore, with LISTEN/NOTIFY), so that a Cache
+// they are committed (pgstore.Store, with LISTEN/NOTIFY), so that a Cache
 // refreshes at once rather than at its next poll.
 type Notifier interface {
 	// Notify calls changed after every change committed by any process

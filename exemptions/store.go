@@ -2,11 +2,8 @@ package exemptions
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -18,8 +15,10 @@ import (
 // Records are never edited or deleted. Supersede issues a new record and
 // marks the old one superseded; Revoke records a revocation on the record.
 //
-// SQLiteStore is the embedded implementation; PostgresStore is shared by
-// several noflyd. Both pass the same behaviour suite, exemptions/storetest.
+// sqlitestore.Store is the embedded implementation; pgstore.Store is shared
+// by several noflyd. Both pass the same behaviour suite, exemptions/storetest.
+// They live in packages of their own so that this one links no database
+// driver.
 type Store interface {
 	// Create issues ex (validated by the caller) and returns it with its
 	// new ID. ex.IssuedBy and ex.IssuedAt say who and when.
@@ -73,6 +72,8 @@ var (
 	// ErrUnavailable is wrapped by errors that mean the database cannot
 	// be reached now; trying again later may succeed.
 	ErrUnavailable = errors.New("exemption database unavailable")
+	// ErrBadPageToken is returned for a page token the store did not make.
+	ErrBadPageToken = errors.New("not a page token from a previous response")
 )
 
 // ListFilter narrows List. Zero fields do not narrow.
@@ -162,14 +163,6 @@ type AuditEvent struct {
 // Canonical is the entry's JSON as hashed and stored.
 func (e *AuditEvent) Canonical() ([]byte, error) { return json.Marshal(e) }
 
-// chainHash is the hash of an entry whose canonical JSON is entry.
-func chainHash(prev string, entry []byte) string {
-	h := sha256.New()
-	h.Write([]byte(prev))
-	h.Write(entry)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 // AuditFilter narrows Audit. Zero fields do not narrow.
 type AuditFilter struct {
 	Action      Action
@@ -198,29 +191,4 @@ func (v Verification) OK() bool { return len(v.Problems) == 0 }
 // state that does not allow the change.
 func IsFailedPrecondition(err error) bool {
 	return errors.Is(err, ErrRevoked) || errors.Is(err, ErrSuperseded)
-}
-
-func idError(id string, err error) error { return fmt.Errorf("%s: %w", id, err) }
-
-// recordState is what RecordCheck reads of a record it is asked to rely on.
-type recordState struct {
-	superseded, revoked bool
-}
-
-// notInForce returns an error wrapping ErrNotInForce naming the first of ids
-// that states (by id, as the store holds them) shows to be revoked,
-// superseded or missing; nil when every one is in force.
-func notInForce(ids []string, states map[string]recordState) error {
-	for _, id := range ids {
-		st, ok := states[id]
-		switch {
-		case !ok:
-			return idError(id, fmt.Errorf("%w: not in the store", ErrNotInForce))
-		case st.revoked:
-			return idError(id, fmt.Errorf("%w: revoked", ErrNotInForce))
-		case st.superseded:
-			return idError(id, fmt.Errorf("%w: superseded", ErrNotInForce))
-		}
-	}
-	return nil
 }

@@ -3,14 +3,23 @@ package exemptions_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/pgstore"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/exemptions/storetest"
 	"github.com/nofly-project/nofly/internal/pgtest"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.Stop()
+	os.Exit(code)
+}
 
 // benchStores opens an empty store of each kind. PostgreSQL is the one of
 // NOFLY_TEST_POSTGRES, or a throwaway cluster (run with fsync off: compare
@@ -18,7 +27,7 @@ import (
 func benchStores(b *testing.B) map[string]func(b *testing.B) exemptions.Store {
 	return map[string]func(b *testing.B) exemptions.Store{
 		"sqlite": func(b *testing.B) exemptions.Store {
-			s, err := exemptions.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "nofly.db"))
+			s, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "nofly.db"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -26,7 +35,10 @@ func benchStores(b *testing.B) map[string]func(b *testing.B) exemptions.Store {
 			return s
 		},
 		"postgres": func(b *testing.B) exemptions.Store {
-			s := openPostgresURL(b, pgtest.New(b))
+			s, err := pgstore.Open(context.Background(), pgtest.New(b))
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.Cleanup(func() { s.Close() })
 			return s
 		},

@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/benchdata"
 	"github.com/nofly-project/nofly/internal/loadbench"
@@ -229,7 +229,7 @@ func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for i := range zs {
 		ids[i] = zs[i].ID
 	}
-	store, err := exemptions.OpenSQLite(ctx, *db)
+	store, err := sqlitestore.Open(ctx, *db)
 	if err != nil {
 		return err
 	}

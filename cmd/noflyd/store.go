@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/pgstore"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 )
 
 // openStore opens the exemption store --db names: a postgres:// or
@@ -14,11 +16,11 @@ import (
 // anything else the path of an SQLite file. It also returns the name to
 // log, without the password.
 func openStore(ctx context.Context, db string) (exemptions.Store, string, error) {
-	if exemptions.IsPostgresURL(db) {
-		name := exemptions.RedactURL(db)
-		s, err := exemptions.OpenPostgres(ctx, db)
+	if pgstore.IsURL(db) {
+		name := pgstore.RedactURL(db)
+		s, err := pgstore.Open(ctx, db)
 		if err != nil {
-			// OpenPostgres redacts the URL in its own errors.
+			// pgstore.Open redacts the URL in its own errors.
 			return nil, name, fmt.Errorf("exemption database: %w", err)
 		}
 		return s, name, nil
@@ -26,7 +28,7 @@ func openStore(ctx context.Context, db string) (exemptions.Store, string, error)
 	if err := notAnSQLitePath(db); err != nil {
 		return nil, "(refused --db)", err
 	}
-	s, err := exemptions.OpenSQLite(ctx, db)
+	s, err := sqlitestore.Open(ctx, db)
 	if err != nil {
 		return nil, db, fmt.Errorf("exemption database: %w", err)
 	}

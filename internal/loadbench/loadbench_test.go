@@ -16,6 +16,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 )
 
 func TestCodecReadsTheFirstField(t *testing.T) {
@@ -83,7 +84,7 @@ func TestRoutes(t *testing.T) {
 }
 
 func TestSeed(t *testing.T) {
-	store, err := exemptions.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "seed.db"))
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "seed.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/devcert"
 )
@@ -91,7 +92,7 @@ func newAuthFixture(t *testing.T) *authFixture {
 	if f.auth, err = NewAuth(f.rolesPath); err != nil {
 		t.Fatal(err)
 	}
-	f.store, err = exemptions.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
+	f.store, err = sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -38,7 +39,7 @@ func newExFixture(t *testing.T) *exFixture { t.Helper(); return newExFixtureZone
 func newExFixtureZones(t *testing.T, js string) *exFixture {
 	t.Helper()
 	zones := readZones(t, js)
-	store, err := exemptions.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

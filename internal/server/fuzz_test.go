@@ -23,6 +23,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/devcert"
 )
@@ -66,7 +67,7 @@ func buildFuzzRig(dir string) (*fuzzRig, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := exemptions.OpenSQLite(ctx, filepath.Join(dir, "fuzz.db"))
+	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "fuzz.db"))
 	if err != nil {
 		return nil, err
 	}

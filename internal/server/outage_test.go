@@ -20,6 +20,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -79,7 +80,7 @@ func (d *downStore) RecordCheck(ctx context.Context, c exemptions.CheckRecord) (
 // answers, everything works again.
 func TestExemptionStoreOutage(t *testing.T) {
 	ctx := context.Background()
-	sqlite, err := exemptions.OpenSQLite(ctx, filepath.Join(t.TempDir(), "nofly.db"))
+	sqlite, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "nofly.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

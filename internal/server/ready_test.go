@@ -18,6 +18,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -58,9 +59,9 @@ func wantHealth(t *testing.T, conn *grpc.ClientConn, want healthpb.HealthCheckRe
 	}
 }
 
-func openStore(t *testing.T) *exemptions.SQLiteStore {
+func openStore(t *testing.T) *sqlitestore.Store {
 	t.Helper()
-	store, err := exemptions.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

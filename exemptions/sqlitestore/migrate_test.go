@@ -1,4 +1,4 @@
-package exemptions
+package sqlitestore
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/nofly-project/nofly/exemptions"
 )
 
 // TestMigrateFromSchema1 opens a database made by a nofly with only the
@@ -31,7 +33,7 @@ func TestMigrateFromSchema1(t *testing.T) {
 	}
 	db.Close()
 
-	s, err := OpenSQLite(ctx, path)
+	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,7 @@ func TestMigrateFromSchema1(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != len(migrations) {
 		t.Fatalf("%d migrations recorded, want %d (%v)", n, len(migrations), err)
 	}
-	c, err := NewCache(ctx, s, time.Now)
+	c, err := exemptions.NewCache(ctx, s, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package exemptions
+package storecore
 
 import (
 	"database/sql"
@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/nofly-project/nofly/exemptions"
 )
 
-// verifier checks an audit log and the records against it, fed row by row
+// Verifier checks an audit log and the records against it, fed row by row
 // by a Store's VerifyAudit, so that every store judges alike: first every
 // audit entry in seq order (entry), then every record (record), then
 // finish.
-type verifier struct {
-	v          Verification
+type Verifier struct {
+	v          exemptions.Verification
 	prev       string            // hash of the last entry seen
 	issued     map[string]string // id -> record JSON as the audit log has it
 	revoked    map[string]string // id -> revocation JSON
@@ -21,12 +23,12 @@ type verifier struct {
 	seen       map[string]bool   // records seen
 }
 
-func newVerifier() *verifier {
-	return &verifier{issued: map[string]string{}, revoked: map[string]string{}, superseded: map[string]string{},
+func NewVerifier() *Verifier {
+	return &Verifier{issued: map[string]string{}, revoked: map[string]string{}, superseded: map[string]string{},
 		seen: map[string]bool{}}
 }
 
-func (w *verifier) problem(format string, args ...any) {
+func (w *Verifier) Problem(format string, args ...any) {
 	if len(w.v.Problems) < 100 {
 		w.v.Problems = append(w.v.Problems, fmt.Sprintf(format, args...))
 	}
@@ -35,38 +37,38 @@ func (w *verifier) problem(format string, args ...any) {
 // entry checks one audit row: numbered 1, 2, 3 … in order, its columns as
 // the hashed entry says, and hashing to its stored hash from the previous
 // one's.
-func (w *verifier) entry(seq int64, action, actor, ids, entry, got string) {
+func (w *Verifier) entry(seq int64, action, actor, ids, entry, got string) {
 	w.v.Entries++
 	if seq != w.v.Entries {
-		w.problem("audit entry %d: expected entry %d (entries missing)", seq, w.v.Entries)
+		w.Problem("audit entry %d: expected entry %d (entries missing)", seq, w.v.Entries)
 		w.v.Entries = seq
 	}
-	var e AuditEvent
+	var e exemptions.AuditEvent
 	if err := json.Unmarshal([]byte(entry), &e); err != nil {
-		w.problem("audit entry %d: not valid JSON: %v", seq, err)
+		w.Problem("audit entry %d: not valid JSON: %v", seq, err)
 		w.prev = got
 		return
 	}
 	if e.Seq != seq || string(e.Action) != action || e.Actor != actor || ","+strings.Join(e.ExemptionIDs, ",")+"," != ids {
-		w.problem("audit entry %d: columns differ from the hashed entry", seq)
+		w.Problem("audit entry %d: columns differ from the hashed entry", seq)
 	}
 	if e.PrevHash != w.prev {
-		w.problem("audit entry %d: previous hash %.12s…, the entry before it hashes to %.12s…", seq, e.PrevHash, w.prev)
+		w.Problem("audit entry %d: previous hash %.12s…, the entry before it hashes to %.12s…", seq, e.PrevHash, w.prev)
 	}
-	if want := chainHash(e.PrevHash, []byte(entry)); want != got {
-		w.problem("audit entry %d: changed (its hash is %.12s…, its content hashes to %.12s…)", seq, got, want)
+	if want := ChainHash(e.PrevHash, []byte(entry)); want != got {
+		w.Problem("audit entry %d: changed (its hash is %.12s…, its content hashes to %.12s…)", seq, got, want)
 	}
 	w.prev = got
 	switch e.Action {
-	case ActionCreate, ActionSupersede:
-		var ex Exemption
+	case exemptions.ActionCreate, exemptions.ActionSupersede:
+		var ex exemptions.Exemption
 		if json.Unmarshal(e.Detail, &ex) == nil {
 			w.issued[ex.ID] = string(e.Detail)
-			if e.Action == ActionSupersede && len(e.ExemptionIDs) == 2 {
+			if e.Action == exemptions.ActionSupersede && len(e.ExemptionIDs) == 2 {
 				w.superseded[e.ExemptionIDs[1]] = e.ExemptionIDs[0]
 			}
 		}
-	case ActionRevoke:
+	case exemptions.ActionRevoke:
 		if len(e.ExemptionIDs) == 1 {
 			w.revoked[e.ExemptionIDs[0]] = string(e.Detail)
 		}
@@ -74,26 +76,29 @@ func (w *verifier) entry(seq int64, action, actor, ids, entry, got string) {
 }
 
 // endChain is called after the last entry.
-func (w *verifier) endChain() { w.v.HeadHash = w.prev }
+func (w *Verifier) endChain() { w.v.HeadHash = w.prev }
+
+// Chain returns the number of entries read and the last one's hash.
+func (w *Verifier) Chain() (entries int64, head string) { return w.v.Entries, w.v.HeadHash }
 
 // The queries whose rows entries and records read: every store keeps the
 // same columns.
 const (
-	verifyEntriesQuery = "SELECT seq, action, actor, ids, entry, hash FROM audit ORDER BY seq"
-	verifyRecordsQuery = "SELECT id, record, superseded_by, revocation FROM exemptions ORDER BY seq"
+	VerifyEntriesQuery = "SELECT seq, action, actor, ids, entry, hash FROM audit ORDER BY seq"
+	VerifyRecordsQuery = "SELECT id, record, superseded_by, revocation FROM exemptions ORDER BY seq"
 )
 
-// rowScanner is what entries and records read rows from: *sql.Rows and
+// RowScanner is what entries and records read rows from: *sql.Rows and
 // pgx.Rows alike. The caller closes it.
-type rowScanner interface {
+type RowScanner interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
 }
 
-// entries checks every row of verifyEntriesQuery (entry), then ends the
+// Entries checks every row of VerifyEntriesQuery (entry), then ends the
 // chain.
-func (w *verifier) entries(rows rowScanner) error {
+func (w *Verifier) Entries(rows RowScanner) error {
 	for rows.Next() {
 		var (
 			seq                            int64
@@ -111,8 +116,8 @@ func (w *verifier) entries(rows rowScanner) error {
 	return nil
 }
 
-// records checks every row of verifyRecordsQuery (record).
-func (w *verifier) records(rows rowScanner) error {
+// Records checks every row of VerifyRecordsQuery (record).
+func (w *Verifier) Records(rows RowScanner) error {
 	for rows.Next() {
 		var (
 			id, rec  string
@@ -128,27 +133,27 @@ func (w *verifier) records(rows rowScanner) error {
 
 // record checks one record: exactly as issued, superseded and revoked in
 // the log.
-func (w *verifier) record(id, rec string, sup, rev sql.NullString) {
+func (w *Verifier) record(id, rec string, sup, rev sql.NullString) {
 	w.v.Records++
 	w.seen[id] = true
 	if want, ok := w.issued[id]; !ok {
-		w.problem("%s: no audit entry issued it", id)
+		w.Problem("%s: no audit entry issued it", id)
 	} else if want != rec {
-		w.problem("%s: the record differs from the one its audit entry issued", id)
+		w.Problem("%s: the record differs from the one its audit entry issued", id)
 	}
 	if sup.String != w.superseded[id] {
-		w.problem("%s: superseded by %q, the audit log says %q", id, sup.String, w.superseded[id])
+		w.Problem("%s: superseded by %q, the audit log says %q", id, sup.String, w.superseded[id])
 	}
 	if rev.String != w.revoked[id] {
-		w.problem("%s: revocation differs from the audit log's", id)
+		w.Problem("%s: revocation differs from the audit log's", id)
 	}
 }
 
-// finish returns what was found.
-func (w *verifier) finish() Verification {
+// Finish returns what was found.
+func (w *Verifier) Finish() exemptions.Verification {
 	for id := range w.issued {
 		if !w.seen[id] {
-			w.problem("%s: issued in the audit log but missing from the records", id)
+			w.Problem("%s: issued in the audit log but missing from the records", id)
 		}
 	}
 	slices.Sort(w.v.Problems)

@@ -1,4 +1,4 @@
-package exemptions_test
+package pgstore_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/pgstore"
 	"github.com/nofly-project/nofly/exemptions/storetest"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/pgtest"
@@ -26,9 +27,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func openPostgresURL(t testing.TB, url string) *exemptions.PostgresStore {
+func openPostgresURL(t testing.TB, url string) *pgstore.Store {
 	t.Helper()
-	s, err := exemptions.OpenPostgres(context.Background(), url)
+	s, err := pgstore.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestPostgresOpenConcurrently(t *testing.T) {
 	errs := make(chan error, 4)
 	for range 4 {
 		wg.Go(func() {
-			s, err := exemptions.OpenPostgres(context.Background(), url)
+			s, err := pgstore.Open(context.Background(), url)
 			if err == nil {
 				s.Close()
 			}
@@ -278,7 +279,7 @@ func TestPostgresUnavailable(t *testing.T) {
 			if !errors.Is(err, exemptions.ErrUnavailable) {
 				t.Fatalf("%v, want ErrUnavailable", err)
 			}
-			if took := time.Since(start); took > 2*exemptions.DefaultPostgresTimeout {
+			if took := time.Since(start); took > 2*pgstore.DefaultTimeout {
 				t.Errorf("took %v to fail", took)
 			}
 		})
@@ -447,13 +448,13 @@ func TestRedactURL(t *testing.T) {
 		{"not a URL", "postgres://nofly:s3cret@db:port/nofly", "(unparsable database URL)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := exemptions.RedactURL(tc.in); got != tc.want {
+			if got := pgstore.RedactURL(tc.in); got != tc.want {
 				t.Errorf("RedactURL = %q, want %q", got, tc.want)
 			}
 		})
 	}
 	for in, want := range map[string]bool{"postgres://db/x": true, "postgresql://db/x": true, "nofly.db": false, "/var/lib/postgres.db": false} {
-		if got := exemptions.IsPostgresURL(in); got != want {
+		if got := pgstore.IsURL(in); got != want {
 			t.Errorf("IsPostgresURL(%q) = %v", in, got)
 		}
 	}

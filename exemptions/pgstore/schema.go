@@ -1,0 +1,148 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgMigrations are applied in order, each in its own transaction under an
+// advisory lock (several noflyd may start at once); never change one that
+// has shipped, add a new one.
+var pgMigrations = []string{
+	// 1: records, the zones they name, the audit log, the chain head, and
+	// triggers that refuse edits and deletes.
+	`CREATE TABLE exemptions (
+		seq            bigint PRIMARY KEY,
+		id             text NOT NULL UNIQUE,
+		unit           text NOT NULL,
+		valid_from_ns  bigint NOT NULL, -- Unix nanoseconds
+		valid_until_ns bigint NOT NULL,
+		record         text NOT NULL,   -- JSON of the record as issued, byte for byte
+		superseded_by  text,
+		revoked_at_ns  bigint,
+		revocation     text,            -- JSON of the revocation
+		version        bigint NOT NULL  -- record set version of the last change
+	);
+	CREATE INDEX exemptions_unit ON exemptions (unit, seq);
+	CREATE INDEX exemptions_version ON exemptions (version);
+	CREATE TABLE exemption_zones (
+		zone_id      text NOT NULL,
+		exemption_id text NOT NULL REFERENCES exemptions (id),
+		PRIMARY KEY (zone_id, exemption_id)
+	);
+	CREATE TABLE audit (
+		seq    bigint PRIMARY KEY,
+		action text NOT NULL,
+		actor  text NOT NULL,
+		ids    text NOT NULL, -- ',EX-000001,EX-000002,'
+		entry  text NOT NULL, -- canonical JSON, as hashed
+		hash   text NOT NULL
+	);
+	CREATE TABLE chain_head (
+		one             boolean PRIMARY KEY DEFAULT true CHECK (one),
+		records_version bigint NOT NULL,
+		next_record     bigint NOT NULL,
+		audit_seq       bigint NOT NULL,
+		audit_hash      text NOT NULL
+	);
+	INSERT INTO chain_head VALUES (true, 0, 1, 0, '');
+
+	CREATE FUNCTION nofly_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
+	END $$;
+	CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit
+		FOR EACH ROW EXECUTE FUNCTION nofly_refuse('the audit log is append-only');
+	CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+		FOR EACH STATEMENT EXECUTE FUNCTION nofly_refuse('the audit log is append-only');
+	CREATE TRIGGER exemptions_no_delete BEFORE DELETE ON exemptions
+		FOR EACH ROW EXECUTE FUNCTION nofly_refuse('exemptions are never deleted');
+	CREATE TRIGGER exemptions_no_truncate BEFORE TRUNCATE ON exemptions
+		FOR EACH STATEMENT EXECUTE FUNCTION nofly_refuse('exemptions are never deleted');
+	CREATE TRIGGER exemption_zones_no_change BEFORE UPDATE OR DELETE ON exemption_zones
+		FOR EACH ROW EXECUTE FUNCTION nofly_refuse('exemptions are never edited or deleted');
+	CREATE TRIGGER exemption_zones_no_truncate BEFORE TRUNCATE ON exemption_zones
+		FOR EACH STATEMENT EXECUTE FUNCTION nofly_refuse('exemptions are never deleted');
+	CREATE TRIGGER chain_head_no_delete BEFORE DELETE ON chain_head
+		FOR EACH ROW EXECUTE FUNCTION nofly_refuse('the chain head is never deleted');
+	CREATE TRIGGER chain_head_no_truncate BEFORE TRUNCATE ON chain_head
+		FOR EACH STATEMENT EXECUTE FUNCTION nofly_refuse('the chain head is never deleted');
+
+	-- A record changes only by being marked superseded or revoked, once.
+	CREATE FUNCTION nofly_exemptions_no_edit() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF OLD.id IS DISTINCT FROM NEW.id OR OLD.seq IS DISTINCT FROM NEW.seq OR OLD.unit IS DISTINCT FROM NEW.unit
+			OR OLD.valid_from_ns IS DISTINCT FROM NEW.valid_from_ns OR OLD.valid_until_ns IS DISTINCT FROM NEW.valid_until_ns
+			OR OLD.record IS DISTINCT FROM NEW.record
+			OR (OLD.superseded_by IS NOT NULL AND OLD.superseded_by IS DISTINCT FROM NEW.superseded_by)
+			OR (OLD.revocation IS NOT NULL AND (OLD.revocation IS DISTINCT FROM NEW.revocation
+				OR OLD.revoked_at_ns IS DISTINCT FROM NEW.revoked_at_ns))
+		THEN
+			RAISE EXCEPTION 'exemptions are never edited: supersede or revoke' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER exemptions_no_edit BEFORE UPDATE ON exemptions
+		FOR EACH ROW EXECUTE FUNCTION nofly_exemptions_no_edit();`,
+}
+
+// migrationLock is the pg_advisory_xact_lock key that serialises schema
+// migrations between noflyd starting at the same time ("nofly" in ASCII).
+const migrationLock = 0x6e6f666c79
+
+func (s *Store) migrate(ctx context.Context) error {
+	// A schema already up to date needs no DDL, so that replicas may run
+	// as a role that can only read and write the rows (docs/postgresql.md).
+	var (
+		applied int
+		exists  bool
+	)
+	if err := s.pool.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&applied); err != nil {
+			return err
+		}
+	}
+	if applied > len(pgMigrations) {
+		return fmt.Errorf("database schema version %d is newer than this program's %d", applied, len(pgMigrations))
+	}
+	if applied == len(pgMigrations) {
+		return nil
+	}
+	for i, m := range pgMigrations {
+		v := i + 1
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLock)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", v).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.Exec(ctx, m); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("schema migration %d: %w", v, err)
+		}
+	}
+	var newest int
+	if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&newest); err != nil {
+		return err
+	}
+	if newest > len(pgMigrations) {
+		return fmt.Errorf("database schema version %d is newer than this program's %d", newest, len(pgMigrations))
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package sqlitestore
+
+// migrations are applied in order; never change one that has shipped, add
+// a new one.
+var migrations = []string{
+	// 1: records, the zones they name, the audit log, the record set version.
+	`CREATE TABLE exemptions (
+		seq            INTEGER PRIMARY KEY,
+		id             TEXT NOT NULL UNIQUE,
+		unit           TEXT NOT NULL,
+		valid_from_ns  INTEGER NOT NULL, -- Unix nanoseconds
+		valid_until_ns INTEGER NOT NULL,
+		record         TEXT NOT NULL,    -- JSON of the record as issued
+		superseded_by  TEXT,
+		revoked_at_ns  INTEGER,
+		revocation     TEXT              -- JSON of the revocation
+	);
+	CREATE INDEX exemptions_unit ON exemptions (unit, seq);
+	CREATE TABLE exemption_zones (
+		zone_id      TEXT NOT NULL,
+		exemption_id TEXT NOT NULL REFERENCES exemptions (id),
+		PRIMARY KEY (zone_id, exemption_id)
+	) WITHOUT ROWID;
+	CREATE TABLE audit (
+		seq    INTEGER PRIMARY KEY,
+		action TEXT NOT NULL,
+		actor  TEXT NOT NULL,
+		ids    TEXT NOT NULL,  -- ",EX-000001,EX-000002,"
+		entry  TEXT NOT NULL,  -- canonical JSON, as hashed
+		hash   TEXT NOT NULL
+	);
+	CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+	INSERT INTO meta VALUES ('records_version', 0);
+	CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+		BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+	CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+		BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+	CREATE TRIGGER exemptions_no_delete BEFORE DELETE ON exemptions
+		BEGIN SELECT RAISE(ABORT, 'exemptions are never deleted'); END;
+	CREATE TRIGGER exemption_zones_no_delete BEFORE DELETE ON exemption_zones
+		BEGIN SELECT RAISE(ABORT, 'exemptions are never deleted'); END;
+	CREATE TRIGGER exemptions_no_edit BEFORE UPDATE ON exemptions
+		WHEN OLD.id IS NOT NEW.id OR OLD.seq IS NOT NEW.seq OR OLD.unit IS NOT NEW.unit
+			OR OLD.valid_from_ns IS NOT NEW.valid_from_ns OR OLD.valid_until_ns IS NOT NEW.valid_until_ns
+			OR OLD.record IS NOT NEW.record
+			OR (OLD.superseded_by IS NOT NULL AND OLD.superseded_by IS NOT NEW.superseded_by)
+			OR (OLD.revocation IS NOT NULL AND (OLD.revocation IS NOT NEW.revocation OR OLD.revoked_at_ns IS NOT NEW.revoked_at_ns))
+		BEGIN SELECT RAISE(ABORT, 'exemptions are never edited: supersede or revoke'); END;`,
+	// 2: the record set version at which each record last changed, so that
+	// caches read only what changed.
+	`ALTER TABLE exemptions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX exemptions_version ON exemptions (version);`,
+}
