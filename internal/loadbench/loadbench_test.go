@@ -15,7 +15,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
-	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 )
 
