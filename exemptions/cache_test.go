@@ -37,11 +37,11 @@ func TestCache(t *testing.T) {
 	if d := c.Snapshot().Cover(hit, f, storetest.T0); d.Covered() {
 		t.Fatal("covered by an empty store")
 	}
-	ex, _ := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	ex, _ := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 	sel := storetest.Record("AMS")
 	sel.Selector = exemptions.Selector{Country: "NLD"}
 	sel.Ceiling.Metres = 10
-	s.Create(ctx, sel)
+	s.Create(ctx, exemptions.Request{}, sel)
 	if err := c.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestCache(t *testing.T) {
 	if d := snap.Cover(hit, f, storetest.T0); d.By == nil || d.By.ID != ex.ID {
 		t.Fatalf("not covered by %s: %+v", ex.ID, d)
 	}
-	s.Revoke(ctx, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"})
+	s.Revoke(ctx, exemptions.Request{}, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"})
 	if c.Snapshot() != snap {
 		t.Fatal("snapshot changed before Refresh")
 	}
@@ -64,7 +64,7 @@ func TestCache(t *testing.T) {
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { c.Watch(wctx, 10*time.Millisecond, nil); close(done) }()
-	s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 	for deadline := time.Now().Add(5 * time.Second); c.Snapshot().Len != 3; {
 		if time.Now().After(deadline) {
 			t.Fatal("Watch did not pick up the new record")
@@ -103,10 +103,10 @@ func TestCacheReloadHeals(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	for range 2 {
-		a.Create(ctx, storetest.Record("AMS", "NL-A"))
+		a.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 	}
 	for range 3 {
-		b.Create(ctx, storetest.Record("RTM", "NL-B"))
+		b.Create(ctx, exemptions.Request{}, storetest.Record("RTM", "NL-B"))
 	}
 	s := &switchStore{}
 	var sa, sb exemptions.Store = a, b
@@ -197,7 +197,7 @@ func TestCacheRefreshFailingAfterReset(t *testing.T) {
 	b := &backwardStore{Store: openSQLite(t)}
 	defer b.Close()
 	for range 2 {
-		if _, err := b.Create(ctx, storetest.Record("AMS", "NL-A")); err != nil {
+		if _, err := b.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -212,7 +212,7 @@ func TestCacheRefreshFailingAfterReset(t *testing.T) {
 	}
 	b.back.Store(false)
 	b.failChanged.Store(false)
-	if _, err := b.Create(ctx, storetest.Record("AMS", "NL-A")); err != nil {
+	if _, err := b.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Refresh(ctx); err != nil {

@@ -22,15 +22,19 @@ import (
 type Store interface {
 	// Create issues ex (validated by the caller) and returns it with its
 	// new ID. ex.IssuedBy and ex.IssuedAt say who and when.
-	Create(ctx context.Context, ex Exemption) (Exemption, error)
+	//
+	// Create, Supersede and Revoke are idempotent under req.ID (see
+	// Request): a write whose request id is already stored writes nothing
+	// and returns the first write's answer.
+	Create(ctx context.Context, req Request, ex Exemption) (Exemption, error)
 	// Supersede issues ex as the replacement of the record oldID, which
 	// must be neither revoked nor superseded (else ErrRevoked or
 	// ErrSuperseded), and returns the new record.
-	Supersede(ctx context.Context, oldID string, ex Exemption) (Exemption, error)
+	Supersede(ctx context.Context, req Request, oldID string, ex Exemption) (Exemption, error)
 	// Revoke records rev on the record id and returns it. Revoking a
 	// revoked record fails with ErrRevoked, a superseded one with
 	// ErrSuperseded.
-	Revoke(ctx context.Context, id string, rev Revocation) (Exemption, error)
+	Revoke(ctx context.Context, req Request, id string, rev Revocation) (Exemption, error)
 	// Get returns one record, or an error wrapping ErrNotFound.
 	Get(ctx context.Context, id string) (Exemption, error)
 	// List returns a page of records in issue order, and the token of the
@@ -72,9 +76,27 @@ var (
 	// ErrUnavailable is wrapped by errors that mean the database cannot
 	// be reached now; trying again later may succeed.
 	ErrUnavailable = errors.New("exemption database unavailable")
+	// ErrRequestReused: a write came with a request id that an earlier,
+	// different write used (Request).
+	ErrRequestReused = errors.New("request_id already used for a different request")
 	// ErrBadPageToken is returned for a page token the store did not make.
 	ErrBadPageToken = errors.New("not a page token from a previous response")
 )
+
+// Request names a write, so that a retry of it (a client that lost the
+// answer and sends the same request again) is answered and not done
+// again (AIP-155). The store keeps ID and Digest with the write, in the
+// same transaction, for ever: a write under an ID already stored writes
+// nothing; it returns the first write's answer when it has the same
+// Digest and action, and fails with ErrRequestReused otherwise. The zero
+// Request names nothing: the write is done however often it is sent.
+type Request struct {
+	// ID is made by the client, one per intended write: a UUID.
+	ID string
+	// Digest identifies what was asked (the caller hashes the request,
+	// without the request id and without anything the server stamps).
+	Digest string
+}
 
 // ListFilter narrows List. Zero fields do not narrow.
 type ListFilter struct {
@@ -150,6 +172,11 @@ type AuditEvent struct {
 	Actor           string    `json:"actor"`
 	ExemptionIDs    []string  `json:"exemption_ids"`
 	ClientReference string    `json:"client_reference,omitempty"`
+	// RequestID and RequestDigest are the write's Request, when it named
+	// one: hashed into the chain with the write, so that the table of
+	// requests answered is checked against the log.
+	RequestID     string `json:"request_id,omitempty"`
+	RequestDigest string `json:"request_digest,omitempty"`
 	// Detail is the record issued (create, supersede), the revocation
 	// (revoke) or the check (check), as JSON.
 	Detail   json.RawMessage `json:"detail"`

@@ -57,7 +57,7 @@ func BenchmarkStoreCreate(b *testing.B) {
 			b.ReportAllocs()
 			start := time.Now()
 			for b.Loop() {
-				if _, err := s.Create(ctx, ex); err != nil {
+				if _, err := s.Create(ctx, exemptions.Request{}, ex); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -74,7 +74,7 @@ func BenchmarkStoreRecordCheck(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			s := benchStores(b)[name](b)
 			ctx := context.Background()
-			ex, err := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+			ex, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func BenchmarkStoreCreateParallel(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				ex := storetest.Record("AMS", "NL-A")
 				for pb.Next() {
-					if _, err := s.Create(ctx, ex); err != nil {
+					if _, err := s.Create(ctx, exemptions.Request{}, ex); err != nil {
 						b.Error(err)
 						return
 					}
@@ -128,7 +128,7 @@ func BenchmarkCacheRefreshAfterChange(b *testing.B) {
 			ctx := context.Background()
 			var ids []string
 			for i := range 10_000 {
-				ex, err := s.Create(ctx, storetest.Record(fmt.Sprintf("U-%d", i%100), fmt.Sprintf("Z-%d", i%500)))
+				ex, err := s.Create(ctx, exemptions.Request{}, storetest.Record(fmt.Sprintf("U-%d", i%100), fmt.Sprintf("Z-%d", i%500)))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -142,7 +142,7 @@ func BenchmarkCacheRefreshAfterChange(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				b.StopTimer()
-				if _, err := s.Revoke(ctx, ids[i%len(ids)], exemptions.Revocation{By: "b", At: storetest.T0, Reason: "bench"}); err != nil {
+				if _, err := s.Revoke(ctx, exemptions.Request{}, ids[i%len(ids)], exemptions.Revocation{By: "b", At: storetest.T0, Reason: "bench"}); err != nil {
 					b.Fatal(err)
 				}
 				i++

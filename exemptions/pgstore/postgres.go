@@ -132,7 +132,8 @@ func fail(caller context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, exemptions.ErrNotFound) || exemptions.IsFailedPrecondition(err) || errors.Is(err, exemptions.ErrBadPageToken) || errors.Is(err, exemptions.ErrNotInForce) {
+	if errors.Is(err, exemptions.ErrNotFound) || exemptions.IsFailedPrecondition(err) || errors.Is(err, exemptions.ErrBadPageToken) || errors.Is(err, exemptions.ErrNotInForce) ||
+		errors.Is(err, exemptions.ErrRequestReused) {
 		return err
 	}
 	if cerr := caller.Err(); cerr != nil {
@@ -185,6 +186,9 @@ func (s *Store) write(caller context.Context, op string, fn func(ctx context.Con
 		}
 		if err := fn(ctx, tx, &h); err != nil {
 			return err
+		}
+		if h.writes.Len() == 0 {
+			return nil // a retry answered from what the first write stored: nothing to write
 		}
 		h.queue("UPDATE chain_head SET records_version = $1, next_record = $2, audit_seq = $3, audit_hash = $4",
 			h.version, h.nextRecord, h.auditSeq, h.auditHash)

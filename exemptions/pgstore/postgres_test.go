@@ -56,7 +56,7 @@ func TestPostgresReopen(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.New(t)
 	s := openPostgresURL(t, url)
-	ex, err := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	ex, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestPostgresRefusesEditsAndDeletes(t *testing.T) {
 	url := pgtest.New(t)
 	s := openPostgresURL(t, url)
 	defer s.Close()
-	ex, err := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	ex, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,11 +152,11 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 			s := openPostgresURL(t, url)
 			defer s.Close()
 			for range 3 {
-				if _, err := s.Create(ctx, storetest.Record("AMS", "NL-A")); err != nil {
+				if _, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if _, err := s.Revoke(ctx, "EX-000002", exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
+			if _, err := s.Revoke(ctx, exemptions.Request{}, "EX-000002", exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
 				t.Fatal(err)
 			}
 			if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() {
@@ -202,7 +202,7 @@ func TestPostgresReplicasRace(t *testing.T) {
 		s := []exemptions.Store{a, b}[w%2]
 		wg.Go(func() {
 			for range 5 {
-				ex, err := s.Create(ctx, storetest.Record(fmt.Sprintf("U%d", w), "NL-A"))
+				ex, err := s.Create(ctx, exemptions.Request{}, storetest.Record(fmt.Sprintf("U%d", w), "NL-A"))
 				if err != nil {
 					t.Error(err)
 					return
@@ -243,6 +243,16 @@ func TestPostgresReplicasChecksRaceRevokes(t *testing.T) {
 	storetest.RaceChecks(t, []exemptions.Store{a, b}, 8)
 }
 
+// TestPostgresReplicasRetriesRace: a client's retries of one create reach
+// two replicas at once: one record, one audit entry.
+func TestPostgresReplicasRetriesRace(t *testing.T) {
+	url := pgtest.New(t)
+	a, b := openPostgresURL(t, url), openPostgresURL(t, url)
+	defer a.Close()
+	defer b.Close()
+	storetest.RaceRetries(t, []exemptions.Store{a, b}, 8)
+}
+
 // TestPostgresUnavailable cuts the database off (a proxy in front of it):
 // reads and writes fail with ErrUnavailable, promptly; once it is back the
 // same store works again by itself.
@@ -251,7 +261,7 @@ func TestPostgresUnavailable(t *testing.T) {
 	proxy, url := pgtest.NewProxy(t, pgtest.New(t))
 	s := openPostgresURL(t, url)
 	defer s.Close()
-	ex, err := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	ex, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,9 +270,9 @@ func TestPostgresUnavailable(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"create", func() error { _, err := s.Create(ctx, storetest.Record("AMS", "NL-A")); return err }},
+		{"create", func() error { _, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); return err }},
 		{"revoke", func() error {
-			_, err := s.Revoke(ctx, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"})
+			_, err := s.Revoke(ctx, exemptions.Request{}, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"})
 			return err
 		}},
 		{"record check", func() error {
@@ -289,7 +299,7 @@ func TestPostgresUnavailable(t *testing.T) {
 	// connections that broke during the outage.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := s.Revoke(ctx, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"})
+		_, err := s.Revoke(ctx, exemptions.Request{}, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"})
 		if err == nil {
 			break
 		}
@@ -338,13 +348,13 @@ func TestPostgresCacheFollowsAnotherReplica(t *testing.T) {
 		}
 	}
 	waitListening(t, base)
-	if _, err := other.Create(ctx, storetest.Record("AMS", "NL-A")); err != nil {
+	if _, err := other.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); err != nil {
 		t.Fatal(err)
 	}
 	waitLen(1, time.Second)
 
 	proxy.Cut()
-	if _, err := other.Create(ctx, storetest.Record("AMS", "NL-A")); err != nil {
+	if _, err := other.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -422,11 +432,11 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 	u.User = neturl.UserPassword(role, "test-only")
 	app := openPostgresURL(t, u.String())
 	defer app.Close()
-	ex, err := app.Create(ctx, storetest.Record("AMS", "NL-A"))
+	ex, err := app.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Revoke(ctx, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
+	if _, err := app.Revoke(ctx, exemptions.Request{}, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := app.VerifyAudit(ctx); err != nil || !v.OK() {

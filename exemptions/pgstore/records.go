@@ -42,24 +42,36 @@ func (h *head) insert(ex exemptions.Exemption, supersedes string) (exemptions.Ex
 }
 
 // Create implements Store.
-func (s *Store) Create(ctx context.Context, ex exemptions.Exemption) (exemptions.Exemption, error) {
+func (s *Store) Create(ctx context.Context, req exemptions.Request, ex exemptions.Exemption) (exemptions.Exemption, error) {
 	var out exemptions.Exemption
-	err := s.write(ctx, "create", func(_ context.Context, _ pgx.Tx, h *head) error {
-		var err error
+	err := s.write(ctx, "create", func(ctx context.Context, tx pgx.Tx, h *head) error {
+		var (
+			done bool
+			err  error
+		)
+		if out, done, err = answered(ctx, tx, req, exemptions.ActionCreate); done || err != nil {
+			return err
+		}
 		if out, err = h.insert(ex, ""); err != nil {
 			return err
 		}
-		_, err = h.appendAudit(exemptions.AuditEvent{At: out.IssuedAt, Action: exemptions.ActionCreate, Actor: out.IssuedBy,
+		return h.appendWrite(req, exemptions.AuditEvent{At: out.IssuedAt, Action: exemptions.ActionCreate, Actor: out.IssuedBy,
 			ExemptionIDs: []string{out.ID}}, out)
-		return err
 	})
 	return out, err
 }
 
 // Supersede implements Store.
-func (s *Store) Supersede(ctx context.Context, oldID string, ex exemptions.Exemption) (exemptions.Exemption, error) {
+func (s *Store) Supersede(ctx context.Context, req exemptions.Request, oldID string, ex exemptions.Exemption) (exemptions.Exemption, error) {
 	var out exemptions.Exemption
 	err := s.write(ctx, "supersede", func(ctx context.Context, tx pgx.Tx, h *head) error {
+		var (
+			done bool
+			err  error
+		)
+		if out, done, err = answered(ctx, tx, req, exemptions.ActionSupersede); done || err != nil {
+			return err
+		}
 		old, err := pgGet(ctx, tx, oldID)
 		if err != nil {
 			return err
@@ -74,20 +86,26 @@ func (s *Store) Supersede(ctx context.Context, oldID string, ex exemptions.Exemp
 			return err
 		}
 		h.queue("UPDATE exemptions SET superseded_by = $1, version = $2 WHERE id = $3", out.ID, h.version, oldID)
-		_, err = h.appendAudit(exemptions.AuditEvent{At: out.IssuedAt, Action: exemptions.ActionSupersede, Actor: out.IssuedBy,
+		return h.appendWrite(req, exemptions.AuditEvent{At: out.IssuedAt, Action: exemptions.ActionSupersede, Actor: out.IssuedBy,
 			ExemptionIDs: []string{out.ID, oldID}}, out)
-		return err
 	})
 	return out, err
 }
 
 // Revoke implements Store.
-func (s *Store) Revoke(ctx context.Context, id string, rev exemptions.Revocation) (exemptions.Exemption, error) {
+func (s *Store) Revoke(ctx context.Context, req exemptions.Request, id string, rev exemptions.Revocation) (exemptions.Exemption, error) {
 	var out exemptions.Exemption
 	rev.At = rev.At.UTC()
 	err := s.write(ctx, "revoke", func(ctx context.Context, tx pgx.Tx, h *head) error {
 		// Read after taking the head: a revocation committed by another
 		// writer meanwhile is seen here.
+		var (
+			done bool
+			err  error
+		)
+		if out, done, err = answered(ctx, tx, req, exemptions.ActionRevoke); done || err != nil {
+			return err
+		}
 		ex, err := pgGet(ctx, tx, id)
 		if err != nil {
 			return err
@@ -106,9 +124,8 @@ func (s *Store) Revoke(ctx context.Context, id string, rev exemptions.Revocation
 			storecore.Nanos(rev.At), string(rj), h.bump(), id)
 		ex.Revocation = &rev
 		out = ex
-		_, err = h.appendAudit(exemptions.AuditEvent{At: rev.At, Action: exemptions.ActionRevoke, Actor: rev.By,
+		return h.appendWrite(req, exemptions.AuditEvent{At: rev.At, Action: exemptions.ActionRevoke, Actor: rev.By,
 			ExemptionIDs: []string{id}}, rev)
-		return err
 	})
 	return out, err
 }

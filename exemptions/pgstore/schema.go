@@ -86,6 +86,40 @@ var pgMigrations = []string{
 	END $$;
 	CREATE TRIGGER exemptions_no_edit BEFORE UPDATE ON exemptions
 		FOR EACH ROW EXECUTE FUNCTION nofly_exemptions_no_edit();`,
+	// 2: the requests answered (idempotent writes), and guards on the rows
+	// the list queries read besides the records: a zone row must name a
+	// zone its record names; a record's unit column is its holder's unit.
+	`CREATE TABLE requests (
+		request_id   text PRIMARY KEY,
+		digest       text NOT NULL,
+		action       text NOT NULL,
+		exemption_id text NOT NULL REFERENCES exemptions (id),
+		audit_seq    bigint NOT NULL REFERENCES audit (seq)
+	);
+	CREATE TRIGGER requests_no_change BEFORE UPDATE OR DELETE ON requests
+		FOR EACH ROW EXECUTE FUNCTION nofly_refuse('requests answered are never changed or deleted');
+	CREATE TRIGGER requests_no_truncate BEFORE TRUNCATE ON requests
+		FOR EACH STATEMENT EXECUTE FUNCTION nofly_refuse('requests answered are never deleted');
+
+	CREATE FUNCTION nofly_exemption_zones_named() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF NOT EXISTS (SELECT 1 FROM exemptions e
+			WHERE e.id = NEW.exemption_id AND (e.record::jsonb -> 'zone_ids') ? NEW.zone_id) THEN
+			RAISE EXCEPTION 'a zone row must name a zone of its record' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER exemption_zones_named BEFORE INSERT ON exemption_zones
+		FOR EACH ROW EXECUTE FUNCTION nofly_exemption_zones_named();
+	CREATE FUNCTION nofly_exemptions_columns() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF NEW.unit IS DISTINCT FROM NEW.record::jsonb #>> '{holder,unit}' OR NEW.id IS DISTINCT FROM NEW.record::jsonb ->> 'id' THEN
+			RAISE EXCEPTION 'a record''s columns must agree with the record' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER exemptions_columns BEFORE INSERT ON exemptions
+		FOR EACH ROW EXECUTE FUNCTION nofly_exemptions_columns();`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema

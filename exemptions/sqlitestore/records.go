@@ -13,25 +13,37 @@ import (
 )
 
 // Create implements Store.
-func (s *Store) Create(ctx context.Context, ex exemptions.Exemption) (exemptions.Exemption, error) {
+func (s *Store) Create(ctx context.Context, req exemptions.Request, ex exemptions.Exemption) (exemptions.Exemption, error) {
 	var out exemptions.Exemption
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
+		var (
+			done bool
+			err  error
+		)
+		if out, done, err = answered(ctx, tx, req, exemptions.ActionCreate); done || err != nil {
+			return err
+		}
 		out, _, err = insertRecord(ctx, tx, ex, "")
 		if err != nil {
 			return err
 		}
-		_, err = appendAudit(ctx, tx, exemptions.AuditEvent{At: out.IssuedAt, Action: exemptions.ActionCreate, Actor: out.IssuedBy,
+		return appendWrite(ctx, tx, req, exemptions.AuditEvent{At: out.IssuedAt, Action: exemptions.ActionCreate, Actor: out.IssuedBy,
 			ExemptionIDs: []string{out.ID}}, out)
-		return err
 	})
 	return out, err
 }
 
 // Supersede implements Store.
-func (s *Store) Supersede(ctx context.Context, oldID string, ex exemptions.Exemption) (exemptions.Exemption, error) {
+func (s *Store) Supersede(ctx context.Context, req exemptions.Request, oldID string, ex exemptions.Exemption) (exemptions.Exemption, error) {
 	var out exemptions.Exemption
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var (
+			done bool
+			err  error
+		)
+		if out, done, err = answered(ctx, tx, req, exemptions.ActionSupersede); done || err != nil {
+			return err
+		}
 		old, err := getRecord(ctx, tx, oldID)
 		if err != nil {
 			return err
@@ -50,18 +62,24 @@ func (s *Store) Supersede(ctx context.Context, oldID string, ex exemptions.Exemp
 		if _, err := tx.ExecContext(ctx, "UPDATE exemptions SET superseded_by = ?, version = ? WHERE id = ?", out.ID, v, oldID); err != nil {
 			return err
 		}
-		_, err = appendAudit(ctx, tx, exemptions.AuditEvent{At: out.IssuedAt, Action: exemptions.ActionSupersede, Actor: out.IssuedBy,
+		return appendWrite(ctx, tx, req, exemptions.AuditEvent{At: out.IssuedAt, Action: exemptions.ActionSupersede, Actor: out.IssuedBy,
 			ExemptionIDs: []string{out.ID, oldID}}, out)
-		return err
 	})
 	return out, err
 }
 
 // Revoke implements Store.
-func (s *Store) Revoke(ctx context.Context, id string, rev exemptions.Revocation) (exemptions.Exemption, error) {
+func (s *Store) Revoke(ctx context.Context, req exemptions.Request, id string, rev exemptions.Revocation) (exemptions.Exemption, error) {
 	var out exemptions.Exemption
 	rev.At = rev.At.UTC()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var (
+			done bool
+			err  error
+		)
+		if out, done, err = answered(ctx, tx, req, exemptions.ActionRevoke); done || err != nil {
+			return err
+		}
 		ex, err := getRecord(ctx, tx, id)
 		if err != nil {
 			return err
@@ -86,9 +104,8 @@ func (s *Store) Revoke(ctx context.Context, id string, rev exemptions.Revocation
 		}
 		ex.Revocation = &rev
 		out = ex
-		_, err = appendAudit(ctx, tx, exemptions.AuditEvent{At: rev.At, Action: exemptions.ActionRevoke, Actor: rev.By,
+		return appendWrite(ctx, tx, req, exemptions.AuditEvent{At: rev.At, Action: exemptions.ActionRevoke, Actor: rev.By,
 			ExemptionIDs: []string{id}}, rev)
-		return err
 	})
 	return out, err
 }

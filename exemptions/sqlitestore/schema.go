@@ -50,4 +50,28 @@ var migrations = []string{
 	// caches read only what changed.
 	`ALTER TABLE exemptions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX exemptions_version ON exemptions (version);`,
+	// 3: the requests answered (idempotent writes), and guards on the rows
+	// the list queries read besides the records: a zone row must name a
+	// zone its record names, and is never changed; a record's unit column
+	// is its holder's unit.
+	`CREATE TABLE requests (
+		request_id   TEXT PRIMARY KEY,
+		digest       TEXT NOT NULL,
+		action       TEXT NOT NULL,
+		exemption_id TEXT NOT NULL REFERENCES exemptions (id),
+		audit_seq    INTEGER NOT NULL REFERENCES audit (seq)
+	) WITHOUT ROWID;
+	CREATE TRIGGER requests_no_update BEFORE UPDATE ON requests
+		BEGIN SELECT RAISE(ABORT, 'requests answered are never changed'); END;
+	CREATE TRIGGER requests_no_delete BEFORE DELETE ON requests
+		BEGIN SELECT RAISE(ABORT, 'requests answered are never deleted'); END;
+	CREATE TRIGGER exemption_zones_no_update BEFORE UPDATE ON exemption_zones
+		BEGIN SELECT RAISE(ABORT, 'exemptions are never edited: supersede or revoke'); END;
+	CREATE TRIGGER exemption_zones_named BEFORE INSERT ON exemption_zones
+		WHEN NOT EXISTS (SELECT 1 FROM exemptions e, json_each(e.record, '$.zone_ids') z
+			WHERE e.id = NEW.exemption_id AND z.value = NEW.zone_id)
+		BEGIN SELECT RAISE(ABORT, 'a zone row must name a zone of its record'); END;
+	CREATE TRIGGER exemptions_unit BEFORE INSERT ON exemptions
+		WHEN NEW.unit IS NOT json_extract(NEW.record, '$.holder.unit') OR NEW.id IS NOT json_extract(NEW.record, '$.id')
+		BEGIN SELECT RAISE(ABORT, 'a record''s columns must agree with the record'); END;`,
 }

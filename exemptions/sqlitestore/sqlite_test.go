@@ -29,7 +29,7 @@ func TestSQLiteReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	ex, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestSQLiteRefusesEditsAndDeletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ex, _ := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	ex, _ := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
 	db := rawDB(t, path)
 	for _, q := range []string{
 		"DELETE FROM audit",
@@ -104,11 +104,11 @@ func TestVerifyAuditFindsTampering(t *testing.T) {
 			}
 			defer s.Close()
 			for range 3 {
-				if _, err := s.Create(ctx, storetest.Record("AMS", "NL-A")); err != nil {
+				if _, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if _, err := s.Revoke(ctx, "EX-000002", exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
+			if _, err := s.Revoke(ctx, exemptions.Request{}, "EX-000002", exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
 				t.Fatal(err)
 			}
 			if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() {

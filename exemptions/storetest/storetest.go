@@ -54,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T) exemptions.Store) {
 		{"ConcurrentRevokes", testConcurrentRevokes},
 		{"CheckNotInForce", testCheckNotInForce},
 		{"ChecksRaceRevokes", func(t *testing.T, s exemptions.Store) { RaceChecks(t, []exemptions.Store{s}, 8) }},
+		{"IdempotentWrites", testIdempotentWrites},
+		{"RetriesRace", func(t *testing.T, s exemptions.Store) { RaceRetries(t, []exemptions.Store{s}, 8) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,7 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) exemptions.Store) {
 
 func mustCreate(t *testing.T, s exemptions.Store, ex exemptions.Exemption) exemptions.Exemption {
 	t.Helper()
-	got, err := s.Create(context.Background(), ex)
+	got, err := s.Create(context.Background(), exemptions.Request{}, ex)
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
@@ -105,7 +107,7 @@ func testGetUnknown(t *testing.T, s exemptions.Store) {
 	if _, err := s.Get(context.Background(), "EX-999999"); !errors.Is(err, exemptions.ErrNotFound) {
 		t.Fatalf("Get unknown: %v, want ErrNotFound", err)
 	}
-	_, err := s.Revoke(context.Background(), "EX-999999", exemptions.Revocation{By: "a", At: T0, Reason: "r"})
+	_, err := s.Revoke(context.Background(), exemptions.Request{}, "EX-999999", exemptions.Revocation{By: "a", At: T0, Reason: "r"})
 	if !errors.Is(err, exemptions.ErrNotFound) {
 		t.Fatalf("Revoke unknown: %v, want ErrNotFound", err)
 	}
@@ -117,7 +119,7 @@ func testSupersede(t *testing.T, s exemptions.Store) {
 	repl := Record("AMS", "NL-A")
 	repl.Ceiling.Metres = 60
 	repl.IssuedAt = T0.Add(time.Hour)
-	nw, err := s.Supersede(ctx, old.ID, repl)
+	nw, err := s.Supersede(ctx, exemptions.Request{}, old.ID, repl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,10 +130,10 @@ func testSupersede(t *testing.T, s exemptions.Store) {
 	if o.SupersededBy != nw.ID {
 		t.Errorf("old record superseded by %q, want %s", o.SupersededBy, nw.ID)
 	}
-	if _, err := s.Supersede(ctx, old.ID, repl); !errors.Is(err, exemptions.ErrSuperseded) {
+	if _, err := s.Supersede(ctx, exemptions.Request{}, old.ID, repl); !errors.Is(err, exemptions.ErrSuperseded) {
 		t.Errorf("superseding twice: %v, want ErrSuperseded", err)
 	}
-	if _, err := s.Revoke(ctx, old.ID, exemptions.Revocation{By: "a", At: T0, Reason: "r"}); !errors.Is(err, exemptions.ErrSuperseded) {
+	if _, err := s.Revoke(ctx, exemptions.Request{}, old.ID, exemptions.Revocation{By: "a", At: T0, Reason: "r"}); !errors.Is(err, exemptions.ErrSuperseded) {
 		t.Errorf("revoking a superseded record: %v, want ErrSuperseded", err)
 	}
 }
@@ -141,7 +143,7 @@ func testRevoke(t *testing.T, s exemptions.Store) {
 	ex := mustCreate(t, s, Record("AMS", "NL-A"))
 	v0, _ := s.Version(ctx)
 	rev := exemptions.Revocation{By: "chief", At: T0.Add(2 * time.Hour), Reason: "mission cancelled"}
-	got, err := s.Revoke(ctx, ex.ID, rev)
+	got, err := s.Revoke(ctx, exemptions.Request{}, ex.ID, rev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,11 +165,11 @@ func testRevoke(t *testing.T, s exemptions.Store) {
 	if d := cmp.Diff(got, back); d != "" {
 		t.Errorf("Get after revoke (-revoked +got):\n%s", d)
 	}
-	_, err = s.Revoke(ctx, ex.ID, rev)
+	_, err = s.Revoke(ctx, exemptions.Request{}, ex.ID, rev)
 	if !errors.Is(err, exemptions.ErrRevoked) || !exemptions.IsFailedPrecondition(err) {
 		t.Errorf("revoking twice: %v, want ErrRevoked", err)
 	}
-	if _, err := s.Supersede(ctx, ex.ID, Record("AMS", "NL-A")); !errors.Is(err, exemptions.ErrRevoked) {
+	if _, err := s.Supersede(ctx, exemptions.Request{}, ex.ID, Record("AMS", "NL-A")); !errors.Is(err, exemptions.ErrRevoked) {
 		t.Errorf("superseding a revoked record: %v, want ErrRevoked", err)
 	}
 }
@@ -188,7 +190,7 @@ func testList(t *testing.T, s exemptions.Store) {
 	later.ValidFrom, later.ValidUntil = T0.Add(24*time.Hour), T0.Add(30*time.Hour)
 	c := mustCreate(t, s, later)
 	d := mustCreate(t, s, Record("AMS", "NL-A"))
-	if _, err := s.Revoke(ctx, d.ID, exemptions.Revocation{By: "x", At: T0.Add(time.Hour), Reason: "r"}); err != nil {
+	if _, err := s.Revoke(ctx, exemptions.Request{}, d.ID, exemptions.Revocation{By: "x", At: T0.Add(time.Hour), Reason: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -262,11 +264,11 @@ func testPaging(t *testing.T, s exemptions.Store) {
 func testAuditChain(t *testing.T, s exemptions.Store) {
 	ctx := context.Background()
 	a := mustCreate(t, s, Record("AMS", "NL-A"))
-	b, err := s.Supersede(ctx, a.ID, Record("AMS", "NL-A"))
+	b, err := s.Supersede(ctx, exemptions.Request{}, a.ID, Record("AMS", "NL-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Revoke(ctx, b.ID, exemptions.Revocation{By: "chief", At: T0.Add(time.Hour), Reason: "done"}); err != nil {
+	if _, err := s.Revoke(ctx, exemptions.Request{}, b.ID, exemptions.Revocation{By: "chief", At: T0.Add(time.Hour), Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	c := mustCreate(t, s, Record("RTM", "NL-B"))
@@ -342,13 +344,13 @@ func testConcurrentWrites(t *testing.T, s exemptions.Store) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				ex, err := s.Create(ctx, Record(fmt.Sprintf("U%d", w), "NL-A"))
+				ex, err := s.Create(ctx, exemptions.Request{}, Record(fmt.Sprintf("U%d", w), "NL-A"))
 				if err != nil {
 					errs <- err
 					return
 				}
 				if i%2 == 0 {
-					if _, err := s.Revoke(ctx, ex.ID, exemptions.Revocation{By: "x", At: T0, Reason: "r"}); err != nil {
+					if _, err := s.Revoke(ctx, exemptions.Request{}, ex.ID, exemptions.Revocation{By: "x", At: T0, Reason: "r"}); err != nil {
 						errs <- err
 						return
 					}
@@ -404,9 +406,9 @@ func RaceRevokes(t *testing.T, stores []exemptions.Store, racers, records int) {
 			<-start
 			var err error
 			if i%3 == 2 {
-				_, err = s.Supersede(ctx, id, Record("AMS", "NL-A"))
+				_, err = s.Supersede(ctx, exemptions.Request{}, id, Record("AMS", "NL-A"))
 			} else {
-				_, err = s.Revoke(ctx, id, exemptions.Revocation{By: fmt.Sprintf("admin-%d", i), At: T0, Reason: "race"})
+				_, err = s.Revoke(ctx, exemptions.Request{}, id, exemptions.Revocation{By: fmt.Sprintf("admin-%d", i), At: T0, Reason: "race"})
 			}
 			out <- outcome{id, err}
 		})
@@ -443,11 +445,11 @@ func RaceRevokes(t *testing.T, stores []exemptions.Store, racers, records int) {
 func testCheckNotInForce(t *testing.T, s exemptions.Store) {
 	ctx := context.Background()
 	revoked := mustCreate(t, s, Record("AMS", "NL-A"))
-	if _, err := s.Revoke(ctx, revoked.ID, exemptions.Revocation{By: "chief", At: T0, Reason: "done"}); err != nil {
+	if _, err := s.Revoke(ctx, exemptions.Request{}, revoked.ID, exemptions.Revocation{By: "chief", At: T0, Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	old := mustCreate(t, s, Record("AMS", "NL-A"))
-	repl, err := s.Supersede(ctx, old.ID, Record("AMS", "NL-A"))
+	repl, err := s.Supersede(ctx, exemptions.Request{}, old.ID, Record("AMS", "NL-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +504,7 @@ func RaceChecks(t *testing.T, stores []exemptions.Store, records int) {
 		s := stores[i%len(stores)]
 		wg.Go(func() {
 			<-start
-			if _, err := s.Revoke(ctx, id, exemptions.Revocation{By: "chief", At: T0, Reason: "race"}); err != nil {
+			if _, err := s.Revoke(ctx, exemptions.Request{}, id, exemptions.Revocation{By: "chief", At: T0, Reason: "race"}); err != nil {
 				t.Errorf("revoke %s: %v", id, err)
 			}
 		})

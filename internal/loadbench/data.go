@@ -65,7 +65,7 @@ func Seed(ctx context.Context, store exemptions.Store, zoneIDs []string, n, unit
 		if err := ex.Validate(func(string) bool { return true }); err != nil {
 			return i, fmt.Errorf("seed: record %d: %w", i, err)
 		}
-		if _, err := store.Create(ctx, ex); err != nil {
+		if _, err := store.Create(ctx, exemptions.Request{}, ex); err != nil {
 			return i, fmt.Errorf("seed: record %d: %w", i, err)
 		}
 	}

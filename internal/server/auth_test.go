@@ -163,7 +163,7 @@ func (f *authFixture) issue(t *testing.T, pilots ...string) string {
 		IssuedBy:   "test",
 		IssuedAt:   clock,
 	}
-	out, err := f.store.Create(context.Background(), ex)
+	out, err := f.store.Create(context.Background(), exemptions.Request{}, ex)
 	if err != nil {
 		t.Fatal(err)
 	}

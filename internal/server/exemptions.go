@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -9,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/paulmach/orb"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
@@ -38,11 +42,13 @@ func (e *exemptionServer) changed(ctx context.Context) {
 // CreateExemption implements nofly.v1.ExemptionService.
 func (e *exemptionServer) CreateExemption(ctx context.Context, req *noflyv1.CreateExemptionRequest) (*noflyv1.CreateExemptionResponse, error) {
 	now := e.s.stamp()
+	var b badRequest
+	rid := writeRequest(&b, "create", req, req.GetRequestId())
 	ex, err := e.exemptionFromProto(req.GetExemption(), "exemption", now)
-	if err != nil {
+	if err := joinBad(&b, err); err != nil {
 		return nil, e.s.toStatus(ctx, err)
 	}
-	out, err := e.s.exStore.Create(ctx, ex)
+	out, err := e.s.exStore.Create(ctx, rid, ex)
 	if err != nil {
 		return nil, e.s.toStatus(ctx, err)
 	}
@@ -59,11 +65,12 @@ func (e *exemptionServer) SupersedeExemption(ctx context.Context, req *noflyv1.S
 	if req.GetId() == "" {
 		b.add("id", "required")
 	}
+	rid := writeRequest(&b, "supersede", req, req.GetRequestId())
 	ex, err := e.exemptionFromProto(req.GetExemption(), "exemption", now)
 	if err := joinBad(&b, err); err != nil {
 		return nil, e.s.toStatus(ctx, err)
 	}
-	out, err := e.s.exStore.Supersede(ctx, req.GetId(), ex)
+	out, err := e.s.exStore.Supersede(ctx, rid, req.GetId(), ex)
 	if err != nil {
 		return nil, e.s.toStatus(ctx, err)
 	}
@@ -88,10 +95,11 @@ func (e *exemptionServer) RevokeExemption(ctx context.Context, req *noflyv1.Revo
 	if len(req.GetReason()) > exemptions.MaxText {
 		b.add("reason", "at most %d bytes", exemptions.MaxText)
 	}
+	rid := writeRequest(&b, "revoke", req, req.GetRequestId())
 	if err := b.err(); err != nil {
 		return nil, e.s.toStatus(ctx, err)
 	}
-	out, err := e.s.exStore.Revoke(ctx, req.GetId(), exemptions.Revocation{By: req.GetRevokedBy(), At: now, Reason: req.GetReason()})
+	out, err := e.s.exStore.Revoke(ctx, rid, req.GetId(), exemptions.Revocation{By: req.GetRevokedBy(), At: now, Reason: req.GetReason()})
 	if err != nil {
 		return nil, e.s.toStatus(ctx, err)
 	}
@@ -158,7 +166,7 @@ func (e *exemptionServer) ListAuditEvents(ctx context.Context, req *noflyv1.List
 	resp := &noflyv1.ListAuditEventsResponse{NextPageToken: next}
 	for _, ev := range events {
 		pe := &noflyv1.AuditEvent{Seq: ev.Seq, At: timestamppb.New(ev.At), Actor: ev.Actor,
-			ExemptionIds: ev.ExemptionIDs, ClientReference: ev.ClientReference, DetailJson: string(ev.Detail),
+			ExemptionIds: ev.ExemptionIDs, ClientReference: ev.ClientReference, RequestId: ev.RequestID, DetailJson: string(ev.Detail),
 			PrevHash: ev.PrevHash, Hash: ev.Hash, EntryJson: string(ev.Entry)}
 		for p, a := range actionFromProto {
 			if a == ev.Action {
@@ -181,6 +189,37 @@ func (e *exemptionServer) VerifyAuditLog(ctx context.Context, _ *noflyv1.VerifyA
 	}
 	return &noflyv1.VerifyAuditLogResponse{Ok: v.OK(), Entries: v.Entries, Records: int32(v.Records),
 		HeadHash: v.HeadHash, Problems: v.Problems}, nil
+}
+
+// writeRequest is the exemptions.Request of a write (method) named by id,
+// its request_id: none without one; else the UUID, and a digest of the
+// method and the request without its request_id. The request is as the
+// authorisation interceptor left it, with the caller as its issuer or
+// revoker, so that the same request_id from another caller is another
+// request. A retry sends the same bytes; a server stamp (issued_at, now)
+// is not in the request.
+func writeRequest(b *badRequest, method string, req proto.Message, id string) exemptions.Request {
+	if id == "" {
+		return exemptions.Request{}
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		b.add("request_id", "not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx): make one per write, e.g. with uuidgen")
+		return exemptions.Request{}
+	}
+	m := proto.Clone(req)
+	rf := m.ProtoReflect()
+	rf.Clear(rf.Descriptor().Fields().ByName("request_id"))
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil { // a message the server just decoded
+		b.add("request_id", "cannot digest the request: %v", err)
+		return exemptions.Request{}
+	}
+	h := sha256.New()
+	h.Write([]byte(method))
+	h.Write([]byte{0})
+	h.Write(body)
+	return exemptions.Request{ID: u.String(), Digest: hex.EncodeToString(h.Sum(nil))}
 }
 
 func checkPageSize(b *badRequest, n int32) int {

@@ -410,7 +410,7 @@ func TestCheckAfterChangeElsewhere(t *testing.T) {
 		want   string // in the conflict's reasons
 	}{
 		{"revoked", func(t *testing.T, store exemptions.Store, id string) {
-			if _, err := store.Revoke(ctx, id, exemptions.Revocation{By: "chief", At: clock, Reason: "operation ended"}); err != nil {
+			if _, err := store.Revoke(ctx, exemptions.Request{}, id, exemptions.Revocation{By: "chief", At: clock, Reason: "operation ended"}); err != nil {
 				t.Fatal(err)
 			}
 		}, "revoked on"},
@@ -420,7 +420,7 @@ func TestCheckAfterChangeElsewhere(t *testing.T) {
 				t.Fatal(err)
 			}
 			old.Ceiling.Metres = 20
-			if _, err := store.Supersede(ctx, id, old); err != nil {
+			if _, err := store.Supersede(ctx, exemptions.Request{}, id, old); err != nil {
 				t.Fatal(err)
 			}
 		}, "ceiling 20 m AGL"},

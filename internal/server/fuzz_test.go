@@ -111,7 +111,7 @@ func buildFuzzRig(dir string) (*fuzzRig, error) {
 		r.certs[n] = c.Cert
 	}
 	// A record for seeds that name one.
-	if _, err := r.local.exStore.Create(ctx, exemptions.Exemption{Holder: exemptions.Holder{Unit: "AMS"},
+	if _, err := r.local.exStore.Create(ctx, exemptions.Request{}, exemptions.Exemption{Holder: exemptions.Holder{Unit: "AMS"},
 		ZoneIDs: []string{"T-PROHIB"}, ValidFrom: clock.Add(-time.Hour), ValidUntil: clock.Add(time.Hour),
 		Ceiling: exemptions.Ceiling{Metres: 60, Ref: geo.AGL}, LegalBasis: "F/1", IssuedBy: "fuzz", IssuedAt: clock}); err != nil {
 		return nil, err

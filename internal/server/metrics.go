@@ -305,27 +305,27 @@ func observeStore(st exemptions.Store, m *Metrics) *observedStore {
 // fail counts err against op unless it is an answer rather than a fault.
 func (o *observedStore) fail(ctx context.Context, op string, err error) {
 	if err == nil || o.m == nil || ctx.Err() != nil ||
-		errors.Is(err, exemptions.ErrNotFound) || exemptions.IsFailedPrecondition(err) ||
+		errors.Is(err, exemptions.ErrNotFound) || exemptions.IsFailedPrecondition(err) || errors.Is(err, exemptions.ErrRequestReused) ||
 		errors.Is(err, exemptions.ErrNotInForce) { // a check racing a change: judged again, not a fault
 		return
 	}
 	o.m.storeErrors.WithLabelValues(op).Inc()
 }
 
-func (o *observedStore) Create(ctx context.Context, ex exemptions.Exemption) (exemptions.Exemption, error) {
-	out, err := o.Store.Create(ctx, ex)
+func (o *observedStore) Create(ctx context.Context, req exemptions.Request, ex exemptions.Exemption) (exemptions.Exemption, error) {
+	out, err := o.Store.Create(ctx, req, ex)
 	o.fail(ctx, "create", err)
 	return out, err
 }
 
-func (o *observedStore) Supersede(ctx context.Context, oldID string, ex exemptions.Exemption) (exemptions.Exemption, error) {
-	out, err := o.Store.Supersede(ctx, oldID, ex)
+func (o *observedStore) Supersede(ctx context.Context, req exemptions.Request, oldID string, ex exemptions.Exemption) (exemptions.Exemption, error) {
+	out, err := o.Store.Supersede(ctx, req, oldID, ex)
 	o.fail(ctx, "supersede", err)
 	return out, err
 }
 
-func (o *observedStore) Revoke(ctx context.Context, id string, rev exemptions.Revocation) (exemptions.Exemption, error) {
-	out, err := o.Store.Revoke(ctx, id, rev)
+func (o *observedStore) Revoke(ctx context.Context, req exemptions.Request, id string, rev exemptions.Revocation) (exemptions.Exemption, error) {
+	out, err := o.Store.Revoke(ctx, req, id, rev)
 	o.fail(ctx, "revoke", err)
 	return out, err
 }

@@ -38,18 +38,18 @@ func (d *downStore) fail() error {
 	return nil
 }
 
-func (d *downStore) Create(ctx context.Context, ex exemptions.Exemption) (exemptions.Exemption, error) {
+func (d *downStore) Create(ctx context.Context, req exemptions.Request, ex exemptions.Exemption) (exemptions.Exemption, error) {
 	if err := d.fail(); err != nil {
 		return ex, err
 	}
-	return d.Store.Create(ctx, ex)
+	return d.Store.Create(ctx, req, ex)
 }
 
-func (d *downStore) Revoke(ctx context.Context, id string, rev exemptions.Revocation) (exemptions.Exemption, error) {
+func (d *downStore) Revoke(ctx context.Context, req exemptions.Request, id string, rev exemptions.Revocation) (exemptions.Exemption, error) {
 	if err := d.fail(); err != nil {
 		return exemptions.Exemption{}, err
 	}
-	return d.Store.Revoke(ctx, id, rev)
+	return d.Store.Revoke(ctx, req, id, rev)
 }
 
 func (d *downStore) Version(ctx context.Context) (int64, error) {

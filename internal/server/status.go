@@ -103,6 +103,10 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		return withDetails(codes.FailedPrecondition, err.Error(), &errdetails.PreconditionFailure{
 			Violations: []*errdetails.PreconditionFailure_Violation{{Type: "STATE", Subject: strings.SplitN(err.Error(), ":", 2)[0], Description: err.Error()}},
 		})
+	case errors.Is(err, exemptions.ErrRequestReused):
+		// AIP-155 leaves the code open: the request id, not the request,
+		// is what already exists.
+		return withDetails(codes.AlreadyExists, err.Error(), &errdetails.ErrorInfo{Reason: reasonRequestIDReused, Domain: errorDomain})
 	case errors.Is(err, exemptions.ErrBadPageToken):
 		return withDetails(codes.InvalidArgument, "page_token: "+err.Error(), &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "page_token", Description: err.Error()}}})
 	case errors.As(err, &nf):
@@ -131,6 +135,7 @@ var errorInfoDatabase = &errdetails.ErrorInfo{Reason: reasonExemptionDatabaseUna
 const (
 	errorDomain                        = "nofly.v1"
 	reasonExemptionDatabaseUnavailable = "EXEMPTION_DATABASE_UNAVAILABLE"
+	reasonRequestIDReused              = "REQUEST_ID_REUSED"
 )
 
 func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {

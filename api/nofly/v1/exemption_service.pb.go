@@ -730,7 +730,15 @@ func (x *ExemptionRefusal) GetReason() string {
 type CreateExemptionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The record; output-only fields are ignored.
-	Exemption     *Exemption `protobuf:"bytes,1,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	Exemption *Exemption `protobuf:"bytes,1,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	// Makes the write idempotent (https://google.aip.dev/155): a UUID the
+	// client makes once per intended write and sends again, unchanged with the
+	// same request, when it retries. A request whose request_id the server
+	// already answered writes nothing and gets the first answer again, even
+	// from another replica and after a restart; the same request_id with a
+	// different request (another method, record or actor) is refused with
+	// ALREADY_EXISTS. Optional: without it every request is a new write.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -770,6 +778,13 @@ func (x *CreateExemptionRequest) GetExemption() *Exemption {
 		return x.Exemption
 	}
 	return nil
+}
+
+func (x *CreateExemptionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // CreateExemptionResponse carries the issued exemption.
@@ -1063,7 +1078,15 @@ type SupersedeExemptionRequest struct {
 	// The record replaced. Required; neither revoked nor superseded.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The new record, validated as for CreateExemption.
-	Exemption     *Exemption `protobuf:"bytes,2,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	Exemption *Exemption `protobuf:"bytes,2,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	// Makes the write idempotent (https://google.aip.dev/155): a UUID the
+	// client makes once per intended write and sends again, unchanged with the
+	// same request, when it retries. A request whose request_id the server
+	// already answered writes nothing and gets the first answer again, even
+	// from another replica and after a restart; the same request_id with a
+	// different request (another method, record or actor) is refused with
+	// ALREADY_EXISTS. Optional: without it every request is a new write.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1110,6 +1133,13 @@ func (x *SupersedeExemptionRequest) GetExemption() *Exemption {
 		return x.Exemption
 	}
 	return nil
+}
+
+func (x *SupersedeExemptionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // SupersedeExemptionResponse carries the new exemption.
@@ -1167,7 +1197,15 @@ type RevokeExemptionRequest struct {
 	// empty); without TLS required, as given.
 	RevokedBy string `protobuf:"bytes,2,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
 	// Why. Required.
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Makes the write idempotent (https://google.aip.dev/155): a UUID the
+	// client makes once per intended write and sends again, unchanged with the
+	// same request, when it retries. A request whose request_id the server
+	// already answered writes nothing and gets the first answer again, even
+	// from another replica and after a restart; the same request_id with a
+	// different request (another method, record or actor) is refused with
+	// ALREADY_EXISTS. Optional: without it every request is a new write.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1219,6 +1257,13 @@ func (x *RevokeExemptionRequest) GetRevokedBy() string {
 func (x *RevokeExemptionRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *RevokeExemptionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1292,7 +1337,9 @@ type AuditEvent struct {
 	Hash string `protobuf:"bytes,9,opt,name=hash,proto3" json:"hash,omitempty"`
 	// The entry exactly as hashed (canonical JSON), so that a client can
 	// check the chain itself.
-	EntryJson     string `protobuf:"bytes,10,opt,name=entry_json,json=entryJson,proto3" json:"entry_json,omitempty"`
+	EntryJson string `protobuf:"bytes,10,opt,name=entry_json,json=entryJson,proto3" json:"entry_json,omitempty"`
+	// The request_id of the write, when it named one.
+	RequestId     string `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1393,6 +1440,13 @@ func (x *AuditEvent) GetHash() string {
 func (x *AuditEvent) GetEntryJson() string {
 	if x != nil {
 		return x.EntryJson
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1720,9 +1774,11 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\x11ceiling_reference\x18\x06 \x01(\x0e2\x1b.nofly.v1.VerticalReferenceR\x10ceilingReference\"M\n" +
 	"\x10ExemptionRefusal\x12!\n" +
 	"\fexemption_id\x18\x01 \x01(\tR\vexemptionId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"K\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"j\n" +
 	"\x16CreateExemptionRequest\x121\n" +
-	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"L\n" +
+	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"L\n" +
 	"\x17CreateExemptionResponse\x121\n" +
 	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"%\n" +
 	"\x13GetExemptionRequest\x12\x0e\n" +
@@ -1741,19 +1797,23 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\n" +
 	"exemptions\x18\x01 \x03(\v2\x13.nofly.v1.ExemptionR\n" +
 	"exemptions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"^\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"}\n" +
 	"\x19SupersedeExemptionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x121\n" +
-	"\texemption\x18\x02 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"O\n" +
+	"\texemption\x18\x02 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"O\n" +
 	"\x1aSupersedeExemptionResponse\x121\n" +
-	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"_\n" +
+	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"~\n" +
 	"\x16RevokeExemptionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"revoked_by\x18\x02 \x01(\tR\trevokedBy\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"L\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"L\n" +
 	"\x17RevokeExemptionResponse\x121\n" +
-	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"\xd0\x02\n" +
+	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"\xef\x02\n" +
 	"\n" +
 	"AuditEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12*\n" +
@@ -1768,7 +1828,9 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\x04hash\x18\t \x01(\tR\x04hash\x12\x1d\n" +
 	"\n" +
 	"entry_json\x18\n" +
-	" \x01(\tR\tentryJson\"\xbc\x01\n" +
+	" \x01(\tR\tentryJson\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\v \x01(\tR\trequestId\"\xbc\x01\n" +
 	"\x16ListAuditEventsRequest\x12-\n" +
 	"\x06action\x18\x01 \x01(\x0e2\x15.nofly.v1.AuditActionR\x06action\x12!\n" +
 	"\fexemption_id\x18\x02 \x01(\tR\vexemptionId\x12\x14\n" +
