@@ -78,7 +78,7 @@ func rpcError(server string, timeout time.Duration, err error) error {
 			parts = []string{st.Message()}
 		}
 		return fmt.Errorf("invalid request: %s", strings.Join(parts, "; "))
-	case codes.NotFound, codes.FailedPrecondition:
+	case codes.NotFound, codes.FailedPrecondition, codes.AlreadyExists:
 		return errors.New(st.Message())
 	case codes.PermissionDenied:
 		return fmt.Errorf("permission denied: %s", st.Message())

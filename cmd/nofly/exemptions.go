@@ -210,8 +210,8 @@ only by an exemption that names it with --zone and sets --override.`,
 				return err
 			}
 			var resp *noflyv1.CreateExemptionResponse
-			err = callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) (err error) {
-				resp, err = c.CreateExemption(ctx, &noflyv1.CreateExemptionRequest{Exemption: ex})
+			err = writeExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient, rid string) (err error) {
+				resp, err = c.CreateExemption(ctx, &noflyv1.CreateExemptionRequest{Exemption: ex, RequestId: rid})
 				return err
 			})
 			if err != nil {
@@ -244,8 +244,8 @@ The new record is given whole, with the same flags as "exemptions create".`,
 				return err
 			}
 			var resp *noflyv1.SupersedeExemptionResponse
-			err = callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) (err error) {
-				resp, err = c.SupersedeExemption(ctx, &noflyv1.SupersedeExemptionRequest{Id: args[0], Exemption: ex})
+			err = writeExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient, rid string) (err error) {
+				resp, err = c.SupersedeExemption(ctx, &noflyv1.SupersedeExemptionRequest{Id: args[0], Exemption: ex, RequestId: rid})
 				return err
 			})
 			if err != nil {
@@ -279,8 +279,8 @@ func exemptionsRevokeCommand() *command {
 				by = e.user
 			}
 			var resp *noflyv1.RevokeExemptionResponse
-			err := callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) (err error) {
-				resp, err = c.RevokeExemption(ctx, &noflyv1.RevokeExemptionRequest{Id: args[0], RevokedBy: by, Reason: reason})
+			err := writeExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient, rid string) (err error) {
+				resp, err = c.RevokeExemption(ctx, &noflyv1.RevokeExemptionRequest{Id: args[0], RevokedBy: by, Reason: reason, RequestId: rid})
 				return err
 			})
 			if err != nil {
