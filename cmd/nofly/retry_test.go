@@ -137,4 +137,3 @@ func zoneID(t *testing.T) string {
 	t.Fatal("no blocking zone in the sample")
 	return ""
 }
-

@@ -270,7 +270,10 @@ func TestPostgresUnavailable(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"create", func() error { _, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); return err }},
+		{"create", func() error {
+			_, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
+			return err
+		}},
 		{"revoke", func() error {
 			_, err := s.Revoke(ctx, exemptions.Request{}, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"})
 			return err
