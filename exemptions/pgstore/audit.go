@@ -146,13 +146,16 @@ func (s *Store) VerifyAudit(ctx context.Context) (exemptions.Verification, error
 			w.Problem("audit log ends at entry %d (%.12s…), but its head records entry %d (%.12s…): entries missing from the end",
 				n, last, headSeq, headHash)
 		}
-		rows, err = tx.Query(ctx, storecore.VerifyRecordsQuery)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if err := w.Records(rows); err != nil {
-			return err
+		for _, step := range w.Tables() {
+			rows, err := tx.Query(ctx, step.Query)
+			if err != nil {
+				return err
+			}
+			err = step.Check(rows)
+			rows.Close()
+			if err != nil {
+				return err
+			}
 		}
 		v = w.Finish()
 		return nil

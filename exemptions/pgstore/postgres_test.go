@@ -67,8 +67,8 @@ func TestPostgresReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := rawPG(t, url).QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
-		t.Fatalf("%d migrations recorded (%v), want 1", n, err)
+	if err := rawPG(t, url).QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d migrations recorded (%v), want 2", n, err)
 	}
 }
 
@@ -101,7 +101,7 @@ func TestPostgresRefusesEditsAndDeletes(t *testing.T) {
 	url := pgtest.New(t)
 	s := openPostgresURL(t, url)
 	defer s.Close()
-	ex, err := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
+	ex, err := s.Create(ctx, exemptions.Request{ID: "00000000-0000-4000-8000-00000000000a", Digest: "d"}, storetest.Record("AMS", "NL-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +116,11 @@ func TestPostgresRefusesEditsAndDeletes(t *testing.T) {
 		"UPDATE exemptions SET unit = 'RTM'",
 		"DELETE FROM exemption_zones",
 		"UPDATE exemption_zones SET zone_id = 'NL-B'",
+		"INSERT INTO exemption_zones VALUES ('NL-B', 'EX-000001')",
+		"INSERT INTO exemptions (seq, id, unit, valid_from_ns, valid_until_ns, record, version) SELECT 2, 'EX-000002', 'RTM', valid_from_ns, valid_until_ns, replace(record, 'EX-000001', 'EX-000002'), 1 FROM exemptions",
+		"UPDATE requests SET exemption_id = 'EX-000002'",
+		"DELETE FROM requests",
+		"TRUNCATE requests",
 		"DELETE FROM chain_head",
 	} {
 		if _, err := db.Exec(ctx, q); err == nil {
@@ -140,10 +145,22 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 	}{
 		{"entry changed", "UPDATE audit SET entry = replace(entry, 'admin-1', 'admin-2') WHERE seq = 2", "audit entry 2: changed"},
 		{"entry removed", "DELETE FROM audit WHERE seq = 2", "entries missing"},
-		{"last entry removed", "DELETE FROM audit WHERE seq = 4", "entries missing from the end"},
+		{"last entry removed", "DELETE FROM requests; DELETE FROM audit WHERE seq = 5", "entries missing from the end"},
 		{"record changed", "UPDATE exemptions SET record = replace(record, '120', '500') WHERE seq = 1", "differs from the one its audit entry issued"},
 		{"revocation removed", "UPDATE exemptions SET revocation = NULL, revoked_at_ns = NULL WHERE seq = 2", "revocation differs"},
 		{"record removed", "DELETE FROM exemption_zones WHERE exemption_id = 'EX-000003'; DELETE FROM exemptions WHERE seq = 3", "missing from the records"},
+		// The columns and rows the list queries read beside the hashed
+		// record: each edit makes a list answer wrongly.
+		{"valid_until edited", "UPDATE exemptions SET valid_until_ns = valid_until_ns + 86400000000000 WHERE seq = 1", "EX-000001: column valid_until differs"},
+		{"valid_from edited", "UPDATE exemptions SET valid_from_ns = 0 WHERE seq = 1", "EX-000001: column valid_from differs"},
+		{"unit edited", "UPDATE exemptions SET unit = 'RTM' WHERE seq = 3", "EX-000003: column unit differs"},
+		{"revocation time edited", "UPDATE exemptions SET revoked_at_ns = revoked_at_ns + 3600000000000 WHERE seq = 2", "EX-000002: column revoked_at differs"},
+		{"zone row added", "INSERT INTO exemption_zones VALUES ('NL-B', 'EX-000001')", "EX-000001: zone rows differ"},
+		{"zone row for a record naming none", "INSERT INTO exemption_zones VALUES ('NL-A', 'EX-000004')", "EX-000004: zone rows differ"},
+		{"zone row removed", "DELETE FROM exemption_zones WHERE exemption_id = 'EX-000001'", "EX-000001: zone rows missing"},
+		{"request edited", "UPDATE requests SET exemption_id = 'EX-000001'", "request 00000000-0000-4000-8000-00000000000a: differs from audit entry 5"},
+		{"request removed", "DELETE FROM requests", "request 00000000-0000-4000-8000-00000000000a: made audit entry 5 but is missing"},
+		{"request added", "INSERT INTO requests VALUES ('00000000-0000-4000-8000-00000000000b', 'd', 'create', 'EX-000001', 1)", "request 00000000-0000-4000-8000-00000000000b: no audit entry made it"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +176,9 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 			if _, err := s.Revoke(ctx, exemptions.Request{}, "EX-000002", exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := s.Create(ctx, exemptions.Request{ID: "00000000-0000-4000-8000-00000000000a", Digest: "d"}, storetest.Record("AMS")); err != nil {
+				t.Fatal(err)
+			}
 			if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() {
 				t.Fatalf("before tampering: %+v %v", v, err)
 			}
@@ -166,6 +186,7 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 			for _, q := range []string{
 				"DROP TRIGGER audit_no_update ON audit", "DROP TRIGGER exemptions_no_delete ON exemptions",
 				"DROP TRIGGER exemption_zones_no_change ON exemption_zones", "DROP TRIGGER exemptions_no_edit ON exemptions",
+				"DROP TRIGGER exemption_zones_named ON exemption_zones", "DROP TRIGGER requests_no_change ON requests",
 				tc.sql,
 			} {
 				if _, err := db.Exec(ctx, q); err != nil {

@@ -134,13 +134,16 @@ func (s *Store) VerifyAudit(ctx context.Context) (exemptions.Verification, error
 	if err != nil {
 		return exemptions.Verification{}, err
 	}
-	rows, err = tx.QueryContext(ctx, storecore.VerifyRecordsQuery)
-	if err != nil {
-		return exemptions.Verification{}, err
-	}
-	defer rows.Close()
-	if err := w.Records(rows); err != nil {
-		return exemptions.Verification{}, err
+	for _, step := range w.Tables() {
+		rows, err := tx.QueryContext(ctx, step.Query)
+		if err != nil {
+			return exemptions.Verification{}, err
+		}
+		err = step.Check(rows)
+		rows.Close()
+		if err != nil {
+			return exemptions.Verification{}, err
+		}
 	}
 	return w.Finish(), nil
 }

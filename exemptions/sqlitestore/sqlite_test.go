@@ -62,7 +62,7 @@ func TestSQLiteRefusesEditsAndDeletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ex, _ := s.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
+	ex, _ := s.Create(ctx, exemptions.Request{ID: "00000000-0000-4000-8000-00000000000a", Digest: "d"}, storetest.Record("AMS", "NL-A"))
 	db := rawDB(t, path)
 	for _, q := range []string{
 		"DELETE FROM audit",
@@ -70,6 +70,13 @@ func TestSQLiteRefusesEditsAndDeletes(t *testing.T) {
 		"DELETE FROM exemptions",
 		"UPDATE exemptions SET record = replace(record, '120', '500')",
 		"UPDATE exemptions SET unit = 'RTM'",
+		"UPDATE exemptions SET valid_until_ns = valid_until_ns + 1",
+		"INSERT INTO exemption_zones VALUES ('NL-B', 'EX-000001')",
+		"UPDATE exemption_zones SET zone_id = 'NL-B'",
+		"DELETE FROM exemption_zones",
+		"INSERT INTO exemptions (seq, id, unit, valid_from_ns, valid_until_ns, record) SELECT 2, 'EX-000002', 'RTM', valid_from_ns, valid_until_ns, replace(record, 'EX-000001', 'EX-000002') FROM exemptions",
+		"UPDATE requests SET exemption_id = 'EX-000002'",
+		"DELETE FROM requests",
 	} {
 		if _, err := db.ExecContext(ctx, q); err == nil {
 			t.Errorf("%s: accepted", q)
@@ -93,6 +100,18 @@ func TestVerifyAuditFindsTampering(t *testing.T) {
 		{"record changed", "UPDATE exemptions SET record = replace(record, '120', '500') WHERE seq = 1", "differs from the one its audit entry issued"},
 		{"revocation removed", "UPDATE exemptions SET revocation = NULL, revoked_at_ns = NULL WHERE seq = 2", "revocation differs"},
 		{"record removed", "DELETE FROM exemption_zones; DELETE FROM exemptions WHERE seq = 3", "missing from the records"},
+		// The columns and rows the list queries read beside the hashed
+		// record: each edit makes a list answer wrongly.
+		{"valid_until edited", "UPDATE exemptions SET valid_until_ns = valid_until_ns + 86400000000000 WHERE seq = 1", "EX-000001: column valid_until differs"},
+		{"valid_from edited", "UPDATE exemptions SET valid_from_ns = 0 WHERE seq = 1", "EX-000001: column valid_from differs"},
+		{"unit edited", "UPDATE exemptions SET unit = 'RTM' WHERE seq = 3", "EX-000003: column unit differs"},
+		{"revocation time edited", "UPDATE exemptions SET revoked_at_ns = revoked_at_ns + 3600000000000 WHERE seq = 2", "EX-000002: column revoked_at differs"},
+		{"zone row added", "INSERT INTO exemption_zones VALUES ('NL-B', 'EX-000001')", "EX-000001: zone rows differ"},
+		{"zone row for a record naming none", "INSERT INTO exemption_zones VALUES ('NL-A', 'EX-000004')", "EX-000004: zone rows differ"},
+		{"zone row removed", "DELETE FROM exemption_zones WHERE exemption_id = 'EX-000001'", "EX-000001: zone rows missing"},
+		{"request edited", "UPDATE requests SET exemption_id = 'EX-000001'", "request 00000000-0000-4000-8000-00000000000a: differs from audit entry 5"},
+		{"request removed", "DELETE FROM requests", "request 00000000-0000-4000-8000-00000000000a: made audit entry 5 but is missing"},
+		{"request added", "INSERT INTO requests VALUES ('00000000-0000-4000-8000-00000000000b', 'd', 'create', 'EX-000001', 1)", "request 00000000-0000-4000-8000-00000000000b: no audit entry made it"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,11 +130,15 @@ func TestVerifyAuditFindsTampering(t *testing.T) {
 			if _, err := s.Revoke(ctx, exemptions.Request{}, "EX-000002", exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := s.Create(ctx, exemptions.Request{ID: "00000000-0000-4000-8000-00000000000a", Digest: "d"}, storetest.Record("AMS")); err != nil {
+				t.Fatal(err)
+			}
 			if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() {
 				t.Fatalf("before tampering: %+v %v", v, err)
 			}
 			db := rawDB(t, path)
-			for _, trg := range []string{"audit_no_update", "audit_no_delete", "exemptions_no_delete", "exemption_zones_no_delete", "exemptions_no_edit"} {
+			for _, trg := range []string{"audit_no_update", "audit_no_delete", "exemptions_no_delete", "exemption_zones_no_delete", "exemptions_no_edit",
+				"exemption_zones_named", "exemption_zones_no_update", "exemptions_unit", "requests_no_update", "requests_no_delete"} {
 				if _, err := db.ExecContext(ctx, "DROP TRIGGER "+trg); err != nil {
 					t.Fatal(err)
 				}
