@@ -197,6 +197,11 @@ type AuditFilter struct {
 	Actor       string
 	PageSize    int
 	PageToken   string
+	// MaxBytes, when positive, also ends a page before its entries take
+	// more than about that many bytes in an answer (at least one entry a
+	// page), so that no answer outgrows a message limit however large the
+	// entries.
+	MaxBytes int
 }
 
 // Verification is what VerifyAudit found.

@@ -482,78 +482,142 @@ func auditListCommand() *command {
 				}
 				req.Action = noflyv1.AuditAction(v)
 			}
-			events, err := auditEvents(ctx, e, req)
-			if err != nil {
-				return err
-			}
 			if e.json {
+				var events []*noflyv1.AuditEvent
+				err := auditPages(ctx, e, req, func(page []*noflyv1.AuditEvent) error {
+					events = append(events, page...)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
 				return printJSON(e, &noflyv1.ListAuditEventsResponse{Events: events})
 			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "SEQ\tAT\tACTION\tACTOR\tEXEMPTIONS\tREFERENCE\tHASH")
-			for _, ev := range events {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.12s\n", ev.GetSeq(), fmtTime(ev.GetAt()),
-					strings.ToLower(strings.TrimPrefix(ev.GetAction().String(), "AUDIT_ACTION_")), cell(ev.GetActor(), 30),
-					strings.Join(ev.GetExemptionIds(), ","), cell(ev.GetClientReference(), 20), ev.GetHash())
-			}
-			tw.Flush()
-			return nil
+			// Printed page by page: a log of any length lists in bounded
+			// memory (columns aligned within a page).
+			header := true
+			return auditPages(ctx, e, req, func(page []*noflyv1.AuditEvent) error {
+				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				if header {
+					fmt.Fprintln(tw, "SEQ\tAT\tACTION\tACTOR\tEXEMPTIONS\tREFERENCE\tHASH")
+					header = false
+				}
+				for _, ev := range page {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.12s\n", ev.GetSeq(), fmtTime(ev.GetAt()),
+						strings.ToLower(strings.TrimPrefix(ev.GetAction().String(), "AUDIT_ACTION_")), cell(ev.GetActor(), 30),
+						strings.Join(ev.GetExemptionIds(), ","), cell(auditReference(ev), 20), ev.GetHash())
+				}
+				return tw.Flush()
+			})
 		},
 	}
 }
 
-func auditEvents(ctx context.Context, e *env, req *noflyv1.ListAuditEventsRequest) ([]*noflyv1.AuditEvent, error) {
-	var events []*noflyv1.AuditEvent
-	err := callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) error {
+// auditPages fetches the log page by page (each answer bounded in size
+// by the server) and hands each page to fn as it comes.
+func auditPages(ctx context.Context, e *env, req *noflyv1.ListAuditEventsRequest, fn func([]*noflyv1.AuditEvent) error) error {
+	return callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) error {
 		for {
 			resp, err := c.ListAuditEvents(ctx, req)
 			if err != nil {
 				return err
 			}
-			events = append(events, resp.GetEvents()...)
+			if err := fn(resp.GetEvents()); err != nil {
+				return err
+			}
 			if resp.GetNextPageToken() == "" {
 				return nil
 			}
 			req.PageToken = resp.GetNextPageToken()
 		}
 	})
-	return events, err
+}
+
+// auditReference is an entry's client reference, read from its entry_json
+// when the server abridged it.
+func auditReference(ev *noflyv1.AuditEvent) string {
+	if !ev.GetAbridged() {
+		return ev.GetClientReference()
+	}
+	var entry struct {
+		ClientReference string `json:"client_reference"`
+	}
+	_ = json.Unmarshal([]byte(ev.GetEntryJson()), &entry)
+	return entry.ClientReference
 }
 
 // errBroken ends an audit verification that found problems: exit status 1.
 var errBroken = errors.New("audit log not intact")
 
-// verifyChain checks the hash chain of the whole log as a client sees it:
-// entries numbered 1, 2, 3 … without gaps, each entry's prev_hash the hash
-// of the one before, and each hash the SHA-256 of prev_hash followed by the
-// entry's canonical JSON, whose fields must match the entry's.
-func verifyChain(events []*noflyv1.AuditEvent) []string {
-	var problems []string
-	prev := ""
-	for i, ev := range events {
-		if want := int64(i + 1); ev.GetSeq() != want {
-			problems = append(problems, fmt.Sprintf("entry %d: expected entry %d (entries missing)", ev.GetSeq(), want))
-		}
-		var entry struct {
-			Seq      int64  `json:"seq"`
-			Actor    string `json:"actor"`
-			PrevHash string `json:"prev_hash"`
-		}
-		if err := json.Unmarshal([]byte(ev.GetEntryJson()), &entry); err != nil {
-			problems = append(problems, fmt.Sprintf("entry %d: not valid JSON", ev.GetSeq()))
-		} else if entry.Seq != ev.GetSeq() || entry.Actor != ev.GetActor() || entry.PrevHash != ev.GetPrevHash() {
-			problems = append(problems, fmt.Sprintf("entry %d: fields differ from the hashed entry", ev.GetSeq()))
-		}
-		if ev.GetPrevHash() != prev {
-			problems = append(problems, fmt.Sprintf("entry %d: previous hash %.12s…, the entry before it hashes to %.12s…", ev.GetSeq(), ev.GetPrevHash(), prev))
-		}
-		sum := sha256.Sum256([]byte(ev.GetPrevHash() + ev.GetEntryJson()))
-		if hex.EncodeToString(sum[:]) != ev.GetHash() {
-			problems = append(problems, fmt.Sprintf("entry %d: changed (its content does not hash to its hash)", ev.GetSeq()))
-		}
-		prev = ev.GetHash()
+// chainCheck checks the hash chain of the whole log as a client sees it,
+// entry by entry in order, keeping only the last hash: entries numbered 1,
+// 2, 3 … without gaps, each entry's prev_hash the hash of the one before,
+// and each hash the SHA-256 of prev_hash followed by the entry's canonical
+// JSON, whose fields must match the entry's.
+type chainCheck struct {
+	n        int64  // entries seen
+	prev     string // hash of the last entry
+	head     string // a hash the chain must pass through ("": none)
+	headSeen bool
+	problems []string
+}
+
+// add checks the next entry.
+func (c *chainCheck) add(ev *noflyv1.AuditEvent) {
+	c.n++
+	if ev.GetSeq() != c.n {
+		c.problem("entry %d: expected entry %d (entries missing)", ev.GetSeq(), c.n)
+		c.n = ev.GetSeq()
 	}
-	return problems
+	var entry struct {
+		Seq      int64  `json:"seq"`
+		Actor    string `json:"actor"`
+		PrevHash string `json:"prev_hash"`
+	}
+	if err := json.Unmarshal([]byte(ev.GetEntryJson()), &entry); err != nil {
+		c.problem("entry %d: not valid JSON", ev.GetSeq())
+	} else if entry.Seq != ev.GetSeq() || entry.Actor != ev.GetActor() || entry.PrevHash != ev.GetPrevHash() {
+		c.problem("entry %d: fields differ from the hashed entry", ev.GetSeq())
+	}
+	if ev.GetPrevHash() != c.prev {
+		c.problem("entry %d: previous hash %.12s…, the entry before it hashes to %.12s…", ev.GetSeq(), ev.GetPrevHash(), c.prev)
+	}
+	sum := sha256.Sum256([]byte(ev.GetPrevHash() + ev.GetEntryJson()))
+	if hex.EncodeToString(sum[:]) != ev.GetHash() {
+		c.problem("entry %d: changed (its content does not hash to its hash)", ev.GetSeq())
+	}
+	c.prev = ev.GetHash()
+	c.headSeen = c.headSeen || (c.head != "" && ev.GetHash() == c.head)
+}
+
+// maxChainProblems are listed; more are counted.
+const maxChainProblems = 100
+
+func (c *chainCheck) problem(format string, args ...any) {
+	if len(c.problems) <= maxChainProblems {
+		c.problems = append(c.problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// result is what was found wrong once every entry was added.
+func (c *chainCheck) result() []string {
+	ps := c.problems
+	if len(ps) > maxChainProblems {
+		ps = append(ps[:maxChainProblems:maxChainProblems], "… and more problems in the chain not listed")
+	}
+	if c.head != "" && !c.headSeen {
+		ps = append(ps, fmt.Sprintf("no entry has the hash %s: entries were removed or changed", c.head))
+	}
+	return ps
+}
+
+// verifyChain checks events, the whole log in order (chainCheck).
+func verifyChain(events []*noflyv1.AuditEvent) []string {
+	var c chainCheck
+	for _, ev := range events {
+		c.add(ev)
+	}
+	return c.result()
 }
 
 func auditVerifyCommand() *command {
@@ -576,20 +640,19 @@ Exit status: 0 when the log is intact, 1 when it is not, 2 for errors.`,
 			if len(args) > 0 {
 				return &usageError{cmd: "nofly audit verify", msg: fmt.Sprintf("unexpected argument %q", args[0])}
 			}
-			events, err := auditEvents(ctx, e, &noflyv1.ListAuditEventsRequest{PageSize: 1000})
+			// Page by page, keeping only the last hash: a log of any
+			// length verifies in bounded memory and answers.
+			chain := chainCheck{head: head}
+			err := auditPages(ctx, e, &noflyv1.ListAuditEventsRequest{PageSize: 1000}, func(page []*noflyv1.AuditEvent) error {
+				for _, ev := range page {
+					chain.add(ev)
+				}
+				return nil
+			})
 			if err != nil {
 				return err
 			}
-			problems := verifyChain(events)
-			if head != "" {
-				found := false
-				for _, ev := range events {
-					found = found || ev.GetHash() == head
-				}
-				if !found {
-					problems = append(problems, fmt.Sprintf("no entry has the hash %s: entries were removed or changed", head))
-				}
-			}
+			problems := chain.result()
 			var resp *noflyv1.VerifyAuditLogResponse
 			err = callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) (err error) {
 				resp, err = c.VerifyAuditLog(ctx, &noflyv1.VerifyAuditLogRequest{})
@@ -605,12 +668,8 @@ Exit status: 0 when the log is intact, 1 when it is not, 2 for errors.`,
 					return err
 				}
 			} else if len(problems) == 0 {
-				last := ""
-				if n := len(events); n > 0 {
-					last = events[n-1].GetHash()
-				}
 				fmt.Fprintf(e.stdout, "audit log intact: %d entr%s, %d exemption record%s\nhead %s\n",
-					len(events), pluralY(len(events)), resp.GetRecords(), plural(int(resp.GetRecords())), last)
+					chain.n, pluralY(int(chain.n)), resp.GetRecords(), plural(int(resp.GetRecords())), chain.prev)
 			} else {
 				fmt.Fprintf(e.stdout, "audit log NOT intact: %d problem%s\n", len(problems), plural(len(problems)))
 				for _, p := range problems {

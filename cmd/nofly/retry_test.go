@@ -52,32 +52,13 @@ func TestWriteRetriedAfterLostReply(t *testing.T) {
 	defer func(b []time.Duration) { writeBackoff = b }(writeBackoff)
 	writeBackoff = []time.Duration{time.Millisecond, time.Millisecond}
 	ctx := context.Background()
-	store, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "nofly.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	srv, err := server.New(ctx, server.Config{
-		Load:       func(context.Context) ([]geo.Zone, error) { return geo.ReadFS(data.FS) },
-		Log:        slog.New(slog.DiscardHandler),
-		Exemptions: store,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	lost := &lostReplies{runs: map[string]int{}}
-	g := srv.NewGRPCServer(grpc.ChainUnaryInterceptor(lost.intercept))
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	defer g.Stop()
+	addr, store := serve(t, grpc.ChainUnaryInterceptor(lost.intercept))
 
 	nofly := func(args ...string) string {
 		t.Helper()
 		var out, errs strings.Builder
-		args = append([]string{"--server", lis.Addr().String()}, args...)
+		args = append([]string{"--server", addr}, args...)
 		if err := run(ctx, args, strings.NewReader(""), &out, &errs, func(string) string { return "" }); err != nil {
 			t.Fatalf("nofly %s: %v\n%s", strings.Join(args, " "), err, errs.String())
 		}
@@ -121,6 +102,34 @@ func TestWriteRetriedAfterLostReply(t *testing.T) {
 	if v, err := store.VerifyAudit(ctx); err != nil || !v.OK() {
 		t.Errorf("verify: %+v %v", v, err)
 	}
+}
+
+// serve starts a server of the embedded sample zones with an exemption
+// store on a loopback port, with opts beside its own.
+func serve(t *testing.T, opts ...grpc.ServerOption) (string, *sqlitestore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "nofly.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv, err := server.New(ctx, server.Config{
+		Load:       func(context.Context) ([]geo.Zone, error) { return geo.ReadFS(data.FS) },
+		Log:        slog.New(slog.DiscardHandler),
+		Exemptions: store,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := srv.NewGRPCServer(opts...)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	return lis.Addr().String(), store
 }
 
 // zoneID is a zone of the embedded sample that an exemption may name.

@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -94,25 +92,9 @@ func (s *Store) Audit(caller context.Context, f exemptions.AuditFilter) ([]exemp
 		return nil, "", fail(caller, "audit", err)
 	}
 	defer rows.Close()
-	var out []exemptions.AuditEvent
-	for rows.Next() {
-		var entry, hash string
-		if err := rows.Scan(&entry, &hash); err != nil {
-			return nil, "", fail(caller, "audit", err)
-		}
-		var e exemptions.AuditEvent
-		if err := json.Unmarshal([]byte(entry), &e); err != nil {
-			return nil, "", fmt.Errorf("audit entry: %w", err)
-		}
-		e.Hash, e.Entry = hash, json.RawMessage(entry)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, next, err := storecore.PageAudit(rows, n, f.MaxBytes)
+	if err != nil {
 		return nil, "", fail(caller, "audit", err)
-	}
-	next := ""
-	if len(out) > n {
-		out, next = out[:n], storecore.EncodeToken(out[n-1].Seq)
 	}
 	return out, next, nil
 }

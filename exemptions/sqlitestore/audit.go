@@ -3,9 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/nofly-project/nofly/exemptions"
@@ -94,27 +92,7 @@ func (s *Store) Audit(ctx context.Context, f exemptions.AuditFilter) ([]exemptio
 		return nil, "", err
 	}
 	defer rows.Close()
-	var out []exemptions.AuditEvent
-	for rows.Next() {
-		var entry, hash string
-		if err := rows.Scan(&entry, &hash); err != nil {
-			return nil, "", err
-		}
-		var e exemptions.AuditEvent
-		if err := json.Unmarshal([]byte(entry), &e); err != nil {
-			return nil, "", fmt.Errorf("audit entry: %w", err)
-		}
-		e.Hash, e.Entry = hash, json.RawMessage(entry)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > n {
-		out, next = out[:n], storecore.EncodeToken(out[n-1].Seq)
-	}
-	return out, next, nil
+	return storecore.PageAudit(rows, n, f.MaxBytes)
 }
 
 // VerifyAudit implements Store.

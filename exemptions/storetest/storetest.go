@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) exemptions.Store) {
 		{"CheckNotInForce", testCheckNotInForce},
 		{"ChecksRaceRevokes", func(t *testing.T, s exemptions.Store) { RaceChecks(t, []exemptions.Store{s}, 8) }},
 		{"IdempotentWrites", testIdempotentWrites},
+		{"AuditPagesByBytes", testAuditPagesByBytes},
 		{"RetriesRace", func(t *testing.T, s exemptions.Store) { RaceRetries(t, []exemptions.Store{s}, 8) }},
 	}
 	for _, tc := range tests {

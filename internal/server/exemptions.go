@@ -155,7 +155,8 @@ func (e *exemptionServer) ListAuditEvents(ctx context.Context, req *noflyv1.List
 	var b badRequest
 	checkEnum(&b, "action", req.GetAction())
 	f := exemptions.AuditFilter{Action: actionFromProto[req.GetAction()], ExemptionID: req.GetExemptionId(),
-		Actor: req.GetActor(), PageSize: checkPageSize(&b, req.GetPageSize()), PageToken: req.GetPageToken()}
+		Actor: req.GetActor(), PageSize: checkPageSize(&b, req.GetPageSize()), PageToken: req.GetPageToken(),
+		MaxBytes: auditPageBytes}
 	if err := b.err(); err != nil {
 		return nil, e.s.toStatus(ctx, err)
 	}
@@ -173,10 +174,20 @@ func (e *exemptionServer) ListAuditEvents(ctx context.Context, req *noflyv1.List
 				pe.Action = p
 			}
 		}
+		if proto.Size(pe) > auditPageBytes { // alone on its page (the store pages by size)
+			pe.DetailJson, pe.ClientReference, pe.Abridged = "", "", true
+		}
 		resp.Events = append(resp.Events, pe)
 	}
 	return resp, nil
 }
+
+// auditPageBytes bounds a page of ListAuditEvents by the size of its
+// entries, well under the 4 MiB a gRPC client accepts by default (the
+// store pages by EntrySize, an upper bound of an entry's size in the
+// answer). An entry larger on its own comes alone, abridged: detail_json
+// and client_reference are in its entry_json. A variable for tests.
+var auditPageBytes = 1 << 20
 
 // VerifyAuditLog implements nofly.v1.ExemptionService.
 func (e *exemptionServer) VerifyAuditLog(ctx context.Context, _ *noflyv1.VerifyAuditLogRequest) (*noflyv1.VerifyAuditLogResponse, error) {

@@ -1339,7 +1339,10 @@ type AuditEvent struct {
 	// check the chain itself.
 	EntryJson string `protobuf:"bytes,10,opt,name=entry_json,json=entryJson,proto3" json:"entry_json,omitempty"`
 	// The request_id of the write, when it named one.
-	RequestId     string `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// True when detail_json and client_reference are left out because the
+	// entry is too large to send them beside entry_json, which holds both.
+	Abridged      bool `protobuf:"varint,12,opt,name=abridged,proto3" json:"abridged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1451,6 +1454,13 @@ func (x *AuditEvent) GetRequestId() string {
 	return ""
 }
 
+func (x *AuditEvent) GetAbridged() bool {
+	if x != nil {
+		return x.Abridged
+	}
+	return false
+}
+
 // ListAuditEventsRequest asks for a page of the audit log.
 type ListAuditEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1536,7 +1546,9 @@ func (x *ListAuditEventsRequest) GetPageToken() string {
 // ListAuditEventsResponse is a page of the audit log.
 type ListAuditEventsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// In order.
+	// In order. A page ends early, with a next_page_token, before its
+	// entries would take more than 1 MiB, so that no answer comes near the
+	// 4 MiB a gRPC client accepts by default however large the entries.
 	Events []*AuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	// Token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
@@ -1813,7 +1825,7 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\"L\n" +
 	"\x17RevokeExemptionResponse\x121\n" +
-	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"\xef\x02\n" +
+	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"\x8b\x03\n" +
 	"\n" +
 	"AuditEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12*\n" +
@@ -1830,7 +1842,8 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"entry_json\x18\n" +
 	" \x01(\tR\tentryJson\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\v \x01(\tR\trequestId\"\xbc\x01\n" +
+	"request_id\x18\v \x01(\tR\trequestId\x12\x1a\n" +
+	"\babridged\x18\f \x01(\bR\babridged\"\xbc\x01\n" +
 	"\x16ListAuditEventsRequest\x12-\n" +
 	"\x06action\x18\x01 \x01(\x0e2\x15.nofly.v1.AuditActionR\x06action\x12!\n" +
 	"\fexemption_id\x18\x02 \x01(\tR\vexemptionId\x12\x14\n" +

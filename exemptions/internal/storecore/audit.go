@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/nofly-project/nofly/exemptions"
@@ -51,4 +52,38 @@ func AuditEntry(entry, hash string) (exemptions.AuditEvent, error) {
 	}
 	e.Hash, e.Entry = hash, json.RawMessage(entry)
 	return e, nil
+}
+
+// EntrySize bounds what an entry stored as entry with hash takes in an
+// answer: its canonical JSON, and again the parts of it (actor, ids,
+// reference, detail, previous hash) sent beside it, its hash, and a little
+// for the encoding.
+func EntrySize(entry, hash string) int { return 2*len(entry) + len(hash) + 256 }
+
+// PageAudit reads the rows (entry, hash) of a query for a page of n
+// entries that asked for n+1 rows, and returns the page and the token of
+// the next. The page also ends, early, before the entry that would take
+// its size (EntrySize) past maxBytes (0: no bound); the first entry is
+// always in it, so that paging makes progress.
+func PageAudit(rows RowScanner, n, maxBytes int) ([]exemptions.AuditEvent, string, error) {
+	var (
+		out  []exemptions.AuditEvent
+		size int
+	)
+	for rows.Next() {
+		var entry, hash string
+		if err := rows.Scan(&entry, &hash); err != nil {
+			return nil, "", err
+		}
+		size += EntrySize(entry, hash)
+		if len(out) == n || (maxBytes > 0 && len(out) > 0 && size > maxBytes) {
+			return out, EncodeToken(out[len(out)-1].Seq), nil
+		}
+		e, err := AuditEntry(entry, hash)
+		if err != nil {
+			return nil, "", fmt.Errorf("audit entry: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, "", rows.Err()
 }
