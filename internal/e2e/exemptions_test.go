@@ -338,3 +338,39 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 		t.Errorf("verify after tampering: %s", r)
 	}
 }
+
+// TestAuditVerifyFindsListColumnsEdited moves a record's end behind
+// noflyd's back, leaving the hash chain intact: exemptions list --active-at
+// then answers wrongly, and nofly audit verify exits 1 naming the record
+// and the column.
+func TestAuditVerifyFindsListColumnsEdited(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nofly.db")
+	d := startDaemon(t, "--db", db)
+	r := nofly(t, d.addr, "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR", "--from", "now", "--until", "+1h",
+		"--max-alt", "60", "--legal-basis", "ILT/2026/0045", "--by", "admin")
+	wantExit(t, r, 0)
+	id := strings.TrimSpace(r.stdout)
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{"DROP TRIGGER exemptions_no_edit",
+		"UPDATE exemptions SET valid_until_ns = valid_until_ns + 30 * 86400000000000"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// The edit shows in the list a planner reads ...
+	r = nofly(t, d.addr, "exemptions", "list", "--active-at", "+48h")
+	wantExit(t, r, 0)
+	if !strings.Contains(r.stdout, id) {
+		t.Fatalf("the edit did not reach the list, so this test shows nothing:\n%s", r)
+	}
+	// ... and in the verification.
+	r = nofly(t, d.addr, "audit", "verify")
+	wantExit(t, r, 1)
+	if !strings.Contains(r.stdout, id+": column valid_until differs from the record") {
+		t.Errorf("verify after editing valid_until_ns: %s", r)
+	}
+}
