@@ -493,3 +493,50 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresMigrateFromSchema1: a database at the first migration,
+// holding a record and its entry, is upgraded at Open; the old record
+// verifies, and writes with request ids work.
+func TestPostgresMigrateFromSchema1(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.New(t)
+	// A record written without a request id touches only the first
+	// migration's tables; then the second migration's objects go, as if
+	// they had never been made.
+	first := openPostgresURL(t, url)
+	if _, err := first.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	db := rawPG(t, url)
+	for _, q := range []string{
+		"DROP TABLE requests",
+		"DROP TRIGGER exemption_zones_named ON exemption_zones", "DROP FUNCTION nofly_exemption_zones_named()",
+		"DROP TRIGGER exemptions_columns ON exemptions", "DROP FUNCTION nofly_exemptions_columns()",
+		"DELETE FROM schema_migrations WHERE version > 1",
+	} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if len(pgstore.Migrations) != 2 {
+		t.Fatalf("%d migrations: undo the newer ones above too", len(pgstore.Migrations))
+	}
+	s := openPostgresURL(t, url)
+	defer s.Close()
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != len(pgstore.Migrations) {
+		t.Fatalf("%d migrations recorded, want %d (%v)", n, len(pgstore.Migrations), err)
+	}
+	req := exemptions.Request{ID: "00000000-0000-4000-8000-000000000001", Digest: "d"}
+	a, err := s.Create(ctx, req, storetest.Record("AMS", "NL-A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.Create(ctx, req, storetest.Record("AMS", "NL-A")); err != nil || b.ID != a.ID {
+		t.Fatalf("retry: %v %v", b, err)
+	}
+	if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() || v.Records != 2 {
+		t.Fatalf("%+v %v", v, err)
+	}
+}
