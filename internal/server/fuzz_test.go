@@ -185,6 +185,8 @@ var fuzzSeeds = map[string][]proto.Message{
 	noflyv1.GeofenceService_GetZone_FullMethodName: {&noflyv1.GetZoneRequest{Id: "T-PROHIB"}, &noflyv1.GetZoneRequest{Id: "NOPE"}},
 	noflyv1.ExemptionService_CreateExemption_FullMethodName: {
 		&noflyv1.CreateExemptionRequest{Exemption: record()},
+		&noflyv1.CreateExemptionRequest{Exemption: record(), RequestId: "6f1c2a0e-3b7d-4c1e-9a55-0d2b8e4f7a10"},
+		&noflyv1.CreateExemptionRequest{Exemption: record(), RequestId: "not-a-uuid"},
 		&noflyv1.CreateExemptionRequest{Exemption: func() *noflyv1.Exemption {
 			ex := record()
 			ex.IssuedBy = ""
@@ -195,9 +197,11 @@ var fuzzSeeds = map[string][]proto.Message{
 			return ex
 		}()},
 	},
-	noflyv1.ExemptionService_SupersedeExemption_FullMethodName: {&noflyv1.SupersedeExemptionRequest{Id: "EX-000001", Exemption: record()}},
+	noflyv1.ExemptionService_SupersedeExemption_FullMethodName: {&noflyv1.SupersedeExemptionRequest{Id: "EX-000001", Exemption: record()},
+		&noflyv1.SupersedeExemptionRequest{Id: "EX-000001", Exemption: record(), RequestId: "6f1c2a0e-3b7d-4c1e-9a55-0d2b8e4f7a11"}},
 	noflyv1.ExemptionService_RevokeExemption_FullMethodName: {
 		&noflyv1.RevokeExemptionRequest{Id: "EX-000001", Reason: "done", RevokedBy: "chief"},
+		&noflyv1.RevokeExemptionRequest{Id: "EX-000001", Reason: "done", RevokedBy: "chief", RequestId: "6F1C2A0E-3B7D-4C1E-9A55-0D2B8E4F7A12"},
 		&noflyv1.RevokeExemptionRequest{Id: "EX-999999", Reason: "done"},
 	},
 	noflyv1.ExemptionService_GetExemption_FullMethodName: {&noflyv1.GetExemptionRequest{Id: "EX-000001"}},
