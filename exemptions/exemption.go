@@ -1,7 +1,9 @@
 // Package exemptions holds the police's own exemption records (ontheffingen):
 // the model, its validation, the rules that decide whether an exemption
-// covers a flight's conflict with a zone, the Store that keeps records and
-// the append-only audit log durably, and the in-memory Cache that checks read.
+// covers a flight's conflict with a zone, the Store interface that keeps
+// records and the append-only audit log durably (implemented in
+// exemptions/sqlitestore and exemptions/pgstore, so that this package links
+// no database driver), and the in-memory Cache that checks read.
 //
 // The model and the rules are pure: no I/O and no clock; every instant is an
 // input. Records are never edited or deleted: a change is a new record that
