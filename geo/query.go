@@ -112,6 +112,15 @@ func (q RouteQuery) Validate() error {
 				checkAlt(fmt.Sprintf("waypoints[%d].alt", i), w.Alt, q.AltRef))
 		}
 	}
+	if len(errs) == 0 {
+		for i := 1; i < len(q.Waypoints); i++ {
+			a, b := q.Waypoints[i-1].Point, q.Waypoints[i].Point
+			if longEdge(a, b) {
+				errs = append(errs, fmt.Errorf("waypoints[%d]: %s", i-1, edgeError(i-1, a, b, "leg", "waypoint").Msg))
+				break
+			}
+		}
+	}
 	errs = append(errs, checkBuffer(q.Buffer), checkWindow(q.Window))
 	return join(errs...)
 }

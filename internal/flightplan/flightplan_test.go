@@ -318,3 +318,24 @@ func FuzzParseGeoJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestParseAntimeridian refuses a route leg or an area edge that would be
+// read the long way round the Earth (issue 11).
+func TestParseAntimeridian(t *testing.T) {
+	tests := []struct{ name, in, err string }{
+		{"route", `{"type":"LineString","coordinates":[[179.8,-16.5],[-179.8,-16.5]]}`,
+			"plan.geojson: not a supported flight plan: route: leg from waypoint 0 (179.8, -16.5) to waypoint 1 (-179.8, -16.5) spans 359.6° of longitude"},
+		{"area", `{"type":"Polygon","coordinates":[[[179.5,-17],[-179.5,-17],[-179.5,-16],[179.5,-16],[179.5,-17]]]}`,
+			"plan.geojson: not a supported flight plan: area ring 0: edge from position 0 (179.5, -17) to position 1 (-179.5, -17) spans 359°"},
+		{"flat area", `{"type":"Polygon","coordinates":[[[4.7,52.3],[4.8,52.4],[4.9,52.5],[4.7,52.3]]]}`,
+			"area ring 0: ring encloses no area"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("plan.geojson", []byte(tc.in), Options{})
+			if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("Parse: %v, want %q", err, tc.err)
+			}
+		})
+	}
+}
