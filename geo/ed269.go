@@ -36,9 +36,9 @@ func (c *zoneReader) readED269(v *jvalue) {
 	c.z.Restriction = c.restriction(v.get("restriction"), "restriction")
 	c.z.Reasons = c.strList(v.get("reason"), "reason")
 	c.z.Message = joinMessage(
-		c.text(v.get("message"), "message"),
-		c.conditions(v.get("restrictionConditions"), "restrictionConditions"),
-		c.text(v.get("otherReasonInfo"), "otherReasonInfo"),
+		c.message(c.text, v.get("message"), "message"),
+		c.message(c.conditions, v.get("restrictionConditions"), "restrictionConditions"),
+		c.message(c.text, v.get("otherReasonInfo"), "otherReasonInfo"),
 	)
 	c.z.Exemptions = c.yesNo(v.get("regulationExemption"), "regulationExemption")
 	// uSpaceClass (EUROCONTROL or CORUS) does not change what a flight may

@@ -31,7 +31,11 @@ func (p Problem) String() string {
 	}
 	if p.Feature >= 0 {
 		fmt.Fprintf(&b, "feature %d", p.Feature)
-		if p.ZoneID != "" {
+		switch {
+		case p.ZoneID == "":
+		case CheckText(p.ZoneID, false) != "":
+			fmt.Fprintf(&b, " (%q)", p.ZoneID) // escaped: see CheckText
+		default:
 			fmt.Fprintf(&b, " (%s)", p.ZoneID)
 		}
 		b.WriteString(": ")

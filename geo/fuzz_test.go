@@ -38,6 +38,14 @@ var seedBroken = []string{
 	`[{"identifier":"E","restriction":"PROHIBITED","applicability":[{"permanent":"NO","dailyPeriod":[{"day":["MON"],"startTime":"8:00"}]}],"geometry":[{"uomDimensions":"FT","lowerLimit":"0","horizontalProjection":{"type":"Circle","center":[5,52],"radius":10}}]}]`,
 	"\xef\xbb\xbf{\"type\":\"FeatureCollection\",\"features\":[]}",
 	`{"a":"\ud800\u00e9\\\/","b":[1e5,-0.0,12345678901234567890,0.1e-400]}`,
+	// Refused since issue 11: a ring drawn across ±180° (read the long way),
+	// a ring round a pole along one parallel (no area), control characters
+	// and invalid UTF-8 in texts.
+	noflyFeature(`{"id":"FJ-1"}`, `{"type":"Polygon","coordinates":[[[179.5,-17],[-179.5,-17],[-179.5,-16],[179.5,-16],[179.5,-17]]]}`),
+	noflyFeature(`{"id":"POLE"}`, `{"type":"Polygon","coordinates":[[[0,85],[90,85],[180,85],[90,85],[0,85]]]}`),
+	noflyFeature(`{"id":"A","message":"call tower\r\u001b[2K\u001b[1A\u001b[32mNO CONDITIONS - FLY FREELY"}`, readSquare),
+	noflyFeature("{\"id\":\"A\u0007\",\"name\":\"Z\xfcrich\",\"reasons\":[\"\u009b\"]}", readSquare),
+	`[{"identifier":"E","restriction":"PROHIBITED","name":"\u001b]0;x\u0007","restrictionConditions":["a\nb","c\r"],"geometry":[{"horizontalProjection":{"type":"Polygon","coordinates":[[[179,0],[-179,0],[-179,1],[179,0]]]}}]}]`,
 }
 
 func addFileSeeds(f *testing.F) {

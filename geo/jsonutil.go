@@ -62,6 +62,9 @@ func (k jkind) String() string {
 type jvalue struct {
 	kind jkind
 	b    bool // jBool
+	// badUTF8: a string held bytes that are not UTF-8 (or a lone UTF-16
+	// surrogate), which str reads as U+FFFD, as encoding/json does.
+	badUTF8 bool
 	// dup: an object holds a key more than once (see dupKey).
 	dup bool
 	off int32 // byte offset of the value's first character (files are under 2 GiB)
@@ -162,6 +165,9 @@ type jparser struct {
 	memberSlab slab[jmember]
 	pointSlab  slab[orb.Point]
 	nodeSlab   slab[coordNode]
+
+	// badUTF8 is set by string when the string it read was not UTF-8.
+	badUTF8 bool
 
 	// stream, when set, is offered each array member of the top-level
 	// object (see streamArray).
@@ -270,7 +276,9 @@ func (p *jparser) value() jvalue {
 	case c == '[':
 		return p.array()
 	case c == '"':
-		return jvalue{kind: jString, off: off, str: p.string()}
+		p.badUTF8 = false
+		s := p.string()
+		return jvalue{kind: jString, off: off, str: s, badUTF8: p.badUTF8}
 	case c == '-' || (c >= '0' && c <= '9'):
 		return jvalue{kind: jNumber, off: off, num: p.number()}
 	case c == 't':
@@ -762,6 +770,7 @@ func (p *jparser) string() string {
 			s := internString(d[start:i])
 			if !utf8.ValidString(s) {
 				s = replaceInvalidUTF8(s)
+				p.badUTF8 = true
 			}
 			return s
 		case c == '\\':
@@ -788,7 +797,11 @@ func (p *jparser) stringEscaped(start int) string {
 		switch {
 		case c == '"':
 			p.pos++
-			return replaceInvalidUTF8(string(buf))
+			if !utf8.Valid(buf) {
+				p.badUTF8 = true
+				return replaceInvalidUTF8(string(buf))
+			}
+			return string(buf)
 		case c < 0x20:
 			p.fail("invalid character " + quoteChar(c) + " in string literal")
 			return ""
@@ -837,6 +850,9 @@ func (p *jparser) stringEscaped(start int) string {
 					} else {
 						p.pos = save
 					}
+				}
+				if r2 == utf8.RuneError {
+					p.badUTF8 = true
 				}
 				r = r2
 			}

@@ -595,6 +595,8 @@ type zoneReader struct {
 	feature int
 	z       Zone
 	names   srcNames
+	// lines: texts read now may hold line feeds and tabs (see str).
+	lines bool
 	// reported lists the fields the reader found problems in, so that
 	// validation does not report the same field again.
 	reported []string
@@ -674,16 +676,38 @@ func (c *zoneReader) array(v *jvalue, field string) ([]jmember, bool) {
 	return nil, false
 }
 
-// str returns v's text; absent or null is "".
+// str returns v's text; absent or null is "". A text that is not UTF-8 or
+// holds a control character is a problem (see CheckText); line feeds and
+// tabs are allowed while c.lines is set.
 func (c *zoneReader) str(v *jvalue, field string) string {
 	switch v.kind {
 	case jString:
+		c.checkText(v, field)
 		return v.str
 	case jAbsent, jNull:
 		return ""
 	}
 	c.wrongType(v, field, "a string")
 	return ""
+}
+
+// checkText reports a string value that cannot be shown as it is.
+func (c *zoneReader) checkText(v *jvalue, field string) {
+	if v.badUTF8 {
+		c.add(field, fmt.Sprintf("invalid UTF-8 (%s): write the text in UTF-8", c.r.lines.at(v.off)))
+		return
+	}
+	if msg := CheckText(v.str, c.lines); msg != "" {
+		c.add(field, msg)
+	}
+}
+
+// message reads a text that may have several lines: a message or
+// conditions, through read.
+func (c *zoneReader) message(read func(v *jvalue, field string) string, v *jvalue, field string) string {
+	c.lines = true
+	defer func() { c.lines = false }()
+	return read(v, field)
 }
 
 // num returns v's value and whether it is there.
@@ -701,7 +725,7 @@ func (c *zoneReader) num(v *jvalue, field string) (float64, bool) {
 // strList reads an array of strings; a single string reads as a list of one.
 func (c *zoneReader) strList(v *jvalue, field string) []string {
 	if v.kind == jString {
-		return []string{v.str}
+		return []string{c.str(v, field)}
 	}
 	elems, _ := c.array(v, field)
 	var out []string
@@ -711,7 +735,7 @@ func (c *zoneReader) strList(v *jvalue, field string) []string {
 			c.wrongType(e, fieldIndex(field, i), "a string")
 			continue
 		}
-		out = append(out, e.str)
+		out = append(out, c.str(e, fieldIndex(field, i)))
 	}
 	return out
 }

@@ -16,6 +16,8 @@ const MaxRadius = 1_000_000
 // wrong or meaningless. Every reader applies it to each zone it reads, and
 // NewIndex to each zone it is given. It checks that:
 //   - ID is not empty and Restriction is known;
+//   - every text (ID, name, country, reasons, message, authorities) is
+//     UTF-8 without control characters (see CheckText);
 //   - there is at least one volume, and each has a shape: polygons with at
 //     least one ring each, every ring closed (first position equals last)
 //     with at least 4 positions, every coordinate finite and within
@@ -39,9 +41,11 @@ const MaxRadius = 1_000_000
 // fields such as "volumes[0].shape.polygons[0][1]" or "volumes[1].lower".
 func Validate(z *Zone) []Problem {
 	var probs []Problem
-	validateWith(z, nil, func(field, msg string) {
+	add := func(field, msg string) {
 		probs = append(probs, Problem{File: z.Source.File, Feature: z.Source.Feature, ZoneID: z.ID, Field: field, Msg: msg})
-	})
+	}
+	validateWith(z, nil, add)
+	validateText(z, add)
 	return probs
 }
 
