@@ -167,32 +167,20 @@ func readTree(t fileTree, paths []string) ([]Zone, error) {
 	}
 
 	var zones []Zone
-	type place struct{ file, feature int }
-	seen := make(map[string]place)
-	for fi, name := range files {
+	for _, name := range files {
 		fzones, fprobs := readTreeFile(t, name)
 		probs = append(probs, fprobs...)
-		for i := range fzones {
-			z := &fzones[i]
-			if z.ID == "" {
-				continue
-			}
-			if first, dup := seen[z.ID]; dup && first.file != fi {
-				// Duplicates within one file were reported by its reader.
-				probs = append(probs, Problem{File: z.Source.File, Feature: z.Source.Feature, ZoneID: z.ID,
-					Field: idField(z.Source.Format),
-					Msg:   fmt.Sprintf("duplicate zone ID: also feature %d of %s", first.feature, files[first.file])})
-				continue
-			}
-			if _, dup := seen[z.ID]; !dup {
-				seen[z.ID] = place{fi, z.Source.Feature}
-			}
-		}
 		if zones == nil {
 			zones = fzones // one file: no copy
 		} else {
 			zones = append(zones, fzones...)
 		}
+	}
+	if len(files) > 1 {
+		// Each file's reader applied the rules within the file; now across.
+		var dups []Problem
+		zones, dups = mergeZones(zones, false)
+		probs = append(probs, dups...)
 	}
 	if len(probs) > 0 {
 		return nil, &LoadError{Problems: probs}
@@ -561,21 +549,12 @@ func (r *fileReader) zone(i int) *zoneReader {
 	return c
 }
 
-// checkDuplicates reports zones of the file that repeat an earlier ID.
+// checkDuplicates applies the rules for features that share an identifier
+// (see mergeZones) to the zones of the file.
 func (r *fileReader) checkDuplicates() {
-	seen := make(map[string]int, len(r.zones))
-	for i := range r.zones {
-		z := &r.zones[i]
-		if z.ID == "" {
-			continue
-		}
-		if j, dup := seen[z.ID]; dup {
-			r.probs = append(r.probs, Problem{File: r.file, Feature: z.Source.Feature, ZoneID: z.ID, Field: idField(r.format),
-				Msg: fmt.Sprintf("duplicate zone ID: also feature %d of %s", r.zones[j].Source.Feature, r.file)})
-			continue
-		}
-		seen[z.ID] = i
-	}
+	var probs []Problem
+	r.zones, probs = mergeZones(r.zones, true)
+	r.probs = append(r.probs, probs...)
 }
 
 // idField names the member that holds a zone's ID in a format.
