@@ -319,6 +319,80 @@ func readBytes(data []byte, name string) ([]Zone, []Problem) {
 	return readWhole(data, base, name)
 }
 
+// Two ways read a file, and both detect its format with detectLayout:
+// readWhole, the reference, parses the whole file into one tree and reports
+// every problem; readFast streams the array that holds the zones and keeps
+// only one zone's tree in memory at a time, but gives up on anything that is
+// not a valid file laid out as real files are. Both give the same zones
+// (TestReadFastMatches, FuzzReadFastMatches).
+
+// layout is how a zone file holds its zones.
+type layout uint8
+
+const (
+	layoutNone          layout = iota // not a zone file
+	layoutED269Array                  // a bare array of ED-269 zones
+	layoutED269List                   // {"UASZoneList": [zones]}
+	layoutED269Features               // {"features": [zones]} of ED-269 zones, not GeoJSON Features
+	layoutCollection                  // a GeoJSON FeatureCollection: ED-318 or nofly, by its features
+	layoutFeature                     // a single GeoJSON Feature
+)
+
+// zoneList is the member of the top-level object that holds the zones in
+// layout l; "" for the document itself or a single Feature.
+func (l layout) zoneList() string {
+	switch l {
+	case layoutED269List:
+		return "UASZoneList"
+	case layoutED269Features, layoutCollection:
+		return "features"
+	}
+	return ""
+}
+
+// detectLayout recognises how root holds its zones (docs/zones.md,
+// "Detection"):
+//   - a JSON array, or an object with "UASZoneList": ED-269;
+//   - an object with a "features" array whose items look like ED-269 zones
+//     (see looksED269), unless its "type" is "FeatureCollection": ED-269;
+//   - an object with "features", or with "type": "Feature": GeoJSON,
+//     whose features then say ED-318 or nofly (see ed318Marker).
+//
+// items says that the answer depended on the items of root's "features"
+// (which a streamed root does not hold). For a root that is not a zone
+// file it returns layoutNone and the problem: the member and the message.
+func detectLayout(root *jvalue) (l layout, items bool, field, problem string) {
+	switch root.kind {
+	case jArray:
+		return layoutED269Array, false, "", ""
+	case jObject:
+	default:
+		return layoutNone, false, "", "not a zone file: want a GeoJSON FeatureCollection, an ED-269 zone list or an array of ED-269 zones, got " + root.kind.String()
+	}
+	if l := root.get("UASZoneList"); l.kind != jAbsent {
+		if l.kind != jArray {
+			return layoutNone, false, "UASZoneList", "want an array of ED-269 zones, got " + l.describe()
+		}
+		return layoutED269List, false, "", ""
+	}
+	typ := root.get("type")
+	collection := typ.kind == jString && typ.str == "FeatureCollection"
+	feats := root.get("features")
+	switch {
+	case typ.kind == jString && typ.str == "Feature":
+		return layoutFeature, false, "", ""
+	case feats.kind == jArray && collection:
+		return layoutCollection, false, "", ""
+	case feats.kind == jArray && looksED269(feats.kids):
+		return layoutED269Features, true, "", ""
+	case feats.kind == jArray:
+		return layoutCollection, true, "", ""
+	case feats.kind != jAbsent:
+		return layoutNone, false, "features", "want an array of features, got " + feats.describe()
+	}
+	return layoutNone, false, "", "not a zone file: want a GeoJSON FeatureCollection (with \"features\"), an ED-269 \"UASZoneList\" or an array of ED-269 zones"
+}
+
 // readWhole reads the zone file data, whose JSON starts at byte base, as one
 // tree: the reference way, which reports every problem.
 func readWhole(data []byte, base int, name string) ([]Zone, []Problem) {
@@ -333,15 +407,14 @@ func readWhole(data []byte, base int, name string) ([]Zone, []Problem) {
 }
 
 // readFast reads a valid zone file laid out as real files are, keeping
-// only one feature's JSON tree in memory at a time: a bare array of ED-269
-// zones, an object with a "UASZoneList" array, or a FeatureCollection whose
-// "type" comes before its "features". For anything else (a problem in any
-// zone, invalid JSON, another layout) it returns ok false, and readBytes
-// reads the file again as a whole tree, the reference way, which reports
-// every problem. Both ways give the same zones (TestReadFastMatches,
-// FuzzReadFastMatches).
+// only one feature's JSON tree in memory at a time: a layout that
+// detectLayout recognises from the members before the zones' array (a bare
+// array of ED-269 zones, an object with a "UASZoneList" array, a
+// FeatureCollection whose "type" comes before its "features"). For anything
+// else (a problem in any zone, invalid JSON, another layout, or a layout
+// that the whole document does not confirm) it returns ok false, and
+// readBytes reads the file again the reference way.
 func readFast(data []byte, name string) (zones []Zone, ok bool) {
-	p := &jparser{data: data}
 	r := &fileReader{file: name, lines: lineIndex{data: data}}
 	n := 0 // zones streamed
 	ed269 := func(i int, v *jvalue) bool {
@@ -367,62 +440,31 @@ func readFast(data []byte, name string) (zones []Zone, ok bool) {
 		n++
 		return len(r.probs) == 0
 	}
-	// Room for every zone up front (counting a marker each zone has once
-	// takes a few milliseconds; growing the slice, tens).
-	presize := func(marker string) {
-		n := min(bytes.Count(data, []byte(marker)), len(data)/64)
-		r.zones = make([]Zone, 0, n)
-	}
-	var root jvalue
-	switch p.peek() {
-	case '[':
+	streamed := layoutNone
+	root, perr := streamJSON(data, func(partial *jvalue, key string) func(int, *jvalue) bool {
+		l, items, _, _ := detectLayout(partial)
+		if streamed != layoutNone || items || l.zoneList() != key || l == layoutFeature {
+			return nil // a tree, which the whole root's layout must then confirm
+		}
+		streamed = l
+		// Room for every zone up front (counting a marker each zone has
+		// once takes a few milliseconds; growing the slice, tens).
+		marker := `Feature"`
+		if l != layoutCollection {
+			marker = `identifier"`
+		}
+		r.zones = make([]Zone, 0, min(bytes.Count(data, []byte(marker)), len(data)/64))
+		if l == layoutCollection {
+			return geoJSON
+		}
 		r.format = FormatED269
-		presize(`identifier"`)
-		p.streamArray(ed269)
-		if p.err == nil {
-			p.ws()
-			if p.pos < len(p.data) {
-				return nil, false
-			}
-		}
-	case '{':
-		streamed := false
-		p.stream = func(key string) bool {
-			switch key {
-			case "UASZoneList":
-				if streamed {
-					p.fail(errAbandoned)
-					return false
-				}
-				streamed = true
-				r.format = FormatED269
-				presize(`identifier"`)
-				p.streamArray(ed269)
-				return true
-			case "features":
-				if streamed || !collectionTypeSeen(p.stack) {
-					p.fail(errAbandoned)
-					return false
-				}
-				streamed = true
-				presize(`Feature"`)
-				p.streamArray(geoJSON)
-				return true
-			}
-			return false
-		}
-		root, _ = parseJSONWith(p)
-		if !streamed || root.dup {
-			return nil, false
-		}
-		if r.format != FormatED269 && root.get("UASZoneList").kind != jAbsent {
-			return nil, false // read's rules make this ED-269
-		}
-	default:
+		return ed269
+	})
+	if perr != nil || streamed == layoutNone || n == 0 || root.dup {
 		return nil, false
 	}
-	if p.err != nil || n == 0 {
-		return nil, false
+	if l, _, _, _ := detectLayout(&root); l != streamed {
+		return nil, false // a later member changes what the file is
 	}
 	if r.format == FormatED318 {
 		r.checkED318Metadata(&root)
@@ -432,17 +474,6 @@ func readFast(data []byte, name string) (zones []Zone, ok bool) {
 		return nil, false
 	}
 	return r.zones, true
-}
-
-// collectionTypeSeen reports whether the top-level members read so far
-// include "type": "FeatureCollection".
-func collectionTypeSeen(members []jmember) bool {
-	for i := range members {
-		if m := &members[i]; m.key == "type" && m.val.kind == jString && m.val.str == "FeatureCollection" {
-			return true
-		}
-	}
-	return false
 }
 
 // fileReader reads the zones of one file.
@@ -459,49 +490,28 @@ func (r *fileReader) fileProblem(field, msg string) {
 	r.probs = append(r.probs, Problem{File: r.file, Feature: -1, Field: field, Msg: msg})
 }
 
-// read detects the format of root and reads its zones.
+// read reads the zones of root in the layout detectLayout finds.
 func (r *fileReader) read(root *jvalue) {
-	switch root.kind {
-	case jArray:
-		r.format = FormatED269
-		r.readED269(root.kids)
-		return
-	case jObject:
-	default:
-		r.fileProblem("", "not a zone file: want a GeoJSON FeatureCollection, an ED-269 zone list or an array of ED-269 zones, got "+root.kind.String())
-		return
-	}
-	if root.dup {
+	l, _, field, problem := detectLayout(root)
+	if root.kind == jObject && root.dup {
 		r.fileProblem(dupKey(root.kids), "member given more than once")
 	}
-	if l := root.get("UASZoneList"); l.kind != jAbsent {
+	switch l {
+	case layoutNone:
+		r.fileProblem(field, problem)
+	case layoutED269Array:
 		r.format = FormatED269
-		if l.kind != jArray {
-			r.fileProblem("UASZoneList", "want an array of ED-269 zones, got "+l.describe())
-			return
-		}
-		r.readED269(l.kids)
-		return
-	}
-	typ := root.get("type")
-	feats := root.get("features")
-	switch {
-	case typ.kind == jString && typ.str == "Feature":
+		r.readED269(root.kids)
+	case layoutED269List, layoutED269Features:
+		r.format = FormatED269
+		r.readED269(root.get(l.zoneList()).kids)
+	case layoutFeature:
 		r.readGeoJSON(root, []jmember{{val: *root}})
-	case feats.kind == jArray:
-		if (typ.kind != jString || typ.str != "FeatureCollection") && looksED269(feats.kids) {
-			r.format = FormatED269
-			r.readED269(feats.kids)
-			return
-		}
-		if typ.kind != jAbsent && (typ.kind != jString || typ.str != "FeatureCollection") {
+	case layoutCollection:
+		if typ := root.get("type"); typ.kind != jAbsent && (typ.kind != jString || typ.str != "FeatureCollection") {
 			r.fileProblem("type", `want "FeatureCollection", got `+typ.describe())
 		}
-		r.readGeoJSON(root, feats.kids)
-	case feats.kind != jAbsent:
-		r.fileProblem("features", "want an array of features, got "+feats.describe())
-	default:
-		r.fileProblem("", "not a zone file: want a GeoJSON FeatureCollection (with \"features\"), an ED-269 \"UASZoneList\" or an array of ED-269 zones")
+		r.readGeoJSON(root, root.get("features").kids)
 	}
 }
 
