@@ -2,6 +2,9 @@ package geo
 
 import "bytes"
 
+// How a zone file is recognised and read: format detection, shared by the
+// two ways of reading a file (whole, and streamed).
+
 var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 
 // readBytes reads a whole zone file. It returns the zones it could read

@@ -6,6 +6,8 @@ import (
 	"github.com/paulmach/orb"
 )
 
+// Reading GeoJSON geometry: polygons, rings and positions.
+
 // geoJSONShape reads a GeoJSON Polygon, MultiPolygon or Point (whose circle
 // radius the caller sets). It returns ok false, after reporting why, when
 // the geometry cannot give a shape.

@@ -6,6 +6,8 @@ import (
 	"time"
 )
 
+// Reading schedules: times of day, days, daily periods, daylight events.
+
 // dayTime is a time of day read from a source.
 type dayTime struct {
 	sec    int32 // seconds after midnight, 0..86400

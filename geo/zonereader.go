@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// Reading one zone: the reader's state, its problems, and the values every
+// format shares (texts, numbers, restrictions, heights, date-times).
+
 // zone starts reading the zone at feature index i. The zoneReader is
 // reused from one feature to the next.
 func (r *fileReader) zone(i int) *zoneReader {
