@@ -40,7 +40,11 @@ func (p Problem) String() string {
 		}
 		b.WriteString(": ")
 	}
-	if p.Field != "" {
+	switch {
+	case p.Field == "":
+	case CheckText(p.Field, false) != "":
+		fmt.Fprintf(&b, "%q: ", p.Field) // a member name from the file: escaped
+	default:
 		b.WriteString(p.Field)
 		b.WriteString(": ")
 	}

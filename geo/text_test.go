@@ -92,3 +92,16 @@ func TestValidateText(t *testing.T) {
 		t.Fatalf("Validate = %v", probs)
 	}
 }
+
+// TestProblemEscapes: a problem names an ID or member as the file spells
+// it, escaped when it holds control characters, so that printing the
+// problem cannot rewrite the screen either.
+func TestProblemEscapes(t *testing.T) {
+	_, err := Read(strings.NewReader(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"A\u001b[2K","x\u0007":1,"x\u0007":2},"geometry":`+readSquare+`}]}`), "f.json")
+	if err == nil {
+		t.Fatal("read")
+	}
+	if msg := err.Error(); strings.ContainsAny(msg, "\x1b\x07") || !strings.Contains(msg, `"A\x1b[2K"`) || !strings.Contains(msg, `"properties.x\a"`) {
+		t.Fatalf("error %q", msg)
+	}
+}
