@@ -7,7 +7,7 @@
 //
 // Coordinates are WGS84 longitude/latitude in degrees, in that order (as in
 // GeoJSON). Polygon edges are straight lines in longitude/latitude, as RFC 7946
-// defines them. Distances, buffers and circle radii are metres on the WGS84
+// defines them; no edge spans more than 180° of longitude (see CheckRing). Distances, buffers and circle radii are metres on the WGS84
 // ellipsoid. Heights are metres with an explicit vertical reference.
 package geo
 
