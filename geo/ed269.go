@@ -36,16 +36,12 @@ func (c *zoneReader) readED269(v *jvalue) {
 	c.z.Restriction = c.restriction(v.get("restriction"), "restriction")
 	c.z.Reasons = c.strList(v.get("reason"), "reason")
 	c.z.Message = joinMessage(
-		c.text(v.get("message"), "message"),
-		c.conditions(v.get("restrictionConditions"), "restrictionConditions"),
-		c.text(v.get("otherReasonInfo"), "otherReasonInfo"),
+		c.message(c.text, v.get("message"), "message"),
+		c.message(c.conditions, v.get("restrictionConditions"), "restrictionConditions"),
+		c.message(c.text, v.get("otherReasonInfo"), "otherReasonInfo"),
 	)
 	c.z.Exemptions = c.yesNo(v.get("regulationExemption"), "regulationExemption")
-	// uSpaceClass (EUROCONTROL or CORUS) does not change what a flight may
-	// do here; it is seen as a string and as a list.
-	if u := v.get("uSpaceClass"); u.present() && u.kind != jString && u.kind != jArray {
-		c.wrongType(u, "uSpaceClass", "a string or an array of strings")
-	}
+	c.uSpaceClass(v.get("uSpaceClass"), "uSpaceClass")
 	c.z.Authorities = c.authorities(v.get("zoneAuthority"), "zoneAuthority")
 	c.ed269Applicability(v.get("applicability"), "applicability")
 	c.ed269Geometry(v.get("geometry"), "geometry")
@@ -228,4 +224,33 @@ func (c *zoneReader) ed269Volume(g *jvalue, gf string) {
 	}
 	c.z.Volumes = append(c.z.Volumes, vol)
 	c.names.vols = append(c.names.vols, vn)
+}
+
+// uSpaceClass reads uSpaceClass, seen as a string and as a list: a U-space
+// class (EUROCONTROL, CORUS) or categories of operation (OPEN, SPECIFIC,
+// CERTIFIED, also written "SPECIFIC, CERTIFIED"). It sets the zone's Class,
+// and its Categories when every element names one.
+func (c *zoneReader) uSpaceClass(v *jvalue, field string) {
+	if v.present() && v.kind != jString && v.kind != jArray {
+		c.wrongType(v, field, "a string or an array of strings")
+		return
+	}
+	var class []string
+	for _, s := range c.strList(v, field) {
+		for _, part := range strings.Split(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				class = append(class, part)
+			}
+		}
+	}
+	var cats Category
+	for _, s := range class {
+		k, err := ParseCategory(s)
+		if err != nil {
+			cats = 0
+			break
+		}
+		cats |= k
+	}
+	c.z.Class, c.z.Categories = class, cats
 }

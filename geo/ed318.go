@@ -125,9 +125,9 @@ func (c *zoneReader) readED318(f *jvalue, why string) {
 	c.z.Restriction = c.restriction(props.get("type"), "properties.type")
 	c.z.Reasons = c.strList(props.get("reason"), "properties.reason")
 	c.z.Message = joinMessage(
-		c.text(props.get("message"), "properties.message"),
-		c.conditions(props.get("restrictionConditions"), "properties.restrictionConditions"),
-		c.text(props.get("otherReasonInfo"), "properties.otherReasonInfo"),
+		c.message(c.text, props.get("message"), "properties.message"),
+		c.message(c.conditions, props.get("restrictionConditions"), "properties.restrictionConditions"),
+		c.message(c.text, props.get("otherReasonInfo"), "properties.otherReasonInfo"),
 	)
 	c.z.Exemptions = c.yesNo(props.get("regulationExemption"), "properties.regulationExemption")
 	c.z.Authorities = c.authorities(props.get("zoneAuthority"), "properties.zoneAuthority")
@@ -151,7 +151,7 @@ func (c *zoneReader) text(v *jvalue, field string) string {
 	case jAbsent, jNull:
 		return ""
 	case jString:
-		return v.str
+		return c.str(v, field)
 	case jArray:
 		first, en, haveEn := "", "", false
 		for i := range v.kids {

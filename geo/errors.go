@@ -31,12 +31,20 @@ func (p Problem) String() string {
 	}
 	if p.Feature >= 0 {
 		fmt.Fprintf(&b, "feature %d", p.Feature)
-		if p.ZoneID != "" {
+		switch {
+		case p.ZoneID == "":
+		case CheckText(p.ZoneID, false) != "":
+			fmt.Fprintf(&b, " (%q)", p.ZoneID) // escaped: see CheckText
+		default:
 			fmt.Fprintf(&b, " (%s)", p.ZoneID)
 		}
 		b.WriteString(": ")
 	}
-	if p.Field != "" {
+	switch {
+	case p.Field == "":
+	case CheckText(p.Field, false) != "":
+		fmt.Fprintf(&b, "%q: ", p.Field) // a member name from the file: escaped
+	default:
 		b.WriteString(p.Field)
 		b.WriteString(": ")
 	}

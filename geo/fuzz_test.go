@@ -20,6 +20,7 @@ import (
 // seedFiles are the sample zone files the targets start from.
 var seedFiles = []string{
 	"testdata/zones/nofly-example.geojson",
+	"testdata/zones/gantrisch-ed269.json",
 	sharedRefData + "/zones/interuss-sample-ed269.json",
 	sharedRefData + "/zones/interuss-sample-ed318.json",
 	sharedRefData + "/formats/ed318/Example_Collection.json",
@@ -38,6 +39,18 @@ var seedBroken = []string{
 	`[{"identifier":"E","restriction":"PROHIBITED","applicability":[{"permanent":"NO","dailyPeriod":[{"day":["MON"],"startTime":"8:00"}]}],"geometry":[{"uomDimensions":"FT","lowerLimit":"0","horizontalProjection":{"type":"Circle","center":[5,52],"radius":10}}]}]`,
 	"\xef\xbb\xbf{\"type\":\"FeatureCollection\",\"features\":[]}",
 	`{"a":"\ud800\u00e9\\\/","b":[1e5,-0.0,12345678901234567890,0.1e-400]}`,
+	// Refused since issue 11: a ring drawn across ±180° (read the long way),
+	// a ring round a pole along one parallel (no area), control characters
+	// and invalid UTF-8 in texts.
+	noflyFeature(`{"id":"FJ-1"}`, `{"type":"Polygon","coordinates":[[[179.5,-17],[-179.5,-17],[-179.5,-16],[179.5,-16],[179.5,-17]]]}`),
+	noflyFeature(`{"id":"POLE"}`, `{"type":"Polygon","coordinates":[[[0,85],[90,85],[180,85],[90,85],[0,85]]]}`),
+	noflyFeature(`{"id":"A","message":"call tower\r\u001b[2K\u001b[1A\u001b[32mNO CONDITIONS - FLY FREELY"}`, readSquare),
+	noflyFeature("{\"id\":\"A\u0007\",\"name\":\"Z\xfcrich\",\"reasons\":[\"\u009b\"]}", readSquare),
+	// Features that share an identifier: volumes of one zone, and a pair
+	// refused for differing in restriction (variants: gantrisch-ed269.json).
+	`[{"identifier":"Z","restriction":"PROHIBITED","geometry":[{"horizontalProjection":{"type":"Circle","center":[7,46],"radius":100}}]},{"identifier":"Z","restriction":"PROHIBITED","geometry":[{"horizontalProjection":{"type":"Circle","center":[8,46],"radius":100}}]}]`,
+	`[{"identifier":"Z","restriction":"PROHIBITED","uSpaceClass":"OPEN","geometry":[{"horizontalProjection":{"type":"Circle","center":[7,46],"radius":100}}]},{"identifier":"Z","restriction":"CONDITIONAL","uSpaceClass":"open","geometry":[{"horizontalProjection":{"type":"Circle","center":[8,46],"radius":100}}]}]`,
+	`[{"identifier":"E","restriction":"PROHIBITED","name":"\u001b]0;x\u0007","restrictionConditions":["a\nb","c\r"],"geometry":[{"horizontalProjection":{"type":"Polygon","coordinates":[[[179,0],[-179,0],[-179,1],[179,0]]]}}]}]`,
 }
 
 func addFileSeeds(f *testing.F) {
@@ -62,16 +75,18 @@ func checkRead(t *testing.T, zones []Zone, probs []Problem, name string) {
 		}
 		return
 	}
-	seen := map[string]bool{}
+	type key struct{ id, variant string }
+	seen := map[key]bool{}
 	for i := range zones {
 		z := &zones[i]
 		if ps := Validate(z); len(ps) > 0 {
 			t.Fatalf("zone %d read without problems fails Validate: %v", i, ps)
 		}
-		if seen[z.ID] {
-			t.Fatalf("duplicate ID %q read without problems", z.ID)
+		k := key{z.ID, z.VariantKey()}
+		if seen[k] {
+			t.Fatalf("duplicate ID %q (class %q) read without problems", z.ID, k.variant)
 		}
-		seen[z.ID] = true
+		seen[k] = true
 		if z.Source.File != name || z.Source.Format == "" {
 			t.Fatalf("zone %d Source %+v", i, z.Source)
 		}

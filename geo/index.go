@@ -48,15 +48,17 @@ func (ix *Index) search(min, max [2]float32, fn func(vi int32) bool) {
 // and duplicate IDs, listing every problem in a *LoadError.
 func NewIndex(zones []Zone) (*Index, error) {
 	var probs []Problem
-	seen := make(map[string]int, len(zones))
+	type key struct{ id, variant string }
+	seen := make(map[key]int, len(zones))
 	for i := range zones {
 		z := &zones[i]
 		probs = append(probs, Validate(z)...)
-		if j, dup := seen[z.ID]; dup && z.ID != "" {
+		k := key{z.ID, z.VariantKey()}
+		if j, dup := seen[k]; dup && z.ID != "" {
 			probs = append(probs, Problem{File: z.Source.File, Feature: z.Source.Feature, ZoneID: z.ID, Field: "id",
 				Msg: fmt.Sprintf("duplicate zone id, also at %s feature %d", zones[j].Source.File, zones[j].Source.Feature)})
 		}
-		seen[z.ID] = i
+		seen[k] = i
 	}
 	if len(probs) > 0 {
 		return nil, &LoadError{Problems: probs}
@@ -69,9 +71,14 @@ func NewIndex(zones []Zone) (*Index, error) {
 	for i := range zones {
 		ix.zones[i] = &zones[i]
 	}
-	sort.Slice(ix.zones, func(i, j int) bool { return ix.zones[i].ID < ix.zones[j].ID })
+	sort.Slice(ix.zones, func(i, j int) bool {
+		a, b := ix.zones[i], ix.zones[j]
+		return a.ID < b.ID || a.ID == b.ID && a.VariantKey() < b.VariantKey()
+	})
 	for i, z := range ix.zones {
-		ix.byID[z.ID] = z
+		if _, ok := ix.byID[z.ID]; !ok {
+			ix.byID[z.ID] = z // the first variant
+		}
 		ix.act[i] = compileActivity(z.Applicability)
 		for vi := range z.Volumes {
 			ix.vols = append(ix.vols, compileVolume(i, vi, &z.Volumes[vi]))
@@ -158,13 +165,29 @@ func up32(x float64) float32 {
 // Len is the number of zones.
 func (ix *Index) Len() int { return len(ix.zones) }
 
-// Zone returns the zone with the given ID.
+// Zone returns the zone with the given ID; of a zone published in variants
+// for different categories of operation, the first by VariantKey (see
+// Variants).
 func (ix *Index) Zone(id string) (*Zone, bool) {
 	z, ok := ix.byID[id]
 	return z, ok
 }
 
-// Zones returns all zones, sorted by ID. The slice must not be modified.
+// Variants returns every zone with the given ID, sorted by VariantKey: one
+// for most zones, more for a zone published in variants for different
+// categories of operation; none for an unknown ID. The slice must not be
+// modified.
+func (ix *Index) Variants(id string) []*Zone {
+	i := sort.Search(len(ix.zones), func(i int) bool { return ix.zones[i].ID >= id })
+	j := i
+	for j < len(ix.zones) && ix.zones[j].ID == id {
+		j++
+	}
+	return ix.zones[i:j:j]
+}
+
+// Zones returns all zones, sorted by ID, then VariantKey. The slice must
+// not be modified.
 func (ix *Index) Zones() []*Zone { return ix.zones }
 
 // Search calls fn once for every zone whose bounding box meets b, in no
@@ -224,6 +247,7 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 	} else {
 		ix.grid.each(p, visit)
 	}
+	dst = dst[:start+len(byCategory(dst[start:], q.Category))] // compacts in place
 	sortHits(dst[start:])
 	return dst
 }
@@ -488,7 +512,7 @@ func (ix *Index) CheckRoute(q RouteQuery) ([]Hit, error) {
 		segs[i] = newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer)
 	}
 	h.add(segs, q.AltRef, nil)
-	return h.result(), nil
+	return byCategory(h.result(), q.Category), nil
 }
 
 // CheckArea returns the zones the operating area (grown by the buffer)
@@ -517,7 +541,7 @@ func (ix *Index) CheckArea(q AreaQuery) ([]Hit, error) {
 		h.add(segs, band.Ref, &band)
 		ix.zonesInside(h, newPolyShape(q.Area.Polygons), &band)
 	}
-	return h.result(), nil
+	return byCategory(h.result(), q.Category), nil
 }
 
 // zonesInside adds the zones that lie wholly inside the area (they meet no

@@ -14,7 +14,10 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// This file holds the small JSON parser the zone readers share.
+// This file holds the small JSON parser the zone readers share. Its API, to
+// the readers: parseJSON (a whole document as a tree of jvalue), streamJSON
+// (the same, streaming the large arrays), jvalue's get, present and
+// describe, coordNode, and syntaxProblemMsg and lineIndex to say where.
 //
 // Why not encoding/json: decoding the 50,000-zone benchmark file (40 MB)
 // into typed structs with encoding/json takes over a second on one core, most
@@ -62,6 +65,9 @@ func (k jkind) String() string {
 type jvalue struct {
 	kind jkind
 	b    bool // jBool
+	// badUTF8: a string held bytes that are not UTF-8 (or a lone UTF-16
+	// surrogate), which str reads as U+FFFD, as encoding/json does.
+	badUTF8 bool
 	// dup: an object holds a key more than once (see dupKey).
 	dup bool
 	off int32 // byte offset of the value's first character (files are under 2 GiB)
@@ -163,9 +169,11 @@ type jparser struct {
 	pointSlab  slab[orb.Point]
 	nodeSlab   slab[coordNode]
 
-	// stream, when set, is offered each array member of the top-level
-	// object (see streamArray).
-	stream func(key string) bool
+	// badUTF8 is set by string when the string it read was not UTF-8.
+	badUTF8 bool
+
+	// offer, when set, is offered the arrays streamJSON may stream.
+	offer func(partial *jvalue, key string) func(i int, v *jvalue) bool
 }
 
 // slab hands out small slices cut from large chunks.
@@ -218,6 +226,21 @@ func parseJSON(data []byte) (jvalue, *jsonError) {
 	return parseJSONWith(&jparser{data: data})
 }
 
+// streamJSON parses a whole JSON document as parseJSON does, but offers
+// offer the arrays a large zone file keeps its zones in: the document
+// itself when it is an array (key "", partial the array, without
+// elements), and each array member of the top-level object (its key;
+// partial the object with the members read before it and this one, without
+// its elements; valid only during the call). When offer returns a function, the array's elements are handed
+// to it one at a time, and not kept: each element's tree is valid only
+// during the call, its memory reused for the next (what the function keeps
+// must not point into it; coordinates may be kept). The array stays in the
+// returned tree without elements. The function returns false to stop the
+// parse, which then fails with errAbandoned.
+func streamJSON(data []byte, offer func(partial *jvalue, key string) func(i int, v *jvalue) bool) (jvalue, *jsonError) {
+	return parseJSONWith(&jparser{data: data, offer: offer})
+}
+
 // parseJSONWith parses the whole document of p.
 func parseJSONWith(p *jparser) (jvalue, *jsonError) {
 	v := p.value()
@@ -268,9 +291,18 @@ func (p *jparser) value() jvalue {
 	case c == '{':
 		return p.object()
 	case c == '[':
+		if p.offer != nil && p.depth == 0 {
+			v := jvalue{kind: jArray, off: off}
+			if fn := p.offer(&v, ""); fn != nil {
+				p.streamArray(fn)
+				return v
+			}
+		}
 		return p.array()
 	case c == '"':
-		return jvalue{kind: jString, off: off, str: p.string()}
+		p.badUTF8 = false
+		s := p.string()
+		return jvalue{kind: jString, off: off, str: s, badUTF8: p.badUTF8}
 	case c == '-' || (c >= '0' && c <= '9'):
 		return jvalue{kind: jNumber, off: off, num: p.number()}
 	case c == 't':
@@ -345,11 +377,18 @@ func (p *jparser) object() jvalue {
 		p.ws()
 		off := int32(p.pos)
 		var val jvalue
+		var each func(i int, v *jvalue) bool
+		if p.offer != nil && p.depth == 1 && p.peek() == '[' {
+			// The members so far and this one, without elements (in the
+			// scratch beyond p.stack's length, which the member's own entry
+			// overwrites below).
+			partial := jvalue{kind: jObject, off: v.off, kids: append(p.stack[base:], jmember{key: key, val: jvalue{kind: jArray, off: off}})}
+			each = p.offer(&partial, key)
+		}
 		switch {
-		case p.stream != nil && p.depth == 1 && p.peek() == '[' && p.stream(key):
+		case each != nil:
+			p.streamArray(each)
 			val = jvalue{kind: jArray, off: off} // streamed: the member stays, without its elements
-		case p.err != nil:
-			// The stream was abandoned.
 		case key == "coordinates" && p.peek() == '[':
 			val = jvalue{kind: jCoords, off: off}
 			val.coords = &p.nodeSlab.cut([]coordNode{p.coords()}, 1024)[0]
@@ -463,15 +502,12 @@ func (p *jparser) skip() {
 	p.stack = p.stack[:base]
 }
 
-// errAbandoned is the parse error streamArray sets when its function stops
-// it.
+// errAbandoned is the parse error streamJSON returns when the function
+// its elements went to stopped it.
 const errAbandoned = "abandoned"
 
 // streamArray parses the array at p.pos one element at a time and calls fn
-// with each. The element's tree is valid only during the call: its memory
-// is reused for the next element (what fn keeps must not point into it;
-// coordinates may be kept). fn returns false to stop the whole parse, which
-// then fails with errAbandoned.
+// with each (see streamJSON).
 func (p *jparser) streamArray(fn func(i int, v *jvalue) bool) {
 	if !p.enter() {
 		return
@@ -762,6 +798,7 @@ func (p *jparser) string() string {
 			s := internString(d[start:i])
 			if !utf8.ValidString(s) {
 				s = replaceInvalidUTF8(s)
+				p.badUTF8 = true
 			}
 			return s
 		case c == '\\':
@@ -788,7 +825,11 @@ func (p *jparser) stringEscaped(start int) string {
 		switch {
 		case c == '"':
 			p.pos++
-			return replaceInvalidUTF8(string(buf))
+			if !utf8.Valid(buf) {
+				p.badUTF8 = true
+				return replaceInvalidUTF8(string(buf))
+			}
+			return string(buf)
 		case c < 0x20:
 			p.fail("invalid character " + quoteChar(c) + " in string literal")
 			return ""
@@ -837,6 +878,9 @@ func (p *jparser) stringEscaped(start int) string {
 					} else {
 						p.pos = save
 					}
+				}
+				if r2 == utf8.RuneError {
+					p.badUTF8 = true
 				}
 				r = r2
 			}

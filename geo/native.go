@@ -48,7 +48,7 @@ func (c *zoneReader) readNofly(f *jvalue) {
 		c.z.Restriction = c.restriction(r, "properties.restriction")
 	}
 	c.z.Reasons = c.strList(props.get("reasons"), "properties.reasons")
-	c.z.Message = c.str(props.get("message"), "properties.message")
+	c.z.Message = c.message(c.str, props.get("message"), "properties.message")
 	c.z.Exemptions = c.yesNo(props.get("exemptions"), "properties.exemptions")
 	c.z.Authorities = c.noflyAuthorities(props.get("authority"), "properties.authority")
 
@@ -95,7 +95,7 @@ func (c *zoneReader) noflyID(f, props *jvalue) string {
 	}
 	switch v.kind {
 	case jString:
-		return v.str
+		return c.str(v, field)
 	case jNumber:
 		if v.num == math.Trunc(v.num) && math.Abs(v.num) < 1<<53 {
 			return strconv.FormatInt(int64(v.num), 10)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,12 +64,32 @@ type PositionQuery struct {
 	Point orb.Point // longitude, latitude
 	Alt   Altitude
 	At    time.Time
+	// Category is the flight's category of operation, one of CategoryOpen,
+	// CategorySpecific, CategoryCertified; zero when not given. Zones
+	// published for other categories only do not count (see Zone).
+	Category Category
 }
 
 // Validate reports what is wrong with the query, naming the field.
 func (q PositionQuery) Validate() error {
 	return join(checkPoint("point", q.Point), checkAlt("altitude", q.Alt.Metres, q.Alt.Ref),
-		checkTime("at", q.At))
+		checkTime("at", q.At), checkCategory(q.Category))
+}
+
+func checkCategory(c Category) error {
+	if c != 0 && (c&^allCategories != 0 || c&(c-1) != 0) {
+		return fmt.Errorf("category: want one of OPEN, SPECIFIC, CERTIFIED, got %#x", uint8(c))
+	}
+	return nil
+}
+
+// byCategory drops from hits the zones that do not apply to a flight in
+// category c.
+func byCategory(hits []Hit, c Category) []Hit {
+	if c == 0 {
+		return hits
+	}
+	return slices.DeleteFunc(hits, func(h Hit) bool { return !h.Zone.Categories.AppliesTo(c) })
 }
 
 // Waypoint is a point of a route with its height in the route's reference.
@@ -92,6 +113,9 @@ type RouteQuery struct {
 	// Buffer widens the route on both sides, in metres (0 allowed).
 	Buffer float64
 	Window TimeWindow
+	// Category is the flight's category of operation; zero when not given
+	// (see PositionQuery.Category).
+	Category Category
 }
 
 // Validate reports what is wrong with the query, naming the field.
@@ -112,7 +136,16 @@ func (q RouteQuery) Validate() error {
 				checkAlt(fmt.Sprintf("waypoints[%d].alt", i), w.Alt, q.AltRef))
 		}
 	}
-	errs = append(errs, checkBuffer(q.Buffer), checkWindow(q.Window))
+	if len(errs) == 0 {
+		for i := 1; i < len(q.Waypoints); i++ {
+			a, b := q.Waypoints[i-1].Point, q.Waypoints[i].Point
+			if longEdge(a, b) {
+				errs = append(errs, fmt.Errorf("waypoints[%d]: %s", i-1, edgeError(i-1, a, b, "leg", "waypoint").Msg))
+				break
+			}
+		}
+	}
+	errs = append(errs, checkBuffer(q.Buffer), checkWindow(q.Window), checkCategory(q.Category))
 	return join(errs...)
 }
 
@@ -124,11 +157,14 @@ type AreaQuery struct {
 	Band   Band
 	Buffer float64 // metres
 	Window TimeWindow
+	// Category is the flight's category of operation; zero when not given
+	// (see PositionQuery.Category).
+	Category Category
 }
 
 // Validate reports what is wrong with the query, naming the field.
 func (q AreaQuery) Validate() error {
-	errs := []error{checkShape("area", q.Area), checkBuffer(q.Buffer), checkWindow(q.Window)}
+	errs := []error{checkShape("area", q.Area), checkBuffer(q.Buffer), checkWindow(q.Window), checkCategory(q.Category)}
 	if q.Band.Ref != RefUnknown {
 		errs = append(errs, checkAlt("band.lower", q.Band.Lower, q.Band.Ref), checkAlt("band.upper", q.Band.Upper, q.Band.Ref))
 		if q.Band.Lower > q.Band.Upper {

@@ -436,7 +436,7 @@ func TestReadBroken(t *testing.T) {
 				`{"type":"Feature","properties":{"id":"A"},"geometry":` + readSquare + `},` +
 				`{"type":"Feature","properties":{"id":"B"},"geometry":` + readSquare + `},` +
 				`{"type":"Feature","properties":{"id":"A"},"geometry":` + readSquare + `}]}`,
-			want: []Problem{{Feature: 2, ZoneID: "A", Field: "properties.id", Msg: "duplicate zone ID: also feature 0 of t.json"}},
+			want: []Problem{{Feature: 2, ZoneID: "A", Field: "properties.id", Msg: "duplicate zone ID: also feature 0 of t.json: the same zone twice"}},
 		},
 		{
 			name: "missing id",

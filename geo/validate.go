@@ -16,11 +16,15 @@ const MaxRadius = 1_000_000
 // wrong or meaningless. Every reader applies it to each zone it reads, and
 // NewIndex to each zone it is given. It checks that:
 //   - ID is not empty and Restriction is known;
+//   - every text (ID, name, country, reasons, message, authorities) is
+//     UTF-8 without control characters (see CheckText);
 //   - there is at least one volume, and each has a shape: polygons with at
 //     least one ring each, every ring closed (first position equals last)
 //     with at least 4 positions, every coordinate finite and within
 //     longitude -180..180, latitude -90..90; or a circle with such a center
-//     and a finite radius in (0, MaxRadius] metres;
+//     and a finite radius in (0, MaxRadius] metres; no ring edge spans more
+//     than MaxEdgeLongitude degrees of longitude and no ring encloses zero
+//     area (see CheckRing);
 //   - every closed limit is a finite height with a known reference, and a
 //     lower limit is not above the upper one when both are closed and use
 //     the same reference (limits in different references cannot be compared
@@ -37,9 +41,11 @@ const MaxRadius = 1_000_000
 // fields such as "volumes[0].shape.polygons[0][1]" or "volumes[1].lower".
 func Validate(z *Zone) []Problem {
 	var probs []Problem
-	validateWith(z, nil, func(field, msg string) {
+	add := func(field, msg string) {
 		probs = append(probs, Problem{File: z.Source.File, Feature: z.Source.Feature, ZoneID: z.ID, Field: field, Msg: msg})
-	})
+	}
+	validateWith(z, nil, add)
+	validateText(z, add)
 	return probs
 }
 
@@ -268,6 +274,14 @@ func validateRings(add func(field, msg string), field string, mp orb.MultiPolygo
 			}
 			if finite && ring[0] != ring[len(ring)-1] {
 				add(fieldIndex(pf, r), fmt.Sprintf("ring not closed: last position %v differs from first %v", ring[len(ring)-1], ring[0]))
+				continue
+			}
+			if e := CheckRing(ring); finite && e != nil {
+				f := fieldIndex(pf, r)
+				if e.Edge >= 0 {
+					f = fieldIndex(f, e.Edge)
+				}
+				add(f, e.Msg)
 			}
 		}
 	}

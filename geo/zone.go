@@ -7,13 +7,14 @@
 //
 // Coordinates are WGS84 longitude/latitude in degrees, in that order (as in
 // GeoJSON). Polygon edges are straight lines in longitude/latitude, as RFC 7946
-// defines them. Distances, buffers and circle radii are metres on the WGS84
+// defines them; no edge spans more than 180° of longitude (see CheckRing). Distances, buffers and circle radii are metres on the WGS84
 // ellipsoid. Heights are metres with an explicit vertical reference.
 package geo
 
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -261,7 +262,67 @@ type Source struct {
 	Format string
 }
 
+// Category is a set of categories of UAS operation (EU 2019/947): open,
+// specific, certified. A zone published in variants for different
+// categories (ED-269 uSpaceClass) applies to a flight only in its
+// categories; the zero set means every category.
+type Category uint8
+
+const (
+	CategoryOpen Category = 1 << iota
+	CategorySpecific
+	CategoryCertified
+
+	allCategories = CategoryOpen | CategorySpecific | CategoryCertified
+)
+
+var categoryNames = [...]string{"OPEN", "SPECIFIC", "CERTIFIED"}
+
+// ParseCategory reads OPEN, SPECIFIC or CERTIFIED, case-insensitively.
+func ParseCategory(s string) (Category, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	for i, n := range categoryNames {
+		if t == n {
+			return 1 << i, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown category of operation %q (want OPEN, SPECIFIC or CERTIFIED)", s)
+}
+
+// Names lists the categories in the set: OPEN, SPECIFIC, CERTIFIED.
+func (c Category) Names() []string {
+	var out []string
+	for i, n := range categoryNames {
+		if c&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (c Category) String() string {
+	if c == 0 {
+		return "every category"
+	}
+	return strings.Join(c.Names(), "|")
+}
+
+// AppliesTo reports whether a zone of categories z applies to a flight in
+// category flight: always when either is the zero set (a zone for every
+// category, or a flight whose category is not given, which meets every
+// variant: the conservative answer).
+func (z Category) AppliesTo(flight Category) bool {
+	return z == 0 || flight == 0 || z&flight != 0
+}
+
 // Zone is one UAS geographical zone.
+//
+// Several zones may share an ID when they are variants of one zone for
+// different categories of operation (ED-269 features with one identifier
+// and different uSpaceClass): each keeps its own class, restriction,
+// message and volumes, and a check applies those whose Categories hold the
+// flight's category (all of them when the flight's category is not given).
+// Exemptions name zones by ID and so cover every variant.
 type Zone struct {
 	ID          string
 	Name        string
@@ -276,7 +337,32 @@ type Zone struct {
 	// Volumes: the zone is the union of these; at least one.
 	Volumes       []Volume
 	Applicability Applicability
-	Source        Source
+	// Class is the zone's U-space class as published (ED-269 uSpaceClass),
+	// each element trimmed; nil when not given.
+	Class []string
+	// Categories are the categories of operation the zone applies to, read
+	// from Class when every element of it names one (OPEN, SPECIFIC,
+	// CERTIFIED); zero (every category) otherwise.
+	Categories Category
+	Source     Source
+}
+
+// VariantKey tells apart the zones that share an ID: the zone's Class,
+// upper-cased, sorted and joined by ",". Zones of one zone set have distinct
+// (ID, VariantKey) pairs.
+func (z *Zone) VariantKey() string {
+	if len(z.Class) == 0 {
+		return ""
+	}
+	if len(z.Class) == 1 {
+		return strings.ToUpper(z.Class[0])
+	}
+	k := make([]string, len(z.Class))
+	for i, c := range z.Class {
+		k[i] = strings.ToUpper(c)
+	}
+	slices.Sort(k)
+	return strings.Join(slices.Compact(k), ",")
 }
 
 // Bound is the bounding box of all the zone's volumes.

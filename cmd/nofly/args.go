@@ -112,6 +112,7 @@ func (f *refFlag) geo() geo.VerticalRef {
 type operatorFlags struct {
 	unit, pilot, drone string
 	purpose            noflyv1.Purpose
+	category           noflyv1.OperationCategory
 }
 
 func (o *operatorFlags) register(fs *flag.FlagSet) {
@@ -126,6 +127,27 @@ func (o *operatorFlags) register(fs *flag.FlagSet) {
 		o.purpose = noflyv1.Purpose(p)
 		return nil
 	})
+	fs.Func("category", "`CATEGORY` of operation: open, specific or certified; zones published for other categories only then do not count (default: every category counts)", func(s string) error {
+		c, ok := noflyv1.OperationCategory_value["OPERATION_CATEGORY_"+strings.ToUpper(strings.TrimSpace(s))]
+		if !ok || c == 0 {
+			return fmt.Errorf("%q: want open, specific or certified", s)
+		}
+		o.category = noflyv1.OperationCategory(c)
+		return nil
+	})
+}
+
+// fmtCategories writes the categories of operation a zone variant applies
+// to, as " [specific, certified]"; "" for every category.
+func fmtCategories(cs []noflyv1.OperationCategory) string {
+	if len(cs) == 0 {
+		return ""
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = strings.ToLower(strings.TrimPrefix(c.String(), "OPERATION_CATEGORY_"))
+	}
+	return " [" + strings.Join(names, ", ") + "]"
 }
 
 func (o *operatorFlags) operator() *noflyv1.Operator {

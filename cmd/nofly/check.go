@@ -52,9 +52,10 @@ error.`,
 				return &usageError{cmd: name, msg: "--lat and --lon are required"}
 			}
 			req := &noflyv1.CheckPositionRequest{
-				Position: &noflyv1.Position{Latitude: lat.v, Longitude: lon.v},
-				Operator: op.operator(),
-				Purpose:  op.purpose,
+				Position:          &noflyv1.Position{Latitude: lat.v, Longitude: lon.v},
+				Operator:          op.operator(),
+				Purpose:           op.purpose,
+				OperationCategory: op.category,
 
 				ClientReference: reference,
 			}

@@ -104,7 +104,7 @@ func printHits(w io.Writer, hits []*noflyv1.ZoneHit, r checkResult) {
 			dist = fmt.Sprintf("%.0f m", h.GetClosestApproachM())
 		}
 		row := fmt.Sprintf("  %s\t%s\t%s\t%s\t%s", cell(z.GetId(), 30), cell(z.GetName(), 36),
-			shortRestriction(z.GetRestriction()), fmtBand(h.GetHeightBand()), dist)
+			shortRestriction(z.GetRestriction())+fmtCategories(z.GetOperationCategories()), fmtBand(h.GetHeightBand()), dist)
 		if r.route {
 			row += "\t" + fmtLegs(h.GetLegs())
 		}

@@ -83,10 +83,11 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				cref = filepath.Base(file)
 			}
 			fp := &noflyv1.FlightPlan{
-				ClientReference: cref,
-				Operator:        op.operator(),
-				Purpose:         op.purpose,
-				BufferM:         buffer,
+				ClientReference:   cref,
+				Operator:          op.operator(),
+				Purpose:           op.purpose,
+				OperationCategory: op.category,
+				BufferM:           buffer,
 			}
 			if buffer >= 0 && p.MinBuffer > buffer {
 				// The route runs through loiter centres; the circles around

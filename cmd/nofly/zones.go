@@ -75,7 +75,7 @@ func printZones(w io.Writer, resp *noflyv1.ListZonesResponse) {
 	fmt.Fprintln(tw, "ID\tNAME\tRESTRICTION\tHEIGHTS\tACTIVE")
 	for _, z := range resp.GetZones() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", z.GetId(), cell(z.GetName(), 40),
-			shortRestriction(z.GetRestriction()), zoneHeights(z), active(z))
+			shortRestriction(z.GetRestriction())+fmtCategories(z.GetOperationCategories()), zoneHeights(z), active(z))
 	}
 	tw.Flush()
 	n := len(resp.GetZones())
@@ -114,8 +114,9 @@ func zonesShowCommand() *command {
 		name:  "zones show",
 		usage: "ID [flags]",
 		summary: `Shows one zone: restriction, message, authorities, volumes (shape and
-heights), when it is active and where it was read from. An unknown ID is an
-error (exit status 2).`,
+heights), when it is active and where it was read from. A zone published in
+variants for different categories of operation (ED-269 uSpaceClass) shows
+each variant. An unknown ID is an error (exit status 2).`,
 		example: `  nofly zones show NL-EHAM-CTR
   nofly zones show NL-EHAM-CTR --json
 `,
@@ -139,6 +140,10 @@ error (exit status 2).`,
 				return printJSON(e, resp)
 			}
 			printZone(e.stdout, resp.GetZone())
+			for _, v := range resp.GetVariants() {
+				fmt.Fprintln(e.stdout)
+				printZone(e.stdout, v)
+			}
 			return nil
 		},
 	}
@@ -155,6 +160,10 @@ func printZone(w io.Writer, z *noflyv1.Zone) {
 	line("Name", z.GetName())
 	line("Country", z.GetCountry())
 	line("Restriction", shortRestriction(z.GetRestriction()))
+	if cs := fmtCategories(z.GetOperationCategories()); cs != "" {
+		line("Categories", strings.Trim(cs, " []")+" (a variant of the zone: the others apply to other categories)")
+	}
+	line("U-space class", strings.Join(z.GetUspaceClass(), ", "))
 	line("Reasons", strings.Join(z.GetReasons(), ", "))
 	line("Message", strings.Join(strings.Fields(z.GetMessage()), " "))
 	switch z.GetRegulationExemption() {

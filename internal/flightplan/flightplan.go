@@ -94,10 +94,37 @@ func Parse(name string, b []byte, opt Options) (*Plan, error) {
 	default:
 		err = fmt.Errorf(`%w: want GeoJSON (a "type" member) or a QGroundControl plan ("fileType": "Plan")`, ErrFormat)
 	}
+	if err == nil {
+		err = checkEdges(p)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return p, nil
+}
+
+// checkEdges refuses a route leg or area edge that spans more than 180° of
+// longitude, or an area ring of no area (see geo.CheckRing): read as
+// straight lines in longitude/latitude, it would not be the flight its
+// author meant.
+func checkEdges(p *Plan) error {
+	if p.Route != nil {
+		pts := make([]orb.Point, len(p.Route.Waypoints))
+		for i, w := range p.Route.Waypoints {
+			pts[i] = orb.Point{w.Lon, w.Lat}
+		}
+		if e := geo.CheckPath(pts); e != nil {
+			return fmt.Errorf("%w: route: %s", ErrFormat, e.Msg)
+		}
+	}
+	if p.Area != nil {
+		for i, r := range p.Area.Polygon {
+			if e := geo.CheckRing(r); e != nil {
+				return fmt.Errorf("%w: area ring %d: %s", ErrFormat, i, e.Msg)
+			}
+		}
+	}
+	return nil
 }
 
 // jsonError says where in b a JSON syntax error is, as line:column.

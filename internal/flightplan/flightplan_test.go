@@ -280,6 +280,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"LineString","coordinates":[[4.7,52.3,50],[4.8,52.4,80]]}}]}`))
 	f.Add([]byte(`{"type":"Feature","properties":{"radius_m":250},"geometry":{"type":"Point","coordinates":[4.7,52.3]}}`))
 	f.Add([]byte(`{"type":"GeometryCollection","geometries":[{"type":"Polygon","coordinates":[[[4.7,52.3],[4.8,52.3],[4.8,52.4],[4.7,52.3]]]}]}`))
+	// Refused since issue 11: a leg and an area drawn across ±180°.
+	f.Add([]byte(`{"type":"LineString","coordinates":[[179.8,-16.5],[-179.8,-16.5]]}`))
+	f.Add([]byte(`{"type":"Polygon","coordinates":[[[179.5,-17],[-179.5,-17],[-179.5,-16],[179.5,-16],[179.5,-17]]]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := Parse("fuzz", b, Options{})
 		if err != nil {
@@ -293,6 +296,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if p.Format == "QGroundControl plan" && len(p.Route.Waypoints) < 2 {
 			t.Fatalf("QGroundControl route with %d waypoints", len(p.Route.Waypoints))
+		}
+		if err := checkEdges(p); err != nil {
+			t.Fatalf("plan read with an edge Parse refuses: %v", err)
 		}
 	})
 }
@@ -317,4 +323,25 @@ func FuzzParseGeoJSON(f *testing.F) {
 			t.Fatalf("error %v does not wrap ErrFormat", err)
 		}
 	})
+}
+
+// TestParseAntimeridian refuses a route leg or an area edge that would be
+// read the long way round the Earth (issue 11).
+func TestParseAntimeridian(t *testing.T) {
+	tests := []struct{ name, in, err string }{
+		{"route", `{"type":"LineString","coordinates":[[179.8,-16.5],[-179.8,-16.5]]}`,
+			"plan.geojson: not a supported flight plan: route: leg from waypoint 0 (179.8, -16.5) to waypoint 1 (-179.8, -16.5) spans 359.6° of longitude"},
+		{"area", `{"type":"Polygon","coordinates":[[[179.5,-17],[-179.5,-17],[-179.5,-16],[179.5,-16],[179.5,-17]]]}`,
+			"plan.geojson: not a supported flight plan: area ring 0: edge from position 0 (179.5, -17) to position 1 (-179.5, -17) spans 359°"},
+		{"flat area", `{"type":"Polygon","coordinates":[[[4.7,52.3],[4.8,52.4],[4.9,52.5],[4.7,52.3]]]}`,
+			"area ring 0: ring encloses no area"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("plan.geojson", []byte(tc.in), Options{})
+			if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("Parse: %v, want %q", err, tc.err)
+			}
+		})
+	}
 }

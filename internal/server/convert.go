@@ -95,6 +95,8 @@ func summaryToProto(z *geo.Zone) *noflyv1.ZoneSummary {
 		Message:             z.Message,
 		Authorities:         authoritiesToProto(z.Authorities),
 		RegulationExemption: exemptionsToProto[z.Exemptions],
+		OperationCategories: categoriesToProto(z.Categories),
+		UspaceClass:         slices.Clone(z.Class),
 	}
 }
 
@@ -120,6 +122,8 @@ func zoneToProto(z *geo.Zone, view noflyv1.ZoneView) *noflyv1.Zone {
 		Message:             z.Message,
 		Authorities:         authoritiesToProto(z.Authorities),
 		RegulationExemption: exemptionsToProto[z.Exemptions],
+		OperationCategories: categoriesToProto(z.Categories),
+		UspaceClass:         slices.Clone(z.Class),
 		Source: &noflyv1.ZoneSource{
 			File: z.Source.File, Feature: int32(z.Source.Feature), Format: z.Source.Format,
 		},

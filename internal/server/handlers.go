@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -214,13 +215,18 @@ func (s *Server) ListZones(ctx context.Context, req *noflyv1.ListZonesRequest) (
 			zones = append(zones, z)
 			return true
 		})
-		slices.SortFunc(zones, func(a, b *geo.Zone) int { return strings.Compare(a.ID, b.ID) })
+		slices.SortFunc(zones, func(a, b *geo.Zone) int {
+			return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.VariantKey(), b.VariantKey()))
+		})
 	}
 	// Resume after the last id of the previous page. By id rather than by
 	// offset, so that a reload between pages neither repeats nor skips the
-	// zones that stayed.
+	// zones that stayed. The variants of a zone (one id) stay on one page.
 	start := sort.Search(len(zones), func(i int) bool { return zones[i].ID > after })
 	end := min(start+pageSize, len(zones))
+	for end < len(zones) && end > start && zones[end].ID == zones[end-1].ID {
+		end++
+	}
 	resp := &noflyv1.ListZonesResponse{ZoneSet: proto.CloneOf(set.info)}
 	for _, z := range zones[start:end] {
 		resp.Zones = append(resp.Zones, zoneToProto(z, view))
@@ -238,9 +244,13 @@ func (s *Server) GetZone(ctx context.Context, req *noflyv1.GetZoneRequest) (*nof
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	z, ok := set.idx.Zone(id)
-	if !ok {
+	vs := set.idx.Variants(id)
+	if len(vs) == 0 {
 		return nil, s.toStatus(ctx, &notFoundError{kind: "zone", id: id})
 	}
-	return &noflyv1.GetZoneResponse{Zone: zoneToProto(z, view), ZoneSet: proto.CloneOf(set.info)}, nil
+	resp := &noflyv1.GetZoneResponse{Zone: zoneToProto(vs[0], view), ZoneSet: proto.CloneOf(set.info)}
+	for _, z := range vs[1:] {
+		resp.Variants = append(resp.Variants, zoneToProto(z, view))
+	}
+	return resp, nil
 }

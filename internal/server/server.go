@@ -174,6 +174,11 @@ func (s *Server) Reload(ctx context.Context) error {
 	s.metrics.reloaded(err, time.Since(start))
 	if err != nil {
 		s.logLoadError(ctx, err)
+		// What the refused files took (up to geo.MaxFileSize and the tree
+		// read from it) is garbage now: give it back to the system rather
+		// than hold it until the next load.
+		zones, idx = nil, nil
+		debug.FreeOSMemory()
 		return fmt.Errorf("loading zones: %w", err)
 	}
 	set := &zoneSet{idx: idx, info: &noflyv1.ZoneSetInfo{

@@ -131,6 +131,7 @@ func positionQuery(req *noflyv1.CheckPositionRequest, now time.Time) (q geo.Posi
 	q.At = checkTimestamp(&b, "at", req.GetAt(), now).UTC()
 	// The operator is free text here; auth.go binds it to the caller.
 	checkEnum(&b, "purpose", req.GetPurpose())
+	q.Category = checkCategory(&b, "operation_category", req.GetOperationCategory())
 	if err := b.err(); err != nil {
 		return q, false, err
 	}
@@ -185,10 +186,13 @@ func flightPlanQuery(req *noflyv1.CheckFlightPlanRequest, now time.Time) (planQu
 	if err := b.err(); err != nil {
 		return pq, err
 	}
+	category := checkCategory(&b, f+"operation_category", fp.GetOperationCategory())
 	switch {
 	case pq.route != nil:
+		pq.route.Category = category
 		guard(&b, f+"route", pq.route.Validate())
 	case pq.area != nil:
+		pq.area.Category = category
 		guard(&b, f+"area", pq.area.Validate())
 	}
 	return pq, b.err()

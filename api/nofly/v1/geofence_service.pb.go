@@ -408,9 +408,15 @@ type CheckPositionRequest struct {
 	Purpose Purpose `protobuf:"varint,5,opt,name=purpose,proto3,enum=nofly.v1.Purpose" json:"purpose,omitempty"`
 	// The client's own reference for the check (e.g. a mission number);
 	// recorded in the audit log when the verdict relies on an exemption.
-	ClientReference string `protobuf:"bytes,6,opt,name=client_reference,json=clientReference,proto3" json:"client_reference,omitempty"` // Field numbers 7 to 15 are kept for exemption requests.
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	ClientReference string `protobuf:"bytes,6,opt,name=client_reference,json=clientReference,proto3" json:"client_reference,omitempty"`
+	// Field numbers 7 to 15 are kept for exemption requests.
+	// The flight's category of operation. Zones published in variants for
+	// different categories count only in the flight's category; unspecified,
+	// every variant counts (the conservative answer). Each hit's zone says
+	// which variant it is.
+	OperationCategory OperationCategory `protobuf:"varint,16,opt,name=operation_category,json=operationCategory,proto3,enum=nofly.v1.OperationCategory" json:"operation_category,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *CheckPositionRequest) Reset() {
@@ -483,6 +489,13 @@ func (x *CheckPositionRequest) GetClientReference() string {
 		return x.ClientReference
 	}
 	return ""
+}
+
+func (x *CheckPositionRequest) GetOperationCategory() OperationCategory {
+	if x != nil {
+		return x.OperationCategory
+	}
+	return OperationCategory_OPERATION_CATEGORY_UNSPECIFIED
 }
 
 // CheckPositionResponse answers a CheckPositionRequest.
@@ -866,9 +879,13 @@ type FlightPlan struct {
 	//
 	//	*FlightPlan_Route
 	//	*FlightPlan_Area
-	Geometry      isFlightPlan_Geometry `protobuf_oneof:"geometry"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Geometry isFlightPlan_Geometry `protobuf_oneof:"geometry"`
+	// Field numbers 9 to 15 are kept for exemption requests.
+	// The flight's category of operation (see
+	// CheckPositionRequest.operation_category).
+	OperationCategory OperationCategory `protobuf:"varint,16,opt,name=operation_category,json=operationCategory,proto3,enum=nofly.v1.OperationCategory" json:"operation_category,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *FlightPlan) Reset() {
@@ -966,6 +983,13 @@ func (x *FlightPlan) GetArea() *Area {
 		}
 	}
 	return nil
+}
+
+func (x *FlightPlan) GetOperationCategory() OperationCategory {
+	if x != nil {
+		return x.OperationCategory
+	}
+	return OperationCategory_OPERATION_CATEGORY_UNSPECIFIED
 }
 
 type isFlightPlan_Geometry interface {
@@ -1372,10 +1396,14 @@ func (x *GetZoneRequest) GetView() ZoneView {
 // GetZoneResponse carries one zone.
 type GetZoneResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The zone.
+	// The zone; of a zone published in variants for different categories of
+	// operation, the first variant.
 	Zone *Zone `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
 	// Which zone data answered.
-	ZoneSet       *ZoneSetInfo `protobuf:"bytes,2,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
+	ZoneSet *ZoneSetInfo `protobuf:"bytes,2,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
+	// The zone's other variants, with the same id, for other categories of
+	// operation; empty for most zones.
+	Variants      []*Zone `protobuf:"bytes,3,rep,name=variants,proto3" json:"variants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1424,6 +1452,13 @@ func (x *GetZoneResponse) GetZoneSet() *ZoneSetInfo {
 	return nil
 }
 
+func (x *GetZoneResponse) GetVariants() []*Zone {
+	if x != nil {
+		return x.Variants
+	}
+	return nil
+}
+
 var File_nofly_v1_geofence_service_proto protoreflect.FileDescriptor
 
 const file_nofly_v1_geofence_service_proto_rawDesc = "" +
@@ -1453,14 +1488,15 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\acaveats\x18\a \x03(\v2\x10.nofly.v1.CaveatR\acaveats\x128\n" +
 	"\texemption\x18\b \x01(\v2\x1a.nofly.v1.AppliedExemptionR\texemption\x12;\n" +
 	"\vnot_covered\x18\t \x03(\v2\x1a.nofly.v1.ExemptionRefusalR\n" +
-	"notCovered\"\xaa\x02\n" +
+	"notCovered\"\xf6\x02\n" +
 	"\x14CheckPositionRequest\x12.\n" +
 	"\bposition\x18\x01 \x01(\v2\x12.nofly.v1.PositionR\bposition\x12.\n" +
 	"\baltitude\x18\x02 \x01(\v2\x12.nofly.v1.AltitudeR\baltitude\x12*\n" +
 	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12.\n" +
 	"\boperator\x18\x04 \x01(\v2\x12.nofly.v1.OperatorR\boperator\x12+\n" +
 	"\apurpose\x18\x05 \x01(\x0e2\x11.nofly.v1.PurposeR\apurpose\x12)\n" +
-	"\x10client_reference\x18\x06 \x01(\tR\x0fclientReference\"\x9a\x04\n" +
+	"\x10client_reference\x18\x06 \x01(\tR\x0fclientReference\x12J\n" +
+	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\"\x9a\x04\n" +
 	"\x15CheckPositionResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -1491,7 +1527,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\apolygon\x18\x01 \x01(\v2\x11.nofly.v1.PolygonH\x00R\apolygon\x12*\n" +
 	"\x06circle\x18\x02 \x01(\v2\x10.nofly.v1.CircleH\x00R\x06circle\x12*\n" +
 	"\x04band\x18\x03 \x01(\v2\x16.nofly.v1.AltitudeBandR\x04bandB\a\n" +
-	"\x05shape\"\xea\x02\n" +
+	"\x05shape\"\xb6\x03\n" +
 	"\n" +
 	"FlightPlan\x12)\n" +
 	"\x10client_reference\x18\x01 \x01(\tR\x0fclientReference\x12.\n" +
@@ -1501,7 +1537,8 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\x03end\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x12\x19\n" +
 	"\bbuffer_m\x18\x06 \x01(\x01R\abufferM\x12'\n" +
 	"\x05route\x18\a \x01(\v2\x0f.nofly.v1.RouteH\x00R\x05route\x12$\n" +
-	"\x04area\x18\b \x01(\v2\x0e.nofly.v1.AreaH\x00R\x04areaB\n" +
+	"\x04area\x18\b \x01(\v2\x0e.nofly.v1.AreaH\x00R\x04area\x12J\n" +
+	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategoryB\n" +
 	"\n" +
 	"\bgeometry\"O\n" +
 	"\x16CheckFlightPlanRequest\x125\n" +
@@ -1537,10 +1574,11 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\bzone_set\x18\x03 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\"H\n" +
 	"\x0eGetZoneRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12&\n" +
-	"\x04view\x18\x02 \x01(\x0e2\x12.nofly.v1.ZoneViewR\x04view\"g\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x12.nofly.v1.ZoneViewR\x04view\"\x93\x01\n" +
 	"\x0fGetZoneResponse\x12\"\n" +
 	"\x04zone\x18\x01 \x01(\v2\x0e.nofly.v1.ZoneR\x04zone\x120\n" +
-	"\bzone_set\x18\x02 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet*_\n" +
+	"\bzone_set\x18\x02 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12*\n" +
+	"\bvariants\x18\x03 \x03(\v2\x0e.nofly.v1.ZoneR\bvariants*_\n" +
 	"\aVerdict\x12\x17\n" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rVERDICT_CLEAR\x10\x01\x12\x12\n" +
@@ -1600,13 +1638,14 @@ var file_nofly_v1_geofence_service_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),   // 24: google.protobuf.Timestamp
 	(*Operator)(nil),                // 25: nofly.v1.Operator
 	(Purpose)(0),                    // 26: nofly.v1.Purpose
-	(*ZoneSetInfo)(nil),             // 27: nofly.v1.ZoneSetInfo
-	(*Polygon)(nil),                 // 28: nofly.v1.Polygon
-	(*Circle)(nil),                  // 29: nofly.v1.Circle
-	(*AltitudeBand)(nil),            // 30: nofly.v1.AltitudeBand
-	(*BoundingBox)(nil),             // 31: nofly.v1.BoundingBox
-	(ZoneView)(0),                   // 32: nofly.v1.ZoneView
-	(*Zone)(nil),                    // 33: nofly.v1.Zone
+	(OperationCategory)(0),          // 27: nofly.v1.OperationCategory
+	(*ZoneSetInfo)(nil),             // 28: nofly.v1.ZoneSetInfo
+	(*Polygon)(nil),                 // 29: nofly.v1.Polygon
+	(*Circle)(nil),                  // 30: nofly.v1.Circle
+	(*AltitudeBand)(nil),            // 31: nofly.v1.AltitudeBand
+	(*BoundingBox)(nil),             // 32: nofly.v1.BoundingBox
+	(ZoneView)(0),                   // 33: nofly.v1.ZoneView
+	(*Zone)(nil),                    // 34: nofly.v1.Zone
 }
 var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	1,  // 0: nofly.v1.Caveat.kind:type_name -> nofly.v1.CaveatKind
@@ -1622,56 +1661,59 @@ var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	24, // 10: nofly.v1.CheckPositionRequest.at:type_name -> google.protobuf.Timestamp
 	25, // 11: nofly.v1.CheckPositionRequest.operator:type_name -> nofly.v1.Operator
 	26, // 12: nofly.v1.CheckPositionRequest.purpose:type_name -> nofly.v1.Purpose
-	0,  // 13: nofly.v1.CheckPositionResponse.verdict:type_name -> nofly.v1.Verdict
-	4,  // 14: nofly.v1.CheckPositionResponse.conflicts:type_name -> nofly.v1.ZoneHit
-	4,  // 15: nofly.v1.CheckPositionResponse.advisories:type_name -> nofly.v1.ZoneHit
-	2,  // 16: nofly.v1.CheckPositionResponse.caveats:type_name -> nofly.v1.Caveat
-	24, // 17: nofly.v1.CheckPositionResponse.at:type_name -> google.protobuf.Timestamp
-	24, // 18: nofly.v1.CheckPositionResponse.checked_at:type_name -> google.protobuf.Timestamp
-	27, // 19: nofly.v1.CheckPositionResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	20, // 20: nofly.v1.CheckPositionResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	24, // 21: nofly.v1.CheckPositionResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	7,  // 22: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
-	17, // 23: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
-	28, // 24: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
-	29, // 25: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
-	30, // 26: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
-	25, // 27: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
-	26, // 28: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
-	24, // 29: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
-	24, // 30: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
-	8,  // 31: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
-	9,  // 32: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
-	10, // 33: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
-	0,  // 34: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
-	4,  // 35: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
-	4,  // 36: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
-	2,  // 37: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
-	19, // 38: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
-	24, // 39: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
-	27, // 40: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	20, // 41: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	24, // 42: nofly.v1.CheckFlightPlanResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	31, // 43: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
-	32, // 44: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
-	33, // 45: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
-	27, // 46: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	32, // 47: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
-	33, // 48: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
-	27, // 49: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	5,  // 50: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
-	11, // 51: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
-	13, // 52: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
-	15, // 53: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
-	6,  // 54: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
-	12, // 55: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
-	14, // 56: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
-	16, // 57: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
-	54, // [54:58] is the sub-list for method output_type
-	50, // [50:54] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	27, // 13: nofly.v1.CheckPositionRequest.operation_category:type_name -> nofly.v1.OperationCategory
+	0,  // 14: nofly.v1.CheckPositionResponse.verdict:type_name -> nofly.v1.Verdict
+	4,  // 15: nofly.v1.CheckPositionResponse.conflicts:type_name -> nofly.v1.ZoneHit
+	4,  // 16: nofly.v1.CheckPositionResponse.advisories:type_name -> nofly.v1.ZoneHit
+	2,  // 17: nofly.v1.CheckPositionResponse.caveats:type_name -> nofly.v1.Caveat
+	24, // 18: nofly.v1.CheckPositionResponse.at:type_name -> google.protobuf.Timestamp
+	24, // 19: nofly.v1.CheckPositionResponse.checked_at:type_name -> google.protobuf.Timestamp
+	28, // 20: nofly.v1.CheckPositionResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	20, // 21: nofly.v1.CheckPositionResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	24, // 22: nofly.v1.CheckPositionResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	7,  // 23: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
+	17, // 24: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
+	29, // 25: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
+	30, // 26: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
+	31, // 27: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
+	25, // 28: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
+	26, // 29: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
+	24, // 30: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
+	24, // 31: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
+	8,  // 32: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
+	9,  // 33: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
+	27, // 34: nofly.v1.FlightPlan.operation_category:type_name -> nofly.v1.OperationCategory
+	10, // 35: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
+	0,  // 36: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
+	4,  // 37: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
+	4,  // 38: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
+	2,  // 39: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
+	19, // 40: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
+	24, // 41: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
+	28, // 42: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	20, // 43: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	24, // 44: nofly.v1.CheckFlightPlanResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	32, // 45: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
+	33, // 46: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
+	34, // 47: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
+	28, // 48: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	33, // 49: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
+	34, // 50: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
+	28, // 51: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	34, // 52: nofly.v1.GetZoneResponse.variants:type_name -> nofly.v1.Zone
+	5,  // 53: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
+	11, // 54: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
+	13, // 55: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
+	15, // 56: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
+	6,  // 57: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
+	12, // 58: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
+	14, // 59: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
+	16, // 60: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
+	57, // [57:61] is the sub-list for method output_type
+	53, // [53:57] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_geofence_service_proto_init() }

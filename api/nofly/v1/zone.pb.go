@@ -140,6 +140,63 @@ func (RegulationExemption) EnumDescriptor() ([]byte, []int) {
 	return file_nofly_v1_zone_proto_rawDescGZIP(), []int{1}
 }
 
+// OperationCategory is a category of UAS operation (EU 2019/947).
+type OperationCategory int32
+
+const (
+	// Not given: a check counts the variants of a zone for every category.
+	OperationCategory_OPERATION_CATEGORY_UNSPECIFIED OperationCategory = 0
+	// Open category.
+	OperationCategory_OPERATION_CATEGORY_OPEN OperationCategory = 1
+	// Specific category.
+	OperationCategory_OPERATION_CATEGORY_SPECIFIC OperationCategory = 2
+	// Certified category.
+	OperationCategory_OPERATION_CATEGORY_CERTIFIED OperationCategory = 3
+)
+
+// Enum value maps for OperationCategory.
+var (
+	OperationCategory_name = map[int32]string{
+		0: "OPERATION_CATEGORY_UNSPECIFIED",
+		1: "OPERATION_CATEGORY_OPEN",
+		2: "OPERATION_CATEGORY_SPECIFIC",
+		3: "OPERATION_CATEGORY_CERTIFIED",
+	}
+	OperationCategory_value = map[string]int32{
+		"OPERATION_CATEGORY_UNSPECIFIED": 0,
+		"OPERATION_CATEGORY_OPEN":        1,
+		"OPERATION_CATEGORY_SPECIFIC":    2,
+		"OPERATION_CATEGORY_CERTIFIED":   3,
+	}
+)
+
+func (x OperationCategory) Enum() *OperationCategory {
+	p := new(OperationCategory)
+	*p = x
+	return p
+}
+
+func (x OperationCategory) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OperationCategory) Descriptor() protoreflect.EnumDescriptor {
+	return file_nofly_v1_zone_proto_enumTypes[2].Descriptor()
+}
+
+func (OperationCategory) Type() protoreflect.EnumType {
+	return &file_nofly_v1_zone_proto_enumTypes[2]
+}
+
+func (x OperationCategory) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OperationCategory.Descriptor instead.
+func (OperationCategory) EnumDescriptor() ([]byte, []int) {
+	return file_nofly_v1_zone_proto_rawDescGZIP(), []int{2}
+}
+
 // Weekday is a day of the week.
 type Weekday int32
 
@@ -197,11 +254,11 @@ func (x Weekday) String() string {
 }
 
 func (Weekday) Descriptor() protoreflect.EnumDescriptor {
-	return file_nofly_v1_zone_proto_enumTypes[2].Descriptor()
+	return file_nofly_v1_zone_proto_enumTypes[3].Descriptor()
 }
 
 func (Weekday) Type() protoreflect.EnumType {
-	return &file_nofly_v1_zone_proto_enumTypes[2]
+	return &file_nofly_v1_zone_proto_enumTypes[3]
 }
 
 func (x Weekday) Number() protoreflect.EnumNumber {
@@ -210,7 +267,7 @@ func (x Weekday) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Weekday.Descriptor instead.
 func (Weekday) EnumDescriptor() ([]byte, []int) {
-	return file_nofly_v1_zone_proto_rawDescGZIP(), []int{2}
+	return file_nofly_v1_zone_proto_rawDescGZIP(), []int{3}
 }
 
 // ZoneView selects how much of a zone a response carries.
@@ -250,11 +307,11 @@ func (x ZoneView) String() string {
 }
 
 func (ZoneView) Descriptor() protoreflect.EnumDescriptor {
-	return file_nofly_v1_zone_proto_enumTypes[3].Descriptor()
+	return file_nofly_v1_zone_proto_enumTypes[4].Descriptor()
 }
 
 func (ZoneView) Type() protoreflect.EnumType {
-	return &file_nofly_v1_zone_proto_enumTypes[3]
+	return &file_nofly_v1_zone_proto_enumTypes[4]
 }
 
 func (x ZoneView) Number() protoreflect.EnumNumber {
@@ -263,7 +320,7 @@ func (x ZoneView) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ZoneView.Descriptor instead.
 func (ZoneView) EnumDescriptor() ([]byte, []int) {
-	return file_nofly_v1_zone_proto_rawDescGZIP(), []int{3}
+	return file_nofly_v1_zone_proto_rawDescGZIP(), []int{4}
 }
 
 // Authority is a contact for a zone (ED-269 zoneAuthority).
@@ -379,7 +436,8 @@ func (x *Authority) GetIntervalBefore() string {
 // ZoneSummary names a zone in a check result.
 type ZoneSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Identifier of the zone, unique in the zone set.
+	// Identifier of the zone, unique in the zone set but for the variants of
+	// a zone for different categories of operation, which share it.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Name of the zone.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
@@ -394,8 +452,14 @@ type ZoneSummary struct {
 	Authorities []*Authority `protobuf:"bytes,6,rep,name=authorities,proto3" json:"authorities,omitempty"`
 	// Whether the publisher allows exemptions for the zone.
 	RegulationExemption RegulationExemption `protobuf:"varint,7,opt,name=regulation_exemption,json=regulationExemption,proto3,enum=nofly.v1.RegulationExemption" json:"regulation_exemption,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// For a zone published in variants for different categories of
+	// operation (several zones with this id): the categories this variant
+	// applies to. Empty when it applies to every category.
+	OperationCategories []OperationCategory `protobuf:"varint,20,rep,packed,name=operation_categories,json=operationCategories,proto3,enum=nofly.v1.OperationCategory" json:"operation_categories,omitempty"`
+	// U-space class as published (ED-269 uSpaceClass); empty when not given.
+	UspaceClass   []string `protobuf:"bytes,21,rep,name=uspace_class,json=uspaceClass,proto3" json:"uspace_class,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ZoneSummary) Reset() {
@@ -475,6 +539,20 @@ func (x *ZoneSummary) GetRegulationExemption() RegulationExemption {
 		return x.RegulationExemption
 	}
 	return RegulationExemption_REGULATION_EXEMPTION_UNSPECIFIED
+}
+
+func (x *ZoneSummary) GetOperationCategories() []OperationCategory {
+	if x != nil {
+		return x.OperationCategories
+	}
+	return nil
+}
+
+func (x *ZoneSummary) GetUspaceClass() []string {
+	if x != nil {
+		return x.UspaceClass
+	}
+	return nil
 }
 
 // Limit is a lower or upper bound of a volume. An absent Limit does not
@@ -866,7 +944,8 @@ func (x *ZoneSource) GetFormat() string {
 // Zone is one UAS geographical zone.
 type Zone struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Identifier, unique in the zone set.
+	// Identifier, unique in the zone set but for the variants of a zone for
+	// different categories of operation, which share it.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Name of the zone.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
@@ -889,7 +968,13 @@ type Zone struct {
 	// Longitude/latitude box around all volumes, rounded outward for circles.
 	Bounds *BoundingBox `protobuf:"bytes,11,opt,name=bounds,proto3" json:"bounds,omitempty"`
 	// Where the zone was read from.
-	Source        *ZoneSource `protobuf:"bytes,12,opt,name=source,proto3" json:"source,omitempty"`
+	Source *ZoneSource `protobuf:"bytes,12,opt,name=source,proto3" json:"source,omitempty"`
+	// The categories of operation this zone applies to; empty for every
+	// category. A zone published in variants for different categories has
+	// one Zone per variant, all with the same id (see docs/zones.md).
+	OperationCategories []OperationCategory `protobuf:"varint,20,rep,packed,name=operation_categories,json=operationCategories,proto3,enum=nofly.v1.OperationCategory" json:"operation_categories,omitempty"`
+	// U-space class as published (ED-269 uSpaceClass); empty when not given.
+	UspaceClass   []string `protobuf:"bytes,21,rep,name=uspace_class,json=uspaceClass,proto3" json:"uspace_class,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1008,6 +1093,20 @@ func (x *Zone) GetSource() *ZoneSource {
 	return nil
 }
 
+func (x *Zone) GetOperationCategories() []OperationCategory {
+	if x != nil {
+		return x.OperationCategories
+	}
+	return nil
+}
+
+func (x *Zone) GetUspaceClass() []string {
+	if x != nil {
+		return x.UspaceClass
+	}
+	return nil
+}
+
 // ZoneSetInfo says which zone data answered a request.
 type ZoneSetInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1096,7 +1195,7 @@ const file_nofly_v1_zone_proto_rawDesc = "" +
 	"\bsite_url\x18\x05 \x01(\tR\asiteUrl\x12\x14\n" +
 	"\x05phone\x18\x06 \x01(\tR\x05phone\x12\x18\n" +
 	"\apurpose\x18\a \x01(\tR\apurpose\x12'\n" +
-	"\x0finterval_before\x18\b \x01(\tR\x0eintervalBefore\"\xa7\x02\n" +
+	"\x0finterval_before\x18\b \x01(\tR\x0eintervalBefore\"\x9a\x03\n" +
 	"\vZoneSummary\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
@@ -1104,7 +1203,9 @@ const file_nofly_v1_zone_proto_rawDesc = "" +
 	"\areasons\x18\x04 \x03(\tR\areasons\x12\x18\n" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x125\n" +
 	"\vauthorities\x18\x06 \x03(\v2\x13.nofly.v1.AuthorityR\vauthorities\x12P\n" +
-	"\x14regulation_exemption\x18\a \x01(\x0e2\x1d.nofly.v1.RegulationExemptionR\x13regulationExemption\"Z\n" +
+	"\x14regulation_exemption\x18\a \x01(\x0e2\x1d.nofly.v1.RegulationExemptionR\x13regulationExemption\x12N\n" +
+	"\x14operation_categories\x18\x14 \x03(\x0e2\x1b.nofly.v1.OperationCategoryR\x13operationCategories\x12!\n" +
+	"\fuspace_class\x18\x15 \x03(\tR\vuspaceClass\"Z\n" +
 	"\x05Limit\x12\x16\n" +
 	"\x06metres\x18\x01 \x01(\x01R\x06metres\x129\n" +
 	"\treference\x18\x02 \x01(\x0e2\x1b.nofly.v1.VerticalReferenceR\treference\"\xba\x01\n" +
@@ -1131,7 +1232,7 @@ const file_nofly_v1_zone_proto_rawDesc = "" +
 	"ZoneSource\x12\x12\n" +
 	"\x04file\x18\x01 \x01(\tR\x04file\x12\x18\n" +
 	"\afeature\x18\x02 \x01(\x05R\afeature\x12\x16\n" +
-	"\x06format\x18\x03 \x01(\tR\x06format\"\xfb\x03\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\"\xee\x04\n" +
 	"\x04Zone\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1145,7 +1246,9 @@ const file_nofly_v1_zone_proto_rawDesc = "" +
 	"\rapplicability\x18\n" +
 	" \x03(\v2\x10.nofly.v1.PeriodR\rapplicability\x12-\n" +
 	"\x06bounds\x18\v \x01(\v2\x15.nofly.v1.BoundingBoxR\x06bounds\x12,\n" +
-	"\x06source\x18\f \x01(\v2\x14.nofly.v1.ZoneSourceR\x06source\"\x99\x01\n" +
+	"\x06source\x18\f \x01(\v2\x14.nofly.v1.ZoneSourceR\x06source\x12N\n" +
+	"\x14operation_categories\x18\x14 \x03(\x0e2\x1b.nofly.v1.OperationCategoryR\x13operationCategories\x12!\n" +
+	"\fuspace_class\x18\x15 \x03(\tR\vuspaceClass\"\x99\x01\n" +
 	"\vZoneSetInfo\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x127\n" +
 	"\tloaded_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bloadedAt\x12\x1d\n" +
@@ -1161,7 +1264,12 @@ const file_nofly_v1_zone_proto_rawDesc = "" +
 	"\x13RegulationExemption\x12$\n" +
 	" REGULATION_EXEMPTION_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cREGULATION_EXEMPTION_ALLOWED\x10\x01\x12$\n" +
-	" REGULATION_EXEMPTION_NOT_ALLOWED\x10\x02*\xb6\x01\n" +
+	" REGULATION_EXEMPTION_NOT_ALLOWED\x10\x02*\x97\x01\n" +
+	"\x11OperationCategory\x12\"\n" +
+	"\x1eOPERATION_CATEGORY_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17OPERATION_CATEGORY_OPEN\x10\x01\x12\x1f\n" +
+	"\x1bOPERATION_CATEGORY_SPECIFIC\x10\x02\x12 \n" +
+	"\x1cOPERATION_CATEGORY_CERTIFIED\x10\x03*\xb6\x01\n" +
 	"\aWeekday\x12\x17\n" +
 	"\x13WEEKDAY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eWEEKDAY_MONDAY\x10\x01\x12\x13\n" +
@@ -1188,54 +1296,57 @@ func file_nofly_v1_zone_proto_rawDescGZIP() []byte {
 	return file_nofly_v1_zone_proto_rawDescData
 }
 
-var file_nofly_v1_zone_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_nofly_v1_zone_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_nofly_v1_zone_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_nofly_v1_zone_proto_goTypes = []any{
 	(Restriction)(0),              // 0: nofly.v1.Restriction
 	(RegulationExemption)(0),      // 1: nofly.v1.RegulationExemption
-	(Weekday)(0),                  // 2: nofly.v1.Weekday
-	(ZoneView)(0),                 // 3: nofly.v1.ZoneView
-	(*Authority)(nil),             // 4: nofly.v1.Authority
-	(*ZoneSummary)(nil),           // 5: nofly.v1.ZoneSummary
-	(*Limit)(nil),                 // 6: nofly.v1.Limit
-	(*Volume)(nil),                // 7: nofly.v1.Volume
-	(*DailyPeriod)(nil),           // 8: nofly.v1.DailyPeriod
-	(*Period)(nil),                // 9: nofly.v1.Period
-	(*ZoneSource)(nil),            // 10: nofly.v1.ZoneSource
-	(*Zone)(nil),                  // 11: nofly.v1.Zone
-	(*ZoneSetInfo)(nil),           // 12: nofly.v1.ZoneSetInfo
-	(VerticalReference)(0),        // 13: nofly.v1.VerticalReference
-	(*Polygon)(nil),               // 14: nofly.v1.Polygon
-	(*Circle)(nil),                // 15: nofly.v1.Circle
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
-	(*BoundingBox)(nil),           // 17: nofly.v1.BoundingBox
+	(OperationCategory)(0),        // 2: nofly.v1.OperationCategory
+	(Weekday)(0),                  // 3: nofly.v1.Weekday
+	(ZoneView)(0),                 // 4: nofly.v1.ZoneView
+	(*Authority)(nil),             // 5: nofly.v1.Authority
+	(*ZoneSummary)(nil),           // 6: nofly.v1.ZoneSummary
+	(*Limit)(nil),                 // 7: nofly.v1.Limit
+	(*Volume)(nil),                // 8: nofly.v1.Volume
+	(*DailyPeriod)(nil),           // 9: nofly.v1.DailyPeriod
+	(*Period)(nil),                // 10: nofly.v1.Period
+	(*ZoneSource)(nil),            // 11: nofly.v1.ZoneSource
+	(*Zone)(nil),                  // 12: nofly.v1.Zone
+	(*ZoneSetInfo)(nil),           // 13: nofly.v1.ZoneSetInfo
+	(VerticalReference)(0),        // 14: nofly.v1.VerticalReference
+	(*Polygon)(nil),               // 15: nofly.v1.Polygon
+	(*Circle)(nil),                // 16: nofly.v1.Circle
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*BoundingBox)(nil),           // 18: nofly.v1.BoundingBox
 }
 var file_nofly_v1_zone_proto_depIdxs = []int32{
 	0,  // 0: nofly.v1.ZoneSummary.restriction:type_name -> nofly.v1.Restriction
-	4,  // 1: nofly.v1.ZoneSummary.authorities:type_name -> nofly.v1.Authority
+	5,  // 1: nofly.v1.ZoneSummary.authorities:type_name -> nofly.v1.Authority
 	1,  // 2: nofly.v1.ZoneSummary.regulation_exemption:type_name -> nofly.v1.RegulationExemption
-	13, // 3: nofly.v1.Limit.reference:type_name -> nofly.v1.VerticalReference
-	14, // 4: nofly.v1.Volume.polygon:type_name -> nofly.v1.Polygon
-	15, // 5: nofly.v1.Volume.circle:type_name -> nofly.v1.Circle
-	6,  // 6: nofly.v1.Volume.lower:type_name -> nofly.v1.Limit
-	6,  // 7: nofly.v1.Volume.upper:type_name -> nofly.v1.Limit
-	2,  // 8: nofly.v1.DailyPeriod.days:type_name -> nofly.v1.Weekday
-	16, // 9: nofly.v1.Period.start:type_name -> google.protobuf.Timestamp
-	16, // 10: nofly.v1.Period.end:type_name -> google.protobuf.Timestamp
-	8,  // 11: nofly.v1.Period.schedule:type_name -> nofly.v1.DailyPeriod
-	0,  // 12: nofly.v1.Zone.restriction:type_name -> nofly.v1.Restriction
-	4,  // 13: nofly.v1.Zone.authorities:type_name -> nofly.v1.Authority
-	1,  // 14: nofly.v1.Zone.regulation_exemption:type_name -> nofly.v1.RegulationExemption
-	7,  // 15: nofly.v1.Zone.volumes:type_name -> nofly.v1.Volume
-	9,  // 16: nofly.v1.Zone.applicability:type_name -> nofly.v1.Period
-	17, // 17: nofly.v1.Zone.bounds:type_name -> nofly.v1.BoundingBox
-	10, // 18: nofly.v1.Zone.source:type_name -> nofly.v1.ZoneSource
-	16, // 19: nofly.v1.ZoneSetInfo.loaded_at:type_name -> google.protobuf.Timestamp
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	2,  // 3: nofly.v1.ZoneSummary.operation_categories:type_name -> nofly.v1.OperationCategory
+	14, // 4: nofly.v1.Limit.reference:type_name -> nofly.v1.VerticalReference
+	15, // 5: nofly.v1.Volume.polygon:type_name -> nofly.v1.Polygon
+	16, // 6: nofly.v1.Volume.circle:type_name -> nofly.v1.Circle
+	7,  // 7: nofly.v1.Volume.lower:type_name -> nofly.v1.Limit
+	7,  // 8: nofly.v1.Volume.upper:type_name -> nofly.v1.Limit
+	3,  // 9: nofly.v1.DailyPeriod.days:type_name -> nofly.v1.Weekday
+	17, // 10: nofly.v1.Period.start:type_name -> google.protobuf.Timestamp
+	17, // 11: nofly.v1.Period.end:type_name -> google.protobuf.Timestamp
+	9,  // 12: nofly.v1.Period.schedule:type_name -> nofly.v1.DailyPeriod
+	0,  // 13: nofly.v1.Zone.restriction:type_name -> nofly.v1.Restriction
+	5,  // 14: nofly.v1.Zone.authorities:type_name -> nofly.v1.Authority
+	1,  // 15: nofly.v1.Zone.regulation_exemption:type_name -> nofly.v1.RegulationExemption
+	8,  // 16: nofly.v1.Zone.volumes:type_name -> nofly.v1.Volume
+	10, // 17: nofly.v1.Zone.applicability:type_name -> nofly.v1.Period
+	18, // 18: nofly.v1.Zone.bounds:type_name -> nofly.v1.BoundingBox
+	11, // 19: nofly.v1.Zone.source:type_name -> nofly.v1.ZoneSource
+	2,  // 20: nofly.v1.Zone.operation_categories:type_name -> nofly.v1.OperationCategory
+	17, // 21: nofly.v1.ZoneSetInfo.loaded_at:type_name -> google.protobuf.Timestamp
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_zone_proto_init() }
@@ -1253,7 +1364,7 @@ func file_nofly_v1_zone_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nofly_v1_zone_proto_rawDesc), len(file_nofly_v1_zone_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
