@@ -338,7 +338,8 @@ func randShape(r *rand.Rand, c orb.Point, rs float64) Shape {
 // circles; latitudes 0–75° north and south), routes of legs up to 100 km
 // and buffers up to 5 km, half of them set within a metre of the
 // reference clearance: never contained when the clearance is below the
-// buffer, always contained when it exceeds the buffer by 0.5 m.
+// buffer, always contained when it exceeds the buffer by 0.2 m (0.15 m
+// by the derivation; the project asks for 0.5 m).
 func TestContainProperty(t *testing.T) {
 	cases := *containCases
 	if cases == 0 {
@@ -440,7 +441,7 @@ func runContainCase(t *testing.T, r *rand.Rand, i int, what string, cl float64, 
 	switch {
 	case got.Contained() && cl < b:
 		t.Errorf("case %d: %s: contained with buffer %.3f m, but the reference clearance is %.3f m", i, what, b, cl)
-	case !got.Contained() && cl > b+0.5:
+	case !got.Contained() && cl > b+0.2:
 		t.Errorf("case %d: %s: not contained (%+v) with buffer %.3f m, but the reference clearance is %.3f m", i, what, got, b, cl)
 	}
 }
