@@ -483,3 +483,29 @@ func FuzzContainsPath(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkContain: the 99 km leg at 70° N against areas whose edge is
+// 1,002 m (contained, decided in the frames), 1,000.3 m (within the
+// frames' error: measured geodesically) and 996 m away (refused); the
+// same leg in a circle.
+func BenchmarkContain(b *testing.B) {
+	route := []orb.Point{{20.0, 69.56}, {20.0, 70.44}}
+	for _, edge := range []float64{1002, 1000.3, 996} {
+		lon := meridianAt(route[1], edge)
+		c := NewContainer(Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{{
+			{19.9, 69.5}, {lon, 69.5}, {lon, 70.5}, {19.9, 70.5}, {19.9, 69.5}}}}})
+		b.Run(fmt.Sprintf("70N/edge-%gm", edge), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.ContainsPath(route, nil, 1000)
+			}
+		})
+	}
+	c := NewContainer(Shape{Kind: ShapeCircle, Center: orb.Point{20.0, 70.0}, Radius: 50_000})
+	b.Run("70N/circle", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c.ContainsPath(route, nil, 1000)
+		}
+	})
+}
