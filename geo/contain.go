@@ -30,11 +30,13 @@ import (
 // true geodesic distance and ε the bound. If g ≤ B + s (B the buffer, s =
 // containSlack), the closest pair lies within B + s of the piece, so in
 // the grown box, where lengths are off by at most ε: D ≤ g(1 + ε). Hence
-// D/(1 + ε) > B + s proves g > B + s, and the pair needs no more work. The
-// frame answers every pair except those within about 2εB of the buffer
-// (ε is about tan φ·(ℓ/2 + B)/6,371 km for a piece of length ℓ at
-// latitude φ: 3.5·10⁻³ for 2 km pieces and a 5 km buffer at 75°, 1.6·10⁻⁴
-// for 500 m at 52°). Those are measured geodesically: the distance from a
+// D/(1 + ε) > B + s proves g > B + s, and the pair needs no more work;
+// likewise D/(1 − ε) ≤ B proves the frame's closest pair (in the box, as
+// D < B + s + 1) at most B apart. The frame answers every pair except
+// those within about 2εB of the buffer (ε is about tan φ·(ℓ/2 + B)/6,371 km
+// for a piece of length ℓ at latitude φ: 3.5·10⁻³ for 2 km pieces and a
+// 5 km buffer at 75°, 3·10⁻⁴ for a 500 m buffer at 52°). Those are
+// measured geodesically: the distance from a
 // point of the piece to the edge by Newton's method on Vincenty's
 // distance (closestToPoint), minimised along the piece by golden section
 // to 1 mm. That minimisation assumes the distance is unimodal along the
@@ -42,17 +44,25 @@ import (
 // bend away from geodesics by less than a metre over a piece, which moves
 // the minimum but does not create a second one except in a near-tie of
 // equal values. containSlack (0.1 m) covers that and the 1 mm tolerances;
-// TestContainProperty checks it against a dense geodesic reference.
+// TestContainProperty checks it against a dense geodesic reference. A leg
+// is refused only for a distance measured between two actual points, or
+// proven by the frame, of at most B + s: its true clearance is at most
+// B + s.
 //
 // Against a circle the distance to the centre decides. Along a curve of
 // geodesic curvature κ the distance d to a fixed point satisfies
 // d'' ≥ −κ (the Hessian of the distance on the ellipsoid, whose curvature
 // is positive, is positive semi-definite within a quarter meridian), so on
 // a piece of arc length L, d is at most the larger of its ends plus
-// κL²/8. A straight lon/lat line has geodesic curvature at most
-// 1.1·tan φ/R on a sphere of radius R (an east-west line, a parallel:
-// tan φ/R; the maximum, 1.09·tan φ/R, is at a bearing of about 56°); on
-// WGS84 nofly takes 1.2·tan φ/6,335,439 m (the least radius of curvature).
+// κL²/8. On a sphere of radius R, a straight lon/lat line with
+// dλ/dφ = k has bearing α with tan α = k·cos φ, and geodesic curvature
+// κ = dα/ds − sin α·tan φ/R (a geodesic keeps dα/ds = sin α·tan φ/R).
+// With v = |k|·cos φ and dφ/ds = cos α/R this is
+// |κ| = (tan φ/R)·v·((1 + v²)^(−3/2) + (1 + v²)^(−1/2)): tan φ/R for a
+// parallel (v → ∞), 0 for a meridian, at most 1.09·tan φ/R (v ≈ 1.5, a
+// bearing of about 56°). On WGS84 nofly takes 1.2·tan φ/6,335,439 m (the
+// least radius of curvature); TestLonLatCurvature measures up to 0.91 of
+// it.
 // A leg is halved until each half is either shown inside (ends plus bulge
 // below the limit) or its bulge is under containBulge (5 cm). So a leg
 // counts as contained only when it is, and is refused only when its true
