@@ -69,7 +69,7 @@ import (
 // clearance is within containSlack + containBulge of the buffer.
 //
 // Near the poles (within 1°, where relErr has no bound, or a frame error
-// above 5%) nothing is measured and nothing is contained.
+// of 50%) nothing is measured and nothing is contained.
 
 const (
 	// containSlack is the error allowance, in metres: a flight is
@@ -83,8 +83,9 @@ const (
 	// unresolved against a circle before the leg is refused.
 	containBulge = 0.05
 	// maxContainErr is the largest frame error with which pieces are
-	// measured at all.
-	maxContainErr = 0.05
+	// measured at all (as in route checks): the bound holds at any error,
+	// a larger one only sends more pairs to the geodesic measurement.
+	maxContainErr = 0.5
 )
 
 // ContainFailure says why a shape does not contain a flight.
