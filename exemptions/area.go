@@ -1,9 +1,9 @@
 package exemptions
 
 import (
-	"github.com/paulmach/orb"
-
 	"fmt"
+
+	"github.com/paulmach/orb"
 
 	"github.com/nofly-project/nofly/geo"
 )
@@ -24,28 +24,20 @@ import (
 // containsFlight says why area does not contain the part of flight f in
 // hit's zone, or "" when it does.
 func containsFlight(area geo.Shape, hit *geo.Hit, f Flight) string {
-	var (
-		c    geo.Containment
-		what string
-	)
+	c := geo.Containment{Failure: geo.ContainUnmeasured, Leg: -1}
+	what := "the flight"
 	switch f.Kind {
 	case FlightPosition:
 		what = "the position"
 		c = geo.ContainsPath(area, []orb.Point{f.Point}, nil, 0)
 	case FlightRoute:
 		what = "the route's legs in the zone"
-		if len(f.Route) == 0 {
-			break
+		if len(f.Route) > 0 {
+			c = geo.ContainsPath(area, f.Route, hit.Legs, f.Buffer)
 		}
-		c = geo.ContainsPath(area, f.Route, hit.Legs, f.Buffer)
 	case FlightArea:
 		what = "the operating area"
 		c = geo.ContainsArea(area, f.Area, f.Buffer)
-	default:
-		c.Failure = geo.ContainUnmeasured
-	}
-	if f.Kind == FlightRoute && len(f.Route) == 0 {
-		c.Failure = geo.ContainUnmeasured
 	}
 	if c.Contained() {
 		return ""
@@ -62,8 +54,8 @@ func containsFlight(area geo.Shape, hit *geo.Hit, f Flight) string {
 		return fmt.Sprintf("%s is not inside the exemption's area", what)
 	case geo.ContainNear:
 		if c.Buffer == 0 {
-			return fmt.Sprintf("%s comes within %s m of the edge of the exemption's area, too near to count as inside (nofly allows %s m for error)",
-				what, fmtM(c.Distance), fmtM(geo.ErrorAllowance))
+			return fmt.Sprintf("%s comes within %.2f m of the edge of the exemption's area, too near to count as inside (nofly allows %s m for error)",
+				what, c.Distance, fmtM(geo.ErrorAllowance))
 		}
 		if c.Distance < c.Buffer {
 			return fmt.Sprintf("%s comes within %s m of the edge of the exemption's area, so its %s m buffer leaves the area",

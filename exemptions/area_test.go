@@ -57,3 +57,48 @@ func TestCoverAt70North(t *testing.T) {
 		}
 	}
 }
+
+// TestAreaReasons: each way an area can fail to contain a flight reads as
+// its own reason.
+func TestAreaReasons(t *testing.T) {
+	ring := square(orb.Point{4.8, 52.3}, 0.1).Polygons[0][0]
+	hole := square(orb.Point{4.8, 52.3}, 0.01).Polygons[0][0]
+	holed := &geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{{ring, {hole[0], hole[3], hole[2], hole[1], hole[0]}}}}
+	tests := []struct {
+		name string
+		f    func(f *Flight)
+		want string
+	}{
+		{"position outside", func(f *Flight) { f.Point = orb.Point{5, 52.3} },
+			"the position is not inside the exemption's area"},
+		{"position 5 cm inside the edge", func(f *Flight) { f.Point = orb.Point{4.8999993, 52.3} },
+			"the position comes within 0.05 m of the edge of the exemption's area, too near to count as inside (nofly allows 0.1 m for error)"},
+		{"route leg across the hole", func(f *Flight) {
+			f.Kind, f.Route, f.Buffer = FlightRoute, []orb.Point{{4.75, 52.3}, {4.85, 52.3}}, 10
+		}, "the route's legs in the zone: leg 0 is not inside the exemption's area"},
+		{"route whose buffer reaches the hole", func(f *Flight) {
+			f.Kind, f.Route, f.Buffer = FlightRoute, []orb.Point{{4.75, 52.32}, {4.85, 52.32}}, 2000
+		}, "the route's legs in the zone: leg 0 comes within 1112.7 m of the edge of the exemption's area, so its 2000 m buffer leaves the area"},
+		{"route without waypoints", func(f *Flight) { f.Kind, f.Route = FlightRoute, nil },
+			"the route's legs in the zone cannot be measured against the exemption's area"},
+		{"operating area around the hole", func(f *Flight) {
+			f.Kind, f.Area = FlightArea, *square(orb.Point{4.8, 52.3}, 0.05)
+		}, "the operating area holds part of the edge of the exemption's area (a hole in it)"},
+		{"operating area across the edge", func(f *Flight) {
+			f.Kind, f.Area = FlightArea, *square(orb.Point{4.9, 52.35}, 0.02)
+		}, "the operating area: edge 0 is not inside the exemption's area"},
+		{"circular operating area whose buffer reaches the hole", func(f *Flight) {
+			f.Kind, f.Area, f.Buffer = FlightArea, geo.Shape{Kind: geo.ShapeCircle, Center: orb.Point{4.8, 52.33}, Radius: 1000}, 1500
+		}, "the operating area comes within 1225.5 m of the edge of the exemption's area, so its 1500 m buffer leaves the area"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := baseFlight()
+			tc.f(&f)
+			hit := baseHit()
+			if got := containsFlight(*holed, hit, f); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
