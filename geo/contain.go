@@ -22,8 +22,9 @@ import (
 //     r + buffer (the buffer around a geodesic disc is the disc of the
 //     summed radius).
 //
-// Against a polygon, a leg is cut into pieces of at most containPiece
-// metres, and each piece is measured against the edges near it in a local
+// Against a polygon, a leg is first measured in one frame centred on it
+// (enough when no edge comes near); otherwise it is cut into pieces of at
+// most containPiece metres, and each piece is measured against the edges near it in a local
 // frame centred on the piece (the frame of the route checks, whose
 // relative error relErr bounds within the piece's box grown by the
 // buffer). Let D be the frame distance between a piece and an edge, g the
@@ -310,6 +311,9 @@ func (c *Container) leg(a, b orb.Point, r, buffer float64) (ContainFailure, floa
 func (c *Container) legPoly(a, b orb.Point, limit float64) (ContainFailure, float64) {
 	need := limit + containSlack
 	n := legPieces(a, b)
+	if n > 1 && c.clearInOneFrame(a, b, need) {
+		return ContainOK, 0
+	}
 	fail := ContainOK
 	// The nearest pair the frames found among those that fail, measured
 	// geodesically at the end for the report, and the least distance
@@ -364,6 +368,27 @@ func (c *Container) legPoly(a, b orb.Point, limit float64) (ContainFailure, floa
 		return fail, min(measured, segSegGeo(bp, bq, bc, bd))
 	}
 	return fail, 0
+}
+
+// clearInOneFrame reports whether one frame for the whole leg ab proves
+// it farther than need metres from every edge: most legs are far from all
+// of them, and then need not be cut into pieces.
+func (c *Container) clearInOneFrame(a, b orb.Point, need float64) bool {
+	f := newFrame((a[0]+b[0])/2, (a[1]+b[1])/2)
+	box := expandBound(extendBound(orb.Bound{Min: a, Max: a}, b), need+1)
+	eps := frameErr(&f, box)
+	if !(eps < maxContainErr) {
+		return false
+	}
+	av, bv := f.xy(a), f.xy(b)
+	clear := true
+	c.poly.eachEdgeNear(box, func(e0, e1 orb.Point) {
+		if clear {
+			d, _, _ := segSegClosest(av, bv, f.xy(e0), f.xy(e1))
+			clear = d/(1+eps) > need
+		}
+	})
+	return clear
 }
 
 // legPieces is the number of pieces of at most about containPiece metres
