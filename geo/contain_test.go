@@ -515,3 +515,47 @@ func BenchmarkContain(b *testing.B) {
 		}
 	})
 }
+
+// FuzzContainsArea: any operating area gives an answer without panicking;
+// a contained area has every vertex contained as a point with the same
+// buffer, and is contained with half the buffer.
+func FuzzContainsArea(f *testing.F) {
+	f.Add(4.8, 52.3, 0.05, 0.02, 0.0, 500.0, false)
+	f.Add(20.0, 70.0, 0.5, 0.1, 0.1, 1000.0, true)
+	f.Add(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, false)
+	f.Fuzz(func(t *testing.T, cx, cy, half, ah, shift, buffer float64, circle bool) {
+		c := orb.Point{cx, cy}
+		if !pointOK(c) || !(half > 0 && half < 20) || !(ah >= 0 && ah < 20) {
+			return
+		}
+		sq := func(c orb.Point, h float64) orb.Ring {
+			return orb.Ring{{c[0] - h, c[1] - h}, {c[0] + h, c[1] - h}, {c[0] + h, c[1] + h}, {c[0] - h, c[1] + h}, {c[0] - h, c[1] - h}}
+		}
+		outer, hole := sq(c, half), sq(c, half/10)
+		for _, p := range outer {
+			if !pointOK(p) {
+				return
+			}
+		}
+		s := Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{outer, {hole[0], hole[3], hole[2], hole[1], hole[0]}}}}
+		ac := orb.Point{cx + shift, cy + shift/2}
+		area := Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{sq(ac, ah)}}}
+		if circle {
+			area = Shape{Kind: ShapeCircle, Center: ac, Radius: ah * 100_000}
+		}
+		got := ContainsArea(s, area, buffer)
+		if !got.Contained() {
+			return
+		}
+		if !circle {
+			for _, p := range area.Polygons[0][0] {
+				if pc := ContainsPath(s, []orb.Point{p}, nil, buffer); !pc.Contained() {
+					t.Fatalf("area %v contained with buffer %v, its vertex %v not: %+v", area, buffer, p, pc)
+				}
+			}
+		}
+		if g2 := ContainsArea(s, area, buffer/2); !g2.Contained() {
+			t.Fatalf("area %v contained with buffer %v, not with %v: %+v", area, buffer, buffer/2, g2)
+		}
+	})
+}
