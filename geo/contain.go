@@ -470,10 +470,16 @@ func (c *Container) legCircle(a, b orb.Point, limit float64) (ContainFailure, fl
 		if math.IsInf(k, 1) {
 			return ContainUnmeasured, 0
 		}
-		// Arc length of the lon/lat piece: within 1% of the geodesic
-		// between its ends for any piece nofly measures.
-		l := Distance(p, q) * 1.01
-		bulge := k * l * l / 8
+		// Arc length of the lon/lat piece: its length in a frame at its
+		// middle, where the curve is straight, grown by the frame's scale
+		// error over the piece.
+		f := newFrame((p[0]+q[0])/2, (p[1]+q[1])/2)
+		eps := f.relErr(math.Abs(q[1]-p[1])/2, math.Abs(q[0]-p[0])/2)
+		bulge := math.Inf(1) // a frame that says little: halve the piece
+		if eps < maxContainErr {
+			l := f.xy(q).sub(f.xy(p)).norm() * (1 + eps)
+			bulge = k * l * l / 8
+		}
 		if max(pc.d0, pc.d1)+bulge < inner {
 			continue
 		}

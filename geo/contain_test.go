@@ -559,3 +559,41 @@ func FuzzContainsArea(f *testing.F) {
 		}
 	})
 }
+
+// TestContainLongLegs: legs of 200–1,000 km at 55–85°, where lon/lat lines
+// stray from geodesics by kilometres, in circles and squares sized so that
+// the reference clearance lies within a metre of the buffer: the same
+// guarantees as TestContainProperty.
+func TestContainLongLegs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long legs take a second")
+	}
+	r := rand.New(rand.NewPCG(3, 85))
+	var near, contained int
+	for i := range 16 {
+		lat := 55 + r.Float64()*30
+		a := orb.Point{r.Float64()*20 - 10, lat}
+		f := newFrame(a[0], a[1])
+		l, th := 200_000+r.Float64()*800_000, r.Float64()*2*math.Pi
+		b := f.lonlat(vec{l * math.Cos(th), l * math.Sin(th)})
+		if math.Abs(b[1]) > 85 {
+			continue
+		}
+		legs := [][2]orb.Point{{a, b}}
+		m := lerpLL(a, b, 0.5)
+		var s Shape
+		if i%4 == 3 { // a lon/lat box around the leg
+			d := 0.2 + r.Float64()
+			bd := orb.Bound{Min: a, Max: a}.Extend(b)
+			s = Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{{
+				{bd.Min[0] - d, bd.Min[1] - d/4}, {bd.Max[0] + d, bd.Min[1] - d/4}, {bd.Max[0] + d, min(88.5, bd.Max[1]+d/4)},
+				{bd.Min[0] - d, min(88.5, bd.Max[1]+d/4)}, {bd.Min[0] - d, bd.Min[1] - d/4}}}}}
+		} else {
+			s = Shape{Kind: ShapeCircle, Center: m, Radius: l/2 + 5000 + r.Float64()*100_000}
+		}
+		cl := newRefShape(s).clearance(legs)
+		runContainCase(t, r, i, fmt.Sprintf("leg %v–%v in %v", a, b, s), cl,
+			func(buf float64) Containment { return ContainsPath(s, []orb.Point{a, b}, nil, buf) }, &near, &contained)
+	}
+	t.Logf("%d near the clearance, %d contained", near, contained)
+}
