@@ -239,7 +239,7 @@ func TestExemptedFlightPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := created.GetId() + ": the route's legs in the zone is not inside the exemption's area"; resp.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED ||
+	if want := created.GetId() + ": the route's legs in the zone: leg 0 is not inside the exemption's area"; resp.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED ||
 		reasons(resp.GetConflicts()[0]) != want {
 		t.Fatalf("route leaving the area: %v %q, want %q", resp.GetVerdict(), reasons(resp.GetConflicts()[0]), want)
 	}
