@@ -115,13 +115,17 @@ func (r *recordFlags) record(e *env, cmd string) (*noflyv1.Exemption, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &usageError{cmd: cmd, msg: strings.Join(missing, ", ") + " required"}
+		msg := strings.Join(missing, ", ") + " required"
+		if missing[len(missing)-1] == "--by" {
+			msg += byMissing
+		}
+		return nil, &usageError{cmd: cmd, msg: msg}
 	}
 	ex.ValidFrom, ex.ValidUntil = timestamppb.New(r.from.t), timestamppb.New(r.until.t)
 	if r.country != "" || len(r.reasons) > 0 || len(r.restrictions) > 0 {
 		ex.Selector = &noflyv1.ZoneSelector{Country: r.country, Reasons: r.reasons}
 		for _, s := range r.restrictions {
-			v, ok := noflyv1.Restriction_value["RESTRICTION_"+strings.ToUpper(s)]
+			v, ok := noflyv1.Restriction_value["RESTRICTION_"+strings.ToUpper(strings.ReplaceAll(s, "-", "_"))]
 			if !ok || v == 0 {
 				return nil, &usageError{cmd: cmd, msg: fmt.Sprintf("--restriction %q: want prohibited, req_authorisation, conditional or no_restriction", s)}
 			}
@@ -169,6 +173,10 @@ func (r *recordFlags) record(e *env, cmd string) (*noflyv1.Exemption, error) {
 	}
 	return ex, nil
 }
+
+// byMissing explains a missing --by: where the name was looked for.
+const byMissing = ": who does this was not given with --by, and neither $NOFLY_USER nor $USER is set; " +
+	"give --by NAME or set NOFLY_USER (with TLS the server names you by your certificate)"
 
 // printRecordResult prints a new record: its id, or the whole record as
 // JSON.
@@ -277,6 +285,9 @@ func exemptionsRevokeCommand() *command {
 			}
 			if by == "" && !e.tls.on() { // with TLS the server names the revoker
 				by = e.user
+				if by == "" {
+					return &usageError{cmd: name, msg: "--by required" + byMissing}
+				}
 			}
 			var resp *noflyv1.RevokeExemptionResponse
 			err := callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) (err error) {
