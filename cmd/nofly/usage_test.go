@@ -198,4 +198,3 @@ func TestVertexCount(t *testing.T) {
 		t.Errorf("square with a hole: %d vertices, want 8", n)
 	}
 }
-
