@@ -225,6 +225,7 @@ only by an exemption that names it with --zone and sets --override.`,
 			if err != nil {
 				return err
 			}
+			printWarnings(e, resp.GetWarnings())
 			return printRecordResult(e, resp.GetExemption())
 		},
 	}
@@ -259,8 +260,17 @@ The new record is given whole, with the same flags as "exemptions create".`,
 			if err != nil {
 				return err
 			}
+			printWarnings(e, resp.GetWarnings())
 			return printRecordResult(e, resp.GetExemption())
 		},
+	}
+}
+
+// printWarnings prints the server's warnings about a new record on
+// stderr, so that stdout stays the record's id (or JSON).
+func printWarnings(e *env, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "nofly: warning: %s\n", strings.Join(strings.Fields(w), " "))
 	}
 }
 
