@@ -39,11 +39,16 @@ func planCheckCommand() *command {
 		summary: `Asks whether a flight plan may go ahead. FILE (or - for stdin) is
   - GeoJSON: a Feature, FeatureCollection or geometry with one LineString
     route ([longitude, latitude, height] positions; heights in metres above
-    --alt-ref), one Polygon area (heights from --min-alt/--max-alt), or one
-    Point with a "radius_m" property (a circular area); or
+    --alt-ref), one Polygon area (heights from --min-alt/--max-alt;
+    --max-alt alone starts at the ground), or one Point with a "radius_m"
+    property (a circular area); or
   - a QGroundControl .plan mission: the route starts at the planned home
     position; waypoints, takeoff, landing, loiter, return to launch and
-    survey items are followed. Heights above home count as AGL.
+    survey items are followed. Heights above home count as AGL; or
+  - KML: one LineString route or one Polygon area, altitudes above the
+    ground (altitudeMode relativeToGround) or sea level (absolute); with
+    clampToGround the route has no heights. An area's heights are those of
+    its vertices unless --max-alt is given.
 Without --start the flight starts now; without --end it lasts an hour.
 TIME is RFC 3339 or relative to now (now, +2h, +90m, -30m).
 
@@ -113,10 +118,13 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				}
 			} else {
 				area := areaToProto(p.Area)
-				if maxAlt.set {
+				switch b := p.Area.Band; {
+				case maxAlt.set:
 					// Without --min-alt the area starts on the ground:
 					// 0 m AGL (--alt-ref agl, checked above).
 					area.Band = &noflyv1.AltitudeBand{LowerM: minAlt.v, UpperM: maxAlt.v, Reference: ref.ref}
+				case b != nil: // the file's own heights (KML)
+					area.Band = &noflyv1.AltitudeBand{LowerM: b.Lower, UpperM: b.Upper, Reference: refNames[b.Ref]}
 				}
 				fp.Geometry = &noflyv1.FlightPlan_Area{Area: area}
 			}
