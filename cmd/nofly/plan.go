@@ -230,7 +230,7 @@ func planSubject(p *flightplan.Plan, fp *noflyv1.FlightPlan, resp *noflyv1.Check
 		if b := a.GetBand(); b != nil {
 			what += fmt.Sprintf(", %s–%s m %s", fmtMetres(b.GetLowerM()), fmtMetres(b.GetUpperM()), shortRef(b.GetReference()))
 			if fromGround {
-				what += " (from the ground: no --min-alt given)"
+				what += ", from the ground as no --min-alt was given"
 			}
 		} else {
 			what += ", heights not given"
