@@ -32,6 +32,7 @@ const readmePath = "../../README.md"
 // -update the test rewrites each command's output that does not match with
 // what the binaries print, whole (elide again by hand where it is long).
 func TestREADME(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
