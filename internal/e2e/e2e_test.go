@@ -638,6 +638,21 @@ func TestDaemonRefusesBadStart(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 			t.Errorf("noflyd %v: %v, want exit 2\n%s", args, err, out)
 		}
+		// Bad zones at start: no previous zones to keep serving.
+		if args[0] == "--zones" && (!bytes.Contains(out, []byte("no zones to serve, not starting")) ||
+			bytes.Contains(out, []byte("previous zones")) || !bytes.Contains(out, []byte("noflyd: not started, stopping: "))) {
+			t.Errorf("noflyd %v: want it to say it stops, not that it serves previous zones:\n%s", args, out)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, b := range []string{"noflyd", "nofly"} {
+		out, err := exec.Command(filepath.Join(bin, b), "--version").CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), b+" ") || !strings.Contains(string(out), "go1.") {
+			t.Errorf("%s --version: %v\n%s", b, err, out)
+		}
 	}
 }
 

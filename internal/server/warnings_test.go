@@ -54,3 +54,37 @@ func TestWarnsOfZonesWithoutExemptions(t *testing.T) {
 		t.Errorf("zone allowing exemptions: warnings %q, want none", resp.GetWarnings())
 	}
 }
+
+// TestCheckLogsAltitudeOnlyWhenGiven: a position check without an
+// altitude logs none (not 0 m of an unknown reference).
+func TestCheckLogsAltitudeOnlyWhenGiven(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		alt  *noflyv1.Altitude
+		want string
+	}{
+		{nil, ""},
+		{alt(60), "alt=60 alt_ref=AGL"},
+	} {
+		before := len(f.log.String())
+		if _, err := f.client.CheckPosition(ctx, &noflyv1.CheckPositionRequest{
+			Position: &noflyv1.Position{Latitude: 52.05, Longitude: 4.05}, Altitude: tc.alt}); err != nil {
+			t.Fatal(err)
+		}
+		var line string
+		for _, l := range strings.Split(f.log.String()[before:], "\n") {
+			if strings.Contains(l, `msg="position checked"`) {
+				line = l
+			}
+		}
+		switch {
+		case line == "":
+			t.Fatalf("no check logged:\n%s", f.log.String())
+		case tc.want == "" && (strings.Contains(line, " alt=") || strings.Contains(line, " alt_ref=")):
+			t.Errorf("no altitude given, but the log line has one: %s", line)
+		case tc.want != "" && !strings.Contains(line, tc.want):
+			t.Errorf("log line %s lacks %q", line, tc.want)
+		}
+	}
+}
