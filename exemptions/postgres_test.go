@@ -151,6 +151,7 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each on a database of its own
 			ctx := context.Background()
 			url := pgtest.New(t)
 			s := openPostgresURL(t, url)
