@@ -189,9 +189,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return errHelp
 		}
 		if len(args) == 1 {
-			return &usageError{cmd: "nofly", msg: fmt.Sprintf("%s needs a subcommand: %s (see \"nofly %s --help\")", name, orList(group), name)}
+			return &usageError{cmd: "nofly " + name, msg: "needs a subcommand: " + orList(group)}
 		}
-		name += " " + args[1]
+		return &usageError{cmd: "nofly " + name, msg: fmt.Sprintf("unknown command %q", name+" "+args[1])}
 	}
 	return &usageError{cmd: "nofly", msg: fmt.Sprintf("unknown command %q", name)}
 }

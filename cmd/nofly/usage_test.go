@@ -55,11 +55,11 @@ func TestGroupHelp(t *testing.T) {
 		})
 	}
 	_, errOut, code := runCLI(t, nil, "zones")
-	if code != 2 || !strings.Contains(errOut, `zones needs a subcommand: list or show (see "nofly zones --help")`) {
+	if code != 2 || !strings.Contains(errOut, `nofly zones: needs a subcommand: list or show (see "nofly zones --help")`) {
 		t.Errorf("nofly zones: exit %d, stderr %q", code, errOut)
 	}
 	_, errOut, code = runCLI(t, nil, "plan", "chek")
-	if code != 2 || !strings.Contains(errOut, `unknown command "plan chek"`) {
+	if code != 2 || !strings.Contains(errOut, `nofly plan: unknown command "plan chek" (see "nofly plan --help")`) {
 		t.Errorf("nofly plan chek: exit %d, stderr %q", code, errOut)
 	}
 }
