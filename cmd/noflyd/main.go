@@ -231,7 +231,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// has answered and the zones are loaded.
 	if err := srv.Start(ctx); err != nil {
 		g.Stop()
-		return fmt.Errorf("not started, stopping: %w", err)
+		return fmt.Errorf("stopping: %w", err)
 	}
 	// Changes written by another process sharing the database reach the
 	// checks within a second (PostgreSQL: at once, by notification; the
