@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -114,12 +116,29 @@ func lastReason(msg string) string {
 }
 
 // printJSON prints m as protobuf JSON, the same field names for every
-// client.
+// client, indented by two spaces.
 func printJSON(e *env, m proto.Message) error {
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+	b, err := stableJSON(m)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+	_, err = e.stdout.Write(b)
 	return err
+}
+
+// stableJSON is m as indented protobuf JSON with a final newline, the same
+// bytes for the same message every time: protojson varies its spacing on
+// purpose (so that nobody compares its output byte for byte), and
+// encoding/json's Indent lays the tokens out again without it.
+func stableJSON(m proto.Message) ([]byte, error) {
+	b, err := protojson.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
 }

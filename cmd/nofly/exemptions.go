@@ -115,13 +115,17 @@ func (r *recordFlags) record(e *env, cmd string) (*noflyv1.Exemption, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &usageError{cmd: cmd, msg: strings.Join(missing, ", ") + " required"}
+		msg := strings.Join(missing, ", ") + " required"
+		if missing[len(missing)-1] == "--by" {
+			msg += byMissing
+		}
+		return nil, &usageError{cmd: cmd, msg: msg}
 	}
 	ex.ValidFrom, ex.ValidUntil = timestamppb.New(r.from.t), timestamppb.New(r.until.t)
 	if r.country != "" || len(r.reasons) > 0 || len(r.restrictions) > 0 {
 		ex.Selector = &noflyv1.ZoneSelector{Country: r.country, Reasons: r.reasons}
 		for _, s := range r.restrictions {
-			v, ok := noflyv1.Restriction_value["RESTRICTION_"+strings.ToUpper(s)]
+			v, ok := noflyv1.Restriction_value["RESTRICTION_"+strings.ToUpper(strings.ReplaceAll(s, "-", "_"))]
 			if !ok || v == 0 {
 				return nil, &usageError{cmd: cmd, msg: fmt.Sprintf("--restriction %q: want prohibited, req_authorisation, conditional or no_restriction", s)}
 			}
@@ -170,6 +174,10 @@ func (r *recordFlags) record(e *env, cmd string) (*noflyv1.Exemption, error) {
 	return ex, nil
 }
 
+// byMissing explains a missing --by: where the name was looked for.
+const byMissing = ": who does this was not given with --by, and neither $NOFLY_USER nor $USER is set; " +
+	"give --by NAME or set NOFLY_USER (with TLS the server names you by your certificate)"
+
 // printRecordResult prints a new record: its id, or the whole record as
 // JSON.
 func printRecordResult(e *env, ex *noflyv1.Exemption) error {
@@ -217,6 +225,7 @@ only by an exemption that names it with --zone and sets --override.`,
 			if err != nil {
 				return err
 			}
+			printWarnings(e, resp.GetWarnings())
 			return printRecordResult(e, resp.GetExemption())
 		},
 	}
@@ -251,8 +260,17 @@ The new record is given whole, with the same flags as "exemptions create".`,
 			if err != nil {
 				return err
 			}
+			printWarnings(e, resp.GetWarnings())
 			return printRecordResult(e, resp.GetExemption())
 		},
+	}
+}
+
+// printWarnings prints the server's warnings about a new record on
+// stderr, so that stdout stays the record's id (or JSON).
+func printWarnings(e *env, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "nofly: warning: %s\n", strings.Join(strings.Fields(w), " "))
 	}
 }
 
@@ -277,6 +295,9 @@ func exemptionsRevokeCommand() *command {
 			}
 			if by == "" && !e.tls.on() { // with TLS the server names the revoker
 				by = e.user
+				if by == "" {
+					return &usageError{cmd: name, msg: "--by required" + byMissing}
+				}
 			}
 			var resp *noflyv1.RevokeExemptionResponse
 			err := writeExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient, rid string) (err error) {

@@ -16,7 +16,10 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
+
+	"github.com/nofly-project/nofly/internal/buildinfo"
 )
 
 func main() {
@@ -66,6 +69,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 }
 
 const topUsage = `Usage: nofly [--server ADDR] [--ca FILE --cert FILE --key FILE] [--json] [--timeout D] COMMAND [flags]
+       nofly --version
 
 Asks a nofly server whether a police drone may fly.
 
@@ -80,7 +84,8 @@ Commands:
   audit verify  prove that the audit log is intact (auditors)
   dev-certs DIR write a trial CA, server and client certificates, and roles
 
-Run "nofly COMMAND --help" for a command's flags and an example.
+Run "nofly COMMAND --help" for a command's flags and an example, and
+"nofly plan --help" (zones, exemptions, audit) for a group of commands.
 
 Exit status: 0 clear or exempted, 1 denied, 2 usage, input or connection
 error.
@@ -148,6 +153,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	top.SetOutput(io.Discard)
 	top.Usage = func() {}
 	e.register(top)
+	version := top.Bool("version", false, "print nofly's version and exit")
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, topUsage)
@@ -156,6 +162,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return &usageError{cmd: "nofly", msg: err.Error()}
 	}
 	args = top.Args()
+	if *version {
+		fmt.Fprintln(stdout, "nofly", buildinfo.String())
+		return nil
+	}
 	if len(args) == 0 {
 		return &usageError{cmd: "nofly", msg: "no command given: check, plan check, zones list, zones show, exemptions … or audit …"}
 	}
@@ -173,21 +183,64 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	name := args[0]
-	if subs, ok := subcommands[name]; ok && len(args) == 1 {
-		return &usageError{cmd: "nofly", msg: fmt.Sprintf("%s needs a subcommand: %s", name, subs)}
-	}
-	if len(args) > 1 && (name == "plan" || name == "zones" || name == "exemptions" || name == "audit") {
-		name += " " + args[1]
+	if group := groupCommands(name); len(group) > 0 {
+		if len(args) > 1 && isHelp(args[1]) {
+			printGroupHelp(stdout, name, group)
+			return errHelp
+		}
+		if len(args) == 1 {
+			return &usageError{cmd: "nofly " + name, msg: "needs a subcommand: " + orList(group)}
+		}
+		return &usageError{cmd: "nofly " + name, msg: fmt.Sprintf("unknown command %q", name+" "+args[1])}
 	}
 	return &usageError{cmd: "nofly", msg: fmt.Sprintf("unknown command %q", name)}
 }
 
-// subcommands lists, for each command that has them, its subcommands.
-var subcommands = map[string]string{
-	"plan":       "check",
-	"zones":      "list or show",
-	"exemptions": "create, list, show, supersede or revoke",
-	"audit":      "list or verify",
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+// groupCommands returns the commands whose name starts with the word group
+// ("plan": "plan check"), in the order commands lists them.
+func groupCommands(group string) []*command {
+	var out []*command
+	for _, c := range commands() {
+		if words := strings.Fields(c.name); len(words) > 1 && words[0] == group {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// orList names the subcommands of a group: "list or show", "create, list or show".
+func orList(group []*command) string {
+	var subs []string
+	for _, c := range group {
+		subs = append(subs, strings.Fields(c.name)[1])
+	}
+	if len(subs) == 1 {
+		return subs[0]
+	}
+	return strings.Join(subs[:len(subs)-1], ", ") + " or " + subs[len(subs)-1]
+}
+
+// printGroupHelp lists the commands of a group, each with the first
+// sentence of its summary.
+func printGroupHelp(w io.Writer, name string, group []*command) {
+	fmt.Fprintf(w, "Usage: nofly %s COMMAND [flags]\n\nCommands:\n", name)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range group {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, firstSentence(c.summary))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nRun \"nofly %s COMMAND --help\" for a command's flags and an example.\n", name)
+}
+
+// firstSentence is the text up to the first full stop, on one line.
+func firstSentence(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
 }
 
 // exec parses the command's flags, which may come before, between and after
@@ -214,9 +267,28 @@ func (c *command) exec(ctx context.Context, e *env, args []string) error {
 
 func (c *command) printHelp(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: nofly %s %s\n\n%s\n\nFlags:\n", c.name, c.usage, c.summary)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
+	// Aliases (another spelling of a flag, accepted quietly) stay out of
+	// the help, so that it shows one spelling of each.
+	shown := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !strings.HasPrefix(f.Usage, aliasUsage) {
+			shown.Var(f.Value, f.Name, f.Usage)
+			shown.Lookup(f.Name).DefValue = f.DefValue
+		}
+	})
+	shown.SetOutput(w)
+	shown.PrintDefaults()
 	fmt.Fprintf(w, "\nExample:\n%s", c.example)
+}
+
+// aliasUsage starts the usage of a flag that is another spelling of one
+// the help shows.
+const aliasUsage = "alias of --"
+
+// alias registers name as another spelling of the flag target, which must
+// be registered already.
+func alias(fs *flag.FlagSet, name, target string) {
+	fs.Var(fs.Lookup(target).Value, name, aliasUsage+target)
 }
 
 // parseInterleaved parses flags anywhere among the arguments (the flag

@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -37,27 +39,33 @@ func planCheckCommand() *command {
 		summary: `Asks whether a flight plan may go ahead. FILE (or - for stdin) is
   - GeoJSON: a Feature, FeatureCollection or geometry with one LineString
     route ([longitude, latitude, height] positions; heights in metres above
-    --alt-ref), one Polygon area (heights from --min-alt/--max-alt), or one
-    Point with a "radius_m" property (a circular area); or
+    --alt-ref), one Polygon area (heights from --min-alt/--max-alt;
+    --max-alt alone starts at the ground), or one Point with a "radius_m"
+    property (a circular area); or
   - a QGroundControl .plan mission: the route starts at the planned home
     position; waypoints, takeoff, landing, loiter, return to launch and
-    survey items are followed. Heights above home count as AGL.
+    survey items are followed. Heights above home count as AGL; or
+  - KML: one LineString route or one Polygon area, altitudes above the
+    ground (altitudeMode relativeToGround) or sea level (absolute); with
+    clampToGround the route has no heights. An area's heights are those of
+    its vertices unless --max-alt is given.
 Without --start the flight starts now; without --end it lasts an hour.
 TIME is RFC 3339 or relative to now (now, +2h, +90m, -30m).
 
 Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 		example: `  nofly plan check patrol.geojson --start +1h --end +3h --buffer 50
-  nofly plan check mission.plan --buffer 25 --unit AMS-DRONE --purpose event-supervision --json
-  nofly plan check area.geojson --min-alt 0 --max-alt 120
+  nofly plan check mission.plan --buffer 25 --unit AMS-DRONE --purpose event_supervision --json
+  nofly plan check area.geojson --max-alt 120
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.Var(&start, "start", "`TIME` the flight starts; default: now")
 			fs.Var(&end, "end", "`TIME` the flight ends; default: an hour after the start")
 			fs.Float64Var(&buffer, "buffer", 0, "lateral buffer in `metres` around the route or area")
 			fs.Var(&ref, "alt-ref", "`REF` that GeoJSON heights and --min-alt/--max-alt are measured from: agl, amsl or wgs84")
-			fs.Var(&minAlt, "min-alt", "lowest height of an area, in `metres` above --alt-ref")
+			fs.Var(&minAlt, "min-alt", "lowest height of an area, in `metres` above --alt-ref; default with --max-alt: the ground (0 m AGL)")
 			fs.Var(&maxAlt, "max-alt", "highest height of an area, in `metres` above --alt-ref")
-			fs.StringVar(&cref, "ref", "", "your `reference` for the plan; default: the file name")
+			fs.StringVar(&cref, "reference", "", "your `reference` for the plan, kept in the audit log; default: the file name")
+			alias(fs, "ref", "reference")
 			op.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
@@ -67,8 +75,10 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				return &usageError{cmd: name, msg: "no flight plan FILE given"}
 			case len(args) > 1:
 				return &usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q after FILE", args[1])}
-			case minAlt.set != maxAlt.set:
-				return &usageError{cmd: name, msg: "give both --min-alt and --max-alt, or neither"}
+			case minAlt.set && !maxAlt.set:
+				return &usageError{cmd: name, msg: "--min-alt needs --max-alt (the top of the area's heights)"}
+			case maxAlt.set && !minAlt.set && ref.ref != noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL:
+				return &usageError{cmd: name, msg: fmt.Sprintf("--max-alt with --alt-ref %s needs --min-alt too (only above ground level does the band start at 0 by default)", strings.ToLower(shortRef(ref.ref)))}
 			}
 			file := args[0]
 			b, err := readPlanFile(e, file)
@@ -104,13 +114,18 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 			}
 			if p.Route != nil {
 				fp.Geometry = &noflyv1.FlightPlan_Route{Route: routeToProto(p.Route)}
-				if minAlt.set {
+				if minAlt.set || maxAlt.set {
 					return &usageError{cmd: name, msg: "--min-alt and --max-alt are for areas; this plan is a route"}
 				}
 			} else {
 				area := areaToProto(p.Area)
-				if minAlt.set {
+				switch b := p.Area.Band; {
+				case maxAlt.set:
+					// Without --min-alt the area starts on the ground:
+					// 0 m AGL (--alt-ref agl, checked above).
 					area.Band = &noflyv1.AltitudeBand{LowerM: minAlt.v, UpperM: maxAlt.v, Reference: ref.ref}
+				case b != nil: // the file's own heights (KML)
+					area.Band = &noflyv1.AltitudeBand{LowerM: b.Lower, UpperM: b.Upper, Reference: refNames[b.Ref]}
 				}
 				fp.Geometry = &noflyv1.FlightPlan_Area{Area: area}
 			}
@@ -132,7 +147,7 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
 					exemptions:     resp.GetExemptions(),
 					exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
-				}, planSubject(p, fp, resp))
+				}, planSubject(p, fp, resp, maxAlt.set && !minAlt.set))
 			}
 			return verdictError(resp.GetVerdict())
 		},
@@ -188,8 +203,9 @@ func areaToProto(a *flightplan.Area) *noflyv1.Area {
 	return &noflyv1.Area{Shape: &noflyv1.Area_Polygon{Polygon: poly}}
 }
 
-// planSubject says in one line what was checked.
-func planSubject(p *flightplan.Plan, fp *noflyv1.FlightPlan, resp *noflyv1.CheckFlightPlanResponse) string {
+// planSubject says in one line what was checked; fromGround says the
+// area's lower bound is the default, the ground.
+func planSubject(p *flightplan.Plan, fp *noflyv1.FlightPlan, resp *noflyv1.CheckFlightPlanResponse, fromGround bool) string {
 	var what string
 	switch {
 	case p.Route != nil:
@@ -204,17 +220,19 @@ func planSubject(p *flightplan.Plan, fp *noflyv1.FlightPlan, resp *noflyv1.Check
 			what += fmt.Sprintf(", %s–%s m %s", fmtMetres(lo), fmtMetres(hi), p.Route.AltRef)
 		}
 	case p.Area.Polygon != nil:
-		n := 0
-		for _, r := range p.Area.Polygon {
-			n += len(r)
+		what = fmt.Sprintf("Area polygon of %d vertices", vertexCount(p.Area.Polygon))
+		if h := len(p.Area.Polygon) - 1; h > 0 {
+			what += fmt.Sprintf(" (%d hole%s)", h, plural(h))
 		}
-		what = fmt.Sprintf("Area polygon of %d vertices", n)
 	default:
 		what = fmt.Sprintf("Area circle of %s m around %s", fmtMetres(p.Area.Radius), fmtPosition(p.Area.Center[1], p.Area.Center[0]))
 	}
 	if a := fp.GetArea(); a != nil {
 		if b := a.GetBand(); b != nil {
 			what += fmt.Sprintf(", %s–%s m %s", fmtMetres(b.GetLowerM()), fmtMetres(b.GetUpperM()), shortRef(b.GetReference()))
+			if fromGround {
+				what += ", from the ground as no --min-alt was given"
+			}
 		} else {
 			what += ", heights not given"
 		}
@@ -222,4 +240,18 @@ func planSubject(p *flightplan.Plan, fp *noflyv1.FlightPlan, resp *noflyv1.Check
 	w := resp.GetWindow()
 	return fmt.Sprintf("%s (%s, %s), buffer %s m, %s to %s", what, resp.GetClientReference(), p.Format,
 		fmtMetres(fp.GetBufferM()), fmtTime(w.GetStart()), fmtTime(w.GetEnd()))
+}
+
+// vertexCount counts the distinct vertices of a polygon's rings: a ring
+// that repeats its first position at the end (as GeoJSON requires) counts
+// it once.
+func vertexCount(poly orb.Polygon) int {
+	n := 0
+	for _, r := range poly {
+		n += len(r)
+		if len(r) > 1 && r[0] == r[len(r)-1] {
+			n--
+		}
+	}
+	return n
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"google.golang.org/protobuf/proto"
+
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 )
 
@@ -102,11 +104,66 @@ func zoneHeights(z *noflyv1.Zone) string {
 	return strings.Join(bands, "; ")
 }
 
+// active says in one cell when a zone is active: "always", its one period,
+// or how many periods it has.
 func active(z *noflyv1.Zone) string {
-	if len(z.GetApplicability()) == 0 {
+	periods := z.GetApplicability()
+	switch {
+	case alwaysActive(periods):
+		return "always"
+	case len(periods) == 1:
+		return fmtPeriod(periods[0])
+	}
+	return fmt.Sprintf("%d periods (see zones show)", len(periods))
+}
+
+// alwaysActive says whether periods leave a zone active all the time: none
+// at all, or one without dates whose schedule is every day, all day.
+func alwaysActive(periods []*noflyv1.Period) bool {
+	for _, p := range periods {
+		if p.GetStart() == nil && p.GetEnd() == nil && allDayEveryDay(p.GetSchedule()) {
+			return true
+		}
+	}
+	return len(periods) == 0
+}
+
+// allDayEveryDay says whether a schedule is empty (no daily limits) or
+// holds a daily period that covers all seven days from midnight to
+// midnight.
+func allDayEveryDay(sched []*noflyv1.DailyPeriod) bool {
+	for _, d := range sched {
+		if len(d.GetDays()) == 7 && wholeDay(d) {
+			return true
+		}
+	}
+	return len(sched) == 0
+}
+
+func wholeDay(d *noflyv1.DailyPeriod) bool {
+	return d.GetStartEvent() == "" && d.GetEndEvent() == "" && d.GetStartSeconds() == 0 &&
+		(d.GetEndSeconds() == 0 || d.GetEndSeconds() == 24*3600)
+}
+
+// fmtPeriod writes a period as its dates and its daily times:
+// "2026-06-26T00:00:00Z to 2026-06-29T00:00:00Z; fri,sat,sun 08:00–19:00 Europe/Amsterdam".
+func fmtPeriod(p *noflyv1.Period) string {
+	var parts []string
+	switch {
+	case p.GetStart() != nil && p.GetEnd() != nil:
+		parts = append(parts, fmtTime(p.GetStart())+" to "+fmtTime(p.GetEnd()))
+	case p.GetStart() != nil:
+		parts = append(parts, "from "+fmtTime(p.GetStart()))
+	case p.GetEnd() != nil:
+		parts = append(parts, "until "+fmtTime(p.GetEnd()))
+	}
+	for _, d := range p.GetSchedule() {
+		parts = append(parts, fmtDaily(d))
+	}
+	if len(parts) == 0 {
 		return "always"
 	}
-	return fmt.Sprintf("%d period%s", len(z.GetApplicability()), plural(len(z.GetApplicability())))
+	return strings.Join(parts, "; ")
 }
 
 func zonesShowCommand() *command {
@@ -170,7 +227,7 @@ func printZone(w io.Writer, z *noflyv1.Zone) {
 	case noflyv1.RegulationExemption_REGULATION_EXEMPTION_ALLOWED:
 		line("Exemptions", "allowed")
 	case noflyv1.RegulationExemption_REGULATION_EXEMPTION_NOT_ALLOWED:
-		line("Exemptions", "not allowed (only an exemption naming this zone)")
+		line("Exemptions", "not allowed by the zone's data; only an exemption that names this zone and is marked --override covers it")
 	}
 	for _, a := range z.GetAuthorities() {
 		var parts []string
@@ -196,7 +253,11 @@ func printZone(w io.Writer, z *noflyv1.Zone) {
 		case *noflyv1.Volume_Polygon:
 			n := 0
 			for _, r := range s.Polygon.GetRings() {
-				n += len(r.GetPositions())
+				ps := r.GetPositions()
+				n += len(ps)
+				if len(ps) > 1 && proto.Equal(ps[0], ps[len(ps)-1]) {
+					n-- // the closing position repeats the first
+				}
 			}
 			shape = fmt.Sprintf("polygon of %d vertices", n)
 			if h := len(s.Polygon.GetRings()) - 1; h > 0 {
@@ -209,15 +270,12 @@ func printZone(w io.Writer, z *noflyv1.Zone) {
 		line("Bounds", fmt.Sprintf("%s to %s", fmtPosition(b.GetMinLatitude(), b.GetMinLongitude()),
 			fmtPosition(b.GetMaxLatitude(), b.GetMaxLongitude())))
 	}
-	if len(z.GetApplicability()) == 0 {
+	if alwaysActive(z.GetApplicability()) {
 		line("Active", "always")
-	}
-	for _, p := range z.GetApplicability() {
-		when := fmtTime(p.GetStart()) + " to " + fmtTime(p.GetEnd())
-		for _, d := range p.GetSchedule() {
-			when += "; " + fmtDaily(d)
+	} else {
+		for _, p := range z.GetApplicability() {
+			line("Active", fmtPeriod(p))
 		}
-		line("Active", when)
 	}
 	if s := z.GetSource(); s != nil && s.GetFile() != "" {
 		line("Source", fmt.Sprintf("%s, feature %d (%s)", s.GetFile(), s.GetFeature(), s.GetFormat()))
@@ -236,6 +294,12 @@ func fmtDaily(d *noflyv1.DailyPeriod) string {
 		}
 		return fmt.Sprintf("%02d:%02d", secs/3600, secs%3600/60)
 	}
-	return fmt.Sprintf("%s %s–%s %s", strings.Join(days, ","), hm(d.GetStartSeconds(), d.GetStartEvent()),
-		hm(d.GetEndSeconds(), d.GetEndEvent()), d.GetTimeZone())
+	if len(days) == 7 {
+		days = []string{"every day"}
+	}
+	hours := hm(d.GetStartSeconds(), d.GetStartEvent()) + "–" + hm(d.GetEndSeconds(), d.GetEndEvent())
+	if wholeDay(d) {
+		hours = "all day"
+	}
+	return fmt.Sprintf("%s %s %s", strings.Join(days, ","), hours, d.GetTimeZone())
 }

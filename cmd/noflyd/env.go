@@ -26,7 +26,7 @@ func applyEnv(fset *flag.FlagSet) error {
 	fset.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
 	fset.VisitAll(func(f *flag.Flag) {
-		if err != nil || given[f.Name] {
+		if err != nil || given[f.Name] || f.Name == "version" { // --version is a question, never a setting
 			return
 		}
 		name := envName(f.Name)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/nofly-project/nofly/data"
 	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/buildinfo"
 	"github.com/nofly-project/nofly/internal/server"
 )
 
@@ -101,6 +102,7 @@ type config struct {
 	tls       tlsFlags
 	metrics   string // --metrics-listen; "" serves none
 	pprof     bool
+	version   bool // --version: print it and exit
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -116,6 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.tls.register(fset)
 	fset.StringVar(&c.metrics, "metrics-listen", "", "`address` to serve Prometheus metrics on, at /metrics (host:port, e.g. 127.0.0.1:9600); default: none")
 	fset.BoolVar(&c.pprof, "pprof", false, "also serve Go profiles at /debug/pprof/ on --metrics-listen")
+	fset.BoolVar(&c.version, "version", false, "print noflyd's version (module version, VCS revision) and exit")
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), usage)
 		fset.PrintDefaults()
@@ -163,6 +166,10 @@ func loader(paths []string) (server.Loader, []string) {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
+		return err
+	}
+	if c.version {
+		_, err := fmt.Fprintln(stdout, "noflyd", buildinfo.String())
 		return err
 	}
 	log := newLogger(c, stderr)
@@ -224,7 +231,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// has answered and the zones are loaded.
 	if err := srv.Start(ctx); err != nil {
 		g.Stop()
-		return err
+		return fmt.Errorf("stopping: %w", err)
 	}
 	// Changes written by another process sharing the database reach the
 	// checks within a second (PostgreSQL: at once, by notification; the

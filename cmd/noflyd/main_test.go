@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,14 +43,23 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// TestRunStopsOnContext runs noflyd in process with the embedded zones.
+// TestRunStopsOnContext runs noflyd in process with the embedded zones,
+// and cancels its context once it has loaded them (not after a guessed
+// delay, which a busy machine outlasts).
 func TestRunStopsOnContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	loaded := &signalWriter{want: []byte(`msg="zones loaded"`), seen: make(chan struct{})}
 	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-level", "error", "--db", filepath.Join(t.TempDir(), "nofly.db")}, io.Discard, io.Discard)
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "nofly.db")}, io.Discard, loaded)
 	}()
-	time.Sleep(200 * time.Millisecond)
+	select {
+	case <-loaded.seen:
+	case err := <-done:
+		t.Fatalf("run returned before loading its zones: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("noflyd did not load its zones within 30 s")
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -202,4 +213,19 @@ func TestOpenStoreRefusesOtherDatabases(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// signalWriter closes seen the first time a write holds want. The logger
+// writes each line in one call.
+type signalWriter struct {
+	want []byte
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
 }

@@ -37,6 +37,7 @@ func openPostgresURL(t testing.TB, url string) *pgstore.Store {
 }
 
 func TestPostgresStore(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) exemptions.Store { return openPostgresURL(t, pgtest.New(t)) })
 }
 
@@ -53,6 +54,7 @@ func rawPG(t *testing.T, url string) *pgx.Conn {
 }
 
 func TestPostgresReopen(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.New(t)
 	s := openPostgresURL(t, url)
@@ -75,6 +77,7 @@ func TestPostgresReopen(t *testing.T) {
 // TestPostgresOpenConcurrently: replicas starting at once migrate the new
 // database once between them.
 func TestPostgresOpenConcurrently(t *testing.T) {
+	t.Parallel()
 	url := pgtest.New(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -97,6 +100,7 @@ func TestPostgresOpenConcurrently(t *testing.T) {
 }
 
 func TestPostgresRefusesEditsAndDeletes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.New(t)
 	s := openPostgresURL(t, url)
@@ -138,6 +142,7 @@ func TestPostgresRefusesEditsAndDeletes(t *testing.T) {
 // TestPostgresVerifyFindsTampering drops the guards and changes the
 // database behind the store's back: each change must show in VerifyAudit.
 func TestPostgresVerifyFindsTampering(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		sql  string
@@ -164,6 +169,7 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each on a database of its own
 			ctx := context.Background()
 			url := pgtest.New(t)
 			s := openPostgresURL(t, url)
@@ -209,6 +215,7 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 // and creations beside them: one change per record wins, the losers fail
 // as preconditions, ids stay unique and the chain stays whole.
 func TestPostgresReplicasRace(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.New(t)
 	a, b := openPostgresURL(t, url), openPostgresURL(t, url)
@@ -257,6 +264,7 @@ func TestPostgresReplicasRace(t *testing.T) {
 // checks while the records they rely on are revoked: no check entry
 // follows the revocation of a record it relied on.
 func TestPostgresReplicasChecksRaceRevokes(t *testing.T) {
+	t.Parallel()
 	url := pgtest.New(t)
 	a, b := openPostgresURL(t, url), openPostgresURL(t, url)
 	defer a.Close()
@@ -278,6 +286,7 @@ func TestPostgresReplicasRetriesRace(t *testing.T) {
 // reads and writes fail with ErrUnavailable, promptly; once it is back the
 // same store works again by itself.
 func TestPostgresUnavailable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	proxy, url := pgtest.NewProxy(t, pgtest.New(t))
 	s := openPostgresURL(t, url)
@@ -342,6 +351,7 @@ func TestPostgresUnavailable(t *testing.T) {
 // NOTIFY, long before its poll would; after the notifications' connection
 // is cut and restored it catches up again.
 func TestPostgresCacheFollowsAnotherReplica(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	base := pgtest.New(t)
 	proxy, url := pgtest.NewProxy(t, base)
@@ -423,6 +433,7 @@ func waitListening(t *testing.T, url string) {
 // revoked or superseded: it works, and it cannot delete or rewrite history
 // even without the triggers' help.
 func TestPostgresLeastPrivilege(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	server := pgtest.ServerURL(t)
 	url := pgtest.New(t)

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) exemptions.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each on a store of its own
 			s := open(t)
 			defer s.Close()
 			tc.fn(t, s)

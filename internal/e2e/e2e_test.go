@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,9 +46,14 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		defer pgtest.Stop() // the PostgreSQL cluster, if a test started one
-		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
-			"github.com/nofly-project/nofly/cmd/noflyd", "github.com/nofly-project/nofly/cmd/nofly",
-			"github.com/nofly-project/nofly/cmd/noflybench")
+		// Built once for every test; noflybench only for TestLoadBench,
+		// which -short skips.
+		flag.Parse()
+		pkgs := []string{"github.com/nofly-project/nofly/cmd/noflyd", "github.com/nofly-project/nofly/cmd/nofly"}
+		if !testing.Short() {
+			pkgs = append(pkgs, "github.com/nofly-project/nofly/cmd/noflybench")
+		}
+		cmd := exec.Command("go", append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "building the binaries:", err)
@@ -285,6 +291,7 @@ func write(t *testing.T, path, content string) {
 // (NL-EHAM-CTR) around 52.31 N, 4.76 E, and nothing in the open North Sea.
 
 func TestCheckPosition(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	t.Run("inside Schiphol is denied", func(t *testing.T) {
 		r := nofly(t, d.addr, "check", "--lat", "52.31", "--lon", "4.76", "--alt", "100", "--unit", "AMS", "--pilot", "P1", "--drone", "SN1", "--purpose", "forensic")
@@ -343,6 +350,7 @@ func TestCheckPosition(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"--help"}, {"check", "--help"}, {"plan", "check", "--help"}, {"zones", "list", "--help"}, {"zones", "show", "-h"}, {"help", "check"},
 	} {
@@ -355,6 +363,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestServerDown(t *testing.T) {
+	t.Parallel()
 	// A port that was just free: nothing listens there.
 	r := nofly(t, "127.0.0.1:1", "check", "--lat", "52", "--lon", "4", "--timeout", "5s")
 	wantExit(t, r, 2)
@@ -367,6 +376,7 @@ func TestServerDown(t *testing.T) {
 const sharedPlans = "../../../shared/data/flightplans"
 
 func TestPlanCheck(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	dir := t.TempDir()
 
@@ -394,7 +404,9 @@ func TestPlanCheck(t *testing.T) {
 		{"GeoJSON route through Schiphol", []string{"plan", "check", throughSchiphol, "--start", "+1h", "--end", "+3h", "--buffer", "50"}, 1,
 			[]string{"DENIED", "NL-EHAM-CTR", "Route of 3 waypoints, 60–80 m AGL", "buffer 50 m"}},
 		{"GeoJSON route over the North Sea", []string{"plan", "check", "--buffer", "100", northSea}, 0, []string{"CLEAR"}},
-		{"GeoJSON area at Schiphol with a band", []string{"plan", "check", area, "--min-alt", "0", "--max-alt", "50"}, 1, []string{"DENIED", "Area polygon of 4 vertices, 0–50 m AGL"}},
+		{"GeoJSON area at Schiphol with a band", []string{"plan", "check", area, "--min-alt", "0", "--max-alt", "50"}, 1, []string{"DENIED", "Area polygon of 3 vertices, 0–50 m AGL"}}, // a triangle, closed
+		{"GeoJSON area with --max-alt alone, from the ground", []string{"plan", "check", area, "--max-alt", "50"}, 1,
+			[]string{"DENIED", "Area polygon of 3 vertices, 0–50 m AGL, from the ground as no --min-alt was given"}},
 		{"QGroundControl plan across Schiphol", []string{"plan", "check", qgcPlan, "--ref", "M-17"}, 1, []string{"DENIED", "NL-EHAM-CTR", "M-17", "QGroundControl plan"}},
 	}
 	for _, tc := range tests {
@@ -462,7 +474,7 @@ func TestPlanCheck(t *testing.T) {
 			{[]string{"plan", "check", single}, "at least 2 waypoints"},
 			{[]string{"plan", "check", northSea, "--buffer", "-5"}, "flight_plan.buffer_m"},
 			{[]string{"plan", "check", northSea, "--start", "+2h", "--end", "+1h"}, "flight_plan.end"},
-			{[]string{"plan", "check", area, "--min-alt", "10"}, "--min-alt and --max-alt"},
+			{[]string{"plan", "check", area, "--min-alt", "10"}, "--min-alt needs --max-alt"},
 			{[]string{"plan", "check"}, "no flight plan FILE"},
 		} {
 			r := nofly(t, d.addr, tc.args...)
@@ -475,6 +487,7 @@ func TestPlanCheck(t *testing.T) {
 }
 
 func TestZones(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	t.Run("list", func(t *testing.T) {
 		r := nofly(t, d.addr, "zones", "list")
@@ -547,6 +560,7 @@ func zoneFile(zones map[string]float64) string {
 }
 
 func TestReload(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	zones := filepath.Join(dir, "zones.geojson")
 	write(t, zones, zoneFile(map[string]float64{"T-A": 3.0}))
@@ -589,6 +603,7 @@ func TestReload(t *testing.T) {
 }
 
 func TestZonesFromDirectoryWithGzip(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "a.geojson"), zoneFile(map[string]float64{"T-PLAIN": 3.0}))
 	var gz bytes.Buffer
@@ -605,6 +620,7 @@ func TestZonesFromDirectoryWithGzip(t *testing.T) {
 }
 
 func TestDaemonRefusesBadStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.geojson")
 	write(t, bad, `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"X","restriction":"MAYBE"},"geometry":{"type":"Point","coordinates":[3,53]}}]}`)
@@ -622,10 +638,26 @@ func TestDaemonRefusesBadStart(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 			t.Errorf("noflyd %v: %v, want exit 2\n%s", args, err, out)
 		}
+		// Bad zones at start: no previous zones to keep serving.
+		if args[0] == "--zones" && (!bytes.Contains(out, []byte("no zones to serve, not starting")) ||
+			bytes.Contains(out, []byte("previous zones")) || !bytes.Contains(out, []byte("noflyd: stopping: "))) {
+			t.Errorf("noflyd %v: want it to say it stops, not that it serves previous zones:\n%s", args, out)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, b := range []string{"noflyd", "nofly"} {
+		out, err := exec.Command(filepath.Join(bin, b), "--version").CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), b+" ") || !strings.Contains(string(out), "go1.") {
+			t.Errorf("%s --version: %v\n%s", b, err, out)
+		}
 	}
 }
 
 func TestGracefulStop(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	if r := nofly(t, d.addr, "check", "--lat", "53.8", "--lon", "3.2"); r.code != 0 {
 		t.Fatal(r)

@@ -24,6 +24,7 @@ import (
 // DENIED with the reason; revocation turns it back to DENIED; the audit log
 // verifies.
 func TestExemptionScenario(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	pilot := []string{"check", "--lat", "52.31", "--lon", "4.76", "--unit", "AMS-DRONE", "--pilot", "P-0412", "--purpose", "forensic"}
 	check := func(args ...string) result { return nofly(t, d.addr, append(append([]string{}, pilot...), args...)...) }
@@ -110,6 +111,7 @@ func TestExemptionScenario(t *testing.T) {
 // database, and finds every acknowledged write, a verified audit log and an
 // intact SQLite file. Three rounds.
 func TestExemptionsSurviveSIGKILL(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills and restarts noflyd")
 	}
@@ -254,6 +256,7 @@ func checkAcknowledged(t *testing.T, c noflyv1.ExemptionServiceClient, acked map
 // area is EXEMPTED; with a buffer that reaches past the area it is DENIED,
 // saying so.
 func TestExemptedPlan(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	area := filepath.Join(t.TempDir(), "area.geojson")
 	write(t, area, `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[4.74,52.30],[4.78,52.30],[4.78,52.32],[4.74,52.30]]]}}`)
@@ -288,6 +291,7 @@ func TestExemptedPlan(t *testing.T) {
 // exemption issued through one covers checks on the other within a couple
 // of seconds (each polls the record set's version every second).
 func TestExemptionsReachAnotherServer(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "nofly.db")
 	a := startDaemon(t, "--db", db)
 	b := startDaemon(t, "--db", db)
@@ -314,6 +318,7 @@ func TestExemptionsReachAnotherServer(t *testing.T) {
 // (after dropping the trigger that forbids it): nofly audit verify exits 1
 // and says which entry.
 func TestAuditVerifyFindsTampering(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "nofly.db")
 	d := startDaemon(t, "--db", db)
 	for range 2 {

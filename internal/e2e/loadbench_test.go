@@ -14,6 +14,10 @@ import (
 // sample zones with seeded exemptions, reloading its zones under load: the
 // tool must print a row per mode, with no failed call.
 func TestLoadBench(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("slow (about 4 s of load, and noflybench built): CI runs it")
+	}
 	dir := t.TempDir()
 	zones, err := filepath.Abs("../../data/nl-sample.geojson")
 	if err != nil {

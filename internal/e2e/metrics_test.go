@@ -45,6 +45,7 @@ func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
 // TestMetrics scrapes a real noflyd: a check moves its counter, a failed
 // reload moves the failures, and the zone and exemption series are there.
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	zones := filepath.Join(dir, "zones.geojson")
 	write(t, zones, zoneFile(map[string]float64{"T-A": 3.0, "T-B": 3.5}))

@@ -78,6 +78,7 @@ func createSchiphol(t *testing.T, addr, by string) string {
 // record through both at once: one wins, the other is refused as a failed
 // precondition; the audit log, written by both, verifies.
 func TestReplicasSharePostgres(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	a, b := startDaemon(t, "--db", db), startDaemon(t, "--db", db)
 	if m, _ := a.log.find("exemption database open", 0); m == nil || m["db"] != db {
@@ -175,6 +176,10 @@ func TestReplicasSharePostgres(t *testing.T) {
 // say how old they are, an exempted check is not cleared, writes fail
 // UNAVAILABLE; when the database is back, noflyd recovers by itself.
 func TestReplicaSurvivesDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("slow (about 6 s: waits for the exemptions to turn stale): CI runs it")
+	}
 	proxy, db := pgtest.NewProxy(t, pgtest.New(t))
 	d := startDaemon(t, "--db", db)
 	c := dial(t, d.addr)

@@ -143,6 +143,7 @@ func waitServingTLS(t *testing.T, addr string, c certSet) {
 // role's allowed calls succeed, every other call is refused (exit 2,
 // "permission denied") and logged by noflyd.
 func TestSecureRoles(t *testing.T) {
+	t.Parallel()
 	c := devCerts(t)
 	d := startSecure(t, c)
 	route := filepath.Join(t.TempDir(), "route.geojson")
@@ -236,6 +237,7 @@ func contains(list []string, s string) bool {
 // against are the certificate's, never the request's; the audit log names
 // the certificates.
 func TestSecurePilotIdentity(t *testing.T) {
+	t.Parallel()
 	c := devCerts(t)
 	now := time.Now()
 	other := c.issue(t, nil, "pilot-rtm", now.Add(-time.Minute), now.Add(time.Hour))
@@ -299,6 +301,7 @@ func TestSecurePilotIdentity(t *testing.T) {
 // TestRejectedCertificates: an expired certificate, one from another CA,
 // none, a plaintext client, and a subject whose role was withdrawn.
 func TestRejectedCertificates(t *testing.T) {
+	t.Parallel()
 	c := devCerts(t)
 	now := time.Now()
 	c.issue(t, nil, "expired", now.Add(-48*time.Hour), now.Add(-24*time.Hour))
@@ -398,6 +401,7 @@ func TestRejectedCertificates(t *testing.T) {
 // says loudly that everyone is an administrator; TLS flags come all
 // together.
 func TestInsecureOnlyOnLoopback(t *testing.T) {
+	t.Parallel()
 	c := devCerts(t)
 	tests := []struct {
 		name string
@@ -450,6 +454,7 @@ func (l *logLines) snapshot() []map[string]any {
 // client certificates, roles) and sends SIGHUP: new connections use the
 // new set, and the old client certificates are refused.
 func TestCertificateReload(t *testing.T) {
+	t.Parallel()
 	c := devCerts(t)
 	old := certSet{dir: filepath.Join(t.TempDir(), "old")}
 	if err := os.CopyFS(old.dir, os.DirFS(c.dir)); err != nil {

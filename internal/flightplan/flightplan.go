@@ -1,6 +1,7 @@
 // Package flightplan reads flight plans from files: GeoJSON (a route as a
-// LineString, an area as a Polygon or as a Point with a radius) and
-// QGroundControl .plan missions.
+// LineString, an area as a Polygon or as a Point with a radius),
+// QGroundControl .plan missions and KML (a LineString route or a Polygon
+// area).
 //
 // The readers never drop a part of the flight they do not understand: an
 // unknown navigation command, coordinate frame or complex item is an error,
@@ -25,7 +26,7 @@ var ErrFormat = errors.New("not a supported flight plan")
 // Plan is a flight plan read from a file: exactly one of Route and Area is
 // set.
 type Plan struct {
-	// Format is "GeoJSON" or "QGroundControl plan".
+	// Format is "GeoJSON", "QGroundControl plan" or "KML".
 	Format string
 	// Name is the plan's name when the file gives one.
 	Name  string
@@ -53,15 +54,24 @@ type Route struct {
 	AltRef geo.VerticalRef
 }
 
-// Area is an operating area: a polygon or a circle. Its height band is not
-// in the file; the caller supplies it.
+// Area is an operating area: a polygon or a circle. Its height band is in
+// Band when the file gives one (KML), else the caller supplies it.
 type Area struct {
+	// Band is the area's heights as the file gives them; nil when it gives
+	// none.
+	Band *Band
 	// Polygon is an outer ring and holes, in longitude/latitude (as GeoJSON
 	// writes them). Nil for a circle.
 	Polygon orb.Polygon
 	// Center (longitude, latitude) and Radius in metres, for a circle.
 	Center orb.Point
 	Radius float64
+}
+
+// Band is a height band: from Lower to Upper metres above Ref.
+type Band struct {
+	Lower, Upper float64
+	Ref          geo.VerticalRef
 }
 
 // Options says how to read heights a file does not qualify.
@@ -72,15 +82,22 @@ type Options struct {
 	AltRef geo.VerticalRef
 }
 
-// Parse reads a flight plan from b, GeoJSON or QGroundControl .plan,
+// Parse reads a flight plan from b, GeoJSON, QGroundControl .plan or KML,
 // telling them apart by their content. name is the file's name, for errors.
 func Parse(name string, b []byte, opt Options) (*Plan, error) {
+	if t := bytes.TrimLeft(b, "\ufeff \t\r\n"); len(t) > 0 && t[0] == '<' {
+		p, err := ParseKML(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return p, nil
+	}
 	var probe struct {
 		FileType string `json:"fileType"`
 		Type     string `json:"type"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrFormat, jsonError(b, err))
+		return nil, fmt.Errorf("%s: %w: %v (nofly reads GeoJSON, QGroundControl .plan and KML flight plans)", name, ErrFormat, jsonError(b, err))
 	}
 	var (
 		p   *Plan
@@ -92,7 +109,7 @@ func Parse(name string, b []byte, opt Options) (*Plan, error) {
 	case probe.Type != "":
 		p, err = ParseGeoJSON(b, opt)
 	default:
-		err = fmt.Errorf(`%w: want GeoJSON (a "type" member) or a QGroundControl plan ("fileType": "Plan")`, ErrFormat)
+		err = fmt.Errorf(`%w: want GeoJSON (a "type" member), a QGroundControl plan ("fileType": "Plan") or KML`, ErrFormat)
 	}
 	if err == nil {
 		err = checkEdges(p)

@@ -55,7 +55,7 @@ func (e *exemptionServer) CreateExemption(ctx context.Context, req *noflyv1.Crea
 	e.changed(ctx)
 	e.s.log.InfoContext(ctx, "exemption created", "id", out.ID, "unit", out.Holder.Unit, "by", out.IssuedBy,
 		"legal_basis", out.LegalBasis)
-	return &noflyv1.CreateExemptionResponse{Exemption: exemptionToProto(&out)}, nil
+	return &noflyv1.CreateExemptionResponse{Exemption: exemptionToProto(&out), Warnings: e.warnings(&out)}, nil
 }
 
 // SupersedeExemption implements nofly.v1.ExemptionService.
@@ -76,7 +76,26 @@ func (e *exemptionServer) SupersedeExemption(ctx context.Context, req *noflyv1.S
 	}
 	e.changed(ctx)
 	e.s.log.InfoContext(ctx, "exemption superseded", "id", req.GetId(), "by_record", out.ID, "by", out.IssuedBy)
-	return &noflyv1.SupersedeExemptionResponse{Exemption: exemptionToProto(&out)}, nil
+	return &noflyv1.SupersedeExemptionResponse{Exemption: exemptionToProto(&out), Warnings: e.warnings(&out)}, nil
+}
+
+// warnings says what the issuer of ex should know that is no reason to
+// refuse it: each named zone whose data allows no exemption, which the
+// record, without override, will never cover. Zones are as loaded now; a
+// reload may change them, and the checks decide by the zones they meet.
+func (e *exemptionServer) warnings(ex *exemptions.Exemption) []string {
+	set := e.s.current()
+	if ex.Override || set == nil {
+		return nil
+	}
+	var out []string
+	for _, id := range ex.ZoneIDs {
+		if z, ok := set.idx.Zone(id); ok && z.Exemptions == geo.ExemptionsNotAllowed {
+			out = append(out, fmt.Sprintf("zone %s allows no exemption (regulationExemption NO): %s, which does not override, "+
+				"will not cover it; only an exemption that names it and overrides covers it", id, ex.ID))
+		}
+	}
+	return out
 }
 
 // RevokeExemption implements nofly.v1.ExemptionService.

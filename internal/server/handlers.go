@@ -37,9 +37,11 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	s.logCheck(ctx, "position checked", r, req.GetOperator(), req.GetPurpose(),
-		"client_reference", req.GetClientReference(),
-		"lat", q.Point[1], "lon", q.Point[0], "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String(), "at", q.At)
+	where := []any{"client_reference", req.GetClientReference(), "lat", q.Point[1], "lon", q.Point[0]}
+	if !noAlt { // no altitude is logged as none, not as 0 m of an unknown reference
+		where = append(where, "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String())
+	}
+	s.logCheck(ctx, "position checked", r, req.GetOperator(), req.GetPurpose(), append(where, "at", q.At)...)
 	return &noflyv1.CheckPositionResponse{
 		Exemptions: r.appliedProto(),
 		Verdict:    r.verdict,

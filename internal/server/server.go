@@ -208,8 +208,13 @@ func (s *Server) logLoadError(ctx context.Context, err error) {
 				"zone", p.ZoneID, "field", p.Field, "problem", p.Msg)
 		}
 	})
-	s.log.ErrorContext(ctx, "zones not loaded; still serving the previous zones (if any)",
-		"sources", s.sources, "problems", n, "err", err)
+	msg := "zones not loaded; still serving the previous zones"
+	if s.zones.Load() == nil {
+		// At start there are no previous zones: Start fails, and noflyd
+		// stops rather than serve without zones.
+		msg = "zones not loaded; no zones to serve, not starting"
+	}
+	s.log.ErrorContext(ctx, msg, "sources", s.sources, "problems", n, "err", err)
 }
 
 // walkErrors calls fn for err and everything it wraps, depth first.

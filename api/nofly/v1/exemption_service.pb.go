@@ -791,7 +791,12 @@ func (x *CreateExemptionRequest) GetRequestId() string {
 type CreateExemptionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The record as stored, with its id.
-	Exemption     *Exemption `protobuf:"bytes,1,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	Exemption *Exemption `protobuf:"bytes,1,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	// Things the issuer should know about the stored record, one sentence
+	// each: e.g. a named zone whose data allows no exemption
+	// (regulationExemption NO) and that the record, without override, will
+	// not cover.
+	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -829,6 +834,13 @@ func (*CreateExemptionResponse) Descriptor() ([]byte, []int) {
 func (x *CreateExemptionResponse) GetExemption() *Exemption {
 	if x != nil {
 		return x.Exemption
+	}
+	return nil
+}
+
+func (x *CreateExemptionResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -1146,7 +1158,9 @@ func (x *SupersedeExemptionRequest) GetRequestId() string {
 type SupersedeExemptionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The new record; its supersedes is the old id.
-	Exemption     *Exemption `protobuf:"bytes,1,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	Exemption *Exemption `protobuf:"bytes,1,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	// As CreateExemptionResponse.warnings, for the new record.
+	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1184,6 +1198,13 @@ func (*SupersedeExemptionResponse) Descriptor() ([]byte, []int) {
 func (x *SupersedeExemptionResponse) GetExemption() *Exemption {
 	if x != nil {
 		return x.Exemption
+	}
+	return nil
+}
+
+func (x *SupersedeExemptionResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -1790,9 +1811,10 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\x16CreateExemptionRequest\x121\n" +
 	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"L\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"h\n" +
 	"\x17CreateExemptionResponse\x121\n" +
-	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"%\n" +
+	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"%\n" +
 	"\x13GetExemptionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"I\n" +
 	"\x14GetExemptionResponse\x121\n" +
@@ -1814,9 +1836,10 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x121\n" +
 	"\texemption\x18\x02 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"O\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"k\n" +
 	"\x1aSupersedeExemptionResponse\x121\n" +
-	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\"~\n" +
+	"\texemption\x18\x01 \x01(\v2\x13.nofly.v1.ExemptionR\texemption\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"~\n" +
 	"\x16RevokeExemptionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
