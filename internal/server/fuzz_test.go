@@ -147,7 +147,7 @@ func (r *fuzzRig) method(s *Server, full string) (grpc.MethodDesc, any, bool) {
 // chain runs the server's interceptors in the order NewGRPCServer installs
 // them.
 func chain(s *Server) grpc.UnaryServerInterceptor {
-	ics := []grpc.UnaryServerInterceptor{s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.authUnary()}
+	ics := []grpc.UnaryServerInterceptor{s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.textUnary(), s.authUnary()}
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		var next func(i int) grpc.UnaryHandler
 		next = func(i int) grpc.UnaryHandler {

@@ -303,7 +303,7 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 		unary = append(unary, s.metrics.UnaryInterceptor())
 		stream = append(stream, s.metrics.StreamInterceptor())
 	}
-	unary = append(unary, s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.authUnary(), s.readyUnary())
+	unary = append(unary, s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.textUnary(), s.authUnary(), s.readyUnary())
 	stream = append(stream, s.authStream(), s.readyStream())
 	base := append(limitOptions(),
 		grpc.ChainUnaryInterceptor(unary...),
