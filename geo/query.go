@@ -13,11 +13,46 @@ import (
 // ErrInvalidQuery is wrapped by every error about a malformed check.
 var ErrInvalidQuery = errors.New("invalid query")
 
-// MaxWaypoints bounds the length of a route.
-const MaxWaypoints = 10000
+// QueryError is what is wrong with a query, each problem naming its field
+// ("waypoints[3]: latitude 91 outside -90..90"). It wraps ErrInvalidQuery;
+// its text is the problems alone, fit to show a user.
+type QueryError struct {
+	Problems []string
+}
 
-// MaxBuffer bounds the lateral buffer, in metres.
-const MaxBuffer = 100_000
+func (e *QueryError) Error() string { return strings.Join(e.Problems, "; ") }
+func (e *QueryError) Unwrap() error { return ErrInvalidQuery }
+
+// ErrTooManyHits is returned by a check that meets more than MaxHits zones.
+var ErrTooManyHits = errors.New("too many zones")
+
+// Limits on what one check may ask for, so that a valid query cannot hold
+// a core for long (a check also stops when its Stop says so).
+const (
+	// MaxWaypoints bounds the length of a route.
+	MaxWaypoints = 10000
+	// MaxBuffer bounds the lateral buffer, in metres.
+	MaxBuffer = 100_000
+	// MaxSearchArea bounds, in square metres, the area a check searches
+	// for zones: the sum over the route's legs, or the area's edges, of
+	// (length + 2·buffer)², the box each one searches (a circle: its
+	// diameter with the buffer, squared). A check's work grows with it:
+	// 1,000,000 km² holds about 25 legs of any length up to 100 km with a
+	// 100 km buffer, or 10,000 legs of 8 km with a 1 km buffer.
+	MaxSearchArea = 1_000_000e6
+	// MaxHits bounds the zones one check reports.
+	MaxHits = 1000
+)
+
+// The times a query may name: from 1970 to 2200, UTC.
+var (
+	MinTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// stopEvery is how many segment-volume measures a check makes between two
+// calls of its Stop: a few milliseconds of work at most.
+const stopEvery = 256
 
 // Altitude is a flight's height above a reference. A zero Ref (RefUnknown)
 // means the height is not known: every height band then counts.
@@ -92,6 +127,9 @@ type RouteQuery struct {
 	// Buffer widens the route on both sides, in metres (0 allowed).
 	Buffer float64
 	Window TimeWindow
+	// Stop, when set, is called every few milliseconds of work; when it
+	// returns an error the check ends with that error (pass ctx.Err).
+	Stop func() error
 }
 
 // Validate reports what is wrong with the query, naming the field.
@@ -113,7 +151,35 @@ func (q RouteQuery) Validate() error {
 		}
 	}
 	errs = append(errs, checkBuffer(q.Buffer), checkWindow(q.Window))
+	if len(errs) == 2 && errs[0] == nil && errs[1] == nil {
+		var area float64
+		for i := 0; i+1 < len(q.Waypoints); i++ {
+			area += searchBox(q.Waypoints[i].Point, q.Waypoints[i+1].Point, q.Buffer)
+		}
+		if err := checkSearchArea("waypoints", area); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return join(errs...)
+}
+
+// searchBox is (length of ab + 2·buffer)², in square metres, the length on
+// a sphere (a work limit needs no better).
+func searchBox(a, b orb.Point, buffer float64) float64 {
+	const r = 6_371_000.0
+	lat1, lat2 := a[1]*math.Pi/180, b[1]*math.Pi/180
+	dLat, dLon := lat2-lat1, (b[0]-a[0])*math.Pi/180
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1)*math.Cos(lat2)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	l := 2*r*math.Asin(math.Sqrt(min(1, h))) + 2*buffer
+	return l * l
+}
+
+func checkSearchArea(field string, area float64) error {
+	if area <= MaxSearchArea {
+		return nil
+	}
+	return fmt.Errorf("%s: the check would search %.0f km² for zones (the sum over legs of (length + 2 × buffer)²), more than the limit of %.0f km²: use a smaller buffer or shorter legs, or check the flight in parts",
+		field, area/1e6, MaxSearchArea/1e6)
 }
 
 // AreaQuery asks which zones an operating area meets.
@@ -124,11 +190,30 @@ type AreaQuery struct {
 	Band   Band
 	Buffer float64 // metres
 	Window TimeWindow
+	// Stop, when set, is called every few milliseconds of work; when it
+	// returns an error the check ends with that error (pass ctx.Err).
+	Stop func() error
 }
 
 // Validate reports what is wrong with the query, naming the field.
 func (q AreaQuery) Validate() error {
 	errs := []error{checkShape("area", q.Area), checkBuffer(q.Buffer), checkWindow(q.Window)}
+	if errs[0] == nil && errs[1] == nil {
+		var area float64
+		switch q.Area.Kind {
+		case ShapeCircle:
+			area = searchBox(q.Area.Center, q.Area.Center, q.Area.Radius+q.Buffer)
+		case ShapePolygon:
+			for _, p := range q.Area.Polygons {
+				for _, r := range p {
+					for i := 0; i+1 < len(r); i++ {
+						area += searchBox(r[i], r[i+1], q.Buffer)
+					}
+				}
+			}
+		}
+		errs = append(errs, checkSearchArea("area", area))
+	}
 	if q.Band.Ref != RefUnknown {
 		errs = append(errs, checkAlt("band.lower", q.Band.Lower, q.Band.Ref), checkAlt("band.upper", q.Band.Upper, q.Band.Ref))
 		if q.Band.Lower > q.Band.Upper {
@@ -230,8 +315,12 @@ func checkAlt(field string, m float64, ref VerticalRef) error {
 }
 
 func checkTime(field string, t time.Time) error {
-	if t.IsZero() {
-		return fmt.Errorf("%s: time required", field)
+	// The zero time, 0001-01-01, is outside too: no "time required" for a
+	// time that was given.
+	switch {
+	case t.Before(MinTime) || t.After(MaxTime):
+		return fmt.Errorf("%s: %s is outside the times nofly checks, %s to %s", field,
+			t.UTC().Format(time.RFC3339), MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -275,12 +364,18 @@ func checkShape(field string, s Shape) error {
 func join(errs ...error) error {
 	var msgs []string
 	for _, e := range errs {
-		if e != nil {
+		// A type switch, not errors.As, which would move errs to the heap
+		// on every call.
+		switch e := e.(type) {
+		case nil:
+		case *QueryError:
+			msgs = append(msgs, e.Problems...)
+		default:
 			msgs = append(msgs, e.Error())
 		}
 	}
 	if len(msgs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s", ErrInvalidQuery, strings.Join(msgs, "; "))
+	return &QueryError{Problems: msgs}
 }

@@ -89,7 +89,15 @@ func checkTimestamp(b *badRequest, field string, ts *timestamppb.Timestamp, def 
 		b.add(field, "not a valid timestamp: want years 0001 to 9999 and nanos 0 to 999999999")
 		return def
 	}
-	return ts.AsTime()
+	t := ts.AsTime()
+	if t.Before(geo.MinTime) || t.After(geo.MaxTime) {
+		// Times nearer the ends than a flight's length would overflow
+		// what follows from them (an end an hour after the start).
+		b.add(field, "%s is outside the times nofly checks, %s to %s", t.Format(time.RFC3339),
+			geo.MinTime.Format(time.RFC3339), geo.MaxTime.Format(time.RFC3339))
+		return def
+	}
+	return t
 }
 
 func checkBuffer(b *badRequest, field string, m float64) {
