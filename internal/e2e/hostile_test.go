@@ -97,3 +97,28 @@ func TestSIGTERMDuringExpensiveCheck(t *testing.T) {
 		t.Error("the check in flight succeeded; want it ended by the stop")
 	}
 }
+
+// TestOutOfRangeTimes: times outside 1970..2200 are refused with the range
+// named, text and JSON alike, instead of "time required" or a JSON error.
+func TestOutOfRangeTimes(t *testing.T) {
+	d := startDaemon(t)
+	route := filepath.Join(t.TempDir(), "route.geojson")
+	write(t, route, `{"type":"LineString","coordinates":[[3.0,53.8,60],[3.2,53.9,80]]}`)
+	const outside = "is outside the times nofly checks, 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--lat", "52", "--lon", "4", "--at", "0001-01-01T00:00:00Z"}, "at: 0001-01-01T00:00:00Z " + outside},
+		{[]string{"plan", "check", route, "--start", "9999-12-31T23:59:59Z"}, "flight_plan.start: 9999-12-31T23:59:59Z " + outside},
+		{[]string{"plan", "check", route, "--start", "9999-12-31T23:59:59Z", "--json"}, "flight_plan.start: 9999-12-31T23:59:59Z " + outside},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := nofly(t, d.addr, tc.args...)
+			wantExit(t, r, 2)
+			if !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+				t.Errorf("want %q in stderr and nothing on stdout: %s", tc.want, r)
+			}
+		})
+	}
+}

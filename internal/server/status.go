@@ -23,7 +23,8 @@ type notFoundError struct {
 	kind, id string // "zone", "NL-EHAM-CTR"
 }
 
-func (e *notFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.kind, e.id) }
+// Error quotes the id cut to 64 bytes: a message need not echo a long input.
+func (e *notFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.kind, clip(e.id, 64)) }
 func (e *notFoundError) Unwrap() error { return errNotFound }
 
 // badRequest is a request's problems, each at a proto field path such as

@@ -168,6 +168,10 @@ func flightPlanQuery(req *noflyv1.CheckFlightPlanRequest, now time.Time) (planQu
 	checkEnum(&b, f+"purpose", fp.GetPurpose())
 	start := checkTimestamp(&b, f+"start", fp.GetStart(), now).UTC()
 	end := checkTimestamp(&b, f+"end", fp.GetEnd(), start.Add(DefaultFlightDuration)).UTC()
+	if fp.GetEnd() == nil && end.After(geo.MaxTime) {
+		b.add(f+"end", "%s is after %s, the last time nofly checks (the end is the start plus an hour unless given)",
+			end.Format(time.RFC3339), geo.MaxTime.Format(time.RFC3339))
+	}
 	if end.Before(start) {
 		b.add(f+"end", "%s is before start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
 	}
