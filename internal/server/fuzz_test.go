@@ -222,6 +222,17 @@ var hostileSeeds = map[string][]proto.Message{
 	noflyv1.GeofenceService_CheckFlightPlan_FullMethodName: {
 		&noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Geometry: route(wp(52.05, 4.05, 50), wp(52.06, 4.06, 50)),
 			ClientReference: "op \u202Eredro", Operator: &noflyv1.Operator{PilotId: "MARK"}}},
+		// Over the search-area limit: 99 legs of 260 km with a 100 km buffer.
+		&noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{BufferM: 100_000, Geometry: func() *noflyv1.FlightPlan_Route {
+			var wps []*noflyv1.Waypoint
+			for i := range 100 {
+				wps = append(wps, wp(52, 2+float64(i%2)*3.8, 50))
+			}
+			return route(wps...)
+		}()}},
+		// A year outside 1970..2200.
+		&noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Geometry: route(wp(52.05, 4.05, 50), wp(52.06, 4.06, 50)),
+			Start: timestamppb.New(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC))}},
 	},
 	noflyv1.GeofenceService_ListZones_FullMethodName: {&noflyv1.ListZonesRequest{PageToken: strings.Repeat("A", MaxTokenBytes+1)}},
 	noflyv1.GeofenceService_GetZone_FullMethodName:   {&noflyv1.GetZoneRequest{Id: strings.Repeat("Z", 1<<16)}, &noflyv1.GetZoneRequest{Id: "MARK"}},
@@ -242,7 +253,7 @@ var hostileSeeds = map[string][]proto.Message{
 
 // allowedCodes are the codes any request may get.
 var allowedCodes = map[codes.Code]bool{codes.OK: true, codes.InvalidArgument: true, codes.NotFound: true,
-	codes.FailedPrecondition: true, codes.PermissionDenied: true}
+	codes.FailedPrecondition: true, codes.PermissionDenied: true, codes.ResourceExhausted: true}
 
 func fuzzMethod(f *testing.F, full string) {
 	seeds, ok := fuzzSeeds[full]
