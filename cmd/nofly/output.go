@@ -191,15 +191,6 @@ func esc(s string) string {
 	return b.String()
 }
 
-// escAll is esc of each text.
-func escAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = esc(s)
-	}
-	return out
-}
-
 // cell makes s fit one table cell: one line (white space, newlines
 // included, made single spaces), escaped (esc), at most n runes.
 func cell(s string, n int) string {
