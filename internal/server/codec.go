@@ -133,6 +133,11 @@ func checkedHandler(h grpc.MethodHandler) grpc.MethodHandler {
 			if d.err != nil && ic == nil {
 				return d.err // no interceptors to pass it through
 			}
+			if d.err != nil {
+				// The interceptors judge the caller and the method, not
+				// half a message.
+				proto.Reset(m)
+			}
 			bad = d.err
 			return nil
 		}
