@@ -152,9 +152,14 @@ func (q RouteQuery) Validate() error {
 	}
 	errs = append(errs, checkBuffer(q.Buffer), checkWindow(q.Window))
 	if len(errs) == 2 && errs[0] == nil && errs[1] == nil {
+		lowest := 90.0
+		for _, w := range q.Waypoints {
+			lowest = min(lowest, math.Abs(w.Point[1]))
+		}
+		cosLat := math.Cos(lowest * math.Pi / 180)
 		var area float64
 		for i := 0; i+1 < len(q.Waypoints); i++ {
-			area += searchBox(q.Waypoints[i].Point, q.Waypoints[i+1].Point, q.Buffer)
+			area += searchBox(q.Waypoints[i].Point, q.Waypoints[i+1].Point, q.Buffer, cosLat)
 		}
 		if err := checkSearchArea("waypoints", area); err != nil {
 			errs = append(errs, err)
@@ -163,14 +168,15 @@ func (q RouteQuery) Validate() error {
 	return join(errs...)
 }
 
-// searchBox is (length of ab + 2·buffer)², in square metres, the length on
-// a sphere (a work limit needs no better).
-func searchBox(a, b orb.Point, buffer float64) float64 {
-	const r = 6_371_000.0
-	lat1, lat2 := a[1]*math.Pi/180, b[1]*math.Pi/180
-	dLat, dLon := lat2-lat1, (b[0]-a[0])*math.Pi/180
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1)*math.Cos(lat2)*math.Sin(dLon/2)*math.Sin(dLon/2)
-	l := 2*r*math.Asin(math.Sqrt(min(1, h))) + 2*buffer
+// searchBox is (length of ab + 2·buffer)², in square metres: the length of
+// the straight lon/lat segment, as the checks draw it, in a plate carrée
+// scaled by cosLat east-west (the cosine of the flight's latitude nearest
+// the equator, so that no length comes out short). A work limit needs no
+// better, and it costs a square root a leg.
+func searchBox(a, b orb.Point, buffer, cosLat float64) float64 {
+	const metresPerDegree = 111_320.0 // of latitude, and of longitude at the equator; rounded up
+	dx, dy := (b[0]-a[0])*cosLat*metresPerDegree, (b[1]-a[1])*metresPerDegree
+	l := math.Sqrt(dx*dx+dy*dy) + 2*buffer
 	return l * l
 }
 
@@ -202,12 +208,22 @@ func (q AreaQuery) Validate() error {
 		var area float64
 		switch q.Area.Kind {
 		case ShapeCircle:
-			area = searchBox(q.Area.Center, q.Area.Center, q.Area.Radius+q.Buffer)
+			d := 2 * (q.Area.Radius + q.Buffer)
+			area = d * d
 		case ShapePolygon:
+			lowest := 90.0
+			for _, p := range q.Area.Polygons {
+				for _, r := range p {
+					for _, pt := range r {
+						lowest = min(lowest, math.Abs(pt[1]))
+					}
+				}
+			}
+			cosLat := math.Cos(lowest * math.Pi / 180)
 			for _, p := range q.Area.Polygons {
 				for _, r := range p {
 					for i := 0; i+1 < len(r); i++ {
-						area += searchBox(r[i], r[i+1], q.Buffer)
+						area += searchBox(r[i], r[i+1], q.Buffer, cosLat)
 					}
 				}
 			}

@@ -294,7 +294,7 @@ func TestCheckWorkLimits(t *testing.T) {
 	}
 	_, err = f.client.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Geometry: route(legs...), BufferM: 100_000}})
 	if d := violationAt(err, "flight_plan.route"); status.Code(err) != codes.InvalidArgument ||
-		!strings.HasPrefix(d, "waypoints: the check would search 20958642 km²") || !strings.Contains(d, "more than the limit of 1000000 km²") {
+		!strings.HasPrefix(d, "waypoints: the check would search 20988007 km²") || !strings.Contains(d, "more than the limit of 1000000 km²") {
 		t.Errorf("100 legs of 260 km with a 100 km buffer: %v", err)
 	}
 }
