@@ -37,8 +37,8 @@ const (
 	// for zones: the sum over the route's legs, or the area's edges, of
 	// (length + 2·buffer)², the box each one searches (a circle: its
 	// diameter with the buffer, squared). A check's work grows with it:
-	// 1,000,000 km² holds about 25 legs of any length up to 100 km with a
-	// 100 km buffer, or 10,000 legs of 8 km with a 1 km buffer.
+	// 1,000,000 km² holds 25 short legs with a 100 km buffer (11 legs of
+	// 100 km), or 10,000 legs of 8 km with a 1 km buffer.
 	MaxSearchArea = 1_000_000e6
 	// MaxHits bounds the zones one check reports.
 	MaxHits = 1000
