@@ -367,8 +367,9 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 		min, max := boxKeys(box)
 		h.ix.search(min, max, func(vi int32) bool {
 			v := &h.ix.vols[vi]
-			// A large ring's measure may walk many edges: ask before each.
-			if h.work -= len(chunk); (h.work <= 0 || v.pts == nil) && !h.checkpoint() {
+			// A large polygon's measure (pts nil; circles have no poly) may
+			// walk many edges: ask before each.
+			if h.work -= len(chunk); (h.work <= 0 || (v.pts == nil && v.poly != nil)) && !h.checkpoint() {
 				return false
 			}
 			// Where one segment ends the next begins: what a segment

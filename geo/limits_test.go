@@ -96,12 +96,14 @@ func TestCheckStops(t *testing.T) {
 // TestCheckStopsWhenAsked: Stop's error ends a check, and Stop is asked
 // at a bounded interval of work.
 func TestCheckStopsWhenAsked(t *testing.T) {
-	zones := make([]Zone, 0, 400)
-	for i := range 400 {
-		zones = append(zones, circleZone(fmt.Sprintf("C%03d", i), orb.Point{4.5 + float64(i%20)*0.05, 51.5 + float64(i/20)*0.05}, 100))
+	// 1,600 circles 0.025° apart; 160 legs across their rows: thousands
+	// of segment-and-zone pairs whose boxes meet.
+	zones := make([]Zone, 0, 1600)
+	for i := range 1600 {
+		zones = append(zones, circleZone(fmt.Sprintf("C%04d", i), orb.Point{4.5 + float64(i%40)*0.025, 51.5 + float64(i/40)*0.025}, 100))
 	}
 	ix := mustIndex(t, zones...)
-	q := RouteQuery{Waypoints: zigzag(150, 4.5, 5.5, 51.5, 0.01), Buffer: 200, Window: Instant(t0)}
+	q := RouteQuery{Waypoints: zigzag(160, 4.5, 5.5, 51.5, 0.00625), Buffer: 200, Window: Instant(t0)}
 	all, err := ix.CheckRoute(q)
 	if err != nil || len(all) == 0 {
 		t.Fatalf("without Stop: %d hits, %v", len(all), err)
@@ -123,8 +125,10 @@ func TestCheckStopsWhenAsked(t *testing.T) {
 	if err != nil || len(again) != len(all) {
 		t.Errorf("a Stop that says go on: %d hits, %v; want %d", len(again), err, len(all))
 	}
-	if calls < 5 {
-		t.Errorf("Stop asked %d times over 150 legs among 400 zones", calls)
+	// One call per stopEvery units of work (a candidate zone times the
+	// segments of a chunk): 12 here.
+	if calls < 8 {
+		t.Errorf("Stop asked %d times, want one per %d units of work", calls, stopEvery)
 	}
 }
 
