@@ -321,6 +321,31 @@ type hitSet struct {
 	win  TimeWindow
 	// time activity per zone, computed once
 	when map[int32]timeAnswer
+
+	// stop, when set, is called every stopEvery units of work (work
+	// counts down); its error, or ErrTooManyHits, ends the check (err).
+	stop func() error
+	work int
+	err  error
+}
+
+// checkpoint asks stop whether to go on, and checks the number of hits,
+// once work has counted down to 0 (callers count it down inline, so that
+// the hot path stays a subtraction). It reports false when the check must
+// end (h.err says why).
+func (h *hitSet) checkpoint() bool {
+	h.work = stopEvery
+	if len(h.list) > MaxHits {
+		h.err = fmt.Errorf("%w: the flight meets more than %d zones; check it in parts", ErrTooManyHits, MaxHits)
+		return false
+	}
+	if h.stop != nil {
+		if err := h.stop(); err != nil {
+			h.err = err
+			return false
+		}
+	}
+	return true
 }
 
 type timeAnswer struct {
@@ -348,7 +373,7 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 		// The sides prev ends on: volume index << 8 | side, sorted.
 		carried, spare []uint64
 	)
-	for len(segs) > 0 {
+	for len(segs) > 0 && h.err == nil {
 		n, box := 1, segs[0].q
 		for n < len(segs) && n < maxChunk {
 			b := unionBound(box, segs[n].q)
@@ -366,6 +391,11 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 		min, max := boxKeys(box)
 		h.ix.search(min, max, func(vi int32) bool {
 			v := &h.ix.vols[vi]
+			// A large polygon's measure (pts nil; circles have no poly) may
+			// walk many edges: ask before each.
+			if h.work -= len(chunk); (h.work <= 0 || (v.pts == nil && v.poly != nil)) && !h.checkpoint() {
+				return false
+			}
 			// Where one segment ends the next begins: what a segment
 			// learns of its end's side of the boundary saves the next a
 			// containment test.
@@ -467,7 +497,14 @@ func unionBand(a, b Band) Band {
 	return Band{Lower: min(a.Lower, b.Lower), Upper: max(a.Upper, b.Upper), Ref: a.Ref}
 }
 
-func (h *hitSet) result() []Hit {
+// result is the hits, sorted, or the error that ended the check.
+func (h *hitSet) result() ([]Hit, error) {
+	if h.err == nil && len(h.list) > MaxHits {
+		h.checkpoint() // the last few measures' hits
+	}
+	if h.err != nil {
+		return nil, h.err
+	}
 	if len(h.legs) > 0 {
 		slices.Sort(h.legs)
 		h.legs = slices.Compact(h.legs)
@@ -485,14 +522,14 @@ func (h *hitSet) result() []Hit {
 		}
 	}
 	if h.list == nil {
-		return []Hit{}
+		return []Hit{}, nil
 	}
 	sortHits(h.list)
-	return h.list
+	return h.list, nil
 }
 
-func (ix *Index) newHitSet(w TimeWindow) *hitSet {
-	return &hitSet{ix: ix, at: map[int32]int32{}, win: w, when: map[int32]timeAnswer{}}
+func (ix *Index) newHitSet(w TimeWindow, stop func() error) *hitSet {
+	return &hitSet{ix: ix, at: map[int32]int32{}, win: w, when: map[int32]timeAnswer{}, stop: stop, work: stopEvery}
 }
 
 // CheckRoute returns the zones the route meets: some leg passes within the
@@ -500,28 +537,34 @@ func (ix *Index) newHitSet(w TimeWindow) *hitSet {
 // interpolated linearly along the leg, over the part of the leg within
 // reach of the zone), and the zone is active at some time in the window.
 // Hits carry the legs, the closest approach and the overlapping heights and
-// times.
+// times. It fails with ErrTooManyHits beyond MaxHits zones, and with q.Stop's
+// error when that ends it.
 func (ix *Index) CheckRoute(q RouteQuery) ([]Hit, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	h := ix.newHitSet(q.Window)
+	h := ix.newHitSet(q.Window, q.Stop)
 	segs := make([]segment, len(q.Waypoints)-1)
 	for i := range segs {
 		a, b := q.Waypoints[i], q.Waypoints[i+1]
 		segs[i] = newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer)
 	}
 	h.add(segs, q.AltRef, nil)
-	return byCategory(h.result(), q.Category), nil
+	hits, err := h.result()
+	if err != nil {
+		return nil, err
+	}
+	return byCategory(hits, q.Category), nil
 }
 
 // CheckArea returns the zones the operating area (grown by the buffer)
-// meets at a height within the area's band while active in the window.
+// meets at a height within the area's band while active in the window. It
+// ends as CheckRoute does.
 func (ix *Index) CheckArea(q AreaQuery) ([]Hit, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	h := ix.newHitSet(q.Window)
+	h := ix.newHitSet(q.Window, q.Stop)
 	band := q.Band
 	switch q.Area.Kind {
 	case ShapeCircle:
@@ -539,9 +582,15 @@ func (ix *Index) CheckArea(q AreaQuery) ([]Hit, error) {
 			}
 		}
 		h.add(segs, band.Ref, &band)
-		ix.zonesInside(h, newPolyShape(q.Area.Polygons), &band)
+		if h.err == nil {
+			ix.zonesInside(h, newPolyShape(q.Area.Polygons), &band)
+		}
 	}
-	return byCategory(h.result(), q.Category), nil
+	hits, err := h.result()
+	if err != nil {
+		return nil, err
+	}
+	return byCategory(hits, q.Category), nil
 }
 
 // zonesInside adds the zones that lie wholly inside the area (they meet no
@@ -550,6 +599,9 @@ func (ix *Index) zonesInside(h *hitSet, area *polyShape, band *Band) {
 	min, max := boxKeys(area.bound)
 	ix.search(min, max, func(vi int32) bool {
 		v := &ix.vols[vi]
+		if h.work--; h.work <= 0 && !h.checkpoint() {
+			return false
+		}
 		if _, done := h.at[v.zone]; done {
 			return true
 		}

@@ -14,11 +14,46 @@ import (
 // ErrInvalidQuery is wrapped by every error about a malformed check.
 var ErrInvalidQuery = errors.New("invalid query")
 
-// MaxWaypoints bounds the length of a route.
-const MaxWaypoints = 10000
+// QueryError is what is wrong with a query, each problem naming its field
+// ("waypoints[3]: latitude 91 outside -90..90"). It wraps ErrInvalidQuery;
+// its text is the problems alone, fit to show a user.
+type QueryError struct {
+	Problems []string
+}
 
-// MaxBuffer bounds the lateral buffer, in metres.
-const MaxBuffer = 100_000
+func (e *QueryError) Error() string { return strings.Join(e.Problems, "; ") }
+func (e *QueryError) Unwrap() error { return ErrInvalidQuery }
+
+// ErrTooManyHits is returned by a check that meets more than MaxHits zones.
+var ErrTooManyHits = errors.New("too many zones")
+
+// Limits on what one check may ask for, so that a valid query cannot hold
+// a core for long (a check also stops when its Stop says so).
+const (
+	// MaxWaypoints bounds the length of a route.
+	MaxWaypoints = 10000
+	// MaxBuffer bounds the lateral buffer, in metres.
+	MaxBuffer = 100_000
+	// MaxSearchArea bounds, in square metres, the area a check searches
+	// for zones: the sum over the route's legs, or the area's edges, of
+	// (length + 2·buffer)², the box each one searches (a circle: its
+	// diameter with the buffer, squared). A check's work grows with it:
+	// 1,000,000 km² holds 25 short legs with a 100 km buffer (11 legs of
+	// 100 km), or 10,000 legs of 8 km with a 1 km buffer.
+	MaxSearchArea = 1_000_000e6
+	// MaxHits bounds the zones one check reports.
+	MaxHits = 1000
+)
+
+// The times a query may name: from 1970 to 2200, UTC.
+var (
+	MinTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// stopEvery is how many segment-volume measures a check makes between two
+// calls of its Stop: a few milliseconds of work at most.
+const stopEvery = 256
 
 // Altitude is a flight's height above a reference. A zero Ref (RefUnknown)
 // means the height is not known: every height band then counts.
@@ -116,6 +151,9 @@ type RouteQuery struct {
 	// Category is the flight's category of operation; zero when not given
 	// (see PositionQuery.Category).
 	Category Category
+	// Stop, when set, is called every few milliseconds of work; when it
+	// returns an error the check ends with that error (pass ctx.Err).
+	Stop func() error
 }
 
 // Validate reports what is wrong with the query, naming the field.
@@ -145,8 +183,44 @@ func (q RouteQuery) Validate() error {
 			}
 		}
 	}
-	errs = append(errs, checkBuffer(q.Buffer), checkWindow(q.Window), checkCategory(q.Category))
+	pathOK := len(errs) == 0
+	buffer, window := checkBuffer(q.Buffer), checkWindow(q.Window)
+	errs = append(errs, buffer, window, checkCategory(q.Category))
+	if pathOK && buffer == nil && window == nil {
+		lowest := 90.0
+		for _, w := range q.Waypoints {
+			lowest = min(lowest, math.Abs(w.Point[1]))
+		}
+		cosLat := math.Cos(lowest * math.Pi / 180)
+		var area float64
+		for i := 0; i+1 < len(q.Waypoints); i++ {
+			area += searchBox(q.Waypoints[i].Point, q.Waypoints[i+1].Point, q.Buffer, cosLat)
+		}
+		if err := checkSearchArea("waypoints", area); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return join(errs...)
+}
+
+// searchBox is (length of ab + 2·buffer)², in square metres: the length of
+// the straight lon/lat segment, as the checks draw it, in a plate carrée
+// scaled by cosLat east-west (the cosine of the flight's latitude nearest
+// the equator, so that no length comes out short). A work limit needs no
+// better, and it costs a square root a leg.
+func searchBox(a, b orb.Point, buffer, cosLat float64) float64 {
+	const metresPerDegree = 111_320.0 // of latitude, and of longitude at the equator; rounded up
+	dx, dy := (b[0]-a[0])*cosLat*metresPerDegree, (b[1]-a[1])*metresPerDegree
+	l := math.Sqrt(dx*dx+dy*dy) + 2*buffer
+	return l * l
+}
+
+func checkSearchArea(field string, area float64) error {
+	if area <= MaxSearchArea {
+		return nil
+	}
+	return fmt.Errorf("%s: the check would search %.0f km² for zones (the sum over legs of (length + 2 × buffer)²), more than the limit of %.0f km²: use a smaller buffer or shorter legs, or check the flight in parts",
+		field, area/1e6, MaxSearchArea/1e6)
 }
 
 // AreaQuery asks which zones an operating area meets.
@@ -160,11 +234,40 @@ type AreaQuery struct {
 	// Category is the flight's category of operation; zero when not given
 	// (see PositionQuery.Category).
 	Category Category
+	// Stop, when set, is called every few milliseconds of work; when it
+	// returns an error the check ends with that error (pass ctx.Err).
+	Stop func() error
 }
 
 // Validate reports what is wrong with the query, naming the field.
 func (q AreaQuery) Validate() error {
 	errs := []error{checkShape("area", q.Area), checkBuffer(q.Buffer), checkWindow(q.Window), checkCategory(q.Category)}
+	if errs[0] == nil && errs[1] == nil {
+		var area float64
+		switch q.Area.Kind {
+		case ShapeCircle:
+			d := 2 * (q.Area.Radius + q.Buffer)
+			area = d * d
+		case ShapePolygon:
+			lowest := 90.0
+			for _, p := range q.Area.Polygons {
+				for _, r := range p {
+					for _, pt := range r {
+						lowest = min(lowest, math.Abs(pt[1]))
+					}
+				}
+			}
+			cosLat := math.Cos(lowest * math.Pi / 180)
+			for _, p := range q.Area.Polygons {
+				for _, r := range p {
+					for i := 0; i+1 < len(r); i++ {
+						area += searchBox(r[i], r[i+1], q.Buffer, cosLat)
+					}
+				}
+			}
+		}
+		errs = append(errs, checkSearchArea("area", area))
+	}
 	if q.Band.Ref != RefUnknown {
 		errs = append(errs, checkAlt("band.lower", q.Band.Lower, q.Band.Ref), checkAlt("band.upper", q.Band.Upper, q.Band.Ref))
 		if q.Band.Lower > q.Band.Upper {
@@ -266,8 +369,12 @@ func checkAlt(field string, m float64, ref VerticalRef) error {
 }
 
 func checkTime(field string, t time.Time) error {
-	if t.IsZero() {
-		return fmt.Errorf("%s: time required", field)
+	// The zero time, 0001-01-01, is outside too: no "time required" for a
+	// time that was given.
+	switch {
+	case t.Before(MinTime) || t.After(MaxTime):
+		return fmt.Errorf("%s: %s is outside the times nofly checks, %s to %s", field,
+			t.UTC().Format(time.RFC3339), MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -311,12 +418,18 @@ func checkShape(field string, s Shape) error {
 func join(errs ...error) error {
 	var msgs []string
 	for _, e := range errs {
-		if e != nil {
+		// A type switch, not errors.As, which would move errs to the heap
+		// on every call.
+		switch e := e.(type) {
+		case nil:
+		case *QueryError:
+			msgs = append(msgs, e.Problems...)
+		default:
 			msgs = append(msgs, e.Error())
 		}
 	}
 	if len(msgs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s", ErrInvalidQuery, strings.Join(msgs, "; "))
+	return &QueryError{Problems: msgs}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -62,16 +63,19 @@ func rpcError(server string, timeout time.Duration, err error) error {
 	if !ok {
 		return err
 	}
+	// An older server may echo a request's text back whole.
+	details := st.Details()
+	st = status.New(st.Code(), clip(st.Message(), maxServerText))
 	switch st.Code() {
 	case codes.InvalidArgument:
 		var parts []string
-		for _, d := range st.Details() {
+		for _, d := range details {
 			if br, ok := d.(*errdetails.BadRequest); ok {
 				for _, v := range br.GetFieldViolations() {
 					if v.GetField() == "" {
-						parts = append(parts, v.GetDescription())
+						parts = append(parts, clip(v.GetDescription(), maxServerText))
 					} else {
-						parts = append(parts, v.GetField()+": "+v.GetDescription())
+						parts = append(parts, clip(v.GetField(), maxServerText)+": "+clip(v.GetDescription(), maxServerText))
 					}
 				}
 			}
@@ -91,7 +95,7 @@ func rpcError(server string, timeout time.Duration, err error) error {
 	case codes.Unimplemented:
 		return fmt.Errorf("the nofly server at %s does not serve this (%s)", server, st.Message())
 	case codes.Unavailable:
-		for _, d := range st.Details() {
+		for _, d := range details {
 			if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetReason() == "EXEMPTION_DATABASE_UNAVAILABLE" {
 				// The server answered: its exemption database did not.
 				return fmt.Errorf("the nofly server at %s: %s", server, st.Message())
@@ -102,6 +106,23 @@ func rpcError(server string, timeout time.Duration, err error) error {
 		return fmt.Errorf("no answer from the nofly server at %s within %s", server, timeout)
 	}
 	return fmt.Errorf("server error (%s): %s", st.Code(), st.Message())
+}
+
+// maxServerText bounds, in bytes, a text of the server's that an error
+// message quotes.
+const maxServerText = 500
+
+// clip shortens s to at most n bytes (on a rune boundary), saying how long
+// it was.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:i], len(s))
 }
 
 // lastReason shortens gRPC's nested transport messages ("connection error:

@@ -184,7 +184,7 @@ func printRecordResult(e *env, ex *noflyv1.Exemption) error {
 	if e.json {
 		return printJSON(e, ex)
 	}
-	_, err := fmt.Fprintln(e.stdout, ex.GetId())
+	_, err := fmt.Fprintln(e.stdout, esc(ex.GetId()))
 	return err
 }
 
@@ -311,7 +311,7 @@ func exemptionsRevokeCommand() *command {
 				return printJSON(e, resp.GetExemption())
 			}
 			rv := resp.GetExemption().GetRevocation()
-			_, err = fmt.Fprintf(e.stdout, "%s revoked at %s by %s\n", resp.GetExemption().GetId(), fmtTime(rv.GetRevokedAt()), rv.GetRevokedBy())
+			_, err = fmt.Fprintf(e.stdout, "%s revoked at %s by %s\n", esc(resp.GetExemption().GetId()), fmtTime(rv.GetRevokedAt()), esc(rv.GetRevokedBy()))
 			return err
 		},
 	}
@@ -350,9 +350,9 @@ func shortPurpose(p noflyv1.Purpose) string {
 
 func printExemption(w io.Writer, ex *noflyv1.Exemption) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	line := func(k, v string) {
+	line := func(k, v string) { // v may hold the record's texts: escaped here
 		if v != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			fmt.Fprintf(tw, "%s:\t%s\n", k, esc(v))
 		}
 	}
 	line("ID", ex.GetId())
@@ -467,7 +467,7 @@ func exemptionsListCommand() *command {
 				if ex.GetSelector() != nil {
 					zones = strings.TrimPrefix(zones+",+selector", ",")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s m %s\t%s\n", ex.GetId(), exemptionStatus(ex), ex.GetHolder().GetUnit(),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s m %s\t%s\n", cell(ex.GetId(), 40), exemptionStatus(ex), cell(ex.GetHolder().GetUnit(), 40),
 					cell(zones, 40), fmtTime(ex.GetValidFrom()), fmtTime(ex.GetValidUntil()), fmtMetres(ex.GetCeilingM()),
 					shortRef(ex.GetCeilingReference()), cell(ex.GetLegalBasis(), 40))
 			}
@@ -526,7 +526,7 @@ func auditListCommand() *command {
 				for _, ev := range page {
 					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.12s\n", ev.GetSeq(), fmtTime(ev.GetAt()),
 						strings.ToLower(strings.TrimPrefix(ev.GetAction().String(), "AUDIT_ACTION_")), cell(ev.GetActor(), 30),
-						strings.Join(ev.GetExemptionIds(), ","), cell(auditReference(ev), 20), ev.GetHash())
+						cell(strings.Join(ev.GetExemptionIds(), ","), 40), cell(auditReference(ev), 20), esc(ev.GetHash()))
 				}
 				return tw.Flush()
 			})
@@ -690,11 +690,11 @@ Exit status: 0 when the log is intact, 1 when it is not, 2 for errors.`,
 				}
 			} else if len(problems) == 0 {
 				fmt.Fprintf(e.stdout, "audit log intact: %d entr%s, %d exemption record%s\nhead %s\n",
-					chain.n, pluralY(int(chain.n)), resp.GetRecords(), plural(int(resp.GetRecords())), chain.prev)
+					chain.n, pluralY(int(chain.n)), resp.GetRecords(), plural(int(resp.GetRecords())), esc(chain.prev))
 			} else {
 				fmt.Fprintf(e.stdout, "audit log NOT intact: %d problem%s\n", len(problems), plural(len(problems)))
 				for _, p := range problems {
-					fmt.Fprintf(e.stdout, "  - %s\n", p)
+					fmt.Fprintf(e.stdout, "  - %s\n", esc(p))
 				}
 			}
 			if len(problems) > 0 {

@@ -42,7 +42,7 @@ func exit(err error, stderr io.Writer) int {
 	case errors.Is(err, errDenied), errors.Is(err, errBroken):
 		return 1
 	}
-	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
+	msg := esc(strings.Join(strings.Fields(err.Error()), " ")) // one line, no terminal controls from the server
 	var ue *usageError
 	if !errors.As(err, &ue) { // a usage error names its command already
 		msg = "nofly: " + msg

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -51,7 +53,7 @@ func printResult(w io.Writer, r checkResult, subject string) {
 	if na > 0 {
 		fmt.Fprintf(w, "; %d advisor%s: read the conditions", na, pluralY(na))
 	}
-	fmt.Fprintf(w, "\n%s\n", subject)
+	fmt.Fprintf(w, "\n%s\n", esc(subject))
 	if r.stale {
 		fmt.Fprintf(w, "\nWARNING: exemptions as of %s%s: the server cannot reach its exemption database;\n"+
 			"exemptions issued or revoked since then are not taken into account.\n",
@@ -65,9 +67,9 @@ func printResult(w io.Writer, r checkResult, subject string) {
 	if len(r.exemptions) > 0 {
 		fmt.Fprintln(w, "\nExemptions applied:")
 		for _, ex := range r.exemptions {
-			fmt.Fprintf(w, "  %s  legal basis %s; valid until %s; ceiling %s m %s\n", ex.GetId(), ex.GetLegalBasis(),
+			fmt.Fprintf(w, "  %s  legal basis %s; valid until %s; ceiling %s m %s\n", esc(ex.GetId()), esc(ex.GetLegalBasis()),
 				fmtTime(ex.GetValidUntil()), fmtMetres(ex.GetCeilingM()), shortRef(ex.GetCeilingReference()))
-			if c := strings.Join(strings.Fields(ex.GetConditions()), " "); c != "" {
+			if c := esc(strings.Join(strings.Fields(ex.GetConditions()), " ")); c != "" {
 				fmt.Fprintf(w, "    Conditions: %s\n", c)
 			}
 		}
@@ -79,11 +81,11 @@ func printResult(w io.Writer, r checkResult, subject string) {
 	if len(r.caveats) > 0 {
 		fmt.Fprintln(w, "\nNotes:")
 		for _, c := range r.caveats {
-			fmt.Fprintf(w, "  - %s\n", c.GetText())
+			fmt.Fprintf(w, "  - %s\n", esc(c.GetText()))
 		}
 	}
 	if zs := r.zoneSet; zs != nil {
-		fmt.Fprintf(w, "\nZone set %s: %d zones, loaded %s\n", zs.GetVersion(), zs.GetZoneCount(), fmtTime(zs.GetLoadedAt()))
+		fmt.Fprintf(w, "\nZone set %s: %d zones, loaded %s\n", esc(zs.GetVersion()), zs.GetZoneCount(), fmtTime(zs.GetLoadedAt()))
 	}
 }
 
@@ -129,25 +131,70 @@ func printCover(w io.Writer, conflicts []*noflyv1.ZoneHit) {
 	}
 	fmt.Fprintln(w, "\nExemptions per blocking zone:")
 	for _, h := range conflicts {
-		id := h.GetZone().GetId()
+		id := esc(h.GetZone().GetId())
 		if ex := h.GetExemption(); ex != nil {
-			fmt.Fprintf(w, "  %s: covered by %s (%s)\n", id, ex.GetId(), ex.GetLegalBasis())
+			fmt.Fprintf(w, "  %s: covered by %s (%s)\n", id, esc(ex.GetId()), esc(ex.GetLegalBasis()))
 			continue
 		}
 		fmt.Fprintf(w, "  %s: NOT covered\n", id)
 		for _, nc := range h.GetNotCovered() {
 			if nc.GetExemptionId() == "" {
-				fmt.Fprintf(w, "    - %s\n", nc.GetReason())
+				fmt.Fprintf(w, "    - %s\n", esc(nc.GetReason()))
 			} else {
-				fmt.Fprintf(w, "    - %s: %s\n", nc.GetExemptionId(), nc.GetReason())
+				fmt.Fprintf(w, "    - %s: %s\n", esc(nc.GetExemptionId()), esc(nc.GetReason()))
 			}
 		}
 	}
 }
 
-// cell makes s fit one table cell: one line, at most n runes.
+// esc makes a text from the server, or from a file, safe to print on a
+// terminal: every character that is not graphic (C0 and C1 controls such as
+// ESC, CR, BEL and newlines, DEL, bidirectional overrides such as U+202E,
+// line separators, other format characters) and every byte that is not
+// UTF-8 is written as a Go escape (\x1b, \r, \u202e), so that no text can
+// move the cursor, recolour, clear or reorder what a pilot reads. Zone data
+// loaded before noflyd refused such characters, and older servers, may
+// still send them. Every human output prints the texts it did not make
+// through esc (or cell, which calls it).
+func esc(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsGraphic(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x80 && !unicode.IsGraphic(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case !unicode.IsGraphic(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// cell makes s fit one table cell: one line (white space, newlines
+// included, made single spaces), escaped (esc), at most n runes.
 func cell(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = esc(strings.Join(strings.Fields(s), " "))
 	if s == "" {
 		return "-"
 	}

@@ -21,7 +21,8 @@ import (
 // server's certificate, and the caller's own certificate and key.
 type tlsGlobals struct {
 	ca, cert, key string
-	conf          *tls.Config // as credentials made it, for diagnosis
+	conf          *tls.Config       // as credentials made it, for diagnosis
+	leaf          *x509.Certificate // the client certificate, for diagnosis
 }
 
 func (t *tlsGlobals) register(fs *flag.FlagSet) {
@@ -70,7 +71,7 @@ func (t *tlsGlobals) credentials() (credentials.TransportCredentials, error) {
 		// that none was given.
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &c, nil },
 	}
-	t.conf = conf
+	t.conf, t.leaf = conf, c.Leaf
 	return credentials.NewTLS(conf), nil
 }
 
@@ -93,6 +94,10 @@ func connError(e *env, made, err error) error {
 		}
 	}
 	switch {
+	case strings.Contains(msg, "remote error: tls: expired certificate"):
+		// TLS has one alert for a certificate before and after its
+		// validity: say which, by this machine's clock.
+		return fmt.Errorf("the nofly server at %s refused the TLS connection: %s", e.server, validity(e.tls.cert, e.tls.leaf, time.Now()))
 	case strings.Contains(msg, "remote error: tls: "):
 		return fmt.Errorf("the nofly server at %s refused the TLS connection: %s (is --cert issued by the server's client CA, still valid, and is --key its key?)",
 			e.server, strings.TrimRight(msg[strings.Index(msg, "remote error: tls: ")+len("remote error: tls: "):], `"`))
@@ -100,9 +105,63 @@ func connError(e *env, made, err error) error {
 		return fmt.Errorf("the nofly server at %s is not trusted: %s (is its certificate issued by --ca, and for this address?)",
 			e.server, strings.TrimRight(msg[strings.Index(msg, "x509: "):], `"`))
 	case !e.tls.on() && (strings.HasSuffix(strings.TrimRight(msg, `"`), "EOF") || strings.Contains(msg, "connection reset")):
-		return fmt.Errorf("%v (does the server require TLS? give --ca, --cert and --key)", made)
+		// A TLS server closes a plaintext connection; so does a server
+		// that stops. Ask which.
+		switch speaksTLS(e.server) {
+		case probeUnreachable:
+			return fmt.Errorf("the nofly server is not reachable at %s: it closed the connection and no longer accepts any", e.server)
+		case probeTLS:
+			return fmt.Errorf("%v (the server requires TLS: give --ca, --cert and --key)", made)
+		}
+		return fmt.Errorf("the nofly server at %s closed the connection (%s)", e.server, lastReason(msg))
 	}
 	return made
+}
+
+// validity says why a server refused a certificate as expired: it is not
+// yet valid, or no longer, by this machine's clock; or, valid here, the
+// server's clock must disagree.
+func validity(file string, leaf *x509.Certificate, now time.Time) string {
+	if leaf == nil {
+		return "expired certificate, or not yet valid"
+	}
+	from, until := leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339)
+	switch {
+	case now.Before(leaf.NotBefore):
+		return fmt.Sprintf("certificate not yet valid: --cert %s is valid from %s (is this machine's clock right?)", file, from)
+	case now.After(leaf.NotAfter):
+		return fmt.Sprintf("expired certificate: --cert %s expired at %s", file, until)
+	}
+	return fmt.Sprintf("expired certificate, or not yet valid, by the server's clock: --cert %s is valid from %s to %s here (is the server's clock right?)", file, from, until)
+}
+
+// What speaksTLS found at an address.
+type probe int
+
+const (
+	probeUnknown     probe = iota // reachable, not known to speak TLS
+	probeUnreachable              // nothing accepts connections
+	probeTLS                      // a TLS server
+)
+
+// speaksTLS connects to addr and starts a TLS handshake (verifying
+// nothing: only whether the answer is TLS, and sending no data), within
+// two seconds.
+func speaksTLS(addr string) probe {
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return probeUnreachable
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	// #nosec G402 -- a probe: no data is sent and the connection is closed.
+	c := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"}})
+	// A TLS server answers the handshake, or refuses it with an alert;
+	// anything else (EOF, a record that is not TLS) is not a TLS server.
+	if err := c.Handshake(); err == nil || alertOf(err) != "" {
+		return probeTLS
+	}
+	return probeUnknown
 }
 
 // tlsAlert makes a TLS connection to addr and returns the alert with

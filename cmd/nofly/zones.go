@@ -76,14 +76,14 @@ func printZones(w io.Writer, resp *noflyv1.ListZonesResponse) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tRESTRICTION\tHEIGHTS\tACTIVE")
 	for _, z := range resp.GetZones() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", z.GetId(), cell(z.GetName(), 40),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(z.GetId()), cell(z.GetName(), 40),
 			shortRestriction(z.GetRestriction())+fmtCategories(z.GetOperationCategories()), zoneHeights(z), active(z))
 	}
 	tw.Flush()
 	n := len(resp.GetZones())
 	zs := resp.GetZoneSet()
 	fmt.Fprintf(w, "\n%d zone%s (zone set %s: %d zones, loaded %s)\n", n, plural(n),
-		zs.GetVersion(), zs.GetZoneCount(), fmtTime(zs.GetLoadedAt()))
+		esc(zs.GetVersion()), zs.GetZoneCount(), fmtTime(zs.GetLoadedAt()))
 }
 
 // zoneHeights writes the heights of a zone's volumes, each distinct band
@@ -208,9 +208,9 @@ each variant. An unknown ID is an error (exit status 2).`,
 
 func printZone(w io.Writer, z *noflyv1.Zone) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	line := func(k, v string) {
+	line := func(k, v string) { // v may hold zone data: escaped here
 		if v != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			fmt.Fprintf(tw, "%s:\t%s\n", k, esc(v))
 		}
 	}
 	line("ID", z.GetId())

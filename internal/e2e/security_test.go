@@ -305,6 +305,7 @@ func TestRejectedCertificates(t *testing.T) {
 	c := devCerts(t)
 	now := time.Now()
 	c.issue(t, nil, "expired", now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	c.issue(t, nil, "future", now.Add(24*time.Hour), now.Add(48*time.Hour))
 	foreign, err := devcert.NewCA("foreign CA", now.Add(-time.Hour), now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -319,6 +320,7 @@ func TestRejectedCertificates(t *testing.T) {
 	}
 	c.issue(t, nil, "pilot", now.Add(-time.Hour), now.Add(time.Hour)) // the real pilot again
 	c.addRole(t, "pilot AMS-DRONE P-0001 "+"CN=expired,O=nofly dev")
+	c.addRole(t, "pilot AMS-DRONE P-0002 "+"CN=future,O=nofly dev")
 	d := startSecure(t, c)
 	check := []string{"check", "--lat", "52.0", "--lon", "3.0"}
 
@@ -327,10 +329,11 @@ func TestRejectedCertificates(t *testing.T) {
 		args []string
 		want string // in stderr
 	}{
-		{"expired certificate", c.flags("expired"), "refused the TLS connection: expired certificate"},
+		{"expired certificate", c.flags("expired"), "refused the TLS connection: expired certificate: --cert " + c.path("expired.pem") + " expired at "},
 		{"certificate of another CA", c.flags("foreign"), "refused the TLS connection: unknown certificate authority"},
 		{"no certificate", []string{"--ca", c.path("ca.pem")}, "--ca needs --cert and --key"},
-		{"plaintext", nil, "does the server require TLS?"},
+		{"not yet valid certificate", c.flags("future"), "refused the TLS connection: certificate not yet valid: --cert " + c.path("future.pem") + " is valid from "},
+		{"plaintext", nil, "(the server requires TLS: give --ca, --cert and --key)"},
 		{"server not issued by --ca", []string{"--ca", c.path("foreign.pem"), "--cert", c.path("pilot.pem"), "--key", c.path("pilot-key.pem")},
 			"is not trusted: x509: certificate signed by unknown authority"},
 	}

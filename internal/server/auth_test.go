@@ -372,7 +372,7 @@ func TestPilotIdentityBinding(t *testing.T) {
 		{name: "pilot P1 naming itself: covered", who: "pilot", op: &noflyv1.Operator{Unit: "AMS", PilotId: "P1", DroneSerial: "SN1"}, want: noflyv1.Verdict_VERDICT_EXEMPTED},
 		{name: "pilot P1 naming another unit", who: "pilot", op: &noflyv1.Operator{Unit: "RTM"}, code: codes.PermissionDenied, errMatch: `operator.unit "RTM" is not your unit (AMS)`},
 		{name: "pilot P1 naming another pilot", who: "pilot", op: &noflyv1.Operator{PilotId: "P9"}, code: codes.PermissionDenied, errMatch: `operator.pilot_id "P9" is not your pilot id (P1)`},
-		{name: "a long claim is cut in the refusal", who: "pilot", op: &noflyv1.Operator{Unit: strings.Repeat("é", 200)}, code: codes.PermissionDenied,
+		{name: "a long claim is cut in the refusal", who: "pilot", op: &noflyv1.Operator{Unit: strings.Repeat("é", 120)}, code: codes.PermissionDenied,
 			errMatch: `operator.unit "` + strings.Repeat("é", 50) + `…" is not your unit (AMS)`},
 		{name: "pilot P2 of RTM: not covered", who: "pilot2", want: noflyv1.Verdict_VERDICT_DENIED},
 		{name: "pilot P2 of RTM claiming AMS/P1", who: "pilot2", op: &noflyv1.Operator{Unit: "AMS", PilotId: "P1"}, code: codes.PermissionDenied, errMatch: `operator.unit "AMS" is not your unit (RTM)`},

@@ -29,6 +29,7 @@ type exFixture struct {
 	admin  noflyv1.ExemptionServiceClient
 	store  exemptions.Store
 	now    *time.Time
+	conn   *grpc.ClientConn
 }
 
 // newExFixture serves testZones with an exemption store over an in-memory
@@ -66,7 +67,7 @@ func newExFixtureZones(t *testing.T, js string) *exFixture {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return &exFixture{checks: noflyv1.NewGeofenceServiceClient(conn), admin: noflyv1.NewExemptionServiceClient(conn),
-		store: store, now: &now}
+		store: store, now: &now, conn: conn}
 }
 
 // record is a valid exemption for unit AMS in T-PROHIB, from an hour before

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -148,7 +149,7 @@ func (r *fuzzRig) method(s *Server, full string) (grpc.MethodDesc, any, bool) {
 // chain runs the server's interceptors in the order NewGRPCServer installs
 // them.
 func chain(s *Server) grpc.UnaryServerInterceptor {
-	ics := []grpc.UnaryServerInterceptor{s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.authUnary()}
+	ics := []grpc.UnaryServerInterceptor{s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.textUnary(), s.authUnary()}
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		var next func(i int) grpc.UnaryHandler
 		next = func(i int) grpc.UnaryHandler {
@@ -214,22 +215,67 @@ var fuzzSeeds = map[string][]proto.Message{
 	noflyv1.ExemptionService_VerifyAuditLog_FullMethodName: {&noflyv1.VerifyAuditLogRequest{}},
 }
 
+// hostileSeeds are requests that the limits on texts refuse: over-long and
+// with control characters, and ("MARK") with invalid UTF-8 in the seeds
+// fuzzMethod derives from them.
+var hostileSeeds = map[string][]proto.Message{
+	noflyv1.GeofenceService_CheckPosition_FullMethodName: {
+		&noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.05, Longitude: 4.05}, ClientReference: strings.Repeat("R", MaxReferenceBytes+1)},
+		&noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.05, Longitude: 4.05}, ClientReference: "MARK"},
+		&noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.05, Longitude: 4.05}, Operator: &noflyv1.Operator{Unit: "AMS\x1b[2K", DroneSerial: "MARK"}},
+	},
+	noflyv1.GeofenceService_CheckFlightPlan_FullMethodName: {
+		&noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Geometry: route(wp(52.05, 4.05, 50), wp(52.06, 4.06, 50)),
+			ClientReference: "op \u202Eredro", Operator: &noflyv1.Operator{PilotId: "MARK"}}},
+		// Over the search-area limit: 99 legs of 260 km with a 100 km buffer.
+		&noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{BufferM: 100_000, Geometry: func() *noflyv1.FlightPlan_Route {
+			var wps []*noflyv1.Waypoint
+			for i := range 100 {
+				wps = append(wps, wp(52, 2+float64(i%2)*3.8, 50))
+			}
+			return route(wps...)
+		}()}},
+		// A year outside 1970..2200.
+		&noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Geometry: route(wp(52.05, 4.05, 50), wp(52.06, 4.06, 50)),
+			Start: timestamppb.New(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC))}},
+	},
+	noflyv1.GeofenceService_ListZones_FullMethodName: {&noflyv1.ListZonesRequest{PageToken: strings.Repeat("A", MaxTokenBytes+1)}},
+	noflyv1.GeofenceService_GetZone_FullMethodName:   {&noflyv1.GetZoneRequest{Id: strings.Repeat("Z", 1<<16)}, &noflyv1.GetZoneRequest{Id: "MARK"}},
+	noflyv1.ExemptionService_CreateExemption_FullMethodName: {
+		&noflyv1.CreateExemptionRequest{Exemption: func() *noflyv1.Exemption {
+			ex := record()
+			ex.Conditions = "call tower\r\x1b[2K\x1b[1A\x1b[32mNO CONDITIONS - FLY FREELY"
+			ex.Holder.Unit = strings.Repeat("U", 900_000)
+			ex.Holder.PilotIds = []string{"P1", "MARK"}
+			return ex
+		}()},
+	},
+	noflyv1.ExemptionService_RevokeExemption_FullMethodName: {
+		&noflyv1.RevokeExemptionRequest{Id: "EX-000001", Reason: strings.Repeat("r", MaxFreeTextBytes+1), RevokedBy: "chief\a"},
+	},
+	noflyv1.ExemptionService_ListAuditEvents_FullMethodName: {&noflyv1.ListAuditEventsRequest{Actor: "MARK\u0085"}},
+}
+
 // allowedCodes are the codes any request may get.
 var allowedCodes = map[codes.Code]bool{codes.OK: true, codes.InvalidArgument: true, codes.NotFound: true,
-	codes.FailedPrecondition: true, codes.PermissionDenied: true}
+	codes.FailedPrecondition: true, codes.PermissionDenied: true, codes.ResourceExhausted: true}
 
 func fuzzMethod(f *testing.F, full string) {
 	seeds, ok := fuzzSeeds[full]
 	if !ok {
 		f.Fatalf("no seeds for %s", full)
 	}
-	for _, m := range seeds {
+	for _, m := range append(seeds, hostileSeeds[full]...) {
 		b, err := proto.Marshal(m)
 		if err != nil {
 			f.Fatal(err)
 		}
 		for i := range fuzzCallers {
 			f.Add(b, byte(i))
+			// The same with its first text not UTF-8.
+			if j := bytes.Index(b, []byte("MARK")); j >= 0 {
+				f.Add(bytes.Replace(b, []byte("MARK"), []byte("\xffab\xfe"), 1), byte(i))
+			}
 		}
 	}
 	r := newFuzzRig(f)
@@ -246,10 +292,26 @@ func fuzzMethod(f *testing.F, full string) {
 			req = proto.Clone(in.(proto.Message)) // as decoded, before binding
 			return ic(ctx, in, info, h)
 		}
-		dec := func(v any) error { return proto.Unmarshal(b, v.(proto.Message)) }
-		resp, err := md.Handler(impl, ctx, dec, spy)
-		if req == nil {
-			return // not a valid encoding of the request: gRPC refuses it before any of ours
+		// As the server's codec decodes (codec.go): invalid UTF-8 is
+		// answered by the handler chain, INVALID_ARGUMENT naming the field.
+		var undecodable bool
+		dec := func(v any) error {
+			d := v.(*decodeInto)
+			if err := proto.Unmarshal(b, d.Message); err != nil {
+				d.err = decodeError(b, d.Message.ProtoReflect().Descriptor(), err)
+				_, utf8Field := badUTF8Field(b, d.Message.ProtoReflect().Descriptor(), "")
+				undecodable = !utf8Field
+			}
+			return nil
+		}
+		resp, err := checkedHandler(md.Handler)(impl, ctx, dec, spy)
+		if req == nil || undecodable {
+			// Refused: as bad input, or before that as a call the caller
+			// may not make.
+			if c := status.Code(err); c != codes.InvalidArgument && c != codes.PermissionDenied {
+				t.Fatalf("%s as %s: undecodable request answered %v", full, caller, err)
+			}
+			return // not a valid encoding of the request
 		}
 		st := status.Convert(err)
 		if !allowedCodes[st.Code()] {
@@ -289,7 +351,9 @@ func checkPilotBinding(t *testing.T, req, resp any, st *status.Status) {
 		return
 	}
 	claimsOther := (op.GetUnit() != "" && op.GetUnit() != "AMS") || (op.GetPilotId() != "" && op.GetPilotId() != "P1")
-	if claimsOther && st.Code() != codes.PermissionDenied {
+	// Refused: PERMISSION_DENIED, or INVALID_ARGUMENT when the claim is not
+	// even a valid text.
+	if claimsOther && st.Code() != codes.PermissionDenied && st.Code() != codes.InvalidArgument {
 		t.Fatalf("pilot P1 of AMS checked as %q/%q: %v", op.GetUnit(), op.GetPilotId(), st.Err())
 	}
 	if st.Code() == codes.OK {

@@ -74,6 +74,7 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	f := flight(fp.GetOperator(), fp.GetPurpose())
 	if pq.route != nil {
 		kind, size = "route", len(pq.route.Waypoints)
+		pq.route.Stop = ctx.Err // a check ends with its call (deadline, cancellation, shutdown)
 		hits, err = set.idx.CheckRoute(*pq.route)
 		f.Kind, f.Buffer = exemptions.FlightRoute, pq.route.Buffer
 		for _, w := range pq.route.Waypoints {
@@ -81,6 +82,7 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 		}
 	} else {
 		kind = "area"
+		pq.area.Stop = ctx.Err
 		hits, err = set.idx.CheckArea(*pq.area)
 		f.Kind, f.Area, f.Buffer = exemptions.FlightArea, pq.area.Area, pq.area.Buffer
 	}

@@ -9,12 +9,14 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Limits on connections and calls, so that no client (mistaken or hostile)
 // can hold a server for long. The limits on what a request holds are next
 // to the checks that enforce them: geo.MaxWaypoints, MaxAreaVertices,
-// MaxPageSize, geo.MaxBuffer, exemptions.MaxText and exemptions.MaxList.
+// MaxPageSize, geo.MaxBuffer, exemptions.MaxText and exemptions.MaxList;
+// the limits on texts are below.
 // docs/security.md lists them all.
 const (
 	// MaxMessageBytes bounds a request message. The largest valid request,
@@ -93,4 +95,56 @@ func deadlineUnary(def, longest time.Duration) grpc.UnaryServerInterceptor {
 		}
 		return resp, err
 	}
+}
+
+// Limits on the texts of requests, in bytes of UTF-8. Every string field of
+// every request has one (textLimits, or MaxIDBytes when it is not listed),
+// and no text may hold a control character (see checkText), so that no
+// request can store megabytes in the append-only audit log or write escape
+// codes onto a pilot's terminal. TestTextLimitsCoverEveryField sets every
+// string field of every request to one byte more than its limit.
+const (
+	// MaxIDBytes bounds identifiers and short names: zone and exemption
+	// ids, units, pilot ids, drone serials, countries, reasons, actors.
+	MaxIDBytes = 256
+	// MaxReferenceBytes bounds a check's client_reference (a mission or
+	// ticket number), which an exempted check stores in the audit log.
+	MaxReferenceBytes = 256
+	// MaxSubjectBytes bounds issued_by and revoked_by: a certificate
+	// subject (RFC 2253) with TLS.
+	MaxSubjectBytes = 1024
+	// MaxTokenBytes bounds page tokens (those the server makes are far
+	// shorter).
+	MaxTokenBytes = 1024
+	// MaxFreeTextBytes bounds free text: conditions, legal basis, the
+	// reason of a revocation. The same as exemptions.MaxText.
+	MaxFreeTextBytes = 4000
+)
+
+// textLimits are the limits of the request fields that are not ids, by
+// full proto field name. Fields of records that the server sets itself
+// (an exemption's id, supersedes, superseded_by, revocation) are bounded
+// all the same: a client that sends a record back sends them too.
+var textLimits = map[protoreflect.FullName]int{
+	"nofly.v1.CheckPositionRequest.client_reference": MaxReferenceBytes,
+	"nofly.v1.FlightPlan.client_reference":           MaxReferenceBytes,
+	"nofly.v1.Exemption.conditions":                  MaxFreeTextBytes,
+	"nofly.v1.Exemption.legal_basis":                 MaxFreeTextBytes,
+	"nofly.v1.Exemption.issued_by":                   MaxSubjectBytes,
+	"nofly.v1.Revocation.revoked_by":                 MaxSubjectBytes,
+	"nofly.v1.Revocation.reason":                     MaxFreeTextBytes,
+	"nofly.v1.RevokeExemptionRequest.revoked_by":     MaxSubjectBytes,
+	"nofly.v1.RevokeExemptionRequest.reason":         MaxFreeTextBytes,
+	"nofly.v1.ListAuditEventsRequest.actor":          MaxSubjectBytes,
+	"nofly.v1.ListZonesRequest.page_token":           MaxTokenBytes,
+	"nofly.v1.ListExemptionsRequest.page_token":      MaxTokenBytes,
+	"nofly.v1.ListAuditEventsRequest.page_token":     MaxTokenBytes,
+}
+
+// textLimit is the limit of a string field.
+func textLimit(fd protoreflect.FieldDescriptor) int {
+	if n, ok := textLimits[fd.FullName()]; ok {
+		return n
+	}
+	return MaxIDBytes
 }

@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -189,5 +191,110 @@ func TestConcurrentStreams(t *testing.T) {
 	defer c()
 	if _, err := f.client.GetZone(short, &noflyv1.GetZoneRequest{Id: "T-PROHIB"}); err != nil {
 		t.Fatalf("after a stream ended: %v", err)
+	}
+}
+
+// bigRing is a zone whose one ring has n vertices on a circle of r metres
+// around (lon, lat).
+func bigRing(t *testing.T, lon, lat, r float64, n int) []geo.Zone {
+	ring := make(orb.Ring, n+1)
+	for i := range n {
+		a := 2 * math.Pi * float64(i) / float64(n)
+		ring[i] = orb.Point{lon + r*math.Cos(a)/(111_320*math.Cos(lat*math.Pi/180)), lat + r*math.Sin(a)/111_320}
+	}
+	ring[n] = ring[0]
+	zones := []geo.Zone{{ID: "BIG", Name: "a ring of many vertices", Restriction: geo.Prohibited, Volumes: []geo.Volume{{
+		Shape: geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{{ring}}}, Lower: geo.OpenLimit, Upper: geo.OpenLimit}}}}
+	if _, err := geo.NewIndex(zones); err != nil {
+		t.Fatal(err)
+	}
+	return zones
+}
+
+// TestExpensiveCheckStops: a valid flight plan that would take seconds
+// (10,000 legs along the boundary of a ring of 200,000 vertices) ends, on
+// the server, within 100 ms of the client's deadline and of the server's
+// own; the server's log says when.
+func TestExpensiveCheckStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds a ring of 200,000 vertices")
+	}
+	f := newFixture(t)
+	zones := bigRing(t, 5, 52, 50_000, 200_000)
+	f.setLoad(func() ([]geo.Zone, error) { return zones, nil })
+	if err := f.srv.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	west := 5 - 50_000/(111_320*math.Cos(52*math.Pi/180))
+	wps := make([]*noflyv1.Waypoint, geo.MaxWaypoints)
+	for i := range wps {
+		lon := west - 0.025
+		if i%2 == 1 {
+			lon = west + 0.025
+		}
+		wps[i] = wp(51.8+float64(i)*0.00004, lon, 50)
+	}
+	req := &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Geometry: route(wps...), BufferM: 2000}}
+	const deadline = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	_, err := f.client.CheckFlightPlan(ctx, req)
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("got %v, want DEADLINE_EXCEEDED", err)
+	}
+	// The server's debug line for the call: `… code=Canceled took=…` (the
+	// client's deadline reaches the server as its own, a little earlier,
+	// or as the client's cancellation).
+	var took time.Duration
+	for wait := time.Now(); time.Since(wait) < 10*time.Second && took == 0; time.Sleep(10 * time.Millisecond) {
+		for _, line := range strings.Split(f.log.String(), "\n") {
+			if strings.Contains(line, "method=/nofly.v1.GeofenceService/CheckFlightPlan code=") && strings.Contains(line, " took=") {
+				took, _ = time.ParseDuration(line[strings.LastIndex(line, "=")+1:])
+			}
+		}
+	}
+	if took == 0 {
+		t.Fatalf("the server did not end the call within 10 s:\n%s", f.log.String())
+	}
+	t.Logf("the server ended the call %v after its deadline", took-deadline)
+	if took > deadline+100*time.Millisecond {
+		t.Errorf("the server ended the call after %v, more than 100 ms after the %v deadline", took, deadline)
+	}
+}
+
+// TestCheckWorkLimits: checks too large to run, or meeting too many zones,
+// are refused with the limit named.
+func TestCheckWorkLimits(t *testing.T) {
+	f := newFixture(t)
+	var zones []geo.Zone
+	for i := range 1100 {
+		zones = append(zones, geo.Zone{ID: fmt.Sprintf("Z%04d", i), Restriction: geo.Conditional, Volumes: []geo.Volume{{
+			Shape: geo.Shape{Kind: geo.ShapeCircle, Center: orb.Point{5 + float64(i%30)*0.015, 52 + float64(i/30)*0.009}, Radius: 50},
+			Lower: geo.OpenLimit, Upper: geo.OpenLimit}}})
+	}
+	f.setLoad(func() ([]geo.Zone, error) { return zones, nil })
+	if err := f.srv.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	circle := func(r float64) *noflyv1.CheckFlightPlanRequest {
+		return &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Geometry: &noflyv1.FlightPlan_Area{Area: &noflyv1.Area{
+			Shape: &noflyv1.Area_Circle{Circle: &noflyv1.Circle{Center: &noflyv1.Position{Latitude: 52.2, Longitude: 5.2}, RadiusM: r}}}}}}
+	}
+	_, err := f.client.CheckFlightPlan(ctx, circle(50_000))
+	if status.Code(err) != codes.ResourceExhausted || status.Convert(err).Message() != "too many zones: the flight meets more than 1000 zones; check it in parts" {
+		t.Errorf("1,100 zones met: %v", err)
+	}
+	if resp, err := f.client.CheckFlightPlan(ctx, circle(2000)); err != nil || len(resp.GetAdvisories()) == 0 {
+		t.Errorf("a few zones met: %v", err)
+	}
+	var legs []*noflyv1.Waypoint
+	for i := range 100 {
+		legs = append(legs, wp(52, 2+float64(i%2)*3.8, 50))
+	}
+	_, err = f.client.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Geometry: route(legs...), BufferM: 100_000}})
+	if d := violationAt(err, "flight_plan.route"); status.Code(err) != codes.InvalidArgument ||
+		!strings.HasPrefix(d, "waypoints: the check would search 20988007 km²") || !strings.Contains(d, "more than the limit of 1000000 km²") {
+		t.Errorf("100 legs of 260 km with a 100 km buffer: %v", err)
 	}
 }

@@ -261,10 +261,12 @@ func (s *Server) current() *zoneSet { return s.zones.Load() }
 // Register registers the geofence service, the exemption service (when the
 // server has an exemption store), the standard health service and
 // server reflection (so grpcurl and grpcui need no .proto files) on g.
+// Requests that do not decode get INVALID_ARGUMENT when g was made by
+// NewGRPCServer (codec.go), INTERNAL otherwise.
 func (s *Server) Register(g *grpc.Server) {
-	noflyv1.RegisterGeofenceServiceServer(g, s)
+	g.RegisterService(decodeChecked(&noflyv1.GeofenceService_ServiceDesc), s)
 	if s.exStore != nil {
-		noflyv1.RegisterExemptionServiceServer(g, &exemptionServer{s: s})
+		g.RegisterService(decodeChecked(&noflyv1.ExemptionService_ServiceDesc), &exemptionServer{s: s})
 	}
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
@@ -313,12 +315,13 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 		unary = append(unary, s.metrics.UnaryInterceptor())
 		stream = append(stream, s.metrics.StreamInterceptor())
 	}
-	unary = append(unary, s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.authUnary(), s.readyUnary())
+	unary = append(unary, s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.textUnary(), s.authUnary(), s.readyUnary())
 	stream = append(stream, s.authStream(), s.readyStream())
 	base := append(limitOptions(),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
-		grpc.NumStreamWorkers(streamWorkers))
+		grpc.NumStreamWorkers(streamWorkers),
+		grpc.ForceServerCodecV2(newServerCodec()))
 	g := grpc.NewServer(append(base, opts...)...)
 	s.Register(g)
 	if s.metrics != nil {

@@ -23,7 +23,8 @@ type notFoundError struct {
 	kind, id string // "zone", "NL-EHAM-CTR"
 }
 
-func (e *notFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.kind, e.id) }
+// Error quotes the id cut to 64 bytes: a message need not echo a long input.
+func (e *notFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.kind, clip(e.id, 64)) }
 func (e *notFoundError) Unwrap() error { return errNotFound }
 
 // badRequest is a request's problems, each at a proto field path such as
@@ -95,6 +96,9 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		// it as the client's problem, in geo's words.
 		msg := strings.TrimPrefix(err.Error(), geo.ErrInvalidQuery.Error()+": ")
 		return withDetails(codes.InvalidArgument, msg, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Description: msg}}})
+	case errors.Is(err, geo.ErrTooManyHits):
+		return withDetails(codes.ResourceExhausted, err.Error(), &errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
+			Subject: "zones met by one check", Description: fmt.Sprintf("at most %d", geo.MaxHits)}}})
 	case errors.Is(err, exemptions.ErrNotFound):
 		return withDetails(codes.NotFound, err.Error(), &errdetails.ResourceInfo{
 			ResourceType: "nofly.v1.Exemption", ResourceName: strings.SplitN(err.Error(), ":", 2)[0], Description: err.Error(),

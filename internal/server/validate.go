@@ -89,7 +89,15 @@ func checkTimestamp(b *badRequest, field string, ts *timestamppb.Timestamp, def 
 		b.add(field, "not a valid timestamp: want years 0001 to 9999 and nanos 0 to 999999999")
 		return def
 	}
-	return ts.AsTime()
+	t := ts.AsTime()
+	if t.Before(geo.MinTime) || t.After(geo.MaxTime) {
+		// Times nearer the ends than a flight's length would overflow
+		// what follows from them (an end an hour after the start).
+		b.add(field, "%s is outside the times nofly checks, %s to %s", t.Format(time.RFC3339),
+			geo.MinTime.Format(time.RFC3339), geo.MaxTime.Format(time.RFC3339))
+		return def
+	}
+	return t
 }
 
 func checkBuffer(b *badRequest, field string, m float64) {
@@ -161,6 +169,10 @@ func flightPlanQuery(req *noflyv1.CheckFlightPlanRequest, now time.Time) (planQu
 	checkEnum(&b, f+"purpose", fp.GetPurpose())
 	start := checkTimestamp(&b, f+"start", fp.GetStart(), now).UTC()
 	end := checkTimestamp(&b, f+"end", fp.GetEnd(), start.Add(DefaultFlightDuration)).UTC()
+	if fp.GetEnd() == nil && end.After(geo.MaxTime) {
+		b.add(f+"end", "%s is after %s, the last time nofly checks (the end is the start plus an hour unless given)",
+			end.Format(time.RFC3339), geo.MaxTime.Format(time.RFC3339))
+	}
 	if end.Before(start) {
 		b.add(f+"end", "%s is before start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
 	}
