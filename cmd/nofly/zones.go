@@ -77,7 +77,7 @@ func printZones(w io.Writer, resp *noflyv1.ListZonesResponse) {
 	fmt.Fprintln(tw, "ID\tNAME\tRESTRICTION\tHEIGHTS\tACTIVE")
 	for _, z := range resp.GetZones() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(z.GetId()), cell(z.GetName(), 40),
-			shortRestriction(z.GetRestriction())+fmtCategories(z.GetOperationCategories()), zoneHeights(z), active(z))
+			shortRestriction(z.GetRestriction())+fmtCategories(z.GetOperationCategories()), zoneHeights(z), esc(active(z)))
 	}
 	tw.Flush()
 	n := len(resp.GetZones())

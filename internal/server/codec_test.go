@@ -18,7 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
-	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -47,7 +47,7 @@ func invalidUTF8(t *testing.T, m proto.Message) []byte {
 // INVALID_ARGUMENT naming the field, never INTERNAL.
 func TestInvalidUTF8(t *testing.T) {
 	zones := readZones(t, testZones)
-	store, err := exemptions.OpenSQLite(context.Background(), t.TempDir()+"/nofly.db")
+	store, err := sqlitestore.Open(context.Background(), t.TempDir()+"/nofly.db")
 	if err != nil {
 		t.Fatal(err)
 	}
