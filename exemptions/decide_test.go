@@ -73,7 +73,9 @@ var ruleCases = map[string]ruleCase{
 		why: "zone NL-EHAM allows no exemption (regulationExemption NO): only an exemption that names it and overrides covers it",
 	},
 	"validity": {
-		holds: func(ex *Exemption, h *geo.Hit, _ *Flight) { h.When = geo.TimeWindow{Start: ex.ValidFrom, End: ex.ValidUntil} },
+		holds: func(ex *Exemption, h *geo.Hit, _ *Flight) {
+			h.When = geo.TimeWindow{Start: ex.ValidFrom, End: ex.ValidUntil}
+		},
 		breaks: func(ex *Exemption, h *geo.Hit, _ *Flight) {
 			h.When.End = ex.ValidUntil.Add(90 * time.Minute)
 		},

@@ -60,8 +60,8 @@ func candidate(ex *Exemption, z *geo.Zone, f *Flight) bool {
 // stops at the first rule broken.
 var rules = []Rule{
 	{
-		Name: "not-revoked",
-		Doc:  "it is not revoked: a revocation takes effect at its instant, and a record revoked at or before the check covers nothing",
+		Name:  "not-revoked",
+		Doc:   "it is not revoked: a revocation takes effect at its instant, and a record revoked at or before the check covers nothing",
 		holds: func(ex *Exemption, s *situation) bool { return !ex.Revoked(s.now) },
 		why: func(ex *Exemption, _ *situation) string {
 			r := ex.Revocation
