@@ -389,7 +389,7 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("error %v, want a *ValidationError", err)
 			}
 			for _, p := range ve.Problems {
-				if p.Field == tc.field && strings.Contains(p.Msg, tc.want) {
+				if p.Path() == tc.field && strings.Contains(p.Msg, tc.want) {
 					return
 				}
 			}

@@ -200,7 +200,18 @@ func IsFailedPrecondition(err error) bool {
 	return errors.Is(err, ErrRevoked) || errors.Is(err, ErrSuperseded)
 }
 
-func idError(id string, err error) error { return fmt.Errorf("%s: %w", id, err) }
+// IDError is an error about one record that carries the record's id:
+// ErrNotFound, ErrRevoked, ErrSuperseded or ErrNotInForce, wrapped. Its text
+// is "ID: " and Err's.
+type IDError struct {
+	ID  string
+	Err error
+}
+
+func (e *IDError) Error() string { return e.ID + ": " + e.Err.Error() }
+func (e *IDError) Unwrap() error { return e.Err }
+
+func idError(id string, err error) error { return &IDError{ID: id, Err: err} }
 
 // recordState is what RecordCheck reads of a record it is asked to rely on.
 type recordState struct {

@@ -65,10 +65,14 @@ type PositionQuery struct {
 	At    time.Time
 }
 
-// Validate reports what is wrong with the query, naming the field.
+// Validate reports what is wrong with the query: a *QueryError naming
+// each field, or nil.
 func (q PositionQuery) Validate() error {
-	return join(checkPoint("point", q.Point), checkAlt("altitude", q.Alt.Metres, q.Alt.Ref),
-		checkTime("at", q.At))
+	var p problems
+	p.point("point", q.Point)
+	p.alt("altitude", q.Alt.Metres, q.Alt.Ref)
+	p.time("at", q.At)
+	return p.err()
 }
 
 // Waypoint is a point of a route with its height in the route's reference.
@@ -94,26 +98,28 @@ type RouteQuery struct {
 	Window TimeWindow
 }
 
-// Validate reports what is wrong with the query, naming the field.
+// Validate reports what is wrong with the query: a *QueryError naming
+// each field, or nil.
 func (q RouteQuery) Validate() error {
-	var errs []error
+	var p problems
 	switch n := len(q.Waypoints); {
 	case n < 2:
-		errs = append(errs, fmt.Errorf("waypoints: a route needs at least 2 waypoints, got %d", n))
+		p.add("waypoints", "a route needs at least 2 waypoints, got %d", n)
 	case n > MaxWaypoints:
-		errs = append(errs, fmt.Errorf("waypoints: at most %d waypoints, got %d", MaxWaypoints, n))
+		p.add("waypoints", "at most %d waypoints, got %d", MaxWaypoints, n)
 	}
 	if len(q.Waypoints) <= MaxWaypoints {
 		for i, w := range q.Waypoints {
-			if pointOK(w.Point) && checkAlt("", w.Alt, q.AltRef) == nil {
+			if pointOK(w.Point) && altOK(w.Alt, q.AltRef) {
 				continue // the common case: no field names to format
 			}
-			errs = append(errs, checkPoint(fmt.Sprintf("waypoints[%d]", i), w.Point),
-				checkAlt(fmt.Sprintf("waypoints[%d].alt", i), w.Alt, q.AltRef))
+			p.point(fmt.Sprintf("waypoints[%d]", i), w.Point)
+			p.alt(fmt.Sprintf("waypoints[%d].alt", i), w.Alt, q.AltRef)
 		}
 	}
-	errs = append(errs, checkBuffer(q.Buffer), checkWindow(q.Window))
-	return join(errs...)
+	p.buffer(q.Buffer)
+	p.window(q.Window)
+	return p.err()
 }
 
 // AreaQuery asks which zones an operating area meets.
@@ -126,16 +132,21 @@ type AreaQuery struct {
 	Window TimeWindow
 }
 
-// Validate reports what is wrong with the query, naming the field.
+// Validate reports what is wrong with the query: a *QueryError naming
+// each field, or nil.
 func (q AreaQuery) Validate() error {
-	errs := []error{checkShape("area", q.Area), checkBuffer(q.Buffer), checkWindow(q.Window)}
+	var p problems
+	p.shape("area", q.Area)
+	p.buffer(q.Buffer)
+	p.window(q.Window)
 	if q.Band.Ref != RefUnknown {
-		errs = append(errs, checkAlt("band.lower", q.Band.Lower, q.Band.Ref), checkAlt("band.upper", q.Band.Upper, q.Band.Ref))
+		p.alt("band.lower", q.Band.Lower, q.Band.Ref)
+		p.alt("band.upper", q.Band.Upper, q.Band.Ref)
 		if q.Band.Lower > q.Band.Upper {
-			errs = append(errs, fmt.Errorf("band: lower %g m above upper %g m", q.Band.Lower, q.Band.Upper))
+			p.add("band", "lower %g m above upper %g m", q.Band.Lower, q.Band.Upper)
 		}
 	}
-	return join(errs...)
+	return p.err()
 }
 
 // Caveat is a set of assumptions a check made because data was missing. Each
@@ -204,83 +215,79 @@ func pointOK(p orb.Point) bool {
 	return p[0] >= -180 && p[0] <= 180 && p[1] >= -90 && p[1] <= 90 // false for NaN
 }
 
-func checkPoint(field string, p orb.Point) error {
-	lon, lat := p[0], p[1]
-	var errs []error
+// problems collects what is wrong with a query, field by field.
+type problems []FieldError
+
+func (p *problems) add(path, format string, args ...any) {
+	*p = append(*p, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// err is the problems as a *QueryError, or nil when there are none.
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &QueryError{Problems: p}
+}
+
+func (p *problems) point(field string, pt orb.Point) {
+	lon, lat := pt[0], pt[1]
 	if !isFinite(lat) || lat < -90 || lat > 90 {
-		errs = append(errs, fmt.Errorf("%s: latitude %v outside -90..90", field, lat))
+		p.add(field, "latitude %v outside -90..90", lat)
 	}
 	if !isFinite(lon) || lon < -180 || lon > 180 {
-		errs = append(errs, fmt.Errorf("%s: longitude %v outside -180..180", field, lon))
+		p.add(field, "longitude %v outside -180..180", lon)
 	}
-	return join(errs...)
 }
 
-func checkAlt(field string, m float64, ref VerticalRef) error {
-	if ref == RefUnknown {
-		return nil
-	}
-	if ref > WGS84 {
-		return fmt.Errorf("%s: unknown vertical reference %d", field, ref)
-	}
-	if !isFinite(m) || m < -1000 || m > 100_000 {
-		return fmt.Errorf("%s: height %v m outside -1000..100000", field, m)
-	}
-	return nil
+// altOK reports whether a height m above ref is plausible; any height is
+// when ref is RefUnknown (not known, so not used).
+func altOK(m float64, ref VerticalRef) bool {
+	return ref == RefUnknown || ref <= WGS84 && isFinite(m) && m >= -1000 && m <= 100_000
 }
 
-func checkTime(field string, t time.Time) error {
+func (p *problems) alt(field string, m float64, ref VerticalRef) {
+	switch {
+	case altOK(m, ref):
+	case ref > WGS84:
+		p.add(field, "unknown vertical reference %d", ref)
+	default:
+		p.add(field, "height %v m outside -1000..100000", m)
+	}
+}
+
+func (p *problems) time(field string, t time.Time) {
 	if t.IsZero() {
-		return fmt.Errorf("%s: time required", field)
+		p.add(field, "time required")
 	}
-	return nil
 }
 
-func checkWindow(w TimeWindow) error {
-	if err := join(checkTime("window.start", w.Start), checkTime("window.end", w.End)); err != nil {
-		return err
+func (p *problems) window(w TimeWindow) {
+	n := len(*p)
+	p.time("window.start", w.Start)
+	p.time("window.end", w.End)
+	if len(*p) == n && w.End.Before(w.Start) {
+		p.add("window", "end %s before start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
 	}
-	if w.End.Before(w.Start) {
-		return fmt.Errorf("window: end %s before start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
-	}
-	return nil
 }
 
-func checkBuffer(b float64) error {
+func (p *problems) buffer(b float64) {
 	if !isFinite(b) || b < 0 || b > MaxBuffer {
-		return fmt.Errorf("buffer: %v m outside 0..%d", b, MaxBuffer)
+		p.add("buffer", "%v m outside 0..%d", b, MaxBuffer)
 	}
-	return nil
 }
 
-func checkShape(field string, s Shape) error {
+func (p *problems) shape(field string, s Shape) {
 	switch s.Kind {
 	case ShapeCircle:
-		if err := checkPoint(field+".center", s.Center); err != nil {
-			return err
+		n := len(*p)
+		p.point(field+".center", s.Center)
+		if len(*p) == n && (!isFinite(s.Radius) || s.Radius <= 0 || s.Radius > MaxBuffer) {
+			p.add(field+".radius", "%v m outside (0, %d]", s.Radius, MaxBuffer)
 		}
-		if !isFinite(s.Radius) || s.Radius <= 0 || s.Radius > MaxBuffer {
-			return fmt.Errorf("%s.radius: %v m outside (0, %d]", field, s.Radius, MaxBuffer)
-		}
-		return nil
 	case ShapePolygon:
-		var errs []error
-		validatePolygons(func(f, msg string) { errs = append(errs, fmt.Errorf("%s: %s", f, msg)) }, field, s.Polygons)
-		return join(errs...)
+		validatePolygons(func(f, msg string) { *p = append(*p, FieldError{Path: f, Msg: msg}) }, field, s.Polygons)
+	default:
+		p.add(field, "no shape")
 	}
-	return fmt.Errorf("%s: no shape", field)
-}
-
-// join joins the non-nil errors and marks the result as ErrInvalidQuery.
-func join(errs ...error) error {
-	var msgs []string
-	for _, e := range errs {
-		if e != nil {
-			msgs = append(msgs, e.Error())
-		}
-	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %s", ErrInvalidQuery, strings.Join(msgs, "; "))
 }
