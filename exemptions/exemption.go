@@ -1,11 +1,3 @@
-// Package exemptions holds the police's own exemption records (ontheffingen):
-// the model, its validation, the rules that decide whether an exemption
-// covers a flight's conflict with a zone, the Store that keeps records and
-// the append-only audit log durably, and the in-memory Cache that checks read.
-//
-// The model and the rules are pure: no I/O and no clock; every instant is an
-// input. Records are never edited or deleted: a change is a new record that
-// supersedes the old one, and a revocation is recorded on the record.
 package exemptions
 
 import (

@@ -2,7 +2,11 @@
 //
 // Each handler validates its request (every problem becomes a
 // google.rpc.BadRequest field violation named by its proto field path),
-// calls geo, and maps errors to gRPC status codes in one place (status.go).
+// asks geo which zones the flight meets, has exemptions.Decide decide the
+// check against the exemptions in force, and converts the result to its
+// response (convert.go): the server itself decides nothing. Errors are
+// mapped to gRPC status codes in one place (status.go), from their values
+// (field paths, record ids), never from their text.
 //
 // The zone set is held behind an atomic pointer: handlers load it once per
 // request and never see a half-built index; Reload builds a new one and
