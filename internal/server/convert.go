@@ -243,10 +243,16 @@ func hitToProto(h *geo.Hit) *noflyv1.ZoneHit {
 	return ph
 }
 
-var verdictToProto = map[exemptions.Verdict]noflyv1.Verdict{
-	exemptions.Clear:    noflyv1.Verdict_VERDICT_CLEAR,
-	exemptions.Denied:   noflyv1.Verdict_VERDICT_DENIED,
-	exemptions.Exempted: noflyv1.Verdict_VERDICT_EXEMPTED,
+func verdictToProto(v exemptions.Verdict) noflyv1.Verdict {
+	switch v {
+	case exemptions.Clear:
+		return noflyv1.Verdict_VERDICT_CLEAR
+	case exemptions.Denied:
+		return noflyv1.Verdict_VERDICT_DENIED
+	case exemptions.Exempted:
+		return noflyv1.Verdict_VERDICT_EXEMPTED
+	}
+	return noflyv1.Verdict_VERDICT_UNSPECIFIED
 }
 
 // checkProto is a decision (exemptions.Decide) as both check responses
@@ -263,7 +269,7 @@ type checkProto struct {
 // verdict, the order, which exemption covers what and why none does are
 // all r's.
 func resultToProto(r *exemptions.Result) checkProto {
-	p := checkProto{verdict: verdictToProto[r.Verdict], caveats: caveatsToProto(r.Caveats)}
+	p := checkProto{verdict: verdictToProto(r.Verdict), caveats: caveatsToProto(r.Caveats)}
 	if len(r.Applied) > 0 {
 		p.applied = make([]*noflyv1.AppliedExemption, len(r.Applied))
 		for i, ex := range r.Applied {
