@@ -44,12 +44,14 @@ func (b *badRequest) add(field, format string, args ...any) {
 // field followed by the record field's proto path (recordFieldPath). Any
 // other error is one problem at field.
 func (b *badRequest) addErr(field string, err error) {
+	if err == nil {
+		return // before the targets of errors.As, which escape
+	}
 	var (
 		ve *exemptions.ValidationError
 		qe *geo.QueryError
 	)
 	switch {
-	case err == nil:
 	case errors.As(err, &ve):
 		for _, p := range ve.Problems {
 			b.add(field+"."+recordFieldPath(p), "%s", p.Msg)
