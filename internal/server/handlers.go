@@ -139,7 +139,7 @@ func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight
 	)
 	for i, refresh := range []func(context.Context) error{nil, s.exCache.Refresh, s.exCache.Reload} {
 		if i > 0 {
-			s.log.WarnContext(ctx, "a check relied on an exemption no longer in force; deciding it again on the current records", "err", err)
+			s.log.WarnContext(ctx, "a check relied on an exemption no longer in force; judging it again on the current records", "err", err)
 			if rerr := refresh(ctx); rerr != nil {
 				return r, asOf, &checkNotRecordedError{ids: r.AppliedIDs(), err: rerr}
 			}
