@@ -92,8 +92,9 @@ func (r *Result) ConflictZones() []string {
 // conflict stands, with no reasons given; an empty one that none applies,
 // each conflict saying so.
 //
-// Decide is pure: no I/O, no clock. It does not change hits; the result
-// points into them. f.Caveats joins the hits' caveats.
+// Decide is pure: no I/O, no clock. It does not change hits or snap, so
+// that any number of checks may share one Snapshot; the result points into
+// both. f.Caveats joins the hits' caveats.
 func Decide(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time) Result {
 	r := Result{Verdict: Clear, Caveats: f.Caveats}
 	var blocking int
