@@ -294,18 +294,24 @@ func (s *Snapshot) Candidates(unit string, z *geo.Zone) []*Exemption {
 	return out
 }
 
-// Cover is Cover with the snapshot's candidates for the flight's unit. A
-// covered check, the common case, costs no allocation: the named records
-// and the selectors are tried in place, and merged in id order only to
-// explain a conflict that none covers.
+// Cover is Cover with the snapshot's candidates for the flight's unit:
+// what Decide does for each blocking conflict.
 func (s *Snapshot) Cover(hit *geo.Hit, f Flight, now time.Time) Decision {
-	u := s.units[f.Unit]
+	return s.cover(&situation{hit: hit, f: f, now: now})
+}
+
+// cover decides the conflict in st. A covered conflict, the common case,
+// costs no allocation: the named records and the selectors are tried in
+// place, and merged in id order only to explain a conflict that none
+// covers.
+func (s *Snapshot) cover(st *situation) Decision {
+	u := s.units[st.f.Unit]
 	if u == nil {
-		return Cover(hit, f, nil, now)
+		return Decision{Reasons: refusals(st, nil)}
 	}
 	var by *Exemption
-	for _, ex := range u.byZone[hit.Zone.ID] {
-		if covers(ex, hit, f, now) {
+	for _, ex := range u.byZone[st.hit.Zone.ID] {
+		if covers(ex, st) {
 			by = ex
 			break
 		}
@@ -314,7 +320,7 @@ func (s *Snapshot) Cover(hit *geo.Hit, f Flight, now time.Time) Decision {
 		if by != nil && ex.ID > by.ID {
 			break // sorted by id: none later can come first
 		}
-		if ex.Selector.Matches(hit.Zone) && covers(ex, hit, f, now) {
+		if ex.Selector.Matches(st.hit.Zone) && covers(ex, st) {
 			by = ex
 			break
 		}
@@ -322,5 +328,5 @@ func (s *Snapshot) Cover(hit *geo.Hit, f Flight, now time.Time) Decision {
 	if by != nil {
 		return Decision{By: by}
 	}
-	return Cover(hit, f, s.Candidates(f.Unit, hit.Zone), now)
+	return Decision{Reasons: refusals(st, s.Candidates(st.f.Unit, st.hit.Zone))}
 }

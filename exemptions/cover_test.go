@@ -221,8 +221,9 @@ func TestCover(t *testing.T) {
 				t.Fatalf("test exemption invalid: %v", err)
 			}
 			d := Cover(hit, f, []*Exemption{ex}, now)
-			if named := ex.Holder.Unit == f.Unit && ex.CoversZone(hit.Zone); named && covers(ex, hit, f, now) != (len(failures(ex, hit, f, now)) == 0) {
-				t.Fatalf("covers and failures disagree: %q", failures(ex, hit, f, now))
+			s := &situation{hit: hit, f: f, now: now}
+			if candidate(ex, hit.Zone, &f) && covers(ex, s) != (len(explain(ex, s).Rules) == 0) {
+				t.Fatalf("covers and explain disagree: %+v", explain(ex, s))
 			}
 			if tc.want == "" {
 				if !d.Covered() || d.By != ex {
@@ -388,7 +389,7 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("error %v, want a *ValidationError", err)
 			}
 			for _, p := range ve.Problems {
-				if p.Field == tc.field && strings.Contains(p.Msg, tc.want) {
+				if p.Path() == tc.field && strings.Contains(p.Msg, tc.want) {
 					return
 				}
 			}

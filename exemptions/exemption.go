@@ -1,13 +1,3 @@
-// Package exemptions holds the police's own exemption records (ontheffingen):
-// the model, its validation, the rules that decide whether an exemption
-// covers a flight's conflict with a zone, the Store interface that keeps
-// records and the append-only audit log durably (implemented in
-// exemptions/sqlitestore and exemptions/pgstore, so that this package links
-// no database driver), and the in-memory Cache that checks read.
-//
-// The model and the rules are pure: no I/O and no clock; every instant is an
-// input. Records are never edited or deleted: a change is a new record that
-// supersedes the old one, and a revocation is recorded on the record.
 package exemptions
 
 import (
@@ -169,10 +159,23 @@ func (e *Exemption) Revoked(now time.Time) bool {
 // ErrInvalid is wrapped by every *ValidationError.
 var ErrInvalid = errors.New("invalid exemption")
 
-// Problem is one thing wrong with a record, at a field named as in the API
-// (valid_until, holder.unit, zone_ids[2]).
+// Problem is one thing wrong with a record, at a field named as the
+// record's JSON names it ("valid_until", "holder.pilots"): an API that
+// names the fields otherwise maps Field, and Index, not the text.
 type Problem struct {
-	Field, Msg string
+	Field string
+	// Index is the element of the list Field that the problem is about
+	// ("holder.pilots[1]": 1), or -1 when it is about the field as a whole.
+	Index int
+	Msg   string
+}
+
+// Path is the problem's field path: Field, and [Index] for an element.
+func (p Problem) Path() string {
+	if p.Index < 0 {
+		return p.Field
+	}
+	return fmt.Sprintf("%s[%d]", p.Field, p.Index)
 }
 
 // ValidationError lists every problem of a record.
@@ -183,7 +186,7 @@ type ValidationError struct {
 func (e *ValidationError) Error() string {
 	msgs := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
-		msgs[i] = p.Field + ": " + p.Msg
+		msgs[i] = p.Path() + ": " + p.Msg
 	}
 	return strings.Join(msgs, "; ")
 }
@@ -206,9 +209,10 @@ const (
 // SupersededBy, Revocation).
 func (e *Exemption) Validate(knownZone func(id string) bool) error {
 	var ps []Problem
-	add := func(field, format string, args ...any) {
-		ps = append(ps, Problem{field, fmt.Sprintf(format, args...)})
+	addAt := func(field string, i int, format string, args ...any) {
+		ps = append(ps, Problem{Field: field, Index: i, Msg: fmt.Sprintf(format, args...)})
 	}
+	add := func(field, format string, args ...any) { addAt(field, -1, format, args...) }
 	if strings.TrimSpace(e.Holder.Unit) == "" {
 		add("holder.unit", "required")
 	}
@@ -219,7 +223,7 @@ func (e *Exemption) Validate(knownZone func(id string) bool) error {
 		}
 		for i, s := range l {
 			if strings.TrimSpace(s) == "" {
-				add(fmt.Sprintf("%s[%d]", field, i), "empty")
+				addAt(field, i, "empty")
 			}
 		}
 	}
@@ -242,7 +246,7 @@ func (e *Exemption) Validate(knownZone func(id string) bool) error {
 	}
 	for i, r := range e.Selector.Restrictions {
 		if r == geo.RestrictionUnknown || r > geo.NoRestriction {
-			add(fmt.Sprintf("selector.restrictions[%d]", i), "unknown restriction %d", r)
+			addAt("selector.restrictions", i, "unknown restriction %d", r)
 		}
 	}
 	checkList("selector.reasons", e.Selector.Reasons)
@@ -250,8 +254,15 @@ func (e *Exemption) Validate(knownZone func(id string) bool) error {
 		add("override", "an overriding exemption must name its zones by id")
 	}
 	if e.Area != nil {
-		if err := (geo.AreaQuery{Area: *e.Area, Window: geo.Instant(time.Unix(0, 0))}).Validate(); err != nil {
-			add("area", "%s", strings.TrimPrefix(err.Error(), geo.ErrInvalidQuery.Error()+": "))
+		// geo names the area's own fields ("area.radius: …"); the
+		// problem is the area's.
+		var qe *geo.QueryError
+		if err := (geo.AreaQuery{Area: *e.Area, Window: geo.Instant(time.Unix(0, 0))}).Validate(); errors.As(err, &qe) {
+			for _, fe := range qe.Problems {
+				add("area", "%s", fe.Error())
+			}
+		} else if err != nil {
+			add("area", "%v", err)
 		}
 	}
 	switch {
@@ -273,7 +284,7 @@ func (e *Exemption) Validate(knownZone func(id string) bool) error {
 	}
 	for i, p := range e.Purposes {
 		if !slices.Contains(Purposes, p) {
-			add(fmt.Sprintf("purposes[%d]", i), "unknown purpose %q", p)
+			addAt("purposes", i, "unknown purpose %q", p)
 		}
 	}
 	if strings.TrimSpace(e.LegalBasis) == "" {

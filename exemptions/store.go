@@ -224,3 +224,14 @@ func (v Verification) OK() bool { return len(v.Problems) == 0 }
 func IsFailedPrecondition(err error) bool {
 	return errors.Is(err, ErrRevoked) || errors.Is(err, ErrSuperseded)
 }
+
+// IDError is an error about one record that carries the record's id:
+// ErrNotFound, ErrRevoked, ErrSuperseded or ErrNotInForce, wrapped. Its text
+// is "ID: " and Err's.
+type IDError struct {
+	ID  string
+	Err error
+}
+
+func (e *IDError) Error() string { return e.ID + ": " + e.Err.Error() }
+func (e *IDError) Unwrap() error { return e.Err }

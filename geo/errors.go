@@ -75,3 +75,41 @@ func (e *LoadError) Error() string {
 
 // Unwrap lets errors.Is(err, ErrInvalidZone) hold.
 func (e *LoadError) Unwrap() error { return ErrInvalidZone }
+
+// FieldError is one problem with one field of an input (a query, an
+// exemption record), named by its path in that input: "waypoints[3].alt",
+// "band.lower", "area.radius". Callers that know the input under another
+// name (an API's field path) map Path; Msg never repeats it.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// QueryError refuses a query and lists every problem found in it, in the
+// order of the query's fields. It wraps ErrInvalidQuery.
+type QueryError struct {
+	Problems []FieldError
+}
+
+// Error is Detail: the problems alone, fit to show a user (errors.Is with
+// ErrInvalidQuery says what kind of error it is).
+func (e *QueryError) Error() string { return e.Detail() }
+
+// Detail lists the problems, each as its path and message, joined by "; ".
+func (e *QueryError) Detail() string {
+	msgs := make([]string, len(e.Problems))
+	for i := range e.Problems {
+		msgs[i] = e.Problems[i].Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap lets errors.Is(err, ErrInvalidQuery) hold.
+func (e *QueryError) Unwrap() error { return ErrInvalidQuery }

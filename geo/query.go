@@ -14,16 +14,6 @@ import (
 // ErrInvalidQuery is wrapped by every error about a malformed check.
 var ErrInvalidQuery = errors.New("invalid query")
 
-// QueryError is what is wrong with a query, each problem naming its field
-// ("waypoints[3]: latitude 91 outside -90..90"). It wraps ErrInvalidQuery;
-// its text is the problems alone, fit to show a user.
-type QueryError struct {
-	Problems []string
-}
-
-func (e *QueryError) Error() string { return strings.Join(e.Problems, "; ") }
-func (e *QueryError) Unwrap() error { return ErrInvalidQuery }
-
 // ErrTooManyHits is returned by a check that meets more than MaxHits zones.
 var ErrTooManyHits = errors.New("too many zones")
 
@@ -105,17 +95,15 @@ type PositionQuery struct {
 	Category Category
 }
 
-// Validate reports what is wrong with the query, naming the field.
+// Validate reports what is wrong with the query: a *QueryError naming
+// each field, or nil.
 func (q PositionQuery) Validate() error {
-	return join(checkPoint("point", q.Point), checkAlt("altitude", q.Alt.Metres, q.Alt.Ref),
-		checkTime("at", q.At), checkCategory(q.Category))
-}
-
-func checkCategory(c Category) error {
-	if c != 0 && (c&^allCategories != 0 || c&(c-1) != 0) {
-		return fmt.Errorf("category: want one of OPEN, SPECIFIC, CERTIFIED, got %#x", uint8(c))
-	}
-	return nil
+	var p problems
+	p.point("point", q.Point)
+	p.alt("altitude", q.Alt.Metres, q.Alt.Ref)
+	p.time("at", q.At)
+	p.category(q.Category)
+	return p.err()
 }
 
 // byCategory drops from hits the zones that do not apply to a flight in
@@ -156,37 +144,39 @@ type RouteQuery struct {
 	Stop func() error
 }
 
-// Validate reports what is wrong with the query, naming the field.
+// Validate reports what is wrong with the query: a *QueryError naming
+// each field, or nil.
 func (q RouteQuery) Validate() error {
-	var errs []error
+	var p problems
 	switch n := len(q.Waypoints); {
 	case n < 2:
-		errs = append(errs, fmt.Errorf("waypoints: a route needs at least 2 waypoints, got %d", n))
+		p.add("waypoints", "a route needs at least 2 waypoints, got %d", n)
 	case n > MaxWaypoints:
-		errs = append(errs, fmt.Errorf("waypoints: at most %d waypoints, got %d", MaxWaypoints, n))
+		p.add("waypoints", "at most %d waypoints, got %d", MaxWaypoints, n)
 	}
 	if len(q.Waypoints) <= MaxWaypoints {
 		for i, w := range q.Waypoints {
-			if pointOK(w.Point) && checkAlt("", w.Alt, q.AltRef) == nil {
+			if pointOK(w.Point) && altOK(w.Alt, q.AltRef) {
 				continue // the common case: no field names to format
 			}
-			errs = append(errs, checkPoint(fmt.Sprintf("waypoints[%d]", i), w.Point),
-				checkAlt(fmt.Sprintf("waypoints[%d].alt", i), w.Alt, q.AltRef))
+			p.point(fmt.Sprintf("waypoints[%d]", i), w.Point)
+			p.alt(fmt.Sprintf("waypoints[%d].alt", i), w.Alt, q.AltRef)
 		}
 	}
-	if len(errs) == 0 {
+	if len(p) == 0 {
 		for i := 1; i < len(q.Waypoints); i++ {
 			a, b := q.Waypoints[i-1].Point, q.Waypoints[i].Point
 			if longEdge(a, b) {
-				errs = append(errs, fmt.Errorf("waypoints[%d]: %s", i-1, edgeError(i-1, a, b, "leg", "waypoint").Msg))
+				p.add(fmt.Sprintf("waypoints[%d]", i-1), "%s", edgeError(i-1, a, b, "leg", "waypoint").Msg)
 				break
 			}
 		}
 	}
-	pathOK := len(errs) == 0
-	buffer, window := checkBuffer(q.Buffer), checkWindow(q.Window)
-	errs = append(errs, buffer, window, checkCategory(q.Category))
-	if pathOK && buffer == nil && window == nil {
+	pathOK := len(p) == 0
+	p.buffer(q.Buffer)
+	p.window(q.Window)
+	p.category(q.Category)
+	if pathOK && len(p) == 0 {
 		lowest := 90.0
 		for _, w := range q.Waypoints {
 			lowest = min(lowest, math.Abs(w.Point[1]))
@@ -196,11 +186,9 @@ func (q RouteQuery) Validate() error {
 		for i := 0; i+1 < len(q.Waypoints); i++ {
 			area += searchBox(q.Waypoints[i].Point, q.Waypoints[i+1].Point, q.Buffer, cosLat)
 		}
-		if err := checkSearchArea("waypoints", area); err != nil {
-			errs = append(errs, err)
-		}
+		p.searchArea("waypoints", area)
 	}
-	return join(errs...)
+	return p.err()
 }
 
 // searchBox is (length of ab + 2·buffer)², in square metres: the length of
@@ -215,12 +203,18 @@ func searchBox(a, b orb.Point, buffer, cosLat float64) float64 {
 	return l * l
 }
 
-func checkSearchArea(field string, area float64) error {
+func (p *problems) searchArea(field string, area float64) {
 	if area <= MaxSearchArea {
-		return nil
+		return
 	}
-	return fmt.Errorf("%s: the check would search %.0f km² for zones (the sum over legs of (length + 2 × buffer)²), more than the limit of %.0f km²: use a smaller buffer or shorter legs, or check the flight in parts",
-		field, area/1e6, MaxSearchArea/1e6)
+	p.add(field, "the check would search %.0f km² for zones (the sum over legs of (length + 2 × buffer)²), more than the limit of %.0f km²: use a smaller buffer or shorter legs, or check the flight in parts",
+		area/1e6, MaxSearchArea/1e6)
+}
+
+func (p *problems) category(c Category) {
+	if c != 0 && (c&^allCategories != 0 || c&(c-1) != 0) {
+		p.add("category", "want one of OPEN, SPECIFIC, CERTIFIED, got %#x", uint8(c))
+	}
 }
 
 // AreaQuery asks which zones an operating area meets.
@@ -239,10 +233,15 @@ type AreaQuery struct {
 	Stop func() error
 }
 
-// Validate reports what is wrong with the query, naming the field.
+// Validate reports what is wrong with the query: a *QueryError naming
+// each field, or nil.
 func (q AreaQuery) Validate() error {
-	errs := []error{checkShape("area", q.Area), checkBuffer(q.Buffer), checkWindow(q.Window), checkCategory(q.Category)}
-	if errs[0] == nil && errs[1] == nil {
+	var p problems
+	p.shape("area", q.Area)
+	p.buffer(q.Buffer)
+	p.window(q.Window)
+	p.category(q.Category)
+	if len(p) == 0 {
 		var area float64
 		switch q.Area.Kind {
 		case ShapeCircle:
@@ -250,31 +249,32 @@ func (q AreaQuery) Validate() error {
 			area = d * d
 		case ShapePolygon:
 			lowest := 90.0
-			for _, p := range q.Area.Polygons {
-				for _, r := range p {
+			for _, poly := range q.Area.Polygons {
+				for _, r := range poly {
 					for _, pt := range r {
 						lowest = min(lowest, math.Abs(pt[1]))
 					}
 				}
 			}
 			cosLat := math.Cos(lowest * math.Pi / 180)
-			for _, p := range q.Area.Polygons {
-				for _, r := range p {
+			for _, poly := range q.Area.Polygons {
+				for _, r := range poly {
 					for i := 0; i+1 < len(r); i++ {
 						area += searchBox(r[i], r[i+1], q.Buffer, cosLat)
 					}
 				}
 			}
 		}
-		errs = append(errs, checkSearchArea("area", area))
+		p.searchArea("area", area)
 	}
 	if q.Band.Ref != RefUnknown {
-		errs = append(errs, checkAlt("band.lower", q.Band.Lower, q.Band.Ref), checkAlt("band.upper", q.Band.Upper, q.Band.Ref))
+		p.alt("band.lower", q.Band.Lower, q.Band.Ref)
+		p.alt("band.upper", q.Band.Upper, q.Band.Ref)
 		if q.Band.Lower > q.Band.Upper {
-			errs = append(errs, fmt.Errorf("band: lower %g m above upper %g m", q.Band.Lower, q.Band.Upper))
+			p.add("band", "lower %g m above upper %g m", q.Band.Lower, q.Band.Upper)
 		}
 	}
-	return join(errs...)
+	return p.err()
 }
 
 // Caveat is a set of assumptions a check made because data was missing. Each
@@ -343,93 +343,82 @@ func pointOK(p orb.Point) bool {
 	return p[0] >= -180 && p[0] <= 180 && p[1] >= -90 && p[1] <= 90 // false for NaN
 }
 
-func checkPoint(field string, p orb.Point) error {
-	lon, lat := p[0], p[1]
-	var errs []error
+// problems collects what is wrong with a query, field by field.
+type problems []FieldError
+
+func (p *problems) add(path, format string, args ...any) {
+	*p = append(*p, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// err is the problems as a *QueryError, or nil when there are none.
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &QueryError{Problems: p}
+}
+
+func (p *problems) point(field string, pt orb.Point) {
+	lon, lat := pt[0], pt[1]
 	if !isFinite(lat) || lat < -90 || lat > 90 {
-		errs = append(errs, fmt.Errorf("%s: latitude %v outside -90..90", field, lat))
+		p.add(field, "latitude %v outside -90..90", lat)
 	}
 	if !isFinite(lon) || lon < -180 || lon > 180 {
-		errs = append(errs, fmt.Errorf("%s: longitude %v outside -180..180", field, lon))
+		p.add(field, "longitude %v outside -180..180", lon)
 	}
-	return join(errs...)
 }
 
-func checkAlt(field string, m float64, ref VerticalRef) error {
-	if ref == RefUnknown {
-		return nil
-	}
-	if ref > WGS84 {
-		return fmt.Errorf("%s: unknown vertical reference %d", field, ref)
-	}
-	if !isFinite(m) || m < -1000 || m > 100_000 {
-		return fmt.Errorf("%s: height %v m outside -1000..100000", field, m)
-	}
-	return nil
+// altOK reports whether a height m above ref is plausible; any height is
+// when ref is RefUnknown (not known, so not used).
+func altOK(m float64, ref VerticalRef) bool {
+	return ref == RefUnknown || ref <= WGS84 && isFinite(m) && m >= -1000 && m <= 100_000
 }
 
-func checkTime(field string, t time.Time) error {
+func (p *problems) alt(field string, m float64, ref VerticalRef) {
+	switch {
+	case altOK(m, ref):
+	case ref > WGS84:
+		p.add(field, "unknown vertical reference %d", ref)
+	default:
+		p.add(field, "height %v m outside -1000..100000", m)
+	}
+}
+
+func (p *problems) time(field string, t time.Time) {
 	// The zero time, 0001-01-01, is outside too: no "time required" for a
 	// time that was given.
-	switch {
-	case t.Before(MinTime) || t.After(MaxTime):
-		return fmt.Errorf("%s: %s is outside the times nofly checks, %s to %s", field,
+	if t.Before(MinTime) || t.After(MaxTime) {
+		p.add(field, "%s is outside the times nofly checks, %s to %s",
 			t.UTC().Format(time.RFC3339), MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
 	}
-	return nil
 }
 
-func checkWindow(w TimeWindow) error {
-	if err := join(checkTime("window.start", w.Start), checkTime("window.end", w.End)); err != nil {
-		return err
+func (p *problems) window(w TimeWindow) {
+	n := len(*p)
+	p.time("window.start", w.Start)
+	p.time("window.end", w.End)
+	if len(*p) == n && w.End.Before(w.Start) {
+		p.add("window", "end %s before start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
 	}
-	if w.End.Before(w.Start) {
-		return fmt.Errorf("window: end %s before start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
-	}
-	return nil
 }
 
-func checkBuffer(b float64) error {
+func (p *problems) buffer(b float64) {
 	if !isFinite(b) || b < 0 || b > MaxBuffer {
-		return fmt.Errorf("buffer: %v m outside 0..%d", b, MaxBuffer)
+		p.add("buffer", "%v m outside 0..%d", b, MaxBuffer)
 	}
-	return nil
 }
 
-func checkShape(field string, s Shape) error {
+func (p *problems) shape(field string, s Shape) {
 	switch s.Kind {
 	case ShapeCircle:
-		if err := checkPoint(field+".center", s.Center); err != nil {
-			return err
+		n := len(*p)
+		p.point(field+".center", s.Center)
+		if len(*p) == n && (!isFinite(s.Radius) || s.Radius <= 0 || s.Radius > MaxBuffer) {
+			p.add(field+".radius", "%v m outside (0, %d]", s.Radius, MaxBuffer)
 		}
-		if !isFinite(s.Radius) || s.Radius <= 0 || s.Radius > MaxBuffer {
-			return fmt.Errorf("%s.radius: %v m outside (0, %d]", field, s.Radius, MaxBuffer)
-		}
-		return nil
 	case ShapePolygon:
-		var errs []error
-		validatePolygons(func(f, msg string) { errs = append(errs, fmt.Errorf("%s: %s", f, msg)) }, field, s.Polygons)
-		return join(errs...)
+		validatePolygons(func(f, msg string) { *p = append(*p, FieldError{Path: f, Msg: msg}) }, field, s.Polygons)
+	default:
+		p.add(field, "no shape")
 	}
-	return fmt.Errorf("%s: no shape", field)
-}
-
-// join joins the non-nil errors and marks the result as ErrInvalidQuery.
-func join(errs ...error) error {
-	var msgs []string
-	for _, e := range errs {
-		// A type switch, not errors.As, which would move errs to the heap
-		// on every call.
-		switch e := e.(type) {
-		case nil:
-		case *QueryError:
-			msgs = append(msgs, e.Problems...)
-		default:
-			msgs = append(msgs, e.Error())
-		}
-	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	return &QueryError{Problems: msgs}
 }

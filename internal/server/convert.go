@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -248,84 +247,65 @@ func hitToProto(h *geo.Hit) *noflyv1.ZoneHit {
 	return ph
 }
 
-// result is what both check responses carry.
-type result struct {
+func verdictToProto(v exemptions.Verdict) noflyv1.Verdict {
+	switch v {
+	case exemptions.Clear:
+		return noflyv1.Verdict_VERDICT_CLEAR
+	case exemptions.Denied:
+		return noflyv1.Verdict_VERDICT_DENIED
+	case exemptions.Exempted:
+		return noflyv1.Verdict_VERDICT_EXEMPTED
+	}
+	return noflyv1.Verdict_VERDICT_UNSPECIFIED
+}
+
+// checkProto is a decision (exemptions.Decide) as both check responses
+// carry it.
+type checkProto struct {
 	verdict    noflyv1.Verdict
 	conflicts  []*noflyv1.ZoneHit
 	advisories []*noflyv1.ZoneHit
 	caveats    []*noflyv1.Caveat
-	// applied lists the exemptions that cover conflicts, each once, sorted
-	// by id, and appliedPB their messages, in the same order (shared with
-	// the conflicts they cover).
-	applied   []*exemptions.Exemption
-	appliedPB []*noflyv1.AppliedExemption
+	applied    []*noflyv1.AppliedExemption
 }
 
-// coverFunc decides whether an exemption covers a blocking hit.
-type coverFunc func(h *geo.Hit) exemptions.Decision
-
-// judge splits hits into blocking conflicts and advisories, sorted by zone
-// id, and decides the verdict: CLEAR without conflicts, EXEMPTED when cover
-// (nil: no exemptions) covers every conflict, DENIED otherwise. extra
-// caveats (such as a missing altitude) join those of the hits.
-func judge(hits []geo.Hit, extra geo.Caveat, cover coverFunc) result {
-	slices.SortStableFunc(hits, func(a, b geo.Hit) int { return cmp.Compare(a.Zone.ID, b.Zone.ID) })
-	r := result{verdict: noflyv1.Verdict_VERDICT_CLEAR}
-	all := extra
-	uncovered := 0
-	for i := range hits {
-		h := &hits[i]
-		all |= h.Caveats
-		if !h.Blocking() {
-			r.advisories = append(r.advisories, hitToProto(h))
-			continue
+// resultToProto converts a decision. Converting decides nothing: the
+// verdict, the order, which exemption covers what and why none does are
+// all r's.
+func resultToProto(r *exemptions.Result) checkProto {
+	p := checkProto{verdict: verdictToProto(r.Verdict), caveats: caveatsToProto(r.Caveats)}
+	if len(r.Applied) > 0 {
+		p.applied = make([]*noflyv1.AppliedExemption, len(r.Applied))
+		for i, ex := range r.Applied {
+			p.applied[i] = appliedToProto(ex)
 		}
-		ph := hitToProto(h)
-		r.conflicts = append(r.conflicts, ph)
-		if cover == nil {
-			uncovered++
-			continue
-		}
-		d := cover(h)
-		if d.Covered() {
-			if i := slices.Index(r.applied, d.By); i >= 0 {
-				ph.Exemption = r.appliedPB[i]
+	}
+	if len(r.Conflicts) > 0 {
+		p.conflicts = make([]*noflyv1.ZoneHit, len(r.Conflicts))
+	}
+	for i := range r.Conflicts {
+		c := &r.Conflicts[i]
+		ph := hitToProto(c.Hit)
+		if c.By != nil {
+			// The message of an applied exemption is shared with the list;
+			// a DENIED check applies none, and its covered conflicts get
+			// their own.
+			if j := slices.Index(r.Applied, c.By); j >= 0 {
+				ph.Exemption = p.applied[j]
 			} else {
-				ph.Exemption = appliedToProto(d.By)
-				r.applied, r.appliedPB = append(r.applied, d.By), append(r.appliedPB, ph.Exemption)
+				ph.Exemption = appliedToProto(c.By)
 			}
-			continue
 		}
-		uncovered++
-		for _, why := range d.Reasons {
+		for _, why := range c.Reasons {
 			ph.NotCovered = append(ph.NotCovered, &noflyv1.ExemptionRefusal{ExemptionId: why.ExemptionID, Reason: why.Text})
 		}
+		p.conflicts[i] = ph
 	}
-	switch {
-	case uncovered > 0:
-		r.verdict = noflyv1.Verdict_VERDICT_DENIED
-		// The flight may not go: no exemption is applied, though each
-		// conflict still says which one would cover it.
-		r.applied, r.appliedPB = nil, nil
-	case len(r.conflicts) > 0:
-		r.verdict = noflyv1.Verdict_VERDICT_EXEMPTED
+	if len(r.Advisories) > 0 {
+		p.advisories = make([]*noflyv1.ZoneHit, len(r.Advisories))
+		for i, h := range r.Advisories {
+			p.advisories[i] = hitToProto(h)
+		}
 	}
-	if len(r.applied) > 1 {
-		slices.SortFunc(r.applied, func(a, b *exemptions.Exemption) int { return cmp.Compare(a.ID, b.ID) })
-		slices.SortFunc(r.appliedPB, func(a, b *noflyv1.AppliedExemption) int { return cmp.Compare(a.GetId(), b.GetId()) })
-	}
-	r.caveats = caveatsToProto(all)
-	return r
-}
-
-// appliedProto lists the applied exemptions for a response.
-func (r result) appliedProto() []*noflyv1.AppliedExemption { return r.appliedPB }
-
-// appliedIDs lists the applied exemptions' ids.
-func (r result) appliedIDs() []string {
-	ids := make([]string, 0, len(r.applied))
-	for _, ex := range r.applied {
-		ids = append(ids, ex.ID)
-	}
-	return ids
+	return p
 }

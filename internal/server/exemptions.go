@@ -297,14 +297,6 @@ func purposeToProto(p exemptions.Purpose) noflyv1.Purpose {
 	return noflyv1.Purpose(noflyv1.Purpose_value["PURPOSE_"+string(p)])
 }
 
-// problemField maps the exemptions package's field names to the proto's.
-var problemField = strings.NewReplacer(
-	"holder.pilots", "holder.pilot_ids",
-	"holder.drones", "holder.drone_serials",
-	"ceiling.metres", "ceiling_m",
-	"ceiling.ref", "ceiling_reference",
-)
-
 // exemptionFromProto checks a record in a request (at field path f) and
 // turns it into one to issue, by issued_by at now. Output-only fields are
 // ignored. Zone ids must name loaded zones.
@@ -373,13 +365,7 @@ func (e *exemptionServer) exemptionFromProto(p *noflyv1.Exemption, f string, now
 		return ex, b.err()
 	}
 	set := e.s.current()
-	err := ex.Validate(func(id string) bool { _, ok := set.idx.Zone(id); return ok })
-	var ve *exemptions.ValidationError
-	if errors.As(err, &ve) {
-		for _, pr := range ve.Problems {
-			b.add(f+"."+problemField.Replace(pr.Field), "%s", pr.Msg)
-		}
-	}
+	b.addErr(f, ex.Validate(func(id string) bool { _, ok := set.idx.Zone(id); return ok }))
 	return ex, b.err()
 }
 

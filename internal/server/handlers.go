@@ -27,13 +27,12 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	var extra geo.Caveat
-	if noAlt {
-		extra = geo.CaveatNoAltitude
-	}
 	f := flight(req.GetOperator(), req.GetPurpose())
 	f.Kind, f.Point = exemptions.FlightPosition, q.Point
-	r, asOf, err := s.decide(ctx, set.idx.CheckPosition(q, nil), extra, f, req.GetClientReference(), now)
+	if noAlt {
+		f.Caveats = geo.CaveatNoAltitude
+	}
+	r, asOf, err := s.decide(ctx, set.idx.CheckPosition(q, nil), f, req.GetClientReference(), now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -41,13 +40,14 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	if !noAlt { // no altitude is logged as none, not as 0 m of an unknown reference
 		where = append(where, "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String())
 	}
-	s.logCheck(ctx, "position checked", r, req.GetOperator(), req.GetPurpose(), append(where, "at", q.At)...)
+	s.logCheck(ctx, "position checked", &r, req.GetOperator(), req.GetPurpose(), append(where, "at", q.At)...)
+	pr := resultToProto(&r)
 	return &noflyv1.CheckPositionResponse{
-		Exemptions: r.appliedProto(),
-		Verdict:    r.verdict,
-		Conflicts:  r.conflicts,
-		Advisories: r.advisories,
-		Caveats:    r.caveats,
+		Exemptions: pr.applied,
+		Verdict:    pr.verdict,
+		Conflicts:  pr.conflicts,
+		Advisories: pr.advisories,
+		Caveats:    pr.caveats,
 		At:         timestamppb.New(q.At),
 		CheckedAt:  timestamppb.New(now),
 		ZoneSet:    proto.CloneOf(set.info),
@@ -89,23 +89,23 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	var extra geo.Caveat
 	if pq.noAlt {
-		extra = geo.CaveatNoAltitude
+		f.Caveats = geo.CaveatNoAltitude
 	}
-	r, asOf, err := s.decide(ctx, hits, extra, f, fp.GetClientReference(), now)
+	r, asOf, err := s.decide(ctx, hits, f, fp.GetClientReference(), now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	s.logCheck(ctx, "flight plan checked", r, fp.GetOperator(), fp.GetPurpose(),
+	s.logCheck(ctx, "flight plan checked", &r, fp.GetOperator(), fp.GetPurpose(),
 		"client_reference", fp.GetClientReference(), "kind", kind, "waypoints", size,
 		"start", pq.window.Start, "end", pq.window.End, "buffer_m", fp.GetBufferM())
+	pr := resultToProto(&r)
 	return &noflyv1.CheckFlightPlanResponse{
-		Exemptions:      r.appliedProto(),
-		Verdict:         r.verdict,
-		Conflicts:       r.conflicts,
-		Advisories:      r.advisories,
-		Caveats:         r.caveats,
+		Exemptions:      pr.applied,
+		Verdict:         pr.verdict,
+		Conflicts:       pr.conflicts,
+		Advisories:      pr.advisories,
+		Caveats:         pr.caveats,
 		ClientReference: fp.GetClientReference(),
 		Window:          windowToProto(pq.window),
 		CheckedAt:       timestamppb.New(now),
@@ -121,47 +121,38 @@ func flight(op *noflyv1.Operator, purpose noflyv1.Purpose) exemptions.Flight {
 		Purpose: purposeFromProto(purpose)}
 }
 
-// cover returns the rule that decides, against the exemptions in force
-// now, whether an exemption covers a hit of f, and when those exemptions
-// were last seen to match the store; nil and zero without an exemption
-// store.
-func (s *Server) cover(f exemptions.Flight, now time.Time) (coverFunc, time.Time) {
+// decide has the check decided (exemptions.Decide) on the exemptions in
+// force, and records an exempted verdict in the audit log (auditCheck). It
+// also returns when those exemptions were last seen to match the store
+// (zero without an exemption store).
+//
+// The exemptions come from the cache, which may be behind the store:
+// another server, or a write of this one, may have revoked or superseded a
+// record the verdict relied on. The store then refuses the entry
+// (exemptions.ErrNotInForce), and the check is decided again on the
+// store's current records (Refresh, then a full Reload should the version
+// not show the change), so that a revoked exemption never clears a flight.
+// Should the store still refuse, the check fails, not cleared.
+func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight, clientRef string, now time.Time) (exemptions.Result, time.Time, error) {
 	if s.exCache == nil {
-		return nil, time.Time{}
-	}
-	snap, asOf := s.exCache.Current()
-	return func(h *geo.Hit) exemptions.Decision { return snap.Cover(h, f, now) }, asOf
-}
-
-// decide judges hits against the exemptions in force and records an
-// exempted verdict in the audit log (auditCheck). The exemptions come from
-// the cache, which may be behind the store: another server, or a write of
-// this one, may have revoked or superseded a record the verdict relied
-// on. The store then refuses the entry (exemptions.ErrNotInForce), and the
-// hits are judged again on the store's current records (Refresh, then a
-// full Reload should the version not show the change), so that a revoked
-// exemption never clears a flight. Should the store still refuse, the
-// check fails, not cleared.
-func (s *Server) decide(ctx context.Context, hits []geo.Hit, extra geo.Caveat, f exemptions.Flight, clientRef string, now time.Time) (result, time.Time, error) {
-	catchUp := []func(context.Context) error{nil}
-	if s.exCache != nil {
-		catchUp = append(catchUp, s.exCache.Refresh, s.exCache.Reload)
+		return exemptions.Decide(hits, f, nil, now), time.Time{}, nil
 	}
 	var (
-		r    result
+		r    exemptions.Result
 		asOf time.Time
 		err  error
 	)
-	for i, refresh := range catchUp {
+	for i, refresh := range []func(context.Context) error{nil, s.exCache.Refresh, s.exCache.Reload} {
 		if i > 0 {
 			s.log.WarnContext(ctx, "a check relied on an exemption no longer in force; judging it again on the current records", "err", err)
 			if rerr := refresh(ctx); rerr != nil {
-				return r, asOf, &checkNotRecordedError{ids: r.appliedIDs(), err: rerr}
+				return r, asOf, &checkNotRecordedError{ids: r.AppliedIDs(), err: rerr}
 			}
 		}
-		cover, at := s.cover(f, now)
-		r, asOf = judge(hits, extra, cover), at
-		if err = s.auditCheck(ctx, r, f, clientRef, now); !errors.Is(err, exemptions.ErrNotInForce) {
+		var snap *exemptions.Snapshot
+		snap, asOf = s.exCache.Current()
+		r = exemptions.Decide(hits, f, snap, now)
+		if err = s.auditCheck(ctx, &r, f, clientRef, now); !errors.Is(err, exemptions.ErrNotInForce) {
 			break
 		}
 	}
@@ -172,19 +163,16 @@ func (s *Server) decide(ctx context.Context, hits []geo.Hit, extra geo.Caveat, f
 // audit log. The check is answered only once that entry is stored: no
 // exempted flight goes unrecorded. When it cannot be stored (the database
 // is unreachable) the check fails, UNAVAILABLE: the flight is not cleared.
-func (s *Server) auditCheck(ctx context.Context, r result, f exemptions.Flight, clientRef string, now time.Time) error {
-	if r.verdict != noflyv1.Verdict_VERDICT_EXEMPTED || s.exStore == nil {
+func (s *Server) auditCheck(ctx context.Context, r *exemptions.Result, f exemptions.Flight, clientRef string, now time.Time) error {
+	if r.Verdict != exemptions.Exempted || s.exStore == nil {
 		return nil
 	}
-	zones := make([]string, 0, len(r.conflicts))
-	for _, c := range r.conflicts {
-		zones = append(zones, c.GetZone().GetId())
-	}
+	ids := r.AppliedIDs()
 	_, err := s.exStore.RecordCheck(ctx, exemptions.CheckRecord{At: now, Actor: callerName(ctx), Unit: f.Unit, Pilot: f.Pilot, Drone: f.Drone,
-		Purpose: f.Purpose, ClientReference: clientRef, ExemptionIDs: r.appliedIDs(), ZoneIDs: zones,
-		Verdict: "EXEMPTED"})
+		Purpose: f.Purpose, ClientReference: clientRef, ExemptionIDs: ids, ZoneIDs: r.ConflictZones(),
+		Verdict: r.Verdict.String()})
 	if err != nil {
-		return &checkNotRecordedError{ids: r.appliedIDs(), err: err}
+		return &checkNotRecordedError{ids: ids, err: err}
 	}
 	return nil
 }
@@ -192,14 +180,10 @@ func (s *Server) auditCheck(ctx context.Context, r result, f exemptions.Flight, 
 // logCheck records a check with who asked and why: the caller (its
 // certificate subject, or "local" without TLS) and the flight's unit and
 // pilot (the caller's own for a pilot).
-func (s *Server) logCheck(ctx context.Context, msg string, r result, op *noflyv1.Operator, purpose noflyv1.Purpose, args ...any) {
-	ids := make([]string, 0, len(r.conflicts))
-	for _, c := range r.conflicts {
-		ids = append(ids, c.GetZone().GetId())
-	}
+func (s *Server) logCheck(ctx context.Context, msg string, r *exemptions.Result, op *noflyv1.Operator, purpose noflyv1.Purpose, args ...any) {
 	args = append(args,
-		"verdict", strings.TrimPrefix(r.verdict.String(), "VERDICT_"),
-		"conflicts", ids, "advisories", len(r.advisories), "exemptions", r.appliedIDs(),
+		"verdict", r.Verdict.String(),
+		"conflicts", r.ConflictZones(), "advisories", len(r.Advisories), "exemptions", r.AppliedIDs(),
 		"caller", callerLogName(ctx), "unit", op.GetUnit(), "pilot", op.GetPilotId(), "drone", op.GetDroneSerial(),
 		"purpose", strings.TrimPrefix(purpose.String(), "PURPOSE_"))
 	s.log.InfoContext(ctx, msg, args...)

@@ -257,8 +257,12 @@ func TestExpensiveCheckStops(t *testing.T) {
 		t.Fatalf("the server did not end the call within 10 s:\n%s", f.log.String())
 	}
 	t.Logf("the server ended the call %v after its deadline", took-deadline)
-	if took > deadline+100*time.Millisecond {
-		t.Errorf("the server ended the call after %v, more than 100 ms after the %v deadline", took, deadline)
+	// geo's TestCheckStops bounds the work between two asks of Stop (100 ms
+	// of CPU at most, a few ms measured); here, by the wall clock on a
+	// machine that may be busy with other tests, only that the call's
+	// deadline reaches the geometry: without it the check runs for minutes.
+	if took > deadline+time.Second {
+		t.Errorf("the server ended the call after %v, more than 1 s after the %v deadline", took, deadline)
 	}
 }
 

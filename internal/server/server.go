@@ -2,7 +2,11 @@
 //
 // Each handler validates its request (every problem becomes a
 // google.rpc.BadRequest field violation named by its proto field path),
-// calls geo, and maps errors to gRPC status codes in one place (status.go).
+// asks geo which zones the flight meets, has exemptions.Decide decide the
+// check against the exemptions in force, and converts the result to its
+// response (convert.go): the server itself decides nothing. Errors are
+// mapped to gRPC status codes in one place (status.go), from their values
+// (field paths, record ids), never from their text.
 //
 // The zone set is held behind an atomic pointer: handlers load it once per
 // request and never see a half-built index; Reload builds a new one and
@@ -27,7 +31,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
@@ -233,21 +236,16 @@ func walkErrors(err error, fn func(error)) {
 	}
 }
 
-// version is a content hash of the zone set: the deterministic protobuf
-// encoding of every zone in id order. Replicas that load the same zones
-// report the same version.
+// version is a content hash of the zone set: SHA-256 over the canonical
+// encoding of every zone's data (geo.Zone.AppendCanonical), in id order.
+// Replicas that load the same zones report the same version, whatever
+// files they read them from; a change of the API (a new field in the
+// zone's message) leaves the version of unchanged data alone.
 func version(idx *geo.Index) string {
 	h := sha256.New()
-	opts := proto.MarshalOptions{Deterministic: true}
+	var b []byte
 	for _, z := range idx.Zones() {
-		pz := zoneToProto(z, noflyv1.ZoneView_ZONE_VIEW_FULL)
-		pz.Source = nil // where a zone was read from does not change what it is
-		b, err := opts.Marshal(pz)
-		if err != nil {
-			// Marshalling a message built in memory only fails on invalid
-			// UTF-8; hash the id so the version still changes with the set.
-			b = []byte(z.ID)
-		}
+		b = z.AppendCanonical(b[:0])
 		// Length-prefixed, so that no two different sets hash alike.
 		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
 		h.Write(b)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -38,6 +37,52 @@ func (b *badRequest) add(field, format string, args ...any) {
 		Field:       field,
 		Description: fmt.Sprintf(format, args...),
 	})
+}
+
+// addErr adds the problems that err carries in its value, each at its
+// field path in the request: a geo query's (*geo.QueryError), in geo's
+// words, at field; an exemption record's (*exemptions.ValidationError) at
+// field followed by the record field's proto path (recordFieldPath). Any
+// other error is one problem at field.
+func (b *badRequest) addErr(field string, err error) {
+	if err == nil {
+		return // before the targets of errors.As, which escape
+	}
+	var (
+		ve *exemptions.ValidationError
+		qe *geo.QueryError
+	)
+	switch {
+	case errors.As(err, &ve):
+		for _, p := range ve.Problems {
+			b.add(field+"."+recordFieldPath(p), "%s", p.Msg)
+		}
+	case errors.As(err, &qe):
+		b.add(field, "%s", qe.Detail())
+	default:
+		b.add(field, "%s", err.Error())
+	}
+}
+
+// recordFields are the proto names of the exemption record's fields where
+// they differ from the exemptions package's (its JSON names).
+var recordFields = map[string]string{
+	"holder.pilots":  "holder.pilot_ids",
+	"holder.drones":  "holder.drone_serials",
+	"ceiling.metres": "ceiling_m",
+	"ceiling.ref":    "ceiling_reference",
+}
+
+// recordFieldPath is p's field path in a nofly.v1.Exemption.
+func recordFieldPath(p exemptions.Problem) string {
+	name := p.Field
+	if n, ok := recordFields[name]; ok {
+		name = n
+	}
+	if p.Index < 0 {
+		return name
+	}
+	return fmt.Sprintf("%s[%d]", name, p.Index)
 }
 
 // err returns the problems as an error, or nil when there are none.
@@ -74,6 +119,7 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		bad *badRequestError
 		nf  *notFoundError
 		cnr *checkNotRecordedError
+		qe  *geo.QueryError
 	)
 	switch {
 	case err == nil:
@@ -94,18 +140,21 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	case errors.Is(err, geo.ErrInvalidQuery):
 		// geo refused a query that passed the server's own checks. Report
 		// it as the client's problem, in geo's words.
-		msg := strings.TrimPrefix(err.Error(), geo.ErrInvalidQuery.Error()+": ")
+		msg := err.Error()
+		if errors.As(err, &qe) {
+			msg = qe.Detail()
+		}
 		return withDetails(codes.InvalidArgument, msg, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Description: msg}}})
 	case errors.Is(err, geo.ErrTooManyHits):
 		return withDetails(codes.ResourceExhausted, err.Error(), &errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
 			Subject: "zones met by one check", Description: fmt.Sprintf("at most %d", geo.MaxHits)}}})
 	case errors.Is(err, exemptions.ErrNotFound):
 		return withDetails(codes.NotFound, err.Error(), &errdetails.ResourceInfo{
-			ResourceType: "nofly.v1.Exemption", ResourceName: strings.SplitN(err.Error(), ":", 2)[0], Description: err.Error(),
+			ResourceType: "nofly.v1.Exemption", ResourceName: recordID(err), Description: err.Error(),
 		})
 	case exemptions.IsFailedPrecondition(err):
 		return withDetails(codes.FailedPrecondition, err.Error(), &errdetails.PreconditionFailure{
-			Violations: []*errdetails.PreconditionFailure_Violation{{Type: "STATE", Subject: strings.SplitN(err.Error(), ":", 2)[0], Description: err.Error()}},
+			Violations: []*errdetails.PreconditionFailure_Violation{{Type: "STATE", Subject: recordID(err), Description: err.Error()}},
 		})
 	case errors.Is(err, exemptions.ErrRequestReused):
 		// AIP-155 leaves the code open: the request id, not the request,
@@ -128,6 +177,16 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	// (paths, internals) that the client has no use for.
 	s.log.ErrorContext(ctx, "internal error", "err", err)
 	return status.Error(codes.Internal, "internal error")
+}
+
+// recordID is the id of the exemption record that err is about (an
+// *exemptions.IDError), or "".
+func recordID(err error) string {
+	var ide *exemptions.IDError
+	if errors.As(err, &ide) {
+		return ide.ID
+	}
+	return ""
 }
 
 // errorInfoDatabase marks an UNAVAILABLE that the server sent because its

@@ -114,11 +114,7 @@ func checkBuffer(b *badRequest, field string, m float64) {
 // guard runs geo's validation after the server's. It fails only for
 // problems the server's checks do not know about; they are reported at
 // field.
-func guard(b *badRequest, field string, err error) {
-	if err != nil {
-		b.add(field, "%s", strings.TrimPrefix(err.Error(), geo.ErrInvalidQuery.Error()+": "))
-	}
-}
+func guard(b *badRequest, field string, err error) { b.addErr(field, err) }
 
 // positionQuery turns a CheckPositionRequest into a geo query. now is the
 // instant checked when the request has none. noAlt says that the request

@@ -366,16 +366,9 @@ func (x *Revocation) GetReason() string {
 
 // Exemption is one exemption record.
 //
-// A flight's conflict with a blocking zone is covered by an exemption that
-// is neither revoked nor superseded; whose holder matches the flight's
-// operator; that allows the flight's purpose; that names the zone or whose
-// selector picks it; whose validity contains the whole time the flight
-// spends in the zone while the zone is active; whose ceiling, in the same
-// vertical reference, is at or above the flight's highest point in the
-// zone; and whose area, if any, contains the part of the flight in the
-// zone. A zone whose data allows no exemption (regulation_exemption
-// NOT_ALLOWED) is covered only by an exemption that names it in zone_ids
-// and sets override.
+// Whether it covers a flight's conflict with a blocking zone is decided by
+// the rules listed in docs/exemptions.md ("When an exemption covers a
+// conflict"); a refusal (ExemptionRefusal) explains each rule it breaks.
 type Exemption struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Made by the server, e.g. "EX-000042". Output only.

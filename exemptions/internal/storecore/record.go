@@ -55,7 +55,7 @@ func ScanRecord(scan func(dest ...any) error) (exemptions.Exemption, error) {
 }
 
 // IDError wraps err with the id concerned.
-func IDError(id string, err error) error { return fmt.Errorf("%s: %w", id, err) }
+func IDError(id string, err error) error { return &exemptions.IDError{ID: id, Err: err} }
 
 // FmtTime writes an instant for people: UTC, to the minute unless it has
 // seconds.

@@ -1,0 +1,148 @@
+package exemptions
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/nofly-project/nofly/geo"
+)
+
+// Verdict is the answer to a check (ARCHITECTURE invariant 1: a flight that
+// enters an active blocking zone is never CLEAR).
+type Verdict uint8
+
+const (
+	// Clear: the flight meets no blocking zone.
+	Clear Verdict = iota + 1
+	// Denied: at least one blocking zone is met that no exemption covers.
+	Denied
+	// Exempted: blocking zones are met, and an exemption covers each one.
+	Exempted
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Clear:
+		return "CLEAR"
+	case Denied:
+		return "DENIED"
+	case Exempted:
+		return "EXEMPTED"
+	}
+	return "UNKNOWN"
+}
+
+// MayFly reports whether the flight may go ahead: CLEAR or EXEMPTED.
+func (v Verdict) MayFly() bool { return v == Clear || v == Exempted }
+
+// Conflict is a blocking hit with its Decision: the exemption that covers
+// it, or why none does.
+type Conflict struct {
+	Hit *geo.Hit
+	Decision
+}
+
+// Result is the whole decision on one check.
+type Result struct {
+	Verdict Verdict
+	// Conflicts are the hits of blocking zones, sorted by zone id. Each
+	// covered one has By set, even when the verdict is DENIED (it names the
+	// record that would cover it).
+	Conflicts []Conflict
+	// Advisories are the hits of zones that inform (CONDITIONAL,
+	// NO_RESTRICTION), sorted by zone id.
+	Advisories []*geo.Hit
+	// Caveats are every assumption the check made: the flight's own and
+	// every hit's.
+	Caveats geo.Caveat
+	// Applied lists the exemptions that cover conflicts, each once, sorted
+	// by id; only when the verdict is EXEMPTED (a DENIED flight applies
+	// none).
+	Applied []*Exemption
+}
+
+// AppliedIDs lists the ids of r.Applied.
+func (r *Result) AppliedIDs() []string {
+	ids := make([]string, len(r.Applied))
+	for i, ex := range r.Applied {
+		ids[i] = ex.ID
+	}
+	return ids
+}
+
+// ConflictZones lists the ids of the conflicts' zones, in order.
+func (r *Result) ConflictZones() []string {
+	ids := make([]string, len(r.Conflicts))
+	for i, c := range r.Conflicts {
+		ids[i] = c.Hit.Zone.ID
+	}
+	return ids
+}
+
+// Decide is the decision on a check, and the only place that makes it. It
+// splits hits (what geo found for flight f) into blocking conflicts and
+// advisories, decides for each conflict whether a record of snap covers it
+// at instant now (Rules), and returns the verdict: CLEAR without conflicts,
+// EXEMPTED when every conflict is covered, DENIED otherwise.
+//
+// snap holds the exemptions in force: a Cache's Snapshot, or
+// NewSnapshot(records, version) for records from elsewhere (a bundle, a
+// test). A nil snap means that no exemptions are kept at all: every
+// conflict stands, with no reasons given; an empty one that none applies,
+// each conflict saying so.
+//
+// Decide is pure: no I/O, no clock. It does not change hits or snap, so
+// that any number of checks may share one Snapshot; the result points into
+// both. f.Caveats joins the hits' caveats.
+func Decide(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time) Result {
+	r := Result{Verdict: Clear, Caveats: f.Caveats}
+	var blocking int
+	for i := range hits {
+		r.Caveats |= hits[i].Caveats
+		if hits[i].Blocking() {
+			blocking++
+		}
+	}
+	if blocking > 0 {
+		r.Conflicts = make([]Conflict, 0, blocking)
+	}
+	if n := len(hits) - blocking; n > 0 {
+		r.Advisories = make([]*geo.Hit, 0, n)
+	}
+	var st *situation // made for the first conflict, then moved along
+	uncovered := 0
+	for i := range hits {
+		h := &hits[i]
+		if !h.Blocking() {
+			r.Advisories = append(r.Advisories, h)
+			continue
+		}
+		c := Conflict{Hit: h}
+		if snap != nil {
+			if st == nil {
+				st = &situation{f: f, now: now}
+			}
+			st.hit = h
+			c.Decision = snap.cover(st)
+		}
+		if c.By == nil {
+			uncovered++
+		} else if !slices.Contains(r.Applied, c.By) {
+			r.Applied = append(r.Applied, c.By)
+		}
+		r.Conflicts = append(r.Conflicts, c)
+	}
+	byZone := func(a, b *geo.Hit) int { return cmp.Compare(a.Zone.ID, b.Zone.ID) }
+	slices.SortStableFunc(r.Conflicts, func(a, b Conflict) int { return byZone(a.Hit, b.Hit) })
+	slices.SortStableFunc(r.Advisories, byZone)
+	switch {
+	case uncovered > 0:
+		r.Verdict = Denied
+		r.Applied = nil
+	case len(r.Conflicts) > 0:
+		r.Verdict = Exempted
+		slices.SortFunc(r.Applied, func(a, b *Exemption) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	return r
+}

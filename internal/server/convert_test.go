@@ -1,0 +1,51 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/geo"
+)
+
+// resultToProto carries the decision over as it is: verdict, order, cover
+// and refusals are the Result's, none made again.
+func TestResultToProto(t *testing.T) {
+	a, b, c := &geo.Zone{ID: "Z-A", Restriction: geo.Prohibited}, &geo.Zone{ID: "Z-B", Restriction: geo.Prohibited},
+		&geo.Zone{ID: "Z-C", Restriction: geo.Conditional}
+	ex := &exemptions.Exemption{ID: "EX-1", LegalBasis: "L", Conditions: "call"}
+	hits := []geo.Hit{{Zone: a}, {Zone: b, Distance: 3}, {Zone: c}}
+	refusal := exemptions.Reason{ExemptionID: "EX-2", Rules: []string{"validity"}, Text: "ends …"}
+
+	denied := exemptions.Result{Verdict: exemptions.Denied,
+		Conflicts: []exemptions.Conflict{
+			{Hit: &hits[1], Decision: exemptions.Decision{Reasons: []exemptions.Reason{refusal}}},
+			{Hit: &hits[0], Decision: exemptions.Decision{By: ex}}},
+		Advisories: []*geo.Hit{&hits[2]}, Caveats: geo.CaveatNoAltitude}
+	p := resultToProto(&denied)
+	if p.verdict != noflyv1.Verdict_VERDICT_DENIED || len(p.applied) != 0 {
+		t.Errorf("verdict %v, applied %v", p.verdict, p.applied)
+	}
+	if got := []string{p.conflicts[0].GetZone().GetId(), p.conflicts[1].GetZone().GetId()}; got[0] != "Z-B" || got[1] != "Z-A" {
+		t.Errorf("conflicts in order %v, want the result's", got)
+	}
+	want := []*noflyv1.ExemptionRefusal{{ExemptionId: "EX-2", Reason: "ends …"}}
+	if d := cmp.Diff(want, p.conflicts[0].GetNotCovered(), protocmp.Transform()); d != "" {
+		t.Errorf("refusals (-want +got):\n%s", d)
+	}
+	if p.conflicts[1].GetExemption().GetId() != "EX-1" || len(p.advisories) != 1 || len(p.caveats) != 1 {
+		t.Errorf("covered conflict %v, advisories %v, caveats %v", p.conflicts[1], p.advisories, p.caveats)
+	}
+
+	exempted := exemptions.Result{Verdict: exemptions.Exempted, Applied: []*exemptions.Exemption{ex},
+		Conflicts: []exemptions.Conflict{{Hit: &hits[0], Decision: exemptions.Decision{By: ex}},
+			{Hit: &hits[1], Decision: exemptions.Decision{By: ex}}}}
+	p = resultToProto(&exempted)
+	if p.verdict != noflyv1.Verdict_VERDICT_EXEMPTED || len(p.applied) != 1 ||
+		p.conflicts[0].GetExemption() != p.applied[0] || p.conflicts[1].GetExemption() != p.applied[0] {
+		t.Errorf("an applied exemption is one message, shared: %v", p)
+	}
+}
