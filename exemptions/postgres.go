@@ -148,6 +148,8 @@ var pgMigrations = []string{
 	END $$;
 	CREATE TRIGGER exemptions_no_edit BEFORE UPDATE ON exemptions
 		FOR EACH ROW EXECUTE FUNCTION nofly_exemptions_no_edit();`,
+	// 2: signed flight authorisations (postgres_authorisations.go).
+	pgAuthorisationsSchema,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema

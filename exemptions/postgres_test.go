@@ -66,8 +66,8 @@ func TestPostgresReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := rawPG(t, url).QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
-		t.Fatalf("%d migrations recorded (%v), want 1", n, err)
+	if err := rawPG(t, url).QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d migrations recorded (%v), want 2", n, err)
 	}
 }
 

@@ -82,6 +82,8 @@ var migrations = []string{
 	// caches read only what changed.
 	`ALTER TABLE exemptions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX exemptions_version ON exemptions (version);`,
+	// 3: signed flight authorisations (sqlite_authorisations.go).
+	sqliteAuthorisationsSchema,
 }
 
 // OpenSQLite opens (creating it when missing) the database at path and
