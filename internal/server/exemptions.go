@@ -68,6 +68,7 @@ func (e *exemptionServer) SupersedeExemption(ctx context.Context, req *noflyv1.S
 		return nil, e.s.toStatus(ctx, err)
 	}
 	e.changed(ctx)
+	e.s.revokeRelying(ctx, req.GetId(), exemptions.AuthorisationExemptionSuperseded, out.IssuedBy, now)
 	e.s.log.InfoContext(ctx, "exemption superseded", "id", req.GetId(), "by_record", out.ID, "by", out.IssuedBy)
 	return &noflyv1.SupersedeExemptionResponse{Exemption: exemptionToProto(&out)}, nil
 }
@@ -96,6 +97,7 @@ func (e *exemptionServer) RevokeExemption(ctx context.Context, req *noflyv1.Revo
 		return nil, e.s.toStatus(ctx, err)
 	}
 	e.changed(ctx)
+	e.s.revokeRelying(ctx, out.ID, exemptions.AuthorisationExemptionRevoked, req.GetRevokedBy(), now)
 	e.s.log.InfoContext(ctx, "exemption revoked", "id", out.ID, "by", req.GetRevokedBy(), "reason", req.GetReason())
 	return &noflyv1.RevokeExemptionResponse{Exemption: exemptionToProto(&out)}, nil
 }
