@@ -342,3 +342,19 @@ func BenchmarkSign(b *testing.B) {
 		}
 	}
 }
+
+func TestTextForm(t *testing.T) {
+	tok := mustSign(t, testKey(1), sample())
+	txt := EncodeText(tok)
+	for _, in := range [][]byte{tok, []byte(txt), []byte("  " + txt + "\n")} {
+		got, err := ReadSigned(in)
+		if err != nil || !bytes.Equal(got, tok) {
+			t.Errorf("ReadSigned(%.20q…): %v", in, err)
+		}
+	}
+	for _, bad := range []string{"", "hello", TextPrefix + "!!"} {
+		if _, err := ReadSigned([]byte(bad)); err == nil {
+			t.Errorf("ReadSigned(%q): no error", bad)
+		}
+	}
+}

@@ -79,6 +79,14 @@ Commands:
   audit list    list the audit log of exemptions and exempted checks (auditors)
   audit verify  prove that the audit log is intact (auditors)
   dev-certs DIR write a trial CA, server and client certificates, and roles
+  plan authorise
+                get a signed flight authorisation for a flight plan
+  authorisation verify|show
+                verify an authorisation offline; show it for a pilot
+  authorisations list|show|revoke|revocations
+                issued authorisations and the revocation list
+  keys new|export
+                make a signing key; export the public key set
 
 Run "nofly COMMAND --help" for a command's flags and an example.
 
@@ -129,7 +137,10 @@ type env struct {
 func commands() []*command {
 	return []*command{checkCommand(), planCheckCommand(), zonesListCommand(), zonesShowCommand(),
 		exemptionsCreateCommand(), exemptionsListCommand(), exemptionsShowCommand(), exemptionsSupersedeCommand(),
-		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand()}
+		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
+		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
+		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
+		authorisationVerifyCommand(), authorisationShowCommand()}
 }
 
 // run runs nofly with args (without the program name).
@@ -176,7 +187,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if subs, ok := subcommands[name]; ok && len(args) == 1 {
 		return &usageError{cmd: "nofly", msg: fmt.Sprintf("%s needs a subcommand: %s", name, subs)}
 	}
-	if len(args) > 1 && (name == "plan" || name == "zones" || name == "exemptions" || name == "audit") {
+	if len(args) > 1 && (name == "plan" || name == "zones" || name == "exemptions" || name == "audit" || subcommands[name] != "") {
 		name += " " + args[1]
 	}
 	return &usageError{cmd: "nofly", msg: fmt.Sprintf("unknown command %q", name)}
@@ -184,10 +195,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // subcommands lists, for each command that has them, its subcommands.
 var subcommands = map[string]string{
-	"plan":       "check",
+	"plan":       "check or authorise",
 	"zones":      "list or show",
 	"exemptions": "create, list, show, supersede or revoke",
 	"audit":      "list or verify",
+
+	"keys":           "new or export",
+	"authorisations": "list, show, revoke or revocations",
+	"authorisation":  "verify or show",
 }
 
 // exec parses the command's flags, which may come before, between and after
