@@ -142,6 +142,9 @@ var actionFromProto = map[noflyv1.AuditAction]exemptions.Action{
 	noflyv1.AuditAction_AUDIT_ACTION_SUPERSEDE: exemptions.ActionSupersede,
 	noflyv1.AuditAction_AUDIT_ACTION_REVOKE:    exemptions.ActionRevoke,
 	noflyv1.AuditAction_AUDIT_ACTION_CHECK:     exemptions.ActionCheck,
+
+	noflyv1.AuditAction_AUDIT_ACTION_AUTHORISE:            exemptions.ActionAuthorise,
+	noflyv1.AuditAction_AUDIT_ACTION_REVOKE_AUTHORISATION: exemptions.ActionRevokeAuthorisation,
 }
 
 // ListAuditEvents implements nofly.v1.ExemptionService.
