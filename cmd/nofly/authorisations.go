@@ -609,7 +609,7 @@ func fmtUTC(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 func printConditions(w io.Writer, a *authorisation.Authorisation) {
 	for _, z := range a.Zones {
 		if ex := z.Exemption; ex != nil {
-			fmt.Fprintf(w, "Zone %s (%s): under exemption %s (%s)", z.ID, strings.ToLower(z.Restriction), ex.ID, orDash(ex.LegalBasis))
+			fmt.Fprintf(w, "Zone %s (%s): under exemption %s (%s)", z.ID, z.Restriction, ex.ID, orDash(ex.LegalBasis))
 			if ex.Conditions != "" {
 				fmt.Fprintf(w, ": %s", ex.Conditions)
 			}
@@ -617,7 +617,7 @@ func printConditions(w io.Writer, a *authorisation.Authorisation) {
 		}
 	}
 	for _, z := range a.Advisories {
-		fmt.Fprintf(w, "Advisory %s (%s)", z.ID, strings.ToLower(z.Restriction))
+		fmt.Fprintf(w, "Advisory %s (%s)", z.ID, z.Restriction)
 		if z.Message != "" {
 			fmt.Fprintf(w, ": %s", z.Message)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
@@ -124,6 +125,7 @@ func (a *authorisationServer) IssueAuthorisation(ctx context.Context, req *nofly
 // issue checks fp exactly as CheckFlightPlan does (it calls it) and, when
 // the flight may go ahead, signs and records the authorisation.
 func (a *authorisationServer) issue(ctx context.Context, fp *noflyv1.FlightPlan) (*noflyv1.IssueAuthorisationResponse, error) {
+	fp = wholeSeconds(fp, a.s.stamp())
 	check, err := a.s.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
 	if err != nil {
 		return nil, err
@@ -195,6 +197,28 @@ func (a *authorisationServer) issue(ctx context.Context, fp *noflyv1.FlightPlan)
 		"bytes", len(rec.Token))
 	out.Authorisation, out.Record = rec.Token, recordToProto(&rec)
 	return out, nil
+}
+
+// wholeSeconds returns a copy of fp whose window starts and ends on whole
+// seconds, as an authorisation's validity does: the start (now when
+// absent) and the end cut to the second. The plan is checked for that
+// window, so that the validity is exactly the window checked and starts at
+// once (a start rounded up instead would leave a "now" authorisation not
+// yet valid for up to a second).
+func wholeSeconds(fp *noflyv1.FlightPlan, now time.Time) *noflyv1.FlightPlan {
+	fp = proto.CloneOf(fp)
+	start := now
+	if fp.Start != nil {
+		if !fp.Start.IsValid() {
+			return fp // validation names it
+		}
+		start = fp.Start.AsTime()
+	}
+	fp.Start = timestamppb.New(start.Truncate(time.Second))
+	if fp.End != nil && fp.End.IsValid() {
+		fp.End = timestamppb.New(fp.End.AsTime().Truncate(time.Second))
+	}
+	return fp
 }
 
 // volumeOf is the authorised volume of a checked plan.

@@ -237,6 +237,33 @@ func TestAuthorisationRequests(t *testing.T) {
 	}
 }
 
+// TestIssueNow: a plan that starts now (no start) is authorised from the
+// current second, so that it verifies at once, and checked for exactly the
+// validity it gets.
+func TestIssueNow(t *testing.T) {
+	f := newAuFixture(t, testSigningKey)
+	*f.now = clock.Add(700 * time.Millisecond)
+	fp := planThroughProhib()
+	fp.Geometry = route(wp(52.5, 4.5, 40), wp(52.51, 4.5, 40))
+	fp.Start, fp.End = nil, timestamppb.New(clock.Add(90*time.Minute+300*time.Millisecond))
+	resp, err := f.au.IssueAuthorisation(context.Background(), &noflyv1.IssueAuthorisationRequest{FlightPlan: fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := resp.GetCheck().GetWindow()
+	if !w.GetStart().AsTime().Equal(clock) || !w.GetEnd().AsTime().Equal(clock.Add(90*time.Minute)) {
+		t.Errorf("window checked: %v – %v", w.GetStart().AsTime(), w.GetEnd().AsTime())
+	}
+	ks := &authorisation.KeySet{Keys: []authorisation.Key{authorisation.NewKey(testSigningKey.Public().(ed25519.PublicKey))}}
+	res, err := authorisation.Verify(resp.GetAuthorisation(), authorisation.Options{Keys: ks, At: *f.now})
+	if err != nil {
+		t.Fatalf("at the moment of issue: %v", err)
+	}
+	if a := res.Authorisation; !a.ValidFrom.Equal(w.GetStart().AsTime()) || !a.ValidUntil.Equal(w.GetEnd().AsTime()) {
+		t.Errorf("validity %v – %v is not the window checked", a.ValidFrom, a.ValidUntil)
+	}
+}
+
 func TestIssueWithoutKey(t *testing.T) {
 	f := newAuFixture(t, nil)
 	_, err := f.au.IssueAuthorisation(context.Background(), &noflyv1.IssueAuthorisationRequest{FlightPlan: planThroughProhib()})
