@@ -201,10 +201,11 @@ func (a *authorisationServer) issue(ctx context.Context, fp *noflyv1.FlightPlan)
 
 // wholeSeconds returns a copy of fp whose window starts and ends on whole
 // seconds, as an authorisation's validity does: the start (now when
-// absent) and the end cut to the second. The plan is checked for that
-// window, so that the validity is exactly the window checked and starts at
-// once (a start rounded up instead would leave a "now" authorisation not
-// yet valid for up to a second).
+// absent) rounded up, the end cut down. The plan is checked for that
+// window, so that the validity is exactly the window checked, and lies
+// within the one asked for (an exemption valid from the start asked for
+// still covers it). A flight that starts "now" is thus authorised from the
+// next whole second.
 func wholeSeconds(fp *noflyv1.FlightPlan, now time.Time) *noflyv1.FlightPlan {
 	fp = proto.CloneOf(fp)
 	start := now
@@ -214,7 +215,10 @@ func wholeSeconds(fp *noflyv1.FlightPlan, now time.Time) *noflyv1.FlightPlan {
 		}
 		start = fp.Start.AsTime()
 	}
-	fp.Start = timestamppb.New(start.Truncate(time.Second))
+	if t := start.Truncate(time.Second); !t.Equal(start) {
+		start = t.Add(time.Second)
+	}
+	fp.Start = timestamppb.New(start)
 	if fp.End != nil && fp.End.IsValid() {
 		fp.End = timestamppb.New(fp.End.AsTime().Truncate(time.Second))
 	}

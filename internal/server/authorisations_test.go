@@ -238,8 +238,7 @@ func TestAuthorisationRequests(t *testing.T) {
 }
 
 // TestIssueNow: a plan that starts now (no start) is authorised from the
-// current second, so that it verifies at once, and checked for exactly the
-// validity it gets.
+// next whole second, and checked for exactly the validity it gets.
 func TestIssueNow(t *testing.T) {
 	f := newAuFixture(t, testSigningKey)
 	*f.now = clock.Add(700 * time.Millisecond)
@@ -251,13 +250,13 @@ func TestIssueNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := resp.GetCheck().GetWindow()
-	if !w.GetStart().AsTime().Equal(clock) || !w.GetEnd().AsTime().Equal(clock.Add(90*time.Minute)) {
+	if !w.GetStart().AsTime().Equal(clock.Add(time.Second)) || !w.GetEnd().AsTime().Equal(clock.Add(90*time.Minute)) {
 		t.Errorf("window checked: %v – %v", w.GetStart().AsTime(), w.GetEnd().AsTime())
 	}
 	ks := &authorisation.KeySet{Keys: []authorisation.Key{authorisation.NewKey(testSigningKey.Public().(ed25519.PublicKey))}}
-	res, err := authorisation.Verify(resp.GetAuthorisation(), authorisation.Options{Keys: ks, At: *f.now})
+	res, err := authorisation.Verify(resp.GetAuthorisation(), authorisation.Options{Keys: ks, At: clock.Add(time.Second)})
 	if err != nil {
-		t.Fatalf("at the moment of issue: %v", err)
+		t.Fatalf("from the next second: %v", err)
 	}
 	if a := res.Authorisation; !a.ValidFrom.Equal(w.GetStart().AsTime()) || !a.ValidUntil.Equal(w.GetEnd().AsTime()) {
 		t.Errorf("validity %v – %v is not the window checked", a.ValidFrom, a.ValidUntil)
