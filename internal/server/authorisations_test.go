@@ -312,3 +312,93 @@ func BenchmarkIssueOverhead(b *testing.B) {
 		}
 	})
 }
+
+// TestKeyRotation: after a rotation the new key signs and the key set
+// still holds the old one, so that what it signed verifies until it
+// expires.
+func TestKeyRotation(t *testing.T) {
+	oldKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, ed25519.SeedSize))
+	zones := readZones(t, testZones)
+	store, err := exemptions.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	srv, err := New(context.Background(), Config{
+		Load:       func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log:        slog.New(slog.DiscardHandler),
+		Now:        func() time.Time { return clock },
+		Exemptions: store,
+		Authorisations: AuthorisationConfig{Key: testSigningKey, Previous: []ed25519.PublicKey{oldKey.Public().(ed25519.PublicKey)},
+			Issuer: "test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	keys, err := srv.authz.GetKeySet(ctx, &noflyv1.GetKeySetRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := authorisation.ParseKeySet(keys.GetKeySet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newID := authorisation.Thumbprint(testSigningKey.Public().(ed25519.PublicKey))
+	if len(ks.Keys) != 2 || !bytes.Equal(ks.Keys[0].ID, newID) {
+		t.Fatalf("key set: %d keys, first %x", len(ks.Keys), ks.Keys[0].ID)
+	}
+	fp := planThroughProhib()
+	fp.Geometry = route(wp(52.5, 4.5, 40), wp(52.51, 4.5, 40))
+	resp, err := srv.authz.IssueAuthorisation(ctx, &noflyv1.IssueAuthorisationRequest{FlightPlan: fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := authorisation.Verify(resp.GetAuthorisation(), authorisation.Options{Keys: ks, At: clock})
+	if err != nil || !bytes.Equal(res.Authorisation.KeyID, newID) {
+		t.Fatalf("issued after the rotation: %v", err)
+	}
+	// One the old key signed before the rotation.
+	old, err := authorisation.Decode(resp.GetAuthorisation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.ID = "AU-000000"
+	b, err := authorisation.Sign(oldKey, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := authorisation.Verify(b, authorisation.Options{Keys: ks, At: clock}); err != nil {
+		t.Errorf("signed by the previous key: %v", err)
+	}
+	// Once the old key leaves the set, what it signed is refused.
+	if _, err := authorisation.Verify(b, authorisation.Options{Keys: &authorisation.KeySet{Keys: ks.Keys[:1]}, At: clock}); authorisation.ReasonOf(err) != authorisation.ReasonUnknownKey {
+		t.Errorf("without the previous key: %v", err)
+	}
+}
+
+// TestSupersedeRevokes: superseding the exemption revokes the
+// authorisation that relied on it, with its own reason.
+func TestSupersedeRevokes(t *testing.T) {
+	f := newAuFixture(t, testSigningKey)
+	ctx := context.Background()
+	ex := f.create(t, record())
+	resp, err := f.au.IssueAuthorisation(ctx, &noflyv1.IssueAuthorisationRequest{FlightPlan: planThroughProhib()})
+	if err != nil || len(resp.GetAuthorisation()) == 0 {
+		t.Fatalf("issue: %v", err)
+	}
+	if _, err := f.admin.SupersedeExemption(ctx, &noflyv1.SupersedeExemptionRequest{Id: ex.GetId(), Exemption: record()}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.au.GetAuthorisation(ctx, &noflyv1.GetAuthorisationRequest{Id: resp.GetRecord().GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got.GetAuthorisation().GetRevocationReason(); r != noflyv1.AuthorisationRevocationReason_AUTHORISATION_REVOCATION_REASON_EXEMPTION_SUPERSEDED {
+		t.Errorf("after the supersession: %v", r)
+	}
+	list, err := f.au.GetRevocationList(ctx, &noflyv1.GetRevocationListRequest{})
+	if err != nil || list.GetEntries() != 1 {
+		t.Errorf("revocation list: %d entries, %v", list.GetEntries(), err)
+	}
+}
