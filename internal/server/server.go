@@ -152,6 +152,9 @@ func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
 	if s.exStore != nil {
 		s.health.SetServingStatus(noflyv1.ExemptionService_ServiceDesc.ServiceName, st)
 	}
+	if s.authz != nil {
+		s.health.SetServingStatus(noflyv1.AuthorisationService_ServiceDesc.ServiceName, st)
+	}
 }
 
 // stamp is the server's clock, in UTC, to the millisecond (finer is noise
