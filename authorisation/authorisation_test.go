@@ -378,3 +378,25 @@ func BenchmarkEd25519Verify(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 }
+
+// TestNoHeights: a plan without heights was checked against every height
+// of every zone, so any height of a position inside it is accepted, with a
+// warning that says so.
+func TestNoHeights(t *testing.T) {
+	key := testKey(1)
+	a := sample()
+	a.Volume = Volume{Route: [][3]float64{{4.9, 52.0, 0}, {4.9, 52.01, 0}}, BufferM: 50}
+	res, err := Verify(mustSign(t, key, a), Options{Keys: keySet(key), At: t0, Drone: a.Drone,
+		Position: &Position{Lat: 52.005, Lon: 4.9, Alt: 3000, AltRef: "AMSL"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, "gave no heights") {
+		t.Errorf("warnings: %q", w)
+	}
+	out := eastOf(orb.Point{4.9, 52.005}, 51)
+	if _, err := Verify(mustSign(t, key, a), Options{Keys: keySet(key), At: t0,
+		Position: &Position{Lat: out[1], Lon: out[0], Alt: 100, AltRef: "AGL"}}); ReasonOf(err) != ReasonOutsideVolume {
+		t.Errorf("1 m outside: %v", err)
+	}
+}

@@ -203,8 +203,11 @@ func (a *Authorisation) Holds(p Position) ([]string, error) {
 			where, a.Volume.AltRef)
 	}
 	var warn []string
-	if cav&geo.CaveatNoAltitude != 0 {
+	switch {
+	case p.AltRef == "":
 		warn = append(warn, "no height given: only the horizontal position was checked")
+	case a.Volume.AltRef == "":
+		warn = append(warn, "the flight plan gave no heights: the authorisation holds at any height (the check counted every height of every zone)")
 	}
 	return warn, nil
 }

@@ -16,6 +16,7 @@ type AuthorisationRecord struct {
 	Unit, Pilot, Drone    string
 	Purpose               Purpose
 	IssuedBy              string
+	ClientReference       string `json:",omitempty"` // the plan's, for the audit log
 	Verdict               string // CLEAR or EXEMPTED
 	ExemptionIDs          []string
 	ZoneIDs               []string

@@ -111,7 +111,7 @@ func (s *PostgresStore) IssueAuthorisation(ctx context.Context, rec Authorisatio
 			h.queue("INSERT INTO authorisation_exemptions VALUES ($1, $2)", ex, rec.ID)
 		}
 		_, err = h.appendAudit(AuditEvent{At: rec.IssuedAt, Action: ActionAuthorise, Actor: rec.IssuedBy,
-			ExemptionIDs: authorisationIDs(rec)}, rec)
+			ExemptionIDs: authorisationIDs(rec), ClientReference: rec.ClientReference}, rec)
 		return err
 	})
 	return rec, err

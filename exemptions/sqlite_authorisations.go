@@ -86,7 +86,7 @@ func (s *SQLiteStore) IssueAuthorisation(ctx context.Context, rec AuthorisationR
 			}
 		}
 		_, err = appendAudit(ctx, tx, AuditEvent{At: rec.IssuedAt, Action: ActionAuthorise, Actor: rec.IssuedBy,
-			ExemptionIDs: authorisationIDs(rec)}, rec)
+			ExemptionIDs: authorisationIDs(rec), ClientReference: rec.ClientReference}, rec)
 		return err
 	})
 	return rec, err

@@ -170,7 +170,8 @@ func (a *authorisationServer) issue(ctx context.Context, fp *noflyv1.FlightPlan)
 	}
 	rec := exemptions.AuthorisationRecord{KeyID: a.kid, IssuedAt: now, ValidFrom: from, ValidUntil: until,
 		Unit: au.Unit, Pilot: au.Pilot, Drone: au.Drone, Purpose: purposeFromProto(fp.GetPurpose()),
-		IssuedBy: exemptions.CheckRecord{Actor: callerName(ctx), Unit: au.Unit, Pilot: au.Pilot}.ActorName(), Verdict: au.Verdict}
+		IssuedBy:        exemptions.CheckRecord{Actor: callerName(ctx), Unit: au.Unit, Pilot: au.Pilot}.ActorName(),
+		ClientReference: fp.GetClientReference(), Verdict: au.Verdict}
 	for _, c := range check.GetConflicts() {
 		z := authorisation.Zone{ID: c.GetZone().GetId(), Name: c.GetZone().GetName(),
 			Restriction: strings.TrimPrefix(c.GetZone().GetRestriction().String(), "RESTRICTION_")}
