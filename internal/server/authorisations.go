@@ -43,7 +43,20 @@ const (
 	DefaultListValidity = time.Hour
 	// maxSerial bounds a drone serial, in bytes.
 	maxSerial = 100
+	// maxName bounds an id, unit or exemption id in a request, in bytes.
+	maxName = 200
 )
+
+// checkName bounds a name field of a request; required says it may not be
+// empty.
+func checkName(b *badRequest, field, v string, required bool) {
+	switch {
+	case required && v == "":
+		b.add(field, "required")
+	case len(v) > maxName:
+		b.add(field, "at most %d bytes, got %d", maxName, len(v))
+	}
+}
 
 // errNoSigningKey: issuing needs a signing key.
 var errNoSigningKey = errors.New("this noflyd has no signing key: start it with --signing-key FILE to issue authorisations")
@@ -285,9 +298,7 @@ func (s *Server) revokeRelying(ctx context.Context, exemptionID, reason, by stri
 // GetAuthorisation implements nofly.v1.AuthorisationService.
 func (a *authorisationServer) GetAuthorisation(ctx context.Context, req *noflyv1.GetAuthorisationRequest) (*noflyv1.GetAuthorisationResponse, error) {
 	var b badRequest
-	if req.GetId() == "" {
-		b.add("id", "required")
-	}
+	checkName(&b, "id", req.GetId(), true)
 	if err := b.err(); err != nil {
 		return nil, a.s.toStatus(ctx, err)
 	}
@@ -302,6 +313,8 @@ func (a *authorisationServer) GetAuthorisation(ctx context.Context, req *noflyv1
 func (a *authorisationServer) ListAuthorisations(ctx context.Context, req *noflyv1.ListAuthorisationsRequest) (*noflyv1.ListAuthorisationsResponse, error) {
 	var b badRequest
 	n := checkPageSize(&b, req.GetPageSize())
+	checkName(&b, "unit", req.GetUnit(), false)
+	checkName(&b, "exemption_id", req.GetExemptionId(), false)
 	if err := b.err(); err != nil {
 		return nil, a.s.toStatus(ctx, err)
 	}
@@ -321,11 +334,12 @@ func (a *authorisationServer) ListAuthorisations(ctx context.Context, req *nofly
 func (a *authorisationServer) RevokeAuthorisation(ctx context.Context, req *noflyv1.RevokeAuthorisationRequest) (*noflyv1.RevokeAuthorisationResponse, error) {
 	now := a.s.stamp()
 	var b badRequest
-	if req.GetId() == "" {
-		b.add("id", "required")
-	}
-	if strings.TrimSpace(req.GetRevokedBy()) == "" {
+	checkName(&b, "id", req.GetId(), true)
+	switch by := req.GetRevokedBy(); {
+	case strings.TrimSpace(by) == "":
 		b.add("revoked_by", "required: who revokes the authorisation")
+	case len(by) > exemptions.MaxText:
+		b.add("revoked_by", "at most %d bytes, got %d", exemptions.MaxText, len(by))
 	}
 	reason := revocationReasonFromProto[req.GetReason()]
 	if reason != authorisation.RevokedWithdrawn && reason != authorisation.RevokedKeyCompromise {

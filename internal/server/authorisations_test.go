@@ -228,6 +228,10 @@ func TestAuthorisationRequests(t *testing.T) {
 	if _, err := f.au.RevokeAuthorisation(ctx, rev); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("second revocation: %v", err)
 	}
+	if _, err := f.au.ListAuthorisations(ctx, &noflyv1.ListAuthorisationsRequest{Unit: strings.Repeat("u", 201)}); status.Code(err) != codes.InvalidArgument ||
+		!strings.Contains(err.Error(), "unit: at most 200 bytes") {
+		t.Errorf("long unit: %v", err)
+	}
 	rev.Id = "AU-999999"
 	if _, err := f.au.RevokeAuthorisation(ctx, rev); status.Code(err) != codes.NotFound {
 		t.Errorf("unknown id: %v", err)
