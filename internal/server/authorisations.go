@@ -128,6 +128,10 @@ func (a *authorisationServer) IssueAuthorisation(ctx context.Context, req *nofly
 			a.s.log.WarnContext(ctx, "an exemption changed while an authorisation was issued; checking again", "err", err)
 			continue
 		}
+		var cf checkFailed
+		if errors.As(err, &cf) {
+			return nil, cf.status // CheckFlightPlan's answer, as it gave it
+		}
 		if err != nil {
 			return nil, a.s.toStatus(ctx, err)
 		}
@@ -135,13 +139,18 @@ func (a *authorisationServer) IssueAuthorisation(ctx context.Context, req *nofly
 	}
 }
 
+// checkFailed is the flight-plan check's error: already a gRPC status.
+type checkFailed struct{ status error }
+
+func (c checkFailed) Error() string { return c.status.Error() }
+
 // issue checks fp exactly as CheckFlightPlan does (it calls it) and, when
 // the flight may go ahead, signs and records the authorisation.
 func (a *authorisationServer) issue(ctx context.Context, fp *noflyv1.FlightPlan) (*noflyv1.IssueAuthorisationResponse, error) {
 	fp = wholeSeconds(fp, a.s.stamp())
 	check, err := a.s.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
 	if err != nil {
-		return nil, err
+		return nil, checkFailed{err}
 	}
 	out := &noflyv1.IssueAuthorisationResponse{Check: check}
 	if v := check.GetVerdict(); v != noflyv1.Verdict_VERDICT_CLEAR && v != noflyv1.Verdict_VERDICT_EXEMPTED {

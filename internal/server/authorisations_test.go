@@ -201,6 +201,7 @@ func TestAuthorisationRequests(t *testing.T) {
 		{"window passed", clear(func(fp *noflyv1.FlightPlan) {
 			fp.Start, fp.End = timestamppb.New(clock.Add(-2*time.Hour)), timestamppb.New(clock.Add(-time.Hour))
 		}), codes.InvalidArgument, "has passed"},
+		{"no geometry: the check's own error", clear(func(fp *noflyv1.FlightPlan) { fp.Geometry = nil }), codes.InvalidArgument, "flight_plan.geometry: required"},
 		{"clear", clear(func(*noflyv1.FlightPlan) {}), codes.OK, ""},
 	}
 	for _, tc := range tests {
