@@ -21,6 +21,7 @@ type AuthorisationRecord struct {
 	ExemptionIDs          []string
 	ZoneIDs               []string
 	Token                 []byte                   `json:"-"` // the COSE_Sign1 message, stored beside the record
+	TokenSHA256           string                   // hex SHA-256 of Token, so that the audit log pins the bytes issued
 	Revocation            *AuthorisationRevocation `json:",omitempty"`
 }
 

@@ -3,8 +3,11 @@ package exemptions_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,5 +148,65 @@ func testAuthorisations(t *testing.T, s exemptions.Store) {
 	v, err := s.VerifyAudit(ctx)
 	if err != nil || !v.OK() {
 		t.Errorf("VerifyAudit: %+v, %v", v, err)
+	}
+}
+
+// TestVerifyAuditFindsAuthorisationTampering edits authorisation records
+// behind the store's back (the triggers dropped, as someone with the
+// database file could): VerifyAudit names each change.
+func TestVerifyAuditFindsAuthorisationTampering(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nofly.db")
+	s, err := exemptions.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ex, err := s.Create(ctx, storetest.Record("AMS", "NL-A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := storetest.T0
+	for range 3 {
+		if _, err := s.IssueAuthorisation(ctx, exemptions.AuthorisationRecord{IssuedAt: t0, ValidFrom: t0, ValidUntil: t0.Add(time.Hour),
+			Unit: "AMS", Drone: "D1", Verdict: "EXEMPTED", ExemptionIDs: []string{ex.ID}},
+			func(id string) ([]byte, error) { return []byte("signed " + id), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.RevokeAuthorisation(ctx, "AU-000002", exemptions.AuthorisationRevocation{At: t0, By: "admin", Reason: "withdrawn", Note: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() {
+		t.Fatalf("before: %+v %v", v, err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		"DROP TRIGGER authorisations_no_edit",
+		"UPDATE authorisations SET token = x'00' WHERE id = 'AU-000001'",
+		"UPDATE authorisations SET revocation = NULL, revoked_at_ns = NULL WHERE id = 'AU-000002'",
+		"UPDATE authorisations SET record = replace(record, '\"D1\"', '\"D2\"') WHERE id = 'AU-000003'",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	v, err := s.VerifyAudit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(v.Problems, "\n")
+	for _, want := range []string{
+		"AU-000001: the signed authorisation stored is not the one issued",
+		"AU-000002: revoked in the audit log, not in the records",
+		"AU-000003: the record differs from the one its audit entry issued",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems do not say %q:\n%s", want, got)
+		}
 	}
 }

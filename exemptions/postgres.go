@@ -711,6 +711,10 @@ func (s *PostgresStore) VerifyAudit(ctx context.Context) (Verification, error) {
 		if err := w.records(rows); err != nil {
 			return err
 		}
+		rows.Close()
+		if err := pgVerifyAuthorisations(ctx, tx, w); err != nil {
+			return err
+		}
 		v = w.finish()
 		return nil
 	})

@@ -101,6 +101,7 @@ func (s *PostgresStore) IssueAuthorisation(ctx context.Context, rec Authorisatio
 		if rec.Token, err = sign(rec.ID); err != nil {
 			return fmt.Errorf("signing %s: %w", rec.ID, err)
 		}
+		rec.TokenSHA256 = tokenDigest(rec.Token)
 		rj, err := json.Marshal(rec)
 		if err != nil {
 			return err

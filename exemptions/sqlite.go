@@ -611,5 +611,8 @@ func (s *SQLiteStore) VerifyAudit(ctx context.Context) (Verification, error) {
 	if err := w.records(rows); err != nil {
 		return Verification{}, err
 	}
+	if err := sqliteVerifyAuthorisations(ctx, tx, w); err != nil {
+		return Verification{}, err
+	}
 	return w.finish(), nil
 }

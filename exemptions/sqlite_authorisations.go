@@ -72,6 +72,7 @@ func (s *SQLiteStore) IssueAuthorisation(ctx context.Context, rec AuthorisationR
 		if rec.Token, err = sign(rec.ID); err != nil {
 			return fmt.Errorf("signing %s: %w", rec.ID, err)
 		}
+		rec.TokenSHA256 = tokenDigest(rec.Token)
 		rj, err := json.Marshal(rec)
 		if err != nil {
 			return err
