@@ -147,7 +147,22 @@ func (c checkFailed) Error() string { return c.status.Error() }
 // issue checks fp exactly as CheckFlightPlan does (it calls it) and, when
 // the flight may go ahead, signs and records the authorisation.
 func (a *authorisationServer) issue(ctx context.Context, fp *noflyv1.FlightPlan) (*noflyv1.IssueAuthorisationResponse, error) {
-	fp = wholeSeconds(fp, a.s.stamp())
+	now := a.s.stamp()
+	fp = wholeSeconds(fp, now)
+	// Refuse a window no authorisation may have before checking (and
+	// auditing) the plan; should the start or end be malformed, the check
+	// says so.
+	if fp.GetStart().IsValid() && (fp.End == nil || fp.End.IsValid()) {
+		end := fp.GetStart().AsTime().Add(DefaultFlightDuration)
+		if fp.End != nil {
+			end = fp.End.AsTime()
+		}
+		if start := fp.GetStart().AsTime(); !end.Before(start) { // else the check names the problem
+			if err := a.checkValidity(start, end, now); err != nil {
+				return nil, err
+			}
+		}
+	}
 	check, err := a.s.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
 	if err != nil {
 		return nil, checkFailed{err}
@@ -156,25 +171,15 @@ func (a *authorisationServer) issue(ctx context.Context, fp *noflyv1.FlightPlan)
 	if v := check.GetVerdict(); v != noflyv1.Verdict_VERDICT_CLEAR && v != noflyv1.Verdict_VERDICT_EXEMPTED {
 		return out, nil
 	}
-	now := check.GetCheckedAt().AsTime()
-	// Whole seconds, inside the window checked: the start rounded up, the
-	// end down.
+	now = check.GetCheckedAt().AsTime()
+	// Whole seconds, inside the window checked (which wholeSeconds made
+	// whole already): the start rounded up, the end down.
 	from := check.GetWindow().GetStart().AsTime()
 	if t := from.Truncate(time.Second); !t.Equal(from) {
 		from = t.Add(time.Second)
 	}
 	until := check.GetWindow().GetEnd().AsTime().Truncate(time.Second)
-	var b badRequest
-	switch {
-	case until.Sub(from) > a.cfg.MaxValidity:
-		b.add("flight_plan.end", "the window %s – %s is longer than an authorisation may be valid (%s): ask for shorter flights",
-			from.Format(time.RFC3339), until.Format(time.RFC3339), a.cfg.MaxValidity)
-	case until.Before(now):
-		b.add("flight_plan.end", "%s has passed", until.Format(time.RFC3339))
-	case until.Before(from):
-		b.add("flight_plan.end", "the window is shorter than a second")
-	}
-	if err := b.err(); err != nil {
+	if err := a.checkValidity(from, until, now); err != nil {
 		return nil, err
 	}
 	pq, err := flightPlanQuery(&noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, now)
@@ -220,6 +225,22 @@ func (a *authorisationServer) issue(ctx context.Context, fp *noflyv1.FlightPlan)
 		"bytes", len(rec.Token))
 	out.Authorisation, out.Record = rec.Token, recordToProto(&rec)
 	return out, nil
+}
+
+// checkValidity refuses a validity from from to until, at now: longer than
+// the maximum, over, or empty.
+func (a *authorisationServer) checkValidity(from, until, now time.Time) error {
+	var b badRequest
+	switch {
+	case until.Sub(from) > a.cfg.MaxValidity:
+		b.add("flight_plan.end", "the window %s – %s is longer than an authorisation may be valid (%s): ask for shorter flights",
+			from.Format(time.RFC3339), until.Format(time.RFC3339), a.cfg.MaxValidity)
+	case until.Before(now):
+		b.add("flight_plan.end", "%s has passed", until.Format(time.RFC3339))
+	case until.Before(from):
+		b.add("flight_plan.end", "the window is shorter than a second")
+	}
+	return b.err()
 }
 
 // wholeSeconds returns a copy of fp whose window starts and ends on whole
