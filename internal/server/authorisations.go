@@ -126,6 +126,11 @@ func (a *authorisationServer) IssueAuthorisation(ctx context.Context, req *nofly
 		resp, err := a.issue(ctx, fp)
 		if errors.Is(err, exemptions.ErrNotInForce) && attempt == 0 {
 			a.s.log.WarnContext(ctx, "an exemption changed while an authorisation was issued; checking again", "err", err)
+			if a.s.exCache != nil {
+				if rerr := a.s.exCache.Refresh(ctx); rerr != nil {
+					return nil, a.s.toStatus(ctx, rerr)
+				}
+			}
 			continue
 		}
 		var cf checkFailed
