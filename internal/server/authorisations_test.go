@@ -424,3 +424,60 @@ func cpuTime() int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// racingStore revokes an exemption just before the first authorisation is
+// recorded, as another administrator could between the check and the
+// record.
+type racingStore struct {
+	*exemptions.SQLiteStore
+	revoke string
+}
+
+func (r *racingStore) IssueAuthorisation(ctx context.Context, rec exemptions.AuthorisationRecord, sign func(string) ([]byte, error)) (exemptions.AuthorisationRecord, error) {
+	if r.revoke != "" {
+		if _, err := r.Revoke(ctx, r.revoke, exemptions.Revocation{At: clock, By: "other admin", Reason: "race"}); err != nil {
+			return rec, err
+		}
+		r.revoke = ""
+	}
+	return r.SQLiteStore.IssueAuthorisation(ctx, rec, sign)
+}
+
+// TestIssueRacesRevocation: an exemption revoked between the check and the
+// record is never relied on: the plan is checked again, and DENIED.
+func TestIssueRacesRevocation(t *testing.T) {
+	ctx := context.Background()
+	sq, err := exemptions.OpenSQLite(ctx, filepath.Join(t.TempDir(), "nofly.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	ex, err := sq.Create(ctx, exemptions.Exemption{Holder: exemptions.Holder{Unit: "AMS"}, ZoneIDs: []string{"T-PROHIB"},
+		ValidFrom: clock.Add(-time.Hour), ValidUntil: clock.Add(3 * time.Hour), Ceiling: exemptions.Ceiling{Metres: 60, Ref: geo.AGL},
+		LegalBasis: "TEST/1", IssuedBy: "test", IssuedAt: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &racingStore{SQLiteStore: sq, revoke: ex.ID}
+	zones := readZones(t, testZones)
+	srv, err := New(ctx, Config{
+		Load:           func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log:            slog.New(slog.DiscardHandler),
+		Now:            func() time.Time { return clock },
+		Exemptions:     store,
+		Authorisations: AuthorisationConfig{Key: testSigningKey},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.authz.IssueAuthorisation(ctx, &noflyv1.IssueAuthorisationRequest{FlightPlan: planThroughProhib()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetCheck().GetVerdict() != noflyv1.Verdict_VERDICT_DENIED || len(resp.GetAuthorisation()) != 0 {
+		t.Fatalf("issued on an exemption revoked meanwhile: %v, %d bytes", resp.GetCheck().GetVerdict(), len(resp.GetAuthorisation()))
+	}
+	if recs, _, err := sq.ListAuthorisations(ctx, exemptions.AuthorisationFilter{}); err != nil || len(recs) != 0 {
+		t.Errorf("records: %d, %v", len(recs), err)
+	}
+}
