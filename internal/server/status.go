@@ -95,9 +95,15 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		// it as the client's problem, in geo's words.
 		msg := strings.TrimPrefix(err.Error(), geo.ErrInvalidQuery.Error()+": ")
 		return withDetails(codes.InvalidArgument, msg, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Description: msg}}})
+	case errors.Is(err, errNoSigningKey):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, exemptions.ErrNotFound):
+		kind := "nofly.v1.Exemption"
+		if errors.Is(err, exemptions.ErrAuthorisationNotFound) {
+			kind = "nofly.v1.AuthorisationRecord"
+		}
 		return withDetails(codes.NotFound, err.Error(), &errdetails.ResourceInfo{
-			ResourceType: "nofly.v1.Exemption", ResourceName: strings.SplitN(err.Error(), ":", 2)[0], Description: err.Error(),
+			ResourceType: kind, ResourceName: strings.SplitN(err.Error(), ":", 2)[0], Description: err.Error(),
 		})
 	case exemptions.IsFailedPrecondition(err):
 		return withDetails(codes.FailedPrecondition, err.Error(), &errdetails.PreconditionFailure{
