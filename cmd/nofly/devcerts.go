@@ -32,7 +32,9 @@ localhost, 127.0.0.1 and ::1 (server.pem, server-key.pem), one client
 certificate per role (pilot.pem, planner.pem, admin.pem, auditor.pem, each
 with its -key.pem), and roles.txt, the roles file that gives each its
 role: the pilot and the planner belong to --unit, the pilot is --pilot.
-Keys are ECDSA P-256. It refuses to overwrite files unless --force.
+Keys are ECDSA P-256. It also writes a trial Ed25519 signing key for
+flight authorisations (signing-key.pem, for noflyd --signing-key). It
+refuses to overwrite files unless --force.
 
 For trials only: the CA's key sits next to the certificates. A real
 deployment issues certificates from its own PKI.`,
@@ -65,7 +67,7 @@ deployment issues certificates from its own PKI.`,
 }
 
 func writeDevCerts(e *env, dir, unit, pilot string, valid time.Duration, force bool, now time.Time) error {
-	files := []string{"ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "roles.txt"}
+	files := []string{"ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "roles.txt", "signing-key.pem"}
 	for _, r := range devRoles {
 		files = append(files, r+".pem", r+"-key.pem")
 	}
@@ -129,16 +131,25 @@ func writeDevCerts(e *env, dir, unit, pilot string, valid time.Duration, force b
 	if err := os.WriteFile(filepath.Join(dir, "roles.txt"), []byte(roles.String()), 0o644); err != nil {
 		return err
 	}
+	signingKey, keyID, err := devcert.NewSigningKey()
+	if err != nil {
+		return err
+	}
+	if err := devcert.WriteKey(filepath.Join(dir, "signing-key.pem"), signingKey); err != nil {
+		return err
+	}
 	_, err = fmt.Fprintf(e.stdout, `Wrote a trial CA and certificates to %s, valid until %s:
   ca.pem, ca-key.pem          the CA (keep ca-key.pem private)
   server.pem, server-key.pem  noflyd, for localhost, 127.0.0.1 and ::1
   ROLE.pem, ROLE-key.pem      pilot (%s/%s), planner (%s), admin, auditor
   roles.txt                   the roles file that gives each its role
+  signing-key.pem             signs flight authorisations (key %s)
 
 Start the server:
-  noflyd --tls-cert %[1]s/server.pem --tls-key %[1]s/server-key.pem --client-ca %[1]s/ca.pem --roles %[1]s/roles.txt
+  noflyd --tls-cert %[1]s/server.pem --tls-key %[1]s/server-key.pem --client-ca %[1]s/ca.pem --roles %[1]s/roles.txt \
+    --signing-key %[1]s/signing-key.pem
 Call it as the pilot:
   nofly --ca %[1]s/ca.pem --cert %[1]s/pilot.pem --key %[1]s/pilot-key.pem check --lat 52.31 --lon 4.76
-`, dir, until.UTC().Format(time.RFC3339), unit, pilot, unit)
+`, dir, until.UTC().Format(time.RFC3339), unit, pilot, unit, keyID)
 	return err
 }

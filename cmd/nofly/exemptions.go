@@ -487,7 +487,7 @@ func auditListCommand() *command {
 		example: "  nofly audit list --exemption EX-000001\n",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&exemption, "exemption", "", "only entries concerning exemption `ID`")
-			fs.StringVar(&action, "action", "", "only entries of this `action`: create, supersede, revoke or check")
+			fs.StringVar(&action, "action", "", "only entries of this `action`: create, supersede, revoke, check, authorise or revoke-authorisation")
 			fs.StringVar(&actor, "actor", "", "only entries of this `actor`")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
@@ -497,9 +497,9 @@ func auditListCommand() *command {
 			}
 			req := &noflyv1.ListAuditEventsRequest{ExemptionId: exemption, Actor: actor, PageSize: 1000}
 			if action != "" {
-				v, ok := noflyv1.AuditAction_value["AUDIT_ACTION_"+strings.ToUpper(action)]
+				v, ok := noflyv1.AuditAction_value["AUDIT_ACTION_"+strings.ToUpper(strings.ReplaceAll(action, "-", "_"))]
 				if !ok || v == 0 {
-					return &usageError{cmd: name, msg: fmt.Sprintf("--action %q: want create, supersede, revoke or check", action)}
+					return &usageError{cmd: name, msg: fmt.Sprintf("--action %q: want create, supersede, revoke, check, authorise or revoke-authorisation", action)}
 				}
 				req.Action = noflyv1.AuditAction(v)
 			}
@@ -525,7 +525,7 @@ func auditListCommand() *command {
 				}
 				for _, ev := range page {
 					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.12s\n", ev.GetSeq(), fmtTime(ev.GetAt()),
-						strings.ToLower(strings.TrimPrefix(ev.GetAction().String(), "AUDIT_ACTION_")), cell(ev.GetActor(), 30),
+						strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(ev.GetAction().String(), "AUDIT_ACTION_")), "_", "-"), cell(ev.GetActor(), 30),
 						cell(strings.Join(ev.GetExemptionIds(), ","), 40), cell(auditReference(ev), 20), esc(ev.GetHash()))
 				}
 				return tw.Flush()

@@ -83,6 +83,14 @@ Commands:
   audit list    list the audit log of exemptions and exempted checks (auditors)
   audit verify  prove that the audit log is intact (auditors)
   dev-certs DIR write a trial CA, server and client certificates, and roles
+  plan authorise
+                get a signed flight authorisation for a flight plan
+  authorisation verify|show
+                verify an authorisation offline; show it for a pilot
+  authorisations list|show|revoke|revocations
+                issued authorisations and the revocation list
+  keys new|export
+                make a signing key; export the public key set
 
 Run "nofly COMMAND --help" for a command's flags and an example, and
 "nofly plan --help" (zones, exemptions, audit) for a group of commands.
@@ -134,7 +142,10 @@ type env struct {
 func commands() []*command {
 	return []*command{checkCommand(), planCheckCommand(), zonesListCommand(), zonesShowCommand(),
 		exemptionsCreateCommand(), exemptionsListCommand(), exemptionsShowCommand(), exemptionsSupersedeCommand(),
-		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand()}
+		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
+		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
+		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
+		authorisationVerifyCommand(), authorisationShowCommand()}
 }
 
 // run runs nofly with args (without the program name).

@@ -23,16 +23,7 @@ import (
 const maxPlanFile = 64 << 20
 
 func planCheckCommand() *command {
-	var (
-		start  = timeFlag{now: time.Now}
-		end    = timeFlag{now: time.Now}
-		buffer float64
-		ref    = refFlag{ref: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}
-		minAlt optFloat
-		maxAlt optFloat
-		cref   string
-		op     operatorFlags
-	)
+	pf := newPlanFlags()
 	return &command{
 		name:  "plan check",
 		usage: "FILE [--start TIME] [--end TIME] [--buffer M] [flags]",
@@ -57,77 +48,11 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
   nofly plan check mission.plan --buffer 25 --unit AMS-DRONE --purpose event_supervision --json
   nofly plan check area.geojson --max-alt 120
 `,
-		flags: func(fs *flag.FlagSet) {
-			fs.Var(&start, "start", "`TIME` the flight starts; default: now")
-			fs.Var(&end, "end", "`TIME` the flight ends; default: an hour after the start")
-			fs.Float64Var(&buffer, "buffer", 0, "lateral buffer in `metres` around the route or area")
-			fs.Var(&ref, "alt-ref", "`REF` that GeoJSON heights and --min-alt/--max-alt are measured from: agl, amsl or wgs84")
-			fs.Var(&minAlt, "min-alt", "lowest height of an area, in `metres` above --alt-ref; default with --max-alt: the ground (0 m AGL)")
-			fs.Var(&maxAlt, "max-alt", "highest height of an area, in `metres` above --alt-ref")
-			fs.StringVar(&cref, "reference", "", "your `reference` for the plan, kept in the audit log; default: the file name")
-			alias(fs, "ref", "reference")
-			op.register(fs)
-		},
+		flags: pf.register,
 		run: func(ctx context.Context, e *env, args []string) error {
-			const name = "nofly plan check"
-			switch {
-			case len(args) == 0:
-				return &usageError{cmd: name, msg: "no flight plan FILE given"}
-			case len(args) > 1:
-				return &usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q after FILE", args[1])}
-			case minAlt.set && !maxAlt.set:
-				return &usageError{cmd: name, msg: "--min-alt needs --max-alt (the top of the area's heights)"}
-			case maxAlt.set && !minAlt.set && ref.ref != noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL:
-				return &usageError{cmd: name, msg: fmt.Sprintf("--max-alt with --alt-ref %s needs --min-alt too (only above ground level does the band start at 0 by default)", strings.ToLower(shortRef(ref.ref)))}
-			}
-			file := args[0]
-			b, err := readPlanFile(e, file)
+			p, fp, err := pf.plan(e, "nofly plan check", args)
 			if err != nil {
 				return err
-			}
-			p, err := flightplan.Parse(file, b, flightplan.Options{AltRef: ref.geo()})
-			if err != nil {
-				return err
-			}
-			if cref == "" {
-				cref = filepath.Base(file)
-			}
-			fp := &noflyv1.FlightPlan{
-				ClientReference:   cref,
-				Operator:          op.operator(),
-				Purpose:           op.purpose,
-				OperationCategory: op.category,
-				BufferM:           buffer,
-			}
-			if buffer >= 0 && p.MinBuffer > buffer {
-				// The route runs through loiter centres; the circles around
-				// them are only covered by a buffer of their radius.
-				fmt.Fprintf(e.stderr, "nofly: note: buffer raised from %s m to %s m to cover the mission's loiter circles\n",
-					fmtMetres(buffer), fmtMetres(p.MinBuffer))
-				fp.BufferM = p.MinBuffer
-			}
-			if start.set {
-				fp.Start = timestamppb.New(start.t)
-			}
-			if end.set {
-				fp.End = timestamppb.New(end.t)
-			}
-			if p.Route != nil {
-				fp.Geometry = &noflyv1.FlightPlan_Route{Route: routeToProto(p.Route)}
-				if minAlt.set || maxAlt.set {
-					return &usageError{cmd: name, msg: "--min-alt and --max-alt are for areas; this plan is a route"}
-				}
-			} else {
-				area := areaToProto(p.Area)
-				switch b := p.Area.Band; {
-				case maxAlt.set:
-					// Without --min-alt the area starts on the ground:
-					// 0 m AGL (--alt-ref agl, checked above).
-					area.Band = &noflyv1.AltitudeBand{LowerM: minAlt.v, UpperM: maxAlt.v, Reference: ref.ref}
-				case b != nil: // the file's own heights (KML)
-					area.Band = &noflyv1.AltitudeBand{LowerM: b.Lower, UpperM: b.Upper, Reference: refNames[b.Ref]}
-				}
-				fp.Geometry = &noflyv1.FlightPlan_Area{Area: area}
 			}
 			var resp *noflyv1.CheckFlightPlanResponse
 			err = call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
@@ -147,11 +72,105 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
 					exemptions:     resp.GetExemptions(),
 					exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
-				}, planSubject(p, fp, resp, maxAlt.set && !minAlt.set))
+				}, planSubject(p, fp, resp, pf.maxAlt.set && !pf.minAlt.set))
 			}
 			return verdictError(resp.GetVerdict())
 		},
 	}
+}
+
+// planFlags are the flags that describe a flight plan, shared by plan
+// check and plan authorise.
+type planFlags struct {
+	start, end     timeFlag
+	buffer         float64
+	ref            refFlag
+	minAlt, maxAlt optFloat
+	cref           string
+	op             operatorFlags
+}
+
+func newPlanFlags() *planFlags {
+	return &planFlags{start: timeFlag{now: time.Now}, end: timeFlag{now: time.Now},
+		ref: refFlag{ref: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}}
+}
+
+func (pf *planFlags) register(fs *flag.FlagSet) {
+	fs.Var(&pf.start, "start", "`TIME` the flight starts; default: now")
+	fs.Var(&pf.end, "end", "`TIME` the flight ends; default: an hour after the start")
+	fs.Float64Var(&pf.buffer, "buffer", 0, "lateral buffer in `metres` around the route or area")
+	fs.Var(&pf.ref, "alt-ref", "`REF` that GeoJSON heights and --min-alt/--max-alt are measured from: agl, amsl or wgs84")
+	fs.Var(&pf.minAlt, "min-alt", "lowest height of an area, in `metres` above --alt-ref; default with --max-alt: the ground (0 m AGL)")
+	fs.Var(&pf.maxAlt, "max-alt", "highest height of an area, in `metres` above --alt-ref")
+	fs.StringVar(&pf.cref, "reference", "", "your `reference` for the plan, kept in the audit log; default: the file name")
+	alias(fs, "ref", "reference")
+	pf.op.register(fs)
+}
+
+// plan reads the flight plan FILE that args name and builds the request's
+// plan from it and the flags; name is the command, for usage errors.
+func (pf *planFlags) plan(e *env, name string, args []string) (*flightplan.Plan, *noflyv1.FlightPlan, error) {
+	switch {
+	case len(args) == 0:
+		return nil, nil, &usageError{cmd: name, msg: "no flight plan FILE given"}
+	case len(args) > 1:
+		return nil, nil, &usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q after FILE", args[1])}
+	case pf.minAlt.set && !pf.maxAlt.set:
+		return nil, nil, &usageError{cmd: name, msg: "--min-alt needs --max-alt (the top of the area's heights)"}
+	case pf.maxAlt.set && !pf.minAlt.set && pf.ref.ref != noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL:
+		return nil, nil, &usageError{cmd: name, msg: fmt.Sprintf("--max-alt with --alt-ref %s needs --min-alt too (only above ground level does the band start at 0 by default)", strings.ToLower(shortRef(pf.ref.ref)))}
+	}
+	file := args[0]
+	b, err := readPlanFile(e, file)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := flightplan.Parse(file, b, flightplan.Options{AltRef: pf.ref.geo()})
+	if err != nil {
+		return nil, nil, err
+	}
+	cref := pf.cref
+	if cref == "" {
+		cref = filepath.Base(file)
+	}
+	fp := &noflyv1.FlightPlan{
+		ClientReference:   cref,
+		Operator:          pf.op.operator(),
+		Purpose:           pf.op.purpose,
+		OperationCategory: pf.op.category,
+		BufferM:           pf.buffer,
+	}
+	if pf.buffer >= 0 && p.MinBuffer > pf.buffer {
+		// The route runs through loiter centres; the circles around
+		// them are only covered by a buffer of their radius.
+		fmt.Fprintf(e.stderr, "nofly: note: buffer raised from %s m to %s m to cover the mission's loiter circles\n",
+			fmtMetres(pf.buffer), fmtMetres(p.MinBuffer))
+		fp.BufferM = p.MinBuffer
+	}
+	if pf.start.set {
+		fp.Start = timestamppb.New(pf.start.t)
+	}
+	if pf.end.set {
+		fp.End = timestamppb.New(pf.end.t)
+	}
+	if p.Route != nil {
+		fp.Geometry = &noflyv1.FlightPlan_Route{Route: routeToProto(p.Route)}
+		if pf.minAlt.set || pf.maxAlt.set {
+			return nil, nil, &usageError{cmd: name, msg: "--min-alt and --max-alt are for areas; this plan is a route"}
+		}
+	} else {
+		area := areaToProto(p.Area)
+		switch b := p.Area.Band; {
+		case pf.maxAlt.set:
+			// Without --min-alt the area starts on the ground:
+			// 0 m AGL (--alt-ref agl, checked above).
+			area.Band = &noflyv1.AltitudeBand{LowerM: pf.minAlt.v, UpperM: pf.maxAlt.v, Reference: pf.ref.ref}
+		case b != nil: // the file's own heights (KML)
+			area.Band = &noflyv1.AltitudeBand{LowerM: b.Lower, UpperM: b.Upper, Reference: refNames[b.Ref]}
+		}
+		fp.Geometry = &noflyv1.FlightPlan_Area{Area: area}
+	}
+	return p, fp, nil
 }
 
 func readPlanFile(e *env, file string) ([]byte, error) {

@@ -35,7 +35,11 @@ func TestGroupHelp(t *testing.T) {
 		args []string
 		want []string // lines the help must hold
 	}{
-		{[]string{"plan", "--help"}, []string{"Usage: nofly plan COMMAND [flags]", "  plan check  Asks whether a flight plan may go ahead."}},
+		{[]string{"plan", "--help"}, []string{"Usage: nofly plan COMMAND [flags]", "  plan check      Asks whether a flight plan may go ahead.",
+			"  plan authorise  Asks the server for a signed flight authorisation of a flight plan."}},
+		{[]string{"authorisations", "--help"}, []string{"  authorisations list", "  authorisations revocations"}},
+		{[]string{"authorisation", "--help"}, []string{"  authorisation verify", "  authorisation show"}},
+		{[]string{"keys", "--help"}, []string{"  keys new", "  keys export"}},
 		{[]string{"zones", "-h"}, []string{"  zones list", "  zones show"}},
 		{[]string{"exemptions", "--help"}, []string{"  exemptions create", "  exemptions revoke"}},
 		{[]string{"audit", "--help"}, []string{"  audit list", "  audit verify"}},

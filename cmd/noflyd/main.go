@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nofly-project/nofly/authorisation"
 	"github.com/nofly-project/nofly/data"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/buildinfo"
@@ -73,6 +75,11 @@ are loaded, SERVING after (a failed reload does not change it), NOT_SERVING
 again once stopping. --metrics-listen serves Prometheus metrics on
 http://ADDR/metrics (typically 127.0.0.1:9600).
 
+Flight authorisations: with --signing-key (an Ed25519 key from "nofly keys
+new") noflyd signs an authorisation for every flight plan whose check is
+CLEAR or EXEMPTED when asked ("nofly plan authorise"), which ground stations
+verify offline; see docs/authorisations.md.
+
 Signals: SIGHUP reloads the zone files, the certificates and the roles
 file; if any has a problem, every problem is logged and the old one stays
 in service. SIGTERM or SIGINT stop
@@ -103,6 +110,7 @@ type config struct {
 	metrics   string // --metrics-listen; "" serves none
 	pprof     bool
 	version   bool // --version: print it and exit
+	signing   signingFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -116,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fset.StringVar(&c.db, "db", "nofly.db", "exemption `database`: an SQLite file (created when missing), or a postgres:// URL shared by several noflyd")
 	fset.DurationVar(&c.grace, "grace", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
 	c.tls.register(fset)
+	c.signing.register(fset)
 	fset.StringVar(&c.metrics, "metrics-listen", "", "`address` to serve Prometheus metrics on, at /metrics (host:port, e.g. 127.0.0.1:9600); default: none")
 	fset.BoolVar(&c.pprof, "pprof", false, "also serve Go profiles at /debug/pprof/ on --metrics-listen")
 	fset.BoolVar(&c.version, "version", false, "print noflyd's version (module version, VCS revision) and exit")
@@ -197,10 +206,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer store.Close() // after the server has stopped: deferred first, runs last
 	log.InfoContext(ctx, "exemption database open", "db", dbName)
 
+	authz, err := c.signing.load()
+	if err != nil {
+		return err
+	}
+	if authz.Key != nil {
+		log.InfoContext(ctx, "signing flight authorisations", "key_id", authorisation.KeyIDString(authorisation.Thumbprint(authz.Key.Public().(ed25519.PublicKey))),
+			"issuer", authz.Issuer, "previous_keys", len(authz.Previous), "max_validity", authz.MaxValidity)
+	}
 	load, sources := loader(c.zones)
 	metrics := server.NewMetrics()
 	srv, err := server.Prepare(server.Config{Load: load, Sources: sources, Log: log, Exemptions: store,
-		Auth: sec.auth, Metrics: metrics})
+		Auth: sec.auth, Metrics: metrics, Authorisations: authz})
 	if err != nil {
 		return err
 	}

@@ -69,8 +69,8 @@ func TestPostgresReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := rawPG(t, url).QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
-		t.Fatalf("%d migrations recorded (%v), want 2", n, err)
+	if err := rawPG(t, url).QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != len(pgstore.Migrations) {
+		t.Fatalf("%d migrations recorded (%v), want %d", n, err, len(pgstore.Migrations))
 	}
 }
 
@@ -166,6 +166,10 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 		{"request edited", "UPDATE requests SET exemption_id = 'EX-000001'", "request 00000000-0000-4000-8000-00000000000a: differs from audit entry 5"},
 		{"request removed", "DELETE FROM requests", "request 00000000-0000-4000-8000-00000000000a: made audit entry 5 but is missing"},
 		{"request added", "INSERT INTO requests VALUES ('00000000-0000-4000-8000-00000000000b', 'd', 'create', 'EX-000001', 1)", "request 00000000-0000-4000-8000-00000000000b: no audit entry made it"},
+		// Authorisations: the signed bytes, and the rows the cascade reads.
+		{"authorisation token changed", "UPDATE authorisations SET token = '\\x00'", "AU-000001: the signed authorisation stored is not the one issued"},
+		{"authorisation exemption row removed", "DELETE FROM authorisation_exemptions", "AU-000001: exemption rows missing"},
+		{"authorisation valid_until edited", "UPDATE authorisations SET valid_until_ns = 0", "AU-000001: column valid_until differs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,6 +189,14 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 			if _, err := s.Create(ctx, exemptions.Request{ID: "00000000-0000-4000-8000-00000000000a", Digest: "d"}, storetest.Record("AMS")); err != nil {
 				t.Fatal(err)
 			}
+			if strings.HasPrefix(tc.name, "authorisation") {
+				t0 := storetest.T0
+				if _, err := s.IssueAuthorisation(ctx, exemptions.AuthorisationRecord{IssuedAt: t0, ValidFrom: t0, ValidUntil: t0.Add(time.Hour),
+					Unit: "AMS", Drone: "D1", Verdict: "EXEMPTED", ExemptionIDs: []string{"EX-000001"}},
+					func(id string) ([]byte, error) { return []byte("signed " + id), nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() {
 				t.Fatalf("before tampering: %+v %v", v, err)
 			}
@@ -193,6 +205,7 @@ func TestPostgresVerifyFindsTampering(t *testing.T) {
 				"DROP TRIGGER audit_no_update ON audit", "DROP TRIGGER exemptions_no_delete ON exemptions",
 				"DROP TRIGGER exemption_zones_no_change ON exemption_zones", "DROP TRIGGER exemptions_no_edit ON exemptions",
 				"DROP TRIGGER exemption_zones_named ON exemption_zones", "DROP TRIGGER requests_no_change ON requests",
+				"DROP TRIGGER authorisations_no_edit ON authorisations", "DROP TRIGGER authorisation_exemptions_no_change ON authorisation_exemptions",
 				tc.sql,
 			} {
 				if _, err := db.Exec(ctx, q); err != nil {
@@ -446,7 +459,7 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 		"CREATE ROLE " + role + " LOGIN PASSWORD 'test-only'",
 		"GRANT USAGE ON SCHEMA public TO " + role,
 		"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO " + role,
-		"GRANT UPDATE ON exemptions, chain_head TO " + role,
+		"GRANT UPDATE ON exemptions, chain_head, authorisations TO " + role,
 	} {
 		if _, err := admin.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -474,11 +487,27 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 	if _, err := app.Revoke(ctx, exemptions.Request{}, ex.ID, exemptions.Revocation{By: "c", At: storetest.T0, Reason: "r"}); err != nil {
 		t.Fatal(err)
 	}
+	// An authorisation issued under a record, revoked with it.
+	ex2, err := app.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := storetest.T0
+	if _, err := app.IssueAuthorisation(ctx, exemptions.AuthorisationRecord{IssuedAt: t0, ValidFrom: t0, ValidUntil: t0.Add(time.Hour),
+		Unit: "AMS", Drone: "D1", Verdict: "EXEMPTED", ExemptionIDs: []string{ex2.ID}},
+		func(id string) ([]byte, error) { return []byte("signed " + id), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := app.RevokeAuthorisationsRelyingOn(ctx, ex2.ID, exemptions.AuthorisationRevocation{At: t0, By: "c",
+		Reason: exemptions.AuthorisationExemptionRevoked}); err != nil || len(rs) != 1 {
+		t.Fatalf("cascade: %v %v", rs, err)
+	}
 	if v, err := app.VerifyAudit(ctx); err != nil || !v.OK() {
 		t.Fatalf("%+v %v", v, err)
 	}
 	conn := rawPG(t, u.String())
-	for _, q := range []string{"DELETE FROM audit", "TRUNCATE audit", "DROP TRIGGER audit_no_update ON audit", "DELETE FROM exemptions"} {
+	for _, q := range []string{"DELETE FROM audit", "TRUNCATE audit", "DROP TRIGGER audit_no_update ON audit", "DELETE FROM exemptions",
+		"DELETE FROM authorisations", "DELETE FROM authorisation_exemptions", "UPDATE authorisations SET revocation = NULL"} {
 		if _, err := conn.Exec(ctx, q); err == nil {
 			t.Errorf("%s: accepted from the application's role", q)
 		}
@@ -512,7 +541,7 @@ func TestPostgresMigrateFromSchema1(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.New(t)
 	// A record written without a request id touches only the first
-	// migration's tables; then the second migration's objects go, as if
+	// migration's tables; then the newer migrations' objects go, as if
 	// they had never been made.
 	first := openPostgresURL(t, url)
 	if _, err := first.Create(ctx, exemptions.Request{}, storetest.Record("AMS", "NL-A")); err != nil {
@@ -524,13 +553,16 @@ func TestPostgresMigrateFromSchema1(t *testing.T) {
 		"DROP TABLE requests",
 		"DROP TRIGGER exemption_zones_named ON exemption_zones", "DROP FUNCTION nofly_exemption_zones_named()",
 		"DROP TRIGGER exemptions_columns ON exemptions", "DROP FUNCTION nofly_exemptions_columns()",
+		"DROP TABLE authorisation_exemptions", "DROP TABLE authorisations",
+		"DROP FUNCTION nofly_authorisations_no_edit()", "DROP FUNCTION nofly_authorisations_columns()",
+		"DROP FUNCTION nofly_authorisation_exemptions_named()",
 		"DELETE FROM schema_migrations WHERE version > 1",
 	} {
 		if _, err := db.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if len(pgstore.Migrations) != 2 {
+	if len(pgstore.Migrations) != 3 {
 		t.Fatalf("%d migrations: undo the newer ones above too", len(pgstore.Migrations))
 	}
 	s := openPostgresURL(t, url)
@@ -546,6 +578,12 @@ func TestPostgresMigrateFromSchema1(t *testing.T) {
 	}
 	if b, err := s.Create(ctx, req, storetest.Record("AMS", "NL-A")); err != nil || b.ID != a.ID {
 		t.Fatalf("retry: %v %v", b, err)
+	}
+	t0 := storetest.T0
+	if _, err := s.IssueAuthorisation(ctx, exemptions.AuthorisationRecord{IssuedAt: t0, ValidFrom: t0, ValidUntil: t0.Add(time.Hour),
+		Unit: "AMS", Drone: "D1", Verdict: "EXEMPTED", ExemptionIDs: []string{"EX-000001"}},
+		func(id string) ([]byte, error) { return []byte("signed " + id), nil }); err != nil {
+		t.Fatal(err)
 	}
 	if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() || v.Records != 2 {
 		t.Fatalf("%+v %v", v, err)

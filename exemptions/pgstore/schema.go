@@ -120,6 +120,65 @@ var pgMigrations = []string{
 	END $$;
 	CREATE TRIGGER exemptions_columns BEFORE INSERT ON exemptions
 		FOR EACH ROW EXECUTE FUNCTION nofly_exemptions_columns();`,
+	// 3: signed flight authorisations, the exemptions each relied on, and
+	// the triggers that keep them append-only (a record changes once, when
+	// revoked) and its other rows as the record says.
+	`CREATE TABLE authorisations (
+		seq            bigint PRIMARY KEY,
+		id             text NOT NULL UNIQUE,
+		unit           text NOT NULL,
+		valid_until_ns bigint NOT NULL, -- Unix nanoseconds
+		record         text NOT NULL,   -- JSON of the record as issued
+		token          bytea NOT NULL,  -- the signed bytes as issued
+		revoked_at_ns  bigint,
+		revocation     text             -- JSON of the revocation
+	);
+	CREATE INDEX authorisations_unit ON authorisations (unit, seq);
+	CREATE INDEX authorisations_valid ON authorisations (valid_until_ns);
+	CREATE TABLE authorisation_exemptions (
+		exemption_id     text NOT NULL,
+		authorisation_id text NOT NULL REFERENCES authorisations (id),
+		PRIMARY KEY (exemption_id, authorisation_id)
+	);
+	CREATE TRIGGER authorisations_no_delete BEFORE DELETE ON authorisations
+		FOR EACH ROW EXECUTE FUNCTION nofly_refuse('authorisations are never deleted');
+	CREATE TRIGGER authorisations_no_truncate BEFORE TRUNCATE ON authorisations
+		FOR EACH STATEMENT EXECUTE FUNCTION nofly_refuse('authorisations are never deleted');
+	CREATE TRIGGER authorisation_exemptions_no_change BEFORE UPDATE OR DELETE ON authorisation_exemptions
+		FOR EACH ROW EXECUTE FUNCTION nofly_refuse('authorisations are never edited or deleted');
+	CREATE TRIGGER authorisation_exemptions_no_truncate BEFORE TRUNCATE ON authorisation_exemptions
+		FOR EACH STATEMENT EXECUTE FUNCTION nofly_refuse('authorisations are never deleted');
+	CREATE FUNCTION nofly_authorisations_no_edit() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF OLD.id IS DISTINCT FROM NEW.id OR OLD.seq IS DISTINCT FROM NEW.seq OR OLD.unit IS DISTINCT FROM NEW.unit
+			OR OLD.valid_until_ns IS DISTINCT FROM NEW.valid_until_ns OR OLD.record IS DISTINCT FROM NEW.record
+			OR OLD.token IS DISTINCT FROM NEW.token OR OLD.revocation IS NOT NULL
+		THEN
+			RAISE EXCEPTION 'authorisations are never edited: revoke' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER authorisations_no_edit BEFORE UPDATE ON authorisations
+		FOR EACH ROW EXECUTE FUNCTION nofly_authorisations_no_edit();
+	CREATE FUNCTION nofly_authorisations_columns() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF NEW.unit IS DISTINCT FROM NEW.record::jsonb ->> 'Unit' OR NEW.id IS DISTINCT FROM NEW.record::jsonb ->> 'ID' THEN
+			RAISE EXCEPTION 'an authorisation''s columns must agree with the record' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER authorisations_columns BEFORE INSERT ON authorisations
+		FOR EACH ROW EXECUTE FUNCTION nofly_authorisations_columns();
+	CREATE FUNCTION nofly_authorisation_exemptions_named() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF NOT EXISTS (SELECT 1 FROM authorisations a
+			WHERE a.id = NEW.authorisation_id AND (a.record::jsonb -> 'ExemptionIDs') ? NEW.exemption_id) THEN
+			RAISE EXCEPTION 'an exemption row must name an exemption its authorisation relied on' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER authorisation_exemptions_named BEFORE INSERT ON authorisation_exemptions
+		FOR EACH ROW EXECUTE FUNCTION nofly_authorisation_exemptions_named();`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema

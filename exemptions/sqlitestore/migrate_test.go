@@ -11,8 +11,9 @@ import (
 )
 
 // TestMigrateFromSchema1 opens a database made by a nofly with only the
-// first migration, holding a record: the second migration runs, and the
-// old record is read by caches that start over.
+// first migration, holding a record: the newer migrations run, the old
+// record is read by caches that start over, and authorisations may rely on
+// it.
 func TestMigrateFromSchema1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "nofly.db")
@@ -48,5 +49,16 @@ func TestMigrateFromSchema1(t *testing.T) {
 	}
 	if c.Snapshot().Len != 1 {
 		t.Fatalf("cache holds %d records, want the old one", c.Snapshot().Len)
+	}
+	// Authorisations (migration 4) rely on the old record.
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	a, err := s.IssueAuthorisation(ctx, exemptions.AuthorisationRecord{IssuedAt: t0, ValidFrom: t0, ValidUntil: t0.Add(time.Hour),
+		Unit: "AMS", Drone: "D1", Verdict: "EXEMPTED", ExemptionIDs: []string{"EX-000001"}},
+		func(id string) ([]byte, error) { return []byte("signed " + id), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetAuthorisation(ctx, a.ID); err != nil || string(got.Token) != "signed AU-000001" {
+		t.Fatalf("%+v %v", got, err)
 	}
 }

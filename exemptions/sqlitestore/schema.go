@@ -74,4 +74,42 @@ var migrations = []string{
 	CREATE TRIGGER exemptions_unit BEFORE INSERT ON exemptions
 		WHEN NEW.unit IS NOT json_extract(NEW.record, '$.holder.unit') OR NEW.id IS NOT json_extract(NEW.record, '$.id')
 		BEGIN SELECT RAISE(ABORT, 'a record''s columns must agree with the record'); END;`,
+	// 4: signed flight authorisations, the exemptions each relied on, and
+	// the triggers that keep them append-only (a record changes once, when
+	// revoked) and its other rows as the record says.
+	`CREATE TABLE authorisations (
+		seq            INTEGER PRIMARY KEY,
+		id             TEXT NOT NULL UNIQUE,
+		unit           TEXT NOT NULL,
+		valid_until_ns INTEGER NOT NULL, -- Unix nanoseconds
+		record         TEXT NOT NULL,    -- JSON of the record as issued
+		token          BLOB NOT NULL,    -- the signed bytes as issued
+		revoked_at_ns  INTEGER,
+		revocation     TEXT              -- JSON of the revocation
+	);
+	CREATE INDEX authorisations_unit ON authorisations (unit, seq);
+	CREATE INDEX authorisations_valid ON authorisations (valid_until_ns);
+	CREATE TABLE authorisation_exemptions (
+		exemption_id     TEXT NOT NULL,
+		authorisation_id TEXT NOT NULL REFERENCES authorisations (id),
+		PRIMARY KEY (exemption_id, authorisation_id)
+	) WITHOUT ROWID;
+	CREATE TRIGGER authorisations_no_delete BEFORE DELETE ON authorisations
+		BEGIN SELECT RAISE(ABORT, 'authorisations are never deleted'); END;
+	CREATE TRIGGER authorisation_exemptions_no_delete BEFORE DELETE ON authorisation_exemptions
+		BEGIN SELECT RAISE(ABORT, 'authorisations are never deleted'); END;
+	CREATE TRIGGER authorisation_exemptions_no_update BEFORE UPDATE ON authorisation_exemptions
+		BEGIN SELECT RAISE(ABORT, 'authorisations are never edited: revoke'); END;
+	CREATE TRIGGER authorisations_no_edit BEFORE UPDATE ON authorisations
+		WHEN OLD.id IS NOT NEW.id OR OLD.seq IS NOT NEW.seq OR OLD.unit IS NOT NEW.unit
+			OR OLD.valid_until_ns IS NOT NEW.valid_until_ns OR OLD.record IS NOT NEW.record OR OLD.token IS NOT NEW.token
+			OR OLD.revocation IS NOT NULL
+		BEGIN SELECT RAISE(ABORT, 'authorisations are never edited: revoke'); END;
+	CREATE TRIGGER authorisations_columns BEFORE INSERT ON authorisations
+		WHEN NEW.unit IS NOT json_extract(NEW.record, '$.Unit') OR NEW.id IS NOT json_extract(NEW.record, '$.ID')
+		BEGIN SELECT RAISE(ABORT, 'an authorisation''s columns must agree with the record'); END;
+	CREATE TRIGGER authorisation_exemptions_named BEFORE INSERT ON authorisation_exemptions
+		WHEN NOT EXISTS (SELECT 1 FROM authorisations a, json_each(a.record, '$.ExemptionIDs') x
+			WHERE a.id = NEW.authorisation_id AND x.value = NEW.exemption_id)
+		BEGIN SELECT RAISE(ABORT, 'an exemption row must name an exemption its authorisation relied on'); END;`,
 }

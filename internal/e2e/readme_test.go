@@ -348,6 +348,9 @@ var varying = []struct {
 	{regexp.MustCompile(`\b[0-9a-f]{12,64}\b`), "<hash>"},
 	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:<port>"},
 	{regexp.MustCompile(`took=\S+`), "took=<duration>"},
+	// A signing key's id: the base64url SHA-256 thumbprint of a key made
+	// afresh by each run.
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_-])[A-Za-z0-9_-]{43}([^A-Za-z0-9_-]|$)`), "${1}<key-id>${2}"},
 }
 
 func normalise(s string) string {

@@ -92,6 +92,15 @@ var policy = map[string]access{
 	noflyv1.ExemptionService_ListAuditEvents_FullMethodName:    allow(RoleAuditor),
 	noflyv1.ExemptionService_VerifyAuditLog_FullMethodName:     allow(RoleAuditor),
 
+	noflyv1.AuthorisationService_IssueAuthorisation_FullMethodName:  allow(RolePilot, RolePlanner),
+	noflyv1.AuthorisationService_GetAuthorisation_FullMethodName:    allow(RoleAdmin, RoleAuditor),
+	noflyv1.AuthorisationService_ListAuthorisations_FullMethodName:  allow(RoleAdmin, RoleAuditor),
+	noflyv1.AuthorisationService_RevokeAuthorisation_FullMethodName: allow(RoleAdmin),
+	// Verifiers need the key set and the revocation list, and nothing
+	// else; every role may fetch them for the devices it looks after.
+	noflyv1.AuthorisationService_GetRevocationList_FullMethodName: {anyRole: true},
+	noflyv1.AuthorisationService_GetKeySet_FullMethodName:         {anyRole: true},
+
 	healthpb.Health_Check_FullMethodName: {anyCert: true},
 	healthpb.Health_Watch_FullMethodName: {anyCert: true},
 	healthpb.Health_List_FullMethodName:  {anyCert: true},
@@ -237,6 +246,17 @@ func bind(id Identity, req any) string {
 			return bindName(id, &r.Exemption.IssuedBy, "exemption.issued_by")
 		}
 	case *noflyv1.RevokeExemptionRequest:
+		return bindName(id, &r.RevokedBy, "revoked_by")
+	case *noflyv1.IssueAuthorisationRequest:
+		// As CheckFlightPlan: the authorisation is issued on that check.
+		if r.FlightPlan == nil {
+			return ""
+		}
+		if r.FlightPlan.Operator == nil {
+			r.FlightPlan.Operator = &noflyv1.Operator{}
+		}
+		return bindOperator(id, r.FlightPlan.Operator, "flight_plan.operator")
+	case *noflyv1.RevokeAuthorisationRequest:
 		return bindName(id, &r.RevokedBy, "revoked_by")
 	}
 	return ""

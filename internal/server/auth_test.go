@@ -104,6 +104,8 @@ func newAuthFixture(t *testing.T) *authFixture {
 		Now:        func() time.Time { return clock },
 		Exemptions: f.store,
 		Auth:       f.auth,
+
+		Authorisations: AuthorisationConfig{Key: testSigningKey},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +183,9 @@ func (f *authFixture) calls(t *testing.T) map[string]func(ctx context.Context, c
 	exc := func(conn *grpc.ClientConn) noflyv1.ExemptionServiceClient {
 		return noflyv1.NewExemptionServiceClient(conn)
 	}
+	authc := func(conn *grpc.ClientConn) noflyv1.AuthorisationServiceClient {
+		return noflyv1.NewAuthorisationServiceClient(conn)
+	}
 	return map[string]func(ctx context.Context, conn *grpc.ClientConn) error{
 		noflyv1.GeofenceService_CheckPosition_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
 			req := positionIn(50, clock)
@@ -231,6 +236,33 @@ func (f *authFixture) calls(t *testing.T) map[string]func(ctx context.Context, c
 		},
 		noflyv1.ExemptionService_VerifyAuditLog_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
 			_, err := exc(conn).VerifyAuditLog(ctx, &noflyv1.VerifyAuditLogRequest{})
+			return err
+		},
+		noflyv1.AuthorisationService_IssueAuthorisation_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := authc(conn).IssueAuthorisation(ctx, &noflyv1.IssueAuthorisationRequest{FlightPlan: &noflyv1.FlightPlan{
+				Operator: &noflyv1.Operator{DroneSerial: "D1"},
+				Geometry: route(wp(52.05, 4.05, 50), wp(52.06, 4.06, 50)), Start: timestamppb.New(clock)}})
+			return err
+		},
+		noflyv1.AuthorisationService_GetAuthorisation_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := authc(conn).GetAuthorisation(ctx, &noflyv1.GetAuthorisationRequest{Id: f.authorise(t)})
+			return err
+		},
+		noflyv1.AuthorisationService_ListAuthorisations_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := authc(conn).ListAuthorisations(ctx, &noflyv1.ListAuthorisationsRequest{})
+			return err
+		},
+		noflyv1.AuthorisationService_RevokeAuthorisation_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := authc(conn).RevokeAuthorisation(ctx, &noflyv1.RevokeAuthorisationRequest{Id: f.authorise(t), Note: "cancelled",
+				Reason: noflyv1.AuthorisationRevocationReason_AUTHORISATION_REVOCATION_REASON_WITHDRAWN})
+			return err
+		},
+		noflyv1.AuthorisationService_GetRevocationList_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := authc(conn).GetRevocationList(ctx, &noflyv1.GetRevocationListRequest{})
+			return err
+		},
+		noflyv1.AuthorisationService_GetKeySet_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := authc(conn).GetKeySet(ctx, &noflyv1.GetKeySetRequest{})
 			return err
 		},
 		healthpb.Health_Check_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
@@ -285,15 +317,21 @@ func TestRoles(t *testing.T) {
 		hlist   = healthpb.Health_List_FullMethodName
 		watch   = healthpb.Health_Watch_FullMethodName
 		reflect = reflectionpb.ServerReflection_ServerReflectionInfo_FullMethodName
+		issueAu = noflyv1.AuthorisationService_IssueAuthorisation_FullMethodName
+		getAu   = noflyv1.AuthorisationService_GetAuthorisation_FullMethodName
+		listAu  = noflyv1.AuthorisationService_ListAuthorisations_FullMethodName
+		revAu   = noflyv1.AuthorisationService_RevokeAuthorisation_FullMethodName
+		crl     = noflyv1.AuthorisationService_GetRevocationList_FullMethodName
+		keys    = noflyv1.AuthorisationService_GetKeySet_FullMethodName
 	)
 	anyone := []string{health, hlist, watch}
-	withRole := append([]string{list, get, reflect}, anyone...)
+	withRole := append([]string{list, get, reflect, crl, keys}, anyone...)
 	allowed := map[string][]string{
-		"pilot":   append([]string{check, plan}, withRole...),
-		"pilot2":  append([]string{check, plan}, withRole...),
-		"planner": append([]string{plan}, withRole...),
-		"admin":   append([]string{create, super, revoke, getEx, listEx}, withRole...),
-		"auditor": append([]string{getEx, listEx, audit, verify}, withRole...),
+		"pilot":   append([]string{check, plan, issueAu}, withRole...),
+		"pilot2":  append([]string{check, plan, issueAu}, withRole...),
+		"planner": append([]string{plan, issueAu}, withRole...),
+		"admin":   append([]string{create, super, revoke, getEx, listEx, getAu, listAu, revAu}, withRole...),
+		"auditor": append([]string{getEx, listEx, audit, verify, getAu, listAu}, withRole...),
 		"norole":  anyone,
 	}
 	calls := f.calls(t)

@@ -75,6 +75,7 @@ func (e *exemptionServer) SupersedeExemption(ctx context.Context, req *noflyv1.S
 		return nil, e.s.toStatus(ctx, err)
 	}
 	e.changed(ctx)
+	e.s.revokeRelying(ctx, req.GetId(), exemptions.AuthorisationExemptionSuperseded, out.IssuedBy, now)
 	e.s.log.InfoContext(ctx, "exemption superseded", "id", req.GetId(), "by_record", out.ID, "by", out.IssuedBy)
 	return &noflyv1.SupersedeExemptionResponse{Exemption: exemptionToProto(&out), Warnings: e.warnings(&out)}, nil
 }
@@ -123,6 +124,7 @@ func (e *exemptionServer) RevokeExemption(ctx context.Context, req *noflyv1.Revo
 		return nil, e.s.toStatus(ctx, err)
 	}
 	e.changed(ctx)
+	e.s.revokeRelying(ctx, out.ID, exemptions.AuthorisationExemptionRevoked, req.GetRevokedBy(), now)
 	e.s.log.InfoContext(ctx, "exemption revoked", "id", out.ID, "by", req.GetRevokedBy(), "reason", req.GetReason())
 	return &noflyv1.RevokeExemptionResponse{Exemption: exemptionToProto(&out)}, nil
 }
@@ -167,6 +169,9 @@ var actionFromProto = map[noflyv1.AuditAction]exemptions.Action{
 	noflyv1.AuditAction_AUDIT_ACTION_SUPERSEDE: exemptions.ActionSupersede,
 	noflyv1.AuditAction_AUDIT_ACTION_REVOKE:    exemptions.ActionRevoke,
 	noflyv1.AuditAction_AUDIT_ACTION_CHECK:     exemptions.ActionCheck,
+
+	noflyv1.AuditAction_AUDIT_ACTION_AUTHORISE:            exemptions.ActionAuthorise,
+	noflyv1.AuditAction_AUDIT_ACTION_REVOKE_AUTHORISATION: exemptions.ActionRevokeAuthorisation,
 }
 
 // ListAuditEvents implements nofly.v1.ExemptionService.

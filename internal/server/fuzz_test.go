@@ -88,6 +88,8 @@ func buildFuzzRig(dir string) (*fuzzRig, error) {
 			Now:        func() time.Time { return clock },
 			Exemptions: store,
 			Auth:       a,
+
+			Authorisations: AuthorisationConfig{Key: testSigningKey},
 		})
 		if err != nil {
 			return nil, err
@@ -136,7 +138,8 @@ func (r *fuzzRig) method(s *Server, full string) (grpc.MethodDesc, any, bool) {
 	for _, d := range []struct {
 		desc *grpc.ServiceDesc
 		impl any
-	}{{&noflyv1.GeofenceService_ServiceDesc, s}, {&noflyv1.ExemptionService_ServiceDesc, &exemptionServer{s: s}}} {
+	}{{&noflyv1.GeofenceService_ServiceDesc, s}, {&noflyv1.ExemptionService_ServiceDesc, &exemptionServer{s: s}},
+		{&noflyv1.AuthorisationService_ServiceDesc, s.authz}} {
 		for _, m := range d.desc.Methods {
 			if "/"+d.desc.ServiceName+"/"+m.MethodName == full {
 				return m, d.impl, true
@@ -369,7 +372,8 @@ func TestFuzzCoversEveryRPC(t *testing.T) {
 	for _, full := range fuzzTargets {
 		targets[full] = true
 	}
-	for _, d := range []*grpc.ServiceDesc{&noflyv1.GeofenceService_ServiceDesc, &noflyv1.ExemptionService_ServiceDesc} {
+	for _, d := range []*grpc.ServiceDesc{&noflyv1.GeofenceService_ServiceDesc, &noflyv1.ExemptionService_ServiceDesc,
+		&noflyv1.AuthorisationService_ServiceDesc} {
 		for _, m := range d.Methods {
 			full := "/" + d.ServiceName + "/" + m.MethodName
 			if !targets[full] || len(fuzzSeeds[full]) == 0 {

@@ -67,6 +67,9 @@ type Config struct {
 	// Metrics, when set, count the calls, reloads and store errors, and
 	// export the zone set and exemption cache (metrics.go).
 	Metrics *Metrics
+	// Authorisations configures signed flight authorisations
+	// (authorisations.go), served when Exemptions keeps them.
+	Authorisations AuthorisationConfig
 }
 
 // Server serves nofly.v1.GeofenceService and the standard health service.
@@ -94,6 +97,8 @@ type Server struct {
 	auth    *Auth       // nil: every caller is local (no TLS)
 	metrics *Metrics    // nil: none
 	ready   atomic.Bool // Start succeeded (ready.go)
+
+	authz *authorisationServer // nil unless the exemption store keeps authorisations
 }
 
 // zoneSet is an index with what clients are told about it. It is immutable.
@@ -135,6 +140,9 @@ func newServer(cfg Config) *Server {
 	if cfg.Exemptions != nil {
 		s.exStore = observeStore(cfg.Exemptions, cfg.Metrics)
 	}
+	if as, ok := cfg.Exemptions.(exemptions.AuthorisationStore); ok {
+		s.authz = newAuthorisationServer(s, as, cfg.Authorisations)
+	}
 	if s.metrics != nil {
 		s.metrics.bind(s)
 	}
@@ -146,6 +154,9 @@ func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
 	s.health.SetServingStatus(noflyv1.GeofenceService_ServiceDesc.ServiceName, st)
 	if s.exStore != nil {
 		s.health.SetServingStatus(noflyv1.ExemptionService_ServiceDesc.ServiceName, st)
+	}
+	if s.authz != nil {
+		s.health.SetServingStatus(noflyv1.AuthorisationService_ServiceDesc.ServiceName, st)
 	}
 }
 
@@ -265,6 +276,9 @@ func (s *Server) Register(g *grpc.Server) {
 	g.RegisterService(decodeChecked(&noflyv1.GeofenceService_ServiceDesc), s)
 	if s.exStore != nil {
 		g.RegisterService(decodeChecked(&noflyv1.ExemptionService_ServiceDesc), &exemptionServer{s: s})
+	}
+	if s.authz != nil {
+		noflyv1.RegisterAuthorisationServiceServer(g, s.authz)
 	}
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)

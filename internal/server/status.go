@@ -148,9 +148,15 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	case errors.Is(err, geo.ErrTooManyHits):
 		return withDetails(codes.ResourceExhausted, err.Error(), &errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
 			Subject: "zones met by one check", Description: fmt.Sprintf("at most %d", geo.MaxHits)}}})
+	case errors.Is(err, errNoSigningKey):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, exemptions.ErrNotFound):
+		kind := "nofly.v1.Exemption"
+		if errors.Is(err, exemptions.ErrAuthorisationNotFound) {
+			kind = "nofly.v1.AuthorisationRecord"
+		}
 		return withDetails(codes.NotFound, err.Error(), &errdetails.ResourceInfo{
-			ResourceType: "nofly.v1.Exemption", ResourceName: recordID(err), Description: err.Error(),
+			ResourceType: kind, ResourceName: recordID(err), Description: err.Error(),
 		})
 	case exemptions.IsFailedPrecondition(err):
 		return withDetails(codes.FailedPrecondition, err.Error(), &errdetails.PreconditionFailure{

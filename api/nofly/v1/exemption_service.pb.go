@@ -36,6 +36,11 @@ const (
 	AuditAction_AUDIT_ACTION_REVOKE AuditAction = 3
 	// A check's verdict relied on exemptions.
 	AuditAction_AUDIT_ACTION_CHECK AuditAction = 4
+	// A flight authorisation was issued (exemption_ids: the authorisation's
+	// id, then the exemptions it relied on).
+	AuditAction_AUDIT_ACTION_AUTHORISE AuditAction = 5
+	// A flight authorisation was revoked (exemption_ids as for AUTHORISE).
+	AuditAction_AUDIT_ACTION_REVOKE_AUTHORISATION AuditAction = 6
 )
 
 // Enum value maps for AuditAction.
@@ -46,13 +51,17 @@ var (
 		2: "AUDIT_ACTION_SUPERSEDE",
 		3: "AUDIT_ACTION_REVOKE",
 		4: "AUDIT_ACTION_CHECK",
+		5: "AUDIT_ACTION_AUTHORISE",
+		6: "AUDIT_ACTION_REVOKE_AUTHORISATION",
 	}
 	AuditAction_value = map[string]int32{
-		"AUDIT_ACTION_UNSPECIFIED": 0,
-		"AUDIT_ACTION_CREATE":      1,
-		"AUDIT_ACTION_SUPERSEDE":   2,
-		"AUDIT_ACTION_REVOKE":      3,
-		"AUDIT_ACTION_CHECK":       4,
+		"AUDIT_ACTION_UNSPECIFIED":          0,
+		"AUDIT_ACTION_CREATE":               1,
+		"AUDIT_ACTION_SUPERSEDE":            2,
+		"AUDIT_ACTION_REVOKE":               3,
+		"AUDIT_ACTION_CHECK":                4,
+		"AUDIT_ACTION_AUTHORISE":            5,
+		"AUDIT_ACTION_REVOKE_AUTHORISATION": 6,
 	}
 )
 
@@ -1876,13 +1885,15 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x01(\x03R\aentries\x12\x18\n" +
 	"\arecords\x18\x03 \x01(\x05R\arecords\x12\x1b\n" +
 	"\thead_hash\x18\x04 \x01(\tR\bheadHash\x12\x1a\n" +
-	"\bproblems\x18\x05 \x03(\tR\bproblems*\x91\x01\n" +
+	"\bproblems\x18\x05 \x03(\tR\bproblems*\xd4\x01\n" +
 	"\vAuditAction\x12\x1c\n" +
 	"\x18AUDIT_ACTION_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13AUDIT_ACTION_CREATE\x10\x01\x12\x1a\n" +
 	"\x16AUDIT_ACTION_SUPERSEDE\x10\x02\x12\x17\n" +
 	"\x13AUDIT_ACTION_REVOKE\x10\x03\x12\x16\n" +
-	"\x12AUDIT_ACTION_CHECK\x10\x042\xf4\x04\n" +
+	"\x12AUDIT_ACTION_CHECK\x10\x04\x12\x1a\n" +
+	"\x16AUDIT_ACTION_AUTHORISE\x10\x05\x12%\n" +
+	"!AUDIT_ACTION_REVOKE_AUTHORISATION\x10\x062\xf4\x04\n" +
 	"\x10ExemptionService\x12V\n" +
 	"\x0fCreateExemption\x12 .nofly.v1.CreateExemptionRequest\x1a!.nofly.v1.CreateExemptionResponse\x12M\n" +
 	"\fGetExemption\x12\x1d.nofly.v1.GetExemptionRequest\x1a\x1e.nofly.v1.GetExemptionResponse\x12S\n" +

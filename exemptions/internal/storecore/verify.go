@@ -14,8 +14,9 @@ import (
 // Verifier checks an audit log and the rows derived from it, fed row by row
 // by a Store's VerifyAudit from one snapshot of the database, so that every
 // store judges alike: first every audit entry in seq order (Entries), then
-// every record (Records), the zone rows (Zones) and the requests answered
-// (Requests), then Finish.
+// every record (Records), the zone rows (Zones), the requests answered
+// (Requests), the authorisations (Authorisations) and the exemptions they
+// relied on (AuthorisationExemptions), then Finish.
 //
 // It checks everything the stores' queries read besides the hashed
 // entries: a record's JSON is the one its entry issued, and its columns
@@ -38,6 +39,7 @@ type Verifier struct {
 	zonesSeen  map[string]bool    // records whose zone rows were seen
 	requests   map[string]request // request id -> the entry that holds it
 	reqSeen    map[string]bool    // requests whose row was seen
+	auth       authLog            // the authorisations issued and revoked
 }
 
 type digest [sha256.Size]byte
@@ -59,7 +61,7 @@ const maxProblemLen = 300
 func NewVerifier() *Verifier {
 	return &Verifier{issued: map[string]digest{}, revoked: map[string]digest{}, superseded: map[string]string{},
 		zones: map[string]digest{}, seen: map[string]bool{}, zonesSeen: map[string]bool{},
-		requests: map[string]request{}, reqSeen: map[string]bool{}}
+		requests: map[string]request{}, reqSeen: map[string]bool{}, auth: newAuthLog()}
 }
 
 // Problem notes something found wrong.
@@ -116,6 +118,8 @@ func (w *Verifier) entry(seq int64, action, actor, ids, entry, got string) {
 		if len(e.ExemptionIDs) == 1 {
 			w.revoked[e.ExemptionIDs[0]] = sha256.Sum256(e.Detail)
 		}
+	case exemptions.ActionAuthorise, exemptions.ActionRevokeAuthorisation:
+		w.authEntry(seq, &e)
 	}
 	if e.RequestID != "" && len(e.ExemptionIDs) > 0 {
 		if _, dup := w.requests[e.RequestID]; dup {
@@ -325,6 +329,7 @@ func (w *Verifier) Finish() exemptions.Verification {
 			w.Problem("request %s: made audit entry %d but is missing from the requests answered", rid, r.seq)
 		}
 	}
+	w.finishAuthorisations()
 	slices.Sort(w.v.Problems)
 	if w.more > 0 {
 		w.v.Problems = append(w.v.Problems, fmt.Sprintf("… and %d more problem%s not listed", w.more, plural(w.more)))
@@ -354,5 +359,6 @@ type Step struct {
 
 // Tables are the steps that follow Entries, in order.
 func (w *Verifier) Tables() []Step {
-	return []Step{{VerifyRecordsQuery, w.Records}, {VerifyZonesQuery, w.Zones}, {VerifyRequestsQuery, w.Requests}}
+	return []Step{{VerifyRecordsQuery, w.Records}, {VerifyZonesQuery, w.Zones}, {VerifyRequestsQuery, w.Requests},
+		{VerifyAuthorisationsQuery, w.Authorisations}, {VerifyAuthorisationExemptionsQuery, w.AuthorisationExemptions}}
 }
