@@ -218,13 +218,15 @@ func readTreeFile(t fileTree, name string, opts ReadOptions) ([]Zone, []Problem)
 	m := opts.Mapping
 	if mp := besideMapping(name); mp != name {
 		if fi, err := t.stat(mp); err == nil && !fi.IsDir() {
-			if m != nil {
+			if m != nil && filepath.Clean(m.Name) != filepath.Clean(mp) {
 				return nil, []Problem{{File: name, Feature: -1, Msg: fmt.Sprintf(
 					"has a mapping of its own beside it, %s, and another was given (%s): give one", mp, m.Name)}}
 			}
-			var probs []Problem
-			if m, probs = readTreeMapping(t, mp); len(probs) > 0 {
-				return nil, probs
+			if m == nil {
+				var probs []Problem
+				if m, probs = readTreeMapping(t, mp); len(probs) > 0 {
+					return nil, probs
+				}
 			}
 		}
 	}
