@@ -20,7 +20,9 @@ const kmlSquare = `<Polygon><outerBoundaryIs><LinearRing><coordinates>5,52 5.1,5
 // TestKMLProblems: what a KML zone file cannot give is a problem naming
 // the Placemark (its index as the feature) and the element.
 func TestKMLProblems(t *testing.T) {
-	pm := func(id, inner string) string { return `<Placemark id="` + id + `"><name>Z</name>` + inner + `</Placemark>` }
+	pm := func(id, inner string) string {
+		return `<Placemark id="` + id + `"><name>Z</name>` + inner + `</Placemark>`
+	}
 	tests := []struct {
 		name, data string
 		want       []string
