@@ -168,7 +168,7 @@ func FuzzParseMapping(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	data, err := os.ReadFile("testdata/mapped/de-dipul.geojson")
+	data, err := os.ReadFile("../examples/de-dipul-layer.geojson")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func TestMappedGolden(t *testing.T) {
 	tests := []struct {
 		name, path, mapping string
 	}{
-		{"mapped-de-dipul", "testdata/mapped/de-dipul.geojson", "../data/mappings/de-dipul.mapping"},
+		{"mapped-de-dipul", "../examples/de-dipul-layer.geojson", "../data/mappings/de-dipul.mapping"},
 		{"mapped-kml-nofly", "testdata/mapped/zones.kml", "../data/mappings/kml-nofly.mapping"},
 		{"kml-default", "testdata/mapped/zones.kml", ""},
 		{"kmz-default", kmz, ""},
@@ -125,7 +125,7 @@ func TestBesideMapping(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	copyFile("testdata/mapped/de-dipul.geojson", "ctr.geojson")
+	copyFile("../examples/de-dipul-layer.geojson", "ctr.geojson")
 	copyFile("../data/mappings/de-dipul.mapping", "ctr.mapping")
 	copyFile("testdata/zones/nofly-example.geojson", "mine.geojson")
 	zones, err := ReadPaths(dir) // the directory: both files, each its own way

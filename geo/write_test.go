@@ -149,7 +149,7 @@ func TestConvertMappedFiles(t *testing.T) {
 	for _, src := range []struct {
 		path string
 		opts ReadOptions
-	}{{"testdata/mapped/de-dipul.geojson", ReadOptions{Mapping: m}}, {"testdata/mapped/zones.kml", ReadOptions{}}, {"testdata/mapped/schema.kml", ReadOptions{}}} {
+	}{{"../examples/de-dipul-layer.geojson", ReadOptions{Mapping: m}}, {"testdata/mapped/zones.kml", ReadOptions{}}, {"testdata/mapped/schema.kml", ReadOptions{}}} {
 		zones, err := ReadPathsWith(src.opts, src.path)
 		if err != nil {
 			t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 // check inside a mapped zone is DENIED, and zones convert writes what
 // noflyd serves.
 func TestMappedZoneFiles(t *testing.T) {
-	src, err := filepath.Abs("../../geo/testdata/mapped/de-dipul.geojson")
+	src, err := filepath.Abs("../../examples/de-dipul-layer.geojson")
 	if err != nil {
 		t.Fatal(err)
 	}
