@@ -268,7 +268,11 @@ func (p *mappingParser) field(s *fieldSpec, v *jvalue) {
 		p.constant(s, &s.value, s.key+".value", true)
 		for _, k := range []string{"table", "first", "optional", "default"} {
 			if v.get(k).kind != jAbsent {
-				p.problem(joinKey(s.key, k), "only a property or template takes "+k+"; a value is a constant")
+				takes := "a property or template"
+				if k == "first" {
+					takes = "a property"
+				}
+				p.problem(joinKey(s.key, k), "only "+takes+" takes "+k+"; a value is a constant")
 			}
 		}
 		return
@@ -761,9 +765,18 @@ func (s *fieldSpec) fieldName(props mappedProps) string {
 // mappedLimit reads a lower or upper limit. Without a value in the mapping
 // (or with an optional one absent) the limit is open: from the ground, or
 // without ceiling.
+//
+// The unit and reference are read only when there is a value: a source
+// that leaves out an unlimited limit leaves out its unit and reference too
+// (dipul does), while a value without its unit is a problem unless the
+// mapping makes the unit optional.
 func (c *zoneReader) mappedLimit(m *Mapping, props mappedProps, l *limitSpec, upper bool) (Limit, string, string) {
-	h, field, ok := c.mappedNumber(m, props, &l.value)
+	v, field := c.resolve(m, props, &l.value)
 	refField := l.ref.fieldName(props)
+	if v == nil {
+		return OpenLimit, field, refField
+	}
+	h, field, ok := c.mappedNumber(m, props, &l.value)
 	unit := unitM
 	if s, _, uok := c.mappedEnum(m, props, &l.unit); uok {
 		unit, _ = parseMappedUnit(s)

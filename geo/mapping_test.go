@@ -179,7 +179,7 @@ func TestParseMappingProblems(t *testing.T) {
 		{"template without property", `{` + ok + `, "name": {"template": "fixed"}}`, []string{"name.template: names no property"}},
 		{"template unclosed", `{` + ok + `, "name": {"template": "{a}-{b"}}`, []string{"name.template: unclosed {"}},
 		{"template on a number", `{` + ok + `, "radius": {"template": "{r}"}}`, []string{"radius.template: a template builds a text"}},
-		{"first on a value", `{` + ok + `, "name": {"value": "a", "first": true}}`, []string{"name.first: only a property or template takes first"}},
+		{"first on a value", `{` + ok + `, "name": {"value": "a", "first": true}}`, []string{"name.first: only a property takes first"}},
 		{"default without optional", `{` + ok + `, "name": {"property": "n", "default": "x"}}`, []string{`name.default: only an optional field takes a default`}},
 		{"bad date-time", `{` + ok + `, "applicability": {"start": {"value": "tomorrow"}}}`, []string{"applicability.start.value: want an RFC 3339 date-time"}},
 	}
@@ -273,5 +273,40 @@ func TestMappedProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMappedLimitUnits: a limit's unit and reference are needed only when
+// the limit has a value; a value without its unit is a problem, not metres.
+func TestMappedLimitUnits(t *testing.T) {
+	m, err := ReadMappingFile("../data/mappings/de-dipul.mapping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	feature := func(upper string) string {
+		return `{"type": "Feature", "properties": {"name": ["X"], "type_code": "CTR", "type_code_detail": "K", "external_reference": "A", "legal_ref": "L",
+			"lower_limit_altitude": 0, "lower_limit_unit": "m", "lower_limit_alt_ref": "AGL"` + upper + `},
+			"geometry": {"type": "Polygon", "coordinates": [[[8.5, 50], [8.7, 50], [8.7, 50.1], [8.5, 50.1], [8.5, 50]]]}}`
+	}
+	zones, err := ReadMapped(strings.NewReader(feature("")), "d.geojson", m)
+	if err != nil || !zones[0].Volumes[0].Upper.Open {
+		t.Errorf("no upper limit: %v, %+v", err, zones)
+	}
+	_, err = ReadMapped(strings.NewReader(feature(`, "upper_limit_altitude": 65`)), "d.geojson", m)
+	if err == nil || !strings.Contains(err.Error(), "properties.upper_limit_unit: required by the mapping's upper.unit") ||
+		!strings.Contains(err.Error(), "properties.upper_limit_alt_ref: required") {
+		t.Errorf("upper altitude without unit and reference: %v", err)
+	}
+	zones, err = ReadMapped(strings.NewReader(feature(`, "upper_limit_altitude": 65, "upper_limit_unit": "FL", "upper_limit_alt_ref": "PA"`)), "d.geojson", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// FL 65: 1,981.2 m, widened up by 450 m and 15%.
+	if u := zones[0].Volumes[0].Upper; u.Ref != AMSL || u.Metres != 1981.2+450+0.15*1981.2 {
+		t.Errorf("FL 65 as upper limit: %v", u)
+	}
+	lower := flightLevelLimit(65, false)
+	if lower != 1981.2-450-0.15*1981.2 {
+		t.Errorf("FL 65 as lower limit: %v", lower)
 	}
 }

@@ -22,7 +22,7 @@ import (
 // with a *LoadError naming each zone and field, what the schema cannot
 // hold: a U-space class (variants for categories of operation), an
 // authority's purpose or notice interval, and daylight events in
-// schedules; write ED-318 (WriteED318) for the first two.
+// schedules; WriteED318 holds the last two.
 func WriteNofly(w io.Writer, zones []Zone) error {
 	var probs []Problem
 	fc := featureCollection{Type: "FeatureCollection", Features: []any{}}
@@ -32,7 +32,7 @@ func WriteNofly(w io.Writer, zones []Zone) error {
 			probs = append(probs, Problem{File: z.Source.File, Feature: z.Source.Feature, ZoneID: z.ID, Field: field, Msg: msg})
 		}
 		if len(z.Class) > 0 {
-			add("class", fmt.Sprintf("U-space class %q: nofly's schema has no variants for categories of operation; write ED-318", z.Class))
+			add("class", fmt.Sprintf("U-space class %q: nofly's schema has no variants for categories of operation", z.Class))
 		}
 		p := noflyProps{ID: z.ID, Name: z.Name, Country: z.Country, Restriction: z.Restriction.String(),
 			Reasons: z.Reasons, Message: z.Message}

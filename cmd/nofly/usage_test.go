@@ -36,7 +36,7 @@ func TestGroupHelp(t *testing.T) {
 		want []string // lines the help must hold
 	}{
 		{[]string{"plan", "--help"}, []string{"Usage: nofly plan COMMAND [flags]", "  plan check  Asks whether a flight plan may go ahead."}},
-		{[]string{"zones", "-h"}, []string{"  zones list", "  zones show"}},
+		{[]string{"zones", "-h"}, []string{"  zones list", "  zones show", "  zones convert"}},
 		{[]string{"exemptions", "--help"}, []string{"  exemptions create", "  exemptions revoke"}},
 		{[]string{"audit", "--help"}, []string{"  audit list", "  audit verify"}},
 		{[]string{"help", "audit"}, []string{"  audit verify"}},
@@ -55,7 +55,7 @@ func TestGroupHelp(t *testing.T) {
 		})
 	}
 	_, errOut, code := runCLI(t, nil, "zones")
-	if code != 2 || !strings.Contains(errOut, `nofly zones: needs a subcommand: list or show (see "nofly zones --help")`) {
+	if code != 2 || !strings.Contains(errOut, `nofly zones: needs a subcommand: list, show or convert (see "nofly zones --help")`) {
 		t.Errorf("nofly zones: exit %d, stderr %q", code, errOut)
 	}
 	_, errOut, code = runCLI(t, nil, "plan", "chek")
