@@ -594,12 +594,11 @@ func (c *zoneReader) resolve(m *Mapping, props mappedProps, s *fieldSpec) (*jval
 	if s.kind == kindTextList && pv.kind == jArray && s.table != nil {
 		out := &jvalue{kind: jArray, off: pv.off}
 		for i := range pv.kids {
-			e, ef := c.lookup(m, s, &pv.kids[i].val, fieldIndex(field, i))
+			e, _ := c.lookup(m, s, &pv.kids[i].val, fieldIndex(field, i))
 			if e == nil {
 				return nil, field
 			}
 			out.kids = append(out.kids, jmember{val: *e})
-			_ = ef
 		}
 		return out, field
 	}
@@ -735,10 +734,9 @@ func (c *zoneReader) readMapped(m *Mapping, props mappedProps) (lower, upper Lim
 	}
 	var p Period
 	has := false
-	if s, field, ok := c.mappedEnum(m, props, &m.start); ok {
+	if s, _, ok := c.mappedEnum(m, props, &m.start); ok {
 		p.Start, _ = parseZoneDateTime(s)
 		has = true
-		_ = field
 	}
 	if s, _, ok := c.mappedEnum(m, props, &m.end); ok {
 		p.End, _ = parseZoneDateTime(s)

@@ -35,7 +35,10 @@ const MaxFileSize = 1 << 30
 //   - a GeoJSON FeatureCollection (or a single Feature) in which any feature
 //     carries an ED-318 marker (properties.identifier, geometry.layer,
 //     geometry.extent, or properties.type holding an ED-318 zone type): ED-318;
-//   - any other FeatureCollection or Feature: nofly's own schema.
+//   - any other FeatureCollection or Feature: nofly's own schema;
+//   - XML (first character '<') or a zip archive: KML or KMZ, each
+//     Placemark a zone, its ExtendedData read through the default KML
+//     mapping (see Mapping; ReadMapped reads through another).
 //
 // Read is strict: if any zone is invalid (see Validate) or anything in the
 // file cannot be read as its format says, Read returns no zones and a
