@@ -198,6 +198,8 @@ func (r *fileReader) readKML(data []byte, m *Mapping, format string) {
 	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
+	d.Entity = xml.HTMLEntity // &nbsp; and the like, common in descriptions
+	d.CharsetReader = kmlCharset
 	root := true
 	var n kmlCounts
 	for {
@@ -245,6 +247,24 @@ func (r *fileReader) readKML(data []byte, m *Mapping, format string) {
 			"a zone is an area (a Polygon, or a MultiGeometry of them). A KML route is a flight plan: nofly plan check reads it",
 			n.placemarks, n.lines, n.points))
 	}
+}
+
+// kmlCharset reads the encodings a KML file may declare besides UTF-8:
+// ISO-8859-1 (Latin-1), whose bytes are the first 256 code points.
+func kmlCharset(label string, in io.Reader) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "iso-8859-1", "iso8859-1", "latin1", "l1":
+		b, err := io.ReadAll(in)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]rune, len(b))
+		for i, c := range b {
+			out[i] = rune(c)
+		}
+		return strings.NewReader(string(out)), nil
+	}
+	return nil, fmt.Errorf("encoding %q: want UTF-8 or ISO-8859-1", label)
 }
 
 func xmlErrMsg(err error) string {

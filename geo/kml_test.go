@@ -60,6 +60,9 @@ func TestKMLProblems(t *testing.T) {
 			[]string{"ExtendedData.message: control character U+0085"}},
 		{"XML control character", kmlDoc(`<Placemark id="A"><name>Z&#x1b;[2K</name>` + kmlSquare + `</Placemark>`),
 			[]string{"k.kml: invalid XML in the Placemark at line 2"}},
+		{"unknown encoding", `<?xml version="1.0" encoding="KOI8-R"?><kml/>`, []string{`k.kml: invalid XML at line 1: xml: opening charset "KOI8-R": encoding "KOI8-R": want UTF-8 or ISO-8859-1`}},
+		{"Latin-1 with a C1 control", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><kml><Placemark id=\"A\"><name>Stra\xdfe \x9b</name>" + kmlSquare + "</Placemark></kml>",
+			[]string{"ExtendedData.name: control character U+009B (CSI)"}},
 		{"not KML", `<?xml version="1.0"?><gpx><trk/></gpx>`, []string{"k.kml: not a KML file: the document's root element is <gpx>, want <kml>"}},
 		{"broken XML", kmlDoc(`<Placemark id="A"><name>Z</nam>` + kmlSquare + `</Placemark>`), []string{"k.kml: invalid XML in the Placemark at line 2: element <name> closed by </nam>"}},
 		{"duplicate", kmlDoc(pm("A", kmlSquare) + pm("A", kmlSquare)), []string{"feature 1 (A): id: duplicate zone ID: also feature 0 of k.kml: the same zone twice"}},
@@ -76,6 +79,15 @@ func TestKMLProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKMLLatin1 reads a KML in ISO-8859-1 and HTML entities.
+func TestKMLLatin1(t *testing.T) {
+	data := "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<kml><Placemark id=\"A\"><name>Stra\xdfe&nbsp;1</name>" + kmlSquare + "</Placemark></kml>"
+	zones, err := Read(strings.NewReader(data), "l.kml")
+	if err != nil || zones[0].Name != "Straße\u00a01" {
+		t.Fatalf("%v, %+v", err, zones)
 	}
 }
 
