@@ -293,7 +293,7 @@ func (c *zoneReader) readPlacemark(m *Mapping, pm *kmlPlacemark, line int, n *km
 				continue
 			}
 			v := Volume{Shape: shape, Lower: lower, Upper: upper}
-			if upper.Open && alt.ok {
+			if upper.Open && alt.ok && m.kmlHeights {
 				v.Upper = Limit{Metres: alt.max, Ref: altRef}
 			}
 			pvn := vn
@@ -428,8 +428,9 @@ type kmlAltitude struct {
 // kmlPolygon reads a Polygon: an outer boundary and any inner ones. When
 // the polygon is extruded (extrude 1) with altitudeMode relativeToGround or
 // absolute, it reaches from the ground to its coordinates' altitude: alt
-// is the highest of them, AGL or AMSL. Other modes, and polygons not
-// extruded, say nothing of heights.
+// is the highest of them, AGL or AMSL (which readPlacemark uses only when
+// the mapping says kml_heights). Other modes, and polygons not extruded,
+// say nothing of heights.
 func (c *zoneReader) kmlPolygon(p *kmlPolygon, field string) (Shape, kmlAltitude, VerticalRef, bool) {
 	n := len(c.r.probs)
 	var alt kmlAltitude

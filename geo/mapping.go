@@ -45,6 +45,10 @@ type Mapping struct {
 	// Description is the mapping's "description", for people.
 	Description string
 
+	// kmlHeights: an extruded KML polygon's altitude is its upper limit
+	// when the mapping gives none ("kml_heights": true).
+	kmlHeights bool
+
 	id, name, country, restriction, reasons, message, exemptions, radius fieldSpec
 	lower, upper                                                         limitSpec
 	start, end                                                           fieldSpec
@@ -177,7 +181,7 @@ func joinKey(field, key string) string {
 }
 
 var mappingKeys = []string{"nofly_mapping", "description", "id", "name", "country", "restriction", "reasons",
-	"message", "exemptions", "radius", "lower", "upper", "applicability"}
+	"message", "exemptions", "radius", "lower", "upper", "applicability", "kml_heights"}
 
 func (p *mappingParser) root(v *jvalue) {
 	if !p.object(v, "", mappingKeys...) {
@@ -197,6 +201,12 @@ func (p *mappingParser) root(v *jvalue) {
 			p.problem("description", msg)
 		}
 		m.Description = d.str
+	}
+	if kh := v.get("kml_heights"); kh.kind != jAbsent {
+		if kh.kind != jBool {
+			p.wrongType(kh, "kml_heights", "true or false")
+		}
+		m.kmlHeights = kh.b
 	}
 	field := func(s *fieldSpec, key string, kind valueKind) {
 		s.key, s.kind = key, kind

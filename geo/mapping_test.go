@@ -73,6 +73,7 @@ func TestMappedGolden(t *testing.T) {
 		{"mapped-de-dipul", "../examples/de-dipul-layer.geojson", "../data/mappings/de-dipul.mapping"},
 		{"mapped-kml-nofly", "testdata/mapped/zones.kml", "../data/mappings/kml-nofly.mapping"},
 		{"kml-default", "testdata/mapped/zones.kml", ""},
+		{"kml-heights", "testdata/mapped/zones.kml", "testdata/mapped/kml-heights.mapping"},
 		{"kmz-default", kmz, ""},
 		{"kml-schema", "testdata/mapped/schema.kml", ""}, // schema.mapping beside it
 	}
@@ -178,6 +179,7 @@ func TestParseMappingProblems(t *testing.T) {
 		{"control character", `{` + ok + `, "message": {"value": "call\u001b[2K tower"}}`, []string{"message.value: control character U+001B (ESC)"}},
 		{"template without property", `{` + ok + `, "name": {"template": "fixed"}}`, []string{"name.template: names no property"}},
 		{"template unclosed", `{` + ok + `, "name": {"template": "{a}-{b"}}`, []string{"name.template: unclosed {"}},
+		{"kml_heights not a boolean", `{` + ok + `, "kml_heights": "yes"}`, []string{`kml_heights: want true or false, got a string ("yes")`}},
 		{"template on a number", `{` + ok + `, "radius": {"template": "{r}"}}`, []string{"radius.template: a template builds a text"}},
 		{"first on a value", `{` + ok + `, "name": {"value": "a", "first": true}}`, []string{"name.first: only a property takes first"}},
 		{"default without optional", `{` + ok + `, "name": {"property": "n", "default": "x"}}`, []string{`name.default: only an optional field takes a default`}},
