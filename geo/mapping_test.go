@@ -148,6 +148,11 @@ func TestBesideMapping(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "has a mapping of its own beside it") {
 		t.Errorf("two mappings for one file: got %v", err)
 	}
+	copyFile("../data/mappings/de-dipul.mapping", "ctr-2025.mapping")
+	_, err = ReadPaths(dir)
+	if err == nil || !strings.Contains(err.Error(), "ctr-2025.mapping: no zone file beside it uses this mapping") {
+		t.Errorf("a mapping without its data file: %v", err)
+	}
 	if got := besideMapping("a/b.geojson.gz"); got != "a/b.mapping" {
 		t.Errorf("besideMapping: %s", got)
 	}

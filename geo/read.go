@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -190,6 +191,18 @@ func readTree(t fileTree, paths []string, opts ReadOptions) ([]Zone, error) {
 		}
 		if len(files) == n {
 			fileProblem(p, "directory holds no zone files (*.json, *.geojson, *.json.gz, *.geojson.gz, *.kml, *.kmz)")
+		}
+		// A mapping that no zone file uses is most likely a renamed data
+		// file, which would then be read without it.
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".mapping") {
+				continue
+			}
+			mp := t.join(p, e.Name())
+			if !slices.ContainsFunc(files[n:], func(f string) bool { return besideMapping(f) == mp }) {
+				fileProblem(mp, "no zone file beside it uses this mapping: name the data "+
+					strings.TrimSuffix(e.Name(), ".mapping")+".geojson (or .json, .kml, .kmz, .gz), or move the mapping away")
+			}
 		}
 	}
 
