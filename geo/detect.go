@@ -11,6 +11,9 @@ var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 // along with every problem; callers refuse the zones when there are
 // problems.
 func readBytes(data []byte, name string) ([]Zone, []Problem) {
+	if isKMZ(data) || isKML(data) {
+		return readBytesWith(data, name, nil)
+	}
 	base := 0
 	if bytes.HasPrefix(data, utf8BOM) {
 		base = len(utf8BOM)

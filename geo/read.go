@@ -2,11 +2,13 @@ package geo
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -34,7 +36,10 @@ const MaxFileSize = 1 << 30
 //   - a GeoJSON FeatureCollection (or a single Feature) in which any feature
 //     carries an ED-318 marker (properties.identifier, geometry.layer,
 //     geometry.extent, or properties.type holding an ED-318 zone type): ED-318;
-//   - any other FeatureCollection or Feature: nofly's own schema.
+//   - any other FeatureCollection or Feature: nofly's own schema;
+//   - XML (first character '<') or a zip archive: KML or KMZ, each
+//     Placemark a zone, its ExtendedData read through the default KML
+//     mapping (see Mapping; ReadMapped reads through another).
 //
 // Read is strict: if any zone is invalid (see Validate) or anything in the
 // file cannot be read as its format says, Read returns no zones and a
@@ -77,7 +82,37 @@ func ReadFile(path string) ([]Zone, error) {
 // no zones and a *LoadError listing every problem of every file. No paths is
 // a problem too.
 func ReadPaths(paths ...string) ([]Zone, error) {
-	return readTree(osTree{}, paths)
+	return readTree(osTree{}, paths, ReadOptions{})
+}
+
+// ReadOptions change how ReadPathsWith reads zone files.
+type ReadOptions struct {
+	// Mapping, when set, reads every GeoJSON and KML file through it (see
+	// Mapping) instead of nofly's own schema. A file with a mapping of its
+	// own beside it (see ReadPathsWith) is a problem then: one of the two
+	// would be ignored.
+	Mapping *Mapping
+}
+
+// ReadPathsWith reads zone files as ReadPaths does, with opts. Whether or
+// not opts gives a mapping, a file NAME.EXT (NAME.EXT.gz) with a file
+// NAME.mapping beside it is read through that mapping (ReadMappingFile).
+func ReadPathsWith(opts ReadOptions, paths ...string) ([]Zone, error) {
+	return readTree(osTree{}, paths, opts)
+}
+
+// ReadMapped reads one GeoJSON or KML (KMZ) zone file from r through m, as
+// Read reads one without a mapping. A nil m reads as Read does.
+func ReadMapped(r io.Reader, name string, m *Mapping) ([]Zone, error) {
+	data, err := readAllMaybeGzip(r, 0)
+	if err != nil {
+		return nil, &LoadError{Problems: []Problem{{File: name, Feature: -1, Msg: err.Error()}}}
+	}
+	zones, probs := readBytesWith(data, name, m)
+	if len(probs) > 0 {
+		return nil, &LoadError{Problems: probs}
+	}
+	return zones, nil
 }
 
 // ReadFS reads zone files from fsys as ReadPaths does; paths are slash-
@@ -89,7 +124,7 @@ func ReadFS(fsys fs.FS, paths ...string) ([]Zone, error) {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	return readTree(fsTree{fsys}, paths)
+	return readTree(fsTree{fsys}, paths, ReadOptions{})
 }
 
 // fileTree is a file system zone files are read from.
@@ -115,7 +150,7 @@ func (t fsTree) open(name string) (fs.File, error)          { return t.fsys.Open
 func (t fsTree) join(dir, name string) string               { return path.Join(dir, name) }
 
 // zoneFileSuffixes are the names of the files read from a directory.
-var zoneFileSuffixes = []string{".json", ".geojson", ".json.gz", ".geojson.gz"}
+var zoneFileSuffixes = []string{".json", ".geojson", ".json.gz", ".geojson.gz", ".kml", ".kmz"}
 
 func isZoneFileName(name string) bool {
 	for _, s := range zoneFileSuffixes {
@@ -126,7 +161,7 @@ func isZoneFileName(name string) bool {
 	return false
 }
 
-func readTree(t fileTree, paths []string) ([]Zone, error) {
+func readTree(t fileTree, paths []string, opts ReadOptions) ([]Zone, error) {
 	var probs []Problem
 	fileProblem := func(file, msg string) { probs = append(probs, Problem{File: file, Feature: -1, Msg: msg}) }
 	if len(paths) == 0 {
@@ -155,13 +190,25 @@ func readTree(t fileTree, paths []string) ([]Zone, error) {
 			}
 		}
 		if len(files) == n {
-			fileProblem(p, "directory holds no zone files (*.json, *.geojson, *.json.gz, *.geojson.gz)")
+			fileProblem(p, "directory holds no zone files (*.json, *.geojson, *.json.gz, *.geojson.gz, *.kml, *.kmz)")
+		}
+		// A mapping that no zone file uses is most likely a renamed data
+		// file, which would then be read without it.
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".mapping") {
+				continue
+			}
+			mp := t.join(p, e.Name())
+			if !slices.ContainsFunc(files[n:], func(f string) bool { return besideMapping(f) == mp }) {
+				fileProblem(mp, "no zone file beside it uses this mapping: name the data "+
+					strings.TrimSuffix(e.Name(), ".mapping")+".geojson (or .json, .kml, .kmz, .gz), or move the mapping away")
+			}
 		}
 	}
 
 	var zones []Zone
 	for _, name := range files {
-		fzones, fprobs := readTreeFile(t, name)
+		fzones, fprobs := readTreeFile(t, name, opts)
 		probs = append(probs, fprobs...)
 		if zones == nil {
 			zones = fzones // one file: no copy
@@ -183,7 +230,22 @@ func readTree(t fileTree, paths []string) ([]Zone, error) {
 
 // readTreeFile reads one file; it returns the zones it could read even when
 // there are problems, so that duplicates across files are reported too.
-func readTreeFile(t fileTree, name string) ([]Zone, []Problem) {
+func readTreeFile(t fileTree, name string, opts ReadOptions) ([]Zone, []Problem) {
+	m := opts.Mapping
+	if mp := besideMapping(name); mp != name {
+		if fi, err := t.stat(mp); err == nil && !fi.IsDir() {
+			if m != nil && filepath.Clean(m.Name) != filepath.Clean(mp) {
+				return nil, []Problem{{File: name, Feature: -1, Msg: fmt.Sprintf(
+					"has a mapping of its own beside it, %s, and another was given (%s): give one", mp, m.Name)}}
+			}
+			if m == nil {
+				var probs []Problem
+				if m, probs = readTreeMapping(t, mp); len(probs) > 0 {
+					return nil, probs
+				}
+			}
+		}
+	}
 	f, err := t.open(name)
 	if err != nil {
 		return nil, []Problem{{File: name, Feature: -1, Msg: errMsg(err, name)}}
@@ -197,7 +259,39 @@ func readTreeFile(t fileTree, name string) ([]Zone, []Problem) {
 	if err != nil {
 		return nil, []Problem{{File: name, Feature: -1, Msg: err.Error()}}
 	}
-	return readBytes(data, name)
+	return readBytesWith(data, name, m)
+}
+
+// besideMapping names the mapping that may lie beside a zone file:
+// dir/NAME.mapping for dir/NAME.EXT or dir/NAME.EXT.gz.
+func besideMapping(name string) string {
+	base := strings.TrimSuffix(name, ".gz")
+	if ext := path.Ext(base); ext != "" && !strings.ContainsAny(ext, `/\`) {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return base + ".mapping"
+}
+
+// readTreeMapping reads the mapping at name in t.
+func readTreeMapping(t fileTree, name string) (*Mapping, []Problem) {
+	f, err := t.open(name)
+	if err != nil {
+		return nil, []Problem{{File: name, Feature: -1, Msg: errMsg(err, name)}}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxMappingSize+1))
+	if err != nil {
+		return nil, []Problem{{File: name, Feature: -1, Msg: errMsg(err, name)}}
+	}
+	m, err := ParseMapping(data, name)
+	if err != nil {
+		var le *LoadError
+		if errors.As(err, &le) {
+			return nil, le.Problems
+		}
+		return nil, []Problem{{File: name, Feature: -1, Msg: err.Error()}}
+	}
+	return m, nil
 }
 
 // errMsg is err's message without the path a Problem already names.

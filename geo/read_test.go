@@ -613,7 +613,7 @@ func TestReadPaths(t *testing.T) {
 		probs := problemsOf(t, zones, err)
 		want := []Problem{
 			{File: missing, Feature: -1, Msg: "stat: no such file or directory"},
-			{File: empty, Feature: -1, Msg: "directory holds no zone files (*.json, *.geojson, *.json.gz, *.geojson.gz)"},
+			{File: empty, Feature: -1, Msg: "directory holds no zone files (*.json, *.geojson, *.json.gz, *.geojson.gz, *.kml, *.kmz)"},
 			{File: bad, Feature: -1, Msg: "invalid JSON at byte offset 1 (line 1, column 2): unexpected end of JSON input"},
 		}
 		if !slices.Equal(probs, want) {

@@ -77,23 +77,31 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // inflateGuard fails a gzip stream, while it is read, once it has grown more
 // than MaxInflateRatio times the compressed bytes in has read.
 type inflateGuard struct {
-	r   io.Reader
-	in  *countingReader
-	out int64
+	r    io.Reader
+	in   *countingReader
+	out  int64
+	what string // "gzip" when empty, or "kmz"
 }
 
 func (g *inflateGuard) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	g.out += int64(n)
 	if g.out > InflateSlack && g.out > MaxInflateRatio*g.in.n {
-		return n, &inflateError{out: g.out, in: g.in.n}
+		return n, &inflateError{out: g.out, in: g.in.n, what: g.what}
 	}
 	return n, err
 }
 
-type inflateError struct{ out, in int64 }
+type inflateError struct {
+	out, in int64
+	what    string
+}
 
 func (e *inflateError) Error() string {
-	return fmt.Sprintf("gzip: refused while unpacking: %d compressed bytes unpacked to %d, more than %d times as many "+
-		"(zone data compresses far less; this looks like a decompression bomb)", e.in, e.out, MaxInflateRatio)
+	what := e.what
+	if what == "" {
+		what = "gzip"
+	}
+	return fmt.Sprintf("%s: refused while unpacking: %d compressed bytes unpacked to %d, more than %d times as many "+
+		"(zone data compresses far less; this looks like a decompression bomb)", what, e.in, e.out, MaxInflateRatio)
 }

@@ -1,6 +1,8 @@
 // Package geo holds nofly's zone model, the readers for the zone formats
-// (nofly's own GeoJSON schema, EUROCAE ED-269 and ED-318), the spatial index
-// and the position, route and area checks.
+// (nofly's own GeoJSON schema, EUROCAE ED-269 and ED-318, KML and KMZ, and
+// GeoJSON with a source's own property names through a Mapping), the
+// writers (WriteNofly, WriteED318), the spatial index and the position,
+// route and area checks.
 //
 // The package is pure: it does no network or database I/O and never reads
 // the clock. Every instant is an input.
@@ -258,7 +260,8 @@ type Source struct {
 	File string
 	// Feature is the zone's 0-based position in the file.
 	Feature int
-	// Format is "nofly", "ED-269" or "ED-318".
+	// Format is "nofly", "ED-269", "ED-318", "KML" or "KMZ", or, read
+	// through a mapping, "GeoJSON via NAME.mapping" ("KML via …").
 	Format string
 }
 

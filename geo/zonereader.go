@@ -34,8 +34,10 @@ func idField(format string) string {
 		return "identifier"
 	case FormatED318:
 		return "properties.identifier"
+	case FormatNofly:
+		return "properties.id"
 	}
-	return "properties.id"
+	return "id" // KML, or read through a mapping: the zone's ID, wherever the mapping found it
 }
 
 // zoneReader reads one zone of a file.

@@ -78,6 +78,7 @@ Commands:
   plan check    check a flight plan (GeoJSON route or area, QGroundControl .plan)
   zones list    list the zones the server knows
   zones show    show one zone
+  zones convert convert a zone file (KML, mapped GeoJSON, ...) to ED-318 or nofly's schema
   exemptions create|list|show|supersede|revoke
                 manage exemptions (administrators)
   audit list    list the audit log of exemptions and exempted checks (auditors)
@@ -140,7 +141,7 @@ type env struct {
 }
 
 func commands() []*command {
-	return []*command{checkCommand(), planCheckCommand(), zonesListCommand(), zonesShowCommand(),
+	return []*command{checkCommand(), planCheckCommand(), zonesListCommand(), zonesShowCommand(), zonesConvertCommand(),
 		exemptionsCreateCommand(), exemptionsListCommand(), exemptionsShowCommand(), exemptionsSupersedeCommand(),
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),

@@ -40,7 +40,7 @@ func TestGroupHelp(t *testing.T) {
 		{[]string{"authorisations", "--help"}, []string{"  authorisations list", "  authorisations revocations"}},
 		{[]string{"authorisation", "--help"}, []string{"  authorisation verify", "  authorisation show"}},
 		{[]string{"keys", "--help"}, []string{"  keys new", "  keys export"}},
-		{[]string{"zones", "-h"}, []string{"  zones list", "  zones show"}},
+		{[]string{"zones", "-h"}, []string{"  zones list", "  zones show", "  zones convert"}},
 		{[]string{"exemptions", "--help"}, []string{"  exemptions create", "  exemptions revoke"}},
 		{[]string{"audit", "--help"}, []string{"  audit list", "  audit verify"}},
 		{[]string{"help", "audit"}, []string{"  audit verify"}},
@@ -59,7 +59,7 @@ func TestGroupHelp(t *testing.T) {
 		})
 	}
 	_, errOut, code := runCLI(t, nil, "zones")
-	if code != 2 || !strings.Contains(errOut, `nofly zones: needs a subcommand: list or show (see "nofly zones --help")`) {
+	if code != 2 || !strings.Contains(errOut, `nofly zones: needs a subcommand: list, show or convert (see "nofly zones --help")`) {
 		t.Errorf("nofly zones: exit %d, stderr %q", code, errOut)
 	}
 	_, errOut, code = runCLI(t, nil, "plan", "chek")

@@ -64,7 +64,10 @@ address. See docs/security.md; "nofly dev-certs DIR" makes a trial set.
 
 Without --zones it serves the sample zone set built into it (NOT legal
 airspace data). --zones takes zone files (nofly GeoJSON, ED-269, ED-318,
-optionally gzip-compressed) or directories of them, and may be repeated.
+KML, KMZ, optionally gzip-compressed) or directories of them, and may be
+repeated. GeoJSON with a source's own property names (a national portal's
+layer) is read through a mapping: --zones-mapping FILE, or a file
+NAME.mapping beside NAME.geojson (data/mappings/ has shipped ones).
 
 Every flag may also be given by an environment variable, NOFLY_ and the
 flag's name in capitals with - as _ (NOFLY_ZONES, NOFLY_METRICS_LISTEN);
@@ -102,6 +105,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 type config struct {
 	listen    string
 	zones     multiFlag
+	mapping   string // --zones-mapping; "" reads each file by its format (or a NAME.mapping beside it)
 	logFormat string
 	logLevel  slog.Level
 	grace     time.Duration
@@ -119,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fset.SetOutput(stderr)
 	fset.StringVar(&c.listen, "listen", "127.0.0.1:7600", "`address` to listen on (host:port; port 0 picks a free one)")
 	fset.Var(&c.zones, "zones", "zone file or directory (`PATH`; repeatable); default: the built-in sample zones")
+	fset.StringVar(&c.mapping, "zones-mapping", "", "read the --zones GeoJSON and KML files through this mapping `FILE` (docs/zones.md, Mappings); a NAME.mapping beside a file NAME.geojson is read without it")
 	fset.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
 	fset.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fset.StringVar(&c.db, "db", "nofly.db", "exemption `database`: an SQLite file (created when missing), or a postgres:// URL shared by several noflyd")
@@ -144,6 +149,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 	}
+	if c.mapping != "" && len(c.zones) == 0 {
+		return nil, errors.New("--zones-mapping needs --zones")
+	}
 	if c.pprof && c.metrics == "" {
 		return nil, errors.New("--pprof needs --metrics-listen")
 	}
@@ -159,7 +167,7 @@ func newLogger(c *config, w io.Writer) *slog.Logger {
 }
 
 // loader reads the zones named by --zones, or the embedded sample set.
-func loader(paths []string) (server.Loader, []string) {
+func loader(paths []string, mapping string) (server.Loader, []string) {
 	if len(paths) == 0 {
 		names, _ := fs.Glob(data.FS, "*")
 		sources := make([]string, len(names))
@@ -167,6 +175,16 @@ func loader(paths []string) (server.Loader, []string) {
 			sources[i] = "embedded:" + n
 		}
 		return func(context.Context) ([]geo.Zone, error) { return geo.ReadFS(data.FS) }, sources
+	}
+	if mapping != "" {
+		// Read again on every load, so that a reload picks up its changes.
+		return func(context.Context) ([]geo.Zone, error) {
+			m, err := geo.ReadMappingFile(mapping)
+			if err != nil {
+				return nil, err
+			}
+			return geo.ReadPathsWith(geo.ReadOptions{Mapping: m}, paths...)
+		}, paths
 	}
 	return func(context.Context) ([]geo.Zone, error) { return geo.ReadPaths(paths...) }, paths
 }
@@ -214,7 +232,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.InfoContext(ctx, "signing flight authorisations", "key_id", authorisation.KeyIDString(authorisation.Thumbprint(authz.Key.Public().(ed25519.PublicKey))),
 			"issuer", authz.Issuer, "previous_keys", len(authz.Previous), "max_validity", authz.MaxValidity)
 	}
-	load, sources := loader(c.zones)
+	load, sources := loader(c.zones, c.mapping)
 	metrics := server.NewMetrics()
 	srv, err := server.Prepare(server.Config{Load: load, Sources: sources, Log: log, Exemptions: store,
 		Auth: sec.auth, Metrics: metrics, Authorisations: authz})

@@ -147,7 +147,7 @@ func TestStopGivesUpAfterGrace(t *testing.T) {
 
 func mustLoader(t *testing.T) server.Loader {
 	t.Helper()
-	load, sources := loader(nil)
+	load, sources := loader(nil, "")
 	if len(sources) == 0 {
 		t.Fatal("no embedded zone files")
 	}

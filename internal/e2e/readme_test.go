@@ -48,7 +48,11 @@ func TestREADME(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for link, target := range map[string]string{"bin": bin, "examples": examples} {
+	data, err := filepath.Abs("../../data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{"bin": bin, "examples": examples, "data": data} {
 		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
 			t.Fatal(err)
 		}
