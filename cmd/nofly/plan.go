@@ -32,6 +32,7 @@ func planCheckCommand() *command {
 		maxAlt optFloat
 		cref   string
 		op     operatorFlags
+		mapOut mapFile
 	)
 	return &command{
 		name:  "plan check",
@@ -67,6 +68,7 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 			fs.StringVar(&cref, "reference", "", "your `reference` for the plan, kept in the audit log; default: the file name")
 			alias(fs, "ref", "reference")
 			op.register(fs)
+			mapOut.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			const name = "nofly plan check"
@@ -79,6 +81,9 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				return &usageError{cmd: name, msg: "--min-alt needs --max-alt (the top of the area's heights)"}
 			case maxAlt.set && !minAlt.set && ref.ref != noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL:
 				return &usageError{cmd: name, msg: fmt.Sprintf("--max-alt with --alt-ref %s needs --min-alt too (only above ground level does the band start at 0 by default)", strings.ToLower(shortRef(ref.ref)))}
+			}
+			if err := mapOut.check(name); err != nil {
+				return err
 			}
 			file := args[0]
 			b, err := readPlanFile(e, file)
@@ -137,17 +142,24 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 			if err != nil {
 				return err
 			}
+			result := checkResult{
+				verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
+				caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
+				exemptions:     resp.GetExemptions(),
+				exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
+			}
+			subject := planSubject(p, fp, resp, maxAlt.set && !minAlt.set)
 			if e.json {
 				if err := printJSON(e, resp); err != nil {
 					return err
 				}
 			} else {
-				printResult(e.stdout, checkResult{
-					verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
-					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
-					exemptions:     resp.GetExemptions(),
-					exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
-				}, planSubject(p, fp, resp, maxAlt.set && !minAlt.set))
+				printResult(e.stdout, result, subject)
+			}
+			if mapOut.path != "" {
+				if err := mapOut.drawCheck(ctx, e, result, subject, planFlight(p, fp.GetBufferM())); err != nil {
+					return err
+				}
 			}
 			return verdictError(resp.GetVerdict())
 		},

@@ -87,6 +87,9 @@ type htmlZone struct {
 	Message     string   `json:"message,omitempty"`
 	Reasons     []string `json:"reasons,omitempty"`
 	Shapes      [][]line `json:"shapes"`
+	// At is where the zone's label goes, [[lon,lat]]: on the flight where
+	// it meets the zone, else the zone's middle.
+	At line `json:"at,omitempty"`
 	// What the check found.
 	Met        bool     `json:"met,omitempty"`
 	Distance   string   `json:"distance,omitempty"`
@@ -201,6 +204,9 @@ func buildHTMLData(m *Map) (*htmlData, error) {
 			}
 			hz.Legs = fmtLegList(hit.Legs)
 		}
+		if p, ok := m.labelAt(&z, view); ok {
+			hz.At = line{p}
+		}
 		seen[hz.Status] = true
 		d.Zones = append(d.Zones, hz)
 	}
@@ -274,4 +280,31 @@ func fmtLegList(legs []int) string {
 		i = j + 1
 	}
 	return strings.Join(parts, ", ")
+}
+
+// labelAt is where a zone's label goes: for a zone the flight meets, the
+// middle of the first leg in it, the position, or the point of the zone
+// closest to the flight; else the middle of the zone's largest outline
+// within view.
+func (m *Map) labelAt(z *Zone, view orb.Bound) (orb.Point, bool) {
+	if f := m.Flight; f != nil && z.Hit != nil {
+		if !z.Hit.Inside {
+			for _, c := range m.closest() {
+				if c.zone == z.ID {
+					return c.q, true
+				}
+			}
+		}
+		if len(z.Hit.Legs) > 0 && z.Hit.Legs[0]+1 < len(f.Path) {
+			i := z.Hit.Legs[0]
+			return orb.Point{(f.Path[i][0] + f.Path[i+1][0]) / 2, (f.Path[i][1] + f.Path[i+1][1]) / 2}, true
+		}
+		if len(f.Path) > 0 {
+			return f.Path[0], true
+		}
+		if len(f.Area) > 0 {
+			return f.Area.Bound().Center(), true
+		}
+	}
+	return labelPoint(z.Shapes, view)
 }

@@ -88,11 +88,11 @@
       className: "nofly-zone nofly-zone-" + z.status
     }).addTo(map);
     layer.bindPopup(function () { return popup(z); }, { maxWidth: 420 });
-    layer.on("add", function () { });
     var p = layer.getElement && layer.getElement();
     if (p) p.setAttribute("data-zone", z.id);
-    if (d.labels || z.met) {
-      layer.bindTooltip(z.id + " · " + z.heights, { permanent: true, direction: "center", className: "nofly-label" + (z.status === "conflict" ? " conflict" : "") });
+    if ((d.labels || z.met) && z.at) {
+      L.tooltip({ permanent: true, direction: "right", offset: [6, 0], className: "nofly-label" + (z.status === "conflict" ? " conflict" : "") })
+        .setLatLng([z.at[0][1], z.at[0][0]]).setContent(el("span", z.id + " · " + z.heights)).addTo(map);
     }
   });
 
@@ -120,14 +120,14 @@
           : { color: "#1f4e99", weight: 4, dashArray: null };
       st.className = "nofly-leg nofly-leg-" + g.kind;
       var pl = L.polyline(ll(g.c), st).addTo(map);
-      pl.bindTooltip("leg " + g.i + (g.kind === "conflict" ? ": meets a blocking zone, not covered" : g.kind === "covered" ? ": covered by an exemption" : ""));
+      pl.bindTooltip(el("span", "leg " + g.i + (g.kind === "conflict" ? ": meets a blocking zone, not covered" : g.kind === "covered" ? ": covered by an exemption" : "")));
       var e = pl.getElement();
       if (e) e.setAttribute("data-leg", String(g.i));
     });
     if (f.path && !f.area) {
       f.path.forEach(function (p, i) {
         L.circleMarker([p[1], p[0]], { radius: f.point ? 7 : 4, color: "#000", weight: 2, fillColor: "#fff", fillOpacity: 1, className: "nofly-waypoint" })
-          .bindTooltip(f.point ? "position" : "waypoint " + i).addTo(map);
+          .bindTooltip(el("span", f.point ? "position" : "waypoint " + i)).addTo(map);
       });
     }
   }
@@ -135,7 +135,7 @@
   (d.closest || []).forEach(function (c) {
     L.polyline(ll(c.c), { color: "#000", weight: 1.5, dashArray: "3 3", className: "nofly-closest", interactive: false }).addTo(map);
     L.circleMarker([c.c[1][1], c.c[1][0]], { radius: 3, color: "#000", fillColor: "#000", fillOpacity: 1, interactive: false }).addTo(map)
-      .bindTooltip(c.label, { permanent: true, direction: "right", className: "nofly-label" });
+      .bindTooltip(el("span", c.label), { permanent: true, direction: "bottom", className: "nofly-label" });
   });
 
   // Legend, north and scale.
