@@ -244,7 +244,7 @@ func buildHTMLData(m *Map) (*htmlData, error) {
 	}
 	for _, l := range legend {
 		if seen[l.status] {
-			d.Legend = append(d.Legend, legendItem{Status: l.status, Text: l.text})
+			d.Legend = append(d.Legend, legendItem{Status: l.status, Text: m.legendText(l.status, l.text)})
 		}
 	}
 	return d, nil

@@ -320,3 +320,18 @@ var legend = []struct{ status, text string }{
 	{statusNear, "blocking zone nearby, not met"},
 	{statusNearAdv, "advisory zone nearby, not met"},
 }
+
+// legendText is the legend's text for a zone status: on a map of zones
+// alone nothing was checked, so zones are neither met nor nearby.
+func (m *Map) legendText(status, text string) string {
+	if m.Flight != nil || m.Exemption != nil {
+		return text
+	}
+	switch status {
+	case statusNear:
+		return "blocking zone (needs an exemption)"
+	case statusNearAdv:
+		return "advisory zone (read its conditions)"
+	}
+	return text
+}

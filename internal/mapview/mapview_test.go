@@ -51,8 +51,8 @@ func fixtures() map[string]*Map {
 	ex := fixtureZones()
 	return map[string]*Map{
 		"check": {
-			Title: "DENIED — 1 blocking zone",
-			Lines: []string{"Position 52.31500 N, 4.79000 E, 100 m AGL, at 2026-05-01T12:00:00Z", "Zone set abc123: 3 zones; checked 2026-05-01T11:59:58Z"},
+			Title:  "DENIED — 1 blocking zone",
+			Lines:  []string{"Position 52.31500 N, 4.79000 E, 100 m AGL, at 2026-05-01T12:00:00Z", "Zone set abc123: 3 zones; checked 2026-05-01T11:59:58Z"},
 			Flight: &Flight{Path: []orb.Point{{4.79, 52.315}}},
 			Zones:  check,
 		},

@@ -298,7 +298,7 @@ func WriteSVG(w io.Writer, m *Map) error {
 	}
 	for _, l := range legend {
 		if seen[l.status] {
-			addLegend(svgLegend{Kind: "zone", Status: l.status, Text: l.text})
+			addLegend(svgLegend{Kind: "zone", Status: l.status, Text: m.legendText(l.status, l.text)})
 		}
 	}
 	if f := m.Flight; f != nil {

@@ -1,0 +1,373 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds a Chromium to drive, or skips the test: unless
+// NOFLY_REQUIRE_CHROMIUM is set (as .ci/run sets it), when its absence
+// fails the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("NOFLY_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("no chromium in PATH, and NOFLY_REQUIRE_CHROMIUM is set (apt-get install chromium)")
+	}
+	t.Skip("no chromium in PATH (apt-get install chromium; NOFLY_REQUIRE_CHROMIUM=1 makes this a failure)")
+	return ""
+}
+
+// artefactDir is where browser tests leave their screenshots:
+// $NOFLY_TEST_ARTEFACTS, else nofly-test-artefacts in the temporary
+// directory.
+func artefactDir(t *testing.T) string {
+	dir := os.Getenv("NOFLY_TEST_ARTEFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "nofly-test-artefacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browserPage is a headless Chromium tab that lets no request through but
+// that for the one file it opens, and records every other it was asked
+// for, every Content-Security-Policy violation and every script error.
+type browserPage struct {
+	ctx     context.Context
+	mu      sync.Mutex
+	refused []string // requests blocked, by URL
+	errors  []string // script exceptions and CSP violations
+}
+
+func openBrowser(t *testing.T, file string, width, height int64) *browserPage {
+	t.Helper()
+	exe := chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(int(width), int(height)),
+	}
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	p := &browserPage{}
+	fileURL := (&url.URL{Scheme: "file", Path: file}).String()
+	var bctx context.Context
+	paused := make(chan fetch.EventRequestPaused, 64)
+	listener := func(ev any) {
+		switch ev := ev.(type) {
+		case *fetch.EventRequestPaused:
+			paused <- *ev // answered below: a listener may not send commands
+		case *network.EventRequestWillBeSent:
+			// A request the Fetch domain does not see (file: or data:
+			// URLs) still shows here.
+			if u := ev.Request.URL; u != fileURL && !strings.HasPrefix(u, "data:") {
+				p.note(&p.refused, u)
+			}
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			desc := d.Text
+			if d.Exception != nil {
+				desc += " " + d.Exception.Description
+			}
+			p.note(&p.errors, fmt.Sprintf("exception at line %d: %s", d.LineNumber+1, desc))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var parts []string
+				for _, a := range ev.Args {
+					parts = append(parts, string(a.Value))
+				}
+				p.note(&p.errors, "console.error: "+strings.Join(parts, " "))
+			}
+		}
+	}
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithListener(listener))
+	t.Cleanup(bcancel)
+	p.ctx = bctx
+	// Every request stops at the Fetch domain; only the map file itself
+	// goes on.
+	go func() {
+		for {
+			select {
+			case <-bctx.Done():
+				return
+			case ev := <-paused:
+				allow := ev.Request.URL == fileURL
+				if !allow {
+					p.note(&p.refused, ev.Request.URL)
+				}
+				_ = chromedp.Do(bctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					if allow {
+						_, err := cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+						return err
+					}
+					_, err := cdp.Call(ctx, tg, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+					return err
+				}))
+			}
+		}
+	}()
+	// The page's own Content-Security-Policy would stop a request before
+	// the Fetch domain sees it; a listener installed before any script
+	// runs reports such attempts too.
+	const cspProbe = `window.__noflyViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) { window.__noflyViolations.push(e.violatedDirective + " " + e.blockedURI); });`
+	err := chromedp.Do(bctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			if _, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe})
+			return err
+		}),
+		chromedp.Navigate(fileURL),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)),
+	)
+	if err != nil {
+		t.Fatalf("opening %s in Chromium: %v", file, err)
+	}
+	return p
+}
+
+func (p *browserPage) note(list *[]string, s string) {
+	p.mu.Lock()
+	*list = append(*list, s)
+	p.mu.Unlock()
+}
+
+// check fails the test for any request but the file itself, any CSP
+// violation and any script error.
+func (p *browserPage) check(t *testing.T) {
+	t.Helper()
+	violations, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`window.__noflyViolations`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.refused) > 0 {
+		t.Errorf("the map asked for %d resource(s) besides itself: %q", len(p.refused), p.refused)
+	}
+	if len(violations) > 0 {
+		t.Errorf("the map tried to load what its Content-Security-Policy forbids: %q", violations)
+	}
+	if len(p.errors) > 0 {
+		t.Errorf("script errors: %q", p.errors)
+	}
+}
+
+func (p *browserPage) screenshot(t *testing.T, name string) string {
+	t.Helper()
+	png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(artefactDir(t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+	return path
+}
+
+// mapData reads the data an HTML map carries.
+func mapData(t *testing.T, file string) (zones []struct{ ID, Status string }, legs []struct {
+	I    int
+	Kind string
+}) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="nofly-data">(.*?)</script>`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("%s holds no map data", file)
+	}
+	var d struct {
+		Zones  []struct{ ID, Status string }
+		Flight struct {
+			Legs []struct {
+				I    int
+				Kind string
+			}
+		}
+	}
+	if err := json.Unmarshal(m[1], &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range d.Flight.Legs {
+		legs = append(legs, struct {
+			I    int
+			Kind string
+		}{l.I, l.Kind})
+	}
+	return d.Zones, legs
+}
+
+// TestRouteMapInBrowser draws the README's Schiphol route as the planner
+// would (nofly plan check --map route.html) and opens the map in a headless
+// Chromium with the network shut: the map must draw from the file alone,
+// show the zones and the three legs that cross the control zone, and open
+// the zone's details on a click.
+func TestRouteMapInBrowser(t *testing.T) {
+	t.Parallel()
+	chromium(t)
+	d := startDaemon(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "route.html")
+	r := nofly(t, d.addr, "plan", "check", "../../examples/route.geojson", "--buffer", "50", "--map", file)
+	wantExit(t, r, 1)
+	if !strings.Contains(r.stdout, "NL-EHAM-CTR") || !strings.Contains(r.stderr, "map written to "+file) {
+		t.Fatalf("unexpected output:\n%s", r)
+	}
+	zones, legs := mapData(t, file)
+	conflictLegs := 0
+	for _, l := range legs {
+		if l.Kind == "conflict" {
+			conflictLegs++
+		}
+	}
+	// The console says legs 0-2 of the route are in NL-EHAM-CTR.
+	if len(legs) != 3 || conflictLegs != 3 {
+		t.Fatalf("map data has legs %v; want legs 0-2, all conflicting", legs)
+	}
+
+	p := openBrowser(t, file, 1200, 800)
+	eval := func(js string) int {
+		t.Helper()
+		n, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return n
+	}
+	nZones := eval(`document.querySelectorAll("path.nofly-zone").length`)
+	dataZones := eval(`+document.body.getAttribute("data-zones")`)
+	if nZones != len(zones) || dataZones != len(zones) || nZones == 0 {
+		t.Errorf("%d zones drawn (page says %d); the map file holds %d", nZones, dataZones, len(zones))
+	}
+	if n := eval(`document.querySelectorAll('path.nofly-zone-conflict[data-zone="NL-EHAM-CTR"]').length`); n != 1 {
+		t.Errorf("%d paths for NL-EHAM-CTR styled as a conflict; want 1", n)
+	}
+	nLegs, nConflictLegs := eval(`document.querySelectorAll("path.nofly-leg").length`), eval(`document.querySelectorAll("path.nofly-leg-conflict").length`)
+	if nLegs != 3 || nConflictLegs != 3 {
+		t.Errorf("%d legs drawn, %d as conflicts; want 3 and 3", nLegs, nConflictLegs)
+	}
+
+	// Click the control zone where nothing lies on top of it: a real
+	// mouse click at a point the browser says is the zone's.
+	at, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]float64](`(function () {
+  for (var y = 120; y < innerHeight - 40; y += 17) {
+    for (var x = 60; x < innerWidth - 60; x += 17) {
+      var e = document.elementFromPoint(x, y);
+      if (e && e.getAttribute && e.getAttribute("data-zone") === "NL-EHAM-CTR") return [x, y];
+    }
+  }
+  return [];
+})()`))
+	if err != nil || len(at) != 2 {
+		t.Fatalf("found no visible point of NL-EHAM-CTR to click (%v)", err)
+	}
+	if err := chromedp.Do(p.ctx, chromedp.MouseClickXY(at[0], at[1]), chromedp.WaitVisible(chromedp.CSS(`.leaflet-popup-content`))); err != nil {
+		t.Fatal(err)
+	}
+	popup, err := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS(`.leaflet-popup-content`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"NL-EHAM-CTR", "REQ_AUTHORISATION", "Not covered", "no exemption of unit (none given) names this zone"} {
+		if !strings.Contains(popup, want) {
+			t.Errorf("the zone's popup lacks %q:\n%s", want, popup)
+		}
+	}
+	p.screenshot(t, "route-map.png")
+	p.check(t)
+}
+
+// TestZoneSetMapInBrowser draws the whole Swiss ED-318 set (1,179 zones,
+// 220,000 vertices) and holds the map to its budget: under 5 MB, drawn in
+// under 2 s.
+func TestZoneSetMapInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the Swiss zone set")
+	}
+	t.Parallel()
+	chromium(t)
+	const set = "../../../shared/data/zones/ch-foca-ed318-testdata.json.gz"
+	if _, err := os.Stat(set); err != nil {
+		t.Skipf("the Swiss zone set is not beside the repository: %v", err)
+	}
+	d := startDaemon(t, "--zones", set)
+	file := filepath.Join(t.TempDir(), "ch.html")
+	r := nofly(t, d.addr, "zones", "list", "--map", file)
+	wantExit(t, r, 0)
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("map of the Swiss set: %.2f MB", float64(fi.Size())/1e6)
+	if fi.Size() >= 5e6 {
+		t.Errorf("map of the Swiss set is %d bytes; want under 5 MB", fi.Size())
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("checks use the full outlines")) {
+		t.Error("the map does not say that its outlines are simplified for display only")
+	}
+	p := openBrowser(t, file, 1200, 800)
+	nZones, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](`document.querySelectorAll("path.nofly-zone").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nZones != 1179 {
+		t.Errorf("%d zones drawn; want 1179", nZones)
+	}
+	ms, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](`+document.body.getAttribute("data-ready-ms")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("drawn %d ms after the page began to load", ms)
+	if ms >= 2000 {
+		t.Errorf("the map took %d ms to draw; want under 2000", ms)
+	}
+	p.screenshot(t, "zone-set-map.png")
+	p.check(t)
+}
