@@ -268,7 +268,7 @@ func TestRouteMapInBrowser(t *testing.T) {
 		t.Fatalf("map data has legs %v; want legs 0-2, all conflicting", legs)
 	}
 
-	p := openBrowser(t, file, 1200, 800)
+	p := openBrowser(t, file, 1200, 900)
 	eval := func(js string) int {
 		t.Helper()
 		n, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](js))
@@ -292,18 +292,23 @@ func TestRouteMapInBrowser(t *testing.T) {
 
 	// Click the control zone where nothing lies on top of it: a real
 	// mouse click at a point the browser says is the zone's.
+	// Of the points that are the zone's, the one nearest the lower middle
+	// of the window, so that its popup opens without moving the map.
 	at, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]float64](`(function () {
-  for (var y = 120; y < innerHeight - 40; y += 17) {
-    for (var x = 60; x < innerWidth - 60; x += 17) {
+  var best = [], bestD = Infinity, cx = innerWidth * 0.5, cy = innerHeight * 0.85;
+  for (var y = 120; y < innerHeight - 40; y += 13) {
+    for (var x = 60; x < innerWidth - 60; x += 13) {
       var e = document.elementFromPoint(x, y);
-      if (e && e.getAttribute && e.getAttribute("data-zone") === "NL-EHAM-CTR") return [x, y];
+      var d = Math.hypot(x - cx, y - cy);
+      if (e && e.getAttribute && e.getAttribute("data-zone") === "NL-EHAM-CTR" && d < bestD) { best = [x, y]; bestD = d; }
     }
   }
-  return [];
+  return best;
 })()`))
 	if err != nil || len(at) != 2 {
 		t.Fatalf("found no visible point of NL-EHAM-CTR to click (%v)", err)
 	}
+	p.screenshot(t, "route-map.png")
 	if err := chromedp.Do(p.ctx, chromedp.MouseClickXY(at[0], at[1]), chromedp.WaitVisible(chromedp.CSS(`.leaflet-popup-content`))); err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +321,8 @@ func TestRouteMapInBrowser(t *testing.T) {
 			t.Errorf("the zone's popup lacks %q:\n%s", want, popup)
 		}
 	}
-	p.screenshot(t, "route-map.png")
+	time.Sleep(500 * time.Millisecond) // the popup fades in
+	p.screenshot(t, "route-map-zone.png")
 	p.check(t)
 }
 

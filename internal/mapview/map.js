@@ -33,7 +33,8 @@
   var map = L.map("map", { zoomSnap: 0.25, attributionControl: true, renderer: L.svg({ padding: 0.5 }) });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Leaflet · outlines: Natural Earth · zones: nofly");
-  map.fitBounds([[d.view[1], d.view[0]], [d.view[3], d.view[2]]]);
+  var view = [[d.view[1], d.view[0]], [d.view[3], d.view[2]]];
+  map.fitBounds(view);
 
   (d.basemap || []).forEach(function (a) {
     L.polyline(ll(a.c), { color: "#555", weight: a.b ? 1 : 1.2, dashArray: a.b ? "5 3" : null, interactive: false, className: a.b ? "nofly-border" : "nofly-coast" }).addTo(map);
@@ -190,6 +191,10 @@
   });
   new North({ position: "topright" }).addTo(map);
   L.control.scale({ metric: true, imperial: false, maxWidth: 160 }).addTo(map);
+  // Fit the view again beside the legend, so that it hides nothing of
+  // the flight.
+  var lw = document.querySelector(".nofly-legend").offsetWidth;
+  map.fitBounds(view, { paddingTopLeft: [50, 20], paddingBottomRight: [Math.min(lw + 20, map.getSize().x / 2), 30], animate: false });
 
   document.body.setAttribute("data-zones", String(d.zones.length));
   // How long the map took to draw, in milliseconds since the page began
