@@ -372,9 +372,12 @@ func (m *mapFile) drawExemption(ctx context.Context, e *env, ex *noflyv1.Exempti
 	if err != nil {
 		return err
 	}
-	mv := &mapview.Map{Title: "Exemption " + ex.GetId() + " (" + exemptionStatus(ex) + ")", Lines: mex.Lines[1:], Exemption: mex}
-	if len(mv.Lines) > 4 {
-		mv.Lines = mv.Lines[:4]
+	mv := &mapview.Map{Title: "Exemption " + ex.GetId() + " (" + exemptionStatus(ex) + ")", Exemption: mex}
+	for _, l := range mex.Lines {
+		// The id and status are in the title; the map says where.
+		if !strings.HasPrefix(l, "ID:") && !strings.HasPrefix(l, "Status:") && len(mv.Lines) < 6 {
+			mv.Lines = append(mv.Lines, l)
+		}
 	}
 	for _, z := range zones.list {
 		mv.Zones = append(mv.Zones, mapZone(z))

@@ -23,9 +23,9 @@ import (
 // Picture size in SVG user units (pixels): the map on the left, the
 // legend on the right, the title above.
 const (
-	svgW, svgH    = 1100.0, 780.0
-	mapX0, mapY0  = 10.0, 86.0
-	mapX1, mapY1  = 770.0, 770.0
+	svgW          = 1100.0
+	mapX0, mapX1  = 10.0, 770.0
+	mapH          = 684.0 // the map's height; above it the title and its lines
 	legendX       = 785.0
 	earthRadius   = 6378137.0 // Web Mercator sphere, metres
 	svgSimplifyPx = 0.4       // simplification tolerance, in pixels
@@ -45,7 +45,7 @@ type projection struct {
 	mx, my float64 // picture centre
 }
 
-func newProjection(b orb.Bound) projection {
+func newProjection(b orb.Bound, mapY0, mapY1 float64) projection {
 	x0, y0 := merc(b.Min)
 	x1, y1 := merc(b.Max)
 	s := math.Min((mapX1-mapX0)/math.Max(x1-x0, 1), (mapY1-mapY0)/math.Max(y1-y0, 1))
@@ -186,7 +186,10 @@ var svgTemplate = template.Must(template.New("map.svg").Parse(`<svg xmlns="http:
 // WriteSVG writes m as an SVG picture in Web Mercator.
 func WriteSVG(w io.Writer, m *Map) error {
 	view := m.view()
-	pr := newProjection(view)
+	mapY0 := 42 + 15*float64(len(m.Lines))
+	mapY1 := mapY0 + mapH
+	svgH := mapY1 + 10
+	pr := newProjection(view, mapY0, mapY1)
 	d := svgData{
 		W: num(svgW), H: num(svgH), MapX: num(mapX0), MapY: num(mapY0), MapW: num(mapX1 - mapX0), MapH: num(mapY1 - mapY0),
 		Title: m.Title, LegendX: num(legendX), LegendTextX: num(legendX + 38),
