@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"fmt"
 	"net/url"
 	"os"
@@ -376,4 +377,67 @@ func TestZoneSetMapInBrowser(t *testing.T) {
 	}
 	p.screenshot(t, "zone-set-map.png")
 	p.check(t)
+}
+
+// TestMapFiles runs each command that takes --map against the sample zone
+// set and reads the pictures it draws.
+func TestMapFiles(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t)
+	dir := t.TempDir()
+	exArea := filepath.Join(dir, "exemption-area.geojson")
+	write(t, exArea, `{"type":"Polygon","coordinates":[[[4.74,52.29],[4.79,52.29],[4.79,52.32],[4.74,52.32],[4.74,52.29]]]}`)
+	r := nofly(t, d.addr, "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR", "--from", "now", "--until", "+8h",
+		"--max-alt", "60", "--area-file", exArea, "--legal-basis", "ILT/2026/0043", "--purpose", "forensic", "--by", "admin")
+	wantExit(t, r, 0)
+	id := strings.TrimSpace(r.stdout)
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		exit int
+		want []string // in the SVG
+	}{
+		{"denied position", []string{"check", "--lat", "52.31", "--lon", "4.76", "--alt", "100"}, 1,
+			[]string{`class="zone conflict" data-zone="NL-EHAM-CTR"`, `class="position"`, "DENIED — 1 blocking zone",
+				"NL-EHAM-CTR (REQ_AUTHORISATION, 100 m AGL): inside; NOT covered: no exemption of unit (none given) names this zone"}},
+		{"exempted position", []string{"check", "--lat", "52.30", "--lon", "4.76", "--alt", "50", "--unit", "AMS-DRONE", "--purpose", "forensic"}, 0,
+			[]string{`class="zone covered" data-zone="NL-EHAM-CTR"`, "EXEMPTED", "covered by " + id}},
+		{"route", []string{"plan", "check", "../../examples/route.geojson", "--buffer", "50"}, 1,
+			[]string{`class="leg conflict"`, `class="buffer"`, "legs 0-2"}},
+		{"area", []string{"plan", "check", "../../examples/area.geojson", "--max-alt", "100"}, 1,
+			[]string{`class="area"`, `data-zone="NL-AMS-DAM-PALACE"`}},
+		{"zones in a box", []string{"zones", "list", "--bbox", "4.6,52.2,5.0,52.5"}, 0,
+			[]string{`data-zone="NL-EHAM-CTR"`, "blocking zone (needs an exemption)", " zones meeting 4.6,52.2,5,52.5"}},
+		{"exemption", []string{"exemptions", "show", id}, 0,
+			[]string{`class="exemption"`, `class="zone named" data-zone="NL-EHAM-CTR"`, "Exemption " + id + " (in force)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".svg")
+			r := nofly(t, d.addr, append(tc.args, "--map", file)...)
+			wantExit(t, r, tc.exit)
+			if !strings.HasSuffix(r.stderr, "nofly: map written to "+file+"\n") {
+				t.Errorf("stderr: %q", r.stderr)
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svg := html.UnescapeString(string(b))
+			for _, w := range tc.want {
+				if !strings.Contains(svg, w) {
+					t.Errorf("the map lacks %q", w)
+				}
+			}
+		})
+	}
+
+	t.Run("wrong extension", func(t *testing.T) {
+		// Refused before the server is asked: this address has none.
+		r := nofly(t, "127.0.0.1:1", "check", "--lat", "52.31", "--lon", "4.76", "--map", filepath.Join(dir, "map.png"))
+		wantExit(t, r, 2)
+		if !strings.Contains(r.stderr, "--map: map "+filepath.Join(dir, "map.png")+": name it .html") {
+			t.Errorf("stderr: %q", r.stderr)
+		}
+	})
 }
