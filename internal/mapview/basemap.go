@@ -66,10 +66,15 @@ func decodeBasemap(b []byte) ([]arc, error) {
 	if err != nil || n > 1<<20 {
 		return nil, fmt.Errorf("base map: bad header (%v)", err)
 	}
+	// Each arc takes at least two bytes, each point two: no count may
+	// promise more than the bytes left.
+	if n > uint64(r.Len()/2) {
+		return nil, errors.New("base map: more arcs than bytes")
+	}
 	arcs := make([]arc, 0, n)
 	for range n {
 		kind, np := uv(), uv()
-		if err != nil || np > 1<<20 {
+		if err != nil || np > uint64(r.Len()/2) {
 			return nil, fmt.Errorf("base map: bad arc (%v)", err)
 		}
 		a := arc{border: kind == 1, pts: make([]orb.Point, np)}
