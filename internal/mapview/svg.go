@@ -171,7 +171,7 @@ var svgTemplate = template.Must(template.New("map.svg").Parse(`<svg xmlns="http:
 {{end}}{{range .Legs}}<path class="leg {{.Kind}}" d="{{.D}}" fill="none" {{if eq .Kind "conflict"}}stroke="#d00000" stroke-width="6" stroke-dasharray="12 6"{{else if eq .Kind "covered"}}stroke="#1a7a1a" stroke-width="5" stroke-dasharray="4 4"{{else}}stroke="#1f4e99" stroke-width="4"{{end}}><title>{{.Title}}</title></path>
 {{end}}{{range .Points}}<circle class="{{.Class}}" cx="{{.X}}" cy="{{.Y}}" r="{{if eq .Class "position"}}6{{else}}3.5{{end}}" fill="#fff" stroke="#000" stroke-width="2"><title>{{.Text}}</title></circle>
 {{end}}{{range .Closest}}<path class="closest" d="{{.D}}" stroke="#000" stroke-width="1.5" stroke-dasharray="3 3"/><circle cx="{{.X}}" cy="{{.Y}}" r="3" fill="#000"/><text x="{{.LX}}" y="{{.LY}}" font-size="11" stroke="#fff" stroke-width="3" paint-order="stroke">{{.Label}}</text>
-{{end}}{{range .Zones}}{{if .Label}}<text class="label" x="{{.LabelX}}" y="{{.LabelY}}" font-size="11" text-anchor="middle" stroke="#fff" stroke-width="3" paint-order="stroke"{{if eq .Status "conflict"}} font-weight="bold"{{end}}>{{.Label}}</text>
+{{end}}{{range .Zones}}{{if .Label}}<text class="label" x="{{.LabelX}}" y="{{.LabelY}}" font-size="11" stroke="#fff" stroke-width="3" paint-order="stroke"{{if eq .Status "conflict"}} font-weight="bold"{{end}}>{{.Label}}</text>
 {{end}}{{end}}<g class="scale"><rect x="{{.ScaleX0}}" y="{{.ScaleY}}" width="4" height="1" fill="none"/><path d="M{{.ScaleX0}} {{.ScaleY}}v-6M{{.ScaleX0}} {{.ScaleY}}H{{.ScaleX1}}v-6" fill="none" stroke="#000" stroke-width="2"/><text x="{{.ScaleX0}}" y="{{.ScaleY}}" dx="4" dy="-9" font-size="11">{{.ScaleLabel}}</text></g>
 <g class="north" transform="translate({{.NorthX}} {{.NorthY}})"><path d="M0 -22L8 2L0 -4L-8 2Z" fill="#000"/><text x="0" y="18" text-anchor="middle" font-weight="bold">N</text></g>
 </g>
@@ -240,9 +240,9 @@ func WriteSVG(w io.Writer, m *Map) error {
 		sz := svgZone{ID: z.ID, Status: z.status(named), D: pr.pathD(rings, true)}
 		seen[sz.Status] = true
 		if z.Hit != nil || len(m.Zones) <= svgLabelLimit {
-			if p, ok := labelPoint(z.Shapes, shown); ok {
+			if p, ok := m.labelAt(&z, shown); ok {
 				x, y := pr.xy(p)
-				sz.LabelX, sz.LabelY, sz.Label = num(x), num(y), z.ID+" · "+z.Heights
+				sz.LabelX, sz.LabelY, sz.Label = num(x+8), num(y+15), z.ID+" · "+z.Heights
 			}
 		}
 		zones = append(zones, sz)
@@ -370,28 +370,29 @@ func ringsMeet(rings []orb.Ring, b orb.Bound) bool {
 	return false
 }
 
-// labelPoint is where a zone's label goes: the centre of its largest
-// outer ring, clamped into the shown region.
+// labelPoint is where the label of a zone the flight does not meet goes:
+// the vertex of its outlines, within the shown region, nearest the
+// region's middle; on the zone's edge, so that a label is never drawn
+// where the zone is not. ok is false when no vertex is shown.
 func labelPoint(shapes []orb.Polygon, shown orb.Bound) (orb.Point, bool) {
-	var best orb.Bound
-	found := false
+	c := shown.Center()
+	kx := math.Cos(c[1] * math.Pi / 180)
+	var best orb.Point
+	bestD, found := math.Inf(1), false
 	for _, s := range shapes {
-		if len(s) == 0 {
-			continue
-		}
-		rb := s[0].Bound()
-		if !rb.Intersects(shown) {
-			continue
-		}
-		b := orb.Bound{
-			Min: orb.Point{math.Max(rb.Min[0], shown.Min[0]), math.Max(rb.Min[1], shown.Min[1])},
-			Max: orb.Point{math.Min(rb.Max[0], shown.Max[0]), math.Min(rb.Max[1], shown.Max[1])},
-		}
-		if !found || (b.Max[0]-b.Min[0])*(b.Max[1]-b.Min[1]) > (best.Max[0]-best.Min[0])*(best.Max[1]-best.Min[1]) {
-			best, found = b, true
+		for _, r := range s {
+			for _, p := range r {
+				if !shown.Contains(p) {
+					continue
+				}
+				dx, dy := (p[0]-c[0])*kx, p[1]-c[1]
+				if d := dx*dx + dy*dy; d < bestD {
+					best, bestD, found = p, d, true
+				}
+			}
 		}
 	}
-	return best.Center(), found
+	return best, found
 }
 
 func sortZones(z []svgZone, order map[string]int) {
