@@ -57,6 +57,7 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 		example: `  nofly plan check patrol.geojson --start +1h --end +3h --buffer 50
   nofly plan check mission.plan --buffer 25 --unit AMS-DRONE --purpose event_supervision --json
   nofly plan check area.geojson --max-alt 120
+  nofly plan check patrol.geojson --buffer 50 --map patrol.html
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.Var(&start, "start", "`TIME` the flight starts; default: now")

@@ -28,6 +28,7 @@ GeoJSON's bbox order). With --json it prints one ListZonesResponse holding
 every page.`,
 		example: `  nofly zones list
   nofly zones list --bbox 4.6,52.2,5.0,52.5 --json
+  nofly zones list --bbox 4.6,52.2,5.0,52.5 --map zones.svg
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&bbox, "bbox", "", "only zones meeting this box: `WEST,SOUTH,EAST,NORTH` in degrees")
