@@ -379,6 +379,9 @@ func (m *mapFile) drawExemption(ctx context.Context, e *env, ex *noflyv1.Exempti
 			mv.Lines = append(mv.Lines, l)
 		}
 	}
+	if area.IsZero() {
+		mv.Lines = append(mv.Lines, "No area: the exemption holds wherever the zones it names or picks are; the map shows the zones it names.")
+	}
 	for _, z := range zones.list {
 		mv.Zones = append(mv.Zones, mapZone(z))
 	}

@@ -189,3 +189,19 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestFlightRingsOneWay(t *testing.T) {
+	cw := orb.Ring{{4.7, 52.3}, {4.7, 52.32}, {4.74, 52.32}, {4.74, 52.3}, {4.7, 52.3}}
+	if cw.Orientation() != orb.CW {
+		t.Fatal("fixture is not clockwise")
+	}
+	f := &Flight{Area: orb.Polygon{cw}, Buffer: 100}
+	for i, r := range f.flightRings() {
+		if r.Orientation() != orb.CCW {
+			t.Errorf("ring %d is %v; every ring must be counterclockwise for the nonzero fill", i, r.Orientation())
+		}
+	}
+	if cw.Orientation() != orb.CW {
+		t.Error("flightRings changed the flight's area")
+	}
+}

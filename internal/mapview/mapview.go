@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -181,9 +182,16 @@ func (f *Flight) flightRings() []orb.Ring {
 	case f.Radius > 0 && len(f.Path) > 0:
 		return []orb.Ring{geo.CircleOutline(f.Path[0], f.Radius+f.Buffer, 96)}
 	case len(f.Area) > 0:
-		rings := []orb.Ring{f.Area[0]}
+		// Counterclockwise like the buffer's capsules, so that a nonzero
+		// fill covers their union (a clockwise ring would cancel them).
+		outer := f.Area[0]
+		if outer.Orientation() == orb.CW {
+			outer = slices.Clone(outer)
+			outer.Reverse()
+		}
+		rings := []orb.Ring{outer}
 		if f.Buffer > 0 {
-			rings = append(rings, geo.BufferOutline(f.Area[0], f.Buffer)...)
+			rings = append(rings, geo.BufferOutline(outer, f.Buffer)...)
 		}
 		return rings
 	}
