@@ -23,6 +23,8 @@ var (
 	leafletCSS string
 	//go:embed leaflet/VERSION
 	leafletVersion string
+	//go:embed leaflet/LICENSE
+	leafletLicense string
 	//go:embed map.js
 	mapJS string
 	//go:embed map.css
@@ -149,7 +151,8 @@ func WriteHTML(w io.Writer, m *Map) error {
 	// this file's own inline scripts, styles and data: images.
 	b.WriteString("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n")
 	fmt.Fprintf(&b, "<title>%s</title>\n", html.EscapeString(m.Title))
-	fmt.Fprintf(&b, "<!-- nofly map; Leaflet %s (BSD-2-Clause, (c) Volodymyr Agafonkin); outlines: Natural Earth (public domain) -->\n", strings.TrimSpace(leafletVersion))
+	fmt.Fprintf(&b, "<!-- nofly map. Outlines: Natural Earth (public domain). Leaflet %s, under this licence:\n\n%s\n-->\n",
+		strings.TrimSpace(leafletVersion), strings.ReplaceAll(leafletLicense, "--", "- -"))
 	b.WriteString("<style>\n" + leafletCSS + "\n" + mapCSS + "\n</style>\n</head>\n<body>\n")
 	b.WriteString("<div id=\"head\"></div>\n<div id=\"map\"></div>\n")
 	b.WriteString("<script>\n" + leafletJS + "\n</script>\n")
