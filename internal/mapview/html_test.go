@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,5 +207,52 @@ func TestFlightRingsOneWay(t *testing.T) {
 	}
 	if cw.Orientation() != orb.CW {
 		t.Error("flightRings changed the flight's area")
+	}
+}
+
+// TestGenBasemap converts a small TopoJSON with the generator and reads it
+// back: two countries sharing one border arc, each with a coast arc.
+func TestGenBasemap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the generator")
+	}
+	dir := t.TempDir()
+	// Arc 0 is the shared border from (10,50) to (10,51); the second
+	// country refers to it reversed (-1, TopoJSON's ~0). Arcs 1 and 2 are
+	// the coasts. Quantised with scale 0.5 and translate (0,40),
+	// delta-coded.
+	topo := `{"type":"Topology","transform":{"scale":[0.5,0.5],"translate":[0,40]},
+"objects":{"countries":{"type":"GeometryCollection","geometries":[
+  {"type":"Polygon","arcs":[[0,1]]},{"type":"Polygon","arcs":[[-1,2]]}]},
+ "land":{"type":"MultiPolygon","arcs":[[[1,2]]]}},
+"arcs":[[[20,20],[0,2]],[[20,22],[-2,0],[0,-2],[2,0]],[[20,20],[2,0],[0,2],[-2,0]]]}`
+	in, out := filepath.Join(dir, "countries.json"), filepath.Join(dir, "basemap.bin")
+	if err := os.WriteFile(in, []byte(topo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "run", "./internal/genbasemap", "-in", in, "-out", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("genbasemap: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arcs, err := decodeBasemap(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []arc{
+		{border: true, pts: []orb.Point{{10, 50}, {10, 51}}},
+		{pts: []orb.Point{{10, 51}, {9, 51}, {9, 50}, {10, 50}}},
+		{pts: []orb.Point{{10, 50}, {11, 50}, {11, 51}, {10, 51}}},
+	}
+	if len(arcs) != len(want) {
+		t.Fatalf("%d arcs; want %d", len(arcs), len(want))
+	}
+	for i, a := range arcs {
+		if a.border != want[i].border || !slices.Equal(a.pts, want[i].pts) {
+			t.Errorf("arc %d: border %v %v; want border %v %v", i, a.border, a.pts, want[i].border, want[i].pts)
+		}
 	}
 }
