@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/geo"
@@ -123,6 +125,7 @@ func (m *mapFile) drawCheck(ctx context.Context, e *env, r checkResult, subject 
 		lines = append(lines, "Note: the server's zone set changed after the check; zone outlines are from the newer set.")
 	}
 	mv := &mapview.Map{Title: title, Lines: lines, Flight: f}
+	mv.Considered = considered(ctx, e, r.conflicts)
 	for _, z := range zones.list {
 		mz := mapZone(z)
 		if h := hits[z.GetId()]; h != nil {
@@ -386,4 +389,54 @@ func (m *mapFile) drawExemption(ctx context.Context, e *env, ex *noflyv1.Exempti
 		mv.Zones = append(mv.Zones, mapZone(z))
 	}
 	return m.write(e, mv)
+}
+
+// considered fetches the exemptions a check weighed for its blocking
+// zones, to draw their areas. A caller whose role may not read exemption
+// records (a pilot) gets a map without them.
+func considered(ctx context.Context, e *env, conflicts []*noflyv1.ZoneHit) []*mapview.Exemption {
+	var ids []string
+	for _, h := range conflicts {
+		if ex := h.GetExemption(); ex != nil {
+			ids = append(ids, ex.GetId())
+		}
+		for _, nc := range h.GetNotCovered() {
+			if nc.GetExemptionId() != "" {
+				ids = append(ids, nc.GetExemptionId())
+			}
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var out []*mapview.Exemption
+	for _, id := range ids {
+		var ex *noflyv1.Exemption
+		err := callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) error {
+			resp, err := c.GetExemption(ctx, &noflyv1.GetExemptionRequest{Id: id})
+			if status.Code(err) == codes.PermissionDenied {
+				return nil // ex stays nil: not this caller's to read
+			}
+			ex = resp.GetExemption()
+			return err
+		})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nofly: note: the map leaves out exemption %s's area: %v\n", id, err)
+		}
+		if ex == nil {
+			continue
+		}
+		mex := &mapview.Exemption{ID: id, Lines: []string{"Valid " + fmtTime(ex.GetValidFrom()) + " to " + fmtTime(ex.GetValidUntil()),
+			fmt.Sprintf("Ceiling %s m %s", fmtMetres(ex.GetCeilingM()), shortRef(ex.GetCeilingReference())), "Legal basis " + ex.GetLegalBasis()}}
+		switch a := ex.GetArea(); {
+		case a.GetCircle() != nil:
+			c := a.GetCircle()
+			mex.Center, mex.Radius = orb.Point{c.GetCenter().GetLongitude(), c.GetCenter().GetLatitude()}, c.GetRadiusM()
+		case a.GetPolygon() != nil:
+			mex.Area = protoPolygon(a.GetPolygon())
+		default:
+			continue // no area to draw
+		}
+		out = append(out, mex)
+	}
+	return out
 }

@@ -34,7 +34,7 @@ var (
 // htmlVertexBudget bounds the zone vertices an HTML map carries: about 20
 // bytes each, so that a map of a whole country's zones stays a few
 // megabytes and opens in a second.
-const htmlVertexBudget = 120_000
+const htmlVertexBudget = 60_000
 
 // line is a path or ring, written to JSON as [[lon,lat],...] to 6
 // decimals (0.1 m).
@@ -61,17 +61,18 @@ func appendCoord(b []byte, x float64) []byte {
 }
 
 type htmlData struct {
-	Title     string         `json:"title"`
-	Lines     []string       `json:"lines"`
-	View      [4]float64     `json:"view"` // west, south, east, north
-	Note      string         `json:"note,omitempty"`
-	Basemap   []htmlArc      `json:"basemap"`
-	Zones     []htmlZone     `json:"zones"`
-	Flight    *htmlFlight    `json:"flight,omitempty"`
-	Closest   []htmlClosest  `json:"closest,omitempty"`
-	Exemption *htmlExemption `json:"exemption,omitempty"`
-	Legend    []legendItem   `json:"legend"`
-	Labels    bool           `json:"labels"` // label every zone drawn
+	Title      string          `json:"title"`
+	Lines      []string        `json:"lines"`
+	View       [4]float64      `json:"view"` // west, south, east, north
+	Note       string          `json:"note,omitempty"`
+	Basemap    []htmlArc       `json:"basemap"`
+	Zones      []htmlZone      `json:"zones"`
+	Flight     *htmlFlight     `json:"flight,omitempty"`
+	Closest    []htmlClosest   `json:"closest,omitempty"`
+	Exemptions []htmlExemption `json:"exemptions,omitempty"`
+	Legend     []legendItem    `json:"legend"`
+	Labels     bool            `json:"labels"` // label every zone drawn
+	Canvas     bool            `json:"canvas"` // draw on a canvas: many zones
 }
 
 type htmlArc struct {
@@ -169,7 +170,7 @@ func buildHTMLData(m *Map) (*htmlData, error) {
 	// Outlines for some way around the view, so that zooming out a
 	// little still shows where one is.
 	w, h := view.Max[0]-view.Min[0], view.Max[1]-view.Min[1]
-	pad := math.Max(math.Max(w, h)*2, 3)
+	pad := math.Min(math.Max(math.Max(w, h)*0.5, 1), 5)
 	around := orb.Bound{Min: orb.Point{view.Min[0] - pad, view.Min[1] - pad}, Max: orb.Point{view.Max[0] + pad, view.Max[1] + pad}}
 	arcs, err := basemapNear(around)
 	if err != nil {
@@ -214,6 +215,9 @@ func buildHTMLData(m *Map) (*htmlData, error) {
 		d.Zones = append(d.Zones, hz)
 	}
 	d.Labels = len(m.Zones) <= 40
+	// A canvas draws a country's zones about twice as fast as SVG
+	// elements; below this many zones SVG keeps each zone an element.
+	d.Canvas = len(m.Zones) > 300
 	if f := m.Flight; f != nil {
 		hf := &htmlFlight{Path: f.Path, BufM: f.Buffer, Point: len(f.Path) == 1 && len(f.Area) == 0 && f.Radius == 0}
 		for _, r := range f.Area {
@@ -238,12 +242,14 @@ func buildHTMLData(m *Map) (*htmlData, error) {
 	for _, c := range m.closest() {
 		d.Closest = append(d.Closest, htmlClosest{Zone: c.zone, C: line{c.p, c.q}, Label: fmtDistance(c.metres) + " to " + c.zone})
 	}
-	if ex := m.Exemption; ex != nil {
-		he := &htmlExemption{ID: ex.ID, Lines: ex.Lines}
+	for _, ex := range m.exemptions() {
+		he := htmlExemption{ID: ex.ID, Lines: ex.Lines}
 		for _, r := range ex.rings() {
 			he.Area = append(he.Area, line(r))
 		}
-		d.Exemption = he
+		if len(he.Area) > 0 {
+			d.Exemptions = append(d.Exemptions, he)
+		}
 	}
 	for _, l := range legend {
 		if seen[l.status] {
@@ -285,12 +291,18 @@ func fmtLegList(legs []int) string {
 	return strings.Join(parts, ", ")
 }
 
-// labelAt is where a zone's label goes: for a zone the flight meets, the
-// middle of the first leg in it, the position, or the point of the zone
-// closest to the flight; else the middle of the zone's largest outline
-// within view.
+// labelAt is where a zone's label goes: for a zone a route or position
+// meets, the point of the zone closest to it, the middle of the first leg
+// in it, or the position; else (and for areas) on the zone's outline, as
+// labelPoint says.
 func (m *Map) labelAt(z *Zone, view orb.Bound) (orb.Point, bool) {
 	if f := m.Flight; f != nil && z.Hit != nil {
+		if len(f.Area) > 0 || f.Radius > 0 {
+			// Zones inside an area would all be labelled at one point.
+			if p, ok := labelPoint(z.Shapes, view); ok {
+				return p, true
+			}
+		}
 		if !z.Hit.Inside {
 			for _, c := range m.closest() {
 				if c.zone == z.ID {

@@ -3,6 +3,7 @@
 // from the data is set with textContent, never parsed as HTML.
 (function () {
   "use strict";
+  var started = performance.now(); // the page parsed, Leaflet loaded
   var d = JSON.parse(document.getElementById("nofly-data").textContent);
 
   // Zone styles by status. Dashes and weights tell them apart without
@@ -30,7 +31,7 @@
   (d.lines || []).forEach(function (l) { head.appendChild(el("p", l)); });
   if (d.note) head.appendChild(el("p", d.note, "note"));
 
-  var map = L.map("map", { zoomSnap: 0.25, attributionControl: true, renderer: L.svg({ padding: 0.5 }) });
+  var map = L.map("map", { zoomSnap: 0.25, attributionControl: true, renderer: d.canvas ? L.canvas({ padding: 0.5 }) : L.svg({ padding: 0.5 }) });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Leaflet · outlines: Natural Earth · zones: nofly");
   var view = [[d.view[1], d.view[0]], [d.view[3], d.view[2]]];
@@ -80,7 +81,9 @@
 
   // Zones: those met on top.
   var order = { "near-advisory": 0, "near": 1, "named": 2, "advisory": 3, "covered": 4, "conflict": 5 };
+  var labelled = {};
   var zs = d.zones.slice().sort(function (a, b) { return order[a.status] - order[b.status]; });
+  var drawn = 0;
   zs.forEach(function (z) {
     var s = styles[z.status];
     var latlngs = z.shapes.map(function (poly) { return poly.map(ll); });
@@ -89,23 +92,27 @@
       className: "nofly-zone nofly-zone-" + z.status
     }).addTo(map);
     layer.bindPopup(function () { return popup(z); }, { maxWidth: 420 });
+    if (map.hasLayer(layer)) drawn++;
     var p = layer.getElement && layer.getElement();
     if (p) p.setAttribute("data-zone", z.id);
     if ((d.labels || z.met) && z.at) {
-      L.tooltip({ permanent: true, direction: "right", offset: [6, 0], className: "nofly-label" + (z.status === "conflict" ? " conflict" : "") })
+      // Labels that would sit on one point are stacked below each other.
+      var key = z.at[0].join(","), k = (labelled[key] || 0);
+      labelled[key] = k + 1;
+      L.tooltip({ permanent: true, direction: "right", offset: [6, 20 * k], className: "nofly-label" + (z.status === "conflict" ? " conflict" : "") })
         .setLatLng([z.at[0][1], z.at[0][0]]).setContent(el("span", z.id + " · " + z.heights)).addTo(map);
     }
   });
 
-  if (d.exemption && d.exemption.area) {
-    L.polygon(d.exemption.area.map(ll), { color: "#1a7a1a", weight: 3, dashArray: "12 4 2 4", fillColor: "#3cb43c", fillOpacity: 0.08, className: "nofly-exemption" })
+  (d.exemptions || []).forEach(function (ex) {
+    L.polygon(ex.area.map(ll), { color: "#1a7a1a", weight: 3, dashArray: "12 4 2 4", fillColor: "#3cb43c", fillOpacity: 0.08, className: "nofly-exemption" })
       .bindPopup(function () {
         var div = el("div", null, "nofly-popup");
-        div.appendChild(el("h3", "Exemption " + d.exemption.id));
-        d.exemption.lines.forEach(function (l) { div.appendChild(el("div", l)); });
+        div.appendChild(el("h3", "Exemption " + ex.id));
+        (ex.lines || []).forEach(function (l) { div.appendChild(el("div", l)); });
         return div;
-      }).addTo(map);
-  }
+      }).bindTooltip(el("span", "exemption " + ex.id)).addTo(map);
+  });
 
   var f = d.flight;
   if (f) {
@@ -170,7 +177,7 @@
       }
       if (f && f.buffer) item({ color: "#1f4e99", weight: 0, fillColor: "#1f4e99", fillOpacity: 0.18 }, "buffer " + f.bufferM + " m");
       if (d.closest && d.closest.length) item({ color: "#000", weight: 1.5, dashArray: "3 3" }, "closest approach (distance as checked)", true);
-      if (d.exemption && d.exemption.area) item({ color: "#1a7a1a", weight: 3, dashArray: "12 4 2 4" }, "exemption area", true);
+      if (d.exemptions && d.exemptions.length) item({ color: "#1a7a1a", weight: 3, dashArray: "12 4 2 4" }, "exemption area", true);
       item({ color: "#555", weight: 1.2 }, "coastline", true);
       item({ color: "#555", weight: 1, dashArray: "5 3" }, "border", true);
       div.appendChild(el("div", "Click a zone for its details."));
@@ -197,8 +204,10 @@
   map.fitBounds(view, { paddingTopLeft: [50, 20], paddingBottomRight: [Math.min(lw + 20, map.getSize().x / 2), 30], animate: false });
 
   document.body.setAttribute("data-zones", String(d.zones.length));
+  document.body.setAttribute("data-zones-drawn", String(drawn));
   // How long the map took to draw, in milliseconds since the page began
   // to load: tests hold large maps to a budget.
   document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
+  document.body.setAttribute("data-script-ms", String(Math.round(performance.now() - started)));
   document.body.setAttribute("data-ready", "1");
 })();

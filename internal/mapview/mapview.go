@@ -36,8 +36,12 @@ type Map struct {
 	Flight *Flight
 	// Zones are the zones to draw, met or not.
 	Zones []Zone
-	// Exemption is an exemption to draw; nil for none.
+	// Exemption is the exemption a map is about (exemptions show); nil
+	// for none.
 	Exemption *Exemption
+	// Considered are the exemptions a check weighed (those that cover a
+	// zone and those that do not), drawn with their areas.
+	Considered []*Exemption
 	// View is the region to show; empty means around the flight, the
 	// exemption and the zones met (or all zones when nothing else is
 	// given).
@@ -342,4 +346,13 @@ func (m *Map) legendText(status, text string) string {
 		return "advisory zone (read its conditions)"
 	}
 	return text
+}
+
+// exemptions are the exemptions whose areas a map draws.
+func (m *Map) exemptions() []*Exemption {
+	var out []*Exemption
+	if m.Exemption != nil {
+		out = append(out, m.Exemption)
+	}
+	return append(out, m.Considered...)
 }

@@ -251,9 +251,11 @@ func WriteSVG(w io.Writer, m *Map) error {
 	sortZones(zones, order)
 	d.Zones = zones
 
-	if ex := m.Exemption; ex != nil {
-		d.Exemption = pr.pathD(ex.rings(), true)
+	var exRings []orb.Ring
+	for _, ex := range m.exemptions() {
+		exRings = append(exRings, ex.rings()...)
 	}
+	d.Exemption = pr.pathD(exRings, true)
 	if f := m.Flight; f != nil {
 		if f.Buffer > 0 {
 			d.Buffer = pr.pathD(f.flightRings(), true)
