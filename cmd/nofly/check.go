@@ -18,6 +18,7 @@ func checkCommand() *command {
 		at            = timeFlag{now: time.Now}
 		op            operatorFlags
 		reference     string
+		mapOut        mapFile
 	)
 	return &command{
 		name:  "check",
@@ -42,6 +43,7 @@ error.`,
 			fs.Var(&at, "at", "`TIME` of the flight; default: now")
 			op.register(fs)
 			fs.StringVar(&reference, "reference", "", "your `reference` for the check (e.g. a mission number), kept in the audit log")
+			mapOut.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			const name = "nofly check"
@@ -50,6 +52,9 @@ error.`,
 			}
 			if !lat.set || !lon.set {
 				return &usageError{cmd: name, msg: "--lat and --lon are required"}
+			}
+			if err := mapOut.check(name); err != nil {
+				return err
 			}
 			req := &noflyv1.CheckPositionRequest{
 				Position:          &noflyv1.Position{Latitude: lat.v, Longitude: lon.v},
@@ -73,20 +78,27 @@ error.`,
 			if err != nil {
 				return err
 			}
+			height := "height not given"
+			if alt.set {
+				height = fmt.Sprintf("%s m %s", fmtMetres(alt.v), shortRef(ref.ref))
+			}
+			result := checkResult{
+				verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
+				caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), exemptions: resp.GetExemptions(),
+				exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
+			}
+			subject := fmt.Sprintf("Position %s, %s, at %s", fmtPosition(lat.v, lon.v), height, fmtTime(resp.GetAt()))
 			if e.json {
 				if err := printJSON(e, resp); err != nil {
 					return err
 				}
 			} else {
-				height := "height not given"
-				if alt.set {
-					height = fmt.Sprintf("%s m %s", fmtMetres(alt.v), shortRef(ref.ref))
+				printResult(e.stdout, result, subject)
+			}
+			if mapOut.path != "" {
+				if err := mapOut.drawCheck(ctx, e, result, subject, positionFlight(lat.v, lon.v)); err != nil {
+					return err
 				}
-				printResult(e.stdout, checkResult{
-					verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
-					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), exemptions: resp.GetExemptions(),
-					exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
-				}, fmt.Sprintf("Position %s, %s, at %s", fmtPosition(lat.v, lon.v), height, fmtTime(resp.GetAt())))
 			}
 			return verdictError(resp.GetVerdict())
 		},

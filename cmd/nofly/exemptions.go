@@ -318,14 +318,19 @@ func exemptionsRevokeCommand() *command {
 }
 
 func exemptionsShowCommand() *command {
+	var mapOut mapFile
 	return &command{
 		name:    "exemptions show",
 		usage:   "ID [flags]",
 		summary: "Shows one exemption record.",
-		example: "  nofly exemptions show EX-000001\n",
+		example: "  nofly exemptions show EX-000001\n  nofly exemptions show EX-000001 --map EX-000001.html\n",
+		flags:   func(fs *flag.FlagSet) { mapOut.register(fs) },
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) != 1 {
 				return &usageError{cmd: "nofly exemptions show", msg: "give exactly one exemption ID"}
+			}
+			if err := mapOut.check("nofly exemptions show"); err != nil {
+				return err
 			}
 			var resp *noflyv1.GetExemptionResponse
 			err := callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) (err error) {
@@ -336,9 +341,15 @@ func exemptionsShowCommand() *command {
 				return err
 			}
 			if e.json {
-				return printJSON(e, resp.GetExemption())
+				if err := printJSON(e, resp.GetExemption()); err != nil {
+					return err
+				}
+			} else {
+				printExemption(e.stdout, resp.GetExemption())
 			}
-			printExemption(e.stdout, resp.GetExemption())
+			if mapOut.path != "" {
+				return mapOut.drawExemption(ctx, e, resp.GetExemption())
+			}
 			return nil
 		},
 	}

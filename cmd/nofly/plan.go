@@ -24,6 +24,7 @@ const maxPlanFile = 64 << 20
 
 func planCheckCommand() *command {
 	pf := newPlanFlags()
+	var mapOut mapFile
 	return &command{
 		name:  "plan check",
 		usage: "FILE [--start TIME] [--end TIME] [--buffer M] [flags]",
@@ -47,9 +48,13 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 		example: `  nofly plan check patrol.geojson --start +1h --end +3h --buffer 50
   nofly plan check mission.plan --buffer 25 --unit AMS-DRONE --purpose event_supervision --json
   nofly plan check area.geojson --max-alt 120
+  nofly plan check patrol.geojson --buffer 50 --map patrol.html
 `,
-		flags: pf.register,
+		flags: func(fs *flag.FlagSet) { pf.register(fs); mapOut.register(fs) },
 		run: func(ctx context.Context, e *env, args []string) error {
+			if err := mapOut.check("nofly plan check"); err != nil {
+				return err
+			}
 			p, fp, err := pf.plan(e, "nofly plan check", args)
 			if err != nil {
 				return err
@@ -62,17 +67,24 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 			if err != nil {
 				return err
 			}
+			result := checkResult{
+				verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
+				caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
+				exemptions:     resp.GetExemptions(),
+				exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
+			}
+			subject := planSubject(p, fp, resp, pf.maxAlt.set && !pf.minAlt.set)
 			if e.json {
 				if err := printJSON(e, resp); err != nil {
 					return err
 				}
 			} else {
-				printResult(e.stdout, checkResult{
-					verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
-					caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
-					exemptions:     resp.GetExemptions(),
-					exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
-				}, planSubject(p, fp, resp, pf.maxAlt.set && !pf.minAlt.set))
+				printResult(e.stdout, result, subject)
+			}
+			if mapOut.path != "" {
+				if err := mapOut.drawCheck(ctx, e, result, subject, planFlight(p, fp.GetBufferM())); err != nil {
+					return err
+				}
 			}
 			return verdictError(resp.GetVerdict())
 		},

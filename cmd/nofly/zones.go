@@ -17,6 +17,7 @@ func zonesListCommand() *command {
 	var (
 		bbox     string
 		pageSize int
+		mapOut   mapFile
 	)
 	return &command{
 		name:  "zones list",
@@ -27,17 +28,25 @@ GeoJSON's bbox order). With --json it prints one ListZonesResponse holding
 every page.`,
 		example: `  nofly zones list
   nofly zones list --bbox 4.6,52.2,5.0,52.5 --json
+  nofly zones list --bbox 4.6,52.2,5.0,52.5 --map zones.svg
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&bbox, "bbox", "", "only zones meeting this box: `WEST,SOUTH,EAST,NORTH` in degrees")
 			fs.IntVar(&pageSize, "page-size", 1000, "zones per request (the server allows up to 1000)")
+			mapOut.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			const name = "nofly zones list"
 			if len(args) > 0 {
 				return &usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q", args[0])}
 			}
+			if err := mapOut.check(name); err != nil {
+				return err
+			}
 			req := &noflyv1.ListZonesRequest{PageSize: int32(pageSize)}
+			if mapOut.path != "" {
+				req.View = noflyv1.ZoneView_ZONE_VIEW_FULL // the map draws the shapes
+			}
 			if bbox != "" {
 				b, err := parseBBox(bbox)
 				if err != nil {
@@ -64,9 +73,15 @@ every page.`,
 				return err
 			}
 			if e.json {
-				return printJSON(e, all)
+				if err := printJSON(e, all); err != nil {
+					return err
+				}
+			} else {
+				printZones(e.stdout, all)
 			}
-			printZones(e.stdout, all)
+			if mapOut.path != "" {
+				return mapOut.drawZones(e, all, req.Bbox)
+			}
 			return nil
 		},
 	}
