@@ -80,6 +80,11 @@ new") noflyd signs an authorisation for every flight plan whose check is
 CLEAR or EXEMPTED when asked ("nofly plan authorise"), which ground stations
 verify offline; see docs/authorisations.md.
 
+InterUSS: --interuss-listen serves the InterUSS geospatial map automated
+testing interface (HTTP/JSON, /geospatial_map/v1) that InterUSS's test
+harness queries; beyond loopback only over TLS with access tokens verified
+against --interuss-jwks. See docs/interuss.md.
+
 Signals: SIGHUP reloads the zone files, the certificates and the roles
 file; if any has a problem, every problem is logged and the old one stays
 in service. SIGTERM or SIGINT stop
@@ -111,6 +116,7 @@ type config struct {
 	pprof     bool
 	version   bool // --version: print it and exit
 	signing   signingFlags
+	interuss  interussFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -125,6 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fset.DurationVar(&c.grace, "grace", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
 	c.tls.register(fset)
 	c.signing.register(fset)
+	c.interuss.register(fset)
 	fset.StringVar(&c.metrics, "metrics-listen", "", "`address` to serve Prometheus metrics on, at /metrics (host:port, e.g. 127.0.0.1:9600); default: none")
 	fset.BoolVar(&c.pprof, "pprof", false, "also serve Go profiles at /debug/pprof/ on --metrics-listen")
 	fset.BoolVar(&c.version, "version", false, "print noflyd's version (module version, VCS revision) and exit")
@@ -244,6 +251,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer ms.close()
 	}
+	stopInterUSS, err := startInterUSS(ctx, c.interuss, c.tls, srv, metrics, log)
+	if err != nil {
+		g.Stop()
+		return err
+	}
+	defer stopInterUSS()
 	// Health answers NOT_SERVING, and checks UNAVAILABLE, until the store
 	// has answered and the zones are loaded.
 	if err := srv.Start(ctx); err != nil {
