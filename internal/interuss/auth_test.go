@@ -206,3 +206,33 @@ func FuzzParseKeySet(f *testing.F) {
 		}
 	})
 }
+
+// A PEM key (the harness's local test authority publishes one) verifies
+// tokens whatever kid they carry; a token signed by another key still fails.
+func TestAccessTokensPEM(t *testing.T) {
+	keys := newTestKeys(t)
+	der, _ := x509.MarshalPKIXPublicKey(&keys.rsa.PublicKey)
+	ks, err := ParseKeySet(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, Config{Verifier: &Verifier{Keys: ks, Audience: "localhost", Now: func() time.Time { return testNow }}})
+	for _, tc := range []struct {
+		opts tokenOpts
+		want int
+	}{
+		{tokenOpts{aud: "localhost", scope: ScopeTest, kid: "dummy-oauth"}, 200},
+		{tokenOpts{aud: "localhost", scope: ScopeTest, kid: "dummy-oauth", key: keys.other}, 401},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+BasePath+"/status", nil)
+		req.Header.Set("Authorization", "Bearer "+keys.token(t, tc.opts))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%+v: %d, want %d", tc.opts, resp.StatusCode, tc.want)
+		}
+	}
+}
