@@ -307,3 +307,24 @@ func TestDecodeQueryFieldPathNeedsNoRegexp(t *testing.T) {
 		t.Fatalf("%#v", err)
 	}
 }
+
+func TestUnknownOperation(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	for _, tc := range []struct{ method, path string }{
+		{"GET", BasePath + "/map/queries"},
+		{"POST", BasePath + "/status"},
+		{"GET", "/geospatial_map/v2/status"},
+	} {
+		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e errorBody
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || err != nil || !strings.Contains(e.Message, tc.method+" "+tc.path) {
+			t.Errorf("%s %s: %d %+v %v", tc.method, tc.path, resp.StatusCode, e, err)
+		}
+	}
+}

@@ -120,6 +120,11 @@ func New(cfg Config) (*Server, error) {
 	m.Handle("GET "+BasePath+"/geospatial_data_sources/{id}", s.op("GetGeospatialDataSourceStatus", ScopeTest, s.getSource))
 	m.Handle("PUT "+BasePath+"/geospatial_data_sources/{id}", s.op("PutGeospatialDataSource", ScopeTest, s.putSource))
 	m.Handle("DELETE "+BasePath+"/geospatial_data_sources/{id}", s.op("DeleteGeospatialDataSource", ScopeTest, s.deleteSource))
+	// Anything else (another path, another method) is answered, logged
+	// and counted too.
+	m.Handle("/", s.op("unknown", "", func(r *http.Request, _ []byte) (reply, error) {
+		return reply{}, fmt.Errorf("%w: %s %s", errNoOperation, r.Method, r.URL.Path)
+	}))
 	s.mux = m
 	return s, nil
 }
@@ -152,7 +157,7 @@ func (s *Server) op(name, scope string, h handler) http.Handler {
 					rep, err = reply{}, errors.New("internal error")
 				}
 			}()
-			if s.verifier != nil {
+			if s.verifier != nil && scope != "" {
 				sub, err := s.verifier.check(r, scope)
 				if sub != "" {
 					caller = sub
@@ -219,7 +224,7 @@ func (s *Server) errorReply(w http.ResponseWriter, err error) reply {
 		return reply{code: ae.code, body: errorBody{Message: ae.msg}}
 	case errors.Is(err, errConflict):
 		return reply{code: http.StatusConflict, body: errorBody{Message: err.Error()}}
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, errNotFound), errors.Is(err, errNoOperation):
 		return reply{code: http.StatusNotFound, body: errorBody{Message: err.Error()}}
 	case errors.Is(err, errStarting):
 		return reply{code: http.StatusServiceUnavailable, body: errorBody{Message: err.Error()}}
@@ -228,8 +233,9 @@ func (s *Server) errorReply(w http.ResponseWriter, err error) reply {
 }
 
 var (
-	errNotFound = errors.New("no such data source (never put, or deleted)")
-	errStarting = errors.New("starting: zones not loaded yet")
+	errNotFound    = errors.New("no such data source (never put, or deleted)")
+	errNoOperation = errors.New("no such operation in geospatial_map/v1")
+	errStarting    = errors.New("starting: zones not loaded yet")
 )
 
 func (s *Server) status(*http.Request, []byte) (reply, error) {
