@@ -108,6 +108,9 @@ func (s *sources) localPath(raw string) (string, string) {
 	if u.Host != "" && u.Host != "localhost" {
 		return "", fmt.Sprintf("file URL names host %q: want file:///path", u.Host)
 	}
+	if !filepath.IsAbs(u.Path) {
+		return "", fmt.Sprintf("url %q: want an absolute file:///path", raw)
+	}
 	p, err := filepath.EvalSymlinks(filepath.Clean(u.Path))
 	if err != nil {
 		return "", fmt.Sprintf("file %s: %v", u.Path, errors.Unwrap(err))

@@ -84,6 +84,7 @@ func TestDataSources(t *testing.T) {
 		{"missing file", "a5", "file://" + filepath.Join(dir, "none.json"), SourceRejected, "no such file"},
 		{"invalid zones: every problem", "a6", "file://" + filepath.Join(dir, "broken.json"), SourceRejected, "problems"},
 		{"ftp", "a7", "ftp://example.com/x", SourceRejected, "scheme"},
+		{"relative file URL", "a10", "file:geneva.json", SourceRejected, "absolute"},
 		{"Geneva ED-269", geneva, "file://" + filepath.Join(dir, "geneva.json"), SourceReady, "1 zones"},
 		{"Swiss ED-318", che, "file://" + filepath.Join(dir, "che.json.gz"), SourceReady, "1179 zones"},
 	} {
@@ -119,7 +120,7 @@ func TestDataSources(t *testing.T) {
 	}
 	code, b := do(t, http.MethodGet, ts.URL+BasePath+"/geospatial_data_sources", "")
 	var list listSourcesResponse
-	if err := json.Unmarshal(b, &list); code != 200 || err != nil || len(list.DataSources) != 10 {
+	if err := json.Unmarshal(b, &list); code != 200 || err != nil || len(list.DataSources) != 11 {
 		t.Errorf("list: %d %s", code, b)
 	}
 
