@@ -34,6 +34,10 @@ type selection struct {
 	// meet one of the volumes (when any) and the position (when given).
 	volumes []geo.AreaQuery
 	pos     *geo.RouteQuery
+	// inVolumes says that volumes4d was given: then a feature must meet
+	// one of volumes, and none does when every volume fell outside
+	// after/before.
+	inVolumes bool
 
 	source       string // restriction_source; "" when not given
 	category     geo.Category
@@ -157,6 +161,7 @@ func readFilterSet(fs *filterSet, at string) (selection, error) {
 	if n := len(fs.Volumes4D); n > MaxVolumes {
 		return s, &RequestError{Field: at + ".volumes4d", Msg: fmt.Sprintf("at most %d volumes, got %d", MaxVolumes, n)}
 	}
+	s.inVolumes = len(fs.Volumes4D) > 0
 	for k := range fs.Volumes4D {
 		q, ok, err := readVolume(&fs.Volumes4D[k], pathf("%s.volumes4d[%d]", at, k), whole)
 		if err != nil {
@@ -186,8 +191,6 @@ func readFilterSet(fs *filterSet, at string) (selection, error) {
 	if len(fs.Volumes4D) == 0 && fs.Position == nil && s.unsupported == "" {
 		s.unsupported = "a filter set without volumes4d or position: nofly selects features where a flight would be, not the whole map"
 	}
-	// A filter set whose volumes all fall outside after/before selects
-	// nothing: no query is left, and none is made.
 	return s, nil
 }
 
@@ -485,7 +488,7 @@ func (s *selection) flight() exemptions.Flight {
 // acceptable restriction. Each zone once.
 func (s *selection) hits(layers []layer, stop func() error) ([]geo.Hit, error) {
 	var out []geo.Hit
-	if s.pos == nil && len(s.volumes) == 0 {
+	if s.inVolumes && len(s.volumes) == 0 {
 		return nil, nil // every volume fell outside after/before
 	}
 	for _, l := range layers {
@@ -511,7 +514,7 @@ func (s *selection) hits(layers []layer, stop func() error) ([]geo.Hit, error) {
 			if err != nil {
 				return nil, err
 			}
-			if len(s.volumes) == 0 {
+			if !s.inVolumes {
 				found = hs
 			} else {
 				at := map[*geo.Zone]bool{}

@@ -161,6 +161,8 @@ func TestQuerySemantics(t *testing.T) {
 		{"position inside", []string{`{"position": {"location": {"lat": 46.80, "lng": 7.60}}, "resulting_operational_impact": "Block"}`}, Present},
 		{"position inside, above", []string{`{"position": {"location": {"lat": 46.80, "lng": 7.60}, "altitude": {"value": 200, "reference": "SFC", "units": "M"}}}`}, Absent},
 		{"position and volume must both hold", []string{`{"position": {"location": {"lat": 46.60, "lng": 7.30}}, "volumes4d": [` + proh + `]}`}, Absent},
+		{"position inside, volume outside the times", []string{`{"position": {"location": {"lat": 46.80, "lng": 7.60}}, "after": "2026-07-01T00:00:00Z", "volumes4d": [` +
+			withTimes(circleVol(46.80, 7.60, 50, ""), "2026-05-10T10:00:00Z", "2026-05-10T11:00:00Z") + `]}`}, Absent},
 		{"any filter set: the second selects", []string{fs(nowhere, ""), fs(proh, block)}, Present},
 		{"unsupported rule set", []string{fs(proh, `, "operation_rule_set": "Part107"`)}, UnsupportedFilter},
 		{"unknown restriction source", []string{fs(proh, `, "restriction_source": "FAA_LAANC"`)}, UnsupportedFilter},
