@@ -144,6 +144,8 @@ func TestQuerySemantics(t *testing.T) {
 		{"event in June: nothing in May", []string{fs(may, either)}, Absent},
 		{"event in June: after filter", []string{fs(strings.Replace(may, "2026-05-10T11:00:00Z", "2026-07-10T11:00:00Z", 1), advise+`, "after": "2026-07-01T00:00:00Z"`)}, Absent},
 		{"event in June: before filter", []string{fs(strings.Replace(may, "2026-05-10T11:00:00Z", "2026-07-10T11:00:00Z", 1), advise+`, "before": "2026-06-02T00:00:00Z"`)}, Present},
+		{"clockwise polygon: the smaller area", []string{fs(polygonVol([][2]float64{{46.905, 7.705}, {46.915, 7.715}, {46.905, 7.715}}, alts(0, 100, "SFC", "M")), advise)}, Present},
+		{"clockwise polygon beside the zone: the smaller area", []string{fs(polygonVol([][2]float64{{46.93, 7.705}, {46.94, 7.715}, {46.93, 7.715}}, alts(0, 100, "SFC", "M")), either)}, Absent},
 		{"no times: any time counts", []string{fs(polygonVol([][2]float64{{46.905, 7.705}, {46.905, 7.715}, {46.915, 7.715}}, ""), advise)}, Present},
 		{"AMSL band, W84 below it", []string{fs(circleVol(47.01, 7.81, 100, alts(100, 500, "W84", "M")), block)}, Absent},
 		{"AMSL band, W84 inside it", []string{fs(circleVol(47.01, 7.81, 100, alts(1200, 1500, "W84", "M")), block)}, Present},
