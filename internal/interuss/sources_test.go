@@ -99,7 +99,7 @@ func TestDataSources(t *testing.T) {
 		})
 	}
 	// The broken file's status names both zones' problems.
-	if code, b := do(t, http.MethodGet, base+"a6", ""); code != 200 || !strings.Contains(string(b), "MAYBE") || !strings.Contains(string(b), `B`) {
+	if code, b := do(t, http.MethodGet, base+"a6", ""); code != 200 || !strings.Contains(string(b), "4 problems") || !strings.Contains(string(b), `MAYBE`) || !strings.Contains(string(b), `feature 1 (B): restriction: required`) {
 		t.Errorf("broken source: %d %s", code, b)
 	}
 	// The same id again: the same URL is the same source, another one a conflict.
