@@ -26,25 +26,33 @@ func (f *interussFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "interuss-data-dir", "", "`directory` that InterUSS data sources may load file:// URLs from; default: none")
 }
 
-// startInterUSS serves the interface when --interuss-listen is given; the
-// returned function stops it.
-func startInterUSS(ctx context.Context, f interussFlags, t tlsFlags, srv *server.Server, metrics *server.Metrics, log *slog.Logger) (func(), error) {
+// interussService is the interface being served: stop ends it, reload
+// reads --interuss-jwks again (SIGHUP; a bad file is logged and the old
+// keys kept).
+type interussService struct {
+	stop   func()
+	reload func(context.Context)
+}
+
+// startInterUSS serves the interface when --interuss-listen is given.
+func startInterUSS(ctx context.Context, f interussFlags, t tlsFlags, srv *server.Server, metrics *server.Metrics, log *slog.Logger) (interussService, error) {
+	none := interussService{stop: func() {}, reload: func(context.Context) {}}
 	if f.listen == "" {
 		if f.jwks != "" || f.audience != "" || f.dataDir != "" {
-			return nil, fmt.Errorf("--interuss-jwks, --interuss-audience and --interuss-data-dir need --interuss-listen")
+			return none, fmt.Errorf("--interuss-jwks, --interuss-audience and --interuss-data-dir need --interuss-listen")
 		}
-		return func() {}, nil
+		return none, nil
 	}
 	cfg := interuss.Config{Zones: srv, DataDir: f.dataDir, Log: log, Registerer: metrics.Registry()}
 	if f.jwks != "" {
 		keys, err := interuss.ReadKeySet(f.jwks)
 		if err != nil {
-			return nil, fmt.Errorf("--interuss-jwks: %w", err)
+			return none, fmt.Errorf("--interuss-jwks: %w", err)
 		}
 		aud := f.audience
 		if aud == "" {
 			if aud, err = os.Hostname(); err != nil {
-				return nil, fmt.Errorf("--interuss-audience: %w", err)
+				return none, fmt.Errorf("--interuss-audience: %w", err)
 			}
 		}
 		cfg.Verifier = &interuss.Verifier{Keys: keys, Audience: aud, Now: time.Now, Leeway: 30 * time.Second}
@@ -52,23 +60,35 @@ func startInterUSS(ctx context.Context, f interussFlags, t tlsFlags, srv *server
 	}
 	h, err := interuss.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("--interuss-data-dir: %w", err)
+		return none, fmt.Errorf("--interuss-data-dir: %w", err)
 	}
 	lc := interuss.ListenConfig{Addr: f.listen, Authenticated: cfg.Verifier != nil}
 	if t.cert != "" {
 		cert, err := tls.LoadX509KeyPair(t.cert, t.key)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-cert, --tls-key: %w", err)
+			return none, fmt.Errorf("--tls-cert, --tls-key: %w", err)
 		}
 		lc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	l, err := interuss.Listen(lc, h, log)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	return func() {
+	svc := interussService{reload: none.reload, stop: func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = l.Close(c)
-	}, nil
+	}}
+	if v := cfg.Verifier; v != nil {
+		svc.reload = func(ctx context.Context) {
+			keys, err := interuss.ReadKeySet(f.jwks)
+			if err != nil {
+				log.ErrorContext(ctx, "InterUSS key set not reloaded; keeping the previous keys", "err", err)
+				return
+			}
+			v.SetKeys(keys)
+			log.InfoContext(ctx, "InterUSS key set reloaded", "keys", len(keys))
+		}
+	}
+	return svc, nil
 }

@@ -85,8 +85,8 @@ testing interface (HTTP/JSON, /geospatial_map/v1) that InterUSS's test
 harness queries; beyond loopback only over TLS with access tokens verified
 against --interuss-jwks. See docs/interuss.md.
 
-Signals: SIGHUP reloads the zone files, the certificates and the roles
-file; if any has a problem, every problem is logged and the old one stays
+Signals: SIGHUP reloads the zone files, the certificates, the roles
+file and the InterUSS key set; if any has a problem, every problem is logged and the old one stays
 in service. SIGTERM or SIGINT stop
 accepting calls, let calls in flight finish (up to --grace) and exit.
 
@@ -251,12 +251,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer ms.close()
 	}
-	stopInterUSS, err := startInterUSS(ctx, c.interuss, c.tls, srv, metrics, log)
+	iu, err := startInterUSS(ctx, c.interuss, c.tls, srv, metrics, log)
 	if err != nil {
 		g.Stop()
 		return err
 	}
-	defer stopInterUSS()
+	defer iu.stop()
 	// Health answers NOT_SERVING, and checks UNAVAILABLE, until the store
 	// has answered and the zones are loaded.
 	if err := srv.Start(ctx); err != nil {
@@ -284,6 +284,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				log.ErrorContext(ctx, "reload failed; serving the previous zones", "err", err)
 			}
 			_ = sec.reload(ctx, log) // logs its own problems
+			iu.reload(ctx)
 		case sig := <-stops:
 			stop(ctx, log, srv, g, c.grace, sig.String())
 			return nil

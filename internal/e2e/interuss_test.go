@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,16 +61,17 @@ func TestInterUSS(t *testing.T) {
 	ca, _ := os.ReadFile(certs.path("ca.pem"))
 	pool.AppendCertsFromPEM(ca)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
-	token := func(aud, scope string) string {
+	signed := func(key *rsa.PrivateKey, kid, aud, scope string) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": "uss_qualifier", "aud": aud, "scope": scope,
 			"exp": time.Now().Add(time.Hour).Unix()})
-		tok.Header["kid"] = "test-1"
+		tok.Header["kid"] = kid
 		s, err := tok.SignedString(key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
+	token := func(aud, scope string) string { return signed(key, "test-1", aud, scope) }
 	call := func(method, path, body, tok string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -128,6 +130,36 @@ func TestInterUSS(t *testing.T) {
 	if line["operation"] != "GetStatus" || line["caller"] != "uss_qualifier" {
 		t.Errorf("first request logged as %v", line)
 	}
+	// SIGHUP reads the key set again: a rotated key verifies, the old one
+	// no longer does; a broken file keeps the keys in service.
+	key2, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks2, _ := json.Marshal(map[string]any{"keys": []map[string]string{{"kty": "RSA", "kid": "test-2",
+		"n": enc(key2.N.Bytes()), "e": enc(big.NewInt(int64(key2.E)).Bytes())}}})
+	write(t, filepath.Join(dir, "jwks.json"), string(jwks2))
+	skip := d.log.count()
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	d.waitLog(t, "InterUSS key set reloaded", skip)
+	if code, body := call("GET", "/status", "", signed(key2, "test-2", "localhost", "interuss.geospatial_map.direct_automated_test")); code != 200 {
+		t.Errorf("status with the new key: %d %s", code, body)
+	}
+	if code, _ := call("GET", "/status", "", test); code != 401 {
+		t.Errorf("status with the old key after the rotation: %d, want 401", code)
+	}
+	write(t, filepath.Join(dir, "jwks.json"), `{"keys": [}`)
+	skip = d.log.count()
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	d.waitLog(t, "InterUSS key set not reloaded; keeping the previous keys", skip)
+	if code, body := call("GET", "/status", "", signed(key2, "test-2", "localhost", "interuss.geospatial_map.direct_automated_test")); code != 200 {
+		t.Errorf("status with the new key after a bad reload: %d %s", code, body)
+	}
+
 	m := scrapeMetrics(t, maddr)
 	for series, want := range map[string]float64{
 		`nofly_interuss_requests_total{code="200",operation="QueryGeospatialMap"}`:      2,

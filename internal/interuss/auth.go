@@ -16,6 +16,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -206,11 +207,27 @@ func pemKey(b *pem.Block) (crypto.PublicKey, error) {
 // the set, with exp in the future, aud the service's host name and the
 // scope an endpoint needs.
 type Verifier struct {
+	// Keys verify the tokens; replace them with SetKeys once the Verifier
+	// is in use.
 	Keys     KeySet
+	keysMu   sync.RWMutex // guards Keys
 	Audience string
 	Now      func() time.Time
 	// Leeway is the clock skew allowed on exp, nbf and iat.
 	Leeway time.Duration
+}
+
+// SetKeys replaces the key set, for the requests that follow (a reload).
+func (v *Verifier) SetKeys(ks KeySet) {
+	v.keysMu.Lock()
+	defer v.keysMu.Unlock()
+	v.Keys = ks
+}
+
+func (v *Verifier) keys() KeySet {
+	v.keysMu.RLock()
+	defer v.keysMu.RUnlock()
+	return v.Keys
 }
 
 type claims struct {
@@ -242,14 +259,15 @@ func (v *Verifier) check(r *http.Request, scope string) (string, error) {
 		jwt.WithLeeway(v.Leeway),
 		jwt.WithTimeFunc(v.Now),
 	)
+	keys := v.keys()
 	_, err := p.ParseWithClaims(strings.TrimSpace(tok), &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		k, ok := v.Keys[kid]
-		if !ok && len(v.Keys) == 1 {
+		k, ok := keys[kid]
+		if !ok && len(keys) == 1 {
 			// A PEM key has no id: it verifies every token, whatever
 			// kid the issuer wrote (the harness's test authority writes
 			// one).
-			k, ok = v.Keys[""]
+			k, ok = keys[""]
 		}
 		if !ok {
 			return nil, fmt.Errorf("unknown key id %q", kid)
