@@ -83,8 +83,13 @@ new") noflyd signs an authorisation for every flight plan whose check is
 CLEAR or EXEMPTED when asked ("nofly plan authorise"), which ground stations
 verify offline; see docs/authorisations.md.
 
-Signals: SIGHUP reloads the zone files, the certificates and the roles
-file; if any has a problem, every problem is logged and the old one stays
+InterUSS: --interuss-listen serves the InterUSS geospatial map automated
+testing interface (HTTP/JSON, /geospatial_map/v1) that InterUSS's test
+harness queries; beyond loopback only over TLS with access tokens verified
+against --interuss-jwks. See docs/interuss.md.
+
+Signals: SIGHUP reloads the zone files, the certificates, the roles
+file and the InterUSS key set; if any has a problem, every problem is logged and the old one stays
 in service. SIGTERM or SIGINT stop
 accepting calls, let calls in flight finish (up to --grace) and exit.
 
@@ -115,6 +120,7 @@ type config struct {
 	pprof     bool
 	version   bool // --version: print it and exit
 	signing   signingFlags
+	interuss  interussFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -130,6 +136,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fset.DurationVar(&c.grace, "grace", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
 	c.tls.register(fset)
 	c.signing.register(fset)
+	c.interuss.register(fset)
 	fset.StringVar(&c.metrics, "metrics-listen", "", "`address` to serve Prometheus metrics on, at /metrics (host:port, e.g. 127.0.0.1:9600); default: none")
 	fset.BoolVar(&c.pprof, "pprof", false, "also serve Go profiles at /debug/pprof/ on --metrics-listen")
 	fset.BoolVar(&c.version, "version", false, "print noflyd's version (module version, VCS revision) and exit")
@@ -262,6 +269,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer ms.close()
 	}
+	iu, err := startInterUSS(ctx, c.interuss, c.tls, srv, metrics, log)
+	if err != nil {
+		g.Stop()
+		return err
+	}
+	defer iu.stop()
 	// Health answers NOT_SERVING, and checks UNAVAILABLE, until the store
 	// has answered and the zones are loaded.
 	if err := srv.Start(ctx); err != nil {
@@ -289,6 +302,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				log.ErrorContext(ctx, "reload failed; serving the previous zones", "err", err)
 			}
 			_ = sec.reload(ctx, log) // logs its own problems
+			iu.reload(ctx)
 		case sig := <-stops:
 			stop(ctx, log, srv, g, c.grace, sig.String())
 			return nil
