@@ -33,7 +33,7 @@ func offlineFixture(t *testing.T) (*auFixture, *Offline) {
 		t.Fatal(err)
 	}
 	resp, err := f.au.ExportBundle(ctx, &noflyv1.ExportBundleRequest{Unit: "AMS",
-		Area: &noflyv1.ExportBundleRequest_Bbox{Bbox: &noflyv1.BoundingBox{MinLatitude: 51.9, MinLongitude: 3.9, MaxLatitude: 52.2, MaxLongitude: 6.2}},
+		Area:         &noflyv1.ExportBundleRequest_Bbox{Bbox: &noflyv1.BoundingBox{MinLatitude: 51.9, MinLongitude: 3.9, MaxLatitude: 52.2, MaxLongitude: 6.2}},
 		ValidSeconds: 4 * 3600})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,6 @@ func decision[T proto.Message](m T) T {
 	}
 	return c
 }
-
 
 // TestOfflineSameAsServer runs one table of checks through noflyd and
 // through a bundle it exported, and demands the same verdicts, conflicts,
