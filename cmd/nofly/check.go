@@ -18,6 +18,7 @@ func checkCommand() *command {
 		at            = timeFlag{now: time.Now}
 		op            operatorFlags
 		reference     string
+		bf            bundleFlags
 	)
 	return &command{
 		name:  "check",
@@ -42,6 +43,7 @@ error.`,
 			fs.Var(&at, "at", "`TIME` of the flight; default: now")
 			op.register(fs)
 			fs.StringVar(&reference, "reference", "", "your `reference` for the check (e.g. a mission number), kept in the audit log")
+			bf.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			const name = "nofly check"
@@ -66,11 +68,20 @@ error.`,
 				req.At = timestamppb.New(at.t)
 			}
 			var resp *noflyv1.CheckPositionResponse
-			err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+			if bf.file != "" {
+				now := time.Now()
+				off, l, err := bf.open(e, name, now)
+				if err != nil {
+					return err
+				}
+				if resp, err = off.CheckPosition(ctx, req, now); err != nil {
+					return offlineError(bf.file, err)
+				}
+				offlineNote(e, l, bf.file, now)
+			} else if err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
 				resp, err = c.CheckPosition(ctx, req)
 				return err
-			})
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 			if e.json {

@@ -91,6 +91,7 @@ Commands:
                 issued authorisations and the revocation list
   keys new|export
                 make a signing key; export the public key set
+  bundle export write an offline bundle: check --bundle answers with no server
 
 Run "nofly COMMAND --help" for a command's flags and an example, and
 "nofly plan --help" (zones, exemptions, audit) for a group of commands.
@@ -145,7 +146,7 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand()}
 }
 
 // run runs nofly with args (without the program name).

@@ -24,6 +24,7 @@ const maxPlanFile = 64 << 20
 
 func planCheckCommand() *command {
 	pf := newPlanFlags()
+	var bf bundleFlags
 	return &command{
 		name:  "plan check",
 		usage: "FILE [--start TIME] [--end TIME] [--buffer M] [flags]",
@@ -48,18 +49,27 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
   nofly plan check mission.plan --buffer 25 --unit AMS-DRONE --purpose event_supervision --json
   nofly plan check area.geojson --max-alt 120
 `,
-		flags: pf.register,
+		flags: func(fs *flag.FlagSet) { pf.register(fs); bf.register(fs) },
 		run: func(ctx context.Context, e *env, args []string) error {
 			p, fp, err := pf.plan(e, "nofly plan check", args)
 			if err != nil {
 				return err
 			}
 			var resp *noflyv1.CheckFlightPlanResponse
-			err = call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+			if bf.file != "" {
+				now := time.Now()
+				off, l, err := bf.open(e, "nofly plan check", now)
+				if err != nil {
+					return err
+				}
+				if resp, err = off.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, now); err != nil {
+					return offlineError(bf.file, err)
+				}
+				offlineNote(e, l, bf.file, now)
+			} else if err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
 				resp, err = c.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
 				return err
-			})
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 			if e.json {
