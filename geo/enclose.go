@@ -52,7 +52,7 @@ func offsetConvex(h []orb.Point, m float64) []orb.Point {
 		maxLat = max(maxLat, math.Abs(p[1]))
 	}
 	k := math.Cos(min(maxLat, 89) * math.Pi / 180) // x = lon·k, y = lat: metres alike in both
-	d := metresToDegLat(m) * 1.1                  // degrees of latitude, rounded up
+	d := metresToDegLat(m) * 1.1                   // degrees of latitude, rounded up
 	n := len(h)
 	type line struct{ p, dir orb.Point }
 	lines := make([]line, n)
