@@ -195,3 +195,19 @@ func meet(a, b, c, d orb.Point) (orb.Point, bool) {
 	p = orb.Point{p[0] + (p[0]-m[0])*eps, p[1] + (p[1]-m[1])*eps}
 	return p, true
 }
+
+// CircleRing is a closed polygon of n vertices (n ≥ 8) that contains the
+// circle of radius r metres around c: its edges lie outside the circle,
+// measured with the degree lengths rounded as expandBound rounds them.
+func CircleRing(c orb.Point, r float64, n int) orb.Ring {
+	n = max(n, 8)
+	rr := r / math.Cos(math.Pi/float64(n)) // to the vertices
+	dLat := metresToDegLat(rr)
+	dLon := metresToDegLon(rr, min(math.Abs(c[1])+dLat, 89))
+	out := make(orb.Ring, 0, n+1)
+	for i := range n {
+		a := 2 * math.Pi * float64(i) / float64(n)
+		out = append(out, orb.Point{c[0] + dLon*math.Cos(a), c[1] + dLat*math.Sin(a)})
+	}
+	return append(out, out[0])
+}

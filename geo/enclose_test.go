@@ -53,3 +53,13 @@ func TestEncloseContains(t *testing.T) {
 		})
 	}
 }
+
+func TestCircleRingContains(t *testing.T) {
+	for _, c := range []orb.Point{{4.76, 52.31}, {-70, -33}, {10, 70}} {
+		circle := Shape{Kind: ShapeCircle, Center: c, Radius: 3000}
+		ring := Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{CircleRing(c, 3000, 72)}}}
+		if got := ContainsArea(ring, circle, 0); !got.Contained() {
+			t.Errorf("at %v the ring does not contain the circle: %+v", c, got)
+		}
+	}
+}

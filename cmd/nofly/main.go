@@ -76,6 +76,7 @@ Asks a nofly server whether a police drone may fly.
 Commands:
   check         check a position: may a drone be here, this high, now?
   plan check    check a flight plan (GeoJSON route or area, QGroundControl .plan)
+  plan fence    check a flight plan and write a geofence for the aircraft (.plan, KML)
   zones list    list the zones the server knows
   zones show    show one zone
   exemptions create|list|show|supersede|revoke
@@ -146,7 +147,7 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand()}
 }
 
 // run runs nofly with args (without the program name).
