@@ -249,3 +249,45 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkLoad opens and indexes a bundle of the sample zones within
+// 50 km of Amsterdam (issue: under 50 ms) and one of the whole Swiss
+// ED-318 test set.
+func BenchmarkLoad(b *testing.B) {
+	ams := geo.ExpandBound(orb.Bound{Min: orb.Point{4.90, 52.37}, Max: orb.Point{4.90, 52.37}}, 50_000)
+	var near []geo.Zone
+	for _, z := range sampleZones(b) {
+		if z.Bound().Intersects(ams) {
+			near = append(near, z)
+		}
+	}
+	sets := []struct {
+		name  string
+		zones []geo.Zone
+	}{{"amsterdam-50km", near}}
+	if path, err := benchdata.SharedDataPath("zones/ch-foca-ed318-testdata.json.gz"); err == nil {
+		if zones, err := geo.ReadFile(path); err == nil {
+			sets = append(sets, struct {
+				name  string
+				zones []geo.Zone
+			}{"swiss-ed318", zones})
+		}
+	}
+	for _, s := range sets {
+		in := &Bundle{Issuer: "nofly", Unit: "U", IssuedAt: t0, ValidUntil: t0.Add(12 * time.Hour),
+			Area: Area{MinLat: -90, MinLon: -180, MaxLat: 90, MaxLon: 180}, Zones: s.zones}
+		raw, err := Sign(testKey(), in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(s.name, func(b *testing.B) {
+			b.ReportMetric(float64(len(raw)), "bytes")
+			b.ReportMetric(float64(len(s.zones)), "zones")
+			for b.Loop() {
+				if _, err := Load(raw, keySet(testKey()), t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
