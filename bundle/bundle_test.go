@@ -281,6 +281,7 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Run(s.name, func(b *testing.B) {
+			b.Logf("%d zones, %d bytes", len(s.zones), len(raw))
 			b.ReportMetric(float64(len(raw)), "bytes")
 			b.ReportMetric(float64(len(s.zones)), "zones")
 			for b.Loop() {

@@ -169,12 +169,18 @@ func offlineNote(e *env, l *bundle.Loaded, file string, now time.Time) {
 		w = e.stderr
 	}
 	fmt.Fprintf(w, "OFFLINE: answered from bundle %s, no server asked. Unit %s; issued %s (%s ago), expires %s (in %s).\n",
-		file, l.Unit, l.IssuedAt.Format(time.RFC3339), now.Sub(l.IssuedAt).Round(time.Minute), l.ValidUntil.Format(time.RFC3339),
-		l.ValidUntil.Sub(now).Round(time.Minute))
+		file, l.Unit, l.IssuedAt.Format(time.RFC3339), fmtHours(now.Sub(l.IssuedAt)), l.ValidUntil.Format(time.RFC3339),
+		fmtHours(l.ValidUntil.Sub(now)))
 	fmt.Fprintf(w, "Exemptions and revocations as at the bundle's issue; nothing is recorded in the audit log.\n\n")
 }
 
 // offlineError is an Offline refusal as the CLI shows it.
 func offlineError(file string, err error) error {
 	return fmt.Errorf("bundle %s: %w", file, err)
+}
+
+// fmtHours writes a duration as hours and whole minutes: "11h59m".
+func fmtHours(d time.Duration) string {
+	d = max(d, 0).Truncate(time.Minute)
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
