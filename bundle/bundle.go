@@ -296,8 +296,8 @@ type OutsideError struct {
 }
 
 func (e *OutsideError) Error() string {
-	return fmt.Sprintf("outside the bundle's area: the check reaches %g,%g,%g,%g (lat,lon,lat,lon with its buffer), the bundle holds the zones of %s only; export a bundle for this area",
-		e.Extent.Min[1], e.Extent.Min[0], e.Extent.Max[1], e.Extent.Max[0], e.Area)
+	return fmt.Sprintf("outside the bundle's area: the check reaches %.5f,%.5f,%.5f,%.5f (lat,lon,lat,lon, with its buffer), the bundle holds the zones of %.5f,%.5f,%.5f,%.5f only; export a bundle for this area",
+		e.Extent.Min[1], e.Extent.Min[0], e.Extent.Max[1], e.Extent.Max[0], e.Area.MinLat, e.Area.MinLon, e.Area.MaxLat, e.Area.MaxLon)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -89,8 +89,8 @@ the expiry, is refused. See docs/fieldkit.md.`,
 			}
 			if out != "-" {
 				bb := resp.GetBbox()
-				fmt.Fprintf(e.stdout, "Bundle %s for unit %s: %d zone%s, %d exemption%s, %d bytes\n", out, unit,
-					resp.GetZones(), plural(int(resp.GetZones())), resp.GetExemptions(), plural(int(resp.GetExemptions())), len(resp.GetBundle()))
+				fmt.Fprintf(e.stdout, "Bundle %s for unit %s: %d zone%s, %d exemption%s, %d kB\n", out, unit,
+					resp.GetZones(), plural(int(resp.GetZones())), resp.GetExemptions(), plural(int(resp.GetExemptions())), (len(resp.GetBundle())+1023)/1024)
 				fmt.Fprintf(e.stdout, "  area         %.5f,%.5f,%.5f,%.5f (lat,lon,lat,lon)\n", bb.GetMinLatitude(), bb.GetMinLongitude(), bb.GetMaxLatitude(), bb.GetMaxLongitude())
 				fmt.Fprintf(e.stdout, "  issued       %s\n  expires      %s\n  zone set     %s\n", fmtTime(resp.GetIssuedAt()), fmtTime(resp.GetValidUntil()), resp.GetZoneSetVersion())
 			}
