@@ -113,6 +113,19 @@ func TestFieldKit(t *testing.T) {
 		t.Errorf("offline check: %s", r)
 	}
 
+	// The fence, offline: the heliport near the route is excluded, the
+	// CTR (covered by the exemption up to 60 m) is not.
+	fenced := filepath.Join(dir, "fenced.plan")
+	r = noflyOffline(t, "plan", "fence", "../../examples/westpoort.plan", "--buffer", "50", "--unit", "AMS-DRONE", "--pilot", "P-0412",
+		"--purpose", "forensic", "-o", fenced, "--bundle", bun, "--keys", keys)
+	wantExit(t, r, 0)
+	if !strings.Contains(r.stdout, "1 exclusion circle for 1 zone within 1000 m (NL-EHHA-HEL)") {
+		t.Errorf("plan fence: %s", r)
+	}
+	if b, err := os.ReadFile(fenced); err != nil || !bytes.Contains(b, []byte(`"radius": 1510`)) || !bytes.Contains(b, []byte(`"command": 22`)) {
+		t.Errorf("fenced plan: %v\n%s", err, b)
+	}
+
 	// Refusals, exit 2 with the reason.
 	raw, err := os.ReadFile(bun)
 	if err != nil {
