@@ -25,8 +25,8 @@ func bundleExportCommand() *command {
 	return &command{
 		name:  "bundle export",
 		usage: "--unit UNIT (--area MINLAT,MINLON,MAXLAT,MAXLON | --around LAT,LON,KM) [--valid D] -o FILE",
-		summary: `Writes an offline bundle for a unit to FILE: the zones in the area with
-their schedules, the unit's exemptions valid during the bundle's validity,
+		summary: `Writes an offline bundle for a unit to FILE. It holds the zones in the
+area with their schedules, the unit's exemptions valid during the bundle's validity,
 the revocation list of authorisations, the zone set's version, issue time
 and expiry, signed with the server's authorisation key. With it and the key
 set ("nofly keys export") nofly check and nofly plan check answer with no

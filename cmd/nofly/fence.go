@@ -30,10 +30,10 @@ func planFenceCommand() *command {
 	return &command{
 		name:  "plan fence",
 		usage: "FILE [--buffer M] [--margin M] [--format plan|kml] -o OUT [flags]",
-		summary: `Checks a flight plan as plan check does and, when it may go ahead, writes a
-geofence for the aircraft to OUT: a QGroundControl .plan (the original
-mission of a .plan FILE, else an empty one, with a geoFence that
-QGroundControl uploads to PX4 or ArduPilot), or KML (--format kml). The
+		summary: `Checks a flight plan and writes a geofence for the aircraft. The check
+is plan check's; when the flight may go ahead, OUT gets a QGroundControl
+.plan (the original mission of a .plan FILE, else an empty one, with a
+geoFence that QGroundControl uploads to PX4 or ArduPilot), or KML. The
 fence has an inclusion polygon, the box around the route or area with its
 buffer and --margin, and an exclusion for every blocking zone within
 --margin of the flight that no exemption covers: polygons enclosed in at
