@@ -110,6 +110,13 @@ func TestOfflineSameAsServer(t *testing.T) {
 		return &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Operator: op(pilot), Purpose: p,
 			Start: timestamppb.New(clock), End: timestamppb.New(clock.Add(time.Hour)), BufferM: buffer, Geometry: route(wps...)}}
 	}
+	area := func(pilot string, p noflyv1.Purpose, top float64) *noflyv1.CheckFlightPlanRequest {
+		return &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Operator: op(pilot), Purpose: p,
+			Start: timestamppb.New(clock), End: timestamppb.New(clock.Add(time.Hour)), BufferM: 10,
+			Geometry: &noflyv1.FlightPlan_Area{Area: &noflyv1.Area{
+				Shape: &noflyv1.Area_Circle{Circle: &noflyv1.Circle{Center: &noflyv1.Position{Latitude: 52.05, Longitude: 4.05}, RadiusM: 500}},
+				Band:  &noflyv1.AltitudeBand{LowerM: 0, UpperM: top, Reference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}}}}}
+	}
 	plans := []struct {
 		name string
 		req  *noflyv1.CheckFlightPlanRequest
@@ -119,6 +126,8 @@ func TestOfflineSameAsServer(t *testing.T) {
 		{"across the zone, too high", plan("P1", forensic, 25, wp(52.05, 3.95, 90), wp(52.05, 4.15, 90)), noflyv1.Verdict_VERDICT_DENIED},
 		{"past the zone within the buffer", plan("P1", sar, 300, wp(52.102, 3.95, 40), wp(52.102, 4.15, 40)), noflyv1.Verdict_VERDICT_DENIED},
 		{"clear", plan("P1", sar, 25, wp(52.15, 4.2, 40), wp(52.15, 4.8, 40)), noflyv1.Verdict_VERDICT_CLEAR},
+		{"an area in the zone, exempted", area("P1", forensic, 50), noflyv1.Verdict_VERDICT_EXEMPTED},
+		{"an area in the zone, too high", area("P1", forensic, 100), noflyv1.Verdict_VERDICT_DENIED},
 	}
 	for _, tc := range plans {
 		t.Run(tc.name, func(t *testing.T) {
