@@ -40,8 +40,13 @@ type message struct {
 // parseMessage reads a tagged COSE_Sign1 whose protected header names EdDSA,
 // a key id and contentType. It checks no signature.
 func parseMessage(b []byte, contentType string) (*message, error) {
-	if len(b) > MaxSize {
-		return nil, fmt.Errorf("%d bytes, more than %d", len(b), MaxSize)
+	return parseMessageMax(b, contentType, MaxSize)
+}
+
+// parseMessageMax is parseMessage for messages of up to max bytes.
+func parseMessageMax(b []byte, contentType string, max int) (*message, error) {
+	if len(b) > max {
+		return nil, fmt.Errorf("%d bytes, more than %d", len(b), max)
 	}
 	var msg cose.Sign1Message
 	if err := msg.UnmarshalCBOR(b); err != nil {

@@ -19,6 +19,7 @@ func checkCommand() *command {
 		op            operatorFlags
 		reference     string
 		mapOut        mapFile
+		bf            bundleFlags
 	)
 	return &command{
 		name:  "check",
@@ -44,6 +45,7 @@ error.`,
 			op.register(fs)
 			fs.StringVar(&reference, "reference", "", "your `reference` for the check (e.g. a mission number), kept in the audit log")
 			mapOut.register(fs)
+			bf.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			const name = "nofly check"
@@ -55,6 +57,9 @@ error.`,
 			}
 			if err := mapOut.check(name); err != nil {
 				return err
+			}
+			if mapOut.path != "" && bf.file != "" {
+				return &usageError{cmd: name, msg: "--map needs the server (it reads the zones' shapes there); it does not work with --bundle yet"}
 			}
 			req := &noflyv1.CheckPositionRequest{
 				Position:          &noflyv1.Position{Latitude: lat.v, Longitude: lon.v},
@@ -71,11 +76,20 @@ error.`,
 				req.At = timestamppb.New(at.t)
 			}
 			var resp *noflyv1.CheckPositionResponse
-			err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+			if bf.file != "" {
+				now := time.Now()
+				off, l, err := bf.open(e, name, now)
+				if err != nil {
+					return err
+				}
+				if resp, err = off.CheckPosition(ctx, req, now); err != nil {
+					return offlineError(bf.file, err)
+				}
+				offlineNote(e, l, bf.file, now)
+			} else if err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
 				resp, err = c.CheckPosition(ctx, req)
 				return err
-			})
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 			height := "height not given"

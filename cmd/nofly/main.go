@@ -76,6 +76,7 @@ Asks a nofly server whether a police drone may fly.
 Commands:
   check         check a position: may a drone be here, this high, now?
   plan check    check a flight plan (GeoJSON route or area, QGroundControl .plan)
+  plan fence    check a flight plan and write a geofence for the aircraft (.plan, KML)
   zones list    list the zones the server knows
   zones show    show one zone
   zones convert convert a zone file (KML, mapped GeoJSON, ...) to ED-318 or nofly's schema
@@ -92,6 +93,7 @@ Commands:
                 issued authorisations and the revocation list
   keys new|export
                 make a signing key; export the public key set
+  bundle export write an offline bundle: check --bundle answers with no server
 
 Run "nofly COMMAND --help" for a command's flags and an example, and
 "nofly plan --help" (zones, exemptions, audit) for a group of commands.
@@ -146,7 +148,7 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand()}
 }
 
 // run runs nofly with args (without the program name).

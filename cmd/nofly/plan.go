@@ -25,6 +25,7 @@ const maxPlanFile = 64 << 20
 func planCheckCommand() *command {
 	pf := newPlanFlags()
 	var mapOut mapFile
+	var bf bundleFlags
 	return &command{
 		name:  "plan check",
 		usage: "FILE [--start TIME] [--end TIME] [--buffer M] [flags]",
@@ -50,21 +51,33 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
   nofly plan check area.geojson --max-alt 120
   nofly plan check patrol.geojson --buffer 50 --map patrol.html
 `,
-		flags: func(fs *flag.FlagSet) { pf.register(fs); mapOut.register(fs) },
+		flags: func(fs *flag.FlagSet) { pf.register(fs); mapOut.register(fs); bf.register(fs) },
 		run: func(ctx context.Context, e *env, args []string) error {
 			if err := mapOut.check("nofly plan check"); err != nil {
 				return err
+			}
+			if mapOut.path != "" && bf.file != "" {
+				return &usageError{cmd: "nofly plan check", msg: "--map needs the server (it reads the zones' shapes there); it does not work with --bundle yet"}
 			}
 			p, fp, err := pf.plan(e, "nofly plan check", args)
 			if err != nil {
 				return err
 			}
 			var resp *noflyv1.CheckFlightPlanResponse
-			err = call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+			if bf.file != "" {
+				now := time.Now()
+				off, l, err := bf.open(e, "nofly plan check", now)
+				if err != nil {
+					return err
+				}
+				if resp, err = off.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, now); err != nil {
+					return offlineError(bf.file, err)
+				}
+				offlineNote(e, l, bf.file, now)
+			} else if err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
 				resp, err = c.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
 				return err
-			})
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 			result := checkResult{

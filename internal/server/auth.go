@@ -100,6 +100,9 @@ var policy = map[string]access{
 	// else; every role may fetch them for the devices it looks after.
 	noflyv1.AuthorisationService_GetRevocationList_FullMethodName: {anyRole: true},
 	noflyv1.AuthorisationService_GetKeySet_FullMethodName:         {anyRole: true},
+	// A bundle carries a unit's exemptions: pilots and planners fetch
+	// their own unit's (bind), administrators any unit's.
+	noflyv1.AuthorisationService_ExportBundle_FullMethodName: allow(RolePilot, RolePlanner, RoleAdmin),
 
 	healthpb.Health_Check_FullMethodName: {anyCert: true},
 	healthpb.Health_Watch_FullMethodName: {anyCert: true},
@@ -258,6 +261,10 @@ func bind(id Identity, req any) string {
 		return bindOperator(id, r.FlightPlan.Operator, "flight_plan.operator")
 	case *noflyv1.RevokeAuthorisationRequest:
 		return bindName(id, &r.RevokedBy, "revoked_by")
+	case *noflyv1.ExportBundleRequest:
+		if id.Role == RolePilot || id.Role == RolePlanner {
+			return bindField(&r.Unit, id.Unit, "unit", "unit")
+		}
 	}
 	return ""
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
@@ -23,96 +22,40 @@ import (
 func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRequest) (*noflyv1.CheckPositionResponse, error) {
 	set := s.current()
 	now := s.stamp()
-	q, noAlt, err := positionQuery(req, now)
+	c, err := newPositionCheck(set.idx, req, now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	f := flight(req.GetOperator(), req.GetPurpose())
-	f.Kind, f.Point = exemptions.FlightPosition, q.Point
-	if noAlt {
-		f.Caveats = geo.CaveatNoAltitude
-	}
-	r, asOf, err := s.decide(ctx, set.idx.CheckPosition(q, nil), f, req.GetClientReference(), now)
+	q := c.q
+	r, asOf, err := s.decide(ctx, c.hits, c.f, req.GetClientReference(), now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	where := []any{"client_reference", req.GetClientReference(), "lat", q.Point[1], "lon", q.Point[0]}
-	if !noAlt { // no altitude is logged as none, not as 0 m of an unknown reference
+	if !c.noAlt { // no altitude is logged as none, not as 0 m of an unknown reference
 		where = append(where, "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String())
 	}
 	s.logCheck(ctx, "position checked", &r, req.GetOperator(), req.GetPurpose(), append(where, "at", q.At)...)
-	pr := resultToProto(&r)
-	return &noflyv1.CheckPositionResponse{
-		Exemptions: pr.applied,
-		Verdict:    pr.verdict,
-		Conflicts:  pr.conflicts,
-		Advisories: pr.advisories,
-		Caveats:    pr.caveats,
-		At:         timestamppb.New(q.At),
-		CheckedAt:  timestamppb.New(now),
-		ZoneSet:    proto.CloneOf(set.info),
-
-		ExemptionsAsOf:  timeToProto(asOf),
-		ExemptionsStale: exemptionsStale(asOf, now),
-	}, nil
+	return c.response(&r, now, set.info, asOf), nil
 }
 
 // CheckFlightPlan implements nofly.v1.GeofenceService.
 func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPlanRequest) (*noflyv1.CheckFlightPlanResponse, error) {
 	set := s.current()
 	now := s.stamp()
-	pq, err := flightPlanQuery(req, now)
+	c, err := newPlanCheck(ctx, set.idx, req, now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	var (
-		hits []geo.Hit
-		kind string
-		size int
-	)
 	fp := req.GetFlightPlan()
-	f := flight(fp.GetOperator(), fp.GetPurpose())
-	if pq.route != nil {
-		kind, size = "route", len(pq.route.Waypoints)
-		pq.route.Stop = ctx.Err // a check ends with its call (deadline, cancellation, shutdown)
-		hits, err = set.idx.CheckRoute(*pq.route)
-		f.Kind, f.Buffer = exemptions.FlightRoute, pq.route.Buffer
-		for _, w := range pq.route.Waypoints {
-			f.Route = append(f.Route, w.Point)
-		}
-	} else {
-		kind = "area"
-		pq.area.Stop = ctx.Err
-		hits, err = set.idx.CheckArea(*pq.area)
-		f.Kind, f.Area, f.Buffer = exemptions.FlightArea, pq.area.Area, pq.area.Buffer
-	}
-	if err != nil {
-		return nil, s.toStatus(ctx, err)
-	}
-	if pq.noAlt {
-		f.Caveats = geo.CaveatNoAltitude
-	}
-	r, asOf, err := s.decide(ctx, hits, f, fp.GetClientReference(), now)
+	r, asOf, err := s.decide(ctx, c.hits, c.f, fp.GetClientReference(), now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	s.logCheck(ctx, "flight plan checked", &r, fp.GetOperator(), fp.GetPurpose(),
-		"client_reference", fp.GetClientReference(), "kind", kind, "waypoints", size,
-		"start", pq.window.Start, "end", pq.window.End, "buffer_m", fp.GetBufferM())
-	pr := resultToProto(&r)
-	return &noflyv1.CheckFlightPlanResponse{
-		Exemptions:      pr.applied,
-		Verdict:         pr.verdict,
-		Conflicts:       pr.conflicts,
-		Advisories:      pr.advisories,
-		Caveats:         pr.caveats,
-		ClientReference: fp.GetClientReference(),
-		Window:          windowToProto(pq.window),
-		CheckedAt:       timestamppb.New(now),
-		ZoneSet:         proto.CloneOf(set.info),
-		ExemptionsAsOf:  timeToProto(asOf),
-		ExemptionsStale: exemptionsStale(asOf, now),
-	}, nil
+		"client_reference", fp.GetClientReference(), "kind", c.kind, "waypoints", c.size,
+		"start", c.pq.window.Start, "end", c.pq.window.End, "buffer_m", fp.GetBufferM())
+	return c.response(&r, fp, now, set.info, asOf), nil
 }
 
 // flight is who flies and why, for the exemption rules.

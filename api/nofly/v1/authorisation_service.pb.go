@@ -913,6 +913,210 @@ func (x *GetKeySetResponse) GetKeyIds() []string {
 	return nil
 }
 
+// ExportBundleRequest asks for an offline bundle.
+type ExportBundleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The unit whose exemptions the bundle carries. Required.
+	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	// The area: every zone whose bounds meet it is in the bundle, and an
+	// offline check must lie within it (with its buffer). Exactly one of
+	// bbox and around.
+	//
+	// Types that are valid to be assigned to Area:
+	//
+	//	*ExportBundleRequest_Bbox
+	//	*ExportBundleRequest_Around
+	Area isExportBundleRequest_Area `protobuf_oneof:"area"`
+	// How long the bundle is valid from now, in seconds; 12 hours when 0, at
+	// most 7 days.
+	ValidSeconds  int64 `protobuf:"varint,4,opt,name=valid_seconds,json=validSeconds,proto3" json:"valid_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportBundleRequest) Reset() {
+	*x = ExportBundleRequest{}
+	mi := &file_nofly_v1_authorisation_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportBundleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportBundleRequest) ProtoMessage() {}
+
+func (x *ExportBundleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_authorisation_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportBundleRequest.ProtoReflect.Descriptor instead.
+func (*ExportBundleRequest) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_authorisation_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ExportBundleRequest) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *ExportBundleRequest) GetArea() isExportBundleRequest_Area {
+	if x != nil {
+		return x.Area
+	}
+	return nil
+}
+
+func (x *ExportBundleRequest) GetBbox() *BoundingBox {
+	if x != nil {
+		if x, ok := x.Area.(*ExportBundleRequest_Bbox); ok {
+			return x.Bbox
+		}
+	}
+	return nil
+}
+
+func (x *ExportBundleRequest) GetAround() *Circle {
+	if x != nil {
+		if x, ok := x.Area.(*ExportBundleRequest_Around); ok {
+			return x.Around
+		}
+	}
+	return nil
+}
+
+func (x *ExportBundleRequest) GetValidSeconds() int64 {
+	if x != nil {
+		return x.ValidSeconds
+	}
+	return 0
+}
+
+type isExportBundleRequest_Area interface {
+	isExportBundleRequest_Area()
+}
+
+type ExportBundleRequest_Bbox struct {
+	Bbox *BoundingBox `protobuf:"bytes,2,opt,name=bbox,proto3,oneof"`
+}
+
+type ExportBundleRequest_Around struct {
+	// A circle's bounding box: centre and radius in metres.
+	Around *Circle `protobuf:"bytes,3,opt,name=around,proto3,oneof"`
+}
+
+func (*ExportBundleRequest_Bbox) isExportBundleRequest_Area() {}
+
+func (*ExportBundleRequest_Around) isExportBundleRequest_Area() {}
+
+// ExportBundleResponse carries the bundle.
+type ExportBundleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bundle as a COSE_Sign1 message, for `nofly check --bundle`.
+	Bundle     []byte                 `protobuf:"bytes,1,opt,name=bundle,proto3" json:"bundle,omitempty"`
+	IssuedAt   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
+	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	// The area as exported (around's bounding box, rounded outward).
+	Bbox *BoundingBox `protobuf:"bytes,4,opt,name=bbox,proto3" json:"bbox,omitempty"`
+	// Zones and exemption records in the bundle.
+	Zones      int32 `protobuf:"varint,5,opt,name=zones,proto3" json:"zones,omitempty"`
+	Exemptions int32 `protobuf:"varint,6,opt,name=exemptions,proto3" json:"exemptions,omitempty"`
+	// The zone set the zones were taken from.
+	ZoneSetVersion string `protobuf:"bytes,7,opt,name=zone_set_version,json=zoneSetVersion,proto3" json:"zone_set_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ExportBundleResponse) Reset() {
+	*x = ExportBundleResponse{}
+	mi := &file_nofly_v1_authorisation_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportBundleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportBundleResponse) ProtoMessage() {}
+
+func (x *ExportBundleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_authorisation_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportBundleResponse.ProtoReflect.Descriptor instead.
+func (*ExportBundleResponse) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_authorisation_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ExportBundleResponse) GetBundle() []byte {
+	if x != nil {
+		return x.Bundle
+	}
+	return nil
+}
+
+func (x *ExportBundleResponse) GetIssuedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.IssuedAt
+	}
+	return nil
+}
+
+func (x *ExportBundleResponse) GetValidUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ValidUntil
+	}
+	return nil
+}
+
+func (x *ExportBundleResponse) GetBbox() *BoundingBox {
+	if x != nil {
+		return x.Bbox
+	}
+	return nil
+}
+
+func (x *ExportBundleResponse) GetZones() int32 {
+	if x != nil {
+		return x.Zones
+	}
+	return 0
+}
+
+func (x *ExportBundleResponse) GetExemptions() int32 {
+	if x != nil {
+		return x.Exemptions
+	}
+	return 0
+}
+
+func (x *ExportBundleResponse) GetZoneSetVersion() string {
+	if x != nil {
+		return x.ZoneSetVersion
+	}
+	return ""
+}
+
 var File_nofly_v1_authorisation_service_proto protoreflect.FileDescriptor
 
 const file_nofly_v1_authorisation_service_proto_rawDesc = "" +
@@ -975,20 +1179,38 @@ const file_nofly_v1_authorisation_service_proto_rawDesc = "" +
 	"\x10GetKeySetRequest\"E\n" +
 	"\x11GetKeySetResponse\x12\x17\n" +
 	"\akey_set\x18\x01 \x01(\fR\x06keySet\x12\x17\n" +
-	"\akey_ids\x18\x02 \x03(\tR\x06keyIds*\xa4\x02\n" +
+	"\akey_ids\x18\x02 \x03(\tR\x06keyIds\"\xaf\x01\n" +
+	"\x13ExportBundleRequest\x12\x12\n" +
+	"\x04unit\x18\x01 \x01(\tR\x04unit\x12+\n" +
+	"\x04bbox\x18\x02 \x01(\v2\x15.nofly.v1.BoundingBoxH\x00R\x04bbox\x12*\n" +
+	"\x06around\x18\x03 \x01(\v2\x10.nofly.v1.CircleH\x00R\x06around\x12#\n" +
+	"\rvalid_seconds\x18\x04 \x01(\x03R\fvalidSecondsB\x06\n" +
+	"\x04area\"\xaf\x02\n" +
+	"\x14ExportBundleResponse\x12\x16\n" +
+	"\x06bundle\x18\x01 \x01(\fR\x06bundle\x127\n" +
+	"\tissued_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12;\n" +
+	"\vvalid_until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"validUntil\x12)\n" +
+	"\x04bbox\x18\x04 \x01(\v2\x15.nofly.v1.BoundingBoxR\x04bbox\x12\x14\n" +
+	"\x05zones\x18\x05 \x01(\x05R\x05zones\x12\x1e\n" +
+	"\n" +
+	"exemptions\x18\x06 \x01(\x05R\n" +
+	"exemptions\x12(\n" +
+	"\x10zone_set_version\x18\a \x01(\tR\x0ezoneSetVersion*\xa4\x02\n" +
 	"\x1dAuthorisationRevocationReason\x12/\n" +
 	"+AUTHORISATION_REVOCATION_REASON_UNSPECIFIED\x10\x00\x125\n" +
 	"1AUTHORISATION_REVOCATION_REASON_EXEMPTION_REVOKED\x10\x01\x128\n" +
 	"4AUTHORISATION_REVOCATION_REASON_EXEMPTION_SUPERSEDED\x10\x02\x12-\n" +
 	")AUTHORISATION_REVOCATION_REASON_WITHDRAWN\x10\x03\x122\n" +
-	".AUTHORISATION_REVOCATION_REASON_KEY_COMPROMISE\x10\x042\xbb\x04\n" +
+	".AUTHORISATION_REVOCATION_REASON_KEY_COMPROMISE\x10\x042\x8a\x05\n" +
 	"\x14AuthorisationService\x12_\n" +
 	"\x12IssueAuthorisation\x12#.nofly.v1.IssueAuthorisationRequest\x1a$.nofly.v1.IssueAuthorisationResponse\x12Y\n" +
 	"\x10GetAuthorisation\x12!.nofly.v1.GetAuthorisationRequest\x1a\".nofly.v1.GetAuthorisationResponse\x12_\n" +
 	"\x12ListAuthorisations\x12#.nofly.v1.ListAuthorisationsRequest\x1a$.nofly.v1.ListAuthorisationsResponse\x12b\n" +
 	"\x13RevokeAuthorisation\x12$.nofly.v1.RevokeAuthorisationRequest\x1a%.nofly.v1.RevokeAuthorisationResponse\x12\\\n" +
 	"\x11GetRevocationList\x12\".nofly.v1.GetRevocationListRequest\x1a#.nofly.v1.GetRevocationListResponse\x12D\n" +
-	"\tGetKeySet\x12\x1a.nofly.v1.GetKeySetRequest\x1a\x1b.nofly.v1.GetKeySetResponseB5Z3github.com/nofly-project/nofly/api/nofly/v1;noflyv1b\x06proto3"
+	"\tGetKeySet\x12\x1a.nofly.v1.GetKeySetRequest\x1a\x1b.nofly.v1.GetKeySetResponse\x12M\n" +
+	"\fExportBundle\x12\x1d.nofly.v1.ExportBundleRequest\x1a\x1e.nofly.v1.ExportBundleResponseB5Z3github.com/nofly-project/nofly/api/nofly/v1;noflyv1b\x06proto3"
 
 var (
 	file_nofly_v1_authorisation_service_proto_rawDescOnce sync.Once
@@ -1003,7 +1225,7 @@ func file_nofly_v1_authorisation_service_proto_rawDescGZIP() []byte {
 }
 
 var file_nofly_v1_authorisation_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_nofly_v1_authorisation_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_nofly_v1_authorisation_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_nofly_v1_authorisation_service_proto_goTypes = []any{
 	(AuthorisationRevocationReason)(0),  // 0: nofly.v1.AuthorisationRevocationReason
 	(*IssueAuthorisationRequest)(nil),   // 1: nofly.v1.IssueAuthorisationRequest
@@ -1019,48 +1241,59 @@ var file_nofly_v1_authorisation_service_proto_goTypes = []any{
 	(*GetRevocationListResponse)(nil),   // 11: nofly.v1.GetRevocationListResponse
 	(*GetKeySetRequest)(nil),            // 12: nofly.v1.GetKeySetRequest
 	(*GetKeySetResponse)(nil),           // 13: nofly.v1.GetKeySetResponse
-	(*FlightPlan)(nil),                  // 14: nofly.v1.FlightPlan
-	(*CheckFlightPlanResponse)(nil),     // 15: nofly.v1.CheckFlightPlanResponse
-	(*timestamppb.Timestamp)(nil),       // 16: google.protobuf.Timestamp
-	(*TimeWindow)(nil),                  // 17: nofly.v1.TimeWindow
-	(*Operator)(nil),                    // 18: nofly.v1.Operator
-	(Purpose)(0),                        // 19: nofly.v1.Purpose
-	(Verdict)(0),                        // 20: nofly.v1.Verdict
+	(*ExportBundleRequest)(nil),         // 14: nofly.v1.ExportBundleRequest
+	(*ExportBundleResponse)(nil),        // 15: nofly.v1.ExportBundleResponse
+	(*FlightPlan)(nil),                  // 16: nofly.v1.FlightPlan
+	(*CheckFlightPlanResponse)(nil),     // 17: nofly.v1.CheckFlightPlanResponse
+	(*timestamppb.Timestamp)(nil),       // 18: google.protobuf.Timestamp
+	(*TimeWindow)(nil),                  // 19: nofly.v1.TimeWindow
+	(*Operator)(nil),                    // 20: nofly.v1.Operator
+	(Purpose)(0),                        // 21: nofly.v1.Purpose
+	(Verdict)(0),                        // 22: nofly.v1.Verdict
+	(*BoundingBox)(nil),                 // 23: nofly.v1.BoundingBox
+	(*Circle)(nil),                      // 24: nofly.v1.Circle
 }
 var file_nofly_v1_authorisation_service_proto_depIdxs = []int32{
-	14, // 0: nofly.v1.IssueAuthorisationRequest.flight_plan:type_name -> nofly.v1.FlightPlan
-	15, // 1: nofly.v1.IssueAuthorisationResponse.check:type_name -> nofly.v1.CheckFlightPlanResponse
+	16, // 0: nofly.v1.IssueAuthorisationRequest.flight_plan:type_name -> nofly.v1.FlightPlan
+	17, // 1: nofly.v1.IssueAuthorisationResponse.check:type_name -> nofly.v1.CheckFlightPlanResponse
 	3,  // 2: nofly.v1.IssueAuthorisationResponse.record:type_name -> nofly.v1.AuthorisationRecord
-	16, // 3: nofly.v1.AuthorisationRecord.issued_at:type_name -> google.protobuf.Timestamp
-	17, // 4: nofly.v1.AuthorisationRecord.validity:type_name -> nofly.v1.TimeWindow
-	18, // 5: nofly.v1.AuthorisationRecord.operator:type_name -> nofly.v1.Operator
-	19, // 6: nofly.v1.AuthorisationRecord.purpose:type_name -> nofly.v1.Purpose
-	20, // 7: nofly.v1.AuthorisationRecord.verdict:type_name -> nofly.v1.Verdict
-	16, // 8: nofly.v1.AuthorisationRecord.revoked_at:type_name -> google.protobuf.Timestamp
+	18, // 3: nofly.v1.AuthorisationRecord.issued_at:type_name -> google.protobuf.Timestamp
+	19, // 4: nofly.v1.AuthorisationRecord.validity:type_name -> nofly.v1.TimeWindow
+	20, // 5: nofly.v1.AuthorisationRecord.operator:type_name -> nofly.v1.Operator
+	21, // 6: nofly.v1.AuthorisationRecord.purpose:type_name -> nofly.v1.Purpose
+	22, // 7: nofly.v1.AuthorisationRecord.verdict:type_name -> nofly.v1.Verdict
+	18, // 8: nofly.v1.AuthorisationRecord.revoked_at:type_name -> google.protobuf.Timestamp
 	0,  // 9: nofly.v1.AuthorisationRecord.revocation_reason:type_name -> nofly.v1.AuthorisationRevocationReason
 	3,  // 10: nofly.v1.GetAuthorisationResponse.authorisation:type_name -> nofly.v1.AuthorisationRecord
 	3,  // 11: nofly.v1.ListAuthorisationsResponse.authorisations:type_name -> nofly.v1.AuthorisationRecord
 	0,  // 12: nofly.v1.RevokeAuthorisationRequest.reason:type_name -> nofly.v1.AuthorisationRevocationReason
 	3,  // 13: nofly.v1.RevokeAuthorisationResponse.authorisation:type_name -> nofly.v1.AuthorisationRecord
-	16, // 14: nofly.v1.GetRevocationListResponse.issued_at:type_name -> google.protobuf.Timestamp
-	16, // 15: nofly.v1.GetRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
-	1,  // 16: nofly.v1.AuthorisationService.IssueAuthorisation:input_type -> nofly.v1.IssueAuthorisationRequest
-	4,  // 17: nofly.v1.AuthorisationService.GetAuthorisation:input_type -> nofly.v1.GetAuthorisationRequest
-	6,  // 18: nofly.v1.AuthorisationService.ListAuthorisations:input_type -> nofly.v1.ListAuthorisationsRequest
-	8,  // 19: nofly.v1.AuthorisationService.RevokeAuthorisation:input_type -> nofly.v1.RevokeAuthorisationRequest
-	10, // 20: nofly.v1.AuthorisationService.GetRevocationList:input_type -> nofly.v1.GetRevocationListRequest
-	12, // 21: nofly.v1.AuthorisationService.GetKeySet:input_type -> nofly.v1.GetKeySetRequest
-	2,  // 22: nofly.v1.AuthorisationService.IssueAuthorisation:output_type -> nofly.v1.IssueAuthorisationResponse
-	5,  // 23: nofly.v1.AuthorisationService.GetAuthorisation:output_type -> nofly.v1.GetAuthorisationResponse
-	7,  // 24: nofly.v1.AuthorisationService.ListAuthorisations:output_type -> nofly.v1.ListAuthorisationsResponse
-	9,  // 25: nofly.v1.AuthorisationService.RevokeAuthorisation:output_type -> nofly.v1.RevokeAuthorisationResponse
-	11, // 26: nofly.v1.AuthorisationService.GetRevocationList:output_type -> nofly.v1.GetRevocationListResponse
-	13, // 27: nofly.v1.AuthorisationService.GetKeySet:output_type -> nofly.v1.GetKeySetResponse
-	22, // [22:28] is the sub-list for method output_type
-	16, // [16:22] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	18, // 14: nofly.v1.GetRevocationListResponse.issued_at:type_name -> google.protobuf.Timestamp
+	18, // 15: nofly.v1.GetRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
+	23, // 16: nofly.v1.ExportBundleRequest.bbox:type_name -> nofly.v1.BoundingBox
+	24, // 17: nofly.v1.ExportBundleRequest.around:type_name -> nofly.v1.Circle
+	18, // 18: nofly.v1.ExportBundleResponse.issued_at:type_name -> google.protobuf.Timestamp
+	18, // 19: nofly.v1.ExportBundleResponse.valid_until:type_name -> google.protobuf.Timestamp
+	23, // 20: nofly.v1.ExportBundleResponse.bbox:type_name -> nofly.v1.BoundingBox
+	1,  // 21: nofly.v1.AuthorisationService.IssueAuthorisation:input_type -> nofly.v1.IssueAuthorisationRequest
+	4,  // 22: nofly.v1.AuthorisationService.GetAuthorisation:input_type -> nofly.v1.GetAuthorisationRequest
+	6,  // 23: nofly.v1.AuthorisationService.ListAuthorisations:input_type -> nofly.v1.ListAuthorisationsRequest
+	8,  // 24: nofly.v1.AuthorisationService.RevokeAuthorisation:input_type -> nofly.v1.RevokeAuthorisationRequest
+	10, // 25: nofly.v1.AuthorisationService.GetRevocationList:input_type -> nofly.v1.GetRevocationListRequest
+	12, // 26: nofly.v1.AuthorisationService.GetKeySet:input_type -> nofly.v1.GetKeySetRequest
+	14, // 27: nofly.v1.AuthorisationService.ExportBundle:input_type -> nofly.v1.ExportBundleRequest
+	2,  // 28: nofly.v1.AuthorisationService.IssueAuthorisation:output_type -> nofly.v1.IssueAuthorisationResponse
+	5,  // 29: nofly.v1.AuthorisationService.GetAuthorisation:output_type -> nofly.v1.GetAuthorisationResponse
+	7,  // 30: nofly.v1.AuthorisationService.ListAuthorisations:output_type -> nofly.v1.ListAuthorisationsResponse
+	9,  // 31: nofly.v1.AuthorisationService.RevokeAuthorisation:output_type -> nofly.v1.RevokeAuthorisationResponse
+	11, // 32: nofly.v1.AuthorisationService.GetRevocationList:output_type -> nofly.v1.GetRevocationListResponse
+	13, // 33: nofly.v1.AuthorisationService.GetKeySet:output_type -> nofly.v1.GetKeySetResponse
+	15, // 34: nofly.v1.AuthorisationService.ExportBundle:output_type -> nofly.v1.ExportBundleResponse
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_authorisation_service_proto_init() }
@@ -1070,13 +1303,17 @@ func file_nofly_v1_authorisation_service_proto_init() {
 	}
 	file_nofly_v1_common_proto_init()
 	file_nofly_v1_geofence_service_proto_init()
+	file_nofly_v1_authorisation_service_proto_msgTypes[13].OneofWrappers = []any{
+		(*ExportBundleRequest_Bbox)(nil),
+		(*ExportBundleRequest_Around)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nofly_v1_authorisation_service_proto_rawDesc), len(file_nofly_v1_authorisation_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	AuthorisationService_RevokeAuthorisation_FullMethodName = "/nofly.v1.AuthorisationService/RevokeAuthorisation"
 	AuthorisationService_GetRevocationList_FullMethodName   = "/nofly.v1.AuthorisationService/GetRevocationList"
 	AuthorisationService_GetKeySet_FullMethodName           = "/nofly.v1.AuthorisationService/GetKeySet"
+	AuthorisationService_ExportBundle_FullMethodName        = "/nofly.v1.AuthorisationService/ExportBundle"
 )
 
 // AuthorisationServiceClient is the client API for AuthorisationService service.
@@ -69,6 +70,12 @@ type AuthorisationServiceClient interface {
 	// GetKeySet returns the public keys that verify authorisations and
 	// revocation lists.
 	GetKeySet(ctx context.Context, in *GetKeySetRequest, opts ...grpc.CallOption) (*GetKeySetResponse, error)
+	// ExportBundle returns an offline bundle for one unit and area, signed
+	// with the same key: the zones in the area with their schedules, the
+	// unit's exemptions in force during the validity and the revocation list
+	// (see docs/fieldkit.md). Pilots ask for their own unit, planners for
+	// theirs.
+	ExportBundle(ctx context.Context, in *ExportBundleRequest, opts ...grpc.CallOption) (*ExportBundleResponse, error)
 }
 
 type authorisationServiceClient struct {
@@ -139,6 +146,16 @@ func (c *authorisationServiceClient) GetKeySet(ctx context.Context, in *GetKeySe
 	return out, nil
 }
 
+func (c *authorisationServiceClient) ExportBundle(ctx context.Context, in *ExportBundleRequest, opts ...grpc.CallOption) (*ExportBundleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportBundleResponse)
+	err := c.cc.Invoke(ctx, AuthorisationService_ExportBundle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthorisationServiceServer is the server API for AuthorisationService service.
 // All implementations must embed UnimplementedAuthorisationServiceServer
 // for forward compatibility.
@@ -181,6 +198,12 @@ type AuthorisationServiceServer interface {
 	// GetKeySet returns the public keys that verify authorisations and
 	// revocation lists.
 	GetKeySet(context.Context, *GetKeySetRequest) (*GetKeySetResponse, error)
+	// ExportBundle returns an offline bundle for one unit and area, signed
+	// with the same key: the zones in the area with their schedules, the
+	// unit's exemptions in force during the validity and the revocation list
+	// (see docs/fieldkit.md). Pilots ask for their own unit, planners for
+	// theirs.
+	ExportBundle(context.Context, *ExportBundleRequest) (*ExportBundleResponse, error)
 	mustEmbedUnimplementedAuthorisationServiceServer()
 }
 
@@ -208,6 +231,9 @@ func (UnimplementedAuthorisationServiceServer) GetRevocationList(context.Context
 }
 func (UnimplementedAuthorisationServiceServer) GetKeySet(context.Context, *GetKeySetRequest) (*GetKeySetResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetKeySet not implemented")
+}
+func (UnimplementedAuthorisationServiceServer) ExportBundle(context.Context, *ExportBundleRequest) (*ExportBundleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportBundle not implemented")
 }
 func (UnimplementedAuthorisationServiceServer) mustEmbedUnimplementedAuthorisationServiceServer() {}
 func (UnimplementedAuthorisationServiceServer) testEmbeddedByValue()                              {}
@@ -338,6 +364,24 @@ func _AuthorisationService_GetKeySet_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthorisationService_ExportBundle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportBundleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthorisationServiceServer).ExportBundle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthorisationService_ExportBundle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthorisationServiceServer).ExportBundle(ctx, req.(*ExportBundleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthorisationService_ServiceDesc is the grpc.ServiceDesc for AuthorisationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -368,6 +412,10 @@ var AuthorisationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetKeySet",
 			Handler:    _AuthorisationService_GetKeySet_Handler,
+		},
+		{
+			MethodName: "ExportBundle",
+			Handler:    _AuthorisationService_ExportBundle_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/authorisation"
+	"github.com/nofly-project/nofly/bundle"
+	"github.com/nofly-project/nofly/internal/server"
+)
+
+func bundleExportCommand() *command {
+	var (
+		unit, area, around, out string
+		valid                   = 12 * time.Hour
+		force                   bool
+	)
+	return &command{
+		name:  "bundle export",
+		usage: "--unit UNIT (--area MINLAT,MINLON,MAXLAT,MAXLON | --around LAT,LON,KM) [--valid D] -o FILE",
+		summary: `Writes an offline bundle for a unit to FILE. It holds the zones in the
+area with their schedules, the unit's exemptions valid during the bundle's validity,
+the revocation list of authorisations, the zone set's version, issue time
+and expiry, signed with the server's authorisation key. With it and the key
+set ("nofly keys export") nofly check and nofly plan check answer with no
+server: --bundle FILE --keys KEYSET. A check outside the area, or after
+the expiry, is refused. See docs/fieldkit.md.`,
+		example: `  nofly bundle export --unit AMS-DRONE --around 52.37,4.90,50 --valid 12h -o ams.bundle
+  nofly bundle export --unit AMS-DRONE --area 52.2,4.6,52.5,5.1 -o ams.bundle
+`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&unit, "unit", "", "the `UNIT` whose exemptions the bundle carries; required")
+			fs.StringVar(&area, "area", "", "the area as `MINLAT,MINLON,MAXLAT,MAXLON` in degrees")
+			fs.StringVar(&around, "around", "", "the area as `LAT,LON,KM`: the box around a circle of KM kilometres")
+			fs.DurationVar(&valid, "valid", valid, "how long the bundle is valid, at most 168h")
+			fs.StringVar(&out, "o", "", "`FILE` to write the bundle to; required")
+			alias(fs, "out", "o")
+			fs.BoolVar(&force, "force", false, "replace an existing file")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			const name = "nofly bundle export"
+			req := &noflyv1.ExportBundleRequest{Unit: unit, ValidSeconds: int64(valid / time.Second)}
+			switch {
+			case len(args) > 0:
+				return &usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q", args[0])}
+			case unit == "":
+				return &usageError{cmd: name, msg: "--unit is required"}
+			case out == "":
+				return &usageError{cmd: name, msg: "-o FILE is required"}
+			case (area == "") == (around == ""):
+				return &usageError{cmd: name, msg: "give one of --area and --around"}
+			case valid <= 0 || valid%time.Second != 0:
+				return &usageError{cmd: name, msg: fmt.Sprintf("--valid %s: want a positive whole number of seconds", valid)}
+			case area != "":
+				v, err := numbers(area, 4)
+				if err != nil {
+					return &usageError{cmd: name, msg: "--area: " + err.Error()}
+				}
+				req.Area = &noflyv1.ExportBundleRequest_Bbox{Bbox: &noflyv1.BoundingBox{MinLatitude: v[0], MinLongitude: v[1], MaxLatitude: v[2], MaxLongitude: v[3]}}
+			default:
+				v, err := numbers(around, 3)
+				if err != nil {
+					return &usageError{cmd: name, msg: "--around: " + err.Error()}
+				}
+				req.Area = &noflyv1.ExportBundleRequest_Around{Around: &noflyv1.Circle{
+					Center: &noflyv1.Position{Latitude: v[0], Longitude: v[1]}, RadiusM: v[2] * 1000}}
+			}
+			var resp *noflyv1.ExportBundleResponse
+			err := callAuthorisations(ctx, e, func(ctx context.Context, c noflyv1.AuthorisationServiceClient) (err error) {
+				resp, err = c.ExportBundle(ctx, req)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if err := writeFile(e, out, resp.GetBundle(), 0o644, force); err != nil {
+				return err
+			}
+			if e.json {
+				resp.Bundle = nil
+				return printJSON(e, resp)
+			}
+			if out != "-" {
+				bb := resp.GetBbox()
+				fmt.Fprintf(e.stdout, "Bundle %s for unit %s: %d zone%s, %d exemption%s, %d kB\n", out, unit,
+					resp.GetZones(), plural(int(resp.GetZones())), resp.GetExemptions(), plural(int(resp.GetExemptions())), (len(resp.GetBundle())+1023)/1024)
+				fmt.Fprintf(e.stdout, "  area         %.5f,%.5f,%.5f,%.5f (lat,lon,lat,lon)\n", bb.GetMinLatitude(), bb.GetMinLongitude(), bb.GetMaxLatitude(), bb.GetMaxLongitude())
+				fmt.Fprintf(e.stdout, "  issued       %s\n  expires      %s\n  zone set     %s\n", fmtTime(resp.GetIssuedAt()), fmtTime(resp.GetValidUntil()), resp.GetZoneSetVersion())
+			}
+			return nil
+		},
+	}
+}
+
+// numbers reads n comma-separated numbers.
+func numbers(s string, n int) ([]float64, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != n {
+		return nil, fmt.Errorf("%q: want %d numbers separated by commas", s, n)
+	}
+	out := make([]float64, n)
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", p)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// bundleFlags are --bundle and --keys: answer from an offline bundle, with
+// no server.
+type bundleFlags struct {
+	file, keys string
+}
+
+func (b *bundleFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&b.file, "bundle", "", "answer offline, with no server, from this bundle `FILE` (nofly bundle export); needs --keys")
+	fs.StringVar(&b.keys, "keys", "", "the key set `FILE` (nofly keys export) that must have signed --bundle")
+}
+
+// open reads, verifies and loads the bundle at now. Every refusal names
+// the file and says why.
+func (b *bundleFlags) open(e *env, name string, now time.Time) (*server.Offline, *bundle.Loaded, error) {
+	if b.keys == "" {
+		return nil, nil, &usageError{cmd: name, msg: "--bundle needs --keys KEYSET (nofly keys export): a bundle is trusted only under its key set"}
+	}
+	ksb, err := readArtefact(e, b.keys, "--keys")
+	if err != nil {
+		return nil, nil, err
+	}
+	ks, err := authorisation.ParseKeySet(ksb)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", b.keys, err)
+	}
+	f, err := os.Open(b.file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--bundle: %w", err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, bundle.MaxSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("--bundle %s: %w", b.file, err)
+	}
+	l, err := bundle.Load(raw, ks, now)
+	if err != nil {
+		if r := authorisation.ReasonOf(err); r != "" {
+			return nil, nil, fmt.Errorf("bundle %s refused (%s): %s", b.file, r, err.(*authorisation.RefusedError).Detail)
+		}
+		return nil, nil, fmt.Errorf("bundle %s refused: %w", b.file, err)
+	}
+	return server.NewOffline(l, b.file), l, nil
+}
+
+// offlineNote says that an answer is offline, from which bundle, how old
+// and until when it holds. It goes before the answer, or to stderr with
+// --json (stdout is then the response alone).
+func offlineNote(e *env, l *bundle.Loaded, file string, now time.Time) {
+	w := e.stdout
+	if e.json {
+		w = e.stderr
+	}
+	fmt.Fprintf(w, "OFFLINE: answered from bundle %s, no server asked. Unit %s; issued %s (%s ago), expires %s (in %s).\n",
+		file, l.Unit, l.IssuedAt.Format(time.RFC3339), fmtHours(now.Sub(l.IssuedAt)), l.ValidUntil.Format(time.RFC3339),
+		fmtHours(l.ValidUntil.Sub(now)))
+	fmt.Fprintf(w, "Exemptions and revocations as at the bundle's issue; nothing is recorded in the audit log.\n\n")
+}
+
+// offlineError is an Offline refusal as the CLI shows it.
+func offlineError(file string, err error) error {
+	return fmt.Errorf("bundle %s: %w", file, err)
+}
+
+// fmtHours writes a duration as hours and whole minutes: "11h59m".
+func fmtHours(d time.Duration) string {
+	d = max(d, 0).Truncate(time.Minute)
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"google.golang.org/protobuf/proto"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/fence"
+	"github.com/nofly-project/nofly/internal/flightplan"
+)
+
+func planFenceCommand() *command {
+	pf := newPlanFlags()
+	var (
+		bf          bundleFlags
+		out, format string
+		margin      = 1000.0
+		clearance   = float64(fence.DefaultMarginM)
+		maxVertices = fence.DefaultMaxVertices
+		force       bool
+	)
+	return &command{
+		name:  "plan fence",
+		usage: "FILE [--buffer M] [--margin M] [--format plan|kml] -o OUT [flags]",
+		summary: `Checks a flight plan and writes a geofence for the aircraft. The check
+is plan check's; when the flight may go ahead, OUT gets a QGroundControl
+.plan (the original mission of a .plan FILE, else an empty one, with a
+geoFence that QGroundControl uploads to PX4 or ArduPilot), or KML. The
+fence has an inclusion polygon, the box around the route or area with its
+buffer and --margin, and an exclusion for every blocking zone within
+--margin of the flight that no exemption covers: polygons enclosed in at
+most --max-vertices vertices, never smaller than the zone, and circles,
+each grown by --clearance metres. Fences are 2-D and know no schedule:
+an exclusion holds at every height and time; set the autopilot's maximum
+altitude yourself (printed). See docs/fieldkit.md.
+
+Exit status: 0 written, 1 denied (nothing written), 2 usage, input or
+connection error.`,
+		example: `  nofly plan fence mission.plan --buffer 50 --unit AMS-DRONE -o mission-fenced.plan
+  nofly plan fence route.geojson --buffer 50 --format kml -o fence.kml --bundle ams.bundle --keys keys.cbor
+`,
+		flags: func(fs *flag.FlagSet) {
+			pf.register(fs)
+			bf.register(fs)
+			fs.StringVar(&out, "o", "", "`FILE` to write; required")
+			alias(fs, "out", "o")
+			fs.StringVar(&format, "format", "plan", "`FORMAT` to write: plan (QGroundControl) or kml")
+			fs.Float64Var(&margin, "margin", margin, "fence the blocking zones within this many `metres` of the flight (beyond its buffer)")
+			fs.Float64Var(&clearance, "clearance", clearance, "grow every exclusion by this many `metres` (GNSS error, reaction distance)")
+			fs.IntVar(&maxVertices, "max-vertices", maxVertices, "at most this many `vertices` per exclusion polygon")
+			fs.BoolVar(&force, "force", false, "replace an existing OUT")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			const name = "nofly plan fence"
+			switch {
+			case out == "":
+				return &usageError{cmd: name, msg: "-o OUT is required"}
+			case format != "plan" && format != "kml":
+				return &usageError{cmd: name, msg: fmt.Sprintf("--format %q: want plan or kml", format)}
+			case !(margin >= 0 && margin <= geo.MaxBuffer/2):
+				return &usageError{cmd: name, msg: fmt.Sprintf("--margin %v: want 0 to %d metres", margin, geo.MaxBuffer/2)}
+			case !(clearance >= 0 && clearance <= 10_000):
+				return &usageError{cmd: name, msg: fmt.Sprintf("--clearance %v: want 0 to 10000 metres", clearance)}
+			case maxVertices < 4:
+				return &usageError{cmd: name, msg: "--max-vertices: at least 4"}
+			}
+			p, fp, err := pf.plan(e, name, args)
+			if err != nil {
+				return err
+			}
+			var ch checker
+			if bf.file != "" {
+				now := time.Now()
+				off, l, err := bf.open(e, name, now)
+				if err != nil {
+					return err
+				}
+				offlineNote(e, l, bf.file, now)
+				ch = checker{plan: func(ctx context.Context, fp *noflyv1.FlightPlan) (*noflyv1.CheckFlightPlanResponse, error) {
+					r, err := off.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, now)
+					if err != nil {
+						return nil, offlineError(bf.file, err)
+					}
+					return r, nil
+				}, zone: func(_ context.Context, id string) ([]geo.Shape, error) {
+					var shapes []geo.Shape
+					for _, z := range l.Index.Variants(id) {
+						for _, v := range z.Volumes {
+							shapes = append(shapes, v.Shape)
+						}
+					}
+					return shapes, nil
+				}}
+			} else {
+				ch = onlineChecker(e)
+			}
+			resp, err := ch.plan(ctx, fp)
+			if err != nil {
+				return err
+			}
+			printResult(e.stdout, checkResult{
+				verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
+				caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
+				exemptions: resp.GetExemptions(), exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(),
+				stale: resp.GetExemptionsStale(),
+			}, planSubject(p, fp, resp, pf.maxAlt.set && !pf.minAlt.set))
+			if err := verdictError(resp.GetVerdict()); err != nil {
+				fmt.Fprintln(e.stdout, "\nNo fence written: the flight may not go ahead.")
+				return err
+			}
+			// The zones near: the same check with the margin added to the
+			// buffer. Those no exemption covers are fenced off.
+			wide := proto.CloneOf(fp)
+			wide.BufferM += margin
+			near, err := ch.plan(ctx, wide)
+			if err != nil {
+				return err
+			}
+			var zones []fence.Zone
+			for _, c := range near.GetConflicts() {
+				if c.GetExemption() != nil {
+					continue // covered: the flight may enter it
+				}
+				shapes, err := ch.zone(ctx, c.GetZone().GetId())
+				if err != nil {
+					return err
+				}
+				zones = append(zones, fence.Zone{ID: c.GetZone().GetId(), Name: c.GetZone().GetName(), Shapes: shapes})
+			}
+			f := fence.Build(zones, planPoints(p), wide.BufferM, maxVertices, clearance)
+			var body []byte
+			if format == "kml" {
+				body, err = f.WriteKML(filepath.Base(out))
+			} else {
+				var original []byte
+				if p.Format == "QGroundControl plan" {
+					if original, err = readPlanFile(e, args[0]); err != nil {
+						return err
+					}
+				}
+				body, err = f.WritePlan(original)
+			}
+			if err != nil {
+				return err
+			}
+			if err := writeFile(e, out, body, 0o644, force); err != nil {
+				return err
+			}
+			var polys, circles int
+			var ids []string
+			for _, x := range f.Exclusions {
+				if x.Circle != nil {
+					circles++
+				} else {
+					polys++
+				}
+				if len(ids) == 0 || ids[len(ids)-1] != x.ZoneID {
+					ids = append(ids, x.ZoneID)
+				}
+			}
+			fmt.Fprintf(e.stdout, "\nFence written to %s (%s): 1 inclusion polygon, %d exclusion polygon%s and %d exclusion circle%s for %d zone%s within %s m",
+				out, format, polys, plural(polys), circles, plural(circles), len(ids), plural(len(ids)), fmtMetres(margin))
+			if len(ids) > 0 {
+				fmt.Fprintf(e.stdout, " (%s)", strings.Join(ids, ", "))
+			}
+			fmt.Fprintln(e.stdout, ".")
+			fmt.Fprintln(e.stdout, "Exclusions hold at every height and time; set the autopilot's maximum altitude (PX4 GF_MAX_VER_DIST, ArduPilot FENCE_ALT_MAX)"+maxAltNote(p, fp)+".")
+			return nil
+		},
+	}
+}
+
+// checker checks plans and reads zone shapes, from noflyd or a bundle.
+type checker struct {
+	plan func(ctx context.Context, fp *noflyv1.FlightPlan) (*noflyv1.CheckFlightPlanResponse, error)
+	zone func(ctx context.Context, id string) ([]geo.Shape, error)
+}
+
+func onlineChecker(e *env) checker {
+	return checker{plan: func(ctx context.Context, fp *noflyv1.FlightPlan) (resp *noflyv1.CheckFlightPlanResponse, err error) {
+		err = call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+			resp, err = c.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
+			return err
+		})
+		return resp, err
+	}, zone: func(ctx context.Context, id string) ([]geo.Shape, error) {
+		var resp *noflyv1.GetZoneResponse
+		err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+			resp, err = c.GetZone(ctx, &noflyv1.GetZoneRequest{Id: id, View: noflyv1.ZoneView_ZONE_VIEW_FULL})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		var shapes []geo.Shape
+		for _, z := range append([]*noflyv1.Zone{resp.GetZone()}, resp.GetVariants()...) {
+			for _, v := range z.GetVolumes() {
+				switch {
+				case v.GetCircle() != nil:
+					c := v.GetCircle()
+					shapes = append(shapes, geo.Shape{Kind: geo.ShapeCircle, Radius: c.GetRadiusM(),
+						Center: orb.Point{c.GetCenter().GetLongitude(), c.GetCenter().GetLatitude()}})
+				case v.GetPolygon() != nil:
+					var poly orb.Polygon
+					for _, r := range v.GetPolygon().GetRings() {
+						var ring orb.Ring
+						for _, p := range r.GetPositions() {
+							ring = append(ring, orb.Point{p.GetLongitude(), p.GetLatitude()})
+						}
+						poly = append(poly, ring)
+					}
+					shapes = append(shapes, geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{poly}})
+				default:
+					return nil, fmt.Errorf("zone %s: a volume without a shape: cannot fence it", id)
+				}
+			}
+		}
+		return shapes, nil
+	}}
+}
+
+// planPoints are the plan's points: a route's waypoints, an area's outer
+// ring or a circle's box corners.
+func planPoints(p *flightplan.Plan) []orb.Point {
+	switch {
+	case p.Route != nil:
+		pts := make([]orb.Point, len(p.Route.Waypoints))
+		for i, w := range p.Route.Waypoints {
+			pts[i] = orb.Point{w.Lon, w.Lat}
+		}
+		return pts
+	case p.Area.Polygon != nil:
+		return p.Area.Polygon[0]
+	}
+	b := geo.ExpandBound(orb.Bound{Min: p.Area.Center, Max: p.Area.Center}, p.Area.Radius)
+	return []orb.Point{b.Min, b.Max}
+}
+
+// maxAltNote suggests the fence's maximum altitude: the plan's highest
+// point, when known.
+func maxAltNote(p *flightplan.Plan, fp *noflyv1.FlightPlan) string {
+	if p.Route != nil && p.Route.AltRef != geo.RefUnknown {
+		hi := p.Route.Waypoints[0].Alt
+		for _, w := range p.Route.Waypoints {
+			hi = max(hi, w.Alt)
+		}
+		return fmt.Sprintf(" to the plan's highest point, %s m %s", fmtMetres(hi), p.Route.AltRef)
+	}
+	if b := fp.GetArea().GetBand(); b != nil {
+		return fmt.Sprintf(" to the area's top, %s m %s", fmtMetres(b.GetUpperM()), shortRef(b.GetReference()))
+	}
+	return ""
+}

@@ -1,0 +1,65 @@
+package geo
+
+import (
+	"math"
+	"testing"
+
+	"github.com/paulmach/orb"
+)
+
+// starRing is a ring of n points alternating between two radii (degrees)
+// around c: concave, so that the hull step matters.
+func starRing(c orb.Point, n int, r1, r2 float64) orb.Ring {
+	var r orb.Ring
+	for i := range n {
+		rad := r1
+		if i%2 == 1 {
+			rad = r2
+		}
+		a := 2 * math.Pi * float64(i) / float64(n)
+		r = append(r, orb.Point{c[0] + rad*math.Cos(a), c[1] + rad*math.Sin(a)})
+	}
+	return append(r, r[0])
+}
+
+func TestEncloseContains(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ring orb.Ring
+		max  int
+	}{
+		{"small, unchanged", starRing(orb.Point{4.7, 52.3}, 10, 0.05, 0.03), 64},
+		{"star of 400", starRing(orb.Point{4.7, 52.3}, 400, 0.05, 0.03), 64},
+		{"circle of 1000 to 8", starRing(orb.Point{4.7, 52.3}, 1000, 0.05, 0.05), 8},
+		{"circle of 1000 to 4", starRing(orb.Point{-70.1, -33.4}, 1000, 0.2, 0.2), 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := Enclose(tc.ring, tc.max, 5)
+			if n := len(out) - 1; n > tc.max || out[0] != out[len(out)-1] {
+				t.Fatalf("%d vertices (limit %d), closed %v", n, tc.max, out[0] == out[len(out)-1])
+			}
+			fence := Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{out}}}
+			zone := Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{tc.ring}}}
+			// Enclose promises 5 m of clearance: 4.9 m is measured.
+			if c := ContainsArea(fence, zone, 4.9-ErrorAllowance); !c.Contained() {
+				t.Errorf("the enclosing ring does not contain the zone: %+v", c)
+			}
+			in := NewContainer(fence)
+			for _, p := range tc.ring {
+				if c := in.ContainsPath([]orb.Point{p}, nil, 0); !c.Contained() {
+					t.Fatalf("vertex %v outside: %+v", p, c)
+				}
+			}
+		})
+	}
+}
+
+func TestCircleRingContains(t *testing.T) {
+	for _, c := range []orb.Point{{4.76, 52.31}, {-70, -33}, {10, 70}} {
+		circle := Shape{Kind: ShapeCircle, Center: c, Radius: 3000}
+		ring := Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{CircleRing(c, 3000, 72)}}}
+		if got := ContainsArea(ring, circle, 0); !got.Contained() {
+			t.Errorf("at %v the ring does not contain the circle: %+v", c, got)
+		}
+	}
+}

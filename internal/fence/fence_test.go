@@ -1,0 +1,166 @@
+package fence
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"github.com/nofly-project/nofly/data"
+	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/flightplan"
+)
+
+func sampleZones(t *testing.T) []geo.Zone {
+	t.Helper()
+	f, err := data.FS.Open("nl-sample.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zones, err := geo.Read(f, "nl-sample.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return zones
+}
+
+// TestPlanFence writes every sample zone as a fence around the example
+// mission, reads the file back with nofly's own .plan reader and its
+// geoFence as QGroundControl would, and demands that every exclusion
+// contains its zone with the clearance, and the inclusion the buffered
+// route.
+func TestPlanFence(t *testing.T) {
+	const (
+		clearance = 10.0
+		buffer    = 50.0
+		limit     = 16 // low, so that the big zones are simplified
+	)
+	original, err := os.ReadFile("../../examples/westpoort.plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := flightplan.Parse("westpoort.plan", original, flightplan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pts []orb.Point
+	for _, w := range plan.Route.Waypoints {
+		pts = append(pts, orb.Point{w.Lon, w.Lat})
+	}
+	var zones []Zone
+	byID := map[string]geo.Zone{}
+	for _, z := range sampleZones(t) {
+		fz := Zone{ID: z.ID, Name: z.Name}
+		for _, v := range z.Volumes {
+			fz.Shapes = append(fz.Shapes, v.Shape)
+		}
+		zones = append(zones, fz)
+		byID[z.ID] = z
+	}
+	f := Build(zones, pts, buffer, limit, clearance)
+	out, err := f.WritePlan(original)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := flightplan.Parse("fenced.plan", out, flightplan.Options{})
+	if err != nil {
+		t.Fatalf("nofly's .plan reader refuses the fenced plan: %v", err)
+	}
+	if len(back.Route.Waypoints) != len(plan.Route.Waypoints) {
+		t.Errorf("the mission changed: %d waypoints, was %d", len(back.Route.Waypoints), len(plan.Route.Waypoints))
+	}
+	var doc struct {
+		GeoFence qgcGeoFence `json:"geoFence"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	ring := func(ll [][2]float64) orb.Ring {
+		r := orb.Ring{}
+		for _, p := range ll {
+			r = append(r, orb.Point{p[1], p[0]})
+		}
+		return append(r, r[0])
+	}
+	// The polygons are written in the order of f: the inclusion, then
+	// each polygon exclusion.
+	var polys []Exclusion
+	for _, e := range f.Exclusions {
+		if e.Circle == nil {
+			polys = append(polys, e)
+		}
+	}
+	g := doc.GeoFence
+	if len(g.Polygons) != len(polys)+1 || !g.Polygons[0].Inclusion {
+		t.Fatalf("%d polygons, want the inclusion and %d exclusions", len(g.Polygons), len(polys))
+	}
+	incl := geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{{ring(g.Polygons[0].Polygon)}}}
+	if c := geo.ContainsPath(incl, pts, nil, buffer); !c.Contained() {
+		t.Errorf("the inclusion does not contain the buffered route: %+v", c)
+	}
+	checked := 0
+	for i, p := range g.Polygons[1:] {
+		if p.Inclusion || len(p.Polygon) > limit {
+			t.Fatalf("exclusion %d: inclusion %v, %d vertices", i, p.Inclusion, len(p.Polygon))
+		}
+		excl := geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{{ring(p.Polygon)}}}
+		z := byID[polys[i].ZoneID]
+		for _, v := range z.Volumes {
+			if v.Shape.Kind != geo.ShapePolygon {
+				continue
+			}
+			for _, zp := range v.Shape.Polygons {
+				outer := geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{{zp[0]}}}
+				if c := geo.ContainsArea(excl, outer, 0); c.Contained() {
+					checked++
+					goto next
+				}
+			}
+		}
+		t.Errorf("exclusion %d does not contain zone %s", i, polys[i].ZoneID)
+	next:
+	}
+	circles := 0
+	for _, e := range f.Exclusions {
+		if e.Circle == nil {
+			continue
+		}
+		c := g.Circles[circles]
+		circles++
+		z := byID[e.ZoneID]
+		zc := z.Volumes[0].Shape
+		if c.Inclusion || c.Circle.Center != [2]float64{zc.Center[1], zc.Center[0]} || c.Circle.Radius < zc.Radius+clearance {
+			t.Errorf("circle of %s: %+v, zone radius %g", e.ZoneID, c, zc.Radius)
+		}
+	}
+	if checked == 0 || circles == 0 {
+		t.Errorf("checked %d polygons and %d circles: the sample set has both", checked, circles)
+	}
+	t.Logf("%d exclusion polygons, %d circles", checked, circles)
+}
+
+func TestKML(t *testing.T) {
+	f := Build([]Zone{{ID: "Z-1", Name: "A & B", Shapes: []geo.Shape{{Kind: geo.ShapeCircle, Center: orb.Point{4.8, 52.4}, Radius: 1500}}}},
+		[]orb.Point{{4.76, 52.39}, {4.87, 52.39}}, 50, 64, 10)
+	b, err := f.WriteKML("fence.kml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Placemarks []struct {
+			Name string `xml:"name"`
+		} `xml:"Document>Placemark"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.Placemarks) != 2 {
+		t.Errorf("KML: %v, %d placemarks\n%s", err, len(doc.Placemarks), b)
+	}
+	for _, want := range []string{"<name>Z-1 A &amp; B</name>", "exclusion circle of 1510 m", "inclusion: the area of the flight"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("KML lacks %q:\n%s", want, b)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/geo"
+)
+
+// A check runs in three steps: the request becomes a geo query and the
+// zones it meets (newPositionCheck, newPlanCheck), exemptions.Decide
+// decides, and the decision becomes the response (response). noflyd's
+// handlers and the offline bundle (Offline) run the same steps; only where
+// the exemptions come from, and the audit, differ.
+
+// positionCheck is a position check up to its decision.
+type positionCheck struct {
+	q     geo.PositionQuery
+	noAlt bool
+	f     exemptions.Flight
+	hits  []geo.Hit
+}
+
+func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now time.Time) (*positionCheck, error) {
+	q, noAlt, err := positionQuery(req, now)
+	if err != nil {
+		return nil, err
+	}
+	c := &positionCheck{q: q, noAlt: noAlt, f: flight(req.GetOperator(), req.GetPurpose())}
+	c.f.Kind, c.f.Point = exemptions.FlightPosition, q.Point
+	if noAlt {
+		c.f.Caveats = geo.CaveatNoAltitude
+	}
+	c.hits = idx.CheckPosition(q, nil)
+	return c, nil
+}
+
+func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckPositionResponse {
+	pr := resultToProto(r)
+	return &noflyv1.CheckPositionResponse{
+		Exemptions: pr.applied,
+		Verdict:    pr.verdict,
+		Conflicts:  pr.conflicts,
+		Advisories: pr.advisories,
+		Caveats:    pr.caveats,
+		At:         timestamppb.New(c.q.At),
+		CheckedAt:  timestamppb.New(now),
+		ZoneSet:    proto.CloneOf(info),
+
+		ExemptionsAsOf:  timeToProto(asOf),
+		ExemptionsStale: exemptionsStale(asOf, now),
+	}
+}
+
+// planCheck is a flight-plan check up to its decision.
+type planCheck struct {
+	pq   planQuery
+	f    exemptions.Flight
+	hits []geo.Hit
+	kind string // "route" or "area"
+	size int    // waypoints
+}
+
+// newPlanCheck ends the geometry's work when ctx ends (deadline,
+// cancellation, shutdown).
+func newPlanCheck(ctx context.Context, idx *geo.Index, req *noflyv1.CheckFlightPlanRequest, now time.Time) (*planCheck, error) {
+	pq, err := flightPlanQuery(req, now)
+	if err != nil {
+		return nil, err
+	}
+	fp := req.GetFlightPlan()
+	c := &planCheck{pq: pq, f: flight(fp.GetOperator(), fp.GetPurpose())}
+	if pq.route != nil {
+		c.kind, c.size = "route", len(pq.route.Waypoints)
+		pq.route.Stop = ctx.Err
+		c.hits, err = idx.CheckRoute(*pq.route)
+		c.f.Kind, c.f.Buffer = exemptions.FlightRoute, pq.route.Buffer
+		for _, w := range pq.route.Waypoints {
+			c.f.Route = append(c.f.Route, w.Point)
+		}
+	} else {
+		c.kind = "area"
+		pq.area.Stop = ctx.Err
+		c.hits, err = idx.CheckArea(*pq.area)
+		c.f.Kind, c.f.Area, c.f.Buffer = exemptions.FlightArea, pq.area.Area, pq.area.Buffer
+	}
+	if err != nil {
+		return nil, err
+	}
+	if pq.noAlt {
+		c.f.Caveats = geo.CaveatNoAltitude
+	}
+	return c, nil
+}
+
+func (c *planCheck) response(r *exemptions.Result, fp *noflyv1.FlightPlan, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckFlightPlanResponse {
+	pr := resultToProto(r)
+	return &noflyv1.CheckFlightPlanResponse{
+		Exemptions:      pr.applied,
+		Verdict:         pr.verdict,
+		Conflicts:       pr.conflicts,
+		Advisories:      pr.advisories,
+		Caveats:         pr.caveats,
+		ClientReference: fp.GetClientReference(),
+		Window:          windowToProto(c.pq.window),
+		CheckedAt:       timestamppb.New(now),
+		ZoneSet:         proto.CloneOf(info),
+		ExemptionsAsOf:  timeToProto(asOf),
+		ExemptionsStale: exemptionsStale(asOf, now),
+	}
+}

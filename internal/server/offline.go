@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/paulmach/orb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/bundle"
+	"github.com/nofly-project/nofly/exemptions"
+)
+
+// Offline answers checks from an offline bundle, with no server: the
+// request is validated, turned into a geo query and decided
+// (exemptions.Decide) and answered by the same code as CheckPosition and
+// CheckFlightPlan (check.go), on the bundle's zones and exemptions. Nothing
+// is recorded: an offline check that relied on an exemption is in no audit
+// log, which docs/fieldkit.md says.
+type Offline struct {
+	b    *bundle.Loaded
+	info *noflyv1.ZoneSetInfo
+}
+
+// NewOffline answers checks from b; name is the bundle's file, shown as the
+// zone set's source.
+func NewOffline(b *bundle.Loaded, name string) *Offline {
+	return &Offline{b: b, info: &noflyv1.ZoneSetInfo{
+		Version: b.ZoneSet.Version, LoadedAt: timestamppb.New(b.IssuedAt),
+		ZoneCount: int32(len(b.Zones)), Sources: []string{"bundle:" + name},
+	}}
+}
+
+// OfflineError is a check the bundle cannot answer: another unit's, or
+// outside its area, or after its expiry. It is never answered CLEAR.
+type OfflineError struct{ msg string }
+
+func (e *OfflineError) Error() string { return e.msg }
+
+// operator checks that the flight is the bundle unit's (a bundle holds no
+// other unit's exemptions), filling it in when the request names none.
+func (o *Offline) operator(op **noflyv1.Operator) error {
+	if *op == nil {
+		*op = &noflyv1.Operator{}
+	}
+	switch u := (*op).GetUnit(); {
+	case u == "":
+		(*op).Unit = o.b.Unit
+	case u != o.b.Unit:
+		return &OfflineError{fmt.Sprintf("the bundle is unit %s's, the check unit %s's: it holds no other unit's exemptions", o.b.Unit, u)}
+	}
+	return nil
+}
+
+// when refuses an instant after the bundle's expiry: what it holds may have
+// changed since, and it does not know.
+func (o *Offline) when(from, to time.Time) error {
+	if to.After(o.b.ValidUntil) {
+		return &OfflineError{fmt.Sprintf("the check reaches %s, after the bundle's expiry %s: export a new bundle",
+			to.UTC().Format(time.RFC3339), o.b.ValidUntil.Format(time.RFC3339))}
+	}
+	if from.Before(o.b.IssuedAt.Add(-time.Hour)) {
+		return &OfflineError{fmt.Sprintf("the check starts %s, before the bundle was issued (%s): it does not hold what was in force then",
+			from.UTC().Format(time.RFC3339), o.b.IssuedAt.Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// CheckPosition answers as GeofenceService.CheckPosition would at now.
+func (o *Offline) CheckPosition(_ context.Context, req *noflyv1.CheckPositionRequest, now time.Time) (*noflyv1.CheckPositionResponse, error) {
+	if err := o.operator(&req.Operator); err != nil {
+		return nil, err
+	}
+	c, err := newPositionCheck(o.b.Index, req, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.b.Covers(orb.Bound{Min: c.q.Point, Max: c.q.Point}, 0); err != nil {
+		return nil, err
+	}
+	if err := o.when(c.q.At, c.q.At); err != nil {
+		return nil, err
+	}
+	r := exemptions.Decide(c.hits, c.f, o.b.Snapshot, now)
+	return c.response(&r, now, o.info, o.b.IssuedAt), nil
+}
+
+// CheckFlightPlan answers as GeofenceService.CheckFlightPlan would at now.
+func (o *Offline) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPlanRequest, now time.Time) (*noflyv1.CheckFlightPlanResponse, error) {
+	if req.GetFlightPlan() != nil {
+		if err := o.operator(&req.FlightPlan.Operator); err != nil {
+			return nil, err
+		}
+	}
+	c, err := newPlanCheck(ctx, o.b.Index, req, now)
+	if err != nil {
+		return nil, err
+	}
+	var ext orb.Bound
+	var buf float64
+	if c.pq.route != nil {
+		ext, buf = orb.Bound{Min: c.pq.route.Waypoints[0].Point, Max: c.pq.route.Waypoints[0].Point}, c.pq.route.Buffer
+		for _, w := range c.pq.route.Waypoints {
+			ext = ext.Extend(w.Point)
+		}
+	} else {
+		ext, buf = c.pq.area.Area.Bound(), c.pq.area.Buffer
+	}
+	if err := o.b.Covers(ext, buf); err != nil {
+		return nil, err
+	}
+	if err := o.when(c.pq.window.Start, c.pq.window.End); err != nil {
+		return nil, err
+	}
+	r := exemptions.Decide(c.hits, c.f, o.b.Snapshot, now)
+	return c.response(&r, req.GetFlightPlan(), now, o.info, o.b.IssuedAt), nil
+}
