@@ -37,9 +37,9 @@ func TestAheadAccuracy(t *testing.T) {
 // TestApproaches: the distance along a look-ahead track to a zone's
 // boundary, for a square and a circle, from outside and from inside.
 //
-//	  from ──────────▶ ┌──────┐          ( circle )
-//	 4.97              │  SQ  │ 5.01
-//	                   └──────┘
+//	 from ──────────▶ ┌──────┐          ( circle )
+//	4.97              │  SQ  │ 5.01
+//	                  └──────┘
 func TestApproaches(t *testing.T) {
 	sq := orb.Ring{{4.99, 51.995}, {5.01, 51.995}, {5.01, 52.005}, {4.99, 52.005}, {4.99, 51.995}}
 	high := polyZone("HIGH", orb.Ring{{4.98, 51.99}, {5.0, 51.99}, {5.0, 52.01}, {4.98, 52.01}, {4.98, 51.99}})
