@@ -42,6 +42,9 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	}
 	s.logCheck(ctx, "position checked", &r, req.GetOperator(), req.GetPurpose(), append(where, "at", q.At)...)
 	pr := resultToProto(&r)
+	if req.GetView() == noflyv1.CheckView_CHECK_VIEW_BASIC {
+		basicView(&pr)
+	}
 	return &noflyv1.CheckPositionResponse{
 		Exemptions: pr.applied,
 		Verdict:    pr.verdict,
