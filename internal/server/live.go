@@ -277,6 +277,9 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 		return err
 	}
 	m, err := s.startMonitor(ctx, first)
+	if _, isStatus := status.FromError(err); isStatus && err != nil {
+		return err // refused to the caller, already said
+	}
 	if err != nil {
 		return s.toStatus(ctx, err)
 	}

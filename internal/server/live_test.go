@@ -48,9 +48,9 @@ func eventsString(resp *noflyv1.MonitorFlightResponse) string {
 // TestMonitorFlight flies east through T-PROHIB (lon 4.0 to 4.1 at lat
 // 52.05) at 20 m/s, 50 m AGL:
 //
-//	 3.995 ──▶ │ 4.005 … (exemption issued) … 4.099 │ ──▶ 4.2
-//	 approach  │ enter blocked, changed to exempted,│ exit
-//	           │ expiring                           │
+//	3.995 ──▶ │ 4.005 … (exemption issued) … 4.099 │ ──▶ 4.2
+//	approach  │ enter blocked, changed to exempted,│ exit
+//	          │ expiring                           │
 func TestMonitorFlight(t *testing.T) {
 	f := newExFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
