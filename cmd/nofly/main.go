@@ -76,6 +76,8 @@ Asks a nofly server whether a police drone may fly.
 Commands:
   check         check a position: may a drone be here, this high, now?
   plan check    check a flight plan (GeoJSON route or area, QGroundControl .plan)
+  monitor TRACK follow a flight (a recorded track, or live from stdin): zones
+                entered and left, blocking zones ahead, exemptions ending
   zones list    list the zones the server knows
   zones show    show one zone
   exemptions create|list|show|supersede|revoke
@@ -145,7 +147,7 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(), monitorCommand()}
 }
 
 // run runs nofly with args (without the program name).
