@@ -481,7 +481,7 @@ func (m *monitorRun) print(resp *noflyv1.MonitorFlightResponse) error {
 	w := m.e.stdout
 	when := fmtOffset(m.last.Sub(m.first))
 	if n := resp.SkippedPositions; n > 0 {
-		fmt.Fprintf(w, "%s  (%d position%s not checked: the server fell behind and checked the newest)\n", when, n, plural(int(n)))
+		fmt.Fprintf(w, "%s  (%d earlier position%s answered together with this one: the server fell behind; each was checked)\n", when, n, plural(int(n)))
 	}
 	switch resp.Reason {
 	case noflyv1.MonitorReason_MONITOR_REASON_ZONES_RELOADED:
@@ -492,6 +492,10 @@ func (m *monitorRun) print(resp *noflyv1.MonitorFlightResponse) error {
 		fmt.Fprintf(w, "%s  exemptions changed:\n", when)
 	}
 	for _, ev := range resp.Events {
+		when := when
+		if ev.At != nil {
+			when = fmtOffset(ev.At.AsTime().Sub(m.first))
+		}
 		fmt.Fprintf(w, "%s  %-8s  %-12s  %-17s  %s\n", when, strings.TrimPrefix(ev.Kind.String(), "FLIGHT_EVENT_KIND_"),
 			esc(ev.ZoneId), shortRestriction(ev.Restriction), eventDetail(ev))
 	}
@@ -538,7 +542,7 @@ func eventDetail(ev *noflyv1.FlightEvent) string {
 	case noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_EXIT:
 		return "left"
 	case noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_EXPIRING:
-		return fmt.Sprintf("%s ends in %s, at %s", esc(ev.ExemptionId), fmtOffset(time.Duration(ev.GetTimeS()*float64(time.Second))),
+		return fmt.Sprintf("%s ends in %s, at %s", esc(ev.ExemptionId), strings.TrimPrefix(fmtOffset(time.Duration(ev.GetTimeS()*float64(time.Second))), "+"),
 			fmtTime(ev.ValidUntil))
 	case noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_CHANGED:
 		return "now " + verdictWord(ev)

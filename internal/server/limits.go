@@ -71,6 +71,10 @@ const (
 	// MonitorRecheck is how often a MonitorFlight stream looks whether the
 	// zones or exemptions changed, to check the last position again.
 	MonitorRecheck = time.Second
+	// MonitorQueue bounds the positions of a MonitorFlight stream received
+	// and not yet checked; when it is full the server stops reading the
+	// stream until it has caught up (nothing is dropped).
+	MonitorQueue = 1024
 )
 
 // limitOptions are the server options that enforce the limits above.

@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -260,13 +259,16 @@ func (s *Server) reloadExemptions(ctx context.Context) error  { return s.exCache
 
 // MonitorFlight implements nofly.v1.GeofenceService.
 //
-// One goroutine receives and validates positions into a mailbox that
-// holds the newest one; the handler's own goroutine checks the newest,
-// answers it, and counts those it never checked (skipped_positions). A
-// client that waits for each answer before sending the next position (as
-// nofly monitor does with a recorded track) never has one skipped. Every
-// MonitorRecheck the handler also looks whether the zones or the
-// exemptions changed, and if so checks the last position again.
+// One goroutine receives and validates positions into a queue of
+// MonitorQueue; the handler's own goroutine checks them in order. When
+// several wait (the client sends faster than the server answers) it checks
+// every one of them, so that no zone entered and left in between goes
+// unseen, and answers them together, once, with the events of all and
+// skipped_positions saying how many got no answer of their own. A full
+// queue stops the receiving (gRPC flow control then holds the client
+// back): nothing is dropped. Every MonitorRecheck the handler also looks
+// whether the zones or the exemptions changed, and if so checks the last
+// position again.
 func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
@@ -283,54 +285,71 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 	if err != nil {
 		return s.toStatus(ctx, err)
 	}
-	mb := newMailbox()
+	queue := make(chan livePosition, MonitorQueue)
+	var recvErr error // set before queue is closed
 	go func() {
+		defer close(queue)
 		for {
 			req, err := stream.Recv()
 			if err != nil {
-				mb.close(err)
+				recvErr = err
 				return
 			}
 			if req.GetStart() != nil {
-				mb.close(status.Error(codes.InvalidArgument, "start: only the stream's first message may be start"))
+				recvErr = status.Error(codes.InvalidArgument, "start: only the stream's first message may be start")
 				return
 			}
 			var b badRequest
 			p := checkTelemetry(&b, "position", req.GetPosition(), &m.lf)
 			if err := b.err(); err != nil {
-				mb.close(s.toStatus(ctx, err))
+				recvErr = s.toStatus(ctx, err)
 				return
 			}
-			mb.put(p)
+			select {
+			case queue <- p:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	defer func() {
 		s.log.InfoContext(ctx, "flight monitored", "client_reference", m.lf.clientRef, "positions", m.checked,
-			"skipped", m.skippedTotal, "events", m.events, "caller", callerLogName(ctx),
+			"answered_together", m.skippedTotal, "events", m.events, "caller", callerLogName(ctx),
 			"unit", m.lf.f.Unit, "pilot", m.lf.f.Pilot, "drone", m.lf.f.Drone)
 	}()
 	tick := time.NewTicker(MonitorRecheck)
 	defer tick.Stop()
+	batch := make([]livePosition, 0, MonitorQueue)
 	for {
 		select {
 		case <-ctx.Done():
 			return s.toStatus(ctx, ctx.Err())
-		case <-mb.wake:
-			p, ok, skipped, done, rerr := mb.take()
-			if ok {
-				resp, err := m.position(ctx, p, skipped)
-				if err != nil {
-					return s.toStatus(ctx, err)
-				}
-				if err := stream.Send(resp); err != nil {
-					return err
-				}
-			}
-			if done {
-				if rerr == io.EOF {
+		case p, ok := <-queue:
+			if !ok {
+				if recvErr == io.EOF || recvErr == nil {
 					return nil
 				}
-				return rerr
+				return recvErr
+			}
+			batch = append(batch[:0], p)
+		more:
+			for len(batch) < cap(batch) {
+				select {
+				case p, ok := <-queue:
+					if !ok {
+						break more // the end is seen on the next turn
+					}
+					batch = append(batch, p)
+				default:
+					break more
+				}
+			}
+			resp, err := m.positions(ctx, batch)
+			if err != nil {
+				return s.toStatus(ctx, err)
+			}
+			if err := stream.Send(resp); err != nil {
+				return err
 			}
 		case <-tick.C:
 			resp, err := m.recheck(ctx)
@@ -344,52 +363,6 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 			}
 		}
 	}
-}
-
-// mailbox holds the newest position received and not yet checked.
-type mailbox struct {
-	wake chan struct{} // one token: something to take
-
-	mu      sync.Mutex
-	pending livePosition
-	has     bool
-	skipped int64 // positions replaced before they were checked
-	done    bool
-	err     error // why the stream ended (io.EOF: the client closed it)
-}
-
-func newMailbox() *mailbox { return &mailbox{wake: make(chan struct{}, 1)} }
-
-func (mb *mailbox) signal() {
-	select {
-	case mb.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (mb *mailbox) put(p livePosition) {
-	mb.mu.Lock()
-	if mb.has {
-		mb.skipped++
-	}
-	mb.pending, mb.has = p, true
-	mb.mu.Unlock()
-	mb.signal()
-}
-
-func (mb *mailbox) close(err error) {
-	mb.mu.Lock()
-	mb.done, mb.err = true, err
-	mb.mu.Unlock()
-	mb.signal()
-}
-
-func (mb *mailbox) take() (p livePosition, ok bool, skipped int64, done bool, err error) {
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	p, ok, skipped = mb.pending, mb.has, mb.skipped
-	mb.has, mb.skipped = false, 0
-	return p, ok, skipped, mb.done, mb.err
 }
 
 // inZone is what a zone the flight is in means for it.
@@ -449,17 +422,26 @@ func (s *Server) startMonitor(ctx context.Context, first *noflyv1.MonitorFlightR
 	return m, b.err()
 }
 
-// position checks p and answers it.
-func (m *monitor) position(ctx context.Context, p livePosition, skipped int64) (*noflyv1.MonitorFlightResponse, error) {
-	prev := m.last
-	m.last = &p
-	m.checked++
-	m.skippedTotal += skipped
-	resp, err := m.evaluate(ctx, prev, noflyv1.MonitorReason_MONITOR_REASON_POSITION)
-	if err != nil {
-		return nil, err
+// positions checks ps in order and answers them together: the last one's
+// verdict, everyone's events.
+func (m *monitor) positions(ctx context.Context, ps []livePosition) (*noflyv1.MonitorFlightResponse, error) {
+	var events []*noflyv1.FlightEvent
+	var resp *noflyv1.MonitorFlightResponse
+	for i := range ps {
+		prev := m.last
+		p := ps[i]
+		m.last = &p
+		m.checked++
+		var err error
+		// Only the newest position looks ahead: the others are behind it.
+		if resp, err = m.evaluate(ctx, prev, noflyv1.MonitorReason_MONITOR_REASON_POSITION, i == len(ps)-1); err != nil {
+			return nil, err
+		}
+		events = append(events, resp.Events...)
 	}
-	resp.SkippedPositions = skipped
+	resp.Events = events
+	resp.SkippedPositions = int64(len(ps) - 1)
+	m.skippedTotal += resp.SkippedPositions
 	return resp, nil
 }
 
@@ -476,7 +458,7 @@ func (m *monitor) recheck(ctx context.Context) (*noflyv1.MonitorFlightResponse, 
 	case m.s.exCache == nil || m.s.exCache.Snapshot() == m.snap:
 		return nil, nil
 	}
-	resp, err := m.evaluate(ctx, nil, reason)
+	resp, err := m.evaluate(ctx, nil, reason, true)
 	if err != nil || len(resp.Events) == 0 {
 		return nil, err
 	}
@@ -486,7 +468,7 @@ func (m *monitor) recheck(ctx context.Context) (*noflyv1.MonitorFlightResponse, 
 // evaluate decides the last position on the current zones and exemptions
 // and returns the answer with the events since the previous one. prev is
 // the position before it (for the velocity when the position has none).
-func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason noflyv1.MonitorReason) (*noflyv1.MonitorFlightResponse, error) {
+func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason noflyv1.MonitorReason, lookAhead bool) (*noflyv1.MonitorFlightResponse, error) {
 	s, p := m.s, m.last
 	m.set = s.current()
 	if s.exCache != nil {
@@ -564,11 +546,16 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		}
 	}
 	m.inside = now
-	ahead, err := m.approaches(ctx, prev, now)
-	if err != nil {
-		return nil, err
+	if lookAhead {
+		ahead, err := m.approaches(ctx, prev, now)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ahead...)
 	}
-	events = append(events, ahead...)
+	for _, e := range events {
+		e.At = timestamppb.New(at)
+	}
 	m.events += int64(len(events))
 	for _, e := range events {
 		if e.Kind != noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_APPROACH {

@@ -2068,7 +2068,10 @@ type FlightEvent struct {
 	// until the exemption ends (EXPIRING); absent when unknown (no speed).
 	TimeS *float64 `protobuf:"fixed64,8,opt,name=time_s,json=timeS,proto3,oneof" json:"time_s,omitempty"`
 	// When the exemption ends (EXPIRING).
-	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	// The instant of the position at which the event was found (earlier
+	// than the answer's own when positions were answered together).
+	At            *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2166,22 +2169,31 @@ func (x *FlightEvent) GetValidUntil() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *FlightEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 // MonitorFlightResponse is the server's answer on a MonitorFlight stream.
 type MonitorFlightResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Why it was sent.
 	Reason MonitorReason `protobuf:"varint,1,opt,name=reason,proto3,enum=nofly.v1.MonitorReason" json:"reason,omitempty"`
-	// The instant of the position answered (the last one checked for a
-	// reload or an exemption change).
+	// The instant of the position answered (the newest of those answered
+	// together; the last one checked for a reload or an exemption change).
 	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
 	// The flight's verdict at that position: CLEAR, EXEMPTED or DENIED.
 	Verdict Verdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=nofly.v1.Verdict" json:"verdict,omitempty"`
 	// What happened since the previous answer, in order: EXIT, CHANGED,
 	// ENTER, EXPIRING, APPROACH; within each, by zone id.
 	Events []*FlightEvent `protobuf:"bytes,4,rep,name=events,proto3" json:"events,omitempty"`
-	// Positions the server received but did not check because newer ones
-	// had come (the client sends faster than the server checks); counted
-	// since the previous answer. The server always checks the newest.
+	// Positions answered by this answer besides the newest, which got no
+	// answer of their own: the client sent faster than the server answers.
+	// The server checked every one of them, in order; their events are in
+	// events (each with its own instant), and verdict is the newest
+	// position's. 0 when the answer is for one position.
 	SkippedPositions int64 `protobuf:"varint,5,opt,name=skipped_positions,json=skippedPositions,proto3" json:"skipped_positions,omitempty"`
 	// Which zone data answered.
 	ZoneSet       *ZoneSetInfo `protobuf:"bytes,6,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
@@ -2648,7 +2660,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\flook_ahead_s\x18\x02 \x01(\x01R\n" +
 	"lookAheadS\x12 \n" +
 	"\flook_ahead_m\x18\x03 \x01(\x01R\n" +
-	"lookAheadM\"\x82\x03\n" +
+	"lookAheadM\"\xae\x03\n" +
 	"\vFlightEvent\x12-\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.nofly.v1.FlightEventKindR\x04kind\x12\x17\n" +
 	"\azone_id\x18\x02 \x01(\tR\x06zoneId\x12\x1b\n" +
@@ -2660,7 +2672,9 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"distance_m\x18\a \x01(\x01R\tdistanceM\x12\x1a\n" +
 	"\x06time_s\x18\b \x01(\x01H\x00R\x05timeS\x88\x01\x01\x12;\n" +
 	"\vvalid_until\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"validUntilB\t\n" +
+	"validUntil\x12*\n" +
+	"\x02at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atB\t\n" +
 	"\a_time_s\"\xaf\x02\n" +
 	"\x15MonitorFlightResponse\x12/\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x17.nofly.v1.MonitorReasonR\x06reason\x12*\n" +
@@ -2861,37 +2875,38 @@ var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	48, // 63: nofly.v1.FlightEvent.restriction:type_name -> nofly.v1.Restriction
 	4,  // 64: nofly.v1.FlightEvent.verdict:type_name -> nofly.v1.ZoneVerdict
 	37, // 65: nofly.v1.FlightEvent.valid_until:type_name -> google.protobuf.Timestamp
-	5,  // 66: nofly.v1.MonitorFlightResponse.reason:type_name -> nofly.v1.MonitorReason
-	37, // 67: nofly.v1.MonitorFlightResponse.at:type_name -> google.protobuf.Timestamp
-	0,  // 68: nofly.v1.MonitorFlightResponse.verdict:type_name -> nofly.v1.Verdict
-	25, // 69: nofly.v1.MonitorFlightResponse.events:type_name -> nofly.v1.FlightEvent
-	41, // 70: nofly.v1.MonitorFlightResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	21, // 71: nofly.v1.CheckPositionsRequest.flight:type_name -> nofly.v1.LiveFlight
-	22, // 72: nofly.v1.CheckPositionsRequest.positions:type_name -> nofly.v1.TelemetryPosition
-	0,  // 73: nofly.v1.PositionAnswer.verdict:type_name -> nofly.v1.Verdict
-	28, // 74: nofly.v1.CheckPositionsResponse.answers:type_name -> nofly.v1.PositionAnswer
-	31, // 75: nofly.v1.CheckPositionsResponse.zones:type_name -> nofly.v1.ZoneSummary
-	33, // 76: nofly.v1.CheckPositionsResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	37, // 77: nofly.v1.CheckPositionsResponse.checked_at:type_name -> google.protobuf.Timestamp
-	41, // 78: nofly.v1.CheckPositionsResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	37, // 79: nofly.v1.CheckPositionsResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	9,  // 80: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
-	15, // 81: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
-	17, // 82: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
-	19, // 83: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
-	23, // 84: nofly.v1.GeofenceService.MonitorFlight:input_type -> nofly.v1.MonitorFlightRequest
-	27, // 85: nofly.v1.GeofenceService.CheckPositions:input_type -> nofly.v1.CheckPositionsRequest
-	10, // 86: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
-	16, // 87: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
-	18, // 88: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
-	20, // 89: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
-	26, // 90: nofly.v1.GeofenceService.MonitorFlight:output_type -> nofly.v1.MonitorFlightResponse
-	29, // 91: nofly.v1.GeofenceService.CheckPositions:output_type -> nofly.v1.CheckPositionsResponse
-	86, // [86:92] is the sub-list for method output_type
-	80, // [80:86] is the sub-list for method input_type
-	80, // [80:80] is the sub-list for extension type_name
-	80, // [80:80] is the sub-list for extension extendee
-	0,  // [0:80] is the sub-list for field type_name
+	37, // 66: nofly.v1.FlightEvent.at:type_name -> google.protobuf.Timestamp
+	5,  // 67: nofly.v1.MonitorFlightResponse.reason:type_name -> nofly.v1.MonitorReason
+	37, // 68: nofly.v1.MonitorFlightResponse.at:type_name -> google.protobuf.Timestamp
+	0,  // 69: nofly.v1.MonitorFlightResponse.verdict:type_name -> nofly.v1.Verdict
+	25, // 70: nofly.v1.MonitorFlightResponse.events:type_name -> nofly.v1.FlightEvent
+	41, // 71: nofly.v1.MonitorFlightResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	21, // 72: nofly.v1.CheckPositionsRequest.flight:type_name -> nofly.v1.LiveFlight
+	22, // 73: nofly.v1.CheckPositionsRequest.positions:type_name -> nofly.v1.TelemetryPosition
+	0,  // 74: nofly.v1.PositionAnswer.verdict:type_name -> nofly.v1.Verdict
+	28, // 75: nofly.v1.CheckPositionsResponse.answers:type_name -> nofly.v1.PositionAnswer
+	31, // 76: nofly.v1.CheckPositionsResponse.zones:type_name -> nofly.v1.ZoneSummary
+	33, // 77: nofly.v1.CheckPositionsResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	37, // 78: nofly.v1.CheckPositionsResponse.checked_at:type_name -> google.protobuf.Timestamp
+	41, // 79: nofly.v1.CheckPositionsResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	37, // 80: nofly.v1.CheckPositionsResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	9,  // 81: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
+	15, // 82: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
+	17, // 83: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
+	19, // 84: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
+	23, // 85: nofly.v1.GeofenceService.MonitorFlight:input_type -> nofly.v1.MonitorFlightRequest
+	27, // 86: nofly.v1.GeofenceService.CheckPositions:input_type -> nofly.v1.CheckPositionsRequest
+	10, // 87: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
+	16, // 88: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
+	18, // 89: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
+	20, // 90: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
+	26, // 91: nofly.v1.GeofenceService.MonitorFlight:output_type -> nofly.v1.MonitorFlightResponse
+	29, // 92: nofly.v1.GeofenceService.CheckPositions:output_type -> nofly.v1.CheckPositionsResponse
+	87, // [87:93] is the sub-list for method output_type
+	81, // [81:87] is the sub-list for method input_type
+	81, // [81:81] is the sub-list for extension type_name
+	81, // [81:81] is the sub-list for extension extendee
+	0,  // [0:81] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_geofence_service_proto_init() }
