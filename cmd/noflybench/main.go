@@ -101,7 +101,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		serverPid int
 	)
 	fset.StringVar(&c.Addr, "addr", "127.0.0.1:7600", "noflyd `address` (host:port)")
-	fset.StringVar(&modes, "modes", "health,position,route", "comma-separated `modes` run in turn: health, position, route, batch (CheckPositions), stream (MonitorFlight); the others are compared with health")
+	fset.StringVar(&modes, "modes", "health,position,route", "comma-separated `modes` run in turn: health, position, basic (CheckPosition, BASIC view), route, batch (CheckPositions), stream (MonitorFlight); the others are compared with health")
 	fset.IntVar(&c.Conns, "c", 4, "gRPC connections")
 	fset.IntVar(&c.InFlight, "inflight", 8, "calls in flight per connection (closed loop), or senders per connection (open loop)")
 	fset.DurationVar(&c.Duration, "d", 10*time.Second, "measured `duration` of each mode")
@@ -139,7 +139,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	list := strings.Split(modes, ",")
 	for _, m := range list {
 		switch {
-		case (m == loadbench.ModePosition || m == loadbench.ModeBatch || m == loadbench.ModeStream) && c.Points == nil:
+		case (m == loadbench.ModePosition || m == loadbench.ModeBasic || m == loadbench.ModeBatch || m == loadbench.ModeStream) && c.Points == nil:
 			if points == "" {
 				return fmt.Errorf("-points: required for mode %s", m)
 			}

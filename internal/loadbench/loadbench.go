@@ -47,6 +47,8 @@ const (
 	ModeHealth   = "health"
 	ModePosition = "position"
 	ModeRoute    = "route"
+	// ModeBasic: CheckPosition with view CHECK_VIEW_BASIC (no zone texts).
+	ModeBasic = "basic"
 	// ModeBatch: CheckPositions calls of Batch positions each.
 	ModeBatch = "batch"
 	// ModeStream: one MonitorFlight stream per sender (Conns × InFlight
@@ -149,8 +151,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.Addr == "":
 		return errors.New("addr: required")
-	case !slices.Contains([]string{ModeHealth, ModePosition, ModeRoute, ModeBatch, ModeStream}, c.Mode):
-		return fmt.Errorf("mode %q: want %s, %s, %s, %s or %s", c.Mode, ModeHealth, ModePosition, ModeRoute, ModeBatch, ModeStream)
+	case !slices.Contains([]string{ModeHealth, ModePosition, ModeBasic, ModeRoute, ModeBatch, ModeStream}, c.Mode):
+		return fmt.Errorf("mode %q: want %s, %s, %s, %s, %s or %s", c.Mode, ModeHealth, ModePosition, ModeBasic, ModeRoute, ModeBatch, ModeStream)
 	case c.Conns < 1:
 		return fmt.Errorf("conns %d: want at least 1", c.Conns)
 	case c.InFlight < 1:
@@ -159,7 +161,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("duration %v: want more than 0", c.Duration)
 	case c.Rate < 0 || math.IsNaN(c.Rate):
 		return fmt.Errorf("rate %v: want 0 (closed loop) or more", c.Rate)
-	case (c.Mode == ModePosition || c.Mode == ModeBatch || c.Mode == ModeStream) && len(c.Points) == 0:
+	case (c.Mode == ModePosition || c.Mode == ModeBasic || c.Mode == ModeBatch || c.Mode == ModeStream) && len(c.Points) == 0:
 		return errors.New("points: none to check")
 	case c.Mode == ModeRoute && len(c.Routes) == 0:
 		return errors.New("routes: none to check")
@@ -185,7 +187,7 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 	}
 	purpose := noflyv1.Purpose_PURPOSE_FORENSIC
 	switch c.Mode {
-	case ModePosition:
+	case ModePosition, ModeBasic:
 		reqs := make([]*noflyv1.CheckPositionRequest, min(len(c.Points), maxRequests))
 		for i := range reqs {
 			p := c.Points[i]
@@ -193,6 +195,9 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 				Position: &noflyv1.Position{Latitude: p[1], Longitude: p[0]},
 				Altitude: &noflyv1.Altitude{Metres: c.AltM, Reference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL},
 				Operator: op, Purpose: purpose,
+			}
+			if c.Mode == ModeBasic {
+				reqs[i].View = noflyv1.CheckView_CHECK_VIEW_BASIC
 			}
 		}
 		return func(ctx context.Context, i int) (string, error) {
