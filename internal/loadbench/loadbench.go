@@ -247,6 +247,7 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 		var (
 			stream noflyv1.GeofenceService_MonitorFlightClient
 			n      int
+			origin orb.Point
 		)
 		start := time.Now().Truncate(time.Minute)
 		return func(ctx context.Context, i int) (string, error) {
@@ -263,11 +264,17 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 				}
 				stream = s
 			}
-			p := c.Points[i%len(c.Points)]
+			// A flight as telemetry reports it: from one of the points,
+			// east at 15 m/s, ten positions a second (events are as rare
+			// as in flight, not one a position).
+			if n == 0 {
+				origin = c.Points[i%len(c.Points)]
+			}
 			n++
+			lon := origin[0] + float64(n)*1.5/(111_320*math.Cos(origin[1]*math.Pi/180))
 			err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Position{Position: &noflyv1.TelemetryPosition{
-				At: timestamppb.New(start.Add(time.Duration(n) * 100 * time.Millisecond)), Latitude: p[1], Longitude: p[0],
-				AltitudeM: proto.Float64(c.AltM), GroundSpeedMps: proto.Float64(15), TrackDeg: proto.Float64(float64(n % 360))}}})
+				At: timestamppb.New(start.Add(time.Duration(n) * 100 * time.Millisecond)), Latitude: origin[1], Longitude: lon,
+				AltitudeM: proto.Float64(c.AltM), GroundSpeedMps: proto.Float64(15), TrackDeg: proto.Float64(90)}}})
 			if err != nil {
 				stream = nil
 				return "", err
