@@ -41,9 +41,11 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 		where = append(where, "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String())
 	}
 	s.logCheck(ctx, "position checked", &r, req.GetOperator(), req.GetPurpose(), append(where, "at", q.At)...)
-	pr := resultToProto(&r)
+	var pr checkProto
 	if req.GetView() == noflyv1.CheckView_CHECK_VIEW_BASIC {
-		basicView(&pr)
+		pr = basicResultToProto(&r)
+	} else {
+		pr = resultToProto(&r)
 	}
 	return &noflyv1.CheckPositionResponse{
 		Exemptions: pr.applied,

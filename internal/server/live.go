@@ -667,25 +667,43 @@ func (m *monitor) approaches(ctx context.Context, prev *livePosition, inside map
 	return events, nil
 }
 
-// basicView strips a check's answer to CHECK_VIEW_BASIC: the zones' and
-// exemptions' texts go, their ids, restrictions, distances, heights, times
-// and validity stay.
-func basicView(p *checkProto) {
-	for _, hs := range [][]*noflyv1.ZoneHit{p.conflicts, p.advisories} {
-		for _, h := range hs {
-			h.Zone = &noflyv1.ZoneSummary{Id: h.Zone.GetId(), Restriction: h.Zone.GetRestriction(),
-				RegulationExemption: h.Zone.GetRegulationExemption()}
-			for _, nc := range h.NotCovered {
-				nc.Reason = ""
+// basicResultToProto converts a decision for CHECK_VIEW_BASIC: as
+// resultToProto, without the zones' and exemptions' texts, and without
+// building them first (the cheaper answer for clients that check often).
+func basicResultToProto(r *exemptions.Result) checkProto {
+	p := checkProto{verdict: verdictToProto(r.Verdict), caveats: caveatsToProto(r.Caveats)}
+	applied := func(ex *exemptions.Exemption) *noflyv1.AppliedExemption {
+		return &noflyv1.AppliedExemption{Id: ex.ID, ValidUntil: timeToProto(ex.ValidUntil), CeilingM: ex.Ceiling.Metres,
+			CeilingReference: refToProto[ex.Ceiling.Ref]}
+	}
+	hit := func(h *geo.Hit) *noflyv1.ZoneHit {
+		return &noflyv1.ZoneHit{
+			Zone: &noflyv1.ZoneSummary{Id: h.Zone.ID, Restriction: restrictionToProto[h.Zone.Restriction],
+				RegulationExemption: exemptionsToProto[h.Zone.Exemptions]},
+			ClosestApproachM: h.Distance, Inside: h.Distance == 0, HeightBand: bandToProto(h.Band),
+			TimeWindow: windowToProto(h.When), Caveats: caveatsToProto(h.Caveats),
+		}
+	}
+	for _, ex := range r.Applied {
+		p.applied = append(p.applied, applied(ex))
+	}
+	for i := range r.Conflicts {
+		c := &r.Conflicts[i]
+		ph := hit(c.Hit)
+		if c.By != nil {
+			if j := slices.Index(r.Applied, c.By); j >= 0 {
+				ph.Exemption = p.applied[j]
+			} else {
+				ph.Exemption = applied(c.By)
 			}
 		}
-	}
-	for _, ex := range p.applied { // shared with the conflicts they cover
-		ex.LegalBasis, ex.Conditions = "", ""
-	}
-	for _, h := range p.conflicts {
-		if ex := h.Exemption; ex != nil {
-			ex.LegalBasis, ex.Conditions = "", ""
+		for _, why := range c.Reasons {
+			ph.NotCovered = append(ph.NotCovered, &noflyv1.ExemptionRefusal{ExemptionId: why.ExemptionID})
 		}
+		p.conflicts = append(p.conflicts, ph)
 	}
+	for _, h := range r.Advisories {
+		p.advisories = append(p.advisories, hit(h))
+	}
+	return p
 }

@@ -300,4 +300,34 @@ func TestCheckPositionBasicView(t *testing.T) {
 	if proto.Size(basic) >= proto.Size(full) {
 		t.Errorf("basic %d bytes, full %d", proto.Size(basic), proto.Size(full))
 	}
+	// BASIC is FULL without the texts, nothing else: for an exempted
+	// position, one above the ceiling (refusal reasons), and an advisory.
+	for _, q := range []*noflyv1.CheckPositionRequest{positionIn(50, clock), positionIn(90, clock),
+		{Position: &noflyv1.Position{Latitude: 52.0, Longitude: 5.0}, Altitude: alt(40)}} {
+		q.View = noflyv1.CheckView_CHECK_VIEW_FULL
+		full, err := f.checks.CheckPosition(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.View = noflyv1.CheckView_CHECK_VIEW_BASIC
+		basic, err := f.checks.CheckPosition(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range append(full.Conflicts, full.Advisories...) {
+			h.Zone = &noflyv1.ZoneSummary{Id: h.Zone.Id, Restriction: h.Zone.Restriction, RegulationExemption: h.Zone.RegulationExemption}
+			if h.Exemption != nil {
+				h.Exemption.LegalBasis, h.Exemption.Conditions = "", ""
+			}
+			for _, nc := range h.NotCovered {
+				nc.Reason = ""
+			}
+		}
+		for _, ex := range full.Exemptions {
+			ex.LegalBasis, ex.Conditions = "", ""
+		}
+		if !proto.Equal(full, basic) {
+			t.Errorf("basic:\n%v\nwant full without texts:\n%v", basic, full)
+		}
+	}
 }
