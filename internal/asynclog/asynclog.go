@@ -15,8 +15,9 @@ import (
 	"sync"
 )
 
-// MaxPending bounds the bytes waiting to be written, so that a destination
-// that blocks (a full pipe) holds the loggers back rather than grow memory
+// MaxPending bounds the bytes waiting to be written, besides the batch
+// being written (itself at most MaxPending), so that a destination that
+// blocks (a full pipe) holds the loggers back rather than grow memory
 // without end.
 const MaxPending = 4 << 20
 
