@@ -302,6 +302,7 @@ type monitorRun struct {
 	// entered lists each zone entered, with what it meant when entered.
 	entered   []string
 	uncovered []string // blocking zones the aircraft was in without cover
+	stale     bool     // the last answer's exemptions_stale
 }
 
 // stream opens a MonitorFlight stream, sends start, and runs fn. The
@@ -482,6 +483,14 @@ func (m *monitorRun) print(resp *noflyv1.MonitorFlightResponse) error {
 	when := fmtOffset(m.last.Sub(m.first))
 	if n := resp.SkippedPositions; n > 0 {
 		fmt.Fprintf(w, "%s  (%d earlier position%s answered together with this one: the server fell behind; each was checked)\n", when, n, plural(int(n)))
+	}
+	if resp.ExemptionsStale != m.stale {
+		m.stale = resp.ExemptionsStale
+		if m.stale {
+			fmt.Fprintf(w, "%s  WARNING: the server cannot reach its exemption database; exemptions as of %s\n", when, fmtTime(resp.ExemptionsAsOf))
+		} else {
+			fmt.Fprintf(w, "%s  the server's exemptions are current again\n", when)
+		}
 	}
 	switch resp.Reason {
 	case noflyv1.MonitorReason_MONITOR_REASON_ZONES_RELOADED:

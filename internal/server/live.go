@@ -565,6 +565,10 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		}
 	}
 	resp := &noflyv1.MonitorFlightResponse{Reason: reason, At: timestamppb.New(at), Verdict: verdictToProto(r.Verdict), Events: events}
+	if s.exCache != nil {
+		asOf := s.exCache.AsOf()
+		resp.ExemptionsAsOf, resp.ExemptionsStale = timeToProto(asOf), exemptionsStale(asOf, s.stamp())
+	}
 	if m.sentZS != m.set {
 		resp.ZoneSet, m.sentZS = proto.CloneOf(m.set.info), m.set
 	}

@@ -86,7 +86,8 @@ func TestMonitorFlight(t *testing.T) {
 	if got, want := eventsString(r), "APPROACH T-PROHIB BLOCKED d=343m t=17s"; got != want {
 		t.Errorf("approach: got %q, want %q", got, want)
 	}
-	if r.Verdict != noflyv1.Verdict_VERDICT_CLEAR || r.ZoneSet.GetVersion() == "" || r.Reason != noflyv1.MonitorReason_MONITOR_REASON_POSITION {
+	if r.Verdict != noflyv1.Verdict_VERDICT_CLEAR || r.ZoneSet.GetVersion() == "" || r.Reason != noflyv1.MonitorReason_MONITOR_REASON_POSITION ||
+		r.ExemptionsAsOf == nil || r.ExemptionsStale {
 		t.Errorf("approach: %v", r)
 	}
 	// Speed and track from the previous position: no second APPROACH.

@@ -2195,10 +2195,17 @@ type MonitorFlightResponse struct {
 	// events (each with its own instant), and verdict is the newest
 	// position's. 0 when the answer is for one position.
 	SkippedPositions int64 `protobuf:"varint,5,opt,name=skipped_positions,json=skippedPositions,proto3" json:"skipped_positions,omitempty"`
-	// Which zone data answered.
-	ZoneSet       *ZoneSetInfo `protobuf:"bytes,6,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Which zone data answered; set in the first answer and whenever the
+	// zones were reloaded since the previous one.
+	ZoneSet *ZoneSetInfo `protobuf:"bytes,6,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
+	// See CheckPositionResponse.exemptions_as_of.
+	ExemptionsAsOf *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=exemptions_as_of,json=exemptionsAsOf,proto3" json:"exemptions_as_of,omitempty"`
+	// See CheckPositionResponse.exemptions_stale: the exemption database
+	// cannot be reached, and exemptions issued or revoked since
+	// exemptions_as_of are not taken into account.
+	ExemptionsStale bool `protobuf:"varint,8,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *MonitorFlightResponse) Reset() {
@@ -2271,6 +2278,20 @@ func (x *MonitorFlightResponse) GetZoneSet() *ZoneSetInfo {
 		return x.ZoneSet
 	}
 	return nil
+}
+
+func (x *MonitorFlightResponse) GetExemptionsAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExemptionsAsOf
+	}
+	return nil
+}
+
+func (x *MonitorFlightResponse) GetExemptionsStale() bool {
+	if x != nil {
+		return x.ExemptionsStale
+	}
+	return false
 }
 
 // CheckPositionsRequest asks about many positions of one flight.
@@ -2675,14 +2696,16 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"validUntil\x12*\n" +
 	"\x02at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atB\t\n" +
-	"\a_time_s\"\xaf\x02\n" +
+	"\a_time_s\"\xa0\x03\n" +
 	"\x15MonitorFlightResponse\x12/\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x17.nofly.v1.MonitorReasonR\x06reason\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12+\n" +
 	"\averdict\x18\x03 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12-\n" +
 	"\x06events\x18\x04 \x03(\v2\x15.nofly.v1.FlightEventR\x06events\x12+\n" +
 	"\x11skipped_positions\x18\x05 \x01(\x03R\x10skippedPositions\x120\n" +
-	"\bzone_set\x18\x06 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\"\x80\x01\n" +
+	"\bzone_set\x18\x06 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12D\n" +
+	"\x10exemptions_as_of\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
+	"\x10exemptions_stale\x18\b \x01(\bR\x0fexemptionsStale\"\x80\x01\n" +
 	"\x15CheckPositionsRequest\x12,\n" +
 	"\x06flight\x18\x01 \x01(\v2\x14.nofly.v1.LiveFlightR\x06flight\x129\n" +
 	"\tpositions\x18\x02 \x03(\v2\x1b.nofly.v1.TelemetryPositionR\tpositions\"\xe8\x01\n" +
@@ -2881,32 +2904,33 @@ var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	0,  // 69: nofly.v1.MonitorFlightResponse.verdict:type_name -> nofly.v1.Verdict
 	25, // 70: nofly.v1.MonitorFlightResponse.events:type_name -> nofly.v1.FlightEvent
 	41, // 71: nofly.v1.MonitorFlightResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	21, // 72: nofly.v1.CheckPositionsRequest.flight:type_name -> nofly.v1.LiveFlight
-	22, // 73: nofly.v1.CheckPositionsRequest.positions:type_name -> nofly.v1.TelemetryPosition
-	0,  // 74: nofly.v1.PositionAnswer.verdict:type_name -> nofly.v1.Verdict
-	28, // 75: nofly.v1.CheckPositionsResponse.answers:type_name -> nofly.v1.PositionAnswer
-	31, // 76: nofly.v1.CheckPositionsResponse.zones:type_name -> nofly.v1.ZoneSummary
-	33, // 77: nofly.v1.CheckPositionsResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	37, // 78: nofly.v1.CheckPositionsResponse.checked_at:type_name -> google.protobuf.Timestamp
-	41, // 79: nofly.v1.CheckPositionsResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	37, // 80: nofly.v1.CheckPositionsResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	9,  // 81: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
-	15, // 82: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
-	17, // 83: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
-	19, // 84: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
-	23, // 85: nofly.v1.GeofenceService.MonitorFlight:input_type -> nofly.v1.MonitorFlightRequest
-	27, // 86: nofly.v1.GeofenceService.CheckPositions:input_type -> nofly.v1.CheckPositionsRequest
-	10, // 87: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
-	16, // 88: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
-	18, // 89: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
-	20, // 90: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
-	26, // 91: nofly.v1.GeofenceService.MonitorFlight:output_type -> nofly.v1.MonitorFlightResponse
-	29, // 92: nofly.v1.GeofenceService.CheckPositions:output_type -> nofly.v1.CheckPositionsResponse
-	87, // [87:93] is the sub-list for method output_type
-	81, // [81:87] is the sub-list for method input_type
-	81, // [81:81] is the sub-list for extension type_name
-	81, // [81:81] is the sub-list for extension extendee
-	0,  // [0:81] is the sub-list for field type_name
+	37, // 72: nofly.v1.MonitorFlightResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	21, // 73: nofly.v1.CheckPositionsRequest.flight:type_name -> nofly.v1.LiveFlight
+	22, // 74: nofly.v1.CheckPositionsRequest.positions:type_name -> nofly.v1.TelemetryPosition
+	0,  // 75: nofly.v1.PositionAnswer.verdict:type_name -> nofly.v1.Verdict
+	28, // 76: nofly.v1.CheckPositionsResponse.answers:type_name -> nofly.v1.PositionAnswer
+	31, // 77: nofly.v1.CheckPositionsResponse.zones:type_name -> nofly.v1.ZoneSummary
+	33, // 78: nofly.v1.CheckPositionsResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	37, // 79: nofly.v1.CheckPositionsResponse.checked_at:type_name -> google.protobuf.Timestamp
+	41, // 80: nofly.v1.CheckPositionsResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	37, // 81: nofly.v1.CheckPositionsResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	9,  // 82: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
+	15, // 83: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
+	17, // 84: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
+	19, // 85: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
+	23, // 86: nofly.v1.GeofenceService.MonitorFlight:input_type -> nofly.v1.MonitorFlightRequest
+	27, // 87: nofly.v1.GeofenceService.CheckPositions:input_type -> nofly.v1.CheckPositionsRequest
+	10, // 88: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
+	16, // 89: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
+	18, // 90: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
+	20, // 91: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
+	26, // 92: nofly.v1.GeofenceService.MonitorFlight:output_type -> nofly.v1.MonitorFlightResponse
+	29, // 93: nofly.v1.GeofenceService.CheckPositions:output_type -> nofly.v1.CheckPositionsResponse
+	88, // [88:94] is the sub-list for method output_type
+	82, // [82:88] is the sub-list for method input_type
+	82, // [82:82] is the sub-list for extension type_name
+	82, // [82:82] is the sub-list for extension extendee
+	0,  // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_geofence_service_proto_init() }
