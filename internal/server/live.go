@@ -619,6 +619,12 @@ func (m *monitor) approaches(ctx context.Context, prev *livePosition, inside map
 	}
 	dist = min(dist, geo.MaxLookAhead)
 	to := geo.Ahead(p.q.Point, track, dist)
+	if math.Abs(to[0]-p.q.Point[0]) > 180 {
+		// Across the antimeridian a lon/lat leg would run the long way
+		// round: no look-ahead there (docs/live.md).
+		clear(m.approaching)
+		return nil, nil
+	}
 	end := p.q.At
 	if moving {
 		end = end.Add(time.Duration(dist / speed * float64(time.Second)))
