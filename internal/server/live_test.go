@@ -332,3 +332,30 @@ func TestCheckPositionBasicView(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorFlightAtTheAntimeridian: a look-ahead that would cross the
+// antimeridian is not followed, and the stream goes on.
+func TestMonitorFlightAtTheAntimeridian(t *testing.T) {
+	f := newFixture(t)
+	stream, err := f.client.MonitorFlight(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Start{Start: &noflyv1.MonitorFlightStart{Flight: liveFlightAMS()}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, lon := range []float64{179.9995, -179.9995} {
+		p := telemetry(clock.Add(time.Duration(i)*5*time.Second), 0, lon, 50)
+		p.GroundSpeedMps, p.TrackDeg = proto.Float64(30), proto.Float64(90)
+		if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Position{Position: p}}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("at %v: %v", lon, err)
+		}
+		if r.Verdict != noflyv1.Verdict_VERDICT_CLEAR {
+			t.Errorf("at %v: %v", lon, r)
+		}
+	}
+}
