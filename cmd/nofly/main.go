@@ -77,6 +77,8 @@ Commands:
   check         check a position: may a drone be here, this high, now?
   plan check    check a flight plan (GeoJSON route or area, QGroundControl .plan)
   plan fence    check a flight plan and write a geofence for the aircraft (.plan, KML)
+  monitor TRACK follow a flight (a recorded track, or live from stdin): zones
+                entered and left, blocking zones ahead, exemptions ending
   zones list    list the zones the server knows
   zones show    show one zone
   zones convert convert a zone file (KML, mapped GeoJSON, ...) to ED-318 or nofly's schema
@@ -148,7 +150,7 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand(), monitorCommand()}
 }
 
 // run runs nofly with args (without the program name).

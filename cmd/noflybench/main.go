@@ -101,7 +101,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		serverPid int
 	)
 	fset.StringVar(&c.Addr, "addr", "127.0.0.1:7600", "noflyd `address` (host:port)")
-	fset.StringVar(&modes, "modes", "health,position,route", "comma-separated `modes` run in turn: health, position, route; the others are compared with health")
+	fset.StringVar(&modes, "modes", "health,position,route", "comma-separated `modes` run in turn: health, position, basic (CheckPosition, BASIC view), route, batch (CheckPositions), stream (MonitorFlight); the others are compared with health")
 	fset.IntVar(&c.Conns, "c", 4, "gRPC connections")
 	fset.IntVar(&c.InFlight, "inflight", 8, "calls in flight per connection (closed loop), or senders per connection (open loop)")
 	fset.DurationVar(&c.Duration, "d", 10*time.Second, "measured `duration` of each mode")
@@ -110,6 +110,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.StringVar(&points, "points", "", "`file` of positions, \"lon lat\" per line (required for position)")
 	fset.StringVar(&routes, "routes", "", "GeoJSON `file` of LineStrings; each route checked is the first -waypoints of one (required for route)")
 	fset.IntVar(&waypoints, "waypoints", 20, "waypoints per route")
+	fset.IntVar(&c.Batch, "batch", 1000, "positions per CheckPositions call (mode batch), at most 10000")
 	fset.IntVar(&nRoutes, "nroutes", 5000, "routes to cycle through")
 	fset.Float64Var(&c.BufferM, "buffer", 50, "route buffer, metres")
 	fset.Float64Var(&c.AltM, "alt", 60, "height of positions and waypoints, metres AGL")
@@ -138,9 +139,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	list := strings.Split(modes, ",")
 	for _, m := range list {
 		switch {
-		case m == loadbench.ModePosition && c.Points == nil:
+		case (m == loadbench.ModePosition || m == loadbench.ModeBasic || m == loadbench.ModeBatch || m == loadbench.ModeStream) && c.Points == nil:
 			if points == "" {
-				return errors.New("-points: required for mode position")
+				return fmt.Errorf("-points: required for mode %s", m)
 			}
 			pts, err := benchdata.ReadPoints(points)
 			if err != nil {

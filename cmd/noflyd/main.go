@@ -32,6 +32,7 @@ import (
 	"github.com/nofly-project/nofly/authorisation"
 	"github.com/nofly-project/nofly/data"
 	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/asynclog"
 	"github.com/nofly-project/nofly/internal/buildinfo"
 	"github.com/nofly-project/nofly/internal/server"
 )
@@ -206,7 +207,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, err := fmt.Fprintln(stdout, "noflyd", buildinfo.String())
 		return err
 	}
-	log := newLogger(c, stderr)
+	// Log lines (one a check) are gathered and written by a goroutine of
+	// their own, many per write under load; all are written out before
+	// noflyd exits.
+	logOut := asynclog.New(stderr)
+	defer logOut.Close()
+	log := newLogger(c, logOut)
 	sec, err := newSecurity(c.tls, c.listen)
 	if err != nil {
 		return err

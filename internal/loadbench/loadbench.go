@@ -47,6 +47,14 @@ const (
 	ModeHealth   = "health"
 	ModePosition = "position"
 	ModeRoute    = "route"
+	// ModeBasic: CheckPosition with view CHECK_VIEW_BASIC (no zone texts).
+	ModeBasic = "basic"
+	// ModeBatch: CheckPositions calls of Batch positions each.
+	ModeBatch = "batch"
+	// ModeStream: one MonitorFlight stream per sender (Conns × InFlight
+	// streams), each sending a position and waiting for its answer; the
+	// latency is update to answer.
+	ModeStream = "stream"
 )
 
 // Config is one run.
@@ -68,6 +76,9 @@ type Config struct {
 	// AltM is the height of every position and waypoint, metres AGL;
 	// BufferM the routes' lateral buffer, metres.
 	AltM, BufferM float64
+	// Batch is the positions of each CheckPositions call (ModeBatch);
+	// 0 means 1000.
+	Batch int
 	// Unit is the operator unit the checks name; a unit holding exemptions
 	// makes every check go through the exemption rules.
 	Unit string
@@ -81,11 +92,23 @@ type Config struct {
 	// ServerCPU, when set, returns the server process's CPU time so far
 	// (ProcCPU); the result then says how much the server spent per call.
 	ServerCPU func() (time.Duration, error)
+
+	runCtx context.Context // of the run: streams live as long
+}
+
+func (c *Config) batch() int {
+	if c.Batch <= 0 {
+		return 1000
+	}
+	return c.Batch
 }
 
 // Result is what a run measured.
 type Result struct {
-	Mode     string
+	Mode string
+	// PerCall is the positions each call carries (ModeBatch's Batch, else
+	// 1): throughput and CPU are reported per position.
+	PerCall  int
 	Conns    int
 	InFlight int
 	Rate     float64
@@ -107,6 +130,9 @@ type Result struct {
 // RPS is the calls answered OK per second.
 func (r *Result) RPS() float64 { return float64(r.OK) / r.Elapsed.Seconds() }
 
+// PositionsPerSecond is RPS times the positions each call carries.
+func (r *Result) PositionsPerSecond() float64 { return r.RPS() * float64(max(1, r.PerCall)) }
+
 // Quantile is the latency at q (0.99 for p99).
 func (r *Result) Quantile(q float64) time.Duration {
 	return time.Duration(r.Latency.ValueAtQuantile(q*100)) * time.Microsecond
@@ -125,8 +151,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.Addr == "":
 		return errors.New("addr: required")
-	case c.Mode != ModeHealth && c.Mode != ModePosition && c.Mode != ModeRoute:
-		return fmt.Errorf("mode %q: want %s, %s or %s", c.Mode, ModeHealth, ModePosition, ModeRoute)
+	case !slices.Contains([]string{ModeHealth, ModePosition, ModeBasic, ModeRoute, ModeBatch, ModeStream}, c.Mode):
+		return fmt.Errorf("mode %q: want %s, %s, %s, %s, %s or %s", c.Mode, ModeHealth, ModePosition, ModeBasic, ModeRoute, ModeBatch, ModeStream)
 	case c.Conns < 1:
 		return fmt.Errorf("conns %d: want at least 1", c.Conns)
 	case c.InFlight < 1:
@@ -135,7 +161,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("duration %v: want more than 0", c.Duration)
 	case c.Rate < 0 || math.IsNaN(c.Rate):
 		return fmt.Errorf("rate %v: want 0 (closed loop) or more", c.Rate)
-	case c.Mode == ModePosition && len(c.Points) == 0:
+	case (c.Mode == ModePosition || c.Mode == ModeBasic || c.Mode == ModeBatch || c.Mode == ModeStream) && len(c.Points) == 0:
 		return errors.New("points: none to check")
 	case c.Mode == ModeRoute && len(c.Routes) == 0:
 		return errors.New("routes: none to check")
@@ -161,7 +187,7 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 	}
 	purpose := noflyv1.Purpose_PURPOSE_FORENSIC
 	switch c.Mode {
-	case ModePosition:
+	case ModePosition, ModeBasic:
 		reqs := make([]*noflyv1.CheckPositionRequest, min(len(c.Points), maxRequests))
 		for i := range reqs {
 			p := c.Points[i]
@@ -169,6 +195,9 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 				Position: &noflyv1.Position{Latitude: p[1], Longitude: p[0]},
 				Altitude: &noflyv1.Altitude{Metres: c.AltM, Reference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL},
 				Operator: op, Purpose: purpose,
+			}
+			if c.Mode == ModeBasic {
+				reqs[i].View = noflyv1.CheckView_CHECK_VIEW_BASIC
 			}
 		}
 		return func(ctx context.Context, i int) (string, error) {
@@ -195,6 +224,67 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 			var resp firstEnum
 			err := conn.Invoke(ctx, noflyv1.GeofenceService_CheckFlightPlan_FullMethodName, reqs[i%len(reqs)], &resp, fast)
 			return noflyv1.Verdict(resp.value).String(), err
+		}
+	case ModeBatch:
+		size := c.batch()
+		flight := &noflyv1.LiveFlight{Operator: op, Purpose: purpose, AltitudeReference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}
+		at := timestamppb.New(time.Now().Truncate(time.Minute))
+		nreq := max(1, min(len(c.Points)/size, maxRequests/size))
+		reqs := make([]*noflyv1.CheckPositionsRequest, nreq)
+		for i := range reqs {
+			ps := make([]*noflyv1.TelemetryPosition, size)
+			for j := range ps {
+				p := c.Points[(i*size+j)%len(c.Points)]
+				ps[j] = &noflyv1.TelemetryPosition{At: at, Latitude: p[1], Longitude: p[0], AltitudeM: proto.Float64(c.AltM)}
+			}
+			reqs[i] = &noflyv1.CheckPositionsRequest{Flight: flight, Positions: ps}
+		}
+		return func(ctx context.Context, i int) (string, error) {
+			var resp firstEnum // field 1 is the answers: its size only
+			return "", conn.Invoke(ctx, noflyv1.GeofenceService_CheckPositions_FullMethodName, reqs[i%len(reqs)], &resp, fast)
+		}
+	case ModeStream:
+		var (
+			stream noflyv1.GeofenceService_MonitorFlightClient
+			n      int
+			origin orb.Point
+		)
+		start := time.Now().Truncate(time.Minute)
+		return func(ctx context.Context, i int) (string, error) {
+			if stream == nil {
+				// The stream outlives each call's deadline: it ends with
+				// the run.
+				s, err := noflyv1.NewGeofenceServiceClient(conn).MonitorFlight(c.runCtx)
+				if err == nil {
+					err = s.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Start{Start: &noflyv1.MonitorFlightStart{
+						Flight: &noflyv1.LiveFlight{Operator: op, Purpose: purpose, AltitudeReference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}}}})
+				}
+				if err != nil {
+					return "", err
+				}
+				stream = s
+			}
+			// A flight as telemetry reports it: from one of the points,
+			// east at 15 m/s, ten positions a second (events are as rare
+			// as in flight, not one a position).
+			if n == 0 {
+				origin = c.Points[i%len(c.Points)]
+			}
+			n++
+			lon := origin[0] + float64(n)*1.5/(111_320*math.Cos(origin[1]*math.Pi/180))
+			err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Position{Position: &noflyv1.TelemetryPosition{
+				At: timestamppb.New(start.Add(time.Duration(n) * 100 * time.Millisecond)), Latitude: origin[1], Longitude: lon,
+				AltitudeM: proto.Float64(c.AltM), GroundSpeedMps: proto.Float64(15), TrackDeg: proto.Float64(90)}}})
+			if err != nil {
+				stream = nil
+				return "", err
+			}
+			resp, err := stream.Recv()
+			if err != nil {
+				stream = nil
+				return "", err
+			}
+			return resp.Verdict.String(), nil
 		}
 	default:
 		req := &healthpb.HealthCheckRequest{Service: noflyv1.GeofenceService_ServiceDesc.ServiceName}
@@ -227,6 +317,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Second
 	}
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	c.runCtx = runCtx
 	conns := make([]*grpc.ClientConn, c.Conns)
 	for i := range conns {
 		conn, err := grpc.NewClient(c.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -294,7 +387,11 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r := &Result{Mode: c.Mode, Conns: c.Conns, InFlight: c.InFlight, Rate: c.Rate, Elapsed: c.Duration,
+	perCall := 1
+	if c.Mode == ModeBatch {
+		perCall = c.batch()
+	}
+	r := &Result{Mode: c.Mode, PerCall: perCall, Conns: c.Conns, InFlight: c.InFlight, Rate: c.Rate, Elapsed: c.Duration,
 		Codes: map[codes.Code]int64{}, Verdicts: map[string]int64{}, Latency: newHist(), HUPs: hups,
 		ServerCPU: <-cpuDone}
 	for _, wk := range workers {
@@ -437,7 +534,7 @@ func (r *Result) CPUPerCall() time.Duration {
 	if r.ServerCPU <= 0 || r.OK+r.Failed == 0 {
 		return 0
 	}
-	return r.ServerCPU / time.Duration(r.OK+r.Failed)
+	return r.ServerCPU / time.Duration((r.OK+r.Failed)*int64(max(1, r.PerCall)))
 }
 
 // hupLoop calls HUP every HUPEvery from start until end.
@@ -512,13 +609,16 @@ func PidFromFile(path string) (int, error) {
 func Row(w io.Writer, r, health *Result) {
 	ratio := "—" // open loop: both run at the rate asked, a ratio says nothing
 	if health != nil && health != r && health.RPS() > 0 && r.Rate == 0 {
-		ratio = fmt.Sprintf("%.0f%%", 100*r.RPS()/health.RPS())
+		ratio = fmt.Sprintf("%.0f%%", 100*r.PositionsPerSecond()/health.RPS())
 	}
 	row(w, r, ratio, "")
 }
 
 func row(w io.Writer, r *Result, ratio, note string) {
 	load := fmt.Sprintf("closed, %d×%d", r.Conns, r.InFlight)
+	if r.PerCall > 1 {
+		note = fmt.Sprintf(", %d positions a call (rps and CPU per position)", r.PerCall) + note
+	}
 	if r.Rate > 0 {
 		load = fmt.Sprintf("open, %.0f/s", r.Rate)
 	}
@@ -526,7 +626,7 @@ func row(w io.Writer, r *Result, ratio, note string) {
 	if d := r.CPUPerCall(); d > 0 {
 		cpu = fmt.Sprintf("%.1f µs", float64(d.Nanoseconds())/1000)
 	}
-	fmt.Fprintf(w, "| %s | %s%s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", r.Mode, load, note, r.RPS(), cpu,
+	fmt.Fprintf(w, "| %s | %s%s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", r.Mode, load, note, r.PositionsPerSecond(), cpu,
 		fmtDur(r.Quantile(0.50)), fmtDur(r.Quantile(0.99)), fmtDur(r.Quantile(0.999)), ratio,
 		r.failures(), r.verdicts())
 }
@@ -545,7 +645,7 @@ func MedianRow(w io.Writer, runs []Paired) {
 		return
 	}
 	byRPS := slices.Clone(runs)
-	slices.SortFunc(byRPS, func(a, b Paired) int { return cmpFloat(a.Result.RPS(), b.Result.RPS()) })
+	slices.SortFunc(byRPS, func(a, b Paired) int { return cmpFloat(a.Result.PositionsPerSecond(), b.Result.PositionsPerSecond()) })
 	med := *byRPS[len(byRPS)/2].Result
 	var ratios []float64
 	var failed int64
@@ -556,7 +656,7 @@ func MedianRow(w io.Writer, runs []Paired) {
 			codes[k] += v
 		}
 		if p.Health != nil && p.Health != p.Result && p.Health.RPS() > 0 && p.Result.Rate == 0 {
-			ratios = append(ratios, p.Result.RPS()/p.Health.RPS())
+			ratios = append(ratios, p.Result.PositionsPerSecond()/p.Health.RPS())
 		}
 	}
 	med.Failed, med.Codes = failed, codes

@@ -83,6 +83,8 @@ var policy = map[string]access{
 	noflyv1.GeofenceService_CheckFlightPlan_FullMethodName: allow(RolePilot, RolePlanner),
 	noflyv1.GeofenceService_ListZones_FullMethodName:       {anyRole: true},
 	noflyv1.GeofenceService_GetZone_FullMethodName:         {anyRole: true},
+	noflyv1.GeofenceService_MonitorFlight_FullMethodName:   allow(RolePilot),
+	noflyv1.GeofenceService_CheckPositions_FullMethodName:  allow(RolePilot),
 
 	noflyv1.ExemptionService_CreateExemption_FullMethodName:    allow(RoleAdmin),
 	noflyv1.ExemptionService_SupersedeExemption_FullMethodName: allow(RoleAdmin),
@@ -240,6 +242,24 @@ func bind(id Identity, req any) string {
 			r.FlightPlan.Operator = &noflyv1.Operator{}
 		}
 		return bindOperator(id, r.FlightPlan.Operator, "flight_plan.operator")
+	case *noflyv1.CheckPositionsRequest:
+		if r.Flight == nil {
+			return "" // validation reports it
+		}
+		if r.Flight.Operator == nil {
+			r.Flight.Operator = &noflyv1.Operator{}
+		}
+		return bindOperator(id, r.Flight.Operator, "flight.operator")
+	case *noflyv1.MonitorFlightRequest:
+		// The stream's first message; MonitorFlight binds it.
+		lf := r.GetStart().GetFlight()
+		if lf == nil {
+			return ""
+		}
+		if lf.Operator == nil {
+			lf.Operator = &noflyv1.Operator{}
+		}
+		return bindOperator(id, lf.Operator, "start.flight.operator")
 	case *noflyv1.CreateExemptionRequest:
 		if r.Exemption != nil {
 			return bindName(id, &r.Exemption.IssuedBy, "exemption.issued_by")

@@ -22,6 +22,7 @@ import (
 type positionCheck struct {
 	q     geo.PositionQuery
 	noAlt bool
+	basic bool // the BASIC view: no zone texts
 	f     exemptions.Flight
 	hits  []geo.Hit
 }
@@ -31,7 +32,8 @@ func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now tim
 	if err != nil {
 		return nil, err
 	}
-	c := &positionCheck{q: q, noAlt: noAlt, f: flight(req.GetOperator(), req.GetPurpose())}
+	c := &positionCheck{q: q, noAlt: noAlt, basic: req.GetView() == noflyv1.CheckView_CHECK_VIEW_BASIC,
+		f: flight(req.GetOperator(), req.GetPurpose())}
 	c.f.Kind, c.f.Point = exemptions.FlightPosition, q.Point
 	if noAlt {
 		c.f.Caveats = geo.CaveatNoAltitude
@@ -41,7 +43,12 @@ func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now tim
 }
 
 func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckPositionResponse {
-	pr := resultToProto(r)
+	var pr checkProto
+	if c.basic {
+		pr = basicResultToProto(r)
+	} else {
+		pr = resultToProto(r)
+	}
 	return &noflyv1.CheckPositionResponse{
 		Exemptions: pr.applied,
 		Verdict:    pr.verdict,

@@ -52,6 +52,31 @@ const (
 	MaxConnectionAgeGrace = time.Minute
 )
 
+// Limits of live flights (live.go).
+const (
+	// MaxBatchPositions bounds the positions of one CheckPositions call
+	// (each about 40 bytes on the wire: 10,000 fit MaxMessageBytes).
+	MaxBatchPositions = 10_000
+	// MaxGroundSpeed bounds a position's ground speed, in m/s: faster is
+	// a mistake for a drone.
+	MaxGroundSpeed = 300
+	// DefaultLookAhead is how far ahead MonitorFlight looks for APPROACH
+	// at the aircraft's velocity; MaxLookAheadSeconds bounds a flight's
+	// own (and geo.MaxLookAhead the distance, in metres).
+	DefaultLookAhead    = 30 * time.Second
+	MaxLookAheadSeconds = 600
+	// ExpiringWithin is how long before an exemption the flight relies on
+	// ends that MonitorFlight warns (EXPIRING).
+	ExpiringWithin = 5 * time.Minute
+	// MonitorRecheck is how often a MonitorFlight stream looks whether the
+	// zones or exemptions changed, to check the last position again.
+	MonitorRecheck = time.Second
+	// MonitorQueue bounds the positions of a MonitorFlight stream received
+	// and not yet checked; when it is full the server stops reading the
+	// stream until it has caught up (nothing is dropped).
+	MonitorQueue = 1024
+)
+
 // limitOptions are the server options that enforce the limits above.
 func limitOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
@@ -128,6 +153,7 @@ const (
 var textLimits = map[protoreflect.FullName]int{
 	"nofly.v1.CheckPositionRequest.client_reference": MaxReferenceBytes,
 	"nofly.v1.FlightPlan.client_reference":           MaxReferenceBytes,
+	"nofly.v1.LiveFlight.client_reference":           MaxReferenceBytes,
 	"nofly.v1.Exemption.conditions":                  MaxFreeTextBytes,
 	"nofly.v1.Exemption.legal_basis":                 MaxFreeTextBytes,
 	"nofly.v1.Exemption.issued_by":                   MaxSubjectBytes,

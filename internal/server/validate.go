@@ -136,6 +136,7 @@ func positionQuery(req *noflyv1.CheckPositionRequest, now time.Time) (q geo.Posi
 	// The operator is free text here; auth.go binds it to the caller.
 	checkEnum(&b, "purpose", req.GetPurpose())
 	q.Category = checkCategory(&b, "operation_category", req.GetOperationCategory())
+	checkEnum(&b, "view", req.GetView())
 	if err := b.err(); err != nil {
 		return q, false, err
 	}

@@ -144,6 +144,247 @@ func (CaveatKind) EnumDescriptor() ([]byte, []int) {
 	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{1}
 }
 
+// CheckView selects how much a check's response carries.
+type CheckView int32
+
+const (
+	// The default: FULL.
+	CheckView_CHECK_VIEW_UNSPECIFIED CheckView = 0
+	// The verdict, and for each zone met its id, restriction, distance,
+	// heights, time window and caveats, and the exemption's id and validity:
+	// no zone names, messages, authorities, exemption conditions or refusal
+	// reasons. For clients that check often and fetch a zone's texts once
+	// (GetZone).
+	CheckView_CHECK_VIEW_BASIC CheckView = 1
+	// Everything.
+	CheckView_CHECK_VIEW_FULL CheckView = 2
+)
+
+// Enum value maps for CheckView.
+var (
+	CheckView_name = map[int32]string{
+		0: "CHECK_VIEW_UNSPECIFIED",
+		1: "CHECK_VIEW_BASIC",
+		2: "CHECK_VIEW_FULL",
+	}
+	CheckView_value = map[string]int32{
+		"CHECK_VIEW_UNSPECIFIED": 0,
+		"CHECK_VIEW_BASIC":       1,
+		"CHECK_VIEW_FULL":        2,
+	}
+)
+
+func (x CheckView) Enum() *CheckView {
+	p := new(CheckView)
+	*p = x
+	return p
+}
+
+func (x CheckView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CheckView) Descriptor() protoreflect.EnumDescriptor {
+	return file_nofly_v1_geofence_service_proto_enumTypes[2].Descriptor()
+}
+
+func (CheckView) Type() protoreflect.EnumType {
+	return &file_nofly_v1_geofence_service_proto_enumTypes[2]
+}
+
+func (x CheckView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CheckView.Descriptor instead.
+func (CheckView) EnumDescriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{2}
+}
+
+// FlightEventKind names what happened to a monitored flight.
+type FlightEventKind int32
+
+const (
+	// Not set; never sent.
+	FlightEventKind_FLIGHT_EVENT_KIND_UNSPECIFIED FlightEventKind = 0
+	// The aircraft entered the zone (its shape, heights and active times).
+	FlightEventKind_FLIGHT_EVENT_KIND_ENTER FlightEventKind = 1
+	// The aircraft left the zone.
+	FlightEventKind_FLIGHT_EVENT_KIND_EXIT FlightEventKind = 2
+	// At its current velocity (or within the look-ahead distance along its
+	// track) the aircraft will enter a blocking zone within the look-ahead.
+	FlightEventKind_FLIGHT_EVENT_KIND_APPROACH FlightEventKind = 3
+	// An exemption that the flight relies on in a zone it is in ends within
+	// 5 minutes.
+	FlightEventKind_FLIGHT_EVENT_KIND_EXPIRING FlightEventKind = 4
+	// The aircraft stayed in the zone but the zone's verdict changed: the
+	// zones were reloaded, or an exemption was issued, revoked or ended.
+	FlightEventKind_FLIGHT_EVENT_KIND_CHANGED FlightEventKind = 5
+)
+
+// Enum value maps for FlightEventKind.
+var (
+	FlightEventKind_name = map[int32]string{
+		0: "FLIGHT_EVENT_KIND_UNSPECIFIED",
+		1: "FLIGHT_EVENT_KIND_ENTER",
+		2: "FLIGHT_EVENT_KIND_EXIT",
+		3: "FLIGHT_EVENT_KIND_APPROACH",
+		4: "FLIGHT_EVENT_KIND_EXPIRING",
+		5: "FLIGHT_EVENT_KIND_CHANGED",
+	}
+	FlightEventKind_value = map[string]int32{
+		"FLIGHT_EVENT_KIND_UNSPECIFIED": 0,
+		"FLIGHT_EVENT_KIND_ENTER":       1,
+		"FLIGHT_EVENT_KIND_EXIT":        2,
+		"FLIGHT_EVENT_KIND_APPROACH":    3,
+		"FLIGHT_EVENT_KIND_EXPIRING":    4,
+		"FLIGHT_EVENT_KIND_CHANGED":     5,
+	}
+)
+
+func (x FlightEventKind) Enum() *FlightEventKind {
+	p := new(FlightEventKind)
+	*p = x
+	return p
+}
+
+func (x FlightEventKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FlightEventKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_nofly_v1_geofence_service_proto_enumTypes[3].Descriptor()
+}
+
+func (FlightEventKind) Type() protoreflect.EnumType {
+	return &file_nofly_v1_geofence_service_proto_enumTypes[3]
+}
+
+func (x FlightEventKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FlightEventKind.Descriptor instead.
+func (FlightEventKind) EnumDescriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{3}
+}
+
+// ZoneVerdict is what a zone means for the flight.
+type ZoneVerdict int32
+
+const (
+	// Not set; never sent.
+	ZoneVerdict_ZONE_VERDICT_UNSPECIFIED ZoneVerdict = 0
+	// A blocking zone that no exemption covers: the flight may not be there.
+	ZoneVerdict_ZONE_VERDICT_BLOCKED ZoneVerdict = 1
+	// A blocking zone that an exemption covers (exemption_id).
+	ZoneVerdict_ZONE_VERDICT_EXEMPTED ZoneVerdict = 2
+	// A zone that informs but does not block: read its message.
+	ZoneVerdict_ZONE_VERDICT_ADVISORY ZoneVerdict = 3
+)
+
+// Enum value maps for ZoneVerdict.
+var (
+	ZoneVerdict_name = map[int32]string{
+		0: "ZONE_VERDICT_UNSPECIFIED",
+		1: "ZONE_VERDICT_BLOCKED",
+		2: "ZONE_VERDICT_EXEMPTED",
+		3: "ZONE_VERDICT_ADVISORY",
+	}
+	ZoneVerdict_value = map[string]int32{
+		"ZONE_VERDICT_UNSPECIFIED": 0,
+		"ZONE_VERDICT_BLOCKED":     1,
+		"ZONE_VERDICT_EXEMPTED":    2,
+		"ZONE_VERDICT_ADVISORY":    3,
+	}
+)
+
+func (x ZoneVerdict) Enum() *ZoneVerdict {
+	p := new(ZoneVerdict)
+	*p = x
+	return p
+}
+
+func (x ZoneVerdict) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ZoneVerdict) Descriptor() protoreflect.EnumDescriptor {
+	return file_nofly_v1_geofence_service_proto_enumTypes[4].Descriptor()
+}
+
+func (ZoneVerdict) Type() protoreflect.EnumType {
+	return &file_nofly_v1_geofence_service_proto_enumTypes[4]
+}
+
+func (x ZoneVerdict) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ZoneVerdict.Descriptor instead.
+func (ZoneVerdict) EnumDescriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{4}
+}
+
+// MonitorReason says why the server sent a MonitorFlightResponse.
+type MonitorReason int32
+
+const (
+	// Not set; never sent.
+	MonitorReason_MONITOR_REASON_UNSPECIFIED MonitorReason = 0
+	// The answer to a position.
+	MonitorReason_MONITOR_REASON_POSITION MonitorReason = 1
+	// The zones were reloaded and the flight's status changed at its last
+	// position.
+	MonitorReason_MONITOR_REASON_ZONES_RELOADED MonitorReason = 2
+	// The exemptions changed and the flight's status changed at its last
+	// position.
+	MonitorReason_MONITOR_REASON_EXEMPTIONS_CHANGED MonitorReason = 3
+)
+
+// Enum value maps for MonitorReason.
+var (
+	MonitorReason_name = map[int32]string{
+		0: "MONITOR_REASON_UNSPECIFIED",
+		1: "MONITOR_REASON_POSITION",
+		2: "MONITOR_REASON_ZONES_RELOADED",
+		3: "MONITOR_REASON_EXEMPTIONS_CHANGED",
+	}
+	MonitorReason_value = map[string]int32{
+		"MONITOR_REASON_UNSPECIFIED":        0,
+		"MONITOR_REASON_POSITION":           1,
+		"MONITOR_REASON_ZONES_RELOADED":     2,
+		"MONITOR_REASON_EXEMPTIONS_CHANGED": 3,
+	}
+)
+
+func (x MonitorReason) Enum() *MonitorReason {
+	p := new(MonitorReason)
+	*p = x
+	return p
+}
+
+func (x MonitorReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MonitorReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_nofly_v1_geofence_service_proto_enumTypes[5].Descriptor()
+}
+
+func (MonitorReason) Type() protoreflect.EnumType {
+	return &file_nofly_v1_geofence_service_proto_enumTypes[5]
+}
+
+func (x MonitorReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MonitorReason.Descriptor instead.
+func (MonitorReason) EnumDescriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{5}
+}
+
 // Caveat is one assumption a check made.
 type Caveat struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -415,8 +656,10 @@ type CheckPositionRequest struct {
 	// every variant counts (the conservative answer). Each hit's zone says
 	// which variant it is.
 	OperationCategory OperationCategory `protobuf:"varint,16,opt,name=operation_category,json=operationCategory,proto3,enum=nofly.v1.OperationCategory" json:"operation_category,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// How much the response carries; UNSPECIFIED means FULL.
+	View          CheckView `protobuf:"varint,17,opt,name=view,proto3,enum=nofly.v1.CheckView" json:"view,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckPositionRequest) Reset() {
@@ -496,6 +739,13 @@ func (x *CheckPositionRequest) GetOperationCategory() OperationCategory {
 		return x.OperationCategory
 	}
 	return OperationCategory_OPERATION_CATEGORY_UNSPECIFIED
+}
+
+func (x *CheckPositionRequest) GetView() CheckView {
+	if x != nil {
+		return x.View
+	}
+	return CheckView_CHECK_VIEW_UNSPECIFIED
 }
 
 // CheckPositionResponse answers a CheckPositionRequest.
@@ -1459,6 +1709,829 @@ func (x *GetZoneResponse) GetVariants() []*Zone {
 	return nil
 }
 
+// LiveFlight is the flight a MonitorFlight stream or a CheckPositions call
+// is about: who flies, why, and the heights' datum.
+type LiveFlight struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Who flies. A pilot's own unit and pilot id (filled in when empty).
+	Operator *Operator `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	// Why (see CheckPositionRequest.purpose).
+	Purpose Purpose `protobuf:"varint,2,opt,name=purpose,proto3,enum=nofly.v1.Purpose" json:"purpose,omitempty"`
+	// The flight's category of operation (see
+	// CheckPositionRequest.operation_category).
+	OperationCategory OperationCategory `protobuf:"varint,3,opt,name=operation_category,json=operationCategory,proto3,enum=nofly.v1.OperationCategory" json:"operation_category,omitempty"`
+	// The client's own reference (e.g. a mission number); recorded in the
+	// audit log when the flight relies on an exemption.
+	ClientReference string `protobuf:"bytes,4,opt,name=client_reference,json=clientReference,proto3" json:"client_reference,omitempty"`
+	// Datum of every position's altitude_m. UNSPECIFIED: heights not known,
+	// every height of a zone counts.
+	AltitudeReference VerticalReference `protobuf:"varint,5,opt,name=altitude_reference,json=altitudeReference,proto3,enum=nofly.v1.VerticalReference" json:"altitude_reference,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *LiveFlight) Reset() {
+	*x = LiveFlight{}
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveFlight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveFlight) ProtoMessage() {}
+
+func (x *LiveFlight) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveFlight.ProtoReflect.Descriptor instead.
+func (*LiveFlight) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LiveFlight) GetOperator() *Operator {
+	if x != nil {
+		return x.Operator
+	}
+	return nil
+}
+
+func (x *LiveFlight) GetPurpose() Purpose {
+	if x != nil {
+		return x.Purpose
+	}
+	return Purpose_PURPOSE_UNSPECIFIED
+}
+
+func (x *LiveFlight) GetOperationCategory() OperationCategory {
+	if x != nil {
+		return x.OperationCategory
+	}
+	return OperationCategory_OPERATION_CATEGORY_UNSPECIFIED
+}
+
+func (x *LiveFlight) GetClientReference() string {
+	if x != nil {
+		return x.ClientReference
+	}
+	return ""
+}
+
+func (x *LiveFlight) GetAltitudeReference() VerticalReference {
+	if x != nil {
+		return x.AltitudeReference
+	}
+	return VerticalReference_VERTICAL_REFERENCE_UNSPECIFIED
+}
+
+// TelemetryPosition is one position report of the aircraft.
+type TelemetryPosition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the aircraft was there. Required.
+	At *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	// Latitude in decimal degrees, -90..90.
+	Latitude float64 `protobuf:"fixed64,2,opt,name=latitude,proto3" json:"latitude,omitempty"`
+	// Longitude in decimal degrees, -180..180.
+	Longitude float64 `protobuf:"fixed64,3,opt,name=longitude,proto3" json:"longitude,omitempty"`
+	// Height in metres above the flight's altitude_reference,
+	// -1000..100000; set when the flight has one, else not.
+	AltitudeM *float64 `protobuf:"fixed64,4,opt,name=altitude_m,json=altitudeM,proto3,oneof" json:"altitude_m,omitempty"`
+	// Speed over the ground in metres per second, 0..300. With track_deg it
+	// gives the velocity for APPROACH; without, the server takes it from the
+	// previous position.
+	GroundSpeedMps *float64 `protobuf:"fixed64,5,opt,name=ground_speed_mps,json=groundSpeedMps,proto3,oneof" json:"ground_speed_mps,omitempty"`
+	// Direction of motion over the ground, degrees clockwise from true
+	// north, 0..360.
+	TrackDeg      *float64 `protobuf:"fixed64,6,opt,name=track_deg,json=trackDeg,proto3,oneof" json:"track_deg,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TelemetryPosition) Reset() {
+	*x = TelemetryPosition{}
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TelemetryPosition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TelemetryPosition) ProtoMessage() {}
+
+func (x *TelemetryPosition) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TelemetryPosition.ProtoReflect.Descriptor instead.
+func (*TelemetryPosition) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *TelemetryPosition) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *TelemetryPosition) GetLatitude() float64 {
+	if x != nil {
+		return x.Latitude
+	}
+	return 0
+}
+
+func (x *TelemetryPosition) GetLongitude() float64 {
+	if x != nil {
+		return x.Longitude
+	}
+	return 0
+}
+
+func (x *TelemetryPosition) GetAltitudeM() float64 {
+	if x != nil && x.AltitudeM != nil {
+		return *x.AltitudeM
+	}
+	return 0
+}
+
+func (x *TelemetryPosition) GetGroundSpeedMps() float64 {
+	if x != nil && x.GroundSpeedMps != nil {
+		return *x.GroundSpeedMps
+	}
+	return 0
+}
+
+func (x *TelemetryPosition) GetTrackDeg() float64 {
+	if x != nil && x.TrackDeg != nil {
+		return *x.TrackDeg
+	}
+	return 0
+}
+
+// MonitorFlightRequest is one message of a MonitorFlight stream: first the
+// flight, then positions in the order flown.
+type MonitorFlightRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the message carries.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*MonitorFlightRequest_Start
+	//	*MonitorFlightRequest_Position
+	Kind          isMonitorFlightRequest_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitorFlightRequest) Reset() {
+	*x = MonitorFlightRequest{}
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorFlightRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorFlightRequest) ProtoMessage() {}
+
+func (x *MonitorFlightRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorFlightRequest.ProtoReflect.Descriptor instead.
+func (*MonitorFlightRequest) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MonitorFlightRequest) GetKind() isMonitorFlightRequest_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *MonitorFlightRequest) GetStart() *MonitorFlightStart {
+	if x != nil {
+		if x, ok := x.Kind.(*MonitorFlightRequest_Start); ok {
+			return x.Start
+		}
+	}
+	return nil
+}
+
+func (x *MonitorFlightRequest) GetPosition() *TelemetryPosition {
+	if x != nil {
+		if x, ok := x.Kind.(*MonitorFlightRequest_Position); ok {
+			return x.Position
+		}
+	}
+	return nil
+}
+
+type isMonitorFlightRequest_Kind interface {
+	isMonitorFlightRequest_Kind()
+}
+
+type MonitorFlightRequest_Start struct {
+	// The flight: the stream's first message, and only then.
+	Start *MonitorFlightStart `protobuf:"bytes,1,opt,name=start,proto3,oneof"`
+}
+
+type MonitorFlightRequest_Position struct {
+	// A position of the aircraft.
+	Position *TelemetryPosition `protobuf:"bytes,2,opt,name=position,proto3,oneof"`
+}
+
+func (*MonitorFlightRequest_Start) isMonitorFlightRequest_Kind() {}
+
+func (*MonitorFlightRequest_Position) isMonitorFlightRequest_Kind() {}
+
+// MonitorFlightStart opens a MonitorFlight stream.
+type MonitorFlightStart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The flight. Required.
+	Flight *LiveFlight `protobuf:"bytes,1,opt,name=flight,proto3" json:"flight,omitempty"`
+	// APPROACH looks this far ahead along the aircraft's velocity, in
+	// seconds, 0..600; 0 means 30 unless look_ahead_m is set.
+	LookAheadS float64 `protobuf:"fixed64,2,opt,name=look_ahead_s,json=lookAheadS,proto3" json:"look_ahead_s,omitempty"`
+	// APPROACH looks this far ahead along the aircraft's track, in metres,
+	// 0..50000, instead of a time. 0: look ahead by time.
+	LookAheadM    float64 `protobuf:"fixed64,3,opt,name=look_ahead_m,json=lookAheadM,proto3" json:"look_ahead_m,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitorFlightStart) Reset() {
+	*x = MonitorFlightStart{}
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorFlightStart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorFlightStart) ProtoMessage() {}
+
+func (x *MonitorFlightStart) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorFlightStart.ProtoReflect.Descriptor instead.
+func (*MonitorFlightStart) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MonitorFlightStart) GetFlight() *LiveFlight {
+	if x != nil {
+		return x.Flight
+	}
+	return nil
+}
+
+func (x *MonitorFlightStart) GetLookAheadS() float64 {
+	if x != nil {
+		return x.LookAheadS
+	}
+	return 0
+}
+
+func (x *MonitorFlightStart) GetLookAheadM() float64 {
+	if x != nil {
+		return x.LookAheadM
+	}
+	return 0
+}
+
+// FlightEvent is one event of a monitored flight.
+type FlightEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Kind FlightEventKind `protobuf:"varint,1,opt,name=kind,proto3,enum=nofly.v1.FlightEventKind" json:"kind,omitempty"`
+	// The zone's id.
+	ZoneId string `protobuf:"bytes,2,opt,name=zone_id,json=zoneId,proto3" json:"zone_id,omitempty"`
+	// The zone's name.
+	ZoneName string `protobuf:"bytes,3,opt,name=zone_name,json=zoneName,proto3" json:"zone_name,omitempty"`
+	// The zone's restriction.
+	Restriction Restriction `protobuf:"varint,4,opt,name=restriction,proto3,enum=nofly.v1.Restriction" json:"restriction,omitempty"`
+	// What the zone means for this flight, decided as CheckPosition decides.
+	// For APPROACH: what it will mean when the aircraft gets there.
+	Verdict ZoneVerdict `protobuf:"varint,5,opt,name=verdict,proto3,enum=nofly.v1.ZoneVerdict" json:"verdict,omitempty"`
+	// The exemption that covers the zone (EXEMPTED), or that is ending
+	// (EXPIRING).
+	ExemptionId string `protobuf:"bytes,6,opt,name=exemption_id,json=exemptionId,proto3" json:"exemption_id,omitempty"`
+	// Distance in metres along the aircraft's track to the zone's boundary:
+	// to where it enters (APPROACH); 0 at ENTER, EXIT and CHANGED.
+	DistanceM float64 `protobuf:"fixed64,7,opt,name=distance_m,json=distanceM,proto3" json:"distance_m,omitempty"`
+	// Time in seconds to the boundary at the current speed (APPROACH), or
+	// until the exemption ends (EXPIRING); absent when unknown (no speed).
+	TimeS *float64 `protobuf:"fixed64,8,opt,name=time_s,json=timeS,proto3,oneof" json:"time_s,omitempty"`
+	// When the exemption ends (EXPIRING).
+	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	// The instant of the position at which the event was found (earlier
+	// than the answer's own when positions were answered together).
+	At            *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlightEvent) Reset() {
+	*x = FlightEvent{}
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlightEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlightEvent) ProtoMessage() {}
+
+func (x *FlightEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlightEvent.ProtoReflect.Descriptor instead.
+func (*FlightEvent) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *FlightEvent) GetKind() FlightEventKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FlightEventKind_FLIGHT_EVENT_KIND_UNSPECIFIED
+}
+
+func (x *FlightEvent) GetZoneId() string {
+	if x != nil {
+		return x.ZoneId
+	}
+	return ""
+}
+
+func (x *FlightEvent) GetZoneName() string {
+	if x != nil {
+		return x.ZoneName
+	}
+	return ""
+}
+
+func (x *FlightEvent) GetRestriction() Restriction {
+	if x != nil {
+		return x.Restriction
+	}
+	return Restriction_RESTRICTION_UNSPECIFIED
+}
+
+func (x *FlightEvent) GetVerdict() ZoneVerdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return ZoneVerdict_ZONE_VERDICT_UNSPECIFIED
+}
+
+func (x *FlightEvent) GetExemptionId() string {
+	if x != nil {
+		return x.ExemptionId
+	}
+	return ""
+}
+
+func (x *FlightEvent) GetDistanceM() float64 {
+	if x != nil {
+		return x.DistanceM
+	}
+	return 0
+}
+
+func (x *FlightEvent) GetTimeS() float64 {
+	if x != nil && x.TimeS != nil {
+		return *x.TimeS
+	}
+	return 0
+}
+
+func (x *FlightEvent) GetValidUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ValidUntil
+	}
+	return nil
+}
+
+func (x *FlightEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// MonitorFlightResponse is the server's answer on a MonitorFlight stream.
+type MonitorFlightResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why it was sent.
+	Reason MonitorReason `protobuf:"varint,1,opt,name=reason,proto3,enum=nofly.v1.MonitorReason" json:"reason,omitempty"`
+	// The instant of the position answered (the newest of those answered
+	// together; the last one checked for a reload or an exemption change).
+	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	// The flight's verdict at that position: CLEAR, EXEMPTED or DENIED.
+	Verdict Verdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=nofly.v1.Verdict" json:"verdict,omitempty"`
+	// What happened since the previous answer, in order: EXIT, CHANGED,
+	// ENTER, EXPIRING, APPROACH; within each, by zone id.
+	Events []*FlightEvent `protobuf:"bytes,4,rep,name=events,proto3" json:"events,omitempty"`
+	// Positions answered by this answer besides the newest, which got no
+	// answer of their own: the client sent faster than the server answers.
+	// The server checked every one of them, in order; their events are in
+	// events (each with its own instant), and verdict is the newest
+	// position's. 0 when the answer is for one position.
+	SkippedPositions int64 `protobuf:"varint,5,opt,name=skipped_positions,json=skippedPositions,proto3" json:"skipped_positions,omitempty"`
+	// Which zone data answered; set in the first answer and whenever the
+	// zones were reloaded since the previous one.
+	ZoneSet *ZoneSetInfo `protobuf:"bytes,6,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
+	// See CheckPositionResponse.exemptions_as_of.
+	ExemptionsAsOf *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=exemptions_as_of,json=exemptionsAsOf,proto3" json:"exemptions_as_of,omitempty"`
+	// See CheckPositionResponse.exemptions_stale: the exemption database
+	// cannot be reached, and exemptions issued or revoked since
+	// exemptions_as_of are not taken into account.
+	ExemptionsStale bool `protobuf:"varint,8,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *MonitorFlightResponse) Reset() {
+	*x = MonitorFlightResponse{}
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorFlightResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorFlightResponse) ProtoMessage() {}
+
+func (x *MonitorFlightResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorFlightResponse.ProtoReflect.Descriptor instead.
+func (*MonitorFlightResponse) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *MonitorFlightResponse) GetReason() MonitorReason {
+	if x != nil {
+		return x.Reason
+	}
+	return MonitorReason_MONITOR_REASON_UNSPECIFIED
+}
+
+func (x *MonitorFlightResponse) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *MonitorFlightResponse) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *MonitorFlightResponse) GetEvents() []*FlightEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *MonitorFlightResponse) GetSkippedPositions() int64 {
+	if x != nil {
+		return x.SkippedPositions
+	}
+	return 0
+}
+
+func (x *MonitorFlightResponse) GetZoneSet() *ZoneSetInfo {
+	if x != nil {
+		return x.ZoneSet
+	}
+	return nil
+}
+
+func (x *MonitorFlightResponse) GetExemptionsAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExemptionsAsOf
+	}
+	return nil
+}
+
+func (x *MonitorFlightResponse) GetExemptionsStale() bool {
+	if x != nil {
+		return x.ExemptionsStale
+	}
+	return false
+}
+
+// CheckPositionsRequest asks about many positions of one flight.
+type CheckPositionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The flight. Required.
+	Flight *LiveFlight `protobuf:"bytes,1,opt,name=flight,proto3" json:"flight,omitempty"`
+	// 1 to 10,000 positions, each with its instant.
+	Positions     []*TelemetryPosition `protobuf:"bytes,2,rep,name=positions,proto3" json:"positions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckPositionsRequest) Reset() {
+	*x = CheckPositionsRequest{}
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckPositionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckPositionsRequest) ProtoMessage() {}
+
+func (x *CheckPositionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckPositionsRequest.ProtoReflect.Descriptor instead.
+func (*CheckPositionsRequest) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CheckPositionsRequest) GetFlight() *LiveFlight {
+	if x != nil {
+		return x.Flight
+	}
+	return nil
+}
+
+func (x *CheckPositionsRequest) GetPositions() []*TelemetryPosition {
+	if x != nil {
+		return x.Positions
+	}
+	return nil
+}
+
+// PositionAnswer is the answer for one position of a CheckPositions call.
+type PositionAnswer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CLEAR, EXEMPTED or DENIED.
+	Verdict Verdict `protobuf:"varint,1,opt,name=verdict,proto3,enum=nofly.v1.Verdict" json:"verdict,omitempty"`
+	// Blocking zones met, by id; details in CheckPositionsResponse.zones.
+	ConflictZoneIds []string `protobuf:"bytes,2,rep,name=conflict_zone_ids,json=conflictZoneIds,proto3" json:"conflict_zone_ids,omitempty"`
+	// Of those, the ones no exemption covers.
+	UncoveredZoneIds []string `protobuf:"bytes,3,rep,name=uncovered_zone_ids,json=uncoveredZoneIds,proto3" json:"uncovered_zone_ids,omitempty"`
+	// Advisory zones met, by id.
+	AdvisoryZoneIds []string `protobuf:"bytes,4,rep,name=advisory_zone_ids,json=advisoryZoneIds,proto3" json:"advisory_zone_ids,omitempty"`
+	// Exemptions applied (EXEMPTED only), by id; details in
+	// CheckPositionsResponse.exemptions.
+	ExemptionIds  []string `protobuf:"bytes,5,rep,name=exemption_ids,json=exemptionIds,proto3" json:"exemption_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PositionAnswer) Reset() {
+	*x = PositionAnswer{}
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PositionAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PositionAnswer) ProtoMessage() {}
+
+func (x *PositionAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PositionAnswer.ProtoReflect.Descriptor instead.
+func (*PositionAnswer) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PositionAnswer) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *PositionAnswer) GetConflictZoneIds() []string {
+	if x != nil {
+		return x.ConflictZoneIds
+	}
+	return nil
+}
+
+func (x *PositionAnswer) GetUncoveredZoneIds() []string {
+	if x != nil {
+		return x.UncoveredZoneIds
+	}
+	return nil
+}
+
+func (x *PositionAnswer) GetAdvisoryZoneIds() []string {
+	if x != nil {
+		return x.AdvisoryZoneIds
+	}
+	return nil
+}
+
+func (x *PositionAnswer) GetExemptionIds() []string {
+	if x != nil {
+		return x.ExemptionIds
+	}
+	return nil
+}
+
+// CheckPositionsResponse answers a CheckPositionsRequest.
+type CheckPositionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One answer per position, in the order asked.
+	Answers []*PositionAnswer `protobuf:"bytes,1,rep,name=answers,proto3" json:"answers,omitempty"`
+	// Every zone named in the answers, once, sorted by id.
+	Zones []*ZoneSummary `protobuf:"bytes,2,rep,name=zones,proto3" json:"zones,omitempty"`
+	// Every exemption named in the answers, once, sorted by id.
+	Exemptions []*AppliedExemption `protobuf:"bytes,3,rep,name=exemptions,proto3" json:"exemptions,omitempty"`
+	// When the server answered.
+	CheckedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
+	// Which zone data answered.
+	ZoneSet *ZoneSetInfo `protobuf:"bytes,5,opt,name=zone_set,json=zoneSet,proto3" json:"zone_set,omitempty"`
+	// See CheckPositionResponse.exemptions_as_of and exemptions_stale.
+	ExemptionsAsOf *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=exemptions_as_of,json=exemptionsAsOf,proto3" json:"exemptions_as_of,omitempty"`
+	// See CheckPositionResponse.exemptions_stale.
+	ExemptionsStale bool `protobuf:"varint,7,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CheckPositionsResponse) Reset() {
+	*x = CheckPositionsResponse{}
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckPositionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckPositionsResponse) ProtoMessage() {}
+
+func (x *CheckPositionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_geofence_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckPositionsResponse.ProtoReflect.Descriptor instead.
+func (*CheckPositionsResponse) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_geofence_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CheckPositionsResponse) GetAnswers() []*PositionAnswer {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
+func (x *CheckPositionsResponse) GetZones() []*ZoneSummary {
+	if x != nil {
+		return x.Zones
+	}
+	return nil
+}
+
+func (x *CheckPositionsResponse) GetExemptions() []*AppliedExemption {
+	if x != nil {
+		return x.Exemptions
+	}
+	return nil
+}
+
+func (x *CheckPositionsResponse) GetCheckedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CheckedAt
+	}
+	return nil
+}
+
+func (x *CheckPositionsResponse) GetZoneSet() *ZoneSetInfo {
+	if x != nil {
+		return x.ZoneSet
+	}
+	return nil
+}
+
+func (x *CheckPositionsResponse) GetExemptionsAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExemptionsAsOf
+	}
+	return nil
+}
+
+func (x *CheckPositionsResponse) GetExemptionsStale() bool {
+	if x != nil {
+		return x.ExemptionsStale
+	}
+	return false
+}
+
 var File_nofly_v1_geofence_service_proto protoreflect.FileDescriptor
 
 const file_nofly_v1_geofence_service_proto_rawDesc = "" +
@@ -1488,7 +2561,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\acaveats\x18\a \x03(\v2\x10.nofly.v1.CaveatR\acaveats\x128\n" +
 	"\texemption\x18\b \x01(\v2\x1a.nofly.v1.AppliedExemptionR\texemption\x12;\n" +
 	"\vnot_covered\x18\t \x03(\v2\x1a.nofly.v1.ExemptionRefusalR\n" +
-	"notCovered\"\xf6\x02\n" +
+	"notCovered\"\x9f\x03\n" +
 	"\x14CheckPositionRequest\x12.\n" +
 	"\bposition\x18\x01 \x01(\v2\x12.nofly.v1.PositionR\bposition\x12.\n" +
 	"\baltitude\x18\x02 \x01(\v2\x12.nofly.v1.AltitudeR\baltitude\x12*\n" +
@@ -1496,7 +2569,8 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\boperator\x18\x04 \x01(\v2\x12.nofly.v1.OperatorR\boperator\x12+\n" +
 	"\apurpose\x18\x05 \x01(\x0e2\x11.nofly.v1.PurposeR\apurpose\x12)\n" +
 	"\x10client_reference\x18\x06 \x01(\tR\x0fclientReference\x12J\n" +
-	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\"\x9a\x04\n" +
+	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\x12'\n" +
+	"\x04view\x18\x11 \x01(\x0e2\x13.nofly.v1.CheckViewR\x04view\"\x9a\x04\n" +
 	"\x15CheckPositionResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -1578,7 +2652,80 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\x0fGetZoneResponse\x12\"\n" +
 	"\x04zone\x18\x01 \x01(\v2\x0e.nofly.v1.ZoneR\x04zone\x120\n" +
 	"\bzone_set\x18\x02 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12*\n" +
-	"\bvariants\x18\x03 \x03(\v2\x0e.nofly.v1.ZoneR\bvariants*_\n" +
+	"\bvariants\x18\x03 \x03(\v2\x0e.nofly.v1.ZoneR\bvariants\"\xac\x02\n" +
+	"\n" +
+	"LiveFlight\x12.\n" +
+	"\boperator\x18\x01 \x01(\v2\x12.nofly.v1.OperatorR\boperator\x12+\n" +
+	"\apurpose\x18\x02 \x01(\x0e2\x11.nofly.v1.PurposeR\apurpose\x12J\n" +
+	"\x12operation_category\x18\x03 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\x12)\n" +
+	"\x10client_reference\x18\x04 \x01(\tR\x0fclientReference\x12J\n" +
+	"\x12altitude_reference\x18\x05 \x01(\x0e2\x1b.nofly.v1.VerticalReferenceR\x11altitudeReference\"\xa0\x02\n" +
+	"\x11TelemetryPosition\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1a\n" +
+	"\blatitude\x18\x02 \x01(\x01R\blatitude\x12\x1c\n" +
+	"\tlongitude\x18\x03 \x01(\x01R\tlongitude\x12\"\n" +
+	"\n" +
+	"altitude_m\x18\x04 \x01(\x01H\x00R\taltitudeM\x88\x01\x01\x12-\n" +
+	"\x10ground_speed_mps\x18\x05 \x01(\x01H\x01R\x0egroundSpeedMps\x88\x01\x01\x12 \n" +
+	"\ttrack_deg\x18\x06 \x01(\x01H\x02R\btrackDeg\x88\x01\x01B\r\n" +
+	"\v_altitude_mB\x13\n" +
+	"\x11_ground_speed_mpsB\f\n" +
+	"\n" +
+	"_track_deg\"\x8f\x01\n" +
+	"\x14MonitorFlightRequest\x124\n" +
+	"\x05start\x18\x01 \x01(\v2\x1c.nofly.v1.MonitorFlightStartH\x00R\x05start\x129\n" +
+	"\bposition\x18\x02 \x01(\v2\x1b.nofly.v1.TelemetryPositionH\x00R\bpositionB\x06\n" +
+	"\x04kind\"\x86\x01\n" +
+	"\x12MonitorFlightStart\x12,\n" +
+	"\x06flight\x18\x01 \x01(\v2\x14.nofly.v1.LiveFlightR\x06flight\x12 \n" +
+	"\flook_ahead_s\x18\x02 \x01(\x01R\n" +
+	"lookAheadS\x12 \n" +
+	"\flook_ahead_m\x18\x03 \x01(\x01R\n" +
+	"lookAheadM\"\xae\x03\n" +
+	"\vFlightEvent\x12-\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x19.nofly.v1.FlightEventKindR\x04kind\x12\x17\n" +
+	"\azone_id\x18\x02 \x01(\tR\x06zoneId\x12\x1b\n" +
+	"\tzone_name\x18\x03 \x01(\tR\bzoneName\x127\n" +
+	"\vrestriction\x18\x04 \x01(\x0e2\x15.nofly.v1.RestrictionR\vrestriction\x12/\n" +
+	"\averdict\x18\x05 \x01(\x0e2\x15.nofly.v1.ZoneVerdictR\averdict\x12!\n" +
+	"\fexemption_id\x18\x06 \x01(\tR\vexemptionId\x12\x1d\n" +
+	"\n" +
+	"distance_m\x18\a \x01(\x01R\tdistanceM\x12\x1a\n" +
+	"\x06time_s\x18\b \x01(\x01H\x00R\x05timeS\x88\x01\x01\x12;\n" +
+	"\vvalid_until\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"validUntil\x12*\n" +
+	"\x02at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atB\t\n" +
+	"\a_time_s\"\xa0\x03\n" +
+	"\x15MonitorFlightResponse\x12/\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x17.nofly.v1.MonitorReasonR\x06reason\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12+\n" +
+	"\averdict\x18\x03 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12-\n" +
+	"\x06events\x18\x04 \x03(\v2\x15.nofly.v1.FlightEventR\x06events\x12+\n" +
+	"\x11skipped_positions\x18\x05 \x01(\x03R\x10skippedPositions\x120\n" +
+	"\bzone_set\x18\x06 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12D\n" +
+	"\x10exemptions_as_of\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
+	"\x10exemptions_stale\x18\b \x01(\bR\x0fexemptionsStale\"\x80\x01\n" +
+	"\x15CheckPositionsRequest\x12,\n" +
+	"\x06flight\x18\x01 \x01(\v2\x14.nofly.v1.LiveFlightR\x06flight\x129\n" +
+	"\tpositions\x18\x02 \x03(\v2\x1b.nofly.v1.TelemetryPositionR\tpositions\"\xe8\x01\n" +
+	"\x0ePositionAnswer\x12+\n" +
+	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12*\n" +
+	"\x11conflict_zone_ids\x18\x02 \x03(\tR\x0fconflictZoneIds\x12,\n" +
+	"\x12uncovered_zone_ids\x18\x03 \x03(\tR\x10uncoveredZoneIds\x12*\n" +
+	"\x11advisory_zone_ids\x18\x04 \x03(\tR\x0fadvisoryZoneIds\x12#\n" +
+	"\rexemption_ids\x18\x05 \x03(\tR\fexemptionIds\"\x93\x03\n" +
+	"\x16CheckPositionsResponse\x122\n" +
+	"\aanswers\x18\x01 \x03(\v2\x18.nofly.v1.PositionAnswerR\aanswers\x12+\n" +
+	"\x05zones\x18\x02 \x03(\v2\x15.nofly.v1.ZoneSummaryR\x05zones\x12:\n" +
+	"\n" +
+	"exemptions\x18\x03 \x03(\v2\x1a.nofly.v1.AppliedExemptionR\n" +
+	"exemptions\x129\n" +
+	"\n" +
+	"checked_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcheckedAt\x120\n" +
+	"\bzone_set\x18\x05 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12D\n" +
+	"\x10exemptions_as_of\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
+	"\x10exemptions_stale\x18\a \x01(\bR\x0fexemptionsStale*_\n" +
 	"\aVerdict\x12\x17\n" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rVERDICT_CLEAR\x10\x01\x12\x12\n" +
@@ -1589,12 +2736,35 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\x17CAVEAT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17CAVEAT_KIND_NO_ALTITUDE\x10\x01\x12\"\n" +
 	"\x1eCAVEAT_KIND_VERTICAL_REFERENCE\x10\x02\x12\x18\n" +
-	"\x14CAVEAT_KIND_DAYLIGHT\x10\x032\xc1\x02\n" +
+	"\x14CAVEAT_KIND_DAYLIGHT\x10\x03*R\n" +
+	"\tCheckView\x12\x1a\n" +
+	"\x16CHECK_VIEW_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10CHECK_VIEW_BASIC\x10\x01\x12\x13\n" +
+	"\x0fCHECK_VIEW_FULL\x10\x02*\xcc\x01\n" +
+	"\x0fFlightEventKind\x12!\n" +
+	"\x1dFLIGHT_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17FLIGHT_EVENT_KIND_ENTER\x10\x01\x12\x1a\n" +
+	"\x16FLIGHT_EVENT_KIND_EXIT\x10\x02\x12\x1e\n" +
+	"\x1aFLIGHT_EVENT_KIND_APPROACH\x10\x03\x12\x1e\n" +
+	"\x1aFLIGHT_EVENT_KIND_EXPIRING\x10\x04\x12\x1d\n" +
+	"\x19FLIGHT_EVENT_KIND_CHANGED\x10\x05*{\n" +
+	"\vZoneVerdict\x12\x1c\n" +
+	"\x18ZONE_VERDICT_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14ZONE_VERDICT_BLOCKED\x10\x01\x12\x19\n" +
+	"\x15ZONE_VERDICT_EXEMPTED\x10\x02\x12\x19\n" +
+	"\x15ZONE_VERDICT_ADVISORY\x10\x03*\x96\x01\n" +
+	"\rMonitorReason\x12\x1e\n" +
+	"\x1aMONITOR_REASON_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17MONITOR_REASON_POSITION\x10\x01\x12!\n" +
+	"\x1dMONITOR_REASON_ZONES_RELOADED\x10\x02\x12%\n" +
+	"!MONITOR_REASON_EXEMPTIONS_CHANGED\x10\x032\xec\x03\n" +
 	"\x0fGeofenceService\x12P\n" +
 	"\rCheckPosition\x12\x1e.nofly.v1.CheckPositionRequest\x1a\x1f.nofly.v1.CheckPositionResponse\x12V\n" +
 	"\x0fCheckFlightPlan\x12 .nofly.v1.CheckFlightPlanRequest\x1a!.nofly.v1.CheckFlightPlanResponse\x12D\n" +
 	"\tListZones\x12\x1a.nofly.v1.ListZonesRequest\x1a\x1b.nofly.v1.ListZonesResponse\x12>\n" +
-	"\aGetZone\x12\x18.nofly.v1.GetZoneRequest\x1a\x19.nofly.v1.GetZoneResponseB5Z3github.com/nofly-project/nofly/api/nofly/v1;noflyv1b\x06proto3"
+	"\aGetZone\x12\x18.nofly.v1.GetZoneRequest\x1a\x19.nofly.v1.GetZoneResponse\x12T\n" +
+	"\rMonitorFlight\x12\x1e.nofly.v1.MonitorFlightRequest\x1a\x1f.nofly.v1.MonitorFlightResponse(\x010\x01\x12S\n" +
+	"\x0eCheckPositions\x12\x1f.nofly.v1.CheckPositionsRequest\x1a .nofly.v1.CheckPositionsResponseB5Z3github.com/nofly-project/nofly/api/nofly/v1;noflyv1b\x06proto3"
 
 var (
 	file_nofly_v1_geofence_service_proto_rawDescOnce sync.Once
@@ -1608,112 +2778,159 @@ func file_nofly_v1_geofence_service_proto_rawDescGZIP() []byte {
 	return file_nofly_v1_geofence_service_proto_rawDescData
 }
 
-var file_nofly_v1_geofence_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_nofly_v1_geofence_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_nofly_v1_geofence_service_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_nofly_v1_geofence_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_nofly_v1_geofence_service_proto_goTypes = []any{
 	(Verdict)(0),                    // 0: nofly.v1.Verdict
 	(CaveatKind)(0),                 // 1: nofly.v1.CaveatKind
-	(*Caveat)(nil),                  // 2: nofly.v1.Caveat
-	(*HeightBand)(nil),              // 3: nofly.v1.HeightBand
-	(*ZoneHit)(nil),                 // 4: nofly.v1.ZoneHit
-	(*CheckPositionRequest)(nil),    // 5: nofly.v1.CheckPositionRequest
-	(*CheckPositionResponse)(nil),   // 6: nofly.v1.CheckPositionResponse
-	(*Waypoint)(nil),                // 7: nofly.v1.Waypoint
-	(*Route)(nil),                   // 8: nofly.v1.Route
-	(*Area)(nil),                    // 9: nofly.v1.Area
-	(*FlightPlan)(nil),              // 10: nofly.v1.FlightPlan
-	(*CheckFlightPlanRequest)(nil),  // 11: nofly.v1.CheckFlightPlanRequest
-	(*CheckFlightPlanResponse)(nil), // 12: nofly.v1.CheckFlightPlanResponse
-	(*ListZonesRequest)(nil),        // 13: nofly.v1.ListZonesRequest
-	(*ListZonesResponse)(nil),       // 14: nofly.v1.ListZonesResponse
-	(*GetZoneRequest)(nil),          // 15: nofly.v1.GetZoneRequest
-	(*GetZoneResponse)(nil),         // 16: nofly.v1.GetZoneResponse
-	(VerticalReference)(0),          // 17: nofly.v1.VerticalReference
-	(*ZoneSummary)(nil),             // 18: nofly.v1.ZoneSummary
-	(*TimeWindow)(nil),              // 19: nofly.v1.TimeWindow
-	(*AppliedExemption)(nil),        // 20: nofly.v1.AppliedExemption
-	(*ExemptionRefusal)(nil),        // 21: nofly.v1.ExemptionRefusal
-	(*Position)(nil),                // 22: nofly.v1.Position
-	(*Altitude)(nil),                // 23: nofly.v1.Altitude
-	(*timestamppb.Timestamp)(nil),   // 24: google.protobuf.Timestamp
-	(*Operator)(nil),                // 25: nofly.v1.Operator
-	(Purpose)(0),                    // 26: nofly.v1.Purpose
-	(OperationCategory)(0),          // 27: nofly.v1.OperationCategory
-	(*ZoneSetInfo)(nil),             // 28: nofly.v1.ZoneSetInfo
-	(*Polygon)(nil),                 // 29: nofly.v1.Polygon
-	(*Circle)(nil),                  // 30: nofly.v1.Circle
-	(*AltitudeBand)(nil),            // 31: nofly.v1.AltitudeBand
-	(*BoundingBox)(nil),             // 32: nofly.v1.BoundingBox
-	(ZoneView)(0),                   // 33: nofly.v1.ZoneView
-	(*Zone)(nil),                    // 34: nofly.v1.Zone
+	(CheckView)(0),                  // 2: nofly.v1.CheckView
+	(FlightEventKind)(0),            // 3: nofly.v1.FlightEventKind
+	(ZoneVerdict)(0),                // 4: nofly.v1.ZoneVerdict
+	(MonitorReason)(0),              // 5: nofly.v1.MonitorReason
+	(*Caveat)(nil),                  // 6: nofly.v1.Caveat
+	(*HeightBand)(nil),              // 7: nofly.v1.HeightBand
+	(*ZoneHit)(nil),                 // 8: nofly.v1.ZoneHit
+	(*CheckPositionRequest)(nil),    // 9: nofly.v1.CheckPositionRequest
+	(*CheckPositionResponse)(nil),   // 10: nofly.v1.CheckPositionResponse
+	(*Waypoint)(nil),                // 11: nofly.v1.Waypoint
+	(*Route)(nil),                   // 12: nofly.v1.Route
+	(*Area)(nil),                    // 13: nofly.v1.Area
+	(*FlightPlan)(nil),              // 14: nofly.v1.FlightPlan
+	(*CheckFlightPlanRequest)(nil),  // 15: nofly.v1.CheckFlightPlanRequest
+	(*CheckFlightPlanResponse)(nil), // 16: nofly.v1.CheckFlightPlanResponse
+	(*ListZonesRequest)(nil),        // 17: nofly.v1.ListZonesRequest
+	(*ListZonesResponse)(nil),       // 18: nofly.v1.ListZonesResponse
+	(*GetZoneRequest)(nil),          // 19: nofly.v1.GetZoneRequest
+	(*GetZoneResponse)(nil),         // 20: nofly.v1.GetZoneResponse
+	(*LiveFlight)(nil),              // 21: nofly.v1.LiveFlight
+	(*TelemetryPosition)(nil),       // 22: nofly.v1.TelemetryPosition
+	(*MonitorFlightRequest)(nil),    // 23: nofly.v1.MonitorFlightRequest
+	(*MonitorFlightStart)(nil),      // 24: nofly.v1.MonitorFlightStart
+	(*FlightEvent)(nil),             // 25: nofly.v1.FlightEvent
+	(*MonitorFlightResponse)(nil),   // 26: nofly.v1.MonitorFlightResponse
+	(*CheckPositionsRequest)(nil),   // 27: nofly.v1.CheckPositionsRequest
+	(*PositionAnswer)(nil),          // 28: nofly.v1.PositionAnswer
+	(*CheckPositionsResponse)(nil),  // 29: nofly.v1.CheckPositionsResponse
+	(VerticalReference)(0),          // 30: nofly.v1.VerticalReference
+	(*ZoneSummary)(nil),             // 31: nofly.v1.ZoneSummary
+	(*TimeWindow)(nil),              // 32: nofly.v1.TimeWindow
+	(*AppliedExemption)(nil),        // 33: nofly.v1.AppliedExemption
+	(*ExemptionRefusal)(nil),        // 34: nofly.v1.ExemptionRefusal
+	(*Position)(nil),                // 35: nofly.v1.Position
+	(*Altitude)(nil),                // 36: nofly.v1.Altitude
+	(*timestamppb.Timestamp)(nil),   // 37: google.protobuf.Timestamp
+	(*Operator)(nil),                // 38: nofly.v1.Operator
+	(Purpose)(0),                    // 39: nofly.v1.Purpose
+	(OperationCategory)(0),          // 40: nofly.v1.OperationCategory
+	(*ZoneSetInfo)(nil),             // 41: nofly.v1.ZoneSetInfo
+	(*Polygon)(nil),                 // 42: nofly.v1.Polygon
+	(*Circle)(nil),                  // 43: nofly.v1.Circle
+	(*AltitudeBand)(nil),            // 44: nofly.v1.AltitudeBand
+	(*BoundingBox)(nil),             // 45: nofly.v1.BoundingBox
+	(ZoneView)(0),                   // 46: nofly.v1.ZoneView
+	(*Zone)(nil),                    // 47: nofly.v1.Zone
+	(Restriction)(0),                // 48: nofly.v1.Restriction
 }
 var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	1,  // 0: nofly.v1.Caveat.kind:type_name -> nofly.v1.CaveatKind
-	17, // 1: nofly.v1.HeightBand.reference:type_name -> nofly.v1.VerticalReference
-	18, // 2: nofly.v1.ZoneHit.zone:type_name -> nofly.v1.ZoneSummary
-	3,  // 3: nofly.v1.ZoneHit.height_band:type_name -> nofly.v1.HeightBand
-	19, // 4: nofly.v1.ZoneHit.time_window:type_name -> nofly.v1.TimeWindow
-	2,  // 5: nofly.v1.ZoneHit.caveats:type_name -> nofly.v1.Caveat
-	20, // 6: nofly.v1.ZoneHit.exemption:type_name -> nofly.v1.AppliedExemption
-	21, // 7: nofly.v1.ZoneHit.not_covered:type_name -> nofly.v1.ExemptionRefusal
-	22, // 8: nofly.v1.CheckPositionRequest.position:type_name -> nofly.v1.Position
-	23, // 9: nofly.v1.CheckPositionRequest.altitude:type_name -> nofly.v1.Altitude
-	24, // 10: nofly.v1.CheckPositionRequest.at:type_name -> google.protobuf.Timestamp
-	25, // 11: nofly.v1.CheckPositionRequest.operator:type_name -> nofly.v1.Operator
-	26, // 12: nofly.v1.CheckPositionRequest.purpose:type_name -> nofly.v1.Purpose
-	27, // 13: nofly.v1.CheckPositionRequest.operation_category:type_name -> nofly.v1.OperationCategory
-	0,  // 14: nofly.v1.CheckPositionResponse.verdict:type_name -> nofly.v1.Verdict
-	4,  // 15: nofly.v1.CheckPositionResponse.conflicts:type_name -> nofly.v1.ZoneHit
-	4,  // 16: nofly.v1.CheckPositionResponse.advisories:type_name -> nofly.v1.ZoneHit
-	2,  // 17: nofly.v1.CheckPositionResponse.caveats:type_name -> nofly.v1.Caveat
-	24, // 18: nofly.v1.CheckPositionResponse.at:type_name -> google.protobuf.Timestamp
-	24, // 19: nofly.v1.CheckPositionResponse.checked_at:type_name -> google.protobuf.Timestamp
-	28, // 20: nofly.v1.CheckPositionResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	20, // 21: nofly.v1.CheckPositionResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	24, // 22: nofly.v1.CheckPositionResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	7,  // 23: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
-	17, // 24: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
-	29, // 25: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
-	30, // 26: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
-	31, // 27: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
-	25, // 28: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
-	26, // 29: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
-	24, // 30: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
-	24, // 31: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
-	8,  // 32: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
-	9,  // 33: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
-	27, // 34: nofly.v1.FlightPlan.operation_category:type_name -> nofly.v1.OperationCategory
-	10, // 35: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
-	0,  // 36: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
-	4,  // 37: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
-	4,  // 38: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
-	2,  // 39: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
-	19, // 40: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
-	24, // 41: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
-	28, // 42: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	20, // 43: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	24, // 44: nofly.v1.CheckFlightPlanResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	32, // 45: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
-	33, // 46: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
-	34, // 47: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
-	28, // 48: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	33, // 49: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
-	34, // 50: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
-	28, // 51: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	34, // 52: nofly.v1.GetZoneResponse.variants:type_name -> nofly.v1.Zone
-	5,  // 53: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
-	11, // 54: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
-	13, // 55: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
-	15, // 56: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
-	6,  // 57: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
-	12, // 58: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
-	14, // 59: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
-	16, // 60: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
-	57, // [57:61] is the sub-list for method output_type
-	53, // [53:57] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	30, // 1: nofly.v1.HeightBand.reference:type_name -> nofly.v1.VerticalReference
+	31, // 2: nofly.v1.ZoneHit.zone:type_name -> nofly.v1.ZoneSummary
+	7,  // 3: nofly.v1.ZoneHit.height_band:type_name -> nofly.v1.HeightBand
+	32, // 4: nofly.v1.ZoneHit.time_window:type_name -> nofly.v1.TimeWindow
+	6,  // 5: nofly.v1.ZoneHit.caveats:type_name -> nofly.v1.Caveat
+	33, // 6: nofly.v1.ZoneHit.exemption:type_name -> nofly.v1.AppliedExemption
+	34, // 7: nofly.v1.ZoneHit.not_covered:type_name -> nofly.v1.ExemptionRefusal
+	35, // 8: nofly.v1.CheckPositionRequest.position:type_name -> nofly.v1.Position
+	36, // 9: nofly.v1.CheckPositionRequest.altitude:type_name -> nofly.v1.Altitude
+	37, // 10: nofly.v1.CheckPositionRequest.at:type_name -> google.protobuf.Timestamp
+	38, // 11: nofly.v1.CheckPositionRequest.operator:type_name -> nofly.v1.Operator
+	39, // 12: nofly.v1.CheckPositionRequest.purpose:type_name -> nofly.v1.Purpose
+	40, // 13: nofly.v1.CheckPositionRequest.operation_category:type_name -> nofly.v1.OperationCategory
+	2,  // 14: nofly.v1.CheckPositionRequest.view:type_name -> nofly.v1.CheckView
+	0,  // 15: nofly.v1.CheckPositionResponse.verdict:type_name -> nofly.v1.Verdict
+	8,  // 16: nofly.v1.CheckPositionResponse.conflicts:type_name -> nofly.v1.ZoneHit
+	8,  // 17: nofly.v1.CheckPositionResponse.advisories:type_name -> nofly.v1.ZoneHit
+	6,  // 18: nofly.v1.CheckPositionResponse.caveats:type_name -> nofly.v1.Caveat
+	37, // 19: nofly.v1.CheckPositionResponse.at:type_name -> google.protobuf.Timestamp
+	37, // 20: nofly.v1.CheckPositionResponse.checked_at:type_name -> google.protobuf.Timestamp
+	41, // 21: nofly.v1.CheckPositionResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	33, // 22: nofly.v1.CheckPositionResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	37, // 23: nofly.v1.CheckPositionResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	11, // 24: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
+	30, // 25: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
+	42, // 26: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
+	43, // 27: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
+	44, // 28: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
+	38, // 29: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
+	39, // 30: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
+	37, // 31: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
+	37, // 32: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
+	12, // 33: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
+	13, // 34: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
+	40, // 35: nofly.v1.FlightPlan.operation_category:type_name -> nofly.v1.OperationCategory
+	14, // 36: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
+	0,  // 37: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
+	8,  // 38: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
+	8,  // 39: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
+	6,  // 40: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
+	32, // 41: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
+	37, // 42: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
+	41, // 43: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	33, // 44: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	37, // 45: nofly.v1.CheckFlightPlanResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	45, // 46: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
+	46, // 47: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
+	47, // 48: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
+	41, // 49: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	46, // 50: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
+	47, // 51: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
+	41, // 52: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	47, // 53: nofly.v1.GetZoneResponse.variants:type_name -> nofly.v1.Zone
+	38, // 54: nofly.v1.LiveFlight.operator:type_name -> nofly.v1.Operator
+	39, // 55: nofly.v1.LiveFlight.purpose:type_name -> nofly.v1.Purpose
+	40, // 56: nofly.v1.LiveFlight.operation_category:type_name -> nofly.v1.OperationCategory
+	30, // 57: nofly.v1.LiveFlight.altitude_reference:type_name -> nofly.v1.VerticalReference
+	37, // 58: nofly.v1.TelemetryPosition.at:type_name -> google.protobuf.Timestamp
+	24, // 59: nofly.v1.MonitorFlightRequest.start:type_name -> nofly.v1.MonitorFlightStart
+	22, // 60: nofly.v1.MonitorFlightRequest.position:type_name -> nofly.v1.TelemetryPosition
+	21, // 61: nofly.v1.MonitorFlightStart.flight:type_name -> nofly.v1.LiveFlight
+	3,  // 62: nofly.v1.FlightEvent.kind:type_name -> nofly.v1.FlightEventKind
+	48, // 63: nofly.v1.FlightEvent.restriction:type_name -> nofly.v1.Restriction
+	4,  // 64: nofly.v1.FlightEvent.verdict:type_name -> nofly.v1.ZoneVerdict
+	37, // 65: nofly.v1.FlightEvent.valid_until:type_name -> google.protobuf.Timestamp
+	37, // 66: nofly.v1.FlightEvent.at:type_name -> google.protobuf.Timestamp
+	5,  // 67: nofly.v1.MonitorFlightResponse.reason:type_name -> nofly.v1.MonitorReason
+	37, // 68: nofly.v1.MonitorFlightResponse.at:type_name -> google.protobuf.Timestamp
+	0,  // 69: nofly.v1.MonitorFlightResponse.verdict:type_name -> nofly.v1.Verdict
+	25, // 70: nofly.v1.MonitorFlightResponse.events:type_name -> nofly.v1.FlightEvent
+	41, // 71: nofly.v1.MonitorFlightResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	37, // 72: nofly.v1.MonitorFlightResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	21, // 73: nofly.v1.CheckPositionsRequest.flight:type_name -> nofly.v1.LiveFlight
+	22, // 74: nofly.v1.CheckPositionsRequest.positions:type_name -> nofly.v1.TelemetryPosition
+	0,  // 75: nofly.v1.PositionAnswer.verdict:type_name -> nofly.v1.Verdict
+	28, // 76: nofly.v1.CheckPositionsResponse.answers:type_name -> nofly.v1.PositionAnswer
+	31, // 77: nofly.v1.CheckPositionsResponse.zones:type_name -> nofly.v1.ZoneSummary
+	33, // 78: nofly.v1.CheckPositionsResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	37, // 79: nofly.v1.CheckPositionsResponse.checked_at:type_name -> google.protobuf.Timestamp
+	41, // 80: nofly.v1.CheckPositionsResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	37, // 81: nofly.v1.CheckPositionsResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	9,  // 82: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
+	15, // 83: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
+	17, // 84: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
+	19, // 85: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
+	23, // 86: nofly.v1.GeofenceService.MonitorFlight:input_type -> nofly.v1.MonitorFlightRequest
+	27, // 87: nofly.v1.GeofenceService.CheckPositions:input_type -> nofly.v1.CheckPositionsRequest
+	10, // 88: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
+	16, // 89: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
+	18, // 90: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
+	20, // 91: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
+	26, // 92: nofly.v1.GeofenceService.MonitorFlight:output_type -> nofly.v1.MonitorFlightResponse
+	29, // 93: nofly.v1.GeofenceService.CheckPositions:output_type -> nofly.v1.CheckPositionsResponse
+	88, // [88:94] is the sub-list for method output_type
+	82, // [82:88] is the sub-list for method input_type
+	82, // [82:82] is the sub-list for extension type_name
+	82, // [82:82] is the sub-list for extension extendee
+	0,  // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_geofence_service_proto_init() }
@@ -1734,13 +2951,19 @@ func file_nofly_v1_geofence_service_proto_init() {
 		(*FlightPlan_Route)(nil),
 		(*FlightPlan_Area)(nil),
 	}
+	file_nofly_v1_geofence_service_proto_msgTypes[16].OneofWrappers = []any{}
+	file_nofly_v1_geofence_service_proto_msgTypes[17].OneofWrappers = []any{
+		(*MonitorFlightRequest_Start)(nil),
+		(*MonitorFlightRequest_Position)(nil),
+	}
+	file_nofly_v1_geofence_service_proto_msgTypes[19].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nofly_v1_geofence_service_proto_rawDesc), len(file_nofly_v1_geofence_service_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   15,
+			NumEnums:      6,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,8 @@ const (
 	GeofenceService_CheckFlightPlan_FullMethodName = "/nofly.v1.GeofenceService/CheckFlightPlan"
 	GeofenceService_ListZones_FullMethodName       = "/nofly.v1.GeofenceService/ListZones"
 	GeofenceService_GetZone_FullMethodName         = "/nofly.v1.GeofenceService/GetZone"
+	GeofenceService_MonitorFlight_FullMethodName   = "/nofly.v1.GeofenceService/MonitorFlight"
+	GeofenceService_CheckPositions_FullMethodName  = "/nofly.v1.GeofenceService/CheckPositions"
 )
 
 // GeofenceServiceClient is the client API for GeofenceService service.
@@ -50,6 +52,16 @@ type GeofenceServiceClient interface {
 	ListZones(ctx context.Context, in *ListZonesRequest, opts ...grpc.CallOption) (*ListZonesResponse, error)
 	// GetZone returns one zone.
 	GetZone(ctx context.Context, in *GetZoneRequest, opts ...grpc.CallOption) (*GetZoneResponse, error)
+	// MonitorFlight follows a flight as it flies: the client sends the flight
+	// first, then the aircraft's positions as they come; the server answers
+	// each position it checks with the flight's verdict there and the events
+	// since the previous answer (ENTER, EXIT, APPROACH, EXPIRING, CHANGED).
+	// See MonitorFlightRequest.
+	MonitorFlight(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[MonitorFlightRequest, MonitorFlightResponse], error)
+	// CheckPositions checks up to 10,000 positions of one flight in one
+	// call, answering each in order with its verdict and zone ids; the zones'
+	// details come once per call.
+	CheckPositions(ctx context.Context, in *CheckPositionsRequest, opts ...grpc.CallOption) (*CheckPositionsResponse, error)
 }
 
 type geofenceServiceClient struct {
@@ -100,6 +112,29 @@ func (c *geofenceServiceClient) GetZone(ctx context.Context, in *GetZoneRequest,
 	return out, nil
 }
 
+func (c *geofenceServiceClient) MonitorFlight(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[MonitorFlightRequest, MonitorFlightResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &GeofenceService_ServiceDesc.Streams[0], GeofenceService_MonitorFlight_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[MonitorFlightRequest, MonitorFlightResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GeofenceService_MonitorFlightClient = grpc.BidiStreamingClient[MonitorFlightRequest, MonitorFlightResponse]
+
+func (c *geofenceServiceClient) CheckPositions(ctx context.Context, in *CheckPositionsRequest, opts ...grpc.CallOption) (*CheckPositionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckPositionsResponse)
+	err := c.cc.Invoke(ctx, GeofenceService_CheckPositions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // GeofenceServiceServer is the server API for GeofenceService service.
 // All implementations must embed UnimplementedGeofenceServiceServer
 // for forward compatibility.
@@ -125,6 +160,16 @@ type GeofenceServiceServer interface {
 	ListZones(context.Context, *ListZonesRequest) (*ListZonesResponse, error)
 	// GetZone returns one zone.
 	GetZone(context.Context, *GetZoneRequest) (*GetZoneResponse, error)
+	// MonitorFlight follows a flight as it flies: the client sends the flight
+	// first, then the aircraft's positions as they come; the server answers
+	// each position it checks with the flight's verdict there and the events
+	// since the previous answer (ENTER, EXIT, APPROACH, EXPIRING, CHANGED).
+	// See MonitorFlightRequest.
+	MonitorFlight(grpc.BidiStreamingServer[MonitorFlightRequest, MonitorFlightResponse]) error
+	// CheckPositions checks up to 10,000 positions of one flight in one
+	// call, answering each in order with its verdict and zone ids; the zones'
+	// details come once per call.
+	CheckPositions(context.Context, *CheckPositionsRequest) (*CheckPositionsResponse, error)
 	mustEmbedUnimplementedGeofenceServiceServer()
 }
 
@@ -146,6 +191,12 @@ func (UnimplementedGeofenceServiceServer) ListZones(context.Context, *ListZonesR
 }
 func (UnimplementedGeofenceServiceServer) GetZone(context.Context, *GetZoneRequest) (*GetZoneResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetZone not implemented")
+}
+func (UnimplementedGeofenceServiceServer) MonitorFlight(grpc.BidiStreamingServer[MonitorFlightRequest, MonitorFlightResponse]) error {
+	return status.Error(codes.Unimplemented, "method MonitorFlight not implemented")
+}
+func (UnimplementedGeofenceServiceServer) CheckPositions(context.Context, *CheckPositionsRequest) (*CheckPositionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckPositions not implemented")
 }
 func (UnimplementedGeofenceServiceServer) mustEmbedUnimplementedGeofenceServiceServer() {}
 func (UnimplementedGeofenceServiceServer) testEmbeddedByValue()                         {}
@@ -240,6 +291,31 @@ func _GeofenceService_GetZone_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _GeofenceService_MonitorFlight_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(GeofenceServiceServer).MonitorFlight(&grpc.GenericServerStream[MonitorFlightRequest, MonitorFlightResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GeofenceService_MonitorFlightServer = grpc.BidiStreamingServer[MonitorFlightRequest, MonitorFlightResponse]
+
+func _GeofenceService_CheckPositions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckPositionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GeofenceServiceServer).CheckPositions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GeofenceService_CheckPositions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GeofenceServiceServer).CheckPositions(ctx, req.(*CheckPositionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // GeofenceService_ServiceDesc is the grpc.ServiceDesc for GeofenceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -263,7 +339,18 @@ var GeofenceService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetZone",
 			Handler:    _GeofenceService_GetZone_Handler,
 		},
+		{
+			MethodName: "CheckPositions",
+			Handler:    _GeofenceService_CheckPositions_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "MonitorFlight",
+			Handler:       _GeofenceService_MonitorFlight_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "nofly/v1/geofence_service.proto",
 }
