@@ -101,6 +101,9 @@ var policy = map[string]access{
 	noflyv1.AuthorisationService_GetRevocationList_FullMethodName: {anyRole: true},
 	noflyv1.AuthorisationService_GetKeySet_FullMethodName:         {anyRole: true},
 
+	// Reports hold no pilot identities; see docs/oversight.md.
+	noflyv1.ReportService_GetReport_FullMethodName: allow(RoleAdmin, RoleAuditor),
+
 	healthpb.Health_Check_FullMethodName: {anyCert: true},
 	healthpb.Health_Watch_FullMethodName: {anyCert: true},
 	healthpb.Health_List_FullMethodName:  {anyCert: true},
