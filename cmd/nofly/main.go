@@ -4,7 +4,7 @@
 // and reads and verifies the audit log (nofly audit).
 //
 // Exit status: 0 when the flight may go ahead (CLEAR or EXEMPTED), 1 when it
-// is denied (or, for nofly audit verify, when the log is not intact), 2 for
+// is denied (or, for nofly audit verify and nofly report, when the log is not intact), 2 for
 // a usage, input or connection error (with a one-line reason on stderr).
 package main
 
@@ -92,6 +92,8 @@ Commands:
                 issued authorisations and the revocation list
   keys new|export
                 make a signing key; export the public key set
+  report        oversight report: how often, for what, with which drones
+                (administrators, auditors)
 
 Run "nofly COMMAND --help" for a command's flags and an example, and
 "nofly plan --help" (zones, exemptions, audit) for a group of commands.
@@ -146,7 +148,7 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(), reportCommand()}
 }
 
 // run runs nofly with args (without the program name).
