@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
-	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/exemptions/report"
 )
 
@@ -91,53 +89,15 @@ func (r *reportServer) GetReport(ctx context.Context, req *noflyv1.GetReportRequ
 
 // compute verifies the log and reports on it.
 func (r *reportServer) compute(ctx context.Context, o report.Options) (report.Report, error) {
-	st := r.s.exStore
-	v, err := st.VerifyAudit(ctx)
-	if err != nil {
-		return report.Report{}, r.s.toStatus(ctx, err)
-	}
-	if !v.OK() {
-		r.s.log.ErrorContext(ctx, "audit log verification failed; no report", "problems", v.Problems)
-		return report.Report{}, status.Errorf(codes.FailedPrecondition, "the audit log does not verify, so a report would not be complete: %s",
-			strings.Join(v.Problems, "; "))
-	}
-	bld, err := report.New(o)
-	if err != nil { // the request was checked
-		return report.Report{}, status.Error(codes.InvalidArgument, err.Error())
-	}
-	tok := ""
-	for bld.Seq() < v.Entries {
-		page, next, err := st.Audit(ctx, exemptions.AuditFilter{PageSize: exemptions.MaxPageSize, PageToken: tok})
-		if err != nil {
-			return report.Report{}, r.s.toStatus(ctx, err)
-		}
-		for _, e := range page {
-			if e.Seq > v.Entries {
-				break
-			}
-			if err := bld.Add(e); err != nil {
-				return report.Report{}, r.chainError(ctx, err)
-			}
-		}
-		if next == "" {
-			break
-		}
-		tok = next
-	}
-	rep := bld.Report()
-	if rep.HeadSeq != v.Entries || rep.HeadHash != v.HeadHash {
-		return report.Report{}, r.chainError(ctx, fmt.Errorf("%w: read up to entry %d (%.12s…), verified up to entry %d (%.12s…)",
-			report.ErrChain, rep.HeadSeq, rep.HeadHash, v.Entries, v.HeadHash))
+	rep, err := report.Compute(ctx, r.s.exStore, o)
+	switch {
+	case errors.Is(err, report.ErrChain):
+		r.s.log.ErrorContext(ctx, "audit log does not verify; no report", "err", err)
+		return rep, status.Error(codes.FailedPrecondition, err.Error())
+	case err != nil:
+		return rep, r.s.toStatus(ctx, err)
 	}
 	return rep, nil
-}
-
-func (r *reportServer) chainError(ctx context.Context, err error) error {
-	if errors.Is(err, report.ErrChain) {
-		r.s.log.ErrorContext(ctx, "audit log changed under a report", "err", err)
-		return status.Errorf(codes.FailedPrecondition, "the audit log does not verify, so a report would not be complete: %v", err)
-	}
-	return r.s.toStatus(ctx, err)
 }
 
 func reportToProto(by []noflyv1.ReportGrouping, r report.Report) *noflyv1.GetReportResponse {
