@@ -244,20 +244,27 @@ func (b *Builder) Add(e exemptions.AuditEvent) error {
 	b.seq, b.prev = e.Seq, e.Hash
 	switch e.Action {
 	case exemptions.ActionCreate, exemptions.ActionSupersede:
-		var ex exemptions.Exemption
+		// Only what the report needs of the record (its area, for one,
+		// would take long to decode).
+		var ex struct {
+			ID         string              `json:"id"`
+			ZoneIDs    []string            `json:"zone_ids"`
+			Selector   exemptions.Selector `json:"selector"`
+			LegalBasis string              `json:"legal_basis"`
+		}
 		if err := json.Unmarshal(e.Detail, &ex); err != nil {
 			return fmt.Errorf("audit entry %d: exemption record: %w", e.Seq, err)
 		}
 		b.bases[ex.ID] = exemption{basis: ex.LegalBasis, zones: ex.ZoneIDs, selector: !ex.Selector.IsZero()}
 	case exemptions.ActionCheck:
-		var c exemptions.CheckRecord
+		var c flightDetail
 		if err := json.Unmarshal(e.Detail, &c); err != nil {
 			return fmt.Errorf("audit entry %d: check: %w", e.Seq, err)
 		}
 		b.flight(flight{at: c.At, unit: c.Unit, drone: c.Drone, purpose: c.Purpose,
 			exemptions: c.ExemptionIDs, zones: c.ZoneIDs, check: true})
 	case exemptions.ActionAuthorise:
-		var a exemptions.AuthorisationRecord
+		var a flightDetail
 		if err := json.Unmarshal(e.Detail, &a); err != nil {
 			return fmt.Errorf("audit entry %d: authorisation: %w", e.Seq, err)
 		}
@@ -265,6 +272,17 @@ func (b *Builder) Add(e exemptions.AuditEvent) error {
 			exemptions: a.ExemptionIDs, zones: a.ZoneIDs})
 	}
 	return nil
+}
+
+// flightDetail is what the report reads of an exemptions.CheckRecord (At)
+// or an exemptions.AuthorisationRecord (ValidFrom): the fields they share,
+// and no pilot.
+type flightDetail struct {
+	At, ValidFrom time.Time
+	Unit, Drone   string
+	Purpose       exemptions.Purpose
+	ExemptionIDs  []string
+	ZoneIDs       []string
 }
 
 // flight is what a check or an authorisation says of a flight.
