@@ -19,7 +19,7 @@ import (
 )
 
 // dayFlag is a report's bound: a date (midnight UTC), a month (its first
-// day) or a time as parseTime reads it.
+// day), RFC 3339, or relative to now as parseTime reads it (-24h).
 type dayFlag struct {
 	t   time.Time
 	set bool
@@ -40,11 +40,11 @@ func (f *dayFlag) Set(s string) error {
 			return nil
 		}
 	}
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := parseTime(s, time.Now())
 	if err != nil {
-		return fmt.Errorf("%q: want a date (2026-03-01), a month (2026-03) or RFC 3339 (2026-03-01T00:00:00+01:00)", s)
+		return fmt.Errorf("%q: want a date (2026-03-01), a month (2026-03), RFC 3339 (2026-03-01T00:00:00+01:00) or relative to now (-24h)", s)
 	}
-	f.t, f.set = t.UTC(), true
+	f.t, f.set = t, true
 	return nil
 }
 
@@ -104,8 +104,8 @@ report), 2 for errors.`,
 		example: "  nofly report --from 2026-01-01 --until 2027-01-01 --by purpose\n" +
 			"  nofly report --from 2026-03 --until 2026-05 --by month --by manufacturer --csv\n",
 		flags: func(fs *flag.FlagSet) {
-			fs.Var(&from, "from", "start of the period: `DATE` (2026-03-01, UTC), month (2026-03) or RFC 3339; required")
-			fs.Var(&until, "until", "end of the period, exclusive: `DATE`, month or RFC 3339; required")
+			fs.Var(&from, "from", "start of the period: `DATE` (2026-03-01, UTC), month (2026-03), RFC 3339 or relative to now (-24h); required")
+			fs.Var(&until, "until", "end of the period, exclusive: `DATE`, month, RFC 3339 or relative to now; required")
 			fs.Var(&by, "by", "group by `WHAT`: purpose, unit, manufacturer, model, zone or month (repeat, or comma-separated)")
 			fs.IntVar(&minGroup, "min-group", 5, "in reports by unit or zone, show groups of fewer flights than `N` as \"< N\"")
 			fs.BoolVar(&csvOut, "csv", false, "print the groups as CSV (with --zones: the zone table)")
