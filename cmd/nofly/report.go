@@ -190,26 +190,35 @@ func printReport(e *env, r *noflyv1.GetReportResponse) error {
 		fmt.Fprintf(e.stdout, ", by %s", strings.Join(by, " and "))
 	}
 	fmt.Fprintf(e.stdout, "\nfrom audit entries 1 to %d, verified, head %s\n\n", r.GetHeadSeq(), esc(r.GetHeadHash()))
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// Names left, numbers right under their headings.
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	var head []string
 	for _, b := range by {
 		head = append(head, strings.ToUpper(b))
 	}
-	head = append(head, "AUTHORISED", "OF WHICH EXEMPTED", "EXEMPTED CHECKS", "UNDER EXEMPTION", "DRONES")
-	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for _, row := range r.GetRows() {
-		var cells []string
-		for _, k := range row.GetKey() {
-			cells = append(cells, cell(k, 40))
+	numbers := []string{"AUTHORISED", "OF WHICH EXEMPTED", "EXEMPTED CHECKS", "UNDER EXEMPTION", "DRONES"}
+	fmt.Fprintln(tw, strings.Join(append(head, numbers...), "\t"))
+	line := func(keys, cells []string) {
+		for i, c := range cells {
+			cells[i] = fmt.Sprintf("%*s", len(numbers[i]), c)
 		}
-		fmt.Fprintln(tw, strings.Join(append(cells, rowCells(row, r.GetMinGroup())...), "\t")+"\t")
+		fmt.Fprintln(tw, strings.Join(append(keys, cells...), "\t"))
 	}
-	if len(by) > 0 {
+	if len(by) == 0 { // one row: the total
+		line(nil, countCells(r.GetTotal()))
+	} else {
+		for _, row := range r.GetRows() {
+			var keys []string
+			for _, k := range row.GetKey() {
+				keys = append(keys, cell(k, 40))
+			}
+			line(keys, rowCells(row, r.GetMinGroup()))
+		}
 		total := []string{"TOTAL"}
 		for range by[1:] {
 			total = append(total, "")
 		}
-		fmt.Fprintln(tw, strings.Join(append(total, countCells(r.GetTotal())...), "\t")+"\t")
+		line(total, countCells(r.GetTotal()))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

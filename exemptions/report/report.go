@@ -170,6 +170,9 @@ type Builder struct {
 	zones   map[string]*zoneGroup
 	unknown map[string]bool // drones the registry does not know
 	info    map[string][2]string
+	// pending are the exempted checks of the period not yet counted, by
+	// what an authorisation issued on them would share with them.
+	pending map[checkKey][]flight
 }
 
 type exemption struct {
@@ -217,7 +220,7 @@ func New(o Options) (*Builder, error) {
 		o.Drones = NoRegistry
 	}
 	return &Builder{o: o, bases: map[string]exemption{}, total: newGroup(nil), groups: map[string]*group{},
-		zones: map[string]*zoneGroup{}, unknown: map[string]bool{}, info: map[string][2]string{}}, nil
+		zones: map[string]*zoneGroup{}, unknown: map[string]bool{}, info: map[string][2]string{}, pending: map[checkKey][]flight{}}, nil
 }
 
 func newGroup(key []string) *group { return &group{key: key, drones: map[string]bool{}} }
@@ -261,12 +264,22 @@ func (b *Builder) Add(e exemptions.AuditEvent) error {
 		if err := json.Unmarshal(e.Detail, &c); err != nil {
 			return fmt.Errorf("audit entry %d: check: %w", e.Seq, err)
 		}
-		b.flight(flight{at: c.At, unit: c.Unit, drone: c.Drone, purpose: c.Purpose,
-			exemptions: c.ExemptionIDs, zones: c.ZoneIDs, check: true})
+		f := flight{at: c.At, unit: c.Unit, drone: c.Drone, purpose: c.Purpose,
+			exemptions: c.ExemptionIDs, zones: c.ZoneIDs, check: true}
+		if b.inPeriod(f.at) {
+			k := c.key(c.At)
+			b.pending[k] = append(b.pending[k], f)
+		}
 	case exemptions.ActionAuthorise:
 		var a flightDetail
 		if err := json.Unmarshal(e.Detail, &a); err != nil {
 			return fmt.Errorf("audit entry %d: authorisation: %w", e.Seq, err)
+		}
+		// The plan check an exempted authorisation was issued on is in the
+		// log too, just before it: it is the same decision, counted once,
+		// as the authorisation.
+		if k := a.key(a.IssuedAt); len(b.pending[k]) > 0 {
+			b.pending[k] = b.pending[k][1:]
 		}
 		b.flight(flight{at: a.ValidFrom, unit: a.Unit, drone: a.Drone, purpose: a.Purpose,
 			exemptions: a.ExemptionIDs, zones: a.ZoneIDs})
@@ -277,13 +290,31 @@ func (b *Builder) Add(e exemptions.AuditEvent) error {
 // flightDetail is what the report reads of an exemptions.CheckRecord (At)
 // or an exemptions.AuthorisationRecord (ValidFrom): the fields they share,
 // and no pilot.
+//
+// Pilot is read only to tell an authorisation's own plan check (key).
 type flightDetail struct {
-	At, ValidFrom time.Time
-	Unit, Drone   string
-	Purpose       exemptions.Purpose
-	ExemptionIDs  []string
-	ZoneIDs       []string
+	At, ValidFrom, IssuedAt time.Time
+	Unit, Pilot, Drone      string
+	Purpose                 exemptions.Purpose
+	ExemptionIDs            []string
+	ZoneIDs                 []string
 }
+
+// checkKey is what a check and the authorisation issued on it share: the
+// instant of the check (the authorisation's IssuedAt), who, with what and
+// under which exemptions.
+type checkKey struct {
+	at                     time.Time
+	unit, pilot, drone, ex string
+	purpose                exemptions.Purpose
+}
+
+func (d *flightDetail) key(at time.Time) checkKey {
+	return checkKey{at: at.UTC(), unit: d.Unit, pilot: d.Pilot, drone: d.Drone, purpose: d.Purpose,
+		ex: strings.Join(d.ExemptionIDs, ",")}
+}
+
+func (b *Builder) inPeriod(t time.Time) bool { return !t.Before(b.o.From) && t.Before(b.o.Until) }
 
 // flight is what a check or an authorisation says of a flight.
 type flight struct {
@@ -297,7 +328,7 @@ type flight struct {
 }
 
 func (b *Builder) flight(f flight) {
-	if f.at.Before(b.o.From) || !f.at.Before(b.o.Until) {
+	if !b.inPeriod(f.at) {
 		return
 	}
 	exempted := f.check || len(f.exemptions) > 0
@@ -420,7 +451,17 @@ func (b *Builder) group(f flight, mk, mdl, zone string) *group {
 }
 
 // Report returns the report of the entries read so far.
+//
+// It counts the checks read so far that no authorisation was issued on
+// (an authorisation may follow its check by a few entries); it is called
+// once, after the last entry.
 func (b *Builder) Report() Report {
+	for _, fs := range b.pending {
+		for _, f := range fs {
+			b.flight(f)
+		}
+	}
+	clear(b.pending)
 	r := Report{From: b.o.From.UTC(), Until: b.o.Until.UTC(), By: slices.Clone(b.o.By), HeadSeq: b.seq, HeadHash: b.prev,
 		MinGroup: b.o.MinGroup, Total: b.total.counts(), Rows: []Row{}, Zones: []ZoneUse{}}
 	if r.By == nil {

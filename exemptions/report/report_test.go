@@ -247,3 +247,29 @@ func TestOptions(t *testing.T) {
 		t.Error("grouping by pilot accepted")
 	}
 }
+
+// TestAuthorisationsOwnCheck: an exempted authorisation is issued on a
+// plan check that the log records too, just before it; the two are one
+// decision, counted once, as the authorisation. A check of the same pilot
+// at another instant is another decision.
+func TestAuthorisationsOwnCheck(t *testing.T) {
+	c := &chain{t: t}
+	c.exemption("EX-1", "B-1", []string{"EHAM"}, exemptions.Selector{})
+	at := mar.Add(36 * time.Hour)
+	check := func(at time.Time) {
+		c.add(exemptions.ActionCheck, at, []string{"EX-1"}, exemptions.CheckRecord{At: at, Unit: "AMS", Pilot: "P-1", Drone: "D-1",
+			Purpose: exemptions.PurposeForensic, ExemptionIDs: []string{"EX-1"}, ZoneIDs: []string{"EHAM"}, Verdict: "EXEMPTED"})
+	}
+	check(at)
+	check(at.Add(time.Minute))
+	c.add(exemptions.ActionAuthorise, at, []string{"AU-1", "EX-1"}, exemptions.AuthorisationRecord{ID: "AU-1", IssuedAt: at,
+		ValidFrom: at.Add(time.Minute), ValidUntil: at.Add(time.Hour), Unit: "AMS", Pilot: "P-1", Drone: "D-1",
+		Purpose: exemptions.PurposeForensic, Verdict: "EXEMPTED", ExemptionIDs: []string{"EX-1"}, ZoneIDs: []string{"EHAM"}})
+	r := build(t, report.Options{From: mar, Until: may, MinGroup: 1}, c.events)
+	if want := (report.Counts{Authorised: 1, AuthorisedExempted: 1, ExemptedChecks: 1, UnderExemption: 2, Drones: 1}); r.Total != want {
+		t.Errorf("total %+v, want %+v", r.Total, want)
+	}
+	if len(r.Zones) != 1 || r.Zones[0].Uses != 2 {
+		t.Errorf("zones %+v, want EHAM used twice", r.Zones)
+	}
+}

@@ -198,7 +198,7 @@ func TestReport(t *testing.T) {
 	for _, line := range []string{
 		"2026-03           0                  0                6                6       3",
 		"2026-04           3                  1                1                2       4",
-		"  TOTAL           3                  1                7                8       4",
+		"TOTAL             3                  1                7                8       4",
 		"NL-EHAM-CTR  6     ILT/2026/0042",
 		"NL-EHRD-CTR  < 5   ILT/2026/0051",
 		"4 drones not in the drone registry",
