@@ -11,6 +11,17 @@ type Log interface {
 	Audit(ctx context.Context, f exemptions.AuditFilter) ([]exemptions.AuditEvent, string, error)
 }
 
+// StoredLog is a Log that also returns its entries undecoded, which
+// Compute then reads instead (each entry is decoded once, by the report):
+// sqlitestore.Store and pgstore.Store.
+type StoredLog interface {
+	// AuditEntries returns up to n entries after the entry after, in order.
+	AuditEntries(ctx context.Context, after int64, n int) ([]exemptions.StoredAuditEntry, error)
+}
+
+// storedPage is the number of entries Compute asks a StoredLog for at once.
+const storedPage = 5000
+
 // Compute reads the whole log page by page, from its first entry to the
 // last, checking every link of the hash chain as it goes (Builder.Add),
 // and reports on it. When an entry is not the next link, it returns an
@@ -31,16 +42,32 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 	defer cancel()
 	type page struct {
 		entries []exemptions.AuditEvent
+		stored  []exemptions.StoredAuditEntry
 		err     error
 	}
 	pages := make(chan page, 2)
 	go func() {
 		defer close(pages)
+		if sl, ok := log.(StoredLog); ok {
+			var after int64
+			for {
+				es, err := sl.AuditEntries(ctx, after, storedPage)
+				select {
+				case pages <- page{stored: es, err: err}:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil || len(es) < storedPage {
+					return
+				}
+				after = es[len(es)-1].Seq
+			}
+		}
 		tok := ""
 		for {
 			es, next, err := log.Audit(ctx, exemptions.AuditFilter{PageSize: exemptions.MaxPageSize, PageToken: tok})
 			select {
-			case pages <- page{es, err}:
+			case pages <- page{entries: es, err: err}:
 			case <-ctx.Done():
 				return
 			}
@@ -56,6 +83,11 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 		}
 		for _, e := range p.entries {
 			if err := b.Add(e); err != nil {
+				return Report{}, err
+			}
+		}
+		for _, e := range p.stored {
+			if err := b.AddStored(e); err != nil {
 				return Report{}, err
 			}
 		}

@@ -228,61 +228,75 @@ func newGroup(key []string) *group { return &group{key: key, drones: map[string]
 // Seq is the last entry read (0 before the first).
 func (b *Builder) Seq() int64 { return b.seq }
 
-// Add reads the next entry of the log. It fails, wrapping ErrChain, when
-// the entry is not the next link of the chain (its number, its previous
-// hash or its own hash is wrong): the report would not be complete.
+// Add reads the next entry of the log (from Entry and Hash: what Audit
+// decoded besides is not used). See AddStored.
 func (b *Builder) Add(e exemptions.AuditEvent) error {
-	if e.Seq != b.seq+1 {
-		return fmt.Errorf("%w: entry %d follows entry %d", ErrChain, e.Seq, b.seq)
-	}
-	if e.PrevHash != b.prev {
-		return fmt.Errorf("%w: entry %d does not follow the hash of entry %d", ErrChain, e.Seq, b.seq)
+	return b.AddStored(exemptions.StoredAuditEntry{Seq: e.Seq, Entry: e.Entry, Hash: e.Hash})
+}
+
+// storedEntry is what the report reads of an entry: the chain, and of the
+// detail what the report needs, whatever the action (one decoding).
+type storedEntry struct {
+	Seq      int64             `json:"seq"`
+	Action   exemptions.Action `json:"action"`
+	PrevHash string            `json:"prev_hash"`
+	Detail   entryDetail       `json:"detail"`
+}
+
+// entryDetail holds the fields the report reads of an exemption record
+// (create, supersede: the tagged ones, snake_case) and of a check or an
+// authorisation (flightDetail: Go's names). Only what the report needs:
+// an exemption's area, for one, would take long to decode.
+type entryDetail struct {
+	ID         string              `json:"id"`
+	ExZoneIDs  []string            `json:"zone_ids"`
+	Selector   exemptions.Selector `json:"selector"`
+	LegalBasis string              `json:"legal_basis"`
+	flightDetail
+}
+
+// AddStored reads the next entry of the log, as stored. It fails, wrapping
+// ErrChain, when the entry is not the next link of the chain (its number,
+// its previous hash or its own hash is wrong): the report would not be
+// complete.
+func (b *Builder) AddStored(se exemptions.StoredAuditEntry) error {
+	if se.Seq != b.seq+1 {
+		return fmt.Errorf("%w: entry %d follows entry %d", ErrChain, se.Seq, b.seq)
 	}
 	h := sha256.New()
-	h.Write([]byte(e.PrevHash))
-	h.Write(e.Entry)
-	if hex.EncodeToString(h.Sum(nil)) != e.Hash {
-		return fmt.Errorf("%w: entry %d does not hash to its stored hash", ErrChain, e.Seq)
+	h.Write([]byte(b.prev))
+	h.Write(se.Entry)
+	if hex.EncodeToString(h.Sum(nil)) != se.Hash {
+		return fmt.Errorf("%w: entry %d does not hash, after entry %d, to its stored hash", ErrChain, se.Seq, b.seq)
 	}
-	b.seq, b.prev = e.Seq, e.Hash
+	var e storedEntry
+	if err := json.Unmarshal(se.Entry, &e); err != nil {
+		return fmt.Errorf("%w: entry %d: %v", ErrChain, se.Seq, err)
+	}
+	if e.Seq != se.Seq || e.PrevHash != b.prev {
+		return fmt.Errorf("%w: entry %d does not follow the hash of entry %d", ErrChain, se.Seq, b.seq)
+	}
+	b.seq, b.prev = se.Seq, se.Hash
+	d := &e.Detail
 	switch e.Action {
 	case exemptions.ActionCreate, exemptions.ActionSupersede:
-		// Only what the report needs of the record (its area, for one,
-		// would take long to decode).
-		var ex struct {
-			ID         string              `json:"id"`
-			ZoneIDs    []string            `json:"zone_ids"`
-			Selector   exemptions.Selector `json:"selector"`
-			LegalBasis string              `json:"legal_basis"`
-		}
-		if err := json.Unmarshal(e.Detail, &ex); err != nil {
-			return fmt.Errorf("audit entry %d: exemption record: %w", e.Seq, err)
-		}
-		b.bases[ex.ID] = exemption{basis: ex.LegalBasis, zones: ex.ZoneIDs, selector: !ex.Selector.IsZero()}
+		b.bases[d.ID] = exemption{basis: d.LegalBasis, zones: d.ExZoneIDs, selector: !d.Selector.IsZero()}
 	case exemptions.ActionCheck:
-		var c flightDetail
-		if err := json.Unmarshal(e.Detail, &c); err != nil {
-			return fmt.Errorf("audit entry %d: check: %w", e.Seq, err)
-		}
-		f := flight{at: c.At, unit: c.Unit, drone: c.Drone, purpose: c.Purpose,
-			exemptions: c.ExemptionIDs, zones: c.ZoneIDs, check: true}
+		f := flight{at: d.At, unit: d.Unit, drone: d.Drone, purpose: d.Purpose,
+			exemptions: d.ExemptionIDs, zones: d.ZoneIDs, check: true}
 		if b.inPeriod(f.at) {
-			k := c.key(c.At)
+			k := d.key(d.At)
 			b.pending[k] = append(b.pending[k], f)
 		}
 	case exemptions.ActionAuthorise:
-		var a flightDetail
-		if err := json.Unmarshal(e.Detail, &a); err != nil {
-			return fmt.Errorf("audit entry %d: authorisation: %w", e.Seq, err)
-		}
 		// The plan check an exempted authorisation was issued on is in the
 		// log too, just before it: it is the same decision, counted once,
 		// as the authorisation.
-		if k := a.key(a.IssuedAt); len(b.pending[k]) > 0 {
+		if k := d.key(d.IssuedAt); len(b.pending[k]) > 0 {
 			b.pending[k] = b.pending[k][1:]
 		}
-		b.flight(flight{at: a.ValidFrom, unit: a.Unit, drone: a.Drone, purpose: a.Purpose,
-			exemptions: a.ExemptionIDs, zones: a.ZoneIDs})
+		b.flight(flight{at: d.ValidFrom, unit: d.Unit, drone: d.Drone, purpose: d.Purpose,
+			exemptions: d.ExemptionIDs, zones: d.ZoneIDs})
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/exemptions/report"
 )
 
@@ -24,10 +25,24 @@ type reportServer struct {
 	// none, and reports name every drone "unregistered"; the registry
 	// plugs in here.
 	drones report.DroneInfo
+	// log is the exemption store's audit log, read undecoded when the
+	// store can (report.StoredLog).
+	log report.Log
 }
 
-func newReportServer(s *Server) *reportServer {
-	return &reportServer{s: s, drones: report.NoRegistry}
+// storedLog is the store's Audit (through the metrics) and its
+// AuditEntries.
+type storedLog struct {
+	report.Log
+	report.StoredLog
+}
+
+func newReportServer(s *Server, st exemptions.Store) *reportServer {
+	r := &reportServer{s: s, drones: report.NoRegistry, log: s.exStore}
+	if sl, ok := st.(report.StoredLog); ok {
+		r.log = storedLog{s.exStore, sl}
+	}
+	return r
 }
 
 var groupingFromProto = map[noflyv1.ReportGrouping]report.Grouping{
@@ -89,7 +104,7 @@ func (r *reportServer) GetReport(ctx context.Context, req *noflyv1.GetReportRequ
 
 // compute verifies the log and reports on it.
 func (r *reportServer) compute(ctx context.Context, o report.Options) (report.Report, error) {
-	rep, err := report.Compute(ctx, r.s.exStore, o)
+	rep, err := report.Compute(ctx, r.log, o)
 	switch {
 	case errors.Is(err, report.ErrChain):
 		r.s.log.ErrorContext(ctx, "audit log does not verify; no report", "err", err)

@@ -140,7 +140,7 @@ func newServer(cfg Config) *Server {
 	}
 	if cfg.Exemptions != nil {
 		s.exStore = observeStore(cfg.Exemptions, cfg.Metrics)
-		s.rep = newReportServer(s)
+		s.rep = newReportServer(s, cfg.Exemptions)
 	}
 	if as, ok := cfg.Exemptions.(exemptions.AuthorisationStore); ok {
 		s.authz = newAuthorisationServer(s, as, cfg.Authorisations)
