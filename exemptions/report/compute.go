@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/nofly-project/nofly/exemptions"
 )
@@ -36,58 +37,52 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	// The next page is read (and decoded by the store) while this one is
-	// counted.
+	// Pages are read in turn, checked and decoded in parallel (one
+	// goroutine a processor), and counted in order.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type page struct {
-		entries []exemptions.AuditEvent
-		stored  []exemptions.StoredAuditEntry
+		entries []decoded
 		err     error
 	}
-	pages := make(chan page, 2)
+	queue := make(chan chan page, runtime.GOMAXPROCS(0)+1)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	go func() {
-		defer close(pages)
-		if sl, ok := log.(StoredLog); ok {
-			var after int64
-			for {
-				es, err := sl.AuditEntries(ctx, after, storedPage)
-				select {
-				case pages <- page{stored: es, err: err}:
-				case <-ctx.Done():
-					return
-				}
-				if err != nil || len(es) < storedPage {
-					return
-				}
-				after = es[len(es)-1].Seq
-			}
-		}
-		tok := ""
+		defer close(queue)
+		prev := ""
+		next := pager(log)
 		for {
-			es, next, err := log.Audit(ctx, exemptions.AuditFilter{PageSize: exemptions.MaxPageSize, PageToken: tok})
+			es, err := next(ctx)
+			out := make(chan page, 1)
 			select {
-			case pages <- page{entries: es, err: err}:
+			case queue <- out:
 			case <-ctx.Done():
 				return
 			}
-			if err != nil || next == "" || len(es) == 0 {
+			if err != nil || len(es) == 0 {
+				out <- page{err: err}
 				return
 			}
-			tok = next
+			sem <- struct{}{}
+			go func(prev string) {
+				defer func() { <-sem }()
+				ds := make([]decoded, len(es))
+				for i, e := range es {
+					ds[i] = decodeStored(prev, e)
+					prev = e.Hash
+				}
+				out <- page{entries: ds}
+			}(prev)
+			prev = es[len(es)-1].Hash
 		}
 	}()
-	for p := range pages {
+	for out := range queue {
+		p := <-out
 		if p.err != nil {
 			return Report{}, p.err
 		}
-		for _, e := range p.entries {
-			if err := b.Add(e); err != nil {
-				return Report{}, err
-			}
-		}
-		for _, e := range p.stored {
-			if err := b.AddStored(e); err != nil {
+		for _, d := range p.entries {
+			if err := b.add(d); err != nil {
 				return Report{}, err
 			}
 		}
@@ -96,4 +91,32 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 		return Report{}, err
 	}
 	return b.Report(), nil
+}
+
+// pager returns a function that returns the log's next page of stored
+// entries (none after the last).
+func pager(log Log) func(context.Context) ([]exemptions.StoredAuditEntry, error) {
+	if sl, ok := log.(StoredLog); ok {
+		var after int64
+		return func(ctx context.Context) ([]exemptions.StoredAuditEntry, error) {
+			es, err := sl.AuditEntries(ctx, after, storedPage)
+			if len(es) > 0 {
+				after = es[len(es)-1].Seq
+			}
+			return es, err
+		}
+	}
+	tok, done := "", false
+	return func(ctx context.Context) ([]exemptions.StoredAuditEntry, error) {
+		if done {
+			return nil, nil
+		}
+		es, next, err := log.Audit(ctx, exemptions.AuditFilter{PageSize: exemptions.MaxPageSize, PageToken: tok})
+		tok, done = next, next == ""
+		out := make([]exemptions.StoredAuditEntry, len(es))
+		for i, e := range es {
+			out[i] = exemptions.StoredAuditEntry{Seq: e.Seq, Entry: e.Entry, Hash: e.Hash}
+		}
+		return out, err
+	}
 }

@@ -255,28 +255,55 @@ type entryDetail struct {
 	flightDetail
 }
 
+// decoded is a stored entry checked against its stored hash (taking the
+// stored hash of the entry before it as prev) and decoded, not yet linked
+// to the entry the Builder read before it.
+type decoded struct {
+	seq        int64
+	prev, hash string // prev: the hash the check took for the entry before
+	e          storedEntry
+	err        error
+}
+
+// decodeStored checks and decodes se; it needs no Builder, so that entries
+// decode in parallel.
+func decodeStored(prev string, se exemptions.StoredAuditEntry) decoded {
+	d := decoded{seq: se.Seq, prev: prev, hash: se.Hash}
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write(se.Entry)
+	if hex.EncodeToString(h.Sum(nil)) != se.Hash {
+		d.err = fmt.Errorf("%w: entry %d does not hash, after the entry before it, to its stored hash", ErrChain, se.Seq)
+		return d
+	}
+	if err := json.Unmarshal(se.Entry, &d.e); err != nil {
+		d.err = fmt.Errorf("%w: entry %d: %v", ErrChain, se.Seq, err)
+	} else if d.e.Seq != se.Seq || d.e.PrevHash != prev {
+		d.err = fmt.Errorf("%w: entry %d is not numbered or linked as stored", ErrChain, se.Seq)
+	}
+	return d
+}
+
 // AddStored reads the next entry of the log, as stored. It fails, wrapping
 // ErrChain, when the entry is not the next link of the chain (its number,
 // its previous hash or its own hash is wrong): the report would not be
 // complete.
 func (b *Builder) AddStored(se exemptions.StoredAuditEntry) error {
-	if se.Seq != b.seq+1 {
-		return fmt.Errorf("%w: entry %d follows entry %d", ErrChain, se.Seq, b.seq)
+	return b.add(decodeStored(b.prev, se))
+}
+
+func (b *Builder) add(de decoded) error {
+	if de.seq != b.seq+1 {
+		return fmt.Errorf("%w: entry %d follows entry %d", ErrChain, de.seq, b.seq)
 	}
-	h := sha256.New()
-	h.Write([]byte(b.prev))
-	h.Write(se.Entry)
-	if hex.EncodeToString(h.Sum(nil)) != se.Hash {
-		return fmt.Errorf("%w: entry %d does not hash, after entry %d, to its stored hash", ErrChain, se.Seq, b.seq)
+	if de.prev != b.prev {
+		return fmt.Errorf("%w: entry %d does not follow the hash of entry %d", ErrChain, de.seq, b.seq)
 	}
-	var e storedEntry
-	if err := json.Unmarshal(se.Entry, &e); err != nil {
-		return fmt.Errorf("%w: entry %d: %v", ErrChain, se.Seq, err)
+	if de.err != nil {
+		return de.err
 	}
-	if e.Seq != se.Seq || e.PrevHash != b.prev {
-		return fmt.Errorf("%w: entry %d does not follow the hash of entry %d", ErrChain, se.Seq, b.seq)
-	}
-	b.seq, b.prev = se.Seq, se.Hash
+	e := de.e
+	b.seq, b.prev = de.seq, de.hash
 	d := &e.Detail
 	switch e.Action {
 	case exemptions.ActionCreate, exemptions.ActionSupersede:
