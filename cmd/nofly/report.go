@@ -275,7 +275,11 @@ func printReportCSV(e *env, r *noflyv1.GetReportResponse) error {
 		return err
 	}
 	for _, row := range r.GetRows() {
-		if err := w.Write(append(append([]string(nil), row.GetKey()...), rowCells(row, r.GetMinGroup())...)); err != nil {
+		var keys []string
+		for _, k := range row.GetKey() {
+			keys = append(keys, csvText(k))
+		}
+		if err := w.Write(append(keys, rowCells(row, r.GetMinGroup())...)); err != nil {
 			return err
 		}
 	}
@@ -302,10 +306,21 @@ func printReportZonesCSV(e *env, r *noflyv1.GetReportResponse) error {
 		if z.GetSmall() {
 			uses = fmt.Sprintf("< %d", r.GetMinGroup())
 		}
-		if err := w.Write([]string{z.GetZoneId(), uses, strings.Join(z.GetLegalBases(), "; ")}); err != nil {
+		if err := w.Write([]string{csvText(z.GetZoneId()), uses, csvText(strings.Join(z.GetLegalBases(), "; "))}); err != nil {
 			return err
 		}
 	}
 	w.Flush()
 	return w.Error()
+}
+
+// csvText keeps a text that a pilot's request or a zone file supplied from
+// being read as a formula by the spreadsheet an auditor opens the CSV in:
+// one that starts with =, +, -, @, a tab or a carriage return gets a
+// leading apostrophe (OWASP's advice on CSV injection).
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
