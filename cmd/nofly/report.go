@@ -89,9 +89,10 @@ func reportCommand() *command {
 drones, in which zones and under which legal bases (administrators and
 auditors): flights authorised, flights under an exemption (exempted checks
 and authorisations), distinct drones, per group; and per zone how often an
-exemption was relied on. The server verifies the audit log first and
-computes the report from it; the report names the last entry it read and
-its hash, so that anyone holding the log can compute it again.
+exemption was relied on. The server computes the report from the audit
+log, checking every link of its hash chain from the first entry; the report
+names the last entry it read and its hash, so that anyone holding the log
+can compute it again.
 
 No pilot identities and no positions. In reports by unit or zone, and in the
 zone table, a group of fewer flights than --min-group shows "< N" instead of

@@ -389,7 +389,7 @@ type GetReportResponse struct {
 	Until *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
 	By    []ReportGrouping       `protobuf:"varint,3,rep,packed,name=by,proto3,enum=nofly.v1.ReportGrouping" json:"by,omitempty"`
 	// The report read audit entries 1 to head_seq, the last of which hashes
-	// to head_hash: the log verified up to there.
+	// to head_hash: the chain verified up to there.
 	HeadSeq  int64  `protobuf:"varint,4,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
 	HeadHash string `protobuf:"bytes,5,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
 	MinGroup int32  `protobuf:"varint,6,opt,name=min_group,json=minGroup,proto3" json:"min_group,omitempty"`

@@ -28,7 +28,8 @@ const (
 //
 // ReportService answers oversight questions — how often the police flew,
 // for what, with which drones, in which zones and under which legal bases —
-// from the audit log, which it verifies first (docs/oversight.md).
+// from the audit log, every link of whose hash chain it checks as it reads
+// it (docs/oversight.md).
 //
 // Roles with mutual TLS: administrators and auditors.
 //
@@ -64,7 +65,8 @@ func (c *reportServiceClient) GetReport(ctx context.Context, in *GetReportReques
 //
 // ReportService answers oversight questions — how often the police flew,
 // for what, with which drones, in which zones and under which legal bases —
-// from the audit log, which it verifies first (docs/oversight.md).
+// from the audit log, every link of whose hash chain it checks as it reads
+// it (docs/oversight.md).
 //
 // Roles with mutual TLS: administrators and auditors.
 //
