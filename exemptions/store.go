@@ -187,6 +187,15 @@ type AuditEvent struct {
 	Entry json.RawMessage `json:"-"`
 }
 
+// StoredAuditEntry is an audit entry exactly as stored: its canonical JSON
+// (Entry, as hashed) and its hash, for readers that decode it themselves
+// (reports) and check the chain as they go.
+type StoredAuditEntry struct {
+	Seq   int64
+	Entry []byte
+	Hash  string
+}
+
 // Canonical is the entry's JSON as hashed and stored.
 func (e *AuditEvent) Canonical() ([]byte, error) { return json.Marshal(e) }
 

@@ -4,7 +4,7 @@
 // and reads and verifies the audit log (nofly audit).
 //
 // Exit status: 0 when the flight may go ahead (CLEAR or EXEMPTED), 1 when it
-// is denied (or, for nofly audit verify, when the log is not intact), 2 for
+// is denied (or, for nofly audit verify and nofly report, when the log is not intact), 2 for
 // a usage, input or connection error (with a one-line reason on stderr).
 package main
 
@@ -96,6 +96,8 @@ Commands:
   keys new|export
                 make a signing key; export the public key set
   bundle export write an offline bundle: check --bundle answers with no server
+  report        oversight report: how often, for what, with which drones
+                (administrators, auditors)
 
 Run "nofly COMMAND --help" for a command's flags and an example, and
 "nofly plan --help" (zones, exemptions, audit) for a group of commands.
@@ -150,7 +152,7 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand(), monitorCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand(), monitorCommand(), reportCommand()}
 }
 
 // run runs nofly with args (without the program name).

@@ -144,3 +144,21 @@ func (s *Store) VerifyAudit(ctx context.Context) (exemptions.Verification, error
 	})
 	return v, fail(ctx, "verify audit", err)
 }
+
+// AuditEntries returns up to n entries after the entry after, as stored,
+// in order (n at most 10,000): the log for readers that decode it
+// themselves (report.Compute).
+func (s *Store) AuditEntries(caller context.Context, after int64, n int) ([]exemptions.StoredAuditEntry, error) {
+	ctx, cancel := s.call(caller)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, "SELECT seq, entry, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2", after, storecore.RawPageSize(n))
+	if err != nil {
+		return nil, fail(caller, "audit entries", err)
+	}
+	defer rows.Close()
+	out, err := storecore.StoredEntries(rows)
+	if err != nil {
+		return nil, fail(caller, "audit entries", err)
+	}
+	return out, nil
+}

@@ -125,3 +125,15 @@ func (s *Store) VerifyAudit(ctx context.Context) (exemptions.Verification, error
 	}
 	return w.Finish(), nil
 }
+
+// AuditEntries returns up to n entries after the entry after, as stored,
+// in order (n at most 10,000): the log for readers that decode it
+// themselves (report.Compute).
+func (s *Store) AuditEntries(ctx context.Context, after int64, n int) ([]exemptions.StoredAuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT seq, entry, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", after, storecore.RawPageSize(n))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return storecore.StoredEntries(rows)
+}

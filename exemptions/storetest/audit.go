@@ -57,3 +57,45 @@ func testAuditPagesByBytes(t *testing.T, s exemptions.Store) {
 		t.Errorf("a bound below one entry: %d entries, next %q, %v; want one entry and a next page", len(page), next, err)
 	}
 }
+
+// testAuditEntries: the stored entries, paged by AuditEntries, are the
+// entries Audit lists, byte for byte, with their hashes, in order.
+func testAuditEntries(t *testing.T, s exemptions.Store) {
+	st, ok := s.(interface {
+		AuditEntries(ctx context.Context, after int64, n int) ([]exemptions.StoredAuditEntry, error)
+	})
+	if !ok {
+		t.Skip("the store does not return stored entries")
+	}
+	ctx := context.Background()
+	for range 5 {
+		mustCreate(t, s, Record("AMS", "NL-A"))
+	}
+	events, _, err := s.Audit(ctx, exemptions.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []exemptions.StoredAuditEntry
+	for after := int64(0); ; {
+		page, err := st.AuditEntries(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 2 {
+			t.Fatalf("a page of 2 holds %d entries", len(page))
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+		after = page[len(page)-1].Seq
+	}
+	if len(got) != len(events) {
+		t.Fatalf("%d stored entries, Audit lists %d", len(got), len(events))
+	}
+	for i, e := range events {
+		if g := got[i]; g.Seq != e.Seq || string(g.Entry) != string(e.Entry) || g.Hash != e.Hash {
+			t.Errorf("entry %d: stored %d %s %s, listed %d %s %s", i, g.Seq, g.Entry, g.Hash, e.Seq, e.Entry, e.Hash)
+		}
+	}
+}

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) exemptions.Store) {
 		{"ChecksRaceRevokes", func(t *testing.T, s exemptions.Store) { RaceChecks(t, []exemptions.Store{s}, 8) }},
 		{"IdempotentWrites", testIdempotentWrites},
 		{"AuditPagesByBytes", testAuditPagesByBytes},
+		{"AuditEntries", testAuditEntries},
 		{"RetriesRace", func(t *testing.T, s exemptions.Store) { RaceRetries(t, []exemptions.Store{s}, 8) }},
 		{"Authorisations", testAuthorisations},
 	}

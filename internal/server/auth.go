@@ -106,6 +106,9 @@ var policy = map[string]access{
 	// their own unit's (bind), administrators any unit's.
 	noflyv1.AuthorisationService_ExportBundle_FullMethodName: allow(RolePilot, RolePlanner, RoleAdmin),
 
+	// Reports hold no pilot identities; see docs/oversight.md.
+	noflyv1.ReportService_GetReport_FullMethodName: allow(RoleAdmin, RoleAuditor),
+
 	healthpb.Health_Check_FullMethodName: {anyCert: true},
 	healthpb.Health_Watch_FullMethodName: {anyCert: true},
 	healthpb.Health_List_FullMethodName:  {anyCert: true},

@@ -234,6 +234,11 @@ func (f *authFixture) calls(t *testing.T) map[string]func(ctx context.Context, c
 			_, err := exc(conn).ListAuditEvents(ctx, &noflyv1.ListAuditEventsRequest{})
 			return err
 		},
+		noflyv1.ReportService_GetReport_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := noflyv1.NewReportServiceClient(conn).GetReport(ctx, &noflyv1.GetReportRequest{From: timestamppb.New(clock.Add(-time.Hour)),
+				Until: timestamppb.New(clock.Add(time.Hour))})
+			return err
+		},
 		noflyv1.ExemptionService_VerifyAuditLog_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
 			_, err := exc(conn).VerifyAuditLog(ctx, &noflyv1.VerifyAuditLogRequest{})
 			return err
@@ -313,6 +318,7 @@ func TestRoles(t *testing.T) {
 		listEx  = noflyv1.ExemptionService_ListExemptions_FullMethodName
 		audit   = noflyv1.ExemptionService_ListAuditEvents_FullMethodName
 		verify  = noflyv1.ExemptionService_VerifyAuditLog_FullMethodName
+		report  = noflyv1.ReportService_GetReport_FullMethodName
 		health  = healthpb.Health_Check_FullMethodName
 		hlist   = healthpb.Health_List_FullMethodName
 		watch   = healthpb.Health_Watch_FullMethodName
@@ -330,8 +336,8 @@ func TestRoles(t *testing.T) {
 		"pilot":   append([]string{check, plan, issueAu}, withRole...),
 		"pilot2":  append([]string{check, plan, issueAu}, withRole...),
 		"planner": append([]string{plan, issueAu}, withRole...),
-		"admin":   append([]string{create, super, revoke, getEx, listEx, getAu, listAu, revAu}, withRole...),
-		"auditor": append([]string{getEx, listEx, audit, verify, getAu, listAu}, withRole...),
+		"admin":   append([]string{create, super, revoke, getEx, listEx, getAu, listAu, revAu, report}, withRole...),
+		"auditor": append([]string{getEx, listEx, audit, verify, getAu, listAu, report}, withRole...),
 		"norole":  anyone,
 	}
 	calls := f.calls(t)

@@ -99,6 +99,7 @@ type Server struct {
 	ready   atomic.Bool // Start succeeded (ready.go)
 
 	authz *authorisationServer // nil unless the exemption store keeps authorisations
+	rep   *reportServer        // nil without an exemption store
 }
 
 // zoneSet is an index with what clients are told about it. It is immutable.
@@ -139,6 +140,7 @@ func newServer(cfg Config) *Server {
 	}
 	if cfg.Exemptions != nil {
 		s.exStore = observeStore(cfg.Exemptions, cfg.Metrics)
+		s.rep = newReportServer(s, cfg.Exemptions)
 	}
 	if as, ok := cfg.Exemptions.(exemptions.AuthorisationStore); ok {
 		s.authz = newAuthorisationServer(s, as, cfg.Authorisations)
@@ -157,6 +159,9 @@ func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
 	}
 	if s.authz != nil {
 		s.health.SetServingStatus(noflyv1.AuthorisationService_ServiceDesc.ServiceName, st)
+	}
+	if s.rep != nil {
+		s.health.SetServingStatus(noflyv1.ReportService_ServiceDesc.ServiceName, st)
 	}
 }
 
@@ -279,6 +284,9 @@ func (s *Server) Register(g *grpc.Server) {
 	}
 	if s.authz != nil {
 		noflyv1.RegisterAuthorisationServiceServer(g, s.authz)
+	}
+	if s.rep != nil {
+		g.RegisterService(decodeChecked(&noflyv1.ReportService_ServiceDesc), s.rep)
 	}
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)

@@ -87,3 +87,24 @@ func PageAudit(rows RowScanner, n, maxBytes int) ([]exemptions.AuditEvent, strin
 	}
 	return out, "", rows.Err()
 }
+
+// maxRawPage bounds a page of AuditEntries.
+const maxRawPage = 10_000
+
+// RawPageSize is the number of rows a page of n stored entries asks for:
+// n within 1 to 10,000.
+func RawPageSize(n int) int { return min(max(n, 1), maxRawPage) }
+
+// StoredEntries reads the rows (seq, entry, hash) of a query for stored
+// entries.
+func StoredEntries(rows RowScanner) ([]exemptions.StoredAuditEntry, error) {
+	var out []exemptions.StoredAuditEntry
+	for rows.Next() {
+		var e exemptions.StoredAuditEntry
+		if err := rows.Scan(&e.Seq, &e.Entry, &e.Hash); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

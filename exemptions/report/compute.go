@@ -1,0 +1,122 @@
+package report
+
+import (
+	"context"
+	"runtime"
+
+	"github.com/nofly-project/nofly/exemptions"
+)
+
+// Log is the part of an exemptions.Store a report reads.
+type Log interface {
+	Audit(ctx context.Context, f exemptions.AuditFilter) ([]exemptions.AuditEvent, string, error)
+}
+
+// StoredLog is a Log that also returns its entries undecoded, which
+// Compute then reads instead (each entry is decoded once, by the report):
+// sqlitestore.Store and pgstore.Store.
+type StoredLog interface {
+	// AuditEntries returns up to n entries after the entry after, in order.
+	AuditEntries(ctx context.Context, after int64, n int) ([]exemptions.StoredAuditEntry, error)
+}
+
+// storedPage is the number of entries Compute asks a StoredLog for at once.
+const storedPage = 5000
+
+// Compute reads the whole log page by page, from its first entry to the
+// last, checking every link of the hash chain as it goes (Builder.Add),
+// and reports on it. When an entry is not the next link, it returns an
+// error wrapping ErrChain and no report: a report of a log that does not
+// verify would not be complete. Other errors are the store's.
+//
+// The report reads only the log: the legal bases and everything it counts
+// are in the entries, hashed. (exemptions.Store's VerifyAudit also checks
+// the tables derived from the log, which the report does not read.)
+func Compute(ctx context.Context, log Log, o Options) (Report, error) {
+	b, err := New(o)
+	if err != nil {
+		return Report{}, err
+	}
+	// Pages are read in turn, checked and decoded in parallel (one
+	// goroutine a processor), and counted in order.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type page struct {
+		entries []decoded
+		err     error
+	}
+	queue := make(chan chan page, runtime.GOMAXPROCS(0)+1)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	go func() {
+		defer close(queue)
+		prev := ""
+		next := pager(log)
+		for {
+			es, err := next(ctx)
+			out := make(chan page, 1)
+			select {
+			case queue <- out:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(es) == 0 {
+				out <- page{err: err}
+				return
+			}
+			sem <- struct{}{}
+			go func(prev string) {
+				defer func() { <-sem }()
+				ds := make([]decoded, len(es))
+				for i, e := range es {
+					ds[i] = decodeStored(prev, e)
+					prev = e.Hash
+				}
+				out <- page{entries: ds}
+			}(prev)
+			prev = es[len(es)-1].Hash
+		}
+	}()
+	for out := range queue {
+		p := <-out
+		if p.err != nil {
+			return Report{}, p.err
+		}
+		for _, d := range p.entries {
+			if err := b.add(d); err != nil {
+				return Report{}, err
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Report{}, err
+	}
+	return b.Report(), nil
+}
+
+// pager returns a function that returns the log's next page of stored
+// entries (none after the last).
+func pager(log Log) func(context.Context) ([]exemptions.StoredAuditEntry, error) {
+	if sl, ok := log.(StoredLog); ok {
+		var after int64
+		return func(ctx context.Context) ([]exemptions.StoredAuditEntry, error) {
+			es, err := sl.AuditEntries(ctx, after, storedPage)
+			if len(es) > 0 {
+				after = es[len(es)-1].Seq
+			}
+			return es, err
+		}
+	}
+	tok, done := "", false
+	return func(ctx context.Context) ([]exemptions.StoredAuditEntry, error) {
+		if done {
+			return nil, nil
+		}
+		es, next, err := log.Audit(ctx, exemptions.AuditFilter{PageSize: exemptions.MaxPageSize, PageToken: tok})
+		tok, done = next, next == ""
+		out := make([]exemptions.StoredAuditEntry, len(es))
+		for i, e := range es {
+			out[i] = exemptions.StoredAuditEntry{Seq: e.Seq, Entry: e.Entry, Hash: e.Hash}
+		}
+		return out, err
+	}
+}

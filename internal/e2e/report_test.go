@@ -1,0 +1,286 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
+)
+
+// seedReportLog writes, through the store as noflyd would, a log of two
+// exemptions and the flights of February to May 2026 under them (noflyd
+// stamps its own records with the present; the store takes the times
+// given). The numbers TestReport expects are counted here, by hand.
+func seedReportLog(t *testing.T, db string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	day := func(month time.Month, d, h int) time.Time { return time.Date(2026, month, d, h, 0, 0, 0, time.UTC) }
+	create := func(unit, zone, basis string) string {
+		ex, err := st.Create(ctx, exemptions.Request{}, exemptions.Exemption{Holder: exemptions.Holder{Unit: unit}, ZoneIDs: []string{zone},
+			ValidFrom: day(2, 1, 0), ValidUntil: day(6, 1, 0), Ceiling: exemptions.Ceiling{Metres: 100}, LegalBasis: basis,
+			IssuedBy: "CN=admin", IssuedAt: day(1, 20, 9)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ex.ID
+	}
+	ams := create("AMS-DRONE", "NL-EHAM-CTR", "ILT/2026/0042")
+	rtm := create("RTM-DRONE", "NL-EHRD-CTR", "ILT/2026/0051")
+	check := func(at time.Time, unit, pilot, drone string, p exemptions.Purpose, ex, zone string) {
+		if _, err := st.RecordCheck(ctx, exemptions.CheckRecord{At: at, Actor: "CN=" + pilot, Unit: unit, Pilot: pilot, Drone: drone,
+			Purpose: p, ExemptionIDs: []string{ex}, ZoneIDs: []string{zone}, Verdict: "EXEMPTED"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	authorise := func(at time.Time, unit, pilot, drone string, p exemptions.Purpose, ex, zone string) {
+		rec := exemptions.AuthorisationRecord{KeyID: "k1", IssuedAt: at.Add(-time.Hour), ValidFrom: at, ValidUntil: at.Add(2 * time.Hour),
+			Unit: unit, Pilot: pilot, Drone: drone, Purpose: p, IssuedBy: "CN=" + pilot, Verdict: "CLEAR"}
+		if ex != "" {
+			rec.Verdict, rec.ExemptionIDs, rec.ZoneIDs = "EXEMPTED", []string{ex}, []string{zone}
+		}
+		if _, err := st.IssueAuthorisation(ctx, rec, func(id string) ([]byte, error) { return []byte("signed " + id), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// February: before the period.
+	check(day(2, 27, 10), "AMS-DRONE", "P-0412", "DJI-M30T-0001", exemptions.PurposeForensic, ams, "NL-EHAM-CTR")
+	// March: five exempted checks of AMS (two drones), one of RTM.
+	for i, drone := range []string{"DJI-M30T-0001", "DJI-M30T-0001", "DJI-M30T-0001", "DJI-M30T-0001", "DJI-M30T-0003"} {
+		check(day(3, 2+i, 14), "AMS-DRONE", "P-0412", drone, exemptions.PurposeForensic, ams, "NL-EHAM-CTR")
+	}
+	check(day(3, 14, 20), "RTM-DRONE", "P-0100", "DJI-M30T-0002", exemptions.PurposePublicOrder, rtm, "NL-EHRD-CTR")
+	// April: three authorisations of AMS (one under its exemption), one
+	// exempted check of RTM.
+	authorise(day(4, 3, 8), "AMS-DRONE", "P-0412", "DJI-M30T-0001", exemptions.PurposeTrafficAccident, "", "")
+	authorise(day(4, 11, 12), "AMS-DRONE", "P-0413", "PARROT-ANAFI-0007", exemptions.PurposeEventSupervision, "", "")
+	authorise(day(4, 20, 23), "AMS-DRONE", "P-0412", "DJI-M30T-0003", exemptions.PurposeForensic, ams, "NL-EHAM-CTR")
+	check(day(4, 30, 23), "RTM-DRONE", "P-0100", "DJI-M30T-0002", exemptions.PurposePublicOrder, rtm, "NL-EHRD-CTR")
+	// May: after the period.
+	check(day(5, 1, 0), "AMS-DRONE", "P-0412", "DJI-M30T-0001", exemptions.PurposeForensic, ams, "NL-EHAM-CTR")
+}
+
+func reportJSON(t *testing.T, r result) *noflyv1.GetReportResponse {
+	t.Helper()
+	wantExit(t, r, 0)
+	var resp noflyv1.GetReportResponse
+	if err := protojson.Unmarshal([]byte(r.stdout), &resp); err != nil {
+		t.Fatalf("report --json: %v\n%s", err, r)
+	}
+	return &resp
+}
+
+// counts is a row's numbers as "authorised/exempted/exempted checks/under exemption/drones".
+func counts(c *noflyv1.ReportCounts) string {
+	if c == nil {
+		return "none"
+	}
+	return strings.Join([]string{itoa(c.GetAuthorised()), itoa(c.GetAuthorisedExempted()), itoa(c.GetExemptedChecks()),
+		itoa(c.GetUnderExemption()), itoa(c.GetDrones())}, "/")
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+func rows(resp *noflyv1.GetReportResponse) map[string]string {
+	out := map[string]string{}
+	for _, r := range resp.GetRows() {
+		v := counts(r.GetCounts())
+		if r.GetSmall() {
+			v = "small"
+		}
+		out[strings.Join(r.GetKey(), "|")] = v
+	}
+	return out
+}
+
+// TestReport: a log of two exemptions and flights over two months
+// (seeded), and an exempted check made now through the binaries; every
+// number of the report, by month, unit, purpose and make; the roles that
+// may ask; no pilot in any answer; no report once the log is edited.
+func TestReport(t *testing.T) {
+	t.Parallel()
+	c := devCerts(t)
+	db := filepath.Join(t.TempDir(), "nofly.db")
+	seedReportLog(t, db)
+	d := launchDaemon(t, append(c.serverFlags(), "--db", db)...)
+	waitServingTLS(t, d.addr, c)
+	auditor := func(args ...string) result { return nofly(t, d.addr, append(c.flags("auditor"), args...)...) }
+	period := []string{"report", "--from", "2026-03", "--until", "2026-05"}
+
+	resp := reportJSON(t, auditor(append(period, "--by", "month", "--json")...))
+	want := map[string]string{"2026-03": "0/0/6/6/3", "2026-04": "3/1/1/2/4"}
+	if got := rows(resp); !equalMaps(got, want) {
+		t.Errorf("by month: %v, want %v", got, want)
+	}
+	if got := counts(resp.GetTotal()); got != "3/1/7/8/4" {
+		t.Errorf("total %s, want 3/1/7/8/4", got)
+	}
+	if resp.GetHeadSeq() != 14 || resp.GetUnregisteredDrones() != 4 || resp.GetMinGroup() != 5 {
+		t.Errorf("head %d, %d unregistered, min group %d; want 14, 4, 5", resp.GetHeadSeq(), resp.GetUnregisteredDrones(), resp.GetMinGroup())
+	}
+	zones := map[string]string{}
+	for _, z := range resp.GetZones() {
+		v := itoa(z.GetUses())
+		if z.GetSmall() {
+			v = "small"
+		}
+		zones[z.GetZoneId()] = v + " " + strings.Join(z.GetLegalBases(), ",")
+	}
+	if want := map[string]string{"NL-EHAM-CTR": "6 ILT/2026/0042", "NL-EHRD-CTR": "small ILT/2026/0051"}; !equalMaps(zones, want) {
+		t.Errorf("zones %v, want %v", zones, want)
+	}
+
+	resp = reportJSON(t, auditor(append(period, "--by", "unit", "--json")...))
+	if want := map[string]string{"AMS-DRONE": "3/1/5/6/3", "RTM-DRONE": "small"}; !equalMaps(rows(resp), want) {
+		t.Errorf("by unit: %v, want %v", rows(resp), want)
+	}
+	resp = reportJSON(t, auditor(append(period, "--by", "unit", "--min-group", "1", "--json")...))
+	if want := map[string]string{"AMS-DRONE": "3/1/5/6/3", "RTM-DRONE": "0/0/2/2/1"}; !equalMaps(rows(resp), want) {
+		t.Errorf("by unit, --min-group 1: %v, want %v", rows(resp), want)
+	}
+	resp = reportJSON(t, auditor(append(period, "--by", "manufacturer,model", "--json")...))
+	if want := map[string]string{"unregistered|unregistered": "3/1/7/8/4"}; !equalMaps(rows(resp), want) {
+		t.Errorf("by make (no registry): %v, want %v", rows(resp), want)
+	}
+
+	r := auditor(append(period, "--by", "purpose", "--csv")...)
+	wantExit(t, r, 0)
+	recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil {
+		t.Fatalf("--csv: %v\n%s", err, r)
+	}
+	wantCSV := [][]string{
+		{"purpose", "authorised", "authorised_exempted", "exempted_checks", "under_exemption", "drones"},
+		{"EVENT_SUPERVISION", "1", "0", "0", "0", "1"},
+		{"FORENSIC", "1", "1", "5", "6", "2"},
+		{"PUBLIC_ORDER", "0", "0", "2", "2", "1"},
+		{"TRAFFIC_ACCIDENT", "1", "0", "0", "0", "1"},
+		{"TOTAL", "3", "1", "7", "8", "4"},
+	}
+	if !equalRecords(recs, wantCSV) {
+		t.Errorf("--by purpose --csv:\n%s", r.stdout)
+	}
+	r = auditor(append(period, "--by", "zone", "--csv")...)
+	wantExit(t, r, 0)
+	if want := "zone,authorised,authorised_exempted,exempted_checks,under_exemption,drones\n" +
+		"NL-EHAM-CTR,1,1,5,6,2\nNL-EHRD-CTR,< 5,< 5,< 5,< 5,< 5\nnone,< 5,< 5,< 5,< 5,< 5\nTOTAL,3,1,7,8,4\n"; r.stdout != want {
+		t.Errorf("--by zone --csv:\n%s\nwant\n%s", r.stdout, want)
+	}
+	r = auditor(append(period, "--csv", "--zones")...)
+	if wantExit(t, r, 0); r.stdout != "zone,uses,legal_bases\nNL-EHAM-CTR,6,ILT/2026/0042\nNL-EHRD-CTR,< 5,ILT/2026/0051\n" {
+		t.Errorf("--csv --zones:\n%s", r)
+	}
+
+	// The table, and the head it names is the one audit verify proves.
+	r = auditor(append(period, "--by", "month")...)
+	wantExit(t, r, 0)
+	v := auditor("audit", "verify")
+	wantExit(t, v, 0)
+	head := regexp.MustCompile(`head ([0-9a-f]{64})`).FindStringSubmatch(v.stdout)
+	if head == nil || !strings.Contains(r.stdout, "from audit entries 1 to 14, verified, head "+head[1]) {
+		t.Errorf("report and verify name different heads:\n%s\n%s", r, v)
+	}
+	for _, line := range []string{
+		"2026-03           0                  0                6                6       3",
+		"2026-04           3                  1                1                2       4",
+		"TOTAL             3                  1                7                8       4",
+		"NL-EHAM-CTR  6     ILT/2026/0042",
+		"NL-EHRD-CTR  < 5   ILT/2026/0051",
+		"4 drones not in the drone registry",
+	} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("table: no line %q:\n%s", line, r.stdout)
+		}
+	}
+
+	// No pilot, actor or certificate subject in any report.
+	for _, out := range []string{r.stdout, auditor(append(period, "--by", "unit,purpose,zone,month", "--min-group", "1", "--json")...).stdout} {
+		for _, who := range []string{"P-0412", "P-0413", "P-0100", "CN="} {
+			if strings.Contains(out, who) {
+				t.Errorf("a report names %s:\n%s", who, out)
+			}
+		}
+	}
+
+	// Now, through the binaries: an exemption and an exempted check.
+	wantExit(t, nofly(t, d.addr, append(c.flags("admin"), "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR",
+		"--from", "-1h", "--until", "+8h", "--max-alt", "120", "--legal-basis", "ILT/2026/0060")...), 0)
+	wantExit(t, nofly(t, d.addr, append(c.flags("pilot"), "check", "--lat", "52.31", "--lon", "4.76", "--alt", "100",
+		"--drone", "DJI-M30T-0009", "--purpose", "traffic-accident")...), 0)
+	today := time.Now().UTC()
+	resp = reportJSON(t, nofly(t, d.addr, append(c.flags("admin"), "report", "--from", today.Add(-24*time.Hour).Format("2006-01-02"),
+		"--until", today.Add(48*time.Hour).Format("2006-01-02"), "--by", "purpose", "--json")...))
+	if want := map[string]string{"TRAFFIC_ACCIDENT": "0/0/1/1/1"}; resp.GetHeadSeq() != 16 || !equalMaps(rows(resp), want) {
+		t.Errorf("today: head %d, rows %v; want 16, %v", resp.GetHeadSeq(), rows(resp), want)
+	}
+	if z := resp.GetZones(); len(z) != 1 || strings.Join(z[0].GetLegalBases(), ",") != "ILT/2026/0060" {
+		t.Errorf("today's zones: %v", z)
+	}
+
+	// Pilots and planners may not ask.
+	for _, role := range []string{"pilot", "planner"} {
+		r := nofly(t, d.addr, append(c.flags(role), period...)...)
+		wantExit(t, r, 2)
+		if !strings.Contains(r.stderr, "PermissionDenied") && !strings.Contains(strings.ToLower(r.stderr), "not allowed") &&
+			!strings.Contains(strings.ToLower(r.stderr), "permission") {
+			t.Errorf("%s asked for a report: %s", role, r)
+		}
+	}
+
+	// An entry edited behind noflyd's back: no report, exit 1.
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{"DROP TRIGGER audit_no_update",
+		`UPDATE audit SET entry = replace(entry, '"PUBLIC_ORDER"', '"TRAINING"') WHERE seq = 9`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	r = auditor(period...)
+	wantExit(t, r, 1)
+	if r.stdout != "" || !strings.Contains(r.stderr, "no report: audit log does not verify") || !strings.Contains(r.stderr, "entry 9") {
+		t.Errorf("report of an edited log: %s", r)
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func equalRecords(a, b [][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if strings.Join(a[i], "\x00") != strings.Join(b[i], "\x00") {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,138 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/report"
+)
+
+// reportServer serves nofly.v1.ReportService from the exemption store's
+// audit log.
+type reportServer struct {
+	noflyv1.UnimplementedReportServiceServer
+	s *Server
+	// drones says the make and model of a drone for reports grouped by
+	// manufacturer or model. Until noflyd keeps a drone registry it knows
+	// none, and reports name every drone "unregistered"; the registry
+	// plugs in here.
+	drones report.DroneInfo
+	// log is the exemption store's audit log, read undecoded when the
+	// store can (report.StoredLog).
+	log report.Log
+}
+
+// storedLog is the store's Audit (through the metrics) and its
+// AuditEntries.
+type storedLog struct {
+	report.Log
+	report.StoredLog
+}
+
+func newReportServer(s *Server, st exemptions.Store) *reportServer {
+	r := &reportServer{s: s, drones: report.NoRegistry, log: s.exStore}
+	if sl, ok := st.(report.StoredLog); ok {
+		r.log = storedLog{s.exStore, sl}
+	}
+	return r
+}
+
+var groupingFromProto = map[noflyv1.ReportGrouping]report.Grouping{
+	noflyv1.ReportGrouping_REPORT_GROUPING_PURPOSE:      report.ByPurpose,
+	noflyv1.ReportGrouping_REPORT_GROUPING_UNIT:         report.ByUnit,
+	noflyv1.ReportGrouping_REPORT_GROUPING_MANUFACTURER: report.ByManufacturer,
+	noflyv1.ReportGrouping_REPORT_GROUPING_MODEL:        report.ByModel,
+	noflyv1.ReportGrouping_REPORT_GROUPING_ZONE:         report.ByZone,
+	noflyv1.ReportGrouping_REPORT_GROUPING_MONTH:        report.ByMonth,
+}
+
+// maxMinGroup bounds min_group: larger hides every group and is a mistake.
+const maxMinGroup = 1000
+
+// GetReport implements nofly.v1.ReportService. It verifies the whole audit
+// log and its records (VerifyAudit), then reads the entries up to the head
+// it verified, checking that they chain to it, and counts them.
+func (r *reportServer) GetReport(ctx context.Context, req *noflyv1.GetReportRequest) (*noflyv1.GetReportResponse, error) {
+	var b badRequest
+	o := report.Options{Drones: r.drones, MinGroup: int(req.GetMinGroup())}
+	if req.GetFrom() == nil {
+		b.add("from", "required")
+	}
+	if req.GetUntil() == nil {
+		b.add("until", "required")
+	}
+	o.From = checkTimestamp(&b, "from", req.GetFrom(), o.From)
+	o.Until = checkTimestamp(&b, "until", req.GetUntil(), o.Until)
+	if !o.From.IsZero() && !o.Until.IsZero() && !o.Until.After(o.From) {
+		b.add("until", "must be after from")
+	}
+	for i, g := range req.GetBy() {
+		field := fmt.Sprintf("by[%d]", i)
+		if !checkEnum(&b, field, g) {
+			continue
+		}
+		rg, ok := groupingFromProto[g]
+		switch {
+		case !ok:
+			b.add(field, "required: PURPOSE, UNIT, MANUFACTURER, MODEL, ZONE or MONTH")
+		case slices.Contains(o.By, rg):
+			b.add(field, "%s given twice", rg)
+		default:
+			o.By = append(o.By, rg)
+		}
+	}
+	if m := req.GetMinGroup(); m < 0 || m > maxMinGroup {
+		b.add("min_group", "%d is not 0 to %d", m, maxMinGroup)
+	}
+	if err := b.err(); err != nil {
+		return nil, r.s.toStatus(ctx, err)
+	}
+	rep, err := r.compute(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return reportToProto(req.GetBy(), rep), nil
+}
+
+// compute verifies the log and reports on it.
+func (r *reportServer) compute(ctx context.Context, o report.Options) (report.Report, error) {
+	rep, err := report.Compute(ctx, r.log, o)
+	switch {
+	case errors.Is(err, report.ErrChain):
+		r.s.log.ErrorContext(ctx, "audit log does not verify; no report", "err", err)
+		return rep, status.Error(codes.FailedPrecondition, err.Error())
+	case err != nil:
+		return rep, r.s.toStatus(ctx, err)
+	}
+	return rep, nil
+}
+
+func reportToProto(by []noflyv1.ReportGrouping, r report.Report) *noflyv1.GetReportResponse {
+	resp := &noflyv1.GetReportResponse{From: timestamppb.New(r.From), Until: timestamppb.New(r.Until), By: by,
+		HeadSeq: r.HeadSeq, HeadHash: r.HeadHash, MinGroup: int32(r.MinGroup), Total: countsToProto(r.Total),
+		UnregisteredDrones: int32(r.Unregistered)}
+	for _, row := range r.Rows {
+		pr := &noflyv1.ReportRow{Key: row.Key, Small: row.Small}
+		if !row.Small {
+			pr.Counts = countsToProto(row.Counts)
+		}
+		resp.Rows = append(resp.Rows, pr)
+	}
+	for _, z := range r.Zones {
+		resp.Zones = append(resp.Zones, &noflyv1.ReportZoneUse{ZoneId: z.Zone, Uses: int32(z.Uses), LegalBases: z.LegalBases, Small: z.Small})
+	}
+	return resp
+}
+
+func countsToProto(c report.Counts) *noflyv1.ReportCounts {
+	return &noflyv1.ReportCounts{Authorised: int32(c.Authorised), AuthorisedExempted: int32(c.AuthorisedExempted),
+		ExemptedChecks: int32(c.ExemptedChecks), UnderExemption: int32(c.UnderExemption), Drones: int32(c.Drones)}
+}
