@@ -14,7 +14,7 @@ func TestLowestReach(t *testing.T) {
 	}{
 		{Limit{Metres: 45, Ref: AGL}, AGL, 45, false},
 		{Limit{Metres: 300, Ref: AMSL}, AGL, 300 - 8850, true}, // the ground may lie 8,850 m above sea level
-		{Limit{Metres: 300, Ref: AGL}, AMSL, 300 - 430, true}, // or 430 m below
+		{Limit{Metres: 300, Ref: AGL}, AMSL, 300 - 430, true},  // or 430 m below
 		{OpenLimit, AGL, math.Inf(-1), false},
 	} {
 		got, mixed := tc.l.LowestReach(tc.ref)
