@@ -556,13 +556,14 @@ func TestPostgresMigrateFromSchema1(t *testing.T) {
 		"DROP TABLE authorisation_exemptions", "DROP TABLE authorisations",
 		"DROP FUNCTION nofly_authorisations_no_edit()", "DROP FUNCTION nofly_authorisations_columns()",
 		"DROP FUNCTION nofly_authorisation_exemptions_named()",
+		"DROP TABLE drones", "DROP FUNCTION nofly_drones_no_delete()", "DROP FUNCTION nofly_drones_guard()",
 		"DELETE FROM schema_migrations WHERE version > 1",
 	} {
 		if _, err := db.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if len(pgstore.Migrations) != 3 {
+	if len(pgstore.Migrations) != 4 {
 		t.Fatalf("%d migrations: undo the newer ones above too", len(pgstore.Migrations))
 	}
 	s := openPostgresURL(t, url)
