@@ -92,6 +92,12 @@ var policy = map[string]access{
 	noflyv1.ExemptionService_ListAuditEvents_FullMethodName:    allow(RoleAuditor),
 	noflyv1.ExemptionService_VerifyAuditLog_FullMethodName:     allow(RoleAuditor),
 
+	noflyv1.DroneService_AddDrone_FullMethodName:    allow(RoleAdmin),
+	noflyv1.DroneService_UpdateDrone_FullMethodName: allow(RoleAdmin),
+	noflyv1.DroneService_RetireDrone_FullMethodName: allow(RoleAdmin),
+	noflyv1.DroneService_GetDrone_FullMethodName:    allow(RoleAdmin, RoleAuditor),
+	noflyv1.DroneService_ListDrones_FullMethodName:  allow(RoleAdmin, RoleAuditor),
+
 	noflyv1.AuthorisationService_IssueAuthorisation_FullMethodName:  allow(RolePilot, RolePlanner),
 	noflyv1.AuthorisationService_GetAuthorisation_FullMethodName:    allow(RoleAdmin, RoleAuditor),
 	noflyv1.AuthorisationService_ListAuthorisations_FullMethodName:  allow(RoleAdmin, RoleAuditor),

@@ -32,6 +32,9 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	if noAlt {
 		f.Caveats = geo.CaveatNoAltitude
 	}
+	if err := s.withFleet(ctx, &f, req.GetClassification(), geo.Band{Lower: q.Alt.Metres, Upper: q.Alt.Metres, Ref: q.Alt.Ref}); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
 	r, asOf, err := s.decide(ctx, set.idx.CheckPosition(q, nil), f, req.GetClientReference(), now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -54,6 +57,10 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 
 		ExemptionsAsOf:  timeToProto(asOf),
 		ExemptionsStale: exemptionsStale(asOf, now),
+
+		PolicyRefusals: refusalsToProto(r.Refusals),
+		Warnings:       r.Warnings,
+		HeightLimit:    s.positionLimit(set, q, f),
 	}, nil
 }
 
@@ -92,7 +99,22 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	if pq.noAlt {
 		f.Caveats = geo.CaveatNoAltitude
 	}
+	if err := s.withFleet(ctx, &f, fp.GetClassification(), pq.height()); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
 	r, asOf, err := s.decide(ctx, hits, f, fp.GetClientReference(), now)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	var (
+		limit     *noflyv1.HeightLimit
+		legLimits []*noflyv1.HeightLimit
+	)
+	if pq.route != nil {
+		limit, legLimits, err = s.routeLimits(ctx, set, *pq.route, f)
+	} else {
+		limit, err = s.areaLimit(set, *pq.area, f)
+	}
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -112,6 +134,10 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 		ZoneSet:         proto.CloneOf(set.info),
 		ExemptionsAsOf:  timeToProto(asOf),
 		ExemptionsStale: exemptionsStale(asOf, now),
+		PolicyRefusals:  refusalsToProto(r.Refusals),
+		Warnings:        r.Warnings,
+		HeightLimit:     limit,
+		LegHeightLimits: legLimits,
 	}, nil
 }
 
@@ -135,7 +161,7 @@ func flight(op *noflyv1.Operator, purpose noflyv1.Purpose) exemptions.Flight {
 // Should the store still refuse, the check fails, not cleared.
 func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight, clientRef string, now time.Time) (exemptions.Result, time.Time, error) {
 	if s.exCache == nil {
-		return exemptions.Decide(hits, f, nil, now), time.Time{}, nil
+		return exemptions.DecideFleet(hits, f, nil, s.rules(), now), time.Time{}, nil
 	}
 	var (
 		r    exemptions.Result
@@ -151,7 +177,7 @@ func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight
 		}
 		var snap *exemptions.Snapshot
 		snap, asOf = s.exCache.Current()
-		r = exemptions.Decide(hits, f, snap, now)
+		r = exemptions.DecideFleet(hits, f, snap, s.rules(), now)
 		if err = s.auditCheck(ctx, &r, f, clientRef, now); !errors.Is(err, exemptions.ErrNotInForce) {
 			break
 		}
