@@ -91,6 +91,8 @@ Commands:
                 issued authorisations and the revocation list
   keys new|export
                 make a signing key; export the public key set
+  drones add|list|show|update|retire
+                the drone registry (administrators; auditors read)
 
 Run "nofly COMMAND --help" for a command's flags and an example, and
 "nofly plan --help" (zones, exemptions, audit) for a group of commands.
@@ -145,7 +147,8 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(),
+		dronesAddCommand(), dronesListCommand(), dronesShowCommand(), dronesUpdateCommand(), dronesRetireCommand()}
 }
 
 // run runs nofly with args (without the program name).
