@@ -72,7 +72,7 @@ func dronesAddCommand() *command {
 the registry does not hold, one retired or in maintenance, or one of another
 unit, is DENIED (unless noflyd runs with --registry warn).`,
 		example: "  nofly drones add --serial 1581F5FHC23610000A0B --manufacturer DJI --model \"Matrice 30T\" --unit AMS-DRONE --clearance regular --class C2\n",
-		flags: func(f *flag.FlagSet) { fs = f; d.register(f, true) },
+		flags:   func(f *flag.FlagSet) { fs = f; d.register(f, true) },
 		run: func(ctx context.Context, e *env, args []string) error {
 			const name = "nofly drones add"
 			if len(args) > 0 {
