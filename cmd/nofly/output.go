@@ -89,7 +89,7 @@ func printResult(w io.Writer, r checkResult, subject string) {
 			}
 		}
 	}
-	if len(r.legLimits) > 1 {
+	if legsDiffer(r.legLimits) {
 		fmt.Fprintln(w, "\nHeight limit by leg:")
 		for _, l := range r.legLimits {
 			fmt.Fprintf(w, "  leg %d: %s\n", l.GetLeg()+1, fmtLimit(l))
@@ -123,6 +123,17 @@ func printResult(w io.Writer, r checkResult, subject string) {
 	if zs := r.zoneSet; zs != nil {
 		fmt.Fprintf(w, "\nZone set %s: %d zones, loaded %s\n", esc(zs.GetVersion()), zs.GetZoneCount(), fmtTime(zs.GetLoadedAt()))
 	}
+}
+
+// legsDiffer reports whether the legs' height limits are worth a list:
+// when they are not all the same.
+func legsDiffer(ls []*noflyv1.HeightLimit) bool {
+	for _, l := range ls[min(1, len(ls)):] {
+		if fmtLimit(l) != fmtLimit(ls[0]) {
+			return true
+		}
+	}
+	return false
 }
 
 // fmtLimit says how high the flight may fly, plainly.

@@ -296,7 +296,7 @@ func (d *droneServer) AddDrone(ctx context.Context, req *noflyv1.AddDroneRequest
 	if err != nil {
 		return nil, err
 	}
-	rec, err = d.s.drones.AddDrone(ctx, rec, callerName(ctx), d.s.stamp())
+	rec, err = d.s.drones.AddDrone(ctx, rec, callerLogName(ctx), d.s.stamp())
 	if err != nil {
 		return nil, d.storeErr(ctx, err)
 	}
@@ -310,7 +310,7 @@ func (d *droneServer) UpdateDrone(ctx context.Context, req *noflyv1.UpdateDroneR
 	if err != nil {
 		return nil, err
 	}
-	rec, err = d.s.drones.UpdateDrone(ctx, rec, callerName(ctx), d.s.stamp())
+	rec, err = d.s.drones.UpdateDrone(ctx, rec, callerLogName(ctx), d.s.stamp())
 	if err != nil {
 		return nil, d.storeErr(ctx, err)
 	}
@@ -327,7 +327,7 @@ func (d *droneServer) RetireDrone(ctx context.Context, req *noflyv1.RetireDroneR
 	if req.GetReason() == "" {
 		return nil, status.Error(codes.InvalidArgument, "reason: required")
 	}
-	rec, err := d.s.drones.RetireDrone(ctx, serial, req.GetReason(), callerName(ctx), d.s.stamp())
+	rec, err := d.s.drones.RetireDrone(ctx, serial, req.GetReason(), callerLogName(ctx), d.s.stamp())
 	if err != nil {
 		return nil, d.storeErr(ctx, err)
 	}
