@@ -65,9 +65,6 @@ const (
 	AttrAny            Attr = "any"
 )
 
-// droneAttr reports whether a tests the drone.
-func (a Attr) droneAttr() bool { return a == AttrManufacturer || a == AttrModel || a == AttrClass }
-
 // Condition is one test of a rule: Attr equals Value (case-insensitive).
 type Condition struct {
 	Attr  Attr
