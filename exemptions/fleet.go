@@ -41,9 +41,12 @@ const (
 // 2019/947, UAS.OPEN.010): 120 m above the ground.
 var DefaultCeiling = geo.Altitude{Metres: 120, Ref: geo.AGL}
 
+// defaultPolicy is fleet.Default(), made once: a Policy is never changed.
+var defaultPolicy = fleet.Default()
+
 func (fl *Fleet) policy() *fleet.Policy {
 	if fl == nil || fl.Policy == nil {
-		return fleet.Default()
+		return defaultPolicy
 	}
 	return fl.Policy
 }
