@@ -48,6 +48,8 @@ type DroneRetirement struct {
 	Reason string    `json:"reason"`
 	By     string    `json:"by"`
 	At     time.Time `json:"at"`
+	// Record is the drone's record as retired.
+	Record fleet.Drone `json:"record"`
 }
 
 // IsDroneError reports whether err is one of the registry's own errors

@@ -590,3 +590,17 @@ func TestPostgresMigrateFromSchema1(t *testing.T) {
 		t.Fatalf("%+v %v", v, err)
 	}
 }
+
+// TestPostgresDroneTampered: a registry row changed behind the log's back
+// is found by VerifyAudit.
+func TestPostgresDroneTampered(t *testing.T) {
+	url := pgtest.New(t)
+	s := openPostgresURL(t, url)
+	defer s.Close()
+	db := rawPG(t, url)
+	storetest.DroneTampered(t, s, func(serial string) {
+		if _, err := db.Exec(context.Background(), `UPDATE drones SET record = jsonb_set(record::jsonb, '{clearance}', '"confidential"')::text WHERE serial = $1`, serial); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -86,3 +86,23 @@ func testDrones(t *testing.T, s exemptions.Store) {
 		t.Errorf("verify: %+v, %v", v, err)
 	}
 }
+
+// DroneTampered is what VerifyAudit must say after a registry row was
+// changed behind the log's back (by tamper, with the store's own SQL).
+func DroneTampered(t *testing.T, s exemptions.Store, tamper func(serial string)) {
+	t.Helper()
+	ds := s.(exemptions.DroneStore)
+	ctx := context.Background()
+	d := fleet.Drone{Serial: "TAMPER-1", Manufacturer: "DJI", Model: "M30T", Unit: "AMS", Status: fleet.StatusActive, Clearance: "regular"}
+	if _, err := ds.AddDrone(ctx, d, "admin", T0); err != nil {
+		t.Fatal(err)
+	}
+	tamper("TAMPER-1")
+	v, err := s.VerifyAudit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Problems) != 1 || v.Problems[0] != "drone TAMPER-1: the registry's record differs from the audit log's last entry for it" {
+		t.Errorf("problems %q", v.Problems)
+	}
+}

@@ -34,7 +34,7 @@ func DroneChange(action exemptions.Action, old *fleet.Drone, d fleet.Drone, acto
 // Retire is the record of old once retired, and the retirement.
 func Retire(old fleet.Drone, reason, actor string, at time.Time) (fleet.Drone, exemptions.DroneRetirement) {
 	old.Status, old.Updated, old.UpdatedBy = fleet.StatusRetired, at.UTC(), actor
-	return old, exemptions.DroneRetirement{Serial: old.Serial, Reason: reason, By: actor, At: at.UTC()}
+	return old, exemptions.DroneRetirement{Serial: old.Serial, Reason: reason, By: actor, At: at.UTC(), Record: old}
 }
 
 // DroneJSON is a record as its row keeps it.
