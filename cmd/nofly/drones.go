@@ -229,7 +229,7 @@ func dronesListCommand() *command {
 	return &command{
 		name:    "drones list",
 		usage:   "[--unit U]",
-		summary: `Lists the drones of the registry, retired ones too (administrators, auditors).`,
+		summary: `Lists the drones of the registry, retired ones too (administrators, auditors; pilots and planners their own unit's).`,
 		example: "  nofly drones list --unit AMS-DRONE\n",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&unit, "unit", "", "only this `unit`'s drones")

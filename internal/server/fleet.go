@@ -253,6 +253,18 @@ var statusToProto = map[fleet.Status]noflyv1.DroneStatus{
 	fleet.StatusRetired:     noflyv1.DroneStatus_DRONE_STATUS_RETIRED,
 }
 
+// fleetDrone is a record from its message, without validation.
+func fleetDrone(p *noflyv1.Drone) (fleet.Drone, error) {
+	rec := fleet.Drone{Serial: p.GetSerial(), Manufacturer: p.GetManufacturer(), Model: p.GetModel(), Class: p.GetClassMark(),
+		Unit: p.GetUnit(), Clearance: p.GetClearance(), Capabilities: p.GetCapabilities()}
+	for st, ps := range statusToProto {
+		if ps == p.GetStatus() {
+			rec.Status = st
+		}
+	}
+	return rec, rec.Validate(nil)
+}
+
 // droneFromProto validates a record against the policy's levels.
 func (d *droneServer) droneFromProto(p *noflyv1.Drone, defaultActive bool) (fleet.Drone, error) {
 	rec := fleet.Drone{Serial: p.GetSerial(), Manufacturer: p.GetManufacturer(), Model: p.GetModel(), Class: p.GetClassMark(),
