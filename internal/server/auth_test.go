@@ -34,8 +34,8 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
-	"github.com/nofly-project/nofly/fleet"
 	"github.com/nofly-project/nofly/exemptions/sqlitestore"
+	"github.com/nofly-project/nofly/fleet"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/devcert"
 )
