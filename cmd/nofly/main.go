@@ -94,6 +94,8 @@ Commands:
   keys new|export
                 make a signing key; export the public key set
   bundle export write an offline bundle: check --bundle answers with no server
+  drones add|list|show|update|retire
+                the drone registry (administrators; auditors read)
 
 Run "nofly COMMAND --help" for a command's flags and an example, and
 "nofly plan --help" (zones, exemptions, audit) for a group of commands.
@@ -148,7 +150,8 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand(),
+		dronesAddCommand(), dronesListCommand(), dronesShowCommand(), dronesUpdateCommand(), dronesRetireCommand()}
 }
 
 // run runs nofly with args (without the program name).

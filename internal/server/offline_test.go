@@ -14,13 +14,16 @@ import (
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/authorisation"
 	"github.com/nofly-project/nofly/bundle"
+	"github.com/nofly-project/nofly/exemptions"
 )
 
-// offlineFixture is a noflyd with exemptions of unit AMS, and an Offline
-// answering from a bundle it exported for AMS around the test zones.
+// offlineFixture is a noflyd with exemptions of unit AMS, the default
+// policy, an enforced registry and the general ceiling that offline
+// answers apply, and an Offline answering from a bundle it exported for AMS
+// around the test zones.
 func offlineFixture(t *testing.T) (*auFixture, *Offline) {
 	t.Helper()
-	f := newAuFixture(t, testSigningKey)
+	f := newAuFleetFixture(t, testSigningKey, &FleetConfig{Registry: exemptions.RegistryEnforced, Ceiling: exemptions.DefaultCeiling})
 	ctx := context.Background()
 	f.create(t, record()) // forensic, up to 60 m AGL
 	other := record()
@@ -57,6 +60,40 @@ func decision[T proto.Message](m T) T {
 	r := c.ProtoReflect()
 	for _, name := range []string{"checked_at", "zone_set", "exemptions_as_of", "exemptions_stale"} {
 		r.Clear(r.Descriptor().Fields().ByName(protoreflect.Name(name)))
+	}
+	return c
+}
+
+// withoutOfflineWarning is an offline answer without the warning that the
+// registry and the policy were not applied, which it must carry (the one
+// difference from noflyd's answer to a check naming no drone).
+func withoutOfflineWarning[T interface {
+	proto.Message
+	GetWarnings() []string
+}](t *testing.T, m T) T {
+	t.Helper()
+	c := proto.CloneOf(m)
+	r := c.ProtoReflect()
+	fd := r.Descriptor().Fields().ByName("warnings")
+	var kept []string
+	found := false
+	for _, w := range m.GetWarnings() {
+		if w == exemptions.OfflineWarning && !found {
+			found = true
+			continue
+		}
+		kept = append(kept, w)
+	}
+	if !found {
+		t.Errorf("offline answer without the warning %q: %v", exemptions.OfflineWarning, m.GetWarnings())
+	}
+	l := r.NewField(fd).List()
+	for _, w := range kept {
+		l.Append(protoreflect.ValueOfString(w))
+	}
+	r.Clear(fd)
+	if len(kept) > 0 {
+		r.Set(fd, protoreflect.ValueOfList(l))
 	}
 	return c
 }
@@ -101,7 +138,10 @@ func TestOfflineSameAsServer(t *testing.T) {
 			if online.GetVerdict() != tc.want {
 				t.Errorf("noflyd: %v, want %v", online.GetVerdict(), tc.want)
 			}
-			if !proto.Equal(decision(online), decision(offline)) {
+			if online.GetHeightLimit() == nil {
+				t.Error("noflyd gave no height limit")
+			}
+			if !proto.Equal(decision(online), decision(withoutOfflineWarning(t, offline))) {
 				t.Errorf("offline differs:\nnoflyd  %v\nbundle  %v", decision(online), decision(offline))
 			}
 		})
@@ -142,7 +182,10 @@ func TestOfflineSameAsServer(t *testing.T) {
 			if online.GetVerdict() != tc.want {
 				t.Errorf("noflyd: %v, want %v", online.GetVerdict(), tc.want)
 			}
-			if !proto.Equal(decision(online), decision(offline)) {
+			if online.GetHeightLimit() == nil {
+				t.Error("noflyd gave no height limit")
+			}
+			if !proto.Equal(decision(online), decision(withoutOfflineWarning(t, offline))) {
 				t.Errorf("offline differs:\nnoflyd  %v\nbundle  %v", decision(online), decision(offline))
 			}
 		})

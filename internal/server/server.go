@@ -70,6 +70,11 @@ type Config struct {
 	// Authorisations configures signed flight authorisations
 	// (authorisations.go), served when Exemptions keeps them.
 	Authorisations AuthorisationConfig
+	// Fleet, when set, applies the force's own rules to every check (the
+	// deployment policy, the drone registry kept in Exemptions, the general
+	// ceiling) and answers each check's height limit (fleet.go); nil keeps
+	// none of them.
+	Fleet *FleetConfig
 }
 
 // Server serves nofly.v1.GeofenceService and the standard health service.
@@ -99,6 +104,10 @@ type Server struct {
 	ready   atomic.Bool // Start succeeded (ready.go)
 
 	authz *authorisationServer // nil unless the exemption store keeps authorisations
+
+	fleetCfg   *FleetConfig                     // nil: no fleet rules
+	fleetRules atomic.Pointer[exemptions.Fleet] // swapped by ReloadPolicy; nil without fleetCfg
+	drones     exemptions.DroneStore            // nil unless the exemption store keeps the registry
 }
 
 // zoneSet is an index with what clients are told about it. It is immutable.
@@ -143,6 +152,10 @@ func newServer(cfg Config) *Server {
 	if as, ok := cfg.Exemptions.(exemptions.AuthorisationStore); ok {
 		s.authz = newAuthorisationServer(s, as, cfg.Authorisations)
 	}
+	if ds, ok := cfg.Exemptions.(exemptions.DroneStore); ok {
+		s.drones = ds
+	}
+	s.fleetCfg = cfg.Fleet
 	if s.metrics != nil {
 		s.metrics.bind(s)
 	}
@@ -157,6 +170,9 @@ func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
 	}
 	if s.authz != nil {
 		s.health.SetServingStatus(noflyv1.AuthorisationService_ServiceDesc.ServiceName, st)
+	}
+	if s.drones != nil {
+		s.health.SetServingStatus(noflyv1.DroneService_ServiceDesc.ServiceName, st)
 	}
 }
 
@@ -279,6 +295,9 @@ func (s *Server) Register(g *grpc.Server) {
 	}
 	if s.authz != nil {
 		noflyv1.RegisterAuthorisationServiceServer(g, s.authz)
+	}
+	if s.drones != nil {
+		g.RegisterService(decodeChecked(&noflyv1.DroneService_ServiceDesc), &droneServer{s: s})
 	}
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)

@@ -415,8 +415,11 @@ type CheckPositionRequest struct {
 	// every variant counts (the conservative answer). Each hit's zone says
 	// which variant it is.
 	OperationCategory OperationCategory `protobuf:"varint,16,opt,name=operation_category,json=operationCategory,proto3,enum=nofly.v1.OperationCategory" json:"operation_category,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The operation's classification, a level of the deployment policy
+	// (e.g. "regular", "confidential"); empty means the policy's lowest.
+	Classification string `protobuf:"bytes,30,opt,name=classification,proto3" json:"classification,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CheckPositionRequest) Reset() {
@@ -498,6 +501,13 @@ func (x *CheckPositionRequest) GetOperationCategory() OperationCategory {
 	return OperationCategory_OPERATION_CATEGORY_UNSPECIFIED
 }
 
+func (x *CheckPositionRequest) GetClassification() string {
+	if x != nil {
+		return x.Classification
+	}
+	return ""
+}
+
 // CheckPositionResponse answers a CheckPositionRequest.
 type CheckPositionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -530,9 +540,19 @@ type CheckPositionResponse struct {
 	// seconds): the exemption database cannot be reached, and exemptions
 	// issued or revoked since then are not taken into account. The verdict
 	// still applies every zone; only the exemptions may be out of date.
-	ExemptionsStale bool `protobuf:"varint,10,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"` // Field numbers 11 to 19 are kept for exemptions applied to the check.
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	ExemptionsStale bool `protobuf:"varint,10,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"`
+	// Field numbers 11 to 19 are kept for exemptions applied to the check.
+	// Why the force's own rules (registry, deployment policy, general
+	// ceiling) refuse the flight, apart from the airspace's conflicts. Any one
+	// makes the verdict DENIED; exemptions never override them.
+	PolicyRefusals []*PolicyRefusal `protobuf:"bytes,30,rep,name=policy_refusals,json=policyRefusals,proto3" json:"policy_refusals,omitempty"`
+	// What the answer must say besides, e.g. that the registry is not
+	// enforced.
+	Warnings []string `protobuf:"bytes,31,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// How high the flight may fly here.
+	HeightLimit   *HeightLimit `protobuf:"bytes,32,opt,name=height_limit,json=heightLimit,proto3" json:"height_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckPositionResponse) Reset() {
@@ -633,6 +653,27 @@ func (x *CheckPositionResponse) GetExemptionsStale() bool {
 		return x.ExemptionsStale
 	}
 	return false
+}
+
+func (x *CheckPositionResponse) GetPolicyRefusals() []*PolicyRefusal {
+	if x != nil {
+		return x.PolicyRefusals
+	}
+	return nil
+}
+
+func (x *CheckPositionResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *CheckPositionResponse) GetHeightLimit() *HeightLimit {
+	if x != nil {
+		return x.HeightLimit
+	}
+	return nil
 }
 
 // Waypoint is a point of a route. Between waypoints the route is a straight
@@ -884,8 +925,11 @@ type FlightPlan struct {
 	// The flight's category of operation (see
 	// CheckPositionRequest.operation_category).
 	OperationCategory OperationCategory `protobuf:"varint,16,opt,name=operation_category,json=operationCategory,proto3,enum=nofly.v1.OperationCategory" json:"operation_category,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The operation's classification (see
+	// CheckPositionRequest.classification).
+	Classification string `protobuf:"bytes,30,opt,name=classification,proto3" json:"classification,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *FlightPlan) Reset() {
@@ -992,6 +1036,13 @@ func (x *FlightPlan) GetOperationCategory() OperationCategory {
 	return OperationCategory_OPERATION_CATEGORY_UNSPECIFIED
 }
 
+func (x *FlightPlan) GetClassification() string {
+	if x != nil {
+		return x.Classification
+	}
+	return ""
+}
+
 type isFlightPlan_Geometry interface {
 	isFlightPlan_Geometry()
 }
@@ -1087,7 +1138,17 @@ type CheckFlightPlanResponse struct {
 	// True when exemptions_as_of is older than the server expects: the
 	// exemption database cannot be reached, and exemptions issued or revoked
 	// since then are not taken into account.
-	ExemptionsStale bool `protobuf:"varint,11,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"` // Field numbers 12 to 19 are kept for exemptions applied to the check.
+	ExemptionsStale bool `protobuf:"varint,11,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"`
+	// Field numbers 12 to 19 are kept for exemptions applied to the check.
+	// Why the force's own rules refuse the flight (see
+	// CheckPositionResponse.policy_refusals).
+	PolicyRefusals []*PolicyRefusal `protobuf:"bytes,30,rep,name=policy_refusals,json=policyRefusals,proto3" json:"policy_refusals,omitempty"`
+	// What the answer must say besides.
+	Warnings []string `protobuf:"bytes,31,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// How high the whole route or area may be flown: the lowest of the legs'.
+	HeightLimit *HeightLimit `protobuf:"bytes,32,opt,name=height_limit,json=heightLimit,proto3" json:"height_limit,omitempty"`
+	// For a route, each leg's, in order (at most the first 100 legs).
+	LegHeightLimits []*HeightLimit `protobuf:"bytes,33,rep,name=leg_height_limits,json=legHeightLimits,proto3" json:"leg_height_limits,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1197,6 +1258,34 @@ func (x *CheckFlightPlanResponse) GetExemptionsStale() bool {
 		return x.ExemptionsStale
 	}
 	return false
+}
+
+func (x *CheckFlightPlanResponse) GetPolicyRefusals() []*PolicyRefusal {
+	if x != nil {
+		return x.PolicyRefusals
+	}
+	return nil
+}
+
+func (x *CheckFlightPlanResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *CheckFlightPlanResponse) GetHeightLimit() *HeightLimit {
+	if x != nil {
+		return x.HeightLimit
+	}
+	return nil
+}
+
+func (x *CheckFlightPlanResponse) GetLegHeightLimits() []*HeightLimit {
+	if x != nil {
+		return x.LegHeightLimits
+	}
+	return nil
 }
 
 // ListZonesRequest asks for a page of zones.
@@ -1463,7 +1552,7 @@ var File_nofly_v1_geofence_service_proto protoreflect.FileDescriptor
 
 const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fnofly/v1/geofence_service.proto\x12\bnofly.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15nofly/v1/common.proto\x1a nofly/v1/exemption_service.proto\x1a\x13nofly/v1/zone.proto\"F\n" +
+	"\x1fnofly/v1/geofence_service.proto\x12\bnofly.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15nofly/v1/common.proto\x1a nofly/v1/exemption_service.proto\x1a\x14nofly/v1/fleet.proto\x1a\x13nofly/v1/zone.proto\"F\n" +
 	"\x06Caveat\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.nofly.v1.CaveatKindR\x04kind\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"\x9b\x01\n" +
@@ -1488,7 +1577,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\acaveats\x18\a \x03(\v2\x10.nofly.v1.CaveatR\acaveats\x128\n" +
 	"\texemption\x18\b \x01(\v2\x1a.nofly.v1.AppliedExemptionR\texemption\x12;\n" +
 	"\vnot_covered\x18\t \x03(\v2\x1a.nofly.v1.ExemptionRefusalR\n" +
-	"notCovered\"\xf6\x02\n" +
+	"notCovered\"\x9e\x03\n" +
 	"\x14CheckPositionRequest\x12.\n" +
 	"\bposition\x18\x01 \x01(\v2\x12.nofly.v1.PositionR\bposition\x12.\n" +
 	"\baltitude\x18\x02 \x01(\v2\x12.nofly.v1.AltitudeR\baltitude\x12*\n" +
@@ -1496,7 +1585,8 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\boperator\x18\x04 \x01(\v2\x12.nofly.v1.OperatorR\boperator\x12+\n" +
 	"\apurpose\x18\x05 \x01(\x0e2\x11.nofly.v1.PurposeR\apurpose\x12)\n" +
 	"\x10client_reference\x18\x06 \x01(\tR\x0fclientReference\x12J\n" +
-	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\"\x9a\x04\n" +
+	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\x12&\n" +
+	"\x0eclassification\x18\x1e \x01(\tR\x0eclassification\"\xb2\x05\n" +
 	"\x15CheckPositionResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -1513,7 +1603,10 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"exemptions\x12D\n" +
 	"\x10exemptions_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
 	"\x10exemptions_stale\x18\n" +
-	" \x01(\bR\x0fexemptionsStale\"w\n" +
+	" \x01(\bR\x0fexemptionsStale\x12@\n" +
+	"\x0fpolicy_refusals\x18\x1e \x03(\v2\x17.nofly.v1.PolicyRefusalR\x0epolicyRefusals\x12\x1a\n" +
+	"\bwarnings\x18\x1f \x03(\tR\bwarnings\x128\n" +
+	"\fheight_limit\x18  \x01(\v2\x15.nofly.v1.HeightLimitR\vheightLimit\"w\n" +
 	"\bWaypoint\x12\x1a\n" +
 	"\blatitude\x18\x01 \x01(\x01R\blatitude\x12\x1c\n" +
 	"\tlongitude\x18\x02 \x01(\x01R\tlongitude\x12\"\n" +
@@ -1527,7 +1620,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\apolygon\x18\x01 \x01(\v2\x11.nofly.v1.PolygonH\x00R\apolygon\x12*\n" +
 	"\x06circle\x18\x02 \x01(\v2\x10.nofly.v1.CircleH\x00R\x06circle\x12*\n" +
 	"\x04band\x18\x03 \x01(\v2\x16.nofly.v1.AltitudeBandR\x04bandB\a\n" +
-	"\x05shape\"\xb6\x03\n" +
+	"\x05shape\"\xde\x03\n" +
 	"\n" +
 	"FlightPlan\x12)\n" +
 	"\x10client_reference\x18\x01 \x01(\tR\x0fclientReference\x12.\n" +
@@ -1538,12 +1631,13 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\bbuffer_m\x18\x06 \x01(\x01R\abufferM\x12'\n" +
 	"\x05route\x18\a \x01(\v2\x0f.nofly.v1.RouteH\x00R\x05route\x12$\n" +
 	"\x04area\x18\b \x01(\v2\x0e.nofly.v1.AreaH\x00R\x04area\x12J\n" +
-	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategoryB\n" +
+	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\x12&\n" +
+	"\x0eclassification\x18\x1e \x01(\tR\x0eclassificationB\n" +
 	"\n" +
 	"\bgeometry\"O\n" +
 	"\x16CheckFlightPlanRequest\x125\n" +
 	"\vflight_plan\x18\x01 \x01(\v2\x14.nofly.v1.FlightPlanR\n" +
-	"flightPlan\"\xc9\x04\n" +
+	"flightPlan\"\xa4\x06\n" +
 	"\x17CheckFlightPlanResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -1561,7 +1655,11 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"exemptions\x12D\n" +
 	"\x10exemptions_as_of\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
-	"\x10exemptions_stale\x18\v \x01(\bR\x0fexemptionsStale\"\xa1\x01\n" +
+	"\x10exemptions_stale\x18\v \x01(\bR\x0fexemptionsStale\x12@\n" +
+	"\x0fpolicy_refusals\x18\x1e \x03(\v2\x17.nofly.v1.PolicyRefusalR\x0epolicyRefusals\x12\x1a\n" +
+	"\bwarnings\x18\x1f \x03(\tR\bwarnings\x128\n" +
+	"\fheight_limit\x18  \x01(\v2\x15.nofly.v1.HeightLimitR\vheightLimit\x12A\n" +
+	"\x11leg_height_limits\x18! \x03(\v2\x15.nofly.v1.HeightLimitR\x0flegHeightLimits\"\xa1\x01\n" +
 	"\x10ListZonesRequest\x12)\n" +
 	"\x04bbox\x18\x01 \x01(\v2\x15.nofly.v1.BoundingBoxR\x04bbox\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -1640,12 +1738,14 @@ var file_nofly_v1_geofence_service_proto_goTypes = []any{
 	(Purpose)(0),                    // 26: nofly.v1.Purpose
 	(OperationCategory)(0),          // 27: nofly.v1.OperationCategory
 	(*ZoneSetInfo)(nil),             // 28: nofly.v1.ZoneSetInfo
-	(*Polygon)(nil),                 // 29: nofly.v1.Polygon
-	(*Circle)(nil),                  // 30: nofly.v1.Circle
-	(*AltitudeBand)(nil),            // 31: nofly.v1.AltitudeBand
-	(*BoundingBox)(nil),             // 32: nofly.v1.BoundingBox
-	(ZoneView)(0),                   // 33: nofly.v1.ZoneView
-	(*Zone)(nil),                    // 34: nofly.v1.Zone
+	(*PolicyRefusal)(nil),           // 29: nofly.v1.PolicyRefusal
+	(*HeightLimit)(nil),             // 30: nofly.v1.HeightLimit
+	(*Polygon)(nil),                 // 31: nofly.v1.Polygon
+	(*Circle)(nil),                  // 32: nofly.v1.Circle
+	(*AltitudeBand)(nil),            // 33: nofly.v1.AltitudeBand
+	(*BoundingBox)(nil),             // 34: nofly.v1.BoundingBox
+	(ZoneView)(0),                   // 35: nofly.v1.ZoneView
+	(*Zone)(nil),                    // 36: nofly.v1.Zone
 }
 var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	1,  // 0: nofly.v1.Caveat.kind:type_name -> nofly.v1.CaveatKind
@@ -1671,49 +1771,54 @@ var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	28, // 20: nofly.v1.CheckPositionResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
 	20, // 21: nofly.v1.CheckPositionResponse.exemptions:type_name -> nofly.v1.AppliedExemption
 	24, // 22: nofly.v1.CheckPositionResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	7,  // 23: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
-	17, // 24: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
-	29, // 25: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
-	30, // 26: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
-	31, // 27: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
-	25, // 28: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
-	26, // 29: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
-	24, // 30: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
-	24, // 31: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
-	8,  // 32: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
-	9,  // 33: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
-	27, // 34: nofly.v1.FlightPlan.operation_category:type_name -> nofly.v1.OperationCategory
-	10, // 35: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
-	0,  // 36: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
-	4,  // 37: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
-	4,  // 38: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
-	2,  // 39: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
-	19, // 40: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
-	24, // 41: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
-	28, // 42: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	20, // 43: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	24, // 44: nofly.v1.CheckFlightPlanResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	32, // 45: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
-	33, // 46: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
-	34, // 47: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
-	28, // 48: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	33, // 49: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
-	34, // 50: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
-	28, // 51: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	34, // 52: nofly.v1.GetZoneResponse.variants:type_name -> nofly.v1.Zone
-	5,  // 53: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
-	11, // 54: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
-	13, // 55: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
-	15, // 56: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
-	6,  // 57: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
-	12, // 58: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
-	14, // 59: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
-	16, // 60: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
-	57, // [57:61] is the sub-list for method output_type
-	53, // [53:57] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	29, // 23: nofly.v1.CheckPositionResponse.policy_refusals:type_name -> nofly.v1.PolicyRefusal
+	30, // 24: nofly.v1.CheckPositionResponse.height_limit:type_name -> nofly.v1.HeightLimit
+	7,  // 25: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
+	17, // 26: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
+	31, // 27: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
+	32, // 28: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
+	33, // 29: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
+	25, // 30: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
+	26, // 31: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
+	24, // 32: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
+	24, // 33: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
+	8,  // 34: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
+	9,  // 35: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
+	27, // 36: nofly.v1.FlightPlan.operation_category:type_name -> nofly.v1.OperationCategory
+	10, // 37: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
+	0,  // 38: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
+	4,  // 39: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
+	4,  // 40: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
+	2,  // 41: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
+	19, // 42: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
+	24, // 43: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
+	28, // 44: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	20, // 45: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	24, // 46: nofly.v1.CheckFlightPlanResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	29, // 47: nofly.v1.CheckFlightPlanResponse.policy_refusals:type_name -> nofly.v1.PolicyRefusal
+	30, // 48: nofly.v1.CheckFlightPlanResponse.height_limit:type_name -> nofly.v1.HeightLimit
+	30, // 49: nofly.v1.CheckFlightPlanResponse.leg_height_limits:type_name -> nofly.v1.HeightLimit
+	34, // 50: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
+	35, // 51: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
+	36, // 52: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
+	28, // 53: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	35, // 54: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
+	36, // 55: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
+	28, // 56: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	36, // 57: nofly.v1.GetZoneResponse.variants:type_name -> nofly.v1.Zone
+	5,  // 58: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
+	11, // 59: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
+	13, // 60: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
+	15, // 61: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
+	6,  // 62: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
+	12, // 63: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
+	14, // 64: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
+	16, // 65: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
+	62, // [62:66] is the sub-list for method output_type
+	58, // [58:62] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_geofence_service_proto_init() }
@@ -1723,6 +1828,7 @@ func file_nofly_v1_geofence_service_proto_init() {
 	}
 	file_nofly_v1_common_proto_init()
 	file_nofly_v1_exemption_service_proto_init()
+	file_nofly_v1_fleet_proto_init()
 	file_nofly_v1_zone_proto_init()
 	file_nofly_v1_geofence_service_proto_msgTypes[1].OneofWrappers = []any{}
 	file_nofly_v1_geofence_service_proto_msgTypes[5].OneofWrappers = []any{}
