@@ -47,6 +47,12 @@ func TestDecideFleet(t *testing.T) {
 		{name: "at the general ceiling", drone: "PA1", aircraft: parrot, height: geo.Band{Lower: 120, Upper: 120, Ref: geo.AGL}, verdict: Clear},
 		{name: "ceiling in another reference", drone: "PA1", aircraft: parrot, height: geo.Band{Lower: 500, Upper: 500, Ref: geo.AMSL}, verdict: Clear, warn: "cannot be compared"},
 		{name: "no drone, confidential", cls: "confidential", verdict: Denied, refusals: []string{"clearance", "policy.txt:2"}},
+		// Offline: no registry to hold the drone against, and every answer says so.
+		{name: "offline, not registered", drone: "X9", mode: RegistryOffline, verdict: Clear, warn: OfflineWarning},
+		{name: "offline, no drone", mode: RegistryOffline, verdict: Clear, warn: OfflineWarning},
+		{name: "offline, exempted", hits: []geo.Hit{hit}, drone: "X9", mode: RegistryOffline, verdict: Exempted, warn: OfflineWarning},
+		{name: "offline, above the general ceiling", drone: "X9", mode: RegistryOffline, height: geo.Band{Lower: 121, Upper: 121, Ref: geo.AGL}, verdict: Denied, refusals: []string{"ceiling"}, warn: OfflineWarning},
+		{name: "offline, confidential: no drone shown cleared", drone: "X9", mode: RegistryOffline, cls: "confidential", verdict: Denied, refusals: []string{"clearance", "policy.txt:2"}, warn: OfflineWarning},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/ed25519"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,5 +220,43 @@ func TestOfflineRefuses(t *testing.T) {
 		Geometry: route(wp(52.15, 4.2, 40), wp(52.15, 4.8, 40))}}
 	if resp, err := off.CheckFlightPlan(ctx, buffered, clock); err == nil || !strings.Contains(err.Error(), "outside the bundle's area") {
 		t.Errorf("a route whose buffer leaves the area: %v, %v", resp.GetVerdict(), err)
+	}
+}
+
+// TestOfflineFleet: a bundle holds no registry and no policy. A drone the
+// bundle cannot look up is not refused for it, but the answer says the
+// registry was not applied; the general ceiling holds offline as on noflyd.
+func TestOfflineFleet(t *testing.T) {
+	f, off := offlineFixture(t)
+	ctx := context.Background()
+	req := func(drone string, metres float64) *noflyv1.CheckPositionRequest {
+		return &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.15, Longitude: 4.5}, Altitude: alt(metres),
+			At: timestamppb.New(clock.Add(30 * time.Minute)), Operator: &noflyv1.Operator{Unit: "AMS", PilotId: "P1", DroneSerial: drone},
+			Purpose: noflyv1.Purpose_PURPOSE_FORENSIC}
+	}
+	online, err := f.checks.CheckPosition(ctx, req("NOT-REGISTERED-1", 50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if online.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED || len(online.GetPolicyRefusals()) != 1 {
+		t.Errorf("noflyd, unregistered drone: %v, refusals %v; want DENIED by the registry", online.GetVerdict(), online.GetPolicyRefusals())
+	}
+	offline, err := off.CheckPosition(ctx, req("NOT-REGISTERED-1", 50), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offline.GetVerdict() != noflyv1.Verdict_VERDICT_CLEAR || len(offline.GetPolicyRefusals()) != 0 ||
+		!slices.Contains(offline.GetWarnings(), exemptions.OfflineWarning) {
+		t.Errorf("offline, unregistered drone: %v, refusals %v, warnings %q; want CLEAR with the offline warning",
+			offline.GetVerdict(), offline.GetPolicyRefusals(), offline.GetWarnings())
+	}
+	high, err := off.CheckPosition(ctx, req("", 150), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if high.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED || len(high.GetPolicyRefusals()) != 1 ||
+		high.GetPolicyRefusals()[0].GetRuleLocation() != "ceiling" || high.GetHeightLimit().GetMetres() != 120 {
+		t.Errorf("offline at 150 m AGL: %v, refusals %v, limit %v; want DENIED by the 120 m general ceiling",
+			high.GetVerdict(), high.GetPolicyRefusals(), high.GetHeightLimit())
 	}
 }
