@@ -6,6 +6,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"github.com/nofly-project/nofly/fleet"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -16,6 +17,15 @@ type Flight struct {
 	Unit, Pilot, Drone string
 	// Purpose is empty when the flight gave none.
 	Purpose Purpose
+	// Classification is the operation's classification, a level of the
+	// policy (Fleet); "" means the policy's lowest level.
+	Classification string
+	// Aircraft is the registry's record of Drone: nil when the flight names
+	// no drone or the registry holds none of that serial.
+	Aircraft *fleet.Drone
+	// Height is the flight's own heights, lowest to highest; Ref
+	// RefUnknown when the flight gave none.
+	Height geo.Band
 	// Where: exactly one of Point (a position check), Route (the waypoints
 	// of a route, with Buffer) or Area (an operating area, with Buffer) is
 	// set, as Kind says.

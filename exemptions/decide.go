@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nofly-project/nofly/fleet"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -60,6 +61,14 @@ type Result struct {
 	// by id; only when the verdict is EXEMPTED (a DENIED flight applies
 	// none).
 	Applied []*Exemption
+	// Refusals are the reasons the registry, the deployment policy or the
+	// general ceiling refuse the flight, whatever the zones say: any one
+	// makes the verdict DENIED, and no exemption overrides it. They are
+	// apart from Conflicts, which are the airspace's.
+	Refusals []fleet.Refusal
+	// Warnings are what the answer must say besides (e.g. that the
+	// registry is not enforced).
+	Warnings []string
 }
 
 // AppliedIDs lists the ids of r.Applied.
@@ -96,6 +105,29 @@ func (r *Result) ConflictZones() []string {
 // that any number of checks may share one Snapshot; the result points into
 // both. f.Caveats joins the hits' caveats.
 func Decide(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time) Result {
+	return DecideFleet(hits, f, snap, nil, now)
+}
+
+// DecideFleet is Decide with the force's own rules: the drone registry,
+// the deployment policy and the general ceiling (fl; nil keeps none, as
+// Decide). A flight they refuse is DENIED whatever the zones say, with
+// Result.Refusals saying why; exemptions never override a refusal. It is
+// pure, as Decide.
+func DecideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time) Result {
+	r := decideZones(hits, f, snap, now)
+	if fl == nil {
+		return r
+	}
+	r.Refusals, r.Warnings = fl.judge(&f)
+	if len(r.Refusals) > 0 {
+		r.Verdict = Denied
+		r.Applied = nil
+	}
+	return r
+}
+
+// decideZones decides on the airspace alone: zones and exemptions.
+func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time) Result {
 	r := Result{Verdict: Clear, Caveats: f.Caveats}
 	var blocking int
 	for i := range hits {

@@ -111,6 +111,7 @@ func (f *refFlag) geo() geo.VerticalRef {
 // operatorFlags are who flies and why, on every check.
 type operatorFlags struct {
 	unit, pilot, drone string
+	classification     string
 	purpose            noflyv1.Purpose
 	category           noflyv1.OperationCategory
 }
@@ -119,6 +120,7 @@ func (o *operatorFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.unit, "unit", "", "police `unit` that flies")
 	fs.StringVar(&o.pilot, "pilot", "", "remote pilot's `id`")
 	fs.StringVar(&o.drone, "drone", "", "drone `serial` number")
+	fs.StringVar(&o.classification, "classification", "", "the operation's `classification`, a level of the server's deployment policy (e.g. regular, confidential); default: the lowest, regular")
 	fs.Func("purpose", "`PURPOSE` of the flight: "+strings.Join(purposeNames(), ", "), func(s string) error {
 		p, ok := noflyv1.Purpose_value["PURPOSE_"+strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), "-", "_"))]
 		if !ok || p == 0 {

@@ -152,6 +152,7 @@ input or connection error.`,
 					caveats: check.GetCaveats(), zoneSet: check.GetZoneSet(), window: check.GetWindow(), route: p.Route != nil,
 					exemptions:     check.GetExemptions(),
 					exemptionsAsOf: check.GetExemptionsAsOf(), checkedAt: check.GetCheckedAt(), stale: check.GetExemptionsStale(),
+					refusals: check.GetPolicyRefusals(), warnings: check.GetWarnings(), limit: check.GetHeightLimit(), legLimits: check.GetLegHeightLimits(),
 				}, planSubject(p, fp, check, pf.maxAlt.set && !pf.minAlt.set))
 				if r := resp.GetRecord(); r != nil {
 					fmt.Fprintf(e.stdout, "\nAuthorisation %s for drone %s, valid %s to %s, written to %s (%d bytes, key %s)\n",

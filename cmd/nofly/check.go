@@ -66,6 +66,7 @@ error.`,
 				Operator:          op.operator(),
 				Purpose:           op.purpose,
 				OperationCategory: op.category,
+				Classification:    op.classification,
 
 				ClientReference: reference,
 			}
@@ -100,6 +101,7 @@ error.`,
 				verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
 				caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), exemptions: resp.GetExemptions(),
 				exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
+				refusals: resp.GetPolicyRefusals(), warnings: resp.GetWarnings(), limit: resp.GetHeightLimit(),
 			}
 			subject := fmt.Sprintf("Position %s, %s, at %s", fmtPosition(lat.v, lon.v), height, fmtTime(resp.GetAt()))
 			if e.json {

@@ -110,7 +110,8 @@ connection error.`,
 				verdict: resp.GetVerdict(), conflicts: resp.GetConflicts(), advisories: resp.GetAdvisories(),
 				caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
 				exemptions: resp.GetExemptions(), exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(),
-				stale: resp.GetExemptionsStale(),
+				stale:    resp.GetExemptionsStale(),
+				refusals: resp.GetPolicyRefusals(), warnings: resp.GetWarnings(), limit: resp.GetHeightLimit(), legLimits: resp.GetLegHeightLimits(),
 			}, planSubject(p, fp, resp, pf.maxAlt.set && !pf.minAlt.set))
 			if err := verdictError(resp.GetVerdict()); err != nil {
 				fmt.Fprintln(e.stdout, "\nNo fence written: the flight may not go ahead.")

@@ -98,6 +98,8 @@ Commands:
   bundle export write an offline bundle: check --bundle answers with no server
   report        oversight report: how often, for what, with which drones
                 (administrators, auditors)
+  drones add|list|show|update|retire
+                the drone registry (administrators; auditors read)
 
 Run "nofly COMMAND --help" for a command's flags and an example, and
 "nofly plan --help" (zones, exemptions, audit) for a group of commands.
@@ -152,7 +154,8 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand(), monitorCommand(), reportCommand()}
+		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand(), monitorCommand(), reportCommand(),
+		dronesAddCommand(), dronesListCommand(), dronesShowCommand(), dronesUpdateCommand(), dronesRetireCommand()}
 }
 
 // run runs nofly with args (without the program name).

@@ -34,18 +34,28 @@ type checkResult struct {
 	// too long ago.
 	exemptionsAsOf, checkedAt *timestamppb.Timestamp
 	stale                     bool
+	// refusals are the force's own rules' (registry, policy, general
+	// ceiling), apart from the airspace's conflicts; warnings what the
+	// server says besides.
+	refusals []*noflyv1.PolicyRefusal
+	warnings []string
+	// limit is how high the flight may fly; legLimits per leg of a route.
+	limit     *noflyv1.HeightLimit
+	legLimits []*noflyv1.HeightLimit
 }
 
 // printResult prints a check result for a person: the verdict first, then
 // the blocking zones, the advisories and the caveats.
 func printResult(w io.Writer, r checkResult, subject string) {
 	nc, na := len(r.conflicts), len(r.advisories)
-	switch r.verdict {
-	case noflyv1.Verdict_VERDICT_DENIED:
+	switch nr := len(r.refusals); {
+	case r.verdict == noflyv1.Verdict_VERDICT_DENIED && nr > 0:
+		fmt.Fprintf(w, "DENIED — refused by %d rule%s of the force; %d blocking zone%s", nr, plural(nr), nc, plural(nc))
+	case r.verdict == noflyv1.Verdict_VERDICT_DENIED:
 		fmt.Fprintf(w, "DENIED — %d blocking zone%s", nc, plural(nc))
-	case noflyv1.Verdict_VERDICT_CLEAR:
+	case r.verdict == noflyv1.Verdict_VERDICT_CLEAR:
 		fmt.Fprint(w, "CLEAR — no blocking zones")
-	case noflyv1.Verdict_VERDICT_EXEMPTED:
+	case r.verdict == noflyv1.Verdict_VERDICT_EXEMPTED:
 		fmt.Fprintf(w, "EXEMPTED — %d blocking zone%s, covered by exemption%s: keep the conditions", nc, plural(nc), plural(len(r.exemptions)))
 	default:
 		fmt.Fprint(w, strings.TrimPrefix(r.verdict.String(), "VERDICT_"))
@@ -53,11 +63,37 @@ func printResult(w io.Writer, r checkResult, subject string) {
 	if na > 0 {
 		fmt.Fprintf(w, "; %d advisor%s: read the conditions", na, pluralY(na))
 	}
-	fmt.Fprintf(w, "\n%s\n", esc(subject))
+	fmt.Fprintln(w)
+	if r.limit != nil {
+		fmt.Fprintln(w, fmtLimit(r.limit))
+	}
+	fmt.Fprintln(w, esc(subject))
 	if r.stale {
 		fmt.Fprintf(w, "\nWARNING: exemptions as of %s%s: the server cannot reach its exemption database;\n"+
 			"exemptions issued or revoked since then are not taken into account.\n",
 			fmtTime(r.exemptionsAsOf), fmtAge(r.exemptionsAsOf, r.checkedAt))
+	}
+	if len(r.warnings) > 0 {
+		fmt.Fprintln(w)
+		for _, m := range r.warnings {
+			fmt.Fprintf(w, "WARNING: %s\n", esc(m))
+		}
+	}
+	if len(r.refusals) > 0 {
+		fmt.Fprintln(w, "\nRefused by the force's rules (no exemption overrides these):")
+		for _, x := range r.refusals {
+			if x.GetRuleText() != "" {
+				fmt.Fprintf(w, "  %s  %q: %s\n", esc(x.GetRuleLocation()), esc(x.GetRuleText()), esc(x.GetReason()))
+			} else {
+				fmt.Fprintf(w, "  %s: %s\n", esc(x.GetRuleLocation()), esc(x.GetReason()))
+			}
+		}
+	}
+	if legsDiffer(r.legLimits) {
+		fmt.Fprintln(w, "\nHeight limit by leg:")
+		for _, l := range r.legLimits {
+			fmt.Fprintf(w, "  leg %d: %s\n", l.GetLeg()+1, fmtLimit(l))
+		}
 	}
 	if nc > 0 {
 		fmt.Fprintln(w, "\nBlocking zones:")
@@ -87,6 +123,36 @@ func printResult(w io.Writer, r checkResult, subject string) {
 	if zs := r.zoneSet; zs != nil {
 		fmt.Fprintf(w, "\nZone set %s: %d zones, loaded %s\n", esc(zs.GetVersion()), zs.GetZoneCount(), fmtTime(zs.GetLoadedAt()))
 	}
+}
+
+// legsDiffer reports whether the legs' height limits are worth a list:
+// when they are not all the same.
+func legsDiffer(ls []*noflyv1.HeightLimit) bool {
+	for _, l := range ls[min(1, len(ls)):] {
+		if fmtLimit(l) != fmtLimit(ls[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+// fmtLimit says how high the flight may fly, plainly.
+func fmtLimit(l *noflyv1.HeightLimit) string {
+	var b strings.Builder
+	switch l.GetKind() {
+	case noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_BLOCKED:
+		fmt.Fprintf(&b, "Blocked from the ground (%s)", esc(l.GetLimitedBy()))
+	case noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_LIMITED:
+		fmt.Fprintf(&b, "You may fly here up to %s m %s (limited by %s)", fmtMetres(l.GetMetres()), shortRef(l.GetReference()), esc(l.GetLimitedBy()))
+	case noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_UNLIMITED:
+		b.WriteString("No height limit known here")
+	default:
+		b.WriteString("Height limit not answered")
+	}
+	if n := l.GetNote(); n != "" {
+		fmt.Fprintf(&b, "\n  (%s)", esc(n))
+	}
+	return b.String()
 }
 
 func printHits(w io.Writer, hits []*noflyv1.ZoneHit, r checkResult) {

@@ -85,6 +85,7 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				caveats: resp.GetCaveats(), zoneSet: resp.GetZoneSet(), window: resp.GetWindow(), route: p.Route != nil,
 				exemptions:     resp.GetExemptions(),
 				exemptionsAsOf: resp.GetExemptionsAsOf(), checkedAt: resp.GetCheckedAt(), stale: resp.GetExemptionsStale(),
+				refusals: resp.GetPolicyRefusals(), warnings: resp.GetWarnings(), limit: resp.GetHeightLimit(), legLimits: resp.GetLegHeightLimits(),
 			}
 			subject := planSubject(p, fp, resp, pf.maxAlt.set && !pf.minAlt.set)
 			if e.json {
@@ -163,6 +164,7 @@ func (pf *planFlags) plan(e *env, name string, args []string) (*flightplan.Plan,
 		Operator:          pf.op.operator(),
 		Purpose:           pf.op.purpose,
 		OperationCategory: pf.op.category,
+		Classification:    pf.op.classification,
 		BufferM:           pf.buffer,
 	}
 	if pf.buffer >= 0 && p.MinBuffer > pf.buffer {

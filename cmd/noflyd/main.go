@@ -31,6 +31,7 @@ import (
 
 	"github.com/nofly-project/nofly/authorisation"
 	"github.com/nofly-project/nofly/data"
+	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/asynclog"
 	"github.com/nofly-project/nofly/internal/buildinfo"
@@ -90,7 +91,7 @@ harness queries; beyond loopback only over TLS with access tokens verified
 against --interuss-jwks. See docs/interuss.md.
 
 Signals: SIGHUP reloads the zone files, the certificates, the roles
-file and the InterUSS key set; if any has a problem, every problem is logged and the old one stays
+file, the InterUSS key set and the policy; if any has a problem, every problem is logged and the old one stays
 in service. SIGTERM or SIGINT stop
 accepting calls, let calls in flight finish (up to --grace) and exit.
 
@@ -122,6 +123,9 @@ type config struct {
 	version   bool // --version: print it and exit
 	signing   signingFlags
 	interuss  interussFlags
+	policy    string  // --policy: the deployment policy file
+	registry  string  // --registry: enforced or warn
+	ceiling   float64 // --general-ceiling, metres AGL; 0: none
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -140,6 +144,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.interuss.register(fset)
 	fset.StringVar(&c.metrics, "metrics-listen", "", "`address` to serve Prometheus metrics on, at /metrics (host:port, e.g. 127.0.0.1:9600); default: none")
 	fset.BoolVar(&c.pprof, "pprof", false, "also serve Go profiles at /debug/pprof/ on --metrics-listen")
+	fset.StringVar(&c.policy, "policy", "", "deployment policy `file` (docs/policy.md), reloaded on SIGHUP; default: levels regular and confidential, no rules")
+	fset.StringVar(&c.registry, "registry", "enforced", "drone registry `mode`: enforced (a check naming an unregistered, inactive or other unit's drone is DENIED) or warn")
+	fset.Float64Var(&c.ceiling, "general-ceiling", 120, "general ceiling in `metres` AGL when the policy sets none (EU open category: 120); 0: none")
 	fset.BoolVar(&c.version, "version", false, "print noflyd's version (module version, VCS revision) and exit")
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), usage)
@@ -159,6 +166,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.mapping != "" && len(c.zones) == 0 {
 		return nil, errors.New("--zones-mapping needs --zones")
+	}
+	if c.registry != "enforced" && c.registry != "warn" {
+		return nil, fmt.Errorf("--registry %q: want enforced or warn", c.registry)
+	}
+	if !(c.ceiling >= 0 && c.ceiling <= 10000) {
+		return nil, fmt.Errorf("--general-ceiling %v: want 0 to 10000 metres", c.ceiling)
 	}
 	if c.pprof && c.metrics == "" {
 		return nil, errors.New("--pprof needs --metrics-listen")
@@ -248,7 +261,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	load, sources := loader(c.zones, c.mapping)
 	metrics := server.NewMetrics()
 	srv, err := server.Prepare(server.Config{Load: load, Sources: sources, Log: log, Exemptions: store,
-		Auth: sec.auth, Metrics: metrics, Authorisations: authz})
+		Auth: sec.auth, Metrics: metrics, Authorisations: authz, Fleet: fleetConfig(c)})
 	if err != nil {
 		return err
 	}
@@ -309,6 +322,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			_ = sec.reload(ctx, log) // logs its own problems
 			iu.reload(ctx)
+			_ = srv.ReloadPolicy(ctx) // logs its own problems, keeps the old policy
 		case sig := <-stops:
 			stop(ctx, log, srv, g, c.grace, sig.String())
 			return nil
@@ -351,4 +365,16 @@ func stop(ctx context.Context, log *slog.Logger, srv *server.Server, g grpcServe
 	case <-time.After(time.Until(end)):
 		log.ErrorContext(ctx, "calls still running at the end of the grace period; exiting without them", "grace", grace)
 	}
+}
+
+// fleetConfig is the force's own rules as the flags set them.
+func fleetConfig(c *config) *server.FleetConfig {
+	fc := &server.FleetConfig{PolicyFile: c.policy}
+	if c.registry == "warn" {
+		fc.Registry = exemptions.RegistryWarn
+	}
+	if c.ceiling > 0 {
+		fc.Ceiling = geo.Altitude{Metres: c.ceiling, Ref: geo.AGL}
+	}
+	return fc
 }

@@ -133,7 +133,7 @@ func fail(caller context.Context, op string, err error) error {
 		return nil
 	}
 	if errors.Is(err, exemptions.ErrNotFound) || exemptions.IsFailedPrecondition(err) || errors.Is(err, exemptions.ErrBadPageToken) || errors.Is(err, exemptions.ErrNotInForce) ||
-		errors.Is(err, exemptions.ErrRequestReused) {
+		errors.Is(err, exemptions.ErrRequestReused) || exemptions.IsDroneError(err) {
 		return err
 	}
 	if cerr := caller.Err(); cerr != nil {

@@ -556,13 +556,14 @@ func TestPostgresMigrateFromSchema1(t *testing.T) {
 		"DROP TABLE authorisation_exemptions", "DROP TABLE authorisations",
 		"DROP FUNCTION nofly_authorisations_no_edit()", "DROP FUNCTION nofly_authorisations_columns()",
 		"DROP FUNCTION nofly_authorisation_exemptions_named()",
+		"DROP TABLE drones", "DROP FUNCTION nofly_drones_no_delete()", "DROP FUNCTION nofly_drones_guard()",
 		"DELETE FROM schema_migrations WHERE version > 1",
 	} {
 		if _, err := db.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if len(pgstore.Migrations) != 3 {
+	if len(pgstore.Migrations) != 4 {
 		t.Fatalf("%d migrations: undo the newer ones above too", len(pgstore.Migrations))
 	}
 	s := openPostgresURL(t, url)
@@ -588,4 +589,18 @@ func TestPostgresMigrateFromSchema1(t *testing.T) {
 	if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() || v.Records != 2 {
 		t.Fatalf("%+v %v", v, err)
 	}
+}
+
+// TestPostgresDroneTampered: a registry row changed behind the log's back
+// is found by VerifyAudit.
+func TestPostgresDroneTampered(t *testing.T) {
+	url := pgtest.New(t)
+	s := openPostgresURL(t, url)
+	defer s.Close()
+	db := rawPG(t, url)
+	storetest.DroneTampered(t, s, func(serial string) {
+		if _, err := db.Exec(context.Background(), `UPDATE drones SET record = jsonb_set(record::jsonb, '{clearance}', '"confidential"')::text WHERE serial = $1`, serial); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -179,6 +179,32 @@ var pgMigrations = []string{
 	END $$;
 	CREATE TRIGGER authorisation_exemptions_named BEFORE INSERT ON authorisation_exemptions
 		FOR EACH ROW EXECUTE FUNCTION nofly_authorisation_exemptions_named();`,
+	// 4: the drone registry: records kept, never deleted (a drone is
+	// retired); every change is also in the audit log.
+	`CREATE TABLE drones (
+		serial text PRIMARY KEY,
+		unit   text NOT NULL,
+		record text NOT NULL -- JSON of the record
+	);
+	CREATE INDEX drones_unit ON drones (unit, serial);
+	CREATE FUNCTION nofly_drones_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		RAISE EXCEPTION 'drones are never deleted: retire them' USING ERRCODE = 'integrity_constraint_violation';
+	END $$;
+	CREATE TRIGGER drones_no_delete BEFORE DELETE ON drones
+		FOR EACH ROW EXECUTE FUNCTION nofly_drones_no_delete();
+	CREATE FUNCTION nofly_drones_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF TG_OP = 'UPDATE' AND (OLD.record::jsonb ->> 'status' = 'retired' OR NEW.serial IS DISTINCT FROM OLD.serial) THEN
+			RAISE EXCEPTION 'a retired drone''s record is kept as it was' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		IF NEW.serial IS DISTINCT FROM NEW.record::jsonb ->> 'serial' OR NEW.unit IS DISTINCT FROM NEW.record::jsonb ->> 'unit' THEN
+			RAISE EXCEPTION 'a drone''s columns must agree with the record' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER drones_guard BEFORE INSERT OR UPDATE ON drones
+		FOR EACH ROW EXECUTE FUNCTION nofly_drones_guard();`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema

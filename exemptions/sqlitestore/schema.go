@@ -112,4 +112,21 @@ var migrations = []string{
 		WHEN NOT EXISTS (SELECT 1 FROM authorisations a, json_each(a.record, '$.ExemptionIDs') x
 			WHERE a.id = NEW.authorisation_id AND x.value = NEW.exemption_id)
 		BEGIN SELECT RAISE(ABORT, 'an exemption row must name an exemption its authorisation relied on'); END;`,
+	// 5: the drone registry: records kept, never deleted (a drone is
+	// retired); every change is also in the audit log.
+	`CREATE TABLE drones (
+		serial TEXT PRIMARY KEY,
+		unit   TEXT NOT NULL,
+		record TEXT NOT NULL -- JSON of the record
+	) WITHOUT ROWID;
+	CREATE INDEX drones_unit ON drones (unit, serial);
+	CREATE TRIGGER drones_no_delete BEFORE DELETE ON drones
+		BEGIN SELECT RAISE(ABORT, 'drones are never deleted: retire them'); END;
+	CREATE TRIGGER drones_columns BEFORE INSERT ON drones
+		WHEN NEW.serial IS NOT json_extract(NEW.record, '$.serial') OR NEW.unit IS NOT json_extract(NEW.record, '$.unit')
+		BEGIN SELECT RAISE(ABORT, 'a drone''s columns must agree with the record'); END;
+	CREATE TRIGGER drones_retired BEFORE UPDATE ON drones
+		WHEN json_extract(OLD.record, '$.status') = 'retired' OR NEW.serial IS NOT OLD.serial
+			OR NEW.unit IS NOT json_extract(NEW.record, '$.unit') OR NEW.serial IS NOT json_extract(NEW.record, '$.serial')
+		BEGIN SELECT RAISE(ABORT, 'a retired drone''s record is kept as it was'); END;`,
 }

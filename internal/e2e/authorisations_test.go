@@ -84,6 +84,9 @@ func TestAuthorisationScenario(t *testing.T) {
 		"--conditions", "call the tower 10 minutes before take-off", "--legal-basis", "ILT/2026/0042")...)
 	wantExit(t, r, 0)
 	ex := strings.TrimSpace(r.stdout)
+	// The drone is the unit's, in the registry (an unregistered one is refused).
+	wantExit(t, nofly(t, d.addr, append(c.flags("admin"), "drones", "add", "--serial", "DJI-M30T-0001", "--manufacturer", "DJI",
+		"--model", "Matrice 30T", "--unit", "AMS-DRONE", "--clearance", "regular")...), 0)
 
 	r = nofly(t, d.addr, authorise...)
 	wantExit(t, r, 0)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
 )
 
 // noflyOffline runs nofly with args in a new network namespace, which has
@@ -100,7 +101,7 @@ func TestFieldKit(t *testing.T) {
 		if !strings.Contains(off.stderr, "OFFLINE: answered from bundle") {
 			t.Errorf("%v: the offline answer does not say so: %s", c, off)
 		}
-		if a, b := decisionJSON(t, c[0], on.stdout), decisionJSON(t, c[0], off.stdout); !proto.Equal(a, b) {
+		if a, b := decisionJSON(t, c[0], on.stdout, false), decisionJSON(t, c[0], off.stdout, true); !proto.Equal(a, b) {
 			t.Errorf("%v: offline differs:\nnoflyd %v\nbundle %v", c, a, b)
 		}
 	}
@@ -170,7 +171,7 @@ func TestFieldKit(t *testing.T) {
 
 // decisionJSON reads a --json check answer without what differs between
 // noflyd and a bundle by design: when, and from which zone set source.
-func decisionJSON(t *testing.T, kind, out string) proto.Message {
+func decisionJSON(t *testing.T, kind, out string, offline bool) proto.Message {
 	t.Helper()
 	var m proto.Message = &noflyv1.CheckPositionResponse{}
 	if kind == "plan" {
@@ -183,6 +184,26 @@ func decisionJSON(t *testing.T, kind, out string) proto.Message {
 	for _, f := range []string{"checked_at", "zone_set", "exemptions_as_of", "exemptions_stale"} {
 		if fd := r.Descriptor().Fields().ByName(protoreflect.Name(f)); fd != nil {
 			r.Clear(fd)
+		}
+	}
+	if offline {
+		// An offline answer must say that the registry and the policy were
+		// not applied; that warning is its one difference from noflyd's.
+		fd := r.Descriptor().Fields().ByName("warnings")
+		old, kept, found := r.Get(fd).List(), r.NewField(fd).List(), false
+		for i := range old.Len() {
+			if w := old.Get(i).String(); w == exemptions.OfflineWarning && !found {
+				found = true
+			} else {
+				kept.Append(old.Get(i))
+			}
+		}
+		if !found {
+			t.Errorf("offline answer without the warning %q: %s", exemptions.OfflineWarning, out)
+		}
+		r.Clear(fd)
+		if kept.Len() > 0 {
+			r.Set(fd, protoreflect.ValueOfList(kept))
 		}
 	}
 	return m

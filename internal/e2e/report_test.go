@@ -220,13 +220,21 @@ func TestReport(t *testing.T) {
 	// Now, through the binaries: an exemption and an exempted check.
 	wantExit(t, nofly(t, d.addr, append(c.flags("admin"), "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR",
 		"--from", "-1h", "--until", "+8h", "--max-alt", "120", "--legal-basis", "ILT/2026/0060")...), 0)
+	wantExit(t, nofly(t, d.addr, append(c.flags("admin"), "drones", "add", "--serial", "DJI-M30T-0009", "--manufacturer", "DJI",
+		"--model", "M30T", "--unit", "AMS-DRONE", "--clearance", "regular")...), 0)
 	wantExit(t, nofly(t, d.addr, append(c.flags("pilot"), "check", "--lat", "52.31", "--lon", "4.76", "--alt", "100",
 		"--drone", "DJI-M30T-0009", "--purpose", "traffic-accident")...), 0)
 	today := time.Now().UTC()
-	resp = reportJSON(t, nofly(t, d.addr, append(c.flags("admin"), "report", "--from", today.Add(-24*time.Hour).Format("2006-01-02"),
-		"--until", today.Add(48*time.Hour).Format("2006-01-02"), "--by", "purpose", "--json")...))
-	if want := map[string]string{"TRAFFIC_ACCIDENT": "0/0/1/1/1"}; resp.GetHeadSeq() != 16 || !equalMaps(rows(resp), want) {
-		t.Errorf("today: head %d, rows %v; want 16, %v", resp.GetHeadSeq(), rows(resp), want)
+	todayPeriod := []string{"report", "--from", today.Add(-24 * time.Hour).Format("2006-01-02"),
+		"--until", today.Add(48 * time.Hour).Format("2006-01-02")}
+	resp = reportJSON(t, nofly(t, d.addr, append(c.flags("admin"), append(todayPeriod, "--by", "purpose", "--json")...)...))
+	if want := map[string]string{"TRAFFIC_ACCIDENT": "0/0/1/1/1"}; resp.GetHeadSeq() != 17 || !equalMaps(rows(resp), want) {
+		t.Errorf("today: head %d, rows %v; want 17, %v", resp.GetHeadSeq(), rows(resp), want)
+	}
+	// The drone is in the registry now: its make and model, not "unregistered".
+	resp = reportJSON(t, nofly(t, d.addr, append(c.flags("admin"), append(todayPeriod, "--by", "manufacturer,model", "--json")...)...))
+	if want := map[string]string{"DJI|M30T": "0/0/1/1/1"}; !equalMaps(rows(resp), want) || resp.GetUnregisteredDrones() != 0 {
+		t.Errorf("today by make: rows %v, %d unregistered; want %v, 0", rows(resp), resp.GetUnregisteredDrones(), want)
 	}
 	if z := resp.GetZones(); len(z) != 1 || strings.Join(z[0].GetLegalBases(), ",") != "ILT/2026/0060" {
 		t.Errorf("today's zones: %v", z)

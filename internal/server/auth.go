@@ -94,6 +94,13 @@ var policy = map[string]access{
 	noflyv1.ExemptionService_ListAuditEvents_FullMethodName:    allow(RoleAuditor),
 	noflyv1.ExemptionService_VerifyAuditLog_FullMethodName:     allow(RoleAuditor),
 
+	noflyv1.DroneService_AddDrone_FullMethodName:    allow(RoleAdmin),
+	noflyv1.DroneService_UpdateDrone_FullMethodName: allow(RoleAdmin),
+	noflyv1.DroneService_RetireDrone_FullMethodName: allow(RoleAdmin),
+	noflyv1.DroneService_GetDrone_FullMethodName:    allow(RoleAdmin, RoleAuditor),
+	// Pilots and planners list their own unit's drones only (bind).
+	noflyv1.DroneService_ListDrones_FullMethodName: allow(RoleAdmin, RoleAuditor, RolePilot, RolePlanner),
+
 	noflyv1.AuthorisationService_IssueAuthorisation_FullMethodName:  allow(RolePilot, RolePlanner),
 	noflyv1.AuthorisationService_GetAuthorisation_FullMethodName:    allow(RoleAdmin, RoleAuditor),
 	noflyv1.AuthorisationService_ListAuthorisations_FullMethodName:  allow(RoleAdmin, RoleAuditor),
@@ -285,6 +292,10 @@ func bind(id Identity, req any) string {
 	case *noflyv1.RevokeAuthorisationRequest:
 		return bindName(id, &r.RevokedBy, "revoked_by")
 	case *noflyv1.ExportBundleRequest:
+		if id.Role == RolePilot || id.Role == RolePlanner {
+			return bindField(&r.Unit, id.Unit, "unit", "unit")
+		}
+	case *noflyv1.ListDronesRequest:
 		if id.Role == RolePilot || id.Role == RolePlanner {
 			return bindField(&r.Unit, id.Unit, "unit", "unit")
 		}

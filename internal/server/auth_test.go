@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/exemptions/sqlitestore"
+	"github.com/nofly-project/nofly/fleet"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/devcert"
 )
@@ -186,7 +188,50 @@ func (f *authFixture) calls(t *testing.T) map[string]func(ctx context.Context, c
 	authc := func(conn *grpc.ClientConn) noflyv1.AuthorisationServiceClient {
 		return noflyv1.NewAuthorisationServiceClient(conn)
 	}
+	dronec := func(conn *grpc.ClientConn) noflyv1.DroneServiceClient { return noflyv1.NewDroneServiceClient(conn) }
+	// A drone for the calls that need one, and fresh serials for adds.
+	var serials atomic.Int64
+	drone := func(serial string) *noflyv1.Drone {
+		return &noflyv1.Drone{Serial: serial, Manufacturer: "Parrot", Model: "Anafi USA", Unit: "AMS", Clearance: "regular",
+			Status: noflyv1.DroneStatus_DRONE_STATUS_ACTIVE}
+	}
+	fresh := func() string { return fmt.Sprintf("ROLE-%d", serials.Add(1)) }
+	addDrone := func(serial string) {
+		d, err := fleetDrone(drone(serial))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.(exemptions.DroneStore).AddDrone(context.Background(), d, "test", clock); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return map[string]func(ctx context.Context, conn *grpc.ClientConn) error{
+		noflyv1.DroneService_AddDrone_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := dronec(conn).AddDrone(ctx, &noflyv1.AddDroneRequest{Drone: drone(fresh())})
+			return err
+		},
+		noflyv1.DroneService_UpdateDrone_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			serial := fresh()
+			addDrone(serial)
+			_, err := dronec(conn).UpdateDrone(ctx, &noflyv1.UpdateDroneRequest{Drone: drone(serial)})
+			return err
+		},
+		noflyv1.DroneService_RetireDrone_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			serial := fresh()
+			addDrone(serial)
+			_, err := dronec(conn).RetireDrone(ctx, &noflyv1.RetireDroneRequest{Serial: serial, Reason: "test"})
+			return err
+		},
+		noflyv1.DroneService_GetDrone_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			serial := fresh()
+			addDrone(serial)
+			_, err := dronec(conn).GetDrone(ctx, &noflyv1.GetDroneRequest{Serial: serial})
+			return err
+		},
+		noflyv1.DroneService_ListDrones_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := dronec(conn).ListDrones(ctx, &noflyv1.ListDronesRequest{})
+			return err
+		},
 		noflyv1.GeofenceService_CheckPosition_FullMethodName: func(ctx context.Context, conn *grpc.ClientConn) error {
 			req := positionIn(50, clock)
 			req.Operator = nil // each pilot checks as itself
@@ -329,15 +374,20 @@ func TestRoles(t *testing.T) {
 		revAu   = noflyv1.AuthorisationService_RevokeAuthorisation_FullMethodName
 		crl     = noflyv1.AuthorisationService_GetRevocationList_FullMethodName
 		keys    = noflyv1.AuthorisationService_GetKeySet_FullMethodName
+		addDr   = noflyv1.DroneService_AddDrone_FullMethodName
+		updDr   = noflyv1.DroneService_UpdateDrone_FullMethodName
+		retDr   = noflyv1.DroneService_RetireDrone_FullMethodName
+		getDr   = noflyv1.DroneService_GetDrone_FullMethodName
+		listDr  = noflyv1.DroneService_ListDrones_FullMethodName
 	)
 	anyone := []string{health, hlist, watch}
 	withRole := append([]string{list, get, reflect, crl, keys}, anyone...)
 	allowed := map[string][]string{
-		"pilot":   append([]string{check, plan, issueAu}, withRole...),
-		"pilot2":  append([]string{check, plan, issueAu}, withRole...),
-		"planner": append([]string{plan, issueAu}, withRole...),
-		"admin":   append([]string{create, super, revoke, getEx, listEx, getAu, listAu, revAu, report}, withRole...),
-		"auditor": append([]string{getEx, listEx, audit, verify, getAu, listAu, report}, withRole...),
+		"pilot":   append([]string{check, plan, issueAu, listDr}, withRole...),
+		"pilot2":  append([]string{check, plan, issueAu, listDr}, withRole...),
+		"planner": append([]string{plan, issueAu, listDr}, withRole...),
+		"admin":   append([]string{create, super, revoke, getEx, listEx, getAu, listAu, revAu, addDr, updDr, retDr, getDr, listDr, report}, withRole...),
+		"auditor": append([]string{getEx, listEx, audit, verify, getAu, listAu, getDr, listDr, report}, withRole...),
 		"norole":  anyone,
 	}
 	calls := f.calls(t)
@@ -735,5 +785,35 @@ func TestAmbiguousSubjects(t *testing.T) {
 				t.Fatalf("ListExemptions: %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestDroneListBinding: pilots and planners list their own unit's drones
+// only.
+func TestDroneListBinding(t *testing.T) {
+	f := newAuthFixture(t)
+	ds := f.store.(exemptions.DroneStore)
+	for _, d := range []fleet.Drone{
+		{Serial: "AMS-1", Manufacturer: "DJI", Model: "M30T", Unit: "AMS", Status: fleet.StatusActive, Clearance: "regular"},
+		{Serial: "RTM-1", Manufacturer: "DJI", Model: "M30T", Unit: "RTM", Status: fleet.StatusActive, Clearance: "regular"},
+	} {
+		if _, err := ds.AddDrone(context.Background(), d, "test", clock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, who := range []string{"pilot", "planner"} {
+		c := noflyv1.NewDroneServiceClient(f.as(t, who))
+		resp, err := c.ListDrones(context.Background(), &noflyv1.ListDronesRequest{})
+		if err != nil || len(resp.GetDrones()) != 1 || resp.GetDrones()[0].GetSerial() != "AMS-1" {
+			t.Errorf("%s lists %v, %v; want AMS-1 only", who, resp.GetDrones(), err)
+		}
+		_, err = c.ListDrones(context.Background(), &noflyv1.ListDronesRequest{Unit: "RTM"})
+		if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), `unit "RTM" is not your unit (AMS)`) {
+			t.Errorf("%s lists RTM's: %v", who, err)
+		}
+	}
+	resp, err := noflyv1.NewDroneServiceClient(f.as(t, "auditor")).ListDrones(context.Background(), &noflyv1.ListDronesRequest{})
+	if err != nil || len(resp.GetDrones()) != 2 {
+		t.Errorf("auditor lists %v, %v; want both", resp.GetDrones(), err)
 	}
 }

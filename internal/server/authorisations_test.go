@@ -50,6 +50,12 @@ type auFixture struct {
 // newAuFixture is newExFixture with a signing key (when key is set).
 func newAuFixture(t *testing.T, key ed25519.PrivateKey) *auFixture {
 	t.Helper()
+	return newAuFleetFixture(t, key, nil)
+}
+
+// newAuFleetFixture is newAuFixture with the fleet rules fl (nil: none).
+func newAuFleetFixture(t *testing.T, key ed25519.PrivateKey, fl *FleetConfig) *auFixture {
+	t.Helper()
 	zones := readZones(t, testZones)
 	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
 	if err != nil {
@@ -63,6 +69,7 @@ func newAuFixture(t *testing.T, key ed25519.PrivateKey) *auFixture {
 		Now:            func() time.Time { return now },
 		Exemptions:     store,
 		Authorisations: AuthorisationConfig{Key: key, Issuer: "test", MaxValidity: 4 * time.Hour},
+		Fleet:          fl,
 	})
 	if err != nil {
 		t.Fatal(err)

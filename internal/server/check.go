@@ -13,10 +13,12 @@ import (
 )
 
 // A check runs in three steps: the request becomes a geo query and the
-// zones it meets (newPositionCheck, newPlanCheck), exemptions.Decide
-// decides, and the decision becomes the response (response). noflyd's
+// zones it meets (newPositionCheck, newPlanCheck), exemptions.DecideFleet
+// decides and exemptions.HighestCleared answers how high the flight may
+// go (limits), and the decision becomes the response (response). noflyd's
 // handlers and the offline bundle (Offline) run the same steps; only where
-// the exemptions come from, and the audit, differ.
+// the exemptions, the drone registry and the policy come from, and the
+// audit, differ.
 
 // positionCheck is a position check up to its decision.
 type positionCheck struct {
@@ -25,6 +27,7 @@ type positionCheck struct {
 	basic bool // the BASIC view: no zone texts
 	f     exemptions.Flight
 	hits  []geo.Hit
+	limit *noflyv1.HeightLimit // set by limits; nil without fleet rules
 }
 
 func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now time.Time) (*positionCheck, error) {
@@ -38,6 +41,8 @@ func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now tim
 	if noAlt {
 		c.f.Caveats = geo.CaveatNoAltitude
 	}
+	c.f.Classification = req.GetClassification()
+	c.f.Height = geo.Band{Lower: q.Alt.Metres, Upper: q.Alt.Metres, Ref: q.Alt.Ref}
 	c.hits = idx.CheckPosition(q, nil)
 	return c, nil
 }
@@ -61,7 +66,18 @@ func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *nofl
 
 		ExemptionsAsOf:  timeToProto(asOf),
 		ExemptionsStale: exemptionsStale(asOf, now),
+
+		PolicyRefusals: refusalsToProto(r.Refusals),
+		Warnings:       r.Warnings,
+		HeightLimit:    c.limit,
 	}
+}
+
+// limits answers how high the flight may fly at the position, by the
+// zones of idx, the exemptions of snap and the fleet rules fl (nil: no
+// answer). c.f must be complete (withFleet) first.
+func (c *positionCheck) limits(idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) {
+	c.limit = positionLimit(idx, c.q, c.f, snap, fl)
 }
 
 // planCheck is a flight-plan check up to its decision.
@@ -71,6 +87,9 @@ type planCheck struct {
 	hits []geo.Hit
 	kind string // "route" or "area"
 	size int    // waypoints
+
+	limit     *noflyv1.HeightLimit   // set by limits; nil without fleet rules
+	legLimits []*noflyv1.HeightLimit // a route's, leg by leg
 }
 
 // newPlanCheck ends the geometry's work when ctx ends (deadline,
@@ -102,7 +121,20 @@ func newPlanCheck(ctx context.Context, idx *geo.Index, req *noflyv1.CheckFlightP
 	if pq.noAlt {
 		c.f.Caveats = geo.CaveatNoAltitude
 	}
+	c.f.Classification, c.f.Height = fp.GetClassification(), pq.height()
 	return c, nil
+}
+
+// limits answers how high the plan may be flown, as positionCheck.limits;
+// a route leg by leg and as a whole.
+func (c *planCheck) limits(ctx context.Context, idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) error {
+	var err error
+	if c.pq.route != nil {
+		c.limit, c.legLimits, err = routeLimits(ctx, idx, *c.pq.route, c.f, snap, fl)
+	} else {
+		c.limit, err = areaLimit(idx, *c.pq.area, c.f, snap, fl)
+	}
+	return err
 }
 
 func (c *planCheck) response(r *exemptions.Result, fp *noflyv1.FlightPlan, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckFlightPlanResponse {
@@ -119,5 +151,9 @@ func (c *planCheck) response(r *exemptions.Result, fp *noflyv1.FlightPlan, now t
 		ZoneSet:         proto.CloneOf(info),
 		ExemptionsAsOf:  timeToProto(asOf),
 		ExemptionsStale: exemptionsStale(asOf, now),
+		PolicyRefusals:  refusalsToProto(r.Refusals),
+		Warnings:        r.Warnings,
+		HeightLimit:     c.limit,
+		LegHeightLimits: c.legLimits,
 	}
 }

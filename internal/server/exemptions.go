@@ -172,6 +172,10 @@ var actionFromProto = map[noflyv1.AuditAction]exemptions.Action{
 
 	noflyv1.AuditAction_AUDIT_ACTION_AUTHORISE:            exemptions.ActionAuthorise,
 	noflyv1.AuditAction_AUDIT_ACTION_REVOKE_AUTHORISATION: exemptions.ActionRevokeAuthorisation,
+
+	noflyv1.AuditAction_AUDIT_ACTION_DRONE_ADD:    exemptions.ActionDroneAdd,
+	noflyv1.AuditAction_AUDIT_ACTION_DRONE_UPDATE: exemptions.ActionDroneUpdate,
+	noflyv1.AuditAction_AUDIT_ACTION_DRONE_RETIRE: exemptions.ActionDroneRetire,
 }
 
 // ListAuditEvents implements nofly.v1.ExemptionService.

@@ -27,6 +27,9 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 		return nil, s.toStatus(ctx, err)
 	}
 	q := c.q
+	if err := s.withFleet(ctx, &c.f); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
 	r, asOf, err := s.decide(ctx, c.hits, c.f, req.GetClientReference(), now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -36,6 +39,7 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 		where = append(where, "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String())
 	}
 	s.logCheck(ctx, "position checked", &r, req.GetOperator(), req.GetPurpose(), append(where, "at", q.At)...)
+	c.limits(set.idx, s.snapshot(), s.rules())
 	return c.response(&r, now, set.info, asOf), nil
 }
 
@@ -48,8 +52,14 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 		return nil, s.toStatus(ctx, err)
 	}
 	fp := req.GetFlightPlan()
+	if err := s.withFleet(ctx, &c.f); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
 	r, asOf, err := s.decide(ctx, c.hits, c.f, fp.GetClientReference(), now)
 	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	if err := c.limits(ctx, set.idx, s.snapshot(), s.rules()); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	s.logCheck(ctx, "flight plan checked", &r, fp.GetOperator(), fp.GetPurpose(),
@@ -78,7 +88,7 @@ func flight(op *noflyv1.Operator, purpose noflyv1.Purpose) exemptions.Flight {
 // Should the store still refuse, the check fails, not cleared.
 func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight, clientRef string, now time.Time) (exemptions.Result, time.Time, error) {
 	if s.exCache == nil {
-		return exemptions.Decide(hits, f, nil, now), time.Time{}, nil
+		return exemptions.DecideFleet(hits, f, nil, s.rules(), now), time.Time{}, nil
 	}
 	var (
 		r    exemptions.Result
@@ -94,7 +104,7 @@ func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight
 		}
 		var snap *exemptions.Snapshot
 		snap, asOf = s.exCache.Current()
-		r = exemptions.Decide(hits, f, snap, now)
+		r = exemptions.DecideFleet(hits, f, snap, s.rules(), now)
 		if err = s.auditCheck(ctx, &r, f, clientRef, now); !errors.Is(err, exemptions.ErrNotInForce) {
 			break
 		}

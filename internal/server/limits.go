@@ -165,6 +165,8 @@ var textLimits = map[protoreflect.FullName]int{
 	"nofly.v1.ListZonesRequest.page_token":           MaxTokenBytes,
 	"nofly.v1.ListExemptionsRequest.page_token":      MaxTokenBytes,
 	"nofly.v1.ListAuditEventsRequest.page_token":     MaxTokenBytes,
+	"nofly.v1.RetireDroneRequest.reason":             MaxFreeTextBytes,
+	"nofly.v1.Drone.updated_by":                      MaxSubjectBytes,
 }
 
 // textLimit is the limit of a string field.

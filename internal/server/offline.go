@@ -15,13 +15,20 @@ import (
 
 // Offline answers checks from an offline bundle, with no server: the
 // request is validated, turned into a geo query and decided
-// (exemptions.Decide) and answered by the same code as CheckPosition and
-// CheckFlightPlan (check.go), on the bundle's zones and exemptions. Nothing
-// is recorded: an offline check that relied on an exemption is in no audit
-// log, which docs/fieldkit.md says.
+// (exemptions.DecideFleet) and answered by the same code as CheckPosition
+// and CheckFlightPlan (check.go), on the bundle's zones and exemptions.
+// Nothing is recorded: an offline check that relied on an exemption is in
+// no audit log, which docs/fieldkit.md says.
+//
+// A bundle holds no drone registry and no deployment policy: offline
+// answers apply the default policy's levels and the general ceiling (the
+// EU open category's 120 m AGL, exemptions.DefaultCeiling), hold no drone
+// against the registry, and say so in a warning (exemptions.OfflineWarning)
+// on every answer.
 type Offline struct {
-	b    *bundle.Loaded
-	info *noflyv1.ZoneSetInfo
+	b     *bundle.Loaded
+	info  *noflyv1.ZoneSetInfo
+	rules *exemptions.Fleet
 }
 
 // NewOffline answers checks from b; name is the bundle's file, shown as the
@@ -30,7 +37,7 @@ func NewOffline(b *bundle.Loaded, name string) *Offline {
 	return &Offline{b: b, info: &noflyv1.ZoneSetInfo{
 		Version: b.ZoneSet.Version, LoadedAt: timestamppb.New(b.IssuedAt),
 		ZoneCount: int32(len(b.Zones)), Sources: []string{"bundle:" + name},
-	}}
+	}, rules: &exemptions.Fleet{Registry: exemptions.RegistryOffline, Ceiling: exemptions.DefaultCeiling}}
 }
 
 // OfflineError is a check the bundle cannot answer: another unit's, or
@@ -83,7 +90,8 @@ func (o *Offline) CheckPosition(_ context.Context, req *noflyv1.CheckPositionReq
 	if err := o.when(c.q.At, c.q.At); err != nil {
 		return nil, err
 	}
-	r := exemptions.Decide(c.hits, c.f, o.b.Snapshot, now)
+	r := exemptions.DecideFleet(c.hits, c.f, o.b.Snapshot, o.rules, now)
+	c.limits(o.b.Index, o.b.Snapshot, o.rules)
 	return c.response(&r, now, o.info, o.b.IssuedAt), nil
 }
 
@@ -114,6 +122,9 @@ func (o *Offline) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightP
 	if err := o.when(c.pq.window.Start, c.pq.window.End); err != nil {
 		return nil, err
 	}
-	r := exemptions.Decide(c.hits, c.f, o.b.Snapshot, now)
+	r := exemptions.DecideFleet(c.hits, c.f, o.b.Snapshot, o.rules, now)
+	if err := c.limits(ctx, o.b.Index, o.b.Snapshot, o.rules); err != nil {
+		return nil, err
+	}
 	return c.response(&r, req.GetFlightPlan(), now, o.info, o.b.IssuedAt), nil
 }

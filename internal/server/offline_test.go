@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/ed25519"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,13 +15,16 @@ import (
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/authorisation"
 	"github.com/nofly-project/nofly/bundle"
+	"github.com/nofly-project/nofly/exemptions"
 )
 
-// offlineFixture is a noflyd with exemptions of unit AMS, and an Offline
-// answering from a bundle it exported for AMS around the test zones.
+// offlineFixture is a noflyd with exemptions of unit AMS, the default
+// policy, an enforced registry and the general ceiling that offline
+// answers apply, and an Offline answering from a bundle it exported for AMS
+// around the test zones.
 func offlineFixture(t *testing.T) (*auFixture, *Offline) {
 	t.Helper()
-	f := newAuFixture(t, testSigningKey)
+	f := newAuFleetFixture(t, testSigningKey, &FleetConfig{Registry: exemptions.RegistryEnforced, Ceiling: exemptions.DefaultCeiling})
 	ctx := context.Background()
 	f.create(t, record()) // forensic, up to 60 m AGL
 	other := record()
@@ -57,6 +61,40 @@ func decision[T proto.Message](m T) T {
 	r := c.ProtoReflect()
 	for _, name := range []string{"checked_at", "zone_set", "exemptions_as_of", "exemptions_stale"} {
 		r.Clear(r.Descriptor().Fields().ByName(protoreflect.Name(name)))
+	}
+	return c
+}
+
+// withoutOfflineWarning is an offline answer without the warning that the
+// registry and the policy were not applied, which it must carry (the one
+// difference from noflyd's answer to a check naming no drone).
+func withoutOfflineWarning[T interface {
+	proto.Message
+	GetWarnings() []string
+}](t *testing.T, m T) T {
+	t.Helper()
+	c := proto.CloneOf(m)
+	r := c.ProtoReflect()
+	fd := r.Descriptor().Fields().ByName("warnings")
+	var kept []string
+	found := false
+	for _, w := range m.GetWarnings() {
+		if w == exemptions.OfflineWarning && !found {
+			found = true
+			continue
+		}
+		kept = append(kept, w)
+	}
+	if !found {
+		t.Errorf("offline answer without the warning %q: %v", exemptions.OfflineWarning, m.GetWarnings())
+	}
+	l := r.NewField(fd).List()
+	for _, w := range kept {
+		l.Append(protoreflect.ValueOfString(w))
+	}
+	r.Clear(fd)
+	if len(kept) > 0 {
+		r.Set(fd, protoreflect.ValueOfList(l))
 	}
 	return c
 }
@@ -101,7 +139,10 @@ func TestOfflineSameAsServer(t *testing.T) {
 			if online.GetVerdict() != tc.want {
 				t.Errorf("noflyd: %v, want %v", online.GetVerdict(), tc.want)
 			}
-			if !proto.Equal(decision(online), decision(offline)) {
+			if online.GetHeightLimit() == nil {
+				t.Error("noflyd gave no height limit")
+			}
+			if !proto.Equal(decision(online), decision(withoutOfflineWarning(t, offline))) {
 				t.Errorf("offline differs:\nnoflyd  %v\nbundle  %v", decision(online), decision(offline))
 			}
 		})
@@ -142,7 +183,10 @@ func TestOfflineSameAsServer(t *testing.T) {
 			if online.GetVerdict() != tc.want {
 				t.Errorf("noflyd: %v, want %v", online.GetVerdict(), tc.want)
 			}
-			if !proto.Equal(decision(online), decision(offline)) {
+			if online.GetHeightLimit() == nil {
+				t.Error("noflyd gave no height limit")
+			}
+			if !proto.Equal(decision(online), decision(withoutOfflineWarning(t, offline))) {
 				t.Errorf("offline differs:\nnoflyd  %v\nbundle  %v", decision(online), decision(offline))
 			}
 		})
@@ -176,5 +220,43 @@ func TestOfflineRefuses(t *testing.T) {
 		Geometry: route(wp(52.15, 4.2, 40), wp(52.15, 4.8, 40))}}
 	if resp, err := off.CheckFlightPlan(ctx, buffered, clock); err == nil || !strings.Contains(err.Error(), "outside the bundle's area") {
 		t.Errorf("a route whose buffer leaves the area: %v, %v", resp.GetVerdict(), err)
+	}
+}
+
+// TestOfflineFleet: a bundle holds no registry and no policy. A drone the
+// bundle cannot look up is not refused for it, but the answer says the
+// registry was not applied; the general ceiling holds offline as on noflyd.
+func TestOfflineFleet(t *testing.T) {
+	f, off := offlineFixture(t)
+	ctx := context.Background()
+	req := func(drone string, metres float64) *noflyv1.CheckPositionRequest {
+		return &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.15, Longitude: 4.5}, Altitude: alt(metres),
+			At: timestamppb.New(clock.Add(30 * time.Minute)), Operator: &noflyv1.Operator{Unit: "AMS", PilotId: "P1", DroneSerial: drone},
+			Purpose: noflyv1.Purpose_PURPOSE_FORENSIC}
+	}
+	online, err := f.checks.CheckPosition(ctx, req("NOT-REGISTERED-1", 50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if online.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED || len(online.GetPolicyRefusals()) != 1 {
+		t.Errorf("noflyd, unregistered drone: %v, refusals %v; want DENIED by the registry", online.GetVerdict(), online.GetPolicyRefusals())
+	}
+	offline, err := off.CheckPosition(ctx, req("NOT-REGISTERED-1", 50), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offline.GetVerdict() != noflyv1.Verdict_VERDICT_CLEAR || len(offline.GetPolicyRefusals()) != 0 ||
+		!slices.Contains(offline.GetWarnings(), exemptions.OfflineWarning) {
+		t.Errorf("offline, unregistered drone: %v, refusals %v, warnings %q; want CLEAR with the offline warning",
+			offline.GetVerdict(), offline.GetPolicyRefusals(), offline.GetWarnings())
+	}
+	high, err := off.CheckPosition(ctx, req("", 150), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if high.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED || len(high.GetPolicyRefusals()) != 1 ||
+		high.GetPolicyRefusals()[0].GetRuleLocation() != "ceiling" || high.GetHeightLimit().GetMetres() != 120 {
+		t.Errorf("offline at 150 m AGL: %v, refusals %v, limit %v; want DENIED by the 120 m general ceiling",
+			high.GetVerdict(), high.GetPolicyRefusals(), high.GetHeightLimit())
 	}
 }

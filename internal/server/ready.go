@@ -24,6 +24,13 @@ func Prepare(cfg Config) (*Server, error) {
 		return nil, errors.New("server: Config.Load is required")
 	}
 	s := newServer(cfg)
+	if s.fleetCfg != nil {
+		fl, err := s.loadPolicy()
+		if err != nil {
+			return nil, fmt.Errorf("loading policy: %w", err)
+		}
+		s.fleetRules.Store(fl)
+	}
 	// Health says NOT_SERVING until zones are loaded: a load balancer must
 	// not send checks to a server that has nothing to check against.
 	s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)

@@ -13,6 +13,7 @@ import (
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/exemptions/report"
+	"github.com/nofly-project/nofly/fleet"
 )
 
 // reportServer serves nofly.v1.ReportService from the exemption store's
@@ -21,9 +22,9 @@ type reportServer struct {
 	noflyv1.UnimplementedReportServiceServer
 	s *Server
 	// drones says the make and model of a drone for reports grouped by
-	// manufacturer or model. Until noflyd keeps a drone registry it knows
-	// none, and reports name every drone "unregistered"; the registry
-	// plugs in here.
+	// manufacturer or model when the store keeps no drone registry (it then
+	// knows none, and reports name every drone "unregistered"); with a
+	// registry each report reads it once (registryInfo).
 	drones report.DroneInfo
 	// log is the exemption store's audit log, read undecoded when the
 	// store can (report.StoredLog).
@@ -63,6 +64,13 @@ const maxMinGroup = 1000
 func (r *reportServer) GetReport(ctx context.Context, req *noflyv1.GetReportRequest) (*noflyv1.GetReportResponse, error) {
 	var b badRequest
 	o := report.Options{Drones: r.drones, MinGroup: int(req.GetMinGroup())}
+	if r.s.drones != nil {
+		info, err := registryInfo(ctx, r.s.drones)
+		if err != nil {
+			return nil, r.s.toStatus(ctx, err)
+		}
+		o.Drones = info
+	}
 	if req.GetFrom() == nil {
 		b.add("from", "required")
 	}
@@ -135,4 +143,24 @@ func reportToProto(by []noflyv1.ReportGrouping, r report.Report) *noflyv1.GetRep
 func countsToProto(c report.Counts) *noflyv1.ReportCounts {
 	return &noflyv1.ReportCounts{Authorised: int32(c.Authorised), AuthorisedExempted: int32(c.AuthorisedExempted),
 		ExemptedChecks: int32(c.ExemptedChecks), UnderExemption: int32(c.UnderExemption), Drones: int32(c.Drones)}
+}
+
+// registryInfo reads the whole drone registry once (retired drones too:
+// a report looks back) and answers from it.
+func registryInfo(ctx context.Context, st exemptions.DroneStore) (report.DroneInfo, error) {
+	all, err := st.ListDrones(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	byMake := make(map[string][2]string, len(all))
+	for _, d := range all {
+		byMake[d.Serial] = [2]string{d.Manufacturer, d.Model}
+	}
+	return func(serial string) (string, string, bool) {
+		if n, err := fleet.NormalizeSerial(serial); err == nil {
+			serial = n
+		}
+		m, ok := byMake[serial]
+		return m[0], m[1], ok
+	}, nil
 }

@@ -70,6 +70,11 @@ type Config struct {
 	// Authorisations configures signed flight authorisations
 	// (authorisations.go), served when Exemptions keeps them.
 	Authorisations AuthorisationConfig
+	// Fleet, when set, applies the force's own rules to every check (the
+	// deployment policy, the drone registry kept in Exemptions, the general
+	// ceiling) and answers each check's height limit (fleet.go); nil keeps
+	// none of them.
+	Fleet *FleetConfig
 }
 
 // Server serves nofly.v1.GeofenceService and the standard health service.
@@ -100,6 +105,10 @@ type Server struct {
 
 	authz *authorisationServer // nil unless the exemption store keeps authorisations
 	rep   *reportServer        // nil without an exemption store
+
+	fleetCfg   *FleetConfig                     // nil: no fleet rules
+	fleetRules atomic.Pointer[exemptions.Fleet] // swapped by ReloadPolicy; nil without fleetCfg
+	drones     exemptions.DroneStore            // nil unless the exemption store keeps the registry
 }
 
 // zoneSet is an index with what clients are told about it. It is immutable.
@@ -145,6 +154,10 @@ func newServer(cfg Config) *Server {
 	if as, ok := cfg.Exemptions.(exemptions.AuthorisationStore); ok {
 		s.authz = newAuthorisationServer(s, as, cfg.Authorisations)
 	}
+	if ds, ok := cfg.Exemptions.(exemptions.DroneStore); ok {
+		s.drones = ds
+	}
+	s.fleetCfg = cfg.Fleet
 	if s.metrics != nil {
 		s.metrics.bind(s)
 	}
@@ -162,6 +175,9 @@ func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
 	}
 	if s.rep != nil {
 		s.health.SetServingStatus(noflyv1.ReportService_ServiceDesc.ServiceName, st)
+	}
+	if s.drones != nil {
+		s.health.SetServingStatus(noflyv1.DroneService_ServiceDesc.ServiceName, st)
 	}
 }
 
@@ -287,6 +303,9 @@ func (s *Server) Register(g *grpc.Server) {
 	}
 	if s.rep != nil {
 		g.RegisterService(decodeChecked(&noflyv1.ReportService_ServiceDesc), s.rep)
+	}
+	if s.drones != nil {
+		g.RegisterService(decodeChecked(&noflyv1.DroneService_ServiceDesc), &droneServer{s: s})
 	}
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)

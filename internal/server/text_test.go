@@ -112,6 +112,7 @@ func TestTextLimitsCoverEveryField(t *testing.T) {
 	for _, sd := range []protoreflect.ServiceDescriptor{
 		noflyv1.File_nofly_v1_geofence_service_proto.Services().ByName("GeofenceService"),
 		noflyv1.File_nofly_v1_exemption_service_proto.Services().ByName("ExemptionService"),
+		noflyv1.File_nofly_v1_fleet_proto.Services().ByName("DroneService"),
 	} {
 		methods := sd.Methods()
 		for i := range methods.Len() {

@@ -41,6 +41,12 @@ const (
 	AuditAction_AUDIT_ACTION_AUTHORISE AuditAction = 5
 	// A flight authorisation was revoked (exemption_ids as for AUTHORISE).
 	AuditAction_AUDIT_ACTION_REVOKE_AUTHORISATION AuditAction = 6
+	// A drone was registered (exemption_ids: its serial).
+	AuditAction_AUDIT_ACTION_DRONE_ADD AuditAction = 7
+	// A drone's record was changed (exemption_ids: its serial).
+	AuditAction_AUDIT_ACTION_DRONE_UPDATE AuditAction = 8
+	// A drone was retired (exemption_ids: its serial).
+	AuditAction_AUDIT_ACTION_DRONE_RETIRE AuditAction = 9
 )
 
 // Enum value maps for AuditAction.
@@ -53,6 +59,9 @@ var (
 		4: "AUDIT_ACTION_CHECK",
 		5: "AUDIT_ACTION_AUTHORISE",
 		6: "AUDIT_ACTION_REVOKE_AUTHORISATION",
+		7: "AUDIT_ACTION_DRONE_ADD",
+		8: "AUDIT_ACTION_DRONE_UPDATE",
+		9: "AUDIT_ACTION_DRONE_RETIRE",
 	}
 	AuditAction_value = map[string]int32{
 		"AUDIT_ACTION_UNSPECIFIED":          0,
@@ -62,6 +71,9 @@ var (
 		"AUDIT_ACTION_CHECK":                4,
 		"AUDIT_ACTION_AUTHORISE":            5,
 		"AUDIT_ACTION_REVOKE_AUTHORISATION": 6,
+		"AUDIT_ACTION_DRONE_ADD":            7,
+		"AUDIT_ACTION_DRONE_UPDATE":         8,
+		"AUDIT_ACTION_DRONE_RETIRE":         9,
 	}
 )
 
@@ -1885,7 +1897,7 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x01(\x03R\aentries\x12\x18\n" +
 	"\arecords\x18\x03 \x01(\x05R\arecords\x12\x1b\n" +
 	"\thead_hash\x18\x04 \x01(\tR\bheadHash\x12\x1a\n" +
-	"\bproblems\x18\x05 \x03(\tR\bproblems*\xd4\x01\n" +
+	"\bproblems\x18\x05 \x03(\tR\bproblems*\xae\x02\n" +
 	"\vAuditAction\x12\x1c\n" +
 	"\x18AUDIT_ACTION_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13AUDIT_ACTION_CREATE\x10\x01\x12\x1a\n" +
@@ -1893,7 +1905,10 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\x13AUDIT_ACTION_REVOKE\x10\x03\x12\x16\n" +
 	"\x12AUDIT_ACTION_CHECK\x10\x04\x12\x1a\n" +
 	"\x16AUDIT_ACTION_AUTHORISE\x10\x05\x12%\n" +
-	"!AUDIT_ACTION_REVOKE_AUTHORISATION\x10\x062\xf4\x04\n" +
+	"!AUDIT_ACTION_REVOKE_AUTHORISATION\x10\x06\x12\x1a\n" +
+	"\x16AUDIT_ACTION_DRONE_ADD\x10\a\x12\x1d\n" +
+	"\x19AUDIT_ACTION_DRONE_UPDATE\x10\b\x12\x1d\n" +
+	"\x19AUDIT_ACTION_DRONE_RETIRE\x10\t2\xf4\x04\n" +
 	"\x10ExemptionService\x12V\n" +
 	"\x0fCreateExemption\x12 .nofly.v1.CreateExemptionRequest\x1a!.nofly.v1.CreateExemptionResponse\x12M\n" +
 	"\fGetExemption\x12\x1d.nofly.v1.GetExemptionRequest\x1a\x1e.nofly.v1.GetExemptionResponse\x12S\n" +

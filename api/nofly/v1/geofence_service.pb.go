@@ -656,6 +656,9 @@ type CheckPositionRequest struct {
 	// every variant counts (the conservative answer). Each hit's zone says
 	// which variant it is.
 	OperationCategory OperationCategory `protobuf:"varint,16,opt,name=operation_category,json=operationCategory,proto3,enum=nofly.v1.OperationCategory" json:"operation_category,omitempty"`
+	// The operation's classification, a level of the deployment policy
+	// (e.g. "regular", "confidential"); empty means the policy's lowest.
+	Classification string `protobuf:"bytes,30,opt,name=classification,proto3" json:"classification,omitempty"`
 	// How much the response carries; UNSPECIFIED means FULL.
 	View          CheckView `protobuf:"varint,17,opt,name=view,proto3,enum=nofly.v1.CheckView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -741,6 +744,13 @@ func (x *CheckPositionRequest) GetOperationCategory() OperationCategory {
 	return OperationCategory_OPERATION_CATEGORY_UNSPECIFIED
 }
 
+func (x *CheckPositionRequest) GetClassification() string {
+	if x != nil {
+		return x.Classification
+	}
+	return ""
+}
+
 func (x *CheckPositionRequest) GetView() CheckView {
 	if x != nil {
 		return x.View
@@ -780,9 +790,19 @@ type CheckPositionResponse struct {
 	// seconds): the exemption database cannot be reached, and exemptions
 	// issued or revoked since then are not taken into account. The verdict
 	// still applies every zone; only the exemptions may be out of date.
-	ExemptionsStale bool `protobuf:"varint,10,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"` // Field numbers 11 to 19 are kept for exemptions applied to the check.
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	ExemptionsStale bool `protobuf:"varint,10,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"`
+	// Field numbers 11 to 19 are kept for exemptions applied to the check.
+	// Why the force's own rules (registry, deployment policy, general
+	// ceiling) refuse the flight, apart from the airspace's conflicts. Any one
+	// makes the verdict DENIED; exemptions never override them.
+	PolicyRefusals []*PolicyRefusal `protobuf:"bytes,30,rep,name=policy_refusals,json=policyRefusals,proto3" json:"policy_refusals,omitempty"`
+	// What the answer must say besides, e.g. that the registry is not
+	// enforced.
+	Warnings []string `protobuf:"bytes,31,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// How high the flight may fly here.
+	HeightLimit   *HeightLimit `protobuf:"bytes,32,opt,name=height_limit,json=heightLimit,proto3" json:"height_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckPositionResponse) Reset() {
@@ -883,6 +903,27 @@ func (x *CheckPositionResponse) GetExemptionsStale() bool {
 		return x.ExemptionsStale
 	}
 	return false
+}
+
+func (x *CheckPositionResponse) GetPolicyRefusals() []*PolicyRefusal {
+	if x != nil {
+		return x.PolicyRefusals
+	}
+	return nil
+}
+
+func (x *CheckPositionResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *CheckPositionResponse) GetHeightLimit() *HeightLimit {
+	if x != nil {
+		return x.HeightLimit
+	}
+	return nil
 }
 
 // Waypoint is a point of a route. Between waypoints the route is a straight
@@ -1134,8 +1175,11 @@ type FlightPlan struct {
 	// The flight's category of operation (see
 	// CheckPositionRequest.operation_category).
 	OperationCategory OperationCategory `protobuf:"varint,16,opt,name=operation_category,json=operationCategory,proto3,enum=nofly.v1.OperationCategory" json:"operation_category,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The operation's classification (see
+	// CheckPositionRequest.classification).
+	Classification string `protobuf:"bytes,30,opt,name=classification,proto3" json:"classification,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *FlightPlan) Reset() {
@@ -1242,6 +1286,13 @@ func (x *FlightPlan) GetOperationCategory() OperationCategory {
 	return OperationCategory_OPERATION_CATEGORY_UNSPECIFIED
 }
 
+func (x *FlightPlan) GetClassification() string {
+	if x != nil {
+		return x.Classification
+	}
+	return ""
+}
+
 type isFlightPlan_Geometry interface {
 	isFlightPlan_Geometry()
 }
@@ -1337,7 +1388,17 @@ type CheckFlightPlanResponse struct {
 	// True when exemptions_as_of is older than the server expects: the
 	// exemption database cannot be reached, and exemptions issued or revoked
 	// since then are not taken into account.
-	ExemptionsStale bool `protobuf:"varint,11,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"` // Field numbers 12 to 19 are kept for exemptions applied to the check.
+	ExemptionsStale bool `protobuf:"varint,11,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"`
+	// Field numbers 12 to 19 are kept for exemptions applied to the check.
+	// Why the force's own rules refuse the flight (see
+	// CheckPositionResponse.policy_refusals).
+	PolicyRefusals []*PolicyRefusal `protobuf:"bytes,30,rep,name=policy_refusals,json=policyRefusals,proto3" json:"policy_refusals,omitempty"`
+	// What the answer must say besides.
+	Warnings []string `protobuf:"bytes,31,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// How high the whole route or area may be flown: the lowest of the legs'.
+	HeightLimit *HeightLimit `protobuf:"bytes,32,opt,name=height_limit,json=heightLimit,proto3" json:"height_limit,omitempty"`
+	// For a route, each leg's, in order (at most the first 100 legs).
+	LegHeightLimits []*HeightLimit `protobuf:"bytes,33,rep,name=leg_height_limits,json=legHeightLimits,proto3" json:"leg_height_limits,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1447,6 +1508,34 @@ func (x *CheckFlightPlanResponse) GetExemptionsStale() bool {
 		return x.ExemptionsStale
 	}
 	return false
+}
+
+func (x *CheckFlightPlanResponse) GetPolicyRefusals() []*PolicyRefusal {
+	if x != nil {
+		return x.PolicyRefusals
+	}
+	return nil
+}
+
+func (x *CheckFlightPlanResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *CheckFlightPlanResponse) GetHeightLimit() *HeightLimit {
+	if x != nil {
+		return x.HeightLimit
+	}
+	return nil
+}
+
+func (x *CheckFlightPlanResponse) GetLegHeightLimits() []*HeightLimit {
+	if x != nil {
+		return x.LegHeightLimits
+	}
+	return nil
 }
 
 // ListZonesRequest asks for a page of zones.
@@ -2536,7 +2625,7 @@ var File_nofly_v1_geofence_service_proto protoreflect.FileDescriptor
 
 const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fnofly/v1/geofence_service.proto\x12\bnofly.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15nofly/v1/common.proto\x1a nofly/v1/exemption_service.proto\x1a\x13nofly/v1/zone.proto\"F\n" +
+	"\x1fnofly/v1/geofence_service.proto\x12\bnofly.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15nofly/v1/common.proto\x1a nofly/v1/exemption_service.proto\x1a\x14nofly/v1/fleet.proto\x1a\x13nofly/v1/zone.proto\"F\n" +
 	"\x06Caveat\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.nofly.v1.CaveatKindR\x04kind\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"\x9b\x01\n" +
@@ -2561,7 +2650,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\acaveats\x18\a \x03(\v2\x10.nofly.v1.CaveatR\acaveats\x128\n" +
 	"\texemption\x18\b \x01(\v2\x1a.nofly.v1.AppliedExemptionR\texemption\x12;\n" +
 	"\vnot_covered\x18\t \x03(\v2\x1a.nofly.v1.ExemptionRefusalR\n" +
-	"notCovered\"\x9f\x03\n" +
+	"notCovered\"\xc7\x03\n" +
 	"\x14CheckPositionRequest\x12.\n" +
 	"\bposition\x18\x01 \x01(\v2\x12.nofly.v1.PositionR\bposition\x12.\n" +
 	"\baltitude\x18\x02 \x01(\v2\x12.nofly.v1.AltitudeR\baltitude\x12*\n" +
@@ -2569,8 +2658,9 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\boperator\x18\x04 \x01(\v2\x12.nofly.v1.OperatorR\boperator\x12+\n" +
 	"\apurpose\x18\x05 \x01(\x0e2\x11.nofly.v1.PurposeR\apurpose\x12)\n" +
 	"\x10client_reference\x18\x06 \x01(\tR\x0fclientReference\x12J\n" +
-	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\x12'\n" +
-	"\x04view\x18\x11 \x01(\x0e2\x13.nofly.v1.CheckViewR\x04view\"\x9a\x04\n" +
+	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\x12&\n" +
+	"\x0eclassification\x18\x1e \x01(\tR\x0eclassification\x12'\n" +
+	"\x04view\x18\x11 \x01(\x0e2\x13.nofly.v1.CheckViewR\x04view\"\xb2\x05\n" +
 	"\x15CheckPositionResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -2587,7 +2677,10 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"exemptions\x12D\n" +
 	"\x10exemptions_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
 	"\x10exemptions_stale\x18\n" +
-	" \x01(\bR\x0fexemptionsStale\"w\n" +
+	" \x01(\bR\x0fexemptionsStale\x12@\n" +
+	"\x0fpolicy_refusals\x18\x1e \x03(\v2\x17.nofly.v1.PolicyRefusalR\x0epolicyRefusals\x12\x1a\n" +
+	"\bwarnings\x18\x1f \x03(\tR\bwarnings\x128\n" +
+	"\fheight_limit\x18  \x01(\v2\x15.nofly.v1.HeightLimitR\vheightLimit\"w\n" +
 	"\bWaypoint\x12\x1a\n" +
 	"\blatitude\x18\x01 \x01(\x01R\blatitude\x12\x1c\n" +
 	"\tlongitude\x18\x02 \x01(\x01R\tlongitude\x12\"\n" +
@@ -2601,7 +2694,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\apolygon\x18\x01 \x01(\v2\x11.nofly.v1.PolygonH\x00R\apolygon\x12*\n" +
 	"\x06circle\x18\x02 \x01(\v2\x10.nofly.v1.CircleH\x00R\x06circle\x12*\n" +
 	"\x04band\x18\x03 \x01(\v2\x16.nofly.v1.AltitudeBandR\x04bandB\a\n" +
-	"\x05shape\"\xb6\x03\n" +
+	"\x05shape\"\xde\x03\n" +
 	"\n" +
 	"FlightPlan\x12)\n" +
 	"\x10client_reference\x18\x01 \x01(\tR\x0fclientReference\x12.\n" +
@@ -2612,12 +2705,13 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\bbuffer_m\x18\x06 \x01(\x01R\abufferM\x12'\n" +
 	"\x05route\x18\a \x01(\v2\x0f.nofly.v1.RouteH\x00R\x05route\x12$\n" +
 	"\x04area\x18\b \x01(\v2\x0e.nofly.v1.AreaH\x00R\x04area\x12J\n" +
-	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategoryB\n" +
+	"\x12operation_category\x18\x10 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\x12&\n" +
+	"\x0eclassification\x18\x1e \x01(\tR\x0eclassificationB\n" +
 	"\n" +
 	"\bgeometry\"O\n" +
 	"\x16CheckFlightPlanRequest\x125\n" +
 	"\vflight_plan\x18\x01 \x01(\v2\x14.nofly.v1.FlightPlanR\n" +
-	"flightPlan\"\xc9\x04\n" +
+	"flightPlan\"\xa4\x06\n" +
 	"\x17CheckFlightPlanResponse\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12/\n" +
 	"\tconflicts\x18\x02 \x03(\v2\x11.nofly.v1.ZoneHitR\tconflicts\x121\n" +
@@ -2635,7 +2729,11 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"exemptions\x12D\n" +
 	"\x10exemptions_as_of\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
-	"\x10exemptions_stale\x18\v \x01(\bR\x0fexemptionsStale\"\xa1\x01\n" +
+	"\x10exemptions_stale\x18\v \x01(\bR\x0fexemptionsStale\x12@\n" +
+	"\x0fpolicy_refusals\x18\x1e \x03(\v2\x17.nofly.v1.PolicyRefusalR\x0epolicyRefusals\x12\x1a\n" +
+	"\bwarnings\x18\x1f \x03(\tR\bwarnings\x128\n" +
+	"\fheight_limit\x18  \x01(\v2\x15.nofly.v1.HeightLimitR\vheightLimit\x12A\n" +
+	"\x11leg_height_limits\x18! \x03(\v2\x15.nofly.v1.HeightLimitR\x0flegHeightLimits\"\xa1\x01\n" +
 	"\x10ListZonesRequest\x12)\n" +
 	"\x04bbox\x18\x01 \x01(\v2\x15.nofly.v1.BoundingBoxR\x04bbox\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -2823,13 +2921,15 @@ var file_nofly_v1_geofence_service_proto_goTypes = []any{
 	(Purpose)(0),                    // 39: nofly.v1.Purpose
 	(OperationCategory)(0),          // 40: nofly.v1.OperationCategory
 	(*ZoneSetInfo)(nil),             // 41: nofly.v1.ZoneSetInfo
-	(*Polygon)(nil),                 // 42: nofly.v1.Polygon
-	(*Circle)(nil),                  // 43: nofly.v1.Circle
-	(*AltitudeBand)(nil),            // 44: nofly.v1.AltitudeBand
-	(*BoundingBox)(nil),             // 45: nofly.v1.BoundingBox
-	(ZoneView)(0),                   // 46: nofly.v1.ZoneView
-	(*Zone)(nil),                    // 47: nofly.v1.Zone
-	(Restriction)(0),                // 48: nofly.v1.Restriction
+	(*PolicyRefusal)(nil),           // 42: nofly.v1.PolicyRefusal
+	(*HeightLimit)(nil),             // 43: nofly.v1.HeightLimit
+	(*Polygon)(nil),                 // 44: nofly.v1.Polygon
+	(*Circle)(nil),                  // 45: nofly.v1.Circle
+	(*AltitudeBand)(nil),            // 46: nofly.v1.AltitudeBand
+	(*BoundingBox)(nil),             // 47: nofly.v1.BoundingBox
+	(ZoneView)(0),                   // 48: nofly.v1.ZoneView
+	(*Zone)(nil),                    // 49: nofly.v1.Zone
+	(Restriction)(0),                // 50: nofly.v1.Restriction
 }
 var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	1,  // 0: nofly.v1.Caveat.kind:type_name -> nofly.v1.CaveatKind
@@ -2856,81 +2956,86 @@ var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	41, // 21: nofly.v1.CheckPositionResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
 	33, // 22: nofly.v1.CheckPositionResponse.exemptions:type_name -> nofly.v1.AppliedExemption
 	37, // 23: nofly.v1.CheckPositionResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	11, // 24: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
-	30, // 25: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
-	42, // 26: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
-	43, // 27: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
-	44, // 28: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
-	38, // 29: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
-	39, // 30: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
-	37, // 31: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
-	37, // 32: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
-	12, // 33: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
-	13, // 34: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
-	40, // 35: nofly.v1.FlightPlan.operation_category:type_name -> nofly.v1.OperationCategory
-	14, // 36: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
-	0,  // 37: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
-	8,  // 38: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
-	8,  // 39: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
-	6,  // 40: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
-	32, // 41: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
-	37, // 42: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
-	41, // 43: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	33, // 44: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	37, // 45: nofly.v1.CheckFlightPlanResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	45, // 46: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
-	46, // 47: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
-	47, // 48: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
-	41, // 49: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	46, // 50: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
-	47, // 51: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
-	41, // 52: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	47, // 53: nofly.v1.GetZoneResponse.variants:type_name -> nofly.v1.Zone
-	38, // 54: nofly.v1.LiveFlight.operator:type_name -> nofly.v1.Operator
-	39, // 55: nofly.v1.LiveFlight.purpose:type_name -> nofly.v1.Purpose
-	40, // 56: nofly.v1.LiveFlight.operation_category:type_name -> nofly.v1.OperationCategory
-	30, // 57: nofly.v1.LiveFlight.altitude_reference:type_name -> nofly.v1.VerticalReference
-	37, // 58: nofly.v1.TelemetryPosition.at:type_name -> google.protobuf.Timestamp
-	24, // 59: nofly.v1.MonitorFlightRequest.start:type_name -> nofly.v1.MonitorFlightStart
-	22, // 60: nofly.v1.MonitorFlightRequest.position:type_name -> nofly.v1.TelemetryPosition
-	21, // 61: nofly.v1.MonitorFlightStart.flight:type_name -> nofly.v1.LiveFlight
-	3,  // 62: nofly.v1.FlightEvent.kind:type_name -> nofly.v1.FlightEventKind
-	48, // 63: nofly.v1.FlightEvent.restriction:type_name -> nofly.v1.Restriction
-	4,  // 64: nofly.v1.FlightEvent.verdict:type_name -> nofly.v1.ZoneVerdict
-	37, // 65: nofly.v1.FlightEvent.valid_until:type_name -> google.protobuf.Timestamp
-	37, // 66: nofly.v1.FlightEvent.at:type_name -> google.protobuf.Timestamp
-	5,  // 67: nofly.v1.MonitorFlightResponse.reason:type_name -> nofly.v1.MonitorReason
-	37, // 68: nofly.v1.MonitorFlightResponse.at:type_name -> google.protobuf.Timestamp
-	0,  // 69: nofly.v1.MonitorFlightResponse.verdict:type_name -> nofly.v1.Verdict
-	25, // 70: nofly.v1.MonitorFlightResponse.events:type_name -> nofly.v1.FlightEvent
-	41, // 71: nofly.v1.MonitorFlightResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	37, // 72: nofly.v1.MonitorFlightResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	21, // 73: nofly.v1.CheckPositionsRequest.flight:type_name -> nofly.v1.LiveFlight
-	22, // 74: nofly.v1.CheckPositionsRequest.positions:type_name -> nofly.v1.TelemetryPosition
-	0,  // 75: nofly.v1.PositionAnswer.verdict:type_name -> nofly.v1.Verdict
-	28, // 76: nofly.v1.CheckPositionsResponse.answers:type_name -> nofly.v1.PositionAnswer
-	31, // 77: nofly.v1.CheckPositionsResponse.zones:type_name -> nofly.v1.ZoneSummary
-	33, // 78: nofly.v1.CheckPositionsResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	37, // 79: nofly.v1.CheckPositionsResponse.checked_at:type_name -> google.protobuf.Timestamp
-	41, // 80: nofly.v1.CheckPositionsResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	37, // 81: nofly.v1.CheckPositionsResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	9,  // 82: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
-	15, // 83: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
-	17, // 84: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
-	19, // 85: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
-	23, // 86: nofly.v1.GeofenceService.MonitorFlight:input_type -> nofly.v1.MonitorFlightRequest
-	27, // 87: nofly.v1.GeofenceService.CheckPositions:input_type -> nofly.v1.CheckPositionsRequest
-	10, // 88: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
-	16, // 89: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
-	18, // 90: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
-	20, // 91: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
-	26, // 92: nofly.v1.GeofenceService.MonitorFlight:output_type -> nofly.v1.MonitorFlightResponse
-	29, // 93: nofly.v1.GeofenceService.CheckPositions:output_type -> nofly.v1.CheckPositionsResponse
-	88, // [88:94] is the sub-list for method output_type
-	82, // [82:88] is the sub-list for method input_type
-	82, // [82:82] is the sub-list for extension type_name
-	82, // [82:82] is the sub-list for extension extendee
-	0,  // [0:82] is the sub-list for field type_name
+	42, // 24: nofly.v1.CheckPositionResponse.policy_refusals:type_name -> nofly.v1.PolicyRefusal
+	43, // 25: nofly.v1.CheckPositionResponse.height_limit:type_name -> nofly.v1.HeightLimit
+	11, // 26: nofly.v1.Route.waypoints:type_name -> nofly.v1.Waypoint
+	30, // 27: nofly.v1.Route.altitude_reference:type_name -> nofly.v1.VerticalReference
+	44, // 28: nofly.v1.Area.polygon:type_name -> nofly.v1.Polygon
+	45, // 29: nofly.v1.Area.circle:type_name -> nofly.v1.Circle
+	46, // 30: nofly.v1.Area.band:type_name -> nofly.v1.AltitudeBand
+	38, // 31: nofly.v1.FlightPlan.operator:type_name -> nofly.v1.Operator
+	39, // 32: nofly.v1.FlightPlan.purpose:type_name -> nofly.v1.Purpose
+	37, // 33: nofly.v1.FlightPlan.start:type_name -> google.protobuf.Timestamp
+	37, // 34: nofly.v1.FlightPlan.end:type_name -> google.protobuf.Timestamp
+	12, // 35: nofly.v1.FlightPlan.route:type_name -> nofly.v1.Route
+	13, // 36: nofly.v1.FlightPlan.area:type_name -> nofly.v1.Area
+	40, // 37: nofly.v1.FlightPlan.operation_category:type_name -> nofly.v1.OperationCategory
+	14, // 38: nofly.v1.CheckFlightPlanRequest.flight_plan:type_name -> nofly.v1.FlightPlan
+	0,  // 39: nofly.v1.CheckFlightPlanResponse.verdict:type_name -> nofly.v1.Verdict
+	8,  // 40: nofly.v1.CheckFlightPlanResponse.conflicts:type_name -> nofly.v1.ZoneHit
+	8,  // 41: nofly.v1.CheckFlightPlanResponse.advisories:type_name -> nofly.v1.ZoneHit
+	6,  // 42: nofly.v1.CheckFlightPlanResponse.caveats:type_name -> nofly.v1.Caveat
+	32, // 43: nofly.v1.CheckFlightPlanResponse.window:type_name -> nofly.v1.TimeWindow
+	37, // 44: nofly.v1.CheckFlightPlanResponse.checked_at:type_name -> google.protobuf.Timestamp
+	41, // 45: nofly.v1.CheckFlightPlanResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	33, // 46: nofly.v1.CheckFlightPlanResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	37, // 47: nofly.v1.CheckFlightPlanResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	42, // 48: nofly.v1.CheckFlightPlanResponse.policy_refusals:type_name -> nofly.v1.PolicyRefusal
+	43, // 49: nofly.v1.CheckFlightPlanResponse.height_limit:type_name -> nofly.v1.HeightLimit
+	43, // 50: nofly.v1.CheckFlightPlanResponse.leg_height_limits:type_name -> nofly.v1.HeightLimit
+	47, // 51: nofly.v1.ListZonesRequest.bbox:type_name -> nofly.v1.BoundingBox
+	48, // 52: nofly.v1.ListZonesRequest.view:type_name -> nofly.v1.ZoneView
+	49, // 53: nofly.v1.ListZonesResponse.zones:type_name -> nofly.v1.Zone
+	41, // 54: nofly.v1.ListZonesResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	48, // 55: nofly.v1.GetZoneRequest.view:type_name -> nofly.v1.ZoneView
+	49, // 56: nofly.v1.GetZoneResponse.zone:type_name -> nofly.v1.Zone
+	41, // 57: nofly.v1.GetZoneResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	49, // 58: nofly.v1.GetZoneResponse.variants:type_name -> nofly.v1.Zone
+	38, // 59: nofly.v1.LiveFlight.operator:type_name -> nofly.v1.Operator
+	39, // 60: nofly.v1.LiveFlight.purpose:type_name -> nofly.v1.Purpose
+	40, // 61: nofly.v1.LiveFlight.operation_category:type_name -> nofly.v1.OperationCategory
+	30, // 62: nofly.v1.LiveFlight.altitude_reference:type_name -> nofly.v1.VerticalReference
+	37, // 63: nofly.v1.TelemetryPosition.at:type_name -> google.protobuf.Timestamp
+	24, // 64: nofly.v1.MonitorFlightRequest.start:type_name -> nofly.v1.MonitorFlightStart
+	22, // 65: nofly.v1.MonitorFlightRequest.position:type_name -> nofly.v1.TelemetryPosition
+	21, // 66: nofly.v1.MonitorFlightStart.flight:type_name -> nofly.v1.LiveFlight
+	3,  // 67: nofly.v1.FlightEvent.kind:type_name -> nofly.v1.FlightEventKind
+	50, // 68: nofly.v1.FlightEvent.restriction:type_name -> nofly.v1.Restriction
+	4,  // 69: nofly.v1.FlightEvent.verdict:type_name -> nofly.v1.ZoneVerdict
+	37, // 70: nofly.v1.FlightEvent.valid_until:type_name -> google.protobuf.Timestamp
+	37, // 71: nofly.v1.FlightEvent.at:type_name -> google.protobuf.Timestamp
+	5,  // 72: nofly.v1.MonitorFlightResponse.reason:type_name -> nofly.v1.MonitorReason
+	37, // 73: nofly.v1.MonitorFlightResponse.at:type_name -> google.protobuf.Timestamp
+	0,  // 74: nofly.v1.MonitorFlightResponse.verdict:type_name -> nofly.v1.Verdict
+	25, // 75: nofly.v1.MonitorFlightResponse.events:type_name -> nofly.v1.FlightEvent
+	41, // 76: nofly.v1.MonitorFlightResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	37, // 77: nofly.v1.MonitorFlightResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	21, // 78: nofly.v1.CheckPositionsRequest.flight:type_name -> nofly.v1.LiveFlight
+	22, // 79: nofly.v1.CheckPositionsRequest.positions:type_name -> nofly.v1.TelemetryPosition
+	0,  // 80: nofly.v1.PositionAnswer.verdict:type_name -> nofly.v1.Verdict
+	28, // 81: nofly.v1.CheckPositionsResponse.answers:type_name -> nofly.v1.PositionAnswer
+	31, // 82: nofly.v1.CheckPositionsResponse.zones:type_name -> nofly.v1.ZoneSummary
+	33, // 83: nofly.v1.CheckPositionsResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	37, // 84: nofly.v1.CheckPositionsResponse.checked_at:type_name -> google.protobuf.Timestamp
+	41, // 85: nofly.v1.CheckPositionsResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	37, // 86: nofly.v1.CheckPositionsResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	9,  // 87: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
+	15, // 88: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
+	17, // 89: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
+	19, // 90: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
+	23, // 91: nofly.v1.GeofenceService.MonitorFlight:input_type -> nofly.v1.MonitorFlightRequest
+	27, // 92: nofly.v1.GeofenceService.CheckPositions:input_type -> nofly.v1.CheckPositionsRequest
+	10, // 93: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
+	16, // 94: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
+	18, // 95: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
+	20, // 96: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
+	26, // 97: nofly.v1.GeofenceService.MonitorFlight:output_type -> nofly.v1.MonitorFlightResponse
+	29, // 98: nofly.v1.GeofenceService.CheckPositions:output_type -> nofly.v1.CheckPositionsResponse
+	93, // [93:99] is the sub-list for method output_type
+	87, // [87:93] is the sub-list for method input_type
+	87, // [87:87] is the sub-list for extension type_name
+	87, // [87:87] is the sub-list for extension extendee
+	0,  // [0:87] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_geofence_service_proto_init() }
@@ -2940,6 +3045,7 @@ func file_nofly_v1_geofence_service_proto_init() {
 	}
 	file_nofly_v1_common_proto_init()
 	file_nofly_v1_exemption_service_proto_init()
+	file_nofly_v1_fleet_proto_init()
 	file_nofly_v1_zone_proto_init()
 	file_nofly_v1_geofence_service_proto_msgTypes[1].OneofWrappers = []any{}
 	file_nofly_v1_geofence_service_proto_msgTypes[5].OneofWrappers = []any{}

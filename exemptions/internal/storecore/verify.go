@@ -40,6 +40,7 @@ type Verifier struct {
 	requests   map[string]request // request id -> the entry that holds it
 	reqSeen    map[string]bool    // requests whose row was seen
 	auth       authLog            // the authorisations issued and revoked
+	drones     droneLog           // the drone registry's records as last logged
 }
 
 type digest [sha256.Size]byte
@@ -120,6 +121,8 @@ func (w *Verifier) entry(seq int64, action, actor, ids, entry, got string) {
 		}
 	case exemptions.ActionAuthorise, exemptions.ActionRevokeAuthorisation:
 		w.authEntry(seq, &e)
+	case exemptions.ActionDroneAdd, exemptions.ActionDroneUpdate, exemptions.ActionDroneRetire:
+		w.droneEntry(seq, &e)
 	}
 	if e.RequestID != "" && len(e.ExemptionIDs) > 0 {
 		if _, dup := w.requests[e.RequestID]; dup {
@@ -330,6 +333,7 @@ func (w *Verifier) Finish() exemptions.Verification {
 		}
 	}
 	w.finishAuthorisations()
+	w.finishDrones()
 	slices.Sort(w.v.Problems)
 	if w.more > 0 {
 		w.v.Problems = append(w.v.Problems, fmt.Sprintf("… and %d more problem%s not listed", w.more, plural(w.more)))
@@ -360,5 +364,6 @@ type Step struct {
 // Tables are the steps that follow Entries, in order.
 func (w *Verifier) Tables() []Step {
 	return []Step{{VerifyRecordsQuery, w.Records}, {VerifyZonesQuery, w.Zones}, {VerifyRequestsQuery, w.Requests},
-		{VerifyAuthorisationsQuery, w.Authorisations}, {VerifyAuthorisationExemptionsQuery, w.AuthorisationExemptions}}
+		{VerifyAuthorisationsQuery, w.Authorisations}, {VerifyAuthorisationExemptionsQuery, w.AuthorisationExemptions},
+		{VerifyDronesQuery, w.Drones}}
 }

@@ -1,0 +1,183 @@
+package exemptions
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/nofly-project/nofly/geo"
+)
+
+// CeilingKind says what a HeightLimit answers.
+type CeilingKind uint8
+
+const (
+	// CeilingBlocked: the flight is not cleared even at the ground.
+	CeilingBlocked CeilingKind = iota + 1
+	// CeilingLimited: the flight is cleared up to Metres.
+	CeilingLimited
+	// CeilingUnlimited: nothing known limits the flight's height (no
+	// general ceiling is kept and no blocking zone lies above).
+	CeilingUnlimited
+)
+
+// HeightLimit is the highest height at which a flight is still cleared there
+// (CLEAR or EXEMPTED), climbing from the ground: every height from the
+// ground up to Metres is cleared, and a height a metre above is not.
+type HeightLimit struct {
+	Kind CeilingKind
+	// Metres above Ref, in whole metres, rounded down.
+	Metres float64
+	Ref    geo.VerticalRef
+	// LimitedBy says what limits it: "NL-EHAM-CTR from 45 m AGL", an
+	// exemption's ceiling, the general ceiling, or for a blocked flight what
+	// blocks it at the ground.
+	LimitedBy string
+	// Zone is the id of the limiting zone, when a zone limits.
+	Zone string
+	// Why explains a conservative answer (references that differ).
+	Why string
+}
+
+func (c HeightLimit) String() string {
+	switch c.Kind {
+	case CeilingBlocked:
+		return "Blocked from the ground (" + c.LimitedBy + ")"
+	case CeilingUnlimited:
+		return "No ceiling known"
+	}
+	return fmt.Sprintf("You may fly here up to %s m %s (limited by %s)", fmtM(c.Metres), c.Ref, c.LimitedBy)
+}
+
+// maxProbes bounds the checks one ceiling makes: each height where the
+// answer may change costs up to three.
+const maxProbes = 300
+
+// searchTop is how high a ceiling is sought without a general ceiling in
+// the flight's reference, in metres.
+const searchTop = 20000
+
+// HighestCleared answers how high flight f may fly: the highest height, in
+// f.Height's reference (AGL when f gives none), up to which the flight is
+// cleared from the ground, as DecideFleet decides it at each height.
+//
+// column is what geo found for the flight at every height (a check with no
+// altitude); probe(alt) is what it finds at height alt (the same check at
+// that altitude). The answer changes only at the heights where a zone of
+// the column starts (geo.Limit.LowestReach), where an applied exemption's
+// ceiling ends, and at the general ceiling: HighestCleared decides at
+// those heights, just above them and at the whole metre below, so its
+// answer is exact to the metre, rounded down. It is pure: probe must be too.
+func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time) HeightLimit {
+	ref := f.Height.Ref
+	if ref == geo.RefUnknown {
+		ref = geo.AGL
+	}
+	ground := 0.0
+	if f.Height.Ref != geo.RefUnknown && f.Height.Lower < 0 {
+		ground = f.Height.Lower
+	}
+	type brk struct {
+		h    float64
+		what string
+		zone string
+	}
+	var (
+		breaks []brk
+		why    string
+	)
+	for i := range column {
+		z := column[i].Zone
+		if !z.Restriction.Blocking() {
+			continue
+		}
+		for _, v := range z.Volumes {
+			h, mixed := v.Lower.LowestReach(ref)
+			if math.IsInf(h, -1) || h < ground {
+				continue // from the ground: the first probe meets it
+			}
+			if mixed && why == "" {
+				why = fmt.Sprintf("zone %s's lower limit is %s and the flight's heights %s: without terrain or geoid data it is taken at its lowest, %s m %s", z.ID, v.Lower, ref, fmtM(h), ref)
+			}
+			breaks = append(breaks, brk{h, fmt.Sprintf("%s from %s", z.ID, v.Lower), z.ID})
+		}
+	}
+	top, topWhat := math.Inf(1), ""
+	if c, what := fl.ceiling(); c.Ref == ref {
+		top, topWhat = c.Metres, what
+	} else if c.Ref != geo.RefUnknown && why == "" {
+		why = fmt.Sprintf("%s cannot be expressed in %s without terrain or geoid data: keep to it too", what, ref)
+	}
+	ff := f
+	ff.Caveats &^= geo.CaveatNoAltitude
+	decideAt := func(h float64) Result {
+		ff.Height = geo.Band{Lower: h, Upper: h, Ref: ref}
+		return DecideFleet(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now)
+	}
+	const above = 1e-3 // a millimetre: just above a height where coverage ends
+	probes := 0
+	done := map[float64]bool{}
+	h, last := ground, brk{h: ground}
+	for {
+		r := decideAt(h)
+		probes++
+		done[h] = true
+		if !r.Verdict.MayFly() {
+			if h == ground {
+				return HeightLimit{Kind: CeilingBlocked, Ref: ref, LimitedBy: blockedBy(&r), Why: why}
+			}
+			return HeightLimit{Kind: CeilingLimited, Metres: math.Ceil(h) - 1, Ref: ref, LimitedBy: limitedBy(&r, last.what), Zone: last.zone, Why: why}
+		}
+		for _, a := range r.Applied {
+			if a.Ceiling.Ref == ref && a.Ceiling.Metres >= h {
+				breaks = append(breaks, brk{a.Ceiling.Metres + above, fmt.Sprintf("the ceiling of exemption %s, %s", a.ID, a.Ceiling), ""})
+			}
+		}
+		if h >= top {
+			return HeightLimit{Kind: CeilingLimited, Metres: math.Floor(top), Ref: ref, LimitedBy: topWhat, Why: why}
+		}
+		// The next height to decide at: the lowest break above h, or the
+		// whole metre below it first.
+		next := brk{h: math.Inf(1)}
+		for _, b := range breaks {
+			for _, c := range []float64{math.Floor(b.h), b.h, b.h + above} {
+				if c > h && c < next.h && !done[c] {
+					next = brk{c, b.what, b.zone}
+				}
+			}
+		}
+		if next.h > top {
+			next = brk{h: top, what: topWhat}
+		}
+		if math.IsInf(next.h, 1) || next.h > searchTop || probes >= maxProbes {
+			if probes >= maxProbes {
+				// Too many heights to decide at: answer the highest decided.
+				return HeightLimit{Kind: CeilingLimited, Metres: math.Floor(h), Ref: ref, LimitedBy: fmt.Sprintf("the zones above: more than %d heights to decide at", maxProbes), Why: why}
+			}
+			return HeightLimit{Kind: CeilingUnlimited, Ref: ref, Why: why}
+		}
+		h, last = next.h, next
+	}
+}
+
+// blockedBy says what refuses the flight at the ground.
+func blockedBy(r *Result) string {
+	if len(r.Refusals) > 0 {
+		return r.Refusals[0].String()
+	}
+	for _, c := range r.Conflicts {
+		if c.By == nil {
+			return c.Hit.Zone.ID + " from the ground"
+		}
+	}
+	return "the check"
+}
+
+// limitedBy says what refuses the flight at the first height it is
+// refused, preferring the break that led there.
+func limitedBy(r *Result, brk string) string {
+	if brk != "" {
+		return brk
+	}
+	return blockedBy(r)
+}
