@@ -74,7 +74,7 @@ covered, 1 when it did, 2 usage, input or connection error.`,
 				return &usageError{cmd: name, msg: "needs one TRACK file, or - for standard input"}
 			}
 			flightStart := &noflyv1.MonitorFlightStart{
-				Flight: &noflyv1.LiveFlight{Operator: op.operator(), Purpose: op.purpose, OperationCategory: op.category,
+				Flight: &noflyv1.LiveFlight{Operator: op.operator(), Purpose: op.purpose, OperationCategory: op.category, Classification: op.classification,
 					ClientReference: reference, AltitudeReference: ref.ref},
 				LookAheadS: lookAhead.Seconds(), LookAheadM: lookM,
 			}

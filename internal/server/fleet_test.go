@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
@@ -175,5 +176,53 @@ func TestFleetAnswers(t *testing.T) {
 	if len(legs) != 2 || legs[0].GetMetres() != 44 || legs[1].GetKind() != noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_BLOCKED ||
 		plan.GetHeightLimit().GetKind() != noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_BLOCKED {
 		t.Errorf("route limits: legs %v, whole %v", legs, plan.GetHeightLimit())
+	}
+}
+
+// TestFleetLive: the batch and the stream judge every position by the
+// fleet rules too, as CheckPosition does: an unregistered drone on a
+// confidential operation is DENIED clear of every zone, the same flight on
+// a regular operation is not.
+func TestFleetLive(t *testing.T) {
+	f := newFleetFixture(t, "levels regular confidential\nmanufacturer DJI: only regular\n", exemptions.RegistryWarn)
+	ctx := context.Background()
+	flight := func(cls string) *noflyv1.LiveFlight {
+		return &noflyv1.LiveFlight{Operator: &noflyv1.Operator{Unit: "AMS", DroneSerial: "UNKNOWN-1"},
+			AltitudeReference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL, Classification: cls}
+	}
+	// 4.70 E: clear of both zones.
+	away := &noflyv1.TelemetryPosition{At: timestamppb.New(clock), Latitude: 52.31, Longitude: 4.70, AltitudeM: proto.Float64(30)}
+	for _, tc := range []struct {
+		cls  string
+		want noflyv1.Verdict
+	}{{"", noflyv1.Verdict_VERDICT_CLEAR}, {"confidential", noflyv1.Verdict_VERDICT_DENIED}} {
+		batch, err := f.checks.CheckPositions(ctx, &noflyv1.CheckPositionsRequest{Flight: flight(tc.cls),
+			Positions: []*noflyv1.TelemetryPosition{away}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := batch.GetAnswers()[0].GetVerdict(); got != tc.want {
+			t.Errorf("batch, classification %q: %v, want %v", tc.cls, got, tc.want)
+		}
+		stream, err := f.checks.MonitorFlight(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []*noflyv1.MonitorFlightRequest{
+			{Kind: &noflyv1.MonitorFlightRequest_Start{Start: &noflyv1.MonitorFlightStart{Flight: flight(tc.cls)}}},
+			{Kind: &noflyv1.MonitorFlightRequest_Position{Position: away}},
+		} {
+			if err := stream.Send(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetVerdict() != tc.want {
+			t.Errorf("stream, classification %q: %v, want %v", tc.cls, resp.GetVerdict(), tc.want)
+		}
+		_ = stream.CloseSend()
 	}
 }

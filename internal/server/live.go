@@ -49,6 +49,7 @@ func checkLiveFlight(b *badRequest, field string, lf *noflyv1.LiveFlight) liveFl
 	checkEnum(b, field+".purpose", lf.GetPurpose())
 	out := liveFlight{f: flight(lf.GetOperator(), lf.GetPurpose()), clientRef: lf.GetClientReference(),
 		category: checkCategory(b, field+".operation_category", lf.GetOperationCategory())}
+	out.f.Classification = lf.GetClassification()
 	if r := lf.GetAltitudeReference(); checkEnum(b, field+".altitude_reference", r) {
 		out.ref = refFromProto[r]
 	}
@@ -98,10 +99,11 @@ func checkRange(b *badRequest, field string, v, lo, hi float64, unit string) {
 	}
 }
 
-// positionFlight is f at position p, for the exemption rules.
-func (lf *liveFlight) at(p orb.Point) exemptions.Flight {
+// at is the flight at position q, for the exemption and fleet rules.
+func (lf *liveFlight) at(q *geo.PositionQuery) exemptions.Flight {
 	f := lf.f
-	f.Kind, f.Point = exemptions.FlightPosition, p
+	f.Kind, f.Point = exemptions.FlightPosition, q.Point
+	f.Height = geo.Band{Lower: q.Alt.Metres, Upper: q.Alt.Metres, Ref: q.Alt.Ref}
 	if lf.ref == geo.RefUnknown {
 		f.Caveats = geo.CaveatNoAltitude
 	}
@@ -130,6 +132,10 @@ func (s *Server) CheckPositions(ctx context.Context, req *noflyv1.CheckPositions
 		}
 	}
 	if err := b.err(); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	// The registry's record of the drone, read once for the whole batch.
+	if err := s.withFleet(ctx, &lf.f); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 
@@ -209,7 +215,7 @@ func (s *Server) checkPositions(ctx context.Context, set *zoneSet, lf *liveFligh
 		}
 		q := &qs[i].q
 		hits = set.idx.CheckPosition(*q, hits[:0])
-		r := exemptions.Decide(hits, lf.at(q.Point), snap, q.At)
+		r := exemptions.DecideFleet(hits, lf.at(q), snap, s.rules(), q.At)
 		a := &noflyv1.PositionAnswer{Verdict: verdictToProto(r.Verdict)}
 		for _, c := range r.Conflicts {
 			id := c.Hit.Zone.ID
@@ -419,7 +425,11 @@ func (s *Server) startMonitor(ctx context.Context, first *noflyv1.MonitorFlightR
 	if m.lookS == 0 && m.lookM == 0 {
 		m.lookS = DefaultLookAhead.Seconds()
 	}
-	return m, b.err()
+	if err := b.err(); err != nil {
+		return m, err
+	}
+	// The registry's record of the drone, read once for the whole flight.
+	return m, s.withFleet(ctx, &m.lf.f)
 }
 
 // positions checks ps in order and answers them together: the last one's
@@ -475,9 +485,9 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		m.snap = s.exCache.Snapshot()
 	}
 	at := p.q.At
-	f := m.lf.at(p.q.Point)
+	f := m.lf.at(&p.q)
 	m.hits = m.set.idx.CheckPosition(p.q, m.hits[:0])
-	r := exemptions.Decide(m.hits, f, m.snap, at)
+	r := exemptions.DecideFleet(m.hits, f, m.snap, m.s.rules(), at)
 	if r.Verdict != exemptions.Exempted {
 		m.recorded = nil
 	} else if ids := r.AppliedIDs(); !slices.Equal(ids, m.recorded) {

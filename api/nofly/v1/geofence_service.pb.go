@@ -1815,8 +1815,13 @@ type LiveFlight struct {
 	// Datum of every position's altitude_m. UNSPECIFIED: heights not known,
 	// every height of a zone counts.
 	AltitudeReference VerticalReference `protobuf:"varint,5,opt,name=altitude_reference,json=altitudeReference,proto3,enum=nofly.v1.VerticalReference" json:"altitude_reference,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The operation's classification (see
+	// CheckPositionRequest.classification): the deployment policy and the
+	// drone registry judge every position of the flight as they judge a
+	// check.
+	Classification string `protobuf:"bytes,6,opt,name=classification,proto3" json:"classification,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *LiveFlight) Reset() {
@@ -1882,6 +1887,13 @@ func (x *LiveFlight) GetAltitudeReference() VerticalReference {
 		return x.AltitudeReference
 	}
 	return VerticalReference_VERTICAL_REFERENCE_UNSPECIFIED
+}
+
+func (x *LiveFlight) GetClassification() string {
+	if x != nil {
+		return x.Classification
+	}
+	return ""
 }
 
 // TelemetryPosition is one position report of the aircraft.
@@ -2750,14 +2762,15 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\x0fGetZoneResponse\x12\"\n" +
 	"\x04zone\x18\x01 \x01(\v2\x0e.nofly.v1.ZoneR\x04zone\x120\n" +
 	"\bzone_set\x18\x02 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12*\n" +
-	"\bvariants\x18\x03 \x03(\v2\x0e.nofly.v1.ZoneR\bvariants\"\xac\x02\n" +
+	"\bvariants\x18\x03 \x03(\v2\x0e.nofly.v1.ZoneR\bvariants\"\xd4\x02\n" +
 	"\n" +
 	"LiveFlight\x12.\n" +
 	"\boperator\x18\x01 \x01(\v2\x12.nofly.v1.OperatorR\boperator\x12+\n" +
 	"\apurpose\x18\x02 \x01(\x0e2\x11.nofly.v1.PurposeR\apurpose\x12J\n" +
 	"\x12operation_category\x18\x03 \x01(\x0e2\x1b.nofly.v1.OperationCategoryR\x11operationCategory\x12)\n" +
 	"\x10client_reference\x18\x04 \x01(\tR\x0fclientReference\x12J\n" +
-	"\x12altitude_reference\x18\x05 \x01(\x0e2\x1b.nofly.v1.VerticalReferenceR\x11altitudeReference\"\xa0\x02\n" +
+	"\x12altitude_reference\x18\x05 \x01(\x0e2\x1b.nofly.v1.VerticalReferenceR\x11altitudeReference\x12&\n" +
+	"\x0eclassification\x18\x06 \x01(\tR\x0eclassification\"\xa0\x02\n" +
 	"\x11TelemetryPosition\x12*\n" +
 	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1a\n" +
 	"\blatitude\x18\x02 \x01(\x01R\blatitude\x12\x1c\n" +
