@@ -287,17 +287,11 @@ func authorisationsListCommand() *command {
 			req := &noflyv1.ListAuthorisationsRequest{Unit: unit, ExemptionId: exemption, PageSize: 1000}
 			var list []*noflyv1.AuthorisationRecord
 			err := callAuthorisations(ctx, e, func(ctx context.Context, c noflyv1.AuthorisationServiceClient) error {
-				for {
+				return eachPage(func(token string) ([]*noflyv1.AuthorisationRecord, string, error) {
+					req.PageToken = token
 					resp, err := c.ListAuthorisations(ctx, req)
-					if err != nil {
-						return err
-					}
-					list = append(list, resp.GetAuthorisations()...)
-					if resp.GetNextPageToken() == "" {
-						return nil
-					}
-					req.PageToken = resp.GetNextPageToken()
-				}
+					return resp.GetAuthorisations(), resp.GetNextPageToken(), err
+				}, func(page []*noflyv1.AuthorisationRecord) error { list = append(list, page...); return nil })
 			})
 			if err != nil {
 				return err

@@ -453,17 +453,11 @@ func exemptionsListCommand() *command {
 			}
 			var list []*noflyv1.Exemption
 			err := callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) error {
-				for {
+				return eachPage(func(token string) ([]*noflyv1.Exemption, string, error) {
+					req.PageToken = token
 					resp, err := c.ListExemptions(ctx, req)
-					if err != nil {
-						return err
-					}
-					list = append(list, resp.GetExemptions()...)
-					if resp.GetNextPageToken() == "" {
-						return nil
-					}
-					req.PageToken = resp.GetNextPageToken()
-				}
+					return resp.GetExemptions(), resp.GetNextPageToken(), err
+				}, func(page []*noflyv1.Exemption) error { list = append(list, page...); return nil })
 			})
 			if err != nil {
 				return err
@@ -549,19 +543,11 @@ func auditListCommand() *command {
 // by the server) and hands each page to fn as it comes.
 func auditPages(ctx context.Context, e *env, req *noflyv1.ListAuditEventsRequest, fn func([]*noflyv1.AuditEvent) error) error {
 	return callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) error {
-		for {
+		return eachPage(func(token string) ([]*noflyv1.AuditEvent, string, error) {
+			req.PageToken = token
 			resp, err := c.ListAuditEvents(ctx, req)
-			if err != nil {
-				return err
-			}
-			if err := fn(resp.GetEvents()); err != nil {
-				return err
-			}
-			if resp.GetNextPageToken() == "" {
-				return nil
-			}
-			req.PageToken = resp.GetNextPageToken()
-		}
+			return resp.GetEvents(), resp.GetNextPageToken(), err
+		}, fn)
 	})
 }
 

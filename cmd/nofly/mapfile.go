@@ -298,18 +298,18 @@ func fetchZones(ctx context.Context, e *env, b orb.Bound, pad float64, ids []str
 // listAll gets every page of a zone list.
 func listAll(ctx context.Context, c noflyv1.GeofenceServiceClient, req *noflyv1.ListZonesRequest) (*noflyv1.ListZonesResponse, error) {
 	all := &noflyv1.ListZonesResponse{}
-	for {
+	err := eachPage(func(token string) ([]*noflyv1.Zone, string, error) {
+		req.PageToken = token
 		resp, err := c.ListZones(ctx, req)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			all.ZoneSet = resp.GetZoneSet()
 		}
-		all.Zones = append(all.Zones, resp.GetZones()...)
-		all.ZoneSet = resp.GetZoneSet()
-		if resp.GetNextPageToken() == "" {
-			return all, nil
-		}
-		req.PageToken = resp.GetNextPageToken()
+		return resp.GetZones(), resp.GetNextPageToken(), err
+	}, func(page []*noflyv1.Zone) error { all.Zones = append(all.Zones, page...); return nil })
+	if err != nil {
+		return nil, err
 	}
+	return all, nil
 }
 
 // positionFlight is the flight of a position check.

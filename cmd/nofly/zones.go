@@ -54,20 +54,10 @@ every page.`,
 				}
 				req.Bbox = b
 			}
-			all := &noflyv1.ListZonesResponse{}
-			err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) error {
-				for {
-					resp, err := c.ListZones(ctx, req)
-					if err != nil {
-						return err
-					}
-					all.Zones = append(all.Zones, resp.GetZones()...)
-					all.ZoneSet = resp.GetZoneSet()
-					if resp.GetNextPageToken() == "" {
-						return nil
-					}
-					req.PageToken = resp.GetNextPageToken()
-				}
+			var all *noflyv1.ListZonesResponse
+			err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
+				all, err = listAll(ctx, c, req)
+				return err
 			})
 			if err != nil {
 				return err
