@@ -557,13 +557,14 @@ func TestPostgresMigrateFromSchema1(t *testing.T) {
 		"DROP FUNCTION nofly_authorisations_no_edit()", "DROP FUNCTION nofly_authorisations_columns()",
 		"DROP FUNCTION nofly_authorisation_exemptions_named()",
 		"DROP TABLE drones", "DROP FUNCTION nofly_drones_no_delete()", "DROP FUNCTION nofly_drones_guard()",
+		"DROP TABLE refusals", "DROP FUNCTION nofly_refusals_grow()",
 		"DELETE FROM schema_migrations WHERE version > 1",
 	} {
 		if _, err := db.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if len(pgstore.Migrations) != 4 {
+	if len(pgstore.Migrations) != 5 {
 		t.Fatalf("%d migrations: undo the newer ones above too", len(pgstore.Migrations))
 	}
 	s := openPostgresURL(t, url)
