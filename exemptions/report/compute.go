@@ -1,8 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"runtime"
+	"slices"
 
 	"github.com/nofly-project/nofly/exemptions"
 )
@@ -51,8 +54,12 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 		defer close(queue)
 		prev := ""
 		next := pager(log)
-		for {
+		for end := false; !end; {
 			es, err := next(ctx)
+			if o.UpTo > 0 && len(es) > 0 && es[len(es)-1].Seq >= o.UpTo {
+				i, _ := slices.BinarySearchFunc(es, o.UpTo, func(e exemptions.StoredAuditEntry, seq int64) int { return cmp.Compare(e.Seq, seq) })
+				es, end = es[:min(i+1, len(es))], true
+			}
 			out := make(chan page, 1)
 			select {
 			case queue <- out:
@@ -89,6 +96,9 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
+	}
+	if b.Seq() < o.UpTo {
+		return Report{}, fmt.Errorf("%w: the log ends at entry %d, before entry %d, which it held when the report began", ErrChain, b.Seq(), o.UpTo)
 	}
 	return b.Report(), nil
 }
