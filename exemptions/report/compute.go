@@ -74,8 +74,9 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 			go func(prev string) {
 				defer func() { <-sem }()
 				ds := make([]decoded, len(es))
+				dec := newDecoder()
 				for i, e := range es {
-					ds[i] = decodeStored(prev, e)
+					ds[i] = decodeStored(dec, prev, e)
 					prev = e.Hash
 				}
 				out <- page{entries: ds}

@@ -13,8 +13,6 @@
 package report
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -236,6 +234,7 @@ type Builder struct {
 	fromDay, untilDay string
 	unsealed          int
 	records           []Record
+	dec               *decoder // AddStored's
 }
 
 type exemption struct {
@@ -347,18 +346,20 @@ type decoded struct {
 	err        error
 }
 
-// decodeStored checks and decodes se; it needs no Builder, so that entries
-// decode in parallel.
-func decodeStored(prev string, se exemptions.StoredAuditEntry) decoded {
+// decodeStored checks and decodes se with dec; it needs no Builder, so
+// that entries decode in parallel (a decoder each).
+func decodeStored(dec *decoder, prev string, se exemptions.StoredAuditEntry) decoded {
 	d := decoded{seq: se.Seq, prev: prev, hash: se.Hash}
-	h := sha256.New()
-	h.Write([]byte(prev))
-	h.Write(se.Entry)
-	if hex.EncodeToString(h.Sum(nil)) != se.Hash {
+	if !dec.hashes(prev, se.Entry, se.Hash) {
 		d.err = fmt.Errorf("%w: entry %d does not hash, after the entry before it, to its stored hash", ErrChain, se.Seq)
 		return d
 	}
-	if err := json.Unmarshal(se.Entry, &d.e); err != nil {
+	var err error
+	if !decodeEntry(se.Entry, &d.e, dec.in) {
+		d.e = storedEntry{}
+		err = json.Unmarshal(se.Entry, &d.e)
+	}
+	if err != nil {
 		d.err = fmt.Errorf("%w: entry %d: %v", ErrChain, se.Seq, err)
 	} else if d.e.Seq != se.Seq || d.e.PrevHash != prev {
 		d.err = fmt.Errorf("%w: entry %d is not numbered or linked as stored", ErrChain, se.Seq)
@@ -371,7 +372,10 @@ func decodeStored(prev string, se exemptions.StoredAuditEntry) decoded {
 // its previous hash or its own hash is wrong): the report would not be
 // complete.
 func (b *Builder) AddStored(se exemptions.StoredAuditEntry) error {
-	return b.add(decodeStored(b.prev, se))
+	if b.dec == nil {
+		b.dec = newDecoder()
+	}
+	return b.add(decodeStored(b.dec, b.prev, se))
 }
 
 func (b *Builder) add(de decoded) error {
