@@ -21,7 +21,7 @@ type decoder struct {
 	in  interner
 }
 
-func newDecoder() *decoder { return &decoder{h: sha256.New(), in: interner{}} }
+func newDecoder() *decoder { return &decoder{h: sha256.New(), in: interner{lists: map[string][]string{}}} }
 
 // hashes reports whether entry, after the entry hashing to prev, hashes to
 // want.
@@ -49,15 +49,22 @@ func (d *decoder) hashes(prev string, entry []byte, want string) bool {
 // encoding/json.
 const maxDepth = 64
 
-// interner returns one string for equal byte slices.
-type interner map[string]string
+// interner returns one string for equal byte slices, and one list of
+// strings for equal JSON arrays (lists are shared: read only).
+type interner struct {
+	strs  map[string]string
+	lists map[string][]string
+}
 
-func (in interner) str(b []byte) string {
-	if s, ok := in[string(b)]; ok {
+func (in *interner) str(b []byte) string {
+	if s, ok := in.strs[string(b)]; ok {
 		return s
 	}
+	if in.strs == nil {
+		in.strs = map[string]string{}
+	}
 	s := string(b)
-	in[s] = s
+	in.strs[s] = s
 	return s
 }
 
@@ -65,12 +72,12 @@ func (in interner) str(b []byte) string {
 type entryParser struct {
 	b  []byte
 	i  int
-	in interner
+	in *interner
 }
 
 // decodeEntry decodes b into e, or returns false, having perhaps set some
 // of e, when encoding/json must.
-func decodeEntry(b []byte, e *storedEntry, in interner) bool {
+func decodeEntry(b []byte, e *storedEntry, in *interner) bool {
 	p := entryParser{b: b, in: in}
 	p.ws()
 	ok := p.object(func(key []byte) bool {
@@ -260,8 +267,19 @@ func (p *entryParser) strs(dst *[]string) bool {
 		*dst = nil
 		return true
 	}
+	p.ws()
+	start := p.i
 	if !p.next('[') {
 		return false
+	}
+	if in := p.in.lists; in != nil {
+		if end := bytes.IndexByte(p.b[p.i:], ']'); end >= 0 {
+			if l, ok := in[string(p.b[start:p.i+end+1])]; ok {
+				p.i += end + 1
+				*dst = l
+				return true
+			}
+		}
 	}
 	out := make([]string, 0, 2)
 	if !p.next(']') {
@@ -280,6 +298,9 @@ func (p *entryParser) strs(dst *[]string) bool {
 			}
 			break
 		}
+	}
+	if p.in.lists != nil {
+		p.in.lists[string(p.b[start:p.i])] = out
 	}
 	*dst = out
 	return true

@@ -235,6 +235,9 @@ type Builder struct {
 	unsealed          int
 	records           []Record
 	dec               *decoder // AddStored's
+	buf               []byte   // for keys
+	strs              interner
+	months            map[int]string
 }
 
 type exemption struct {
@@ -284,7 +287,7 @@ func New(o Options) (*Builder, error) {
 	fromDay, untilDay := PeriodDays(o.From, o.Until)
 	return &Builder{o: o, bases: map[string]exemption{}, total: newGroup(nil), groups: map[string]*group{},
 		zones: map[string]*zoneGroup{}, unknown: map[string]bool{}, info: map[string][2]string{}, pending: map[checkKey][]flight{},
-		fromDay: fromDay, untilDay: untilDay}, nil
+		fromDay: fromDay, untilDay: untilDay, months: map[int]string{}}, nil
 }
 
 // PeriodDays returns the first day (UTC, YYYY-MM-DD) whose refusals count
@@ -355,7 +358,7 @@ func decodeStored(dec *decoder, prev string, se exemptions.StoredAuditEntry) dec
 		return d
 	}
 	var err error
-	if !decodeEntry(se.Entry, &d.e, dec.in) {
+	if !decodeEntry(se.Entry, &d.e, &dec.in) {
 		d.e = storedEntry{}
 		err = json.Unmarshal(se.Entry, &d.e)
 	}
@@ -401,14 +404,14 @@ func (b *Builder) add(de decoded) error {
 			f.pilot = d.Pilot
 		}
 		if b.inPeriod(f.at) {
-			k := d.key(d.At)
+			k := b.key(&d.flightDetail, d.At)
 			b.pending[k] = append(b.pending[k], f)
 		}
 	case exemptions.ActionAuthorise:
 		// The plan check an exempted authorisation was issued on is in the
 		// log too, just before it: it is the same decision, counted once,
 		// as the authorisation.
-		if k := d.key(d.IssuedAt); len(b.pending[k]) > 0 {
+		if k := b.key(&d.flightDetail, d.IssuedAt); len(b.pending[k]) > 0 {
 			b.pending[k] = b.pending[k][1:]
 		}
 		f := flight{at: d.ValidFrom, unit: d.Unit, drone: d.Drone, purpose: d.Purpose,
@@ -480,9 +483,15 @@ type checkKey struct {
 	purpose                exemptions.Purpose
 }
 
-func (d *flightDetail) key(at time.Time) checkKey {
-	return checkKey{at: at.UTC(), unit: d.Unit, pilot: d.Pilot, drone: d.Drone, purpose: d.Purpose,
-		ex: strings.Join(d.ExemptionIDs, ",")}
+func (b *Builder) key(d *flightDetail, at time.Time) checkKey {
+	b.buf = b.buf[:0]
+	for i, id := range d.ExemptionIDs {
+		if i > 0 {
+			b.buf = append(b.buf, ',')
+		}
+		b.buf = append(b.buf, id...)
+	}
+	return checkKey{at: at.UTC(), unit: d.Unit, pilot: d.Pilot, drone: d.Drone, purpose: d.Purpose, ex: b.strs.str(b.buf)}
 }
 
 func (b *Builder) inPeriod(t time.Time) bool { return !t.Before(b.o.From) && t.Before(b.o.Until) }
@@ -633,25 +642,43 @@ func (b *Builder) group(f flight, mk, mdl, zone string) *group {
 		case ByZone:
 			return zone
 		case ByMonth:
-			return f.at.UTC().Format("2006-01")
+			return b.month(f.at)
 		}
 		return ""
 	})
 }
 
+// month is t's month, 2026-03, UTC.
+func (b *Builder) month(t time.Time) string {
+	t = t.UTC()
+	k := t.Year()*12 + int(t.Month())
+	m, ok := b.months[k]
+	if !ok {
+		m = t.Format("2006-01")
+		b.months[k] = m
+	}
+	return m
+}
+
 // groupOf returns the group whose value of each grouping is value's,
 // made on first use.
 func (b *Builder) groupOf(value func(Grouping) string) *group {
+	b.buf = b.buf[:0]
+	for i, g := range b.o.By {
+		if i > 0 {
+			b.buf = append(b.buf, 0)
+		}
+		b.buf = append(b.buf, value(g)...)
+	}
+	if g := b.groups[string(b.buf)]; g != nil {
+		return g
+	}
 	key := make([]string, len(b.o.By))
 	for i, g := range b.o.By {
 		key[i] = value(g)
 	}
-	k := strings.Join(key, "\x00")
-	g := b.groups[k]
-	if g == nil {
-		g = newGroup(key)
-		b.groups[k] = g
-	}
+	g := newGroup(key)
+	b.groups[string(b.buf)] = g
 	return g
 }
 
