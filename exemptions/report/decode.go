@@ -21,7 +21,9 @@ type decoder struct {
 	in  interner
 }
 
-func newDecoder() *decoder { return &decoder{h: sha256.New(), in: interner{lists: map[string][]string{}}} }
+func newDecoder() *decoder {
+	return &decoder{h: sha256.New(), in: interner{lists: map[string][]string{}}}
+}
 
 // hashes reports whether entry, after the entry hashing to prev, hashes to
 // want.
