@@ -76,7 +76,7 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 				ds := make([]decoded, len(es))
 				dec := newDecoder()
 				for i, e := range es {
-					ds[i] = decodeStored(dec, prev, e)
+					decodeStored(dec, prev, e, &ds[i])
 					prev = e.Hash
 				}
 				out <- page{entries: ds}
@@ -89,8 +89,8 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 		if p.err != nil {
 			return Report{}, p.err
 		}
-		for _, d := range p.entries {
-			if err := b.add(d); err != nil {
+		for i := range p.entries {
+			if err := b.add(&p.entries[i]); err != nil {
 				return Report{}, err
 			}
 		}

@@ -13,6 +13,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -238,6 +239,8 @@ type Builder struct {
 	buf               []byte   // for keys
 	strs              interner
 	months            map[int]string
+	latest            time.Time // of the checks read
+	sinceSweep        int
 }
 
 type exemption struct {
@@ -351,11 +354,11 @@ type decoded struct {
 
 // decodeStored checks and decodes se with dec; it needs no Builder, so
 // that entries decode in parallel (a decoder each).
-func decodeStored(dec *decoder, prev string, se exemptions.StoredAuditEntry) decoded {
-	d := decoded{seq: se.Seq, prev: prev, hash: se.Hash}
+func decodeStored(dec *decoder, prev string, se exemptions.StoredAuditEntry, d *decoded) {
+	*d = decoded{seq: se.Seq, prev: prev, hash: se.Hash}
 	if !dec.hashes(prev, se.Entry, se.Hash) {
 		d.err = fmt.Errorf("%w: entry %d does not hash, after the entry before it, to its stored hash", ErrChain, se.Seq)
-		return d
+		return
 	}
 	var err error
 	if !decodeEntry(se.Entry, &d.e, &dec.in) {
@@ -367,7 +370,6 @@ func decodeStored(dec *decoder, prev string, se exemptions.StoredAuditEntry) dec
 	} else if d.e.Seq != se.Seq || d.e.PrevHash != prev {
 		d.err = fmt.Errorf("%w: entry %d is not numbered or linked as stored", ErrChain, se.Seq)
 	}
-	return d
 }
 
 // AddStored reads the next entry of the log, as stored. It fails, wrapping
@@ -378,10 +380,12 @@ func (b *Builder) AddStored(se exemptions.StoredAuditEntry) error {
 	if b.dec == nil {
 		b.dec = newDecoder()
 	}
-	return b.add(decodeStored(b.dec, b.prev, se))
+	var d decoded
+	decodeStored(b.dec, b.prev, se, &d)
+	return b.add(&d)
 }
 
-func (b *Builder) add(de decoded) error {
+func (b *Builder) add(de *decoded) error {
 	if de.seq != b.seq+1 {
 		return fmt.Errorf("%w: entry %d follows entry %d", ErrChain, de.seq, b.seq)
 	}
@@ -407,6 +411,7 @@ func (b *Builder) add(de decoded) error {
 			k := b.key(&d.flightDetail, d.At)
 			b.pending[k] = append(b.pending[k], f)
 		}
+		b.sweep(d.At)
 	case exemptions.ActionAuthorise:
 		// The plan check an exempted authorisation was issued on is in the
 		// log too, just before it: it is the same decision, counted once,
@@ -682,6 +687,37 @@ func (b *Builder) groupOf(value func(Grouping) string) *group {
 	return g
 }
 
+// pendingWindow is how long a check waits for an authorisation issued on
+// it: an authorisation's entry follows its plan check's within the same
+// request (seconds), so a check an hour older than the newest check read
+// is counted as a check. It keeps the checks waiting few, however long
+// the log.
+const pendingWindow = time.Hour
+
+// sweepEvery is how many checks are read between sweeps of the pending.
+const sweepEvery = 4096
+
+// sweep notes a check at at, and now and then counts the pending checks
+// older than the window.
+func (b *Builder) sweep(at time.Time) {
+	if at.After(b.latest) {
+		b.latest = at
+	}
+	if b.sinceSweep++; b.sinceSweep < sweepEvery {
+		return
+	}
+	b.sinceSweep = 0
+	cutoff := b.latest.Add(-pendingWindow)
+	for k, fs := range b.pending {
+		if k.at.Before(cutoff) {
+			for _, f := range fs {
+				b.flight(f)
+			}
+			delete(b.pending, k)
+		}
+	}
+}
+
 // Report returns the report of the entries read so far.
 //
 // It counts the checks read so far that no authorisation was issued on
@@ -734,7 +770,7 @@ func (b *Builder) Report() Report {
 	r.Unsealed = b.unsealed
 	if b.o.Detail {
 		r.Records = b.records
-		slices.SortStableFunc(r.Records, func(a, b Record) int { return a.At.Compare(b.At) })
+		slices.SortFunc(r.Records, func(a, b Record) int { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Seq, b.Seq)) })
 	}
 	return r
 }
