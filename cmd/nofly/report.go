@@ -240,6 +240,7 @@ func printReport(e *env, r *noflyv1.GetReportResponse) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printRefusals(e, r)
 	if len(r.GetZones()) == 0 {
 		fmt.Fprintln(e.stdout, "\nNo exemption was relied on in the period.")
 	} else {
@@ -257,7 +258,6 @@ func printReport(e *env, r *noflyv1.GetReportResponse) error {
 			return err
 		}
 	}
-	printRefusals(e, r)
 	if n := r.GetUnregisteredDrones(); n > 0 {
 		fmt.Fprintf(e.stdout, "\n%d drone%s not in the drone registry (make and model \"unregistered\").\n", n, plural(int(n)))
 	}

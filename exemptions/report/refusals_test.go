@@ -130,7 +130,7 @@ func TestPeriodDays(t *testing.T) {
 }
 
 // TestDetail: with Detail, the records counted, with their pilots, in
-// time order; an authorisation's own plan check is not one of them.
+// the log's order; an authorisation's own plan check is not one of them.
 func TestDetail(t *testing.T) {
 	r := build(t, report.Options{From: apr, Until: may, Detail: true}, refusalLog(t))
 	want := []report.Record{

@@ -179,8 +179,8 @@ type Report struct {
 	// sealed into the log (today's, usually): they are not verified by the
 	// chain, and a report computed again later finds them sealed.
 	Unsealed int `json:"refused_unsealed"`
-	// Records are the authorisations and exempted checks counted, in time
-	// order: only with Options.Detail.
+	// Records are the authorisations and exempted checks counted, in the
+	// log's order: only with Options.Detail.
 	Records []Record `json:"records,omitempty"`
 }
 
@@ -770,7 +770,7 @@ func (b *Builder) Report() Report {
 	r.Unsealed = b.unsealed
 	if b.o.Detail {
 		r.Records = b.records
-		slices.SortFunc(r.Records, func(a, b Record) int { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Seq, b.Seq)) })
+		slices.SortFunc(r.Records, func(a, b Record) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
 	return r
 }

@@ -582,7 +582,7 @@ type GetReportResponse struct {
 	// Of total.refused, counted from counters not yet sealed into the audit
 	// log (the current day's, usually): not covered by head_hash.
 	RefusedUnsealed int32 `protobuf:"varint,11,opt,name=refused_unsealed,json=refusedUnsealed,proto3" json:"refused_unsealed,omitempty"`
-	// With detail: the records counted, in time order.
+	// With detail: the records counted, in the audit log's order.
 	Records []*ReportRecord `protobuf:"bytes,12,rep,name=records,proto3" json:"records,omitempty"`
 	// With detail: the audit entry that recorded the request.
 	DetailSeq     int64 `protobuf:"varint,13,opt,name=detail_seq,json=detailSeq,proto3" json:"detail_seq,omitempty"`
