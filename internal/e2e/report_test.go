@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -382,4 +383,34 @@ func equalRecords(a, b [][]string) bool {
 		}
 	}
 	return true
+}
+
+// TestRefusalsSurviveStop: the refusals noflyd counted in memory are in
+// the store once it has stopped on SIGTERM, and the next noflyd reports
+// them.
+func TestRefusalsSurviveStop(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "nofly.db")
+	d := launchDaemon(t, "--db", db)
+	waitServing(t, d.addr)
+	for range 2 {
+		wantExit(t, nofly(t, d.addr, "check", "--lat", "52.31", "--lon", "4.76", "--alt", "100", "--unit", "AMS-DRONE",
+			"--purpose", "forensic"), 1)
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("noflyd did not stop within 15 s of SIGTERM")
+	}
+	d = launchDaemon(t, "--db", db)
+	waitServing(t, d.addr)
+	today := time.Now().UTC()
+	resp := reportJSON(t, nofly(t, d.addr, "report", "--from", today.Add(-24*time.Hour).Format("2006-01-02"),
+		"--until", today.Add(48*time.Hour).Format("2006-01-02"), "--by", "unit", "--min-group", "1", "--json"))
+	if got := refusedRows(resp); got["AMS-DRONE"] != "2/2/0/0" || resp.GetRefusedUnsealed() != 2 {
+		t.Errorf("after a restart: %v (%d unsealed), want AMS-DRONE 2/2/0/0 (2)", got, resp.GetRefusedUnsealed())
+	}
 }
