@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,9 @@ func (s *Store) AddRefusals(caller context.Context, counts []exemptions.RefusalC
 	if len(counts) == 0 {
 		return nil
 	}
+	// In key order, so that two servers adding at once lock rows alike.
+	counts = slices.Clone(counts)
+	storecore.SortRefusals(counts)
 	ctx, cancel := s.call(caller)
 	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

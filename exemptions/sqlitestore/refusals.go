@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/nofly-project/nofly/exemptions"
@@ -20,6 +21,9 @@ func (s *Store) AddRefusals(ctx context.Context, counts []exemptions.RefusalCoun
 	if len(counts) == 0 {
 		return nil
 	}
+	// In key order, so that two servers adding at once lock rows alike.
+	counts = slices.Clone(counts)
+	storecore.SortRefusals(counts)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, "INSERT INTO refusals ("+storecore.RefusalColumns+", count) VALUES (?, ?, ?, ?, ?, ?) "+
 			"ON CONFLICT ("+storecore.RefusalColumns+") DO UPDATE SET count = count + excluded.count")
