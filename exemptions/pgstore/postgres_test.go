@@ -459,7 +459,7 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 		"CREATE ROLE " + role + " LOGIN PASSWORD 'test-only'",
 		"GRANT USAGE ON SCHEMA public TO " + role,
 		"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO " + role,
-		"GRANT UPDATE ON exemptions, chain_head, authorisations TO " + role,
+		"GRANT UPDATE ON exemptions, chain_head, authorisations, refusals TO " + role,
 	} {
 		if _, err := admin.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -502,12 +502,22 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 		Reason: exemptions.AuthorisationExemptionRevoked}); err != nil || len(rs) != 1 {
 		t.Fatalf("cascade: %v %v", rs, err)
 	}
+	// Refusals counted twice (the upsert), and sealed.
+	for range 2 {
+		if err := app.AddRefusals(ctx, []exemptions.RefusalCount{{Day: "2026-04-30", Unit: "AMS", Kind: exemptions.RefusedAirspace, Count: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, sealed, err := app.SealRefusals(ctx, "2026-05-01", "noflyd", t0); err != nil || !sealed {
+		t.Fatalf("seal: %v %v", sealed, err)
+	}
 	if v, err := app.VerifyAudit(ctx); err != nil || !v.OK() {
 		t.Fatalf("%+v %v", v, err)
 	}
 	conn := rawPG(t, u.String())
 	for _, q := range []string{"DELETE FROM audit", "TRUNCATE audit", "DROP TRIGGER audit_no_update ON audit", "DELETE FROM exemptions",
-		"DELETE FROM authorisations", "DELETE FROM authorisation_exemptions", "UPDATE authorisations SET revocation = NULL"} {
+		"DELETE FROM authorisations", "DELETE FROM authorisation_exemptions", "UPDATE authorisations SET revocation = NULL",
+		"DELETE FROM refusals", "TRUNCATE refusals", "UPDATE refusals SET sealed = 0"} {
 		if _, err := conn.Exec(ctx, q); err == nil {
 			t.Errorf("%s: accepted from the application's role", q)
 		}
