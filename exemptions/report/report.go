@@ -395,7 +395,7 @@ func (b *Builder) add(de *decoded) error {
 	if de.err != nil {
 		return de.err
 	}
-	e := de.e
+	e := &de.e
 	b.seq, b.prev = de.seq, de.hash
 	d := &e.Detail
 	switch e.Action {
