@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/nofly-project/nofly/exemptions"
 )
@@ -73,7 +74,7 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 			sem <- struct{}{}
 			go func(prev string) {
 				defer func() { <-sem }()
-				ds := make([]decoded, len(es))
+				ds := pages.get(len(es))
 				dec := newDecoder()
 				for i, e := range es {
 					decodeStored(dec, prev, e, &ds[i])
@@ -94,6 +95,7 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 				return Report{}, err
 			}
 		}
+		pages.put(p.entries) // counted: the Builder keeps nothing of it
 	}
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
@@ -102,6 +104,25 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 		return Report{}, fmt.Errorf("%w: the log ends at entry %d, before entry %d, which it held when the report began", ErrChain, b.Seq(), o.UpTo)
 	}
 	return b.Report(), nil
+}
+
+// decodedPages keeps pages of decoded entries for use again (a page is
+// a few megabytes).
+type decodedPages struct{ p sync.Pool }
+
+var pages decodedPages
+
+func (d *decodedPages) get(n int) []decoded {
+	if ds, ok := d.p.Get().(*[]decoded); ok && cap(*ds) >= n {
+		return (*ds)[:n]
+	}
+	return make([]decoded, n)
+}
+
+func (d *decodedPages) put(ds []decoded) {
+	if ds != nil {
+		d.p.Put(&ds)
+	}
 }
 
 // pager returns a function that returns the log's next page of stored

@@ -79,7 +79,10 @@ type entryParser struct {
 
 // decodeEntry decodes b into e, or returns false, having perhaps set some
 // of e, when encoding/json must.
-func decodeEntry(b []byte, e *storedEntry, in *interner) bool {
+//
+// prev is the previous hash the entry should name: it is not copied when
+// the entry names it (hashes are not interned: each is named once).
+func decodeEntry(b []byte, e *storedEntry, in *interner, prev string) bool {
 	p := entryParser{b: b, in: in}
 	p.ws()
 	ok := p.object(func(key []byte) bool {
@@ -94,7 +97,19 @@ func decodeEntry(b []byte, e *storedEntry, in *interner) bool {
 			e.Action = exemptions.Action(s)
 			return true
 		case fold(key, "prev_hash"):
-			return p.str(&e.PrevHash)
+			if p.null() {
+				return true
+			}
+			s, ok := p.plain()
+			if !ok {
+				return false
+			}
+			if string(s) == prev {
+				e.PrevHash = prev
+			} else {
+				e.PrevHash = string(s)
+			}
+			return true
 		case fold(key, "detail"):
 			return p.null() || p.detail(&e.Detail)
 		}

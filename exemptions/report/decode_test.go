@@ -42,7 +42,7 @@ func canonical(t testing.TB) [][]byte {
 func TestDecodeEntryCanonical(t *testing.T) {
 	for i, b := range canonical(t) {
 		var fast, slow storedEntry
-		if !decodeEntry(b, &fast, &interner{lists: map[string][]string{}}) {
+		if !decodeEntry(b, &fast, &interner{lists: map[string][]string{}}, "abc") {
 			t.Errorf("entry %d went to encoding/json: %s", i, b)
 			continue
 		}
@@ -66,7 +66,7 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte(`{"seq":1,"detail":{"Unit":"a\u0041"}} x`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast storedEntry
-		if !decodeEntry(b, &fast, &interner{lists: map[string][]string{}}) {
+		if !decodeEntry(b, &fast, &interner{lists: map[string][]string{}}, "abc") {
 			return
 		}
 		var slow storedEntry

@@ -361,7 +361,7 @@ func decodeStored(dec *decoder, prev string, se exemptions.StoredAuditEntry, d *
 		return
 	}
 	var err error
-	if !decodeEntry(se.Entry, &d.e, &dec.in) {
+	if !decodeEntry(se.Entry, &d.e, &dec.in, prev) {
 		d.e = storedEntry{}
 		err = json.Unmarshal(se.Entry, &d.e)
 	}
