@@ -157,3 +157,19 @@ func TestReportDetail(t *testing.T) {
 		t.Errorf("without detail: %d records, %v", len(resp.GetRecords()), err)
 	}
 }
+
+// BenchmarkCountRefusal is the checks' cost of counting refusals: a
+// DENIED check's increment, and a CLEAR one's comparison.
+func BenchmarkCountRefusal(b *testing.B) {
+	s := &Server{refused: newRefusalCounts(nil)}
+	ctx := context.Background()
+	fl := exemptions.Flight{Unit: "AMS", Purpose: exemptions.PurposeForensic}
+	for _, r := range []exemptions.Result{{Verdict: exemptions.Denied}, {Verdict: exemptions.Clear}} {
+		b.Run(r.Verdict.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.countRefusal(ctx, &r, &fl, clock)
+			}
+		})
+	}
+}
