@@ -492,7 +492,7 @@ func auditListCommand() *command {
 		example: "  nofly audit list --exemption EX-000001\n",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&exemption, "exemption", "", "only entries concerning exemption `ID`")
-			fs.StringVar(&action, "action", "", "only entries of this `action`: create, supersede, revoke, check, authorise, revoke-authorisation, drone-add, drone-update or drone-retire")
+			fs.StringVar(&action, "action", "", "only entries of this `action`: create, supersede, revoke, check, authorise, revoke-authorisation, drone-add, drone-update, drone-retire, refusals or report-detail")
 			fs.StringVar(&actor, "actor", "", "only entries of this `actor`")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
@@ -504,7 +504,7 @@ func auditListCommand() *command {
 			if action != "" {
 				v, ok := noflyv1.AuditAction_value["AUDIT_ACTION_"+strings.ToUpper(strings.ReplaceAll(action, "-", "_"))]
 				if !ok || v == 0 {
-					return &usageError{cmd: name, msg: fmt.Sprintf("--action %q: want create, supersede, revoke, check, authorise, revoke-authorisation, drone-add, drone-update or drone-retire", action)}
+					return &usageError{cmd: name, msg: fmt.Sprintf("--action %q: want create, supersede, revoke, check, authorise, revoke-authorisation, drone-add, drone-update, drone-retire, refusals or report-detail", action)}
 				}
 				req.Action = noflyv1.AuditAction(v)
 			}

@@ -81,22 +81,25 @@ func reportCommand() *command {
 		minGroup    int
 		csvOut      bool
 		zonesOnly   bool
+		detail      bool
 	)
 	return &command{
 		name:  "report",
-		usage: "--from DATE --until DATE [--by purpose|unit|manufacturer|model|zone|month]... [--csv [--zones]] [flags]",
+		usage: "--from DATE --until DATE [--by purpose|unit|manufacturer|model|zone|month]... [--csv [--zones]] [--detail] [flags]",
 		summary: `Reports how often the police flew in a period, for which purposes, with which
 drones, in which zones and under which legal bases (administrators and
 auditors): flights authorised, flights under an exemption (exempted checks
-and authorisations), distinct drones, per group; and per zone how often an
-exemption was relied on. The server computes the report from the audit
+and authorisations), distinct drones, checks refused (from anonymous daily
+counters), per group; and per zone how often an exemption was relied on. The server computes the report from the audit
 log, checking every link of its hash chain from the first entry; the report
 names the last entry it read and its hash, so that anyone holding the log
 can compute it again.
 
 No pilot identities and no positions. In reports by unit or zone, and in the
 zone table, a group of fewer flights than --min-group shows "< N" instead of
-its numbers. Makes and models come from the drone registry; a drone it does
+its numbers. --detail (administrators only) lists the authorisations and
+exempted checks counted, with their pilots; the request is written to the
+audit log first. Makes and models come from the drone registry; a drone it does
 not know is "unregistered". What is counted and what is not:
 docs/oversight.md.
 
@@ -111,6 +114,7 @@ report), 2 for errors.`,
 			fs.IntVar(&minGroup, "min-group", 5, "in reports by unit or zone, show groups of fewer flights than `N` as \"< N\"")
 			fs.BoolVar(&csvOut, "csv", false, "print the groups as CSV (with --zones: the zone table)")
 			fs.BoolVar(&zonesOnly, "zones", false, "with --csv: print the zone table instead of the groups")
+			fs.BoolVar(&detail, "detail", false, "list the authorisations and exempted checks counted, with pilots (administrators only; recorded in the audit log)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			const name = "nofly report"
@@ -127,9 +131,11 @@ report), 2 for errors.`,
 				return &usageError{cmd: name, msg: "--csv and --json: choose one"}
 			case zonesOnly && !csvOut:
 				return &usageError{cmd: name, msg: "--zones goes with --csv (the table shows both)"}
+			case detail && csvOut:
+				return &usageError{cmd: name, msg: "--detail goes with the table or --json"}
 			}
 			req := &noflyv1.GetReportRequest{From: timestamppb.New(from.t), Until: timestamppb.New(until.t), By: by,
-				MinGroup: int32(minGroup)}
+				MinGroup: int32(minGroup), Detail: detail}
 			var (
 				resp   *noflyv1.GetReportResponse
 				broken error
@@ -162,11 +168,20 @@ report), 2 for errors.`,
 	}
 }
 
-var reportColumns = []string{"authorised", "authorised_exempted", "exempted_checks", "under_exemption", "drones"}
+var reportColumns = []string{"authorised", "authorised_exempted", "exempted_checks", "under_exemption", "drones",
+	"refused", "refused_airspace", "refused_fleet", "refused_authorisations"}
+
+// tableColumns is how many of reportColumns the table shows (the kinds of
+// refusal follow below it).
+const tableColumns = 6
 
 func countCells(c *noflyv1.ReportCounts) []string {
-	return []string{strconv.Itoa(int(c.GetAuthorised())), strconv.Itoa(int(c.GetAuthorisedExempted())),
-		strconv.Itoa(int(c.GetExemptedChecks())), strconv.Itoa(int(c.GetUnderExemption())), strconv.Itoa(int(c.GetDrones()))}
+	var out []string
+	for _, n := range []int32{c.GetAuthorised(), c.GetAuthorisedExempted(), c.GetExemptedChecks(), c.GetUnderExemption(), c.GetDrones(),
+		c.GetRefused(), c.GetRefusedAirspace(), c.GetRefusedFleet(), c.GetRefusedAuthorisations()} {
+		out = append(out, strconv.Itoa(int(n)))
+	}
+	return out
 }
 
 // rowCells are a row's numbers, or "< N" in each for a small group.
@@ -197,9 +212,10 @@ func printReport(e *env, r *noflyv1.GetReportResponse) error {
 	for _, b := range by {
 		head = append(head, strings.ToUpper(b))
 	}
-	numbers := []string{"AUTHORISED", "OF WHICH EXEMPTED", "EXEMPTED CHECKS", "UNDER EXEMPTION", "DRONES"}
+	numbers := []string{"AUTHORISED", "OF WHICH EXEMPTED", "EXEMPTED CHECKS", "UNDER EXEMPTION", "DRONES", "REFUSED"}
 	fmt.Fprintln(tw, strings.Join(append(head, numbers...), "\t"))
 	line := func(keys, cells []string) {
+		cells = cells[:tableColumns]
 		for i, c := range cells {
 			cells[i] = fmt.Sprintf("%*s", len(numbers[i]), c)
 		}
@@ -224,6 +240,7 @@ func printReport(e *env, r *noflyv1.GetReportResponse) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printRefusals(e, r)
 	if len(r.GetZones()) == 0 {
 		fmt.Fprintln(e.stdout, "\nNo exemption was relied on in the period.")
 	} else {
@@ -247,7 +264,51 @@ func printReport(e *env, r *noflyv1.GetReportResponse) error {
 	if hasSmall(r) {
 		fmt.Fprintf(e.stdout, "\"< %d\": a group of fewer than %d flights, not shown (--min-group).\n", r.GetMinGroup(), r.GetMinGroup())
 	}
+	if r.GetDetailSeq() > 0 {
+		return printRecords(e, r)
+	}
 	return nil
+}
+
+// printRefusals says what the REFUSED column holds: the kinds of
+// refusal, and how many are not yet sealed into the audit log.
+func printRefusals(e *env, r *noflyv1.GetReportResponse) {
+	t := r.GetTotal()
+	if t.GetRefused() == 0 {
+		fmt.Fprintln(e.stdout, "\nNo check was refused in the period.")
+		return
+	}
+	fmt.Fprintf(e.stdout, "\nRefused: %d check%s, %d for airspace no exemption covered, %d by the fleet rules; %d of them authorisation request%s.\n",
+		t.GetRefused(), plural(int(t.GetRefused())), t.GetRefusedAirspace(), t.GetRefusedFleet(), t.GetRefusedAuthorisations(),
+		plural(int(t.GetRefusedAuthorisations())))
+	if n := r.GetRefusedUnsealed(); n > 0 {
+		fmt.Fprintf(e.stdout, "%d of the refusals are of days not yet sealed into the audit log (not covered by its head).\n", n)
+	}
+}
+
+// printRecords lists a report's records (--detail).
+func printRecords(e *env, r *noflyv1.GetReportResponse) error {
+	fmt.Fprintf(e.stdout, "\nRecords counted (--detail, recorded as audit entry %d):\n", r.GetDetailSeq())
+	if len(r.GetRecords()) == 0 {
+		fmt.Fprintln(e.stdout, "none")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tKIND\tID\tAT\tUNTIL\tUNIT\tPILOT\tDRONE\tPURPOSE\tEXEMPTIONS\tZONES")
+	for _, rec := range r.GetRecords() {
+		until := "-"
+		if rec.GetUntil() != nil {
+			until = fmtTime(rec.GetUntil())
+		}
+		id := rec.GetId()
+		if id == "" {
+			id = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", rec.GetSeq(), strings.ReplaceAll(rec.GetKind(), "_", " "), cell(id, 20),
+			fmtTime(rec.GetAt()), until, cell(rec.GetUnit(), 30), cell(rec.GetPilotId(), 30), cell(rec.GetDroneSerial(), 30),
+			cell(rec.GetPurpose(), 20), cell(strings.Join(rec.GetExemptionIds(), ","), 40), cell(strings.Join(rec.GetZoneIds(), ","), 40))
+	}
+	return tw.Flush()
 }
 
 func hasSmall(r *noflyv1.GetReportResponse) bool {

@@ -307,6 +307,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go srv.WatchExemptions(watchCtx, time.Second)
+	// Refused checks are counted in memory and added to the store every
+	// few seconds; the last ones when noflyd stops, after the calls
+	// (deferred after store.Close, so run before it).
+	flushCtx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
+	flushed := make(chan struct{})
+	go func() { srv.FlushRefusals(flushCtx, refusalFlushEvery); close(flushed) }()
+	defer func() { stopFlush(); <-flushed }()
 
 	for {
 		select {
@@ -329,6 +336,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 }
+
+// refusalFlushEvery is how often the refused checks counted in memory are
+// added to the store: at most this much of them is lost should noflyd
+// crash (docs/oversight.md).
+const refusalFlushEvery = 5 * time.Second
 
 // grpcServer is what stop needs of *grpc.Server.
 type grpcServer interface {

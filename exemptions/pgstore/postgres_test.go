@@ -459,7 +459,7 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 		"CREATE ROLE " + role + " LOGIN PASSWORD 'test-only'",
 		"GRANT USAGE ON SCHEMA public TO " + role,
 		"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO " + role,
-		"GRANT UPDATE ON exemptions, chain_head, authorisations TO " + role,
+		"GRANT UPDATE ON exemptions, chain_head, authorisations, refusals TO " + role,
 	} {
 		if _, err := admin.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -502,12 +502,22 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 		Reason: exemptions.AuthorisationExemptionRevoked}); err != nil || len(rs) != 1 {
 		t.Fatalf("cascade: %v %v", rs, err)
 	}
+	// Refusals counted twice (the upsert), and sealed.
+	for range 2 {
+		if err := app.AddRefusals(ctx, []exemptions.RefusalCount{{Day: "2026-04-30", Unit: "AMS", Kind: exemptions.RefusedAirspace, Count: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, sealed, err := app.SealRefusals(ctx, "2026-05-01", "noflyd", t0); err != nil || !sealed {
+		t.Fatalf("seal: %v %v", sealed, err)
+	}
 	if v, err := app.VerifyAudit(ctx); err != nil || !v.OK() {
 		t.Fatalf("%+v %v", v, err)
 	}
 	conn := rawPG(t, u.String())
 	for _, q := range []string{"DELETE FROM audit", "TRUNCATE audit", "DROP TRIGGER audit_no_update ON audit", "DELETE FROM exemptions",
-		"DELETE FROM authorisations", "DELETE FROM authorisation_exemptions", "UPDATE authorisations SET revocation = NULL"} {
+		"DELETE FROM authorisations", "DELETE FROM authorisation_exemptions", "UPDATE authorisations SET revocation = NULL",
+		"DELETE FROM refusals", "TRUNCATE refusals", "UPDATE refusals SET sealed = 0"} {
 		if _, err := conn.Exec(ctx, q); err == nil {
 			t.Errorf("%s: accepted from the application's role", q)
 		}
@@ -557,13 +567,14 @@ func TestPostgresMigrateFromSchema1(t *testing.T) {
 		"DROP FUNCTION nofly_authorisations_no_edit()", "DROP FUNCTION nofly_authorisations_columns()",
 		"DROP FUNCTION nofly_authorisation_exemptions_named()",
 		"DROP TABLE drones", "DROP FUNCTION nofly_drones_no_delete()", "DROP FUNCTION nofly_drones_guard()",
+		"DROP TABLE refusals", "DROP FUNCTION nofly_refusals_grow()",
 		"DELETE FROM schema_migrations WHERE version > 1",
 	} {
 		if _, err := db.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if len(pgstore.Migrations) != 4 {
+	if len(pgstore.Migrations) != 5 {
 		t.Fatalf("%d migrations: undo the newer ones above too", len(pgstore.Migrations))
 	}
 	s := openPostgresURL(t, url)

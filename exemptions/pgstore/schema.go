@@ -205,6 +205,34 @@ var pgMigrations = []string{
 	END $$;
 	CREATE TRIGGER drones_guard BEFORE INSERT OR UPDATE ON drones
 		FOR EACH ROW EXECUTE FUNCTION nofly_drones_guard();`,
+	// 5: counters of refused checks, per day (UTC), unit, purpose, kind
+	// and whether an authorisation was asked for: no pilot, drone or
+	// position. count only grows; sealed is how much of it the audit log
+	// holds (ActionRefusals entries).
+	`CREATE TABLE refusals (
+		day           text NOT NULL,    -- 2026-03-04, UTC
+		unit          text NOT NULL,
+		purpose       text NOT NULL,
+		kind          text NOT NULL,    -- airspace, fleet
+		authorisation boolean NOT NULL, -- a request for an authorisation
+		count         bigint NOT NULL CHECK (count > 0),
+		sealed        bigint NOT NULL DEFAULT 0 CHECK (sealed >= 0 AND sealed <= count),
+		PRIMARY KEY (day, unit, purpose, kind, authorisation)
+	);
+	CREATE INDEX refusals_unsealed ON refusals (day) WHERE count > sealed;
+	CREATE FUNCTION nofly_refusals_grow() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF TG_OP = 'DELETE' THEN
+			RAISE EXCEPTION 'refusal counts are never deleted' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		IF (NEW.day, NEW.unit, NEW.purpose, NEW.kind, NEW.authorisation) IS DISTINCT FROM (OLD.day, OLD.unit, OLD.purpose, OLD.kind, OLD.authorisation)
+			OR NEW.count < OLD.count OR NEW.sealed < OLD.sealed THEN
+			RAISE EXCEPTION 'refusal counts only grow' USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER refusals_grow BEFORE UPDATE OR DELETE ON refusals
+		FOR EACH ROW EXECUTE FUNCTION nofly_refusals_grow();`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema

@@ -1,8 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"runtime"
+	"slices"
+	"sync"
 
 	"github.com/nofly-project/nofly/exemptions"
 )
@@ -51,8 +55,12 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 		defer close(queue)
 		prev := ""
 		next := pager(log)
-		for {
+		for end := false; !end; {
 			es, err := next(ctx)
+			if o.UpTo > 0 && len(es) > 0 && es[len(es)-1].Seq >= o.UpTo {
+				i, _ := slices.BinarySearchFunc(es, o.UpTo, func(e exemptions.StoredAuditEntry, seq int64) int { return cmp.Compare(e.Seq, seq) })
+				es, end = es[:min(i+1, len(es))], true
+			}
 			out := make(chan page, 1)
 			select {
 			case queue <- out:
@@ -66,9 +74,10 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 			sem <- struct{}{}
 			go func(prev string) {
 				defer func() { <-sem }()
-				ds := make([]decoded, len(es))
+				ds := pages.get(len(es))
+				dec := newDecoder()
 				for i, e := range es {
-					ds[i] = decodeStored(prev, e)
+					decodeStored(dec, prev, e, &ds[i])
 					prev = e.Hash
 				}
 				out <- page{entries: ds}
@@ -81,16 +90,39 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 		if p.err != nil {
 			return Report{}, p.err
 		}
-		for _, d := range p.entries {
-			if err := b.add(d); err != nil {
+		for i := range p.entries {
+			if err := b.add(&p.entries[i]); err != nil {
 				return Report{}, err
 			}
 		}
+		pages.put(p.entries) // counted: the Builder keeps nothing of it
 	}
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
 	}
+	if b.Seq() < o.UpTo {
+		return Report{}, fmt.Errorf("%w: the log ends at entry %d, before entry %d, which it held when the report began", ErrChain, b.Seq(), o.UpTo)
+	}
 	return b.Report(), nil
+}
+
+// decodedPages keeps pages of decoded entries for use again (a page is
+// a few megabytes).
+type decodedPages struct{ p sync.Pool }
+
+var pages decodedPages
+
+func (d *decodedPages) get(n int) []decoded {
+	if ds, ok := d.p.Get().(*[]decoded); ok && cap(*ds) >= n {
+		return (*ds)[:n]
+	}
+	return make([]decoded, n)
+}
+
+func (d *decodedPages) put(ds []decoded) {
+	if ds != nil {
+		d.p.Put(&ds)
+	}
 }
 
 // pager returns a function that returns the log's next page of stored

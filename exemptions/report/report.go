@@ -13,8 +13,7 @@
 package report
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,6 +69,9 @@ const (
 	NoDrone = "none given"
 	// NoZone groups the flights of --by zone whose entry names no zone.
 	NoZone = "none"
+	// NotRecorded is the zone, manufacturer and model of refused checks:
+	// their counters do not record them (docs/oversight.md).
+	NotRecorded = "not recorded"
 )
 
 // DefaultMinGroup is the smallest group shown with its numbers in reports
@@ -89,6 +91,17 @@ type Options struct {
 	MinGroup int
 	// Drones says a drone's make and model; nil: NoRegistry.
 	Drones DroneInfo
+	// Unsealed are the refusal counts not yet sealed into the log (the
+	// store's UnsealedRefusals, read with UpTo); those of the period's
+	// days are counted, and reported as such (Report.Unsealed).
+	Unsealed []exemptions.RefusalCount
+	// UpTo is the last entry to read (0: the log's last): the entry the
+	// store's log ended at when Unsealed was read. Compute fails, wrapping
+	// ErrChain, when the log ends before it.
+	UpTo int64
+	// Detail lists the individual records counted (Report.Records), with
+	// pilots: only for administrators, and logged (docs/oversight.md).
+	Detail bool
 }
 
 // Counts are a group's numbers.
@@ -105,11 +118,20 @@ type Counts struct {
 	UnderExemption int `json:"under_exemption"`
 	// Drones is the number of distinct drones named by them.
 	Drones int `json:"drones"`
+	// Refused is the number of checks answered DENIED, from the anonymous
+	// daily counters: RefusedAirspace for a blocking zone no exemption
+	// covered, RefusedFleet by the registry, the deployment policy or the
+	// ceiling. RefusedAuthorisations of them were requests for a flight
+	// authorisation.
+	Refused               int `json:"refused"`
+	RefusedAirspace       int `json:"refused_airspace"`
+	RefusedFleet          int `json:"refused_fleet"`
+	RefusedAuthorisations int `json:"refused_authorisations"`
 }
 
 // flights is the number of events a group holds, which the threshold
 // judges.
-func (c Counts) flights() int { return c.Authorised + c.ExemptedChecks }
+func (c Counts) flights() int { return c.Authorised + c.ExemptedChecks + c.Refused }
 
 // Row is one group.
 type Row struct {
@@ -153,7 +175,42 @@ type Report struct {
 	// Unregistered is the number of distinct drones the registry did not
 	// know: their make and model are reported as Unregistered.
 	Unregistered int `json:"unregistered_drones"`
+	// Unsealed is how many of Total.Refused come from counters not yet
+	// sealed into the log (today's, usually): they are not verified by the
+	// chain, and a report computed again later finds them sealed.
+	Unsealed int `json:"refused_unsealed"`
+	// Records are the authorisations and exempted checks counted, in the
+	// log's order: only with Options.Detail.
+	Records []Record `json:"records,omitempty"`
 }
+
+// Record is one authorisation or exempted check a report counted, as its
+// audit entry holds it (with Options.Detail). The log holds no position:
+// an authorisation's volume is in its signed token.
+type Record struct {
+	// Kind is "authorisation" or "exempted_check".
+	Kind string `json:"kind"`
+	// Seq is the audit entry.
+	Seq int64 `json:"seq"`
+	// ID is the authorisation's id; none for a check.
+	ID string `json:"id,omitempty"`
+	// At is when the check was made, or when the authorised flight
+	// starts; Until when it must end.
+	At           time.Time          `json:"at"`
+	Until        time.Time          `json:"until,omitempty"`
+	Unit         string             `json:"unit"`
+	Pilot        string             `json:"pilot"`
+	Drone        string             `json:"drone"`
+	Purpose      exemptions.Purpose `json:"purpose"`
+	ExemptionIDs []string           `json:"exemption_ids"`
+	ZoneIDs      []string           `json:"zone_ids"`
+}
+
+// Record kinds.
+const (
+	KindAuthorisation = "authorisation"
+	KindExemptedCheck = "exempted_check"
+)
 
 // ErrChain is wrapped by the errors of entries that are not the next link
 // of the hash chain.
@@ -173,6 +230,17 @@ type Builder struct {
 	// pending are the exempted checks of the period not yet counted, by
 	// what an authorisation issued on them would share with them.
 	pending map[checkKey][]flight
+	// fromDay and untilDay bound the days whose refusals count: those
+	// that start in the period.
+	fromDay, untilDay string
+	unsealed          int
+	records           []Record
+	dec               *decoder // AddStored's
+	buf               []byte   // for keys
+	strs              interner
+	months            map[int]string
+	latest            time.Time // of the checks read
+	sinceSweep        int
 }
 
 type exemption struct {
@@ -219,8 +287,25 @@ func New(o Options) (*Builder, error) {
 	if o.Drones == nil {
 		o.Drones = NoRegistry
 	}
+	fromDay, untilDay := PeriodDays(o.From, o.Until)
 	return &Builder{o: o, bases: map[string]exemption{}, total: newGroup(nil), groups: map[string]*group{},
-		zones: map[string]*zoneGroup{}, unknown: map[string]bool{}, info: map[string][2]string{}, pending: map[checkKey][]flight{}}, nil
+		zones: map[string]*zoneGroup{}, unknown: map[string]bool{}, info: map[string][2]string{}, pending: map[checkKey][]flight{},
+		fromDay: fromDay, untilDay: untilDay, months: map[int]string{}}, nil
+}
+
+// PeriodDays returns the first day (UTC, YYYY-MM-DD) whose refusals count
+// in the period from until, and the first that does not: a day counts when
+// it starts in the period (refusals are counted by day).
+func PeriodDays(from, until time.Time) (string, string) {
+	day := func(t time.Time) string {
+		t = t.UTC()
+		d := t.Truncate(24 * time.Hour)
+		if d.Before(t) {
+			d = d.Add(24 * time.Hour)
+		}
+		return exemptions.RefusalDay(d)
+	}
+	return day(from), day(until)
 }
 
 func newGroup(key []string) *group { return &group{key: key, drones: map[string]bool{}} }
@@ -248,10 +333,12 @@ type storedEntry struct {
 // authorisation (flightDetail: Go's names). Only what the report needs:
 // an exemption's area, for one, would take long to decode.
 type entryDetail struct {
-	ID         string              `json:"id"`
+	ID         string              `json:"id"` // an authorisation's too (ID: JSON names match case-insensitively)
 	ExZoneIDs  []string            `json:"zone_ids"`
 	Selector   exemptions.Selector `json:"selector"`
 	LegalBasis string              `json:"legal_basis"`
+	// Counts are a refusal seal's (ActionRefusals).
+	Counts []exemptions.RefusalCount `json:"counts"`
 	flightDetail
 }
 
@@ -265,23 +352,24 @@ type decoded struct {
 	err        error
 }
 
-// decodeStored checks and decodes se; it needs no Builder, so that entries
-// decode in parallel.
-func decodeStored(prev string, se exemptions.StoredAuditEntry) decoded {
-	d := decoded{seq: se.Seq, prev: prev, hash: se.Hash}
-	h := sha256.New()
-	h.Write([]byte(prev))
-	h.Write(se.Entry)
-	if hex.EncodeToString(h.Sum(nil)) != se.Hash {
+// decodeStored checks and decodes se with dec; it needs no Builder, so
+// that entries decode in parallel (a decoder each).
+func decodeStored(dec *decoder, prev string, se exemptions.StoredAuditEntry, d *decoded) {
+	*d = decoded{seq: se.Seq, prev: prev, hash: se.Hash}
+	if !dec.hashes(prev, se.Entry, se.Hash) {
 		d.err = fmt.Errorf("%w: entry %d does not hash, after the entry before it, to its stored hash", ErrChain, se.Seq)
-		return d
+		return
 	}
-	if err := json.Unmarshal(se.Entry, &d.e); err != nil {
+	var err error
+	if !decodeEntry(se.Entry, &d.e, &dec.in, prev) {
+		d.e = storedEntry{}
+		err = json.Unmarshal(se.Entry, &d.e)
+	}
+	if err != nil {
 		d.err = fmt.Errorf("%w: entry %d: %v", ErrChain, se.Seq, err)
 	} else if d.e.Seq != se.Seq || d.e.PrevHash != prev {
 		d.err = fmt.Errorf("%w: entry %d is not numbered or linked as stored", ErrChain, se.Seq)
 	}
-	return d
 }
 
 // AddStored reads the next entry of the log, as stored. It fails, wrapping
@@ -289,10 +377,15 @@ func decodeStored(prev string, se exemptions.StoredAuditEntry) decoded {
 // its previous hash or its own hash is wrong): the report would not be
 // complete.
 func (b *Builder) AddStored(se exemptions.StoredAuditEntry) error {
-	return b.add(decodeStored(b.prev, se))
+	if b.dec == nil {
+		b.dec = newDecoder()
+	}
+	var d decoded
+	decodeStored(b.dec, b.prev, se, &d)
+	return b.add(&d)
 }
 
-func (b *Builder) add(de decoded) error {
+func (b *Builder) add(de *decoded) error {
 	if de.seq != b.seq+1 {
 		return fmt.Errorf("%w: entry %d follows entry %d", ErrChain, de.seq, b.seq)
 	}
@@ -302,7 +395,7 @@ func (b *Builder) add(de decoded) error {
 	if de.err != nil {
 		return de.err
 	}
-	e := de.e
+	e := &de.e
 	b.seq, b.prev = de.seq, de.hash
 	d := &e.Detail
 	switch e.Action {
@@ -310,22 +403,66 @@ func (b *Builder) add(de decoded) error {
 		b.bases[d.ID] = exemption{basis: d.LegalBasis, zones: d.ExZoneIDs, selector: !d.Selector.IsZero()}
 	case exemptions.ActionCheck:
 		f := flight{at: d.At, unit: d.Unit, drone: d.Drone, purpose: d.Purpose,
-			exemptions: d.ExemptionIDs, zones: d.ZoneIDs, check: true}
+			exemptions: d.ExemptionIDs, zones: d.ZoneIDs, check: true, seq: e.Seq}
+		if b.o.Detail {
+			f.pilot = d.Pilot
+		}
 		if b.inPeriod(f.at) {
-			k := d.key(d.At)
+			k := b.key(&d.flightDetail, d.At)
 			b.pending[k] = append(b.pending[k], f)
 		}
+		b.sweep(d.At)
 	case exemptions.ActionAuthorise:
 		// The plan check an exempted authorisation was issued on is in the
 		// log too, just before it: it is the same decision, counted once,
 		// as the authorisation.
-		if k := d.key(d.IssuedAt); len(b.pending[k]) > 0 {
+		if k := b.key(&d.flightDetail, d.IssuedAt); len(b.pending[k]) > 0 {
 			b.pending[k] = b.pending[k][1:]
 		}
-		b.flight(flight{at: d.ValidFrom, unit: d.Unit, drone: d.Drone, purpose: d.Purpose,
-			exemptions: d.ExemptionIDs, zones: d.ZoneIDs})
+		f := flight{at: d.ValidFrom, unit: d.Unit, drone: d.Drone, purpose: d.Purpose,
+			exemptions: d.ExemptionIDs, zones: d.ZoneIDs, seq: e.Seq}
+		if b.o.Detail {
+			f.pilot, f.id, f.until = d.Pilot, d.ID, d.ValidUntil
+		}
+		b.flight(f)
+	case exemptions.ActionRefusals:
+		for _, c := range d.Counts {
+			b.refusal(c)
+		}
 	}
 	return nil
+}
+
+// refusal counts c when its day is in the period.
+func (b *Builder) refusal(c exemptions.RefusalCount) {
+	if c.Day < b.fromDay || c.Day >= b.untilDay || c.Count < 1 {
+		return
+	}
+	n := int(c.Count)
+	count := func(g *group) {
+		g.c.Refused += n
+		switch c.Kind {
+		case exemptions.RefusedAirspace:
+			g.c.RefusedAirspace += n
+		case exemptions.RefusedFleet:
+			g.c.RefusedFleet += n
+		}
+		if c.Authorisation {
+			g.c.RefusedAuthorisations += n
+		}
+	}
+	count(b.total)
+	count(b.groupOf(func(g Grouping) string {
+		switch g {
+		case ByPurpose:
+			return purposeKey(c.Purpose)
+		case ByUnit:
+			return c.Unit
+		case ByMonth:
+			return c.Day[:7]
+		}
+		return NotRecorded
+	}))
 }
 
 // flightDetail is what the report reads of an exemptions.CheckRecord (At)
@@ -339,6 +476,7 @@ type flightDetail struct {
 	Purpose                 exemptions.Purpose
 	ExemptionIDs            []string
 	ZoneIDs                 []string
+	ValidUntil              time.Time
 }
 
 // checkKey is what a check and the authorisation issued on it share: the
@@ -350,9 +488,15 @@ type checkKey struct {
 	purpose                exemptions.Purpose
 }
 
-func (d *flightDetail) key(at time.Time) checkKey {
-	return checkKey{at: at.UTC(), unit: d.Unit, pilot: d.Pilot, drone: d.Drone, purpose: d.Purpose,
-		ex: strings.Join(d.ExemptionIDs, ",")}
+func (b *Builder) key(d *flightDetail, at time.Time) checkKey {
+	b.buf = b.buf[:0]
+	for i, id := range d.ExemptionIDs {
+		if i > 0 {
+			b.buf = append(b.buf, ',')
+		}
+		b.buf = append(b.buf, id...)
+	}
+	return checkKey{at: at.UTC(), unit: d.Unit, pilot: d.Pilot, drone: d.Drone, purpose: d.Purpose, ex: b.strs.str(b.buf)}
 }
 
 func (b *Builder) inPeriod(t time.Time) bool { return !t.Before(b.o.From) && t.Before(b.o.Until) }
@@ -366,6 +510,10 @@ type flight struct {
 	exemptions []string
 	zones      []string
 	check      bool // an exempted check, else an authorisation
+	seq        int64
+	// With Options.Detail only.
+	pilot, id string
+	until     time.Time
 }
 
 func (b *Builder) flight(f flight) {
@@ -388,6 +536,16 @@ func (b *Builder) flight(f flight) {
 		}
 	}
 	count(b.total)
+	if b.o.Detail {
+		r := Record{Kind: KindAuthorisation, Seq: f.seq, ID: f.id, At: f.at.UTC(), Unit: f.unit, Pilot: f.pilot, Drone: f.drone,
+			Purpose: f.purpose, ExemptionIDs: nonNil(f.exemptions), ZoneIDs: nonNil(f.zones)}
+		if f.check {
+			r.Kind = KindExemptedCheck
+		} else {
+			r.Until = f.until.UTC()
+		}
+		b.records = append(b.records, r)
+	}
 	zones := f.zones
 	if len(zones) == 0 {
 		zones = []string{NoZone}
@@ -460,35 +618,104 @@ func (b *Builder) drone(serial string) (string, string) {
 	return mk, mdl
 }
 
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func purposeKey(p exemptions.Purpose) string {
+	if p == "" {
+		return "UNSPECIFIED"
+	}
+	return string(p)
+}
+
 // group returns the group of a flight, made on first use.
 func (b *Builder) group(f flight, mk, mdl, zone string) *group {
-	key := make([]string, len(b.o.By))
-	for i, g := range b.o.By {
+	return b.groupOf(func(g Grouping) string {
 		switch g {
 		case ByPurpose:
-			key[i] = string(f.purpose)
-			if key[i] == "" {
-				key[i] = "UNSPECIFIED"
-			}
+			return purposeKey(f.purpose)
 		case ByUnit:
-			key[i] = f.unit
+			return f.unit
 		case ByManufacturer:
-			key[i] = mk
+			return mk
 		case ByModel:
-			key[i] = mdl
+			return mdl
 		case ByZone:
-			key[i] = zone
+			return zone
 		case ByMonth:
-			key[i] = f.at.UTC().Format("2006-01")
+			return b.month(f.at)
+		}
+		return ""
+	})
+}
+
+// month is t's month, 2026-03, UTC.
+func (b *Builder) month(t time.Time) string {
+	t = t.UTC()
+	k := t.Year()*12 + int(t.Month())
+	m, ok := b.months[k]
+	if !ok {
+		m = t.Format("2006-01")
+		b.months[k] = m
+	}
+	return m
+}
+
+// groupOf returns the group whose value of each grouping is value's,
+// made on first use.
+func (b *Builder) groupOf(value func(Grouping) string) *group {
+	b.buf = b.buf[:0]
+	for i, g := range b.o.By {
+		if i > 0 {
+			b.buf = append(b.buf, 0)
+		}
+		b.buf = append(b.buf, value(g)...)
+	}
+	if g := b.groups[string(b.buf)]; g != nil {
+		return g
+	}
+	key := make([]string, len(b.o.By))
+	for i, g := range b.o.By {
+		key[i] = value(g)
+	}
+	g := newGroup(key)
+	b.groups[string(b.buf)] = g
+	return g
+}
+
+// pendingWindow is how long a check waits for an authorisation issued on
+// it: an authorisation's entry follows its plan check's within the same
+// request (seconds), so a check an hour older than the newest check read
+// is counted as a check. It keeps the checks waiting few, however long
+// the log.
+const pendingWindow = time.Hour
+
+// sweepEvery is how many checks are read between sweeps of the pending.
+const sweepEvery = 4096
+
+// sweep notes a check at at, and now and then counts the pending checks
+// older than the window.
+func (b *Builder) sweep(at time.Time) {
+	if at.After(b.latest) {
+		b.latest = at
+	}
+	if b.sinceSweep++; b.sinceSweep < sweepEvery {
+		return
+	}
+	b.sinceSweep = 0
+	cutoff := b.latest.Add(-pendingWindow)
+	for k, fs := range b.pending {
+		if k.at.Before(cutoff) {
+			for _, f := range fs {
+				b.flight(f)
+			}
+			delete(b.pending, k)
 		}
 	}
-	k := strings.Join(key, "\x00")
-	g := b.groups[k]
-	if g == nil {
-		g = newGroup(key)
-		b.groups[k] = g
-	}
-	return g
 }
 
 // Report returns the report of the entries read so far.
@@ -503,6 +730,12 @@ func (b *Builder) Report() Report {
 		}
 	}
 	clear(b.pending)
+	for _, c := range b.o.Unsealed {
+		before := b.total.c.Refused
+		b.refusal(c)
+		b.unsealed += b.total.c.Refused - before
+	}
+	b.o.Unsealed = nil
 	r := Report{From: b.o.From.UTC(), Until: b.o.Until.UTC(), By: slices.Clone(b.o.By), HeadSeq: b.seq, HeadHash: b.prev,
 		MinGroup: b.o.MinGroup, Total: b.total.counts(), Rows: []Row{}, Zones: []ZoneUse{}}
 	if r.By == nil {
@@ -534,6 +767,11 @@ func (b *Builder) Report() Report {
 		r.Zones = append(r.Zones, u)
 	}
 	slices.SortFunc(r.Zones, func(a, b ZoneUse) int { return strings.Compare(a.Zone, b.Zone) })
+	r.Unsealed = b.unsealed
+	if b.o.Detail {
+		r.Records = b.records
+		slices.SortFunc(r.Records, func(a, b Record) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
 	return r
 }
 

@@ -273,3 +273,35 @@ func TestAuthorisationsOwnCheck(t *testing.T) {
 		t.Errorf("zones %+v, want EHAM used twice", r.Zones)
 	}
 }
+
+// TestPendingWindow: an authorisation issued on a check is counted once
+// however many checks come between them in the log, within the hour a
+// check waits for one; a check older than that is counted as a check.
+func TestPendingWindow(t *testing.T) {
+	c := &chain{t: t}
+	c.exemption("EX-1", "B-1", []string{"EHAM"}, exemptions.Selector{})
+	check := func(at time.Time, pilot string) {
+		c.add(exemptions.ActionCheck, at, []string{"EX-1"}, exemptions.CheckRecord{At: at, Unit: "AMS", Pilot: pilot, Drone: "D-1",
+			Purpose: exemptions.PurposeForensic, ExemptionIDs: []string{"EX-1"}, ZoneIDs: []string{"EHAM"}, Verdict: "EXEMPTED"})
+	}
+	authorise := func(issued time.Time, pilot string) {
+		c.add(exemptions.ActionAuthorise, issued, []string{"AU-1", "EX-1"}, exemptions.AuthorisationRecord{ID: "AU-1", IssuedAt: issued,
+			ValidFrom: issued, ValidUntil: issued.Add(time.Hour), Unit: "AMS", Pilot: pilot, Drone: "D-1",
+			Purpose: exemptions.PurposeForensic, Verdict: "EXEMPTED", ExemptionIDs: []string{"EX-1"}, ZoneIDs: []string{"EHAM"}})
+	}
+	t0 := mar.Add(time.Hour)
+	check(t0, "P-A") // its authorisation follows 5,000 checks later, within the window
+	for i := range 5000 {
+		check(t0.Add(time.Duration(i)*time.Millisecond), "P-other")
+	}
+	authorise(t0, "P-A")
+	check(t0.Add(time.Minute), "P-B") // its "authorisation" follows two hours later
+	for i := range 5000 {
+		check(t0.Add(2*time.Hour+time.Duration(i)*time.Millisecond), "P-other")
+	}
+	authorise(t0.Add(time.Minute), "P-B")
+	r := build(t, report.Options{From: mar, Until: may}, c.events)
+	if r.Total.Authorised != 2 || r.Total.ExemptedChecks != 10001 {
+		t.Errorf("%d authorised, %d exempted checks; want 2, 10001", r.Total.Authorised, r.Total.ExemptedChecks)
+	}
+}

@@ -129,4 +129,26 @@ var migrations = []string{
 		WHEN json_extract(OLD.record, '$.status') = 'retired' OR NEW.serial IS NOT OLD.serial
 			OR NEW.unit IS NOT json_extract(NEW.record, '$.unit') OR NEW.serial IS NOT json_extract(NEW.record, '$.serial')
 		BEGIN SELECT RAISE(ABORT, 'a retired drone''s record is kept as it was'); END;`,
+	// 6: counters of refused checks, per day (UTC), unit, purpose, kind
+	// and whether an authorisation was asked for: no pilot, drone or
+	// position. count only grows; sealed is how much of it the audit log
+	// holds (ActionRefusals entries), and grows to count when the day is
+	// sealed.
+	`CREATE TABLE refusals (
+		day           TEXT NOT NULL,    -- 2026-03-04, UTC
+		unit          TEXT NOT NULL,
+		purpose       TEXT NOT NULL,
+		kind          TEXT NOT NULL,    -- airspace, fleet
+		authorisation INTEGER NOT NULL, -- 1: a request for an authorisation
+		count         INTEGER NOT NULL CHECK (count > 0),
+		sealed        INTEGER NOT NULL DEFAULT 0 CHECK (sealed >= 0 AND sealed <= count),
+		PRIMARY KEY (day, unit, purpose, kind, authorisation)
+	) WITHOUT ROWID;
+	CREATE INDEX refusals_unsealed ON refusals (day) WHERE count > sealed;
+	CREATE TRIGGER refusals_no_delete BEFORE DELETE ON refusals
+		BEGIN SELECT RAISE(ABORT, 'refusal counts are never deleted'); END;
+	CREATE TRIGGER refusals_grow BEFORE UPDATE ON refusals
+		WHEN NEW.day IS NOT OLD.day OR NEW.unit IS NOT OLD.unit OR NEW.purpose IS NOT OLD.purpose OR NEW.kind IS NOT OLD.kind
+			OR NEW.authorisation IS NOT OLD.authorisation OR NEW.count < OLD.count OR NEW.sealed < OLD.sealed
+		BEGIN SELECT RAISE(ABORT, 'refusal counts only grow'); END;`,
 }

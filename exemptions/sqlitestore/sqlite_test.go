@@ -112,6 +112,10 @@ func TestVerifyAuditFindsTampering(t *testing.T) {
 		{"request edited", "UPDATE requests SET exemption_id = 'EX-000001'", "request 00000000-0000-4000-8000-00000000000a: differs from audit entry 5"},
 		{"request removed", "DELETE FROM requests", "request 00000000-0000-4000-8000-00000000000a: made audit entry 5 but is missing"},
 		{"request added", "INSERT INTO requests VALUES ('00000000-0000-4000-8000-00000000000b', 'd', 'create', 'EX-000001', 1)", "request 00000000-0000-4000-8000-00000000000b: no audit entry made it"},
+		// Sealed refusal counts marked unsealed would be sealed (and
+		// counted) again; a counter removed hides what was sealed.
+		{"refusals unsealed", "UPDATE refusals SET sealed = 0", "refusal counter 2026-03-01 AMS FORENSIC airspace: 0 marked sealed, the audit log sealed 3"},
+		{"refusal counter removed", "DELETE FROM refusals", "3 sealed in the audit log, but the counter is missing"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,12 +137,20 @@ func TestVerifyAuditFindsTampering(t *testing.T) {
 			if _, err := s.Create(ctx, exemptions.Request{ID: "00000000-0000-4000-8000-00000000000a", Digest: "d"}, storetest.Record("AMS")); err != nil {
 				t.Fatal(err)
 			}
+			if err := s.AddRefusals(ctx, []exemptions.RefusalCount{{Day: "2026-03-01", Unit: "AMS", Purpose: exemptions.PurposeForensic,
+				Kind: exemptions.RefusedAirspace, Count: 3}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.SealRefusals(ctx, "2026-03-02", "noflyd", storetest.T0); err != nil {
+				t.Fatal(err)
+			}
 			if v, err := s.VerifyAudit(ctx); err != nil || !v.OK() {
 				t.Fatalf("before tampering: %+v %v", v, err)
 			}
 			db := rawDB(t, path)
 			for _, trg := range []string{"audit_no_update", "audit_no_delete", "exemptions_no_delete", "exemption_zones_no_delete", "exemptions_no_edit",
-				"exemption_zones_named", "exemption_zones_no_update", "exemptions_unit", "requests_no_update", "requests_no_delete"} {
+				"exemption_zones_named", "exemption_zones_no_update", "exemptions_unit", "requests_no_update", "requests_no_delete",
+				"refusals_no_delete", "refusals_grow"} {
 				if _, err := db.ExecContext(ctx, "DROP TRIGGER "+trg); err != nil {
 					t.Fatal(err)
 				}

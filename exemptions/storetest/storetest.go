@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) exemptions.Store) {
 		{"RetriesRace", func(t *testing.T, s exemptions.Store) { RaceRetries(t, []exemptions.Store{s}, 8) }},
 		{"Authorisations", testAuthorisations},
 		{"Drones", testDrones},
+		{"Refusals", testRefusals},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

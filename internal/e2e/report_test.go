@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,6 +74,40 @@ func seedReportLog(t *testing.T, db string) {
 	check(day(4, 30, 23), "RTM-DRONE", "P-0100", "DJI-M30T-0002", exemptions.PurposePublicOrder, rtm, "NL-EHRD-CTR")
 	// May: after the period.
 	check(day(5, 1, 0), "AMS-DRONE", "P-0412", "DJI-M30T-0001", exemptions.PurposeForensic, ams, "NL-EHAM-CTR")
+	// Refused checks, counted as noflyd counts them, and sealed on 2 May:
+	// March 4 for airspace (AMS, forensic) and 2 by the fleet rules (RTM,
+	// public order, authorisation requests); April 1 (AMS, traffic
+	// accident); May 9, after the period.
+	refused := func(d, unit string, p exemptions.Purpose, k exemptions.RefusalKind, auth bool, n int64) exemptions.RefusalCount {
+		return exemptions.RefusalCount{Day: d, Unit: unit, Purpose: p, Kind: k, Authorisation: auth, Count: n}
+	}
+	if err := st.AddRefusals(ctx, []exemptions.RefusalCount{
+		refused("2026-03-03", "AMS-DRONE", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, 4),
+		refused("2026-03-20", "RTM-DRONE", exemptions.PurposePublicOrder, exemptions.RefusedFleet, true, 2),
+		refused("2026-04-02", "AMS-DRONE", exemptions.PurposeTrafficAccident, exemptions.RefusedAirspace, false, 1),
+		refused("2026-05-01", "AMS-DRONE", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, 9),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, sealed, err := st.SealRefusals(ctx, "2026-05-02", "noflyd", day(5, 2, 0)); err != nil || !sealed {
+		t.Fatalf("seal: %v %v", sealed, err)
+	}
+}
+
+// refusedCounts is a row's refusals as "refused/airspace/fleet/authorisations".
+func refusedCounts(c *noflyv1.ReportCounts) string {
+	return strings.Join([]string{itoa(c.GetRefused()), itoa(c.GetRefusedAirspace()), itoa(c.GetRefusedFleet()),
+		itoa(c.GetRefusedAuthorisations())}, "/")
+}
+
+func refusedRows(resp *noflyv1.GetReportResponse) map[string]string {
+	out := map[string]string{}
+	for _, r := range resp.GetRows() {
+		if !r.GetSmall() {
+			out[strings.Join(r.GetKey(), "|")] = refusedCounts(r.GetCounts())
+		}
+	}
+	return out
 }
 
 func reportJSON(t *testing.T, r result) *noflyv1.GetReportResponse {
@@ -117,7 +152,7 @@ func TestReport(t *testing.T) {
 	c := devCerts(t)
 	db := filepath.Join(t.TempDir(), "nofly.db")
 	seedReportLog(t, db)
-	d := launchDaemon(t, append(c.serverFlags(), "--db", db)...)
+	d := launchDaemon(t, append(c.serverFlags(), "--db", db, "--signing-key", c.path("signing-key.pem"), "--issuer", "Politie NL test")...)
 	waitServingTLS(t, d.addr, c)
 	auditor := func(args ...string) result { return nofly(t, d.addr, append(c.flags("auditor"), args...)...) }
 	period := []string{"report", "--from", "2026-03", "--until", "2026-05"}
@@ -130,8 +165,14 @@ func TestReport(t *testing.T) {
 	if got := counts(resp.GetTotal()); got != "3/1/7/8/4" {
 		t.Errorf("total %s, want 3/1/7/8/4", got)
 	}
-	if resp.GetHeadSeq() != 14 || resp.GetUnregisteredDrones() != 4 || resp.GetMinGroup() != 5 {
-		t.Errorf("head %d, %d unregistered, min group %d; want 14, 4, 5", resp.GetHeadSeq(), resp.GetUnregisteredDrones(), resp.GetMinGroup())
+	if got, want := refusedRows(resp), map[string]string{"2026-03": "6/4/2/2", "2026-04": "1/1/0/0"}; !equalMaps(got, want) {
+		t.Errorf("refusals by month: %v, want %v", got, want)
+	}
+	if got := refusedCounts(resp.GetTotal()); got != "7/5/2/2" || resp.GetRefusedUnsealed() != 0 {
+		t.Errorf("refusals %s (%d unsealed), want 7/5/2/2 (0)", got, resp.GetRefusedUnsealed())
+	}
+	if resp.GetHeadSeq() != 15 || resp.GetUnregisteredDrones() != 4 || resp.GetMinGroup() != 5 {
+		t.Errorf("head %d, %d unregistered, min group %d; want 15, 4, 5", resp.GetHeadSeq(), resp.GetUnregisteredDrones(), resp.GetMinGroup())
 	}
 	zones := map[string]string{}
 	for _, z := range resp.GetZones() {
@@ -153,8 +194,12 @@ func TestReport(t *testing.T) {
 	if want := map[string]string{"AMS-DRONE": "3/1/5/6/3", "RTM-DRONE": "0/0/2/2/1"}; !equalMaps(rows(resp), want) {
 		t.Errorf("by unit, --min-group 1: %v, want %v", rows(resp), want)
 	}
+	if want := map[string]string{"AMS-DRONE": "5/5/0/0", "RTM-DRONE": "2/0/2/2"}; !equalMaps(refusedRows(resp), want) {
+		t.Errorf("refusals by unit, --min-group 1: %v, want %v", refusedRows(resp), want)
+	}
 	resp = reportJSON(t, auditor(append(period, "--by", "manufacturer,model", "--json")...))
-	if want := map[string]string{"unregistered|unregistered": "3/1/7/8/4"}; !equalMaps(rows(resp), want) {
+	if want := map[string]string{"unregistered|unregistered": "3/1/7/8/4", "not recorded|not recorded": "0/0/0/0/0"}; !equalMaps(rows(resp), want) ||
+		refusedRows(resp)["not recorded|not recorded"] != "7/5/2/2" {
 		t.Errorf("by make (no registry): %v, want %v", rows(resp), want)
 	}
 
@@ -165,20 +210,22 @@ func TestReport(t *testing.T) {
 		t.Fatalf("--csv: %v\n%s", err, r)
 	}
 	wantCSV := [][]string{
-		{"purpose", "authorised", "authorised_exempted", "exempted_checks", "under_exemption", "drones"},
-		{"EVENT_SUPERVISION", "1", "0", "0", "0", "1"},
-		{"FORENSIC", "1", "1", "5", "6", "2"},
-		{"PUBLIC_ORDER", "0", "0", "2", "2", "1"},
-		{"TRAFFIC_ACCIDENT", "1", "0", "0", "0", "1"},
-		{"TOTAL", "3", "1", "7", "8", "4"},
+		{"purpose", "authorised", "authorised_exempted", "exempted_checks", "under_exemption", "drones",
+			"refused", "refused_airspace", "refused_fleet", "refused_authorisations"},
+		{"EVENT_SUPERVISION", "1", "0", "0", "0", "1", "0", "0", "0", "0"},
+		{"FORENSIC", "1", "1", "5", "6", "2", "4", "4", "0", "0"},
+		{"PUBLIC_ORDER", "0", "0", "2", "2", "1", "2", "0", "2", "2"},
+		{"TRAFFIC_ACCIDENT", "1", "0", "0", "0", "1", "1", "1", "0", "0"},
+		{"TOTAL", "3", "1", "7", "8", "4", "7", "5", "2", "2"},
 	}
 	if !equalRecords(recs, wantCSV) {
 		t.Errorf("--by purpose --csv:\n%s", r.stdout)
 	}
 	r = auditor(append(period, "--by", "zone", "--csv")...)
 	wantExit(t, r, 0)
-	if want := "zone,authorised,authorised_exempted,exempted_checks,under_exemption,drones\n" +
-		"NL-EHAM-CTR,1,1,5,6,2\nNL-EHRD-CTR,< 5,< 5,< 5,< 5,< 5\nnone,< 5,< 5,< 5,< 5,< 5\nTOTAL,3,1,7,8,4\n"; r.stdout != want {
+	if want := "zone,authorised,authorised_exempted,exempted_checks,under_exemption,drones,refused,refused_airspace,refused_fleet,refused_authorisations\n" +
+		"NL-EHAM-CTR,1,1,5,6,2,0,0,0,0\nNL-EHRD-CTR,< 5,< 5,< 5,< 5,< 5,< 5,< 5,< 5,< 5\nnone,< 5,< 5,< 5,< 5,< 5,< 5,< 5,< 5,< 5\n" +
+		"not recorded,0,0,0,0,0,7,5,2,2\nTOTAL,3,1,7,8,4,7,5,2,2\n"; r.stdout != want {
 		t.Errorf("--by zone --csv:\n%s\nwant\n%s", r.stdout, want)
 	}
 	r = auditor(append(period, "--csv", "--zones")...)
@@ -192,13 +239,14 @@ func TestReport(t *testing.T) {
 	v := auditor("audit", "verify")
 	wantExit(t, v, 0)
 	head := regexp.MustCompile(`head ([0-9a-f]{64})`).FindStringSubmatch(v.stdout)
-	if head == nil || !strings.Contains(r.stdout, "from audit entries 1 to 14, verified, head "+head[1]) {
+	if head == nil || !strings.Contains(r.stdout, "from audit entries 1 to 15, verified, head "+head[1]) {
 		t.Errorf("report and verify name different heads:\n%s\n%s", r, v)
 	}
 	for _, line := range []string{
 		"2026-03           0                  0                6                6       3",
 		"2026-04           3                  1                1                2       4",
-		"TOTAL             3                  1                7                8       4",
+		"TOTAL             3                  1                7                8       4        7",
+		"Refused: 7 checks, 5 for airspace no exemption covered, 2 by the fleet rules; 2 of them authorisation requests.",
 		"NL-EHAM-CTR  6     ILT/2026/0042",
 		"NL-EHRD-CTR  < 5   ILT/2026/0051",
 		"4 drones not in the drone registry",
@@ -217,27 +265,71 @@ func TestReport(t *testing.T) {
 		}
 	}
 
-	// Now, through the binaries: an exemption and an exempted check.
-	wantExit(t, nofly(t, d.addr, append(c.flags("admin"), "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR",
-		"--from", "-1h", "--until", "+8h", "--max-alt", "120", "--legal-basis", "ILT/2026/0060")...), 0)
+	// Now, through the binaries: a check refused by the fleet rules (the
+	// drone is not registered yet), an authorisation refused for the
+	// airspace (no exemption yet), then an exemption and an exempted check.
+	pilotCheck := append(c.flags("pilot"), "check", "--lat", "52.31", "--lon", "4.76", "--alt", "100",
+		"--drone", "DJI-M30T-0009", "--purpose", "traffic-accident")
+	wantExit(t, nofly(t, d.addr, pilotCheck...), 1)
 	wantExit(t, nofly(t, d.addr, append(c.flags("admin"), "drones", "add", "--serial", "DJI-M30T-0009", "--manufacturer", "DJI",
 		"--model", "M30T", "--unit", "AMS-DRONE", "--clearance", "regular")...), 0)
-	wantExit(t, nofly(t, d.addr, append(c.flags("pilot"), "check", "--lat", "52.31", "--lon", "4.76", "--alt", "100",
-		"--drone", "DJI-M30T-0009", "--purpose", "traffic-accident")...), 0)
+	route := filepath.Join(t.TempDir(), "route.geojson")
+	write(t, route, `{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[4.74,52.30,60],[4.76,52.31,80]]}}`)
+	wantExit(t, nofly(t, d.addr, append(c.flags("planner"), "plan", "authorise", route, "--drone", "DJI-M30T-0009", "--pilot", "P-0412",
+		"--purpose", "forensic", "--start", "now", "--end", "+1h", "-o", filepath.Join(t.TempDir(), "x.au"))...), 1)
+	wantExit(t, nofly(t, d.addr, append(c.flags("admin"), "exemptions", "create", "--unit", "AMS-DRONE", "--zone", "NL-EHAM-CTR",
+		"--from", "-1h", "--until", "+8h", "--max-alt", "120", "--legal-basis", "ILT/2026/0060")...), 0)
+	wantExit(t, nofly(t, d.addr, pilotCheck...), 0)
 	today := time.Now().UTC()
 	todayPeriod := []string{"report", "--from", today.Add(-24 * time.Hour).Format("2006-01-02"),
 		"--until", today.Add(48 * time.Hour).Format("2006-01-02")}
 	resp = reportJSON(t, nofly(t, d.addr, append(c.flags("admin"), append(todayPeriod, "--by", "purpose", "--json")...)...))
-	if want := map[string]string{"TRAFFIC_ACCIDENT": "0/0/1/1/1"}; resp.GetHeadSeq() != 17 || !equalMaps(rows(resp), want) {
-		t.Errorf("today: head %d, rows %v; want 17, %v", resp.GetHeadSeq(), rows(resp), want)
+	if want := map[string]string{"TRAFFIC_ACCIDENT": "0/0/1/1/1", "FORENSIC": "0/0/0/0/0"}; resp.GetHeadSeq() != 18 || !equalMaps(rows(resp), want) {
+		t.Errorf("today: head %d, rows %v; want 18, %v", resp.GetHeadSeq(), rows(resp), want)
+	}
+	// Today's refusals, counted in noflyd's memory, reach the report at
+	// once, marked as not yet sealed into the log.
+	if want := map[string]string{"TRAFFIC_ACCIDENT": "1/0/1/0", "FORENSIC": "1/1/0/1"}; !equalMaps(refusedRows(resp), want) || resp.GetRefusedUnsealed() != 2 {
+		t.Errorf("today's refusals: %v (%d unsealed), want %v (2)", refusedRows(resp), resp.GetRefusedUnsealed(), want)
 	}
 	// The drone is in the registry now: its make and model, not "unregistered".
 	resp = reportJSON(t, nofly(t, d.addr, append(c.flags("admin"), append(todayPeriod, "--by", "manufacturer,model", "--json")...)...))
-	if want := map[string]string{"DJI|M30T": "0/0/1/1/1"}; !equalMaps(rows(resp), want) || resp.GetUnregisteredDrones() != 0 {
+	if want := map[string]string{"DJI|M30T": "0/0/1/1/1", "not recorded|not recorded": "0/0/0/0/0"}; !equalMaps(rows(resp), want) || resp.GetUnregisteredDrones() != 0 {
 		t.Errorf("today by make: rows %v, %d unregistered; want %v, 0", rows(resp), resp.GetUnregisteredDrones(), want)
 	}
 	if z := resp.GetZones(); len(z) != 1 || strings.Join(z[0].GetLegalBases(), ",") != "ILT/2026/0060" {
 		t.Errorf("today's zones: %v", z)
+	}
+
+	// The detail: administrators only, and the request is in the log
+	// before the answer.
+	r = auditor(append(period, "--detail")...)
+	wantExit(t, r, 2)
+	if !strings.Contains(r.stderr, "permission denied") || !strings.Contains(r.stderr, "administrators only") {
+		t.Errorf("auditor --detail: %s", r)
+	}
+	resp = reportJSON(t, nofly(t, d.addr, append(c.flags("admin"), append(period, "--detail", "--json")...)...))
+	if len(resp.GetRecords()) != 10 || resp.GetDetailSeq() != 19 || resp.GetHeadSeq() != 19 {
+		t.Errorf("--detail: %d records, entry %d, head %d; want 10, 19, 19", len(resp.GetRecords()), resp.GetDetailSeq(), resp.GetHeadSeq())
+	}
+	pilots := map[string]int{}
+	for _, rec := range resp.GetRecords() {
+		pilots[rec.GetKind()+" "+rec.GetPilotId()]++
+	}
+	if want := map[string]int{"exempted_check P-0412": 5, "exempted_check P-0100": 2, "authorisation P-0412": 2, "authorisation P-0413": 1}; len(pilots) != len(want) ||
+		pilots["exempted_check P-0412"] != 5 || pilots["authorisation P-0413"] != 1 || pilots["exempted_check P-0100"] != 2 {
+		t.Errorf("--detail records by kind and pilot: %v, want %v", pilots, want)
+	}
+	r = nofly(t, d.addr, append(c.flags("admin"), append(period, "--detail")...)...)
+	wantExit(t, r, 0)
+	if !strings.Contains(r.stdout, "Records counted (--detail, recorded as audit entry 20)") || !strings.Contains(r.stdout, "AU-000002") ||
+		!strings.Contains(r.stdout, "P-0413") {
+		t.Errorf("--detail table:\n%s", r)
+	}
+	r = auditor("audit", "list", "--action", "report-detail")
+	wantExit(t, r, 0)
+	if strings.Count(r.stdout, "report-detail") != 2 || !strings.Contains(r.stdout, "CN=") {
+		t.Errorf("audit list --action report-detail:\n%s", r)
 	}
 
 	// Pilots and planners may not ask.
@@ -291,4 +383,34 @@ func equalRecords(a, b [][]string) bool {
 		}
 	}
 	return true
+}
+
+// TestRefusalsSurviveStop: the refusals noflyd counted in memory are in
+// the store once it has stopped on SIGTERM, and the next noflyd reports
+// them.
+func TestRefusalsSurviveStop(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "nofly.db")
+	d := launchDaemon(t, "--db", db)
+	waitServing(t, d.addr)
+	for range 2 {
+		wantExit(t, nofly(t, d.addr, "check", "--lat", "52.31", "--lon", "4.76", "--alt", "100", "--unit", "AMS-DRONE",
+			"--purpose", "forensic"), 1)
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("noflyd did not stop within 15 s of SIGTERM")
+	}
+	d = launchDaemon(t, "--db", db)
+	waitServing(t, d.addr)
+	today := time.Now().UTC()
+	resp := reportJSON(t, nofly(t, d.addr, "report", "--from", today.Add(-24*time.Hour).Format("2006-01-02"),
+		"--until", today.Add(48*time.Hour).Format("2006-01-02"), "--by", "unit", "--min-group", "1", "--json"))
+	if got := refusedRows(resp); got["AMS-DRONE"] != "2/2/0/0" || resp.GetRefusedUnsealed() != 2 {
+		t.Errorf("after a restart: %v (%d unsealed), want AMS-DRONE 2/2/0/0 (2)", got, resp.GetRefusedUnsealed())
+	}
 }

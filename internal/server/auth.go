@@ -113,7 +113,8 @@ var policy = map[string]access{
 	// their own unit's (bind), administrators any unit's.
 	noflyv1.AuthorisationService_ExportBundle_FullMethodName: allow(RolePilot, RolePlanner, RoleAdmin),
 
-	// Reports hold no pilot identities; see docs/oversight.md.
+	// Reports hold no pilot identities; with detail they do, and GetReport
+	// itself refuses that to all but administrators. See docs/oversight.md.
 	noflyv1.ReportService_GetReport_FullMethodName: allow(RoleAdmin, RoleAuditor),
 
 	healthpb.Health_Check_FullMethodName: {anyCert: true},

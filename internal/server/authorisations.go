@@ -168,7 +168,8 @@ func (a *authorisationServer) issue(ctx context.Context, fp *noflyv1.FlightPlan)
 			}
 		}
 	}
-	check, err := a.s.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
+	// A refused plan is counted as a refused authorisation (refusals.go).
+	check, err := a.s.CheckFlightPlan(context.WithValue(ctx, authorisingKey{}, true), &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
 	if err != nil {
 		return nil, checkFailed{err}
 	}

@@ -176,6 +176,9 @@ var actionFromProto = map[noflyv1.AuditAction]exemptions.Action{
 	noflyv1.AuditAction_AUDIT_ACTION_DRONE_ADD:    exemptions.ActionDroneAdd,
 	noflyv1.AuditAction_AUDIT_ACTION_DRONE_UPDATE: exemptions.ActionDroneUpdate,
 	noflyv1.AuditAction_AUDIT_ACTION_DRONE_RETIRE: exemptions.ActionDroneRetire,
+
+	noflyv1.AuditAction_AUDIT_ACTION_REFUSALS:      exemptions.ActionRefusals,
+	noflyv1.AuditAction_AUDIT_ACTION_REPORT_DETAIL: exemptions.ActionReportDetail,
 }
 
 // ListAuditEvents implements nofly.v1.ExemptionService.

@@ -34,6 +34,7 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	s.countRefusal(ctx, &r, &c.f, now)
 	where := []any{"client_reference", req.GetClientReference(), "lat", q.Point[1], "lon", q.Point[0]}
 	if !c.noAlt { // no altitude is logged as none, not as 0 m of an unknown reference
 		where = append(where, "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String())
@@ -59,6 +60,7 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
+	s.countRefusal(ctx, &r, &c.f, now)
 	if err := c.limits(ctx, set.idx, s.snapshot(), s.rules()); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}

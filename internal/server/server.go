@@ -106,6 +106,8 @@ type Server struct {
 	authz *authorisationServer // nil unless the exemption store keeps authorisations
 	rep   *reportServer        // nil without an exemption store
 
+	refused *refusalCounts // nil unless the exemption store keeps refusal counts (refusals.go)
+
 	fleetCfg   *FleetConfig                     // nil: no fleet rules
 	fleetRules atomic.Pointer[exemptions.Fleet] // swapped by ReloadPolicy; nil without fleetCfg
 	drones     exemptions.DroneStore            // nil unless the exemption store keeps the registry

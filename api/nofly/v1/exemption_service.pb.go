@@ -47,21 +47,30 @@ const (
 	AuditAction_AUDIT_ACTION_DRONE_UPDATE AuditAction = 8
 	// A drone was retired (exemption_ids: its serial).
 	AuditAction_AUDIT_ACTION_DRONE_RETIRE AuditAction = 9
+	// Counts of refused checks of days that had ended were sealed into the
+	// log (detail: {"counts": [{day, unit, purpose, kind, authorisation,
+	// count}]}; docs/oversight.md).
+	AuditAction_AUDIT_ACTION_REFUSALS AuditAction = 10
+	// An administrator asked for a report with its individual records
+	// (detail: the period and groupings; the actor: who).
+	AuditAction_AUDIT_ACTION_REPORT_DETAIL AuditAction = 11
 )
 
 // Enum value maps for AuditAction.
 var (
 	AuditAction_name = map[int32]string{
-		0: "AUDIT_ACTION_UNSPECIFIED",
-		1: "AUDIT_ACTION_CREATE",
-		2: "AUDIT_ACTION_SUPERSEDE",
-		3: "AUDIT_ACTION_REVOKE",
-		4: "AUDIT_ACTION_CHECK",
-		5: "AUDIT_ACTION_AUTHORISE",
-		6: "AUDIT_ACTION_REVOKE_AUTHORISATION",
-		7: "AUDIT_ACTION_DRONE_ADD",
-		8: "AUDIT_ACTION_DRONE_UPDATE",
-		9: "AUDIT_ACTION_DRONE_RETIRE",
+		0:  "AUDIT_ACTION_UNSPECIFIED",
+		1:  "AUDIT_ACTION_CREATE",
+		2:  "AUDIT_ACTION_SUPERSEDE",
+		3:  "AUDIT_ACTION_REVOKE",
+		4:  "AUDIT_ACTION_CHECK",
+		5:  "AUDIT_ACTION_AUTHORISE",
+		6:  "AUDIT_ACTION_REVOKE_AUTHORISATION",
+		7:  "AUDIT_ACTION_DRONE_ADD",
+		8:  "AUDIT_ACTION_DRONE_UPDATE",
+		9:  "AUDIT_ACTION_DRONE_RETIRE",
+		10: "AUDIT_ACTION_REFUSALS",
+		11: "AUDIT_ACTION_REPORT_DETAIL",
 	}
 	AuditAction_value = map[string]int32{
 		"AUDIT_ACTION_UNSPECIFIED":          0,
@@ -74,6 +83,8 @@ var (
 		"AUDIT_ACTION_DRONE_ADD":            7,
 		"AUDIT_ACTION_DRONE_UPDATE":         8,
 		"AUDIT_ACTION_DRONE_RETIRE":         9,
+		"AUDIT_ACTION_REFUSALS":             10,
+		"AUDIT_ACTION_REPORT_DETAIL":        11,
 	}
 )
 
@@ -1897,7 +1908,7 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x01(\x03R\aentries\x12\x18\n" +
 	"\arecords\x18\x03 \x01(\x05R\arecords\x12\x1b\n" +
 	"\thead_hash\x18\x04 \x01(\tR\bheadHash\x12\x1a\n" +
-	"\bproblems\x18\x05 \x03(\tR\bproblems*\xae\x02\n" +
+	"\bproblems\x18\x05 \x03(\tR\bproblems*\xe9\x02\n" +
 	"\vAuditAction\x12\x1c\n" +
 	"\x18AUDIT_ACTION_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13AUDIT_ACTION_CREATE\x10\x01\x12\x1a\n" +
@@ -1908,7 +1919,10 @@ const file_nofly_v1_exemption_service_proto_rawDesc = "" +
 	"!AUDIT_ACTION_REVOKE_AUTHORISATION\x10\x06\x12\x1a\n" +
 	"\x16AUDIT_ACTION_DRONE_ADD\x10\a\x12\x1d\n" +
 	"\x19AUDIT_ACTION_DRONE_UPDATE\x10\b\x12\x1d\n" +
-	"\x19AUDIT_ACTION_DRONE_RETIRE\x10\t2\xf4\x04\n" +
+	"\x19AUDIT_ACTION_DRONE_RETIRE\x10\t\x12\x19\n" +
+	"\x15AUDIT_ACTION_REFUSALS\x10\n" +
+	"\x12\x1e\n" +
+	"\x1aAUDIT_ACTION_REPORT_DETAIL\x10\v2\xf4\x04\n" +
 	"\x10ExemptionService\x12V\n" +
 	"\x0fCreateExemption\x12 .nofly.v1.CreateExemptionRequest\x1a!.nofly.v1.CreateExemptionResponse\x12M\n" +
 	"\fGetExemption\x12\x1d.nofly.v1.GetExemptionRequest\x1a\x1e.nofly.v1.GetExemptionResponse\x12S\n" +

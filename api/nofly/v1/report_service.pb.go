@@ -102,7 +102,11 @@ type GetReportRequest struct {
 	By []ReportGrouping `protobuf:"varint,3,rep,packed,name=by,proto3,enum=nofly.v1.ReportGrouping" json:"by,omitempty"`
 	// In reports grouped by unit or zone, and in the zone uses, groups of
 	// fewer flights than this show no numbers (small). 0: 5; 1 shows all.
-	MinGroup      int32 `protobuf:"varint,4,opt,name=min_group,json=minGroup,proto3" json:"min_group,omitempty"`
+	MinGroup int32 `protobuf:"varint,4,opt,name=min_group,json=minGroup,proto3" json:"min_group,omitempty"`
+	// List the authorisations and exempted checks counted, with their
+	// pilots (records). Administrators only (PERMISSION_DENIED for
+	// auditors); the request is written to the audit log before the answer.
+	Detail        bool `protobuf:"varint,5,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -165,6 +169,13 @@ func (x *GetReportRequest) GetMinGroup() int32 {
 	return 0
 }
 
+func (x *GetReportRequest) GetDetail() bool {
+	if x != nil {
+		return x.Detail
+	}
+	return false
+}
+
 // ReportCounts are the numbers of a group.
 type ReportCounts struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -176,9 +187,18 @@ type ReportCounts struct {
 	// authorised_exempted + exempted_checks.
 	UnderExemption int32 `protobuf:"varint,4,opt,name=under_exemption,json=underExemption,proto3" json:"under_exemption,omitempty"`
 	// Distinct drones named by those flights.
-	Drones        int32 `protobuf:"varint,5,opt,name=drones,proto3" json:"drones,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Drones int32 `protobuf:"varint,5,opt,name=drones,proto3" json:"drones,omitempty"`
+	// Checks answered DENIED, from anonymous daily counters (per day, unit,
+	// purpose and kind: no pilot, drone, zone or position): for a blocking
+	// zone no exemption covered (airspace), or by the drone registry, the
+	// deployment policy or the ceiling (fleet). refused_authorisations of
+	// them were requests for a flight authorisation.
+	Refused               int32 `protobuf:"varint,6,opt,name=refused,proto3" json:"refused,omitempty"`
+	RefusedAirspace       int32 `protobuf:"varint,7,opt,name=refused_airspace,json=refusedAirspace,proto3" json:"refused_airspace,omitempty"`
+	RefusedFleet          int32 `protobuf:"varint,8,opt,name=refused_fleet,json=refusedFleet,proto3" json:"refused_fleet,omitempty"`
+	RefusedAuthorisations int32 `protobuf:"varint,9,opt,name=refused_authorisations,json=refusedAuthorisations,proto3" json:"refused_authorisations,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ReportCounts) Reset() {
@@ -246,6 +266,166 @@ func (x *ReportCounts) GetDrones() int32 {
 	return 0
 }
 
+func (x *ReportCounts) GetRefused() int32 {
+	if x != nil {
+		return x.Refused
+	}
+	return 0
+}
+
+func (x *ReportCounts) GetRefusedAirspace() int32 {
+	if x != nil {
+		return x.RefusedAirspace
+	}
+	return 0
+}
+
+func (x *ReportCounts) GetRefusedFleet() int32 {
+	if x != nil {
+		return x.RefusedFleet
+	}
+	return 0
+}
+
+func (x *ReportCounts) GetRefusedAuthorisations() int32 {
+	if x != nil {
+		return x.RefusedAuthorisations
+	}
+	return 0
+}
+
+// ReportRecord is one authorisation or exempted check a report counted,
+// as its audit entry holds it (GetReportRequest.detail). The audit log
+// holds no position: an authorisation's volume is in its signed token.
+type ReportRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "authorisation" or "exempted_check".
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The audit entry.
+	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The authorisation's id; empty for a check.
+	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// When the check was made, or when the authorised flight starts; until:
+	// when it must end (authorisations).
+	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	Until         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=until,proto3" json:"until,omitempty"`
+	Unit          string                 `protobuf:"bytes,6,opt,name=unit,proto3" json:"unit,omitempty"`
+	PilotId       string                 `protobuf:"bytes,7,opt,name=pilot_id,json=pilotId,proto3" json:"pilot_id,omitempty"`
+	DroneSerial   string                 `protobuf:"bytes,8,opt,name=drone_serial,json=droneSerial,proto3" json:"drone_serial,omitempty"`
+	Purpose       string                 `protobuf:"bytes,9,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	ExemptionIds  []string               `protobuf:"bytes,10,rep,name=exemption_ids,json=exemptionIds,proto3" json:"exemption_ids,omitempty"`
+	ZoneIds       []string               `protobuf:"bytes,11,rep,name=zone_ids,json=zoneIds,proto3" json:"zone_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportRecord) Reset() {
+	*x = ReportRecord{}
+	mi := &file_nofly_v1_report_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportRecord) ProtoMessage() {}
+
+func (x *ReportRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_nofly_v1_report_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportRecord.ProtoReflect.Descriptor instead.
+func (*ReportRecord) Descriptor() ([]byte, []int) {
+	return file_nofly_v1_report_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReportRecord) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ReportRecord) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ReportRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReportRecord) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *ReportRecord) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *ReportRecord) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *ReportRecord) GetPilotId() string {
+	if x != nil {
+		return x.PilotId
+	}
+	return ""
+}
+
+func (x *ReportRecord) GetDroneSerial() string {
+	if x != nil {
+		return x.DroneSerial
+	}
+	return ""
+}
+
+func (x *ReportRecord) GetPurpose() string {
+	if x != nil {
+		return x.Purpose
+	}
+	return ""
+}
+
+func (x *ReportRecord) GetExemptionIds() []string {
+	if x != nil {
+		return x.ExemptionIds
+	}
+	return nil
+}
+
+func (x *ReportRecord) GetZoneIds() []string {
+	if x != nil {
+		return x.ZoneIds
+	}
+	return nil
+}
+
 // ReportRow is one group.
 type ReportRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -261,7 +441,7 @@ type ReportRow struct {
 
 func (x *ReportRow) Reset() {
 	*x = ReportRow{}
-	mi := &file_nofly_v1_report_service_proto_msgTypes[2]
+	mi := &file_nofly_v1_report_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +453,7 @@ func (x *ReportRow) String() string {
 func (*ReportRow) ProtoMessage() {}
 
 func (x *ReportRow) ProtoReflect() protoreflect.Message {
-	mi := &file_nofly_v1_report_service_proto_msgTypes[2]
+	mi := &file_nofly_v1_report_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +466,7 @@ func (x *ReportRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRow.ProtoReflect.Descriptor instead.
 func (*ReportRow) Descriptor() ([]byte, []int) {
-	return file_nofly_v1_report_service_proto_rawDescGZIP(), []int{2}
+	return file_nofly_v1_report_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReportRow) GetKey() []string {
@@ -327,7 +507,7 @@ type ReportZoneUse struct {
 
 func (x *ReportZoneUse) Reset() {
 	*x = ReportZoneUse{}
-	mi := &file_nofly_v1_report_service_proto_msgTypes[3]
+	mi := &file_nofly_v1_report_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +519,7 @@ func (x *ReportZoneUse) String() string {
 func (*ReportZoneUse) ProtoMessage() {}
 
 func (x *ReportZoneUse) ProtoReflect() protoreflect.Message {
-	mi := &file_nofly_v1_report_service_proto_msgTypes[3]
+	mi := &file_nofly_v1_report_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +532,7 @@ func (x *ReportZoneUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportZoneUse.ProtoReflect.Descriptor instead.
 func (*ReportZoneUse) Descriptor() ([]byte, []int) {
-	return file_nofly_v1_report_service_proto_rawDescGZIP(), []int{3}
+	return file_nofly_v1_report_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ReportZoneUse) GetZoneId() string {
@@ -399,13 +579,20 @@ type GetReportResponse struct {
 	Zones []*ReportZoneUse `protobuf:"bytes,9,rep,name=zones,proto3" json:"zones,omitempty"`
 	// Distinct drones of the period the drone registry does not know.
 	UnregisteredDrones int32 `protobuf:"varint,10,opt,name=unregistered_drones,json=unregisteredDrones,proto3" json:"unregistered_drones,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Of total.refused, counted from counters not yet sealed into the audit
+	// log (the current day's, usually): not covered by head_hash.
+	RefusedUnsealed int32 `protobuf:"varint,11,opt,name=refused_unsealed,json=refusedUnsealed,proto3" json:"refused_unsealed,omitempty"`
+	// With detail: the records counted, in the audit log's order.
+	Records []*ReportRecord `protobuf:"bytes,12,rep,name=records,proto3" json:"records,omitempty"`
+	// With detail: the audit entry that recorded the request.
+	DetailSeq     int64 `protobuf:"varint,13,opt,name=detail_seq,json=detailSeq,proto3" json:"detail_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetReportResponse) Reset() {
 	*x = GetReportResponse{}
-	mi := &file_nofly_v1_report_service_proto_msgTypes[4]
+	mi := &file_nofly_v1_report_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +604,7 @@ func (x *GetReportResponse) String() string {
 func (*GetReportResponse) ProtoMessage() {}
 
 func (x *GetReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nofly_v1_report_service_proto_msgTypes[4]
+	mi := &file_nofly_v1_report_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +617,7 @@ func (x *GetReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportResponse.ProtoReflect.Descriptor instead.
 func (*GetReportResponse) Descriptor() ([]byte, []int) {
-	return file_nofly_v1_report_service_proto_rawDescGZIP(), []int{4}
+	return file_nofly_v1_report_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetReportResponse) GetFrom() *timestamppb.Timestamp {
@@ -503,16 +690,38 @@ func (x *GetReportResponse) GetUnregisteredDrones() int32 {
 	return 0
 }
 
+func (x *GetReportResponse) GetRefusedUnsealed() int32 {
+	if x != nil {
+		return x.RefusedUnsealed
+	}
+	return 0
+}
+
+func (x *GetReportResponse) GetRecords() []*ReportRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *GetReportResponse) GetDetailSeq() int64 {
+	if x != nil {
+		return x.DetailSeq
+	}
+	return 0
+}
+
 var File_nofly_v1_report_service_proto protoreflect.FileDescriptor
 
 const file_nofly_v1_report_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1dnofly/v1/report_service.proto\x12\bnofly.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x01\n" +
+	"\x1dnofly/v1/report_service.proto\x12\bnofly.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
 	"\x10GetReportRequest\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x120\n" +
 	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12(\n" +
 	"\x02by\x18\x03 \x03(\x0e2\x18.nofly.v1.ReportGroupingR\x02by\x12\x1b\n" +
-	"\tmin_group\x18\x04 \x01(\x05R\bminGroup\"\xc9\x01\n" +
+	"\tmin_group\x18\x04 \x01(\x05R\bminGroup\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\bR\x06detail\"\xea\x02\n" +
 	"\fReportCounts\x12\x1e\n" +
 	"\n" +
 	"authorised\x18\x01 \x01(\x05R\n" +
@@ -520,7 +729,24 @@ const file_nofly_v1_report_service_proto_rawDesc = "" +
 	"\x13authorised_exempted\x18\x02 \x01(\x05R\x12authorisedExempted\x12'\n" +
 	"\x0fexempted_checks\x18\x03 \x01(\x05R\x0eexemptedChecks\x12'\n" +
 	"\x0funder_exemption\x18\x04 \x01(\x05R\x0eunderExemption\x12\x16\n" +
-	"\x06drones\x18\x05 \x01(\x05R\x06drones\"c\n" +
+	"\x06drones\x18\x05 \x01(\x05R\x06drones\x12\x18\n" +
+	"\arefused\x18\x06 \x01(\x05R\arefused\x12)\n" +
+	"\x10refused_airspace\x18\a \x01(\x05R\x0frefusedAirspace\x12#\n" +
+	"\rrefused_fleet\x18\b \x01(\x05R\frefusedFleet\x125\n" +
+	"\x16refused_authorisations\x18\t \x01(\x05R\x15refusedAuthorisations\"\xce\x02\n" +
+	"\fReportRecord\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x120\n" +
+	"\x05until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\x12\n" +
+	"\x04unit\x18\x06 \x01(\tR\x04unit\x12\x19\n" +
+	"\bpilot_id\x18\a \x01(\tR\apilotId\x12!\n" +
+	"\fdrone_serial\x18\b \x01(\tR\vdroneSerial\x12\x18\n" +
+	"\apurpose\x18\t \x01(\tR\apurpose\x12#\n" +
+	"\rexemption_ids\x18\n" +
+	" \x03(\tR\fexemptionIds\x12\x19\n" +
+	"\bzone_ids\x18\v \x03(\tR\azoneIds\"c\n" +
 	"\tReportRow\x12\x10\n" +
 	"\x03key\x18\x01 \x03(\tR\x03key\x12.\n" +
 	"\x06counts\x18\x02 \x01(\v2\x16.nofly.v1.ReportCountsR\x06counts\x12\x14\n" +
@@ -530,7 +756,7 @@ const file_nofly_v1_report_service_proto_rawDesc = "" +
 	"\x04uses\x18\x02 \x01(\x05R\x04uses\x12\x1f\n" +
 	"\vlegal_bases\x18\x03 \x03(\tR\n" +
 	"legalBases\x12\x14\n" +
-	"\x05small\x18\x04 \x01(\bR\x05small\"\xab\x03\n" +
+	"\x05small\x18\x04 \x01(\bR\x05small\"\xa7\x04\n" +
 	"\x11GetReportResponse\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x120\n" +
 	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12(\n" +
@@ -542,7 +768,11 @@ const file_nofly_v1_report_service_proto_rawDesc = "" +
 	"\x04rows\x18\b \x03(\v2\x13.nofly.v1.ReportRowR\x04rows\x12-\n" +
 	"\x05zones\x18\t \x03(\v2\x17.nofly.v1.ReportZoneUseR\x05zones\x12/\n" +
 	"\x13unregistered_drones\x18\n" +
-	" \x01(\x05R\x12unregisteredDrones*\xda\x01\n" +
+	" \x01(\x05R\x12unregisteredDrones\x12)\n" +
+	"\x10refused_unsealed\x18\v \x01(\x05R\x0frefusedUnsealed\x120\n" +
+	"\arecords\x18\f \x03(\v2\x16.nofly.v1.ReportRecordR\arecords\x12\x1d\n" +
+	"\n" +
+	"detail_seq\x18\r \x01(\x03R\tdetailSeq*\xda\x01\n" +
 	"\x0eReportGrouping\x12\x1f\n" +
 	"\x1bREPORT_GROUPING_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REPORT_GROUPING_PURPOSE\x10\x01\x12\x18\n" +
@@ -567,34 +797,38 @@ func file_nofly_v1_report_service_proto_rawDescGZIP() []byte {
 }
 
 var file_nofly_v1_report_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_nofly_v1_report_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_nofly_v1_report_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_nofly_v1_report_service_proto_goTypes = []any{
 	(ReportGrouping)(0),           // 0: nofly.v1.ReportGrouping
 	(*GetReportRequest)(nil),      // 1: nofly.v1.GetReportRequest
 	(*ReportCounts)(nil),          // 2: nofly.v1.ReportCounts
-	(*ReportRow)(nil),             // 3: nofly.v1.ReportRow
-	(*ReportZoneUse)(nil),         // 4: nofly.v1.ReportZoneUse
-	(*GetReportResponse)(nil),     // 5: nofly.v1.GetReportResponse
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*ReportRecord)(nil),          // 3: nofly.v1.ReportRecord
+	(*ReportRow)(nil),             // 4: nofly.v1.ReportRow
+	(*ReportZoneUse)(nil),         // 5: nofly.v1.ReportZoneUse
+	(*GetReportResponse)(nil),     // 6: nofly.v1.GetReportResponse
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
 }
 var file_nofly_v1_report_service_proto_depIdxs = []int32{
-	6,  // 0: nofly.v1.GetReportRequest.from:type_name -> google.protobuf.Timestamp
-	6,  // 1: nofly.v1.GetReportRequest.until:type_name -> google.protobuf.Timestamp
+	7,  // 0: nofly.v1.GetReportRequest.from:type_name -> google.protobuf.Timestamp
+	7,  // 1: nofly.v1.GetReportRequest.until:type_name -> google.protobuf.Timestamp
 	0,  // 2: nofly.v1.GetReportRequest.by:type_name -> nofly.v1.ReportGrouping
-	2,  // 3: nofly.v1.ReportRow.counts:type_name -> nofly.v1.ReportCounts
-	6,  // 4: nofly.v1.GetReportResponse.from:type_name -> google.protobuf.Timestamp
-	6,  // 5: nofly.v1.GetReportResponse.until:type_name -> google.protobuf.Timestamp
-	0,  // 6: nofly.v1.GetReportResponse.by:type_name -> nofly.v1.ReportGrouping
-	2,  // 7: nofly.v1.GetReportResponse.total:type_name -> nofly.v1.ReportCounts
-	3,  // 8: nofly.v1.GetReportResponse.rows:type_name -> nofly.v1.ReportRow
-	4,  // 9: nofly.v1.GetReportResponse.zones:type_name -> nofly.v1.ReportZoneUse
-	1,  // 10: nofly.v1.ReportService.GetReport:input_type -> nofly.v1.GetReportRequest
-	5,  // 11: nofly.v1.ReportService.GetReport:output_type -> nofly.v1.GetReportResponse
-	11, // [11:12] is the sub-list for method output_type
-	10, // [10:11] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	7,  // 3: nofly.v1.ReportRecord.at:type_name -> google.protobuf.Timestamp
+	7,  // 4: nofly.v1.ReportRecord.until:type_name -> google.protobuf.Timestamp
+	2,  // 5: nofly.v1.ReportRow.counts:type_name -> nofly.v1.ReportCounts
+	7,  // 6: nofly.v1.GetReportResponse.from:type_name -> google.protobuf.Timestamp
+	7,  // 7: nofly.v1.GetReportResponse.until:type_name -> google.protobuf.Timestamp
+	0,  // 8: nofly.v1.GetReportResponse.by:type_name -> nofly.v1.ReportGrouping
+	2,  // 9: nofly.v1.GetReportResponse.total:type_name -> nofly.v1.ReportCounts
+	4,  // 10: nofly.v1.GetReportResponse.rows:type_name -> nofly.v1.ReportRow
+	5,  // 11: nofly.v1.GetReportResponse.zones:type_name -> nofly.v1.ReportZoneUse
+	3,  // 12: nofly.v1.GetReportResponse.records:type_name -> nofly.v1.ReportRecord
+	1,  // 13: nofly.v1.ReportService.GetReport:input_type -> nofly.v1.GetReportRequest
+	6,  // 14: nofly.v1.ReportService.GetReport:output_type -> nofly.v1.GetReportResponse
+	14, // [14:15] is the sub-list for method output_type
+	13, // [13:14] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_report_service_proto_init() }
@@ -608,7 +842,7 @@ func file_nofly_v1_report_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nofly_v1_report_service_proto_rawDesc), len(file_nofly_v1_report_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,7 +31,8 @@ const (
 // from the audit log, every link of whose hash chain it checks as it reads
 // it (docs/oversight.md).
 //
-// Roles with mutual TLS: administrators and auditors.
+// Roles with mutual TLS: administrators and auditors; with detail,
+// administrators only.
 //
 // Errors: INVALID_ARGUMENT naming every offending field; FAILED_PRECONDITION
 // when the audit log does not verify (the report would not be complete);
@@ -68,7 +69,8 @@ func (c *reportServiceClient) GetReport(ctx context.Context, in *GetReportReques
 // from the audit log, every link of whose hash chain it checks as it reads
 // it (docs/oversight.md).
 //
-// Roles with mutual TLS: administrators and auditors.
+// Roles with mutual TLS: administrators and auditors; with detail,
+// administrators only.
 //
 // Errors: INVALID_ARGUMENT naming every offending field; FAILED_PRECONDITION
 // when the audit log does not verify (the report would not be complete);

@@ -41,6 +41,7 @@ type Verifier struct {
 	reqSeen    map[string]bool    // requests whose row was seen
 	auth       authLog            // the authorisations issued and revoked
 	drones     droneLog           // the drone registry's records as last logged
+	refusals   refusalLog         // the refusal counts sealed
 }
 
 type digest [sha256.Size]byte
@@ -123,6 +124,8 @@ func (w *Verifier) entry(seq int64, action, actor, ids, entry, got string) {
 		w.authEntry(seq, &e)
 	case exemptions.ActionDroneAdd, exemptions.ActionDroneUpdate, exemptions.ActionDroneRetire:
 		w.droneEntry(seq, &e)
+	case exemptions.ActionRefusals:
+		w.refusalEntry(seq, &e)
 	}
 	if e.RequestID != "" && len(e.ExemptionIDs) > 0 {
 		if _, dup := w.requests[e.RequestID]; dup {
@@ -334,6 +337,7 @@ func (w *Verifier) Finish() exemptions.Verification {
 	}
 	w.finishAuthorisations()
 	w.finishDrones()
+	w.finishRefusals()
 	slices.Sort(w.v.Problems)
 	if w.more > 0 {
 		w.v.Problems = append(w.v.Problems, fmt.Sprintf("… and %d more problem%s not listed", w.more, plural(w.more)))
@@ -365,5 +369,5 @@ type Step struct {
 func (w *Verifier) Tables() []Step {
 	return []Step{{VerifyRecordsQuery, w.Records}, {VerifyZonesQuery, w.Zones}, {VerifyRequestsQuery, w.Requests},
 		{VerifyAuthorisationsQuery, w.Authorisations}, {VerifyAuthorisationExemptionsQuery, w.AuthorisationExemptions},
-		{VerifyDronesQuery, w.Drones}}
+		{VerifyDronesQuery, w.Drones}, {VerifyRefusalsQuery, w.Refusals}}
 }
