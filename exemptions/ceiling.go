@@ -67,7 +67,9 @@ const searchTop = 20000
 // the column starts (geo.Limit.LowestReach), where an applied exemption's
 // ceiling ends, and at the general ceiling: HighestCleared decides at
 // those heights, just above them and at the whole metre below, so its
-// answer is exact to the metre, rounded down. It is pure: probe must be too.
+// answer is exact to the metre, rounded down. It is pure: probe must be too,
+// except that the hits a probe returns are read only until the next probe
+// (or, for column, until the first), so a probe may reuse one buffer.
 func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time) HeightLimit {
 	ref := f.Height.Ref
 	if ref == geo.RefUnknown {

@@ -28,6 +28,9 @@ type positionCheck struct {
 	f     exemptions.Flight
 	hits  []geo.Hit
 	limit *noflyv1.HeightLimit // set by limits; nil without fleet rules
+	// col is the zones at the position at every height: the check and its
+	// height limit are both answered from it, the shapes tested once.
+	col geo.Column
 }
 
 func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now time.Time) (*positionCheck, error) {
@@ -43,7 +46,8 @@ func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now tim
 	}
 	c.f.Classification = req.GetClassification()
 	c.f.Height = geo.Band{Lower: q.Alt.Metres, Upper: q.Alt.Metres, Ref: q.Alt.Ref}
-	c.hits = idx.CheckPosition(q, nil)
+	idx.Column(q, &c.col)
+	c.hits = c.col.At(q.Alt, nil)
 	return c, nil
 }
 
@@ -74,10 +78,11 @@ func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *nofl
 }
 
 // limits answers how high the flight may fly at the position, by the
-// zones of idx, the exemptions of snap and the fleet rules fl (nil: no
-// answer). c.f must be complete (withFleet) first.
-func (c *positionCheck) limits(idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) {
-	c.limit = positionLimit(idx, c.q, c.f, snap, fl)
+// zones of the index the check was made on (its column), the exemptions of
+// snap and the fleet rules fl (nil: no answer). c.f must be complete
+// (withFleet) first.
+func (c *positionCheck) limits(_ *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) {
+	c.limit = positionLimit(&c.col, c.q, c.f, snap, fl)
 }
 
 // planCheck is a flight-plan check up to its decision.

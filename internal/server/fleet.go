@@ -149,18 +149,21 @@ func (s *Server) snapshot() *exemptions.Snapshot {
 	return snap
 }
 
-// positionLimit answers how high flight f may fly at q's position (nil
-// without fleet rules).
-func positionLimit(idx *geo.Index, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) *noflyv1.HeightLimit {
+// positionLimit answers how high flight f may fly at q's position, from
+// the position's column (nil without fleet rules).
+func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) *noflyv1.HeightLimit {
 	if fl == nil {
 		return nil
 	}
+	// HighestCleared reads the column's hits before it probes, and each
+	// probe's hits before the next: one buffer serves every probe.
+	var colBuf, probeBuf [8]geo.Hit
+	buf := probeBuf[:0]
 	probe := func(a geo.Altitude) []geo.Hit {
-		pq := q
-		pq.Alt = a
-		return idx.CheckPosition(pq, nil)
+		buf = col.At(a, buf[:0])
+		return buf
 	}
-	c := exemptions.HighestCleared(probe(geo.Altitude{}), probe, f, snap, fl, q.At)
+	c := exemptions.HighestCleared(col.At(geo.Altitude{}, colBuf[:0]), probe, f, snap, fl, q.At)
 	return heightLimitToProto(c, 0)
 }
 
