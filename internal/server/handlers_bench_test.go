@@ -11,6 +11,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/data"
+	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/benchdata"
 )
@@ -21,11 +22,14 @@ import (
 // every check. With NOFLY_BENCH_DATA set they also run on the shared
 // 50,000-zone set, cycling through its points and routes (60 m AGL).
 
-// handlerBenchServer serves zones with a JSON log into io.Discard.
+// handlerBenchServer serves zones with a JSON log into io.Discard and the
+// fleet rules as noflyd keeps them by default (the default policy, the
+// general ceiling of 120 m AGL): every answer has its height limit.
 func handlerBenchServer(b *testing.B, zones []geo.Zone, now time.Time) *Server {
 	b.Helper()
 	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return now }})
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return now },
+		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
 	if err != nil {
 		b.Fatal(err)
 	}
