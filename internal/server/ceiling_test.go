@@ -129,3 +129,104 @@ func TestPositionHeightLimitExact(t *testing.T) {
 		t.Fatalf("height limits met: %v, %d below the general ceiling; the zones do not exercise every kind", kinds, byZone)
 	}
 }
+
+// referenceLegLimit is a leg's height limit as first built: a check of the
+// leg alone at every height HighestCleared asks for.
+func referenceLegLimit(t *testing.T, idx *geo.Index, q geo.RouteQuery, i int, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) *noflyv1.HeightLimit {
+	probe := func(a geo.Altitude) []geo.Hit {
+		lq := q
+		lq.AltRef = a.Ref
+		lq.Waypoints = []geo.Waypoint{{Point: q.Waypoints[i].Point, Alt: a.Metres}, {Point: q.Waypoints[i+1].Point, Alt: a.Metres}}
+		hits, err := idx.CheckRoute(lq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hits
+	}
+	f.Route = []orb.Point{q.Waypoints[i].Point, q.Waypoints[i+1].Point}
+	return heightLimitToProto(exemptions.HighestCleared(probe(geo.Altitude{}), probe, f, snap, fl, q.Window.Start), i)
+}
+
+// TestRouteHeightLimitsExact: on random zones and routes, the height limit
+// of each leg (answered from the route's column) is the one a check of the
+// leg at every height gives, and it is exact: the leg is cleared flown at
+// the limit and not a metre above it, blocked at the ground when it says
+// so. The whole route's limit is the lowest of its legs'.
+func TestRouteHeightLimitsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 5))
+	zones := ceilingZones(r, 60)
+	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return clock },
+		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	plan := func(wps []*noflyv1.Waypoint, buffer float64) *noflyv1.CheckFlightPlanRequest {
+		return &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{Geometry: route(wps...), BufferM: buffer,
+			Start: timestamppb.New(clock), Operator: &noflyv1.Operator{Unit: "U-1"}}}
+	}
+	mayFly := func(v noflyv1.Verdict) bool {
+		return v == noflyv1.Verdict_VERDICT_CLEAR || v == noflyv1.Verdict_VERDICT_EXEMPTED
+	}
+	kinds := map[noflyv1.HeightLimitKind]int{}
+	for range 150 {
+		buffer := float64(r.IntN(3) * 50)
+		var wps []*noflyv1.Waypoint
+		lat, lon := 52.24+0.13*r.Float64(), 4.68+0.25*r.Float64()
+		for range 2 + r.IntN(6) {
+			wps = append(wps, wp(lat, lon, float64(r.IntN(150))))
+			lat, lon = lat+0.01*r.NormFloat64(), lon+0.015*r.NormFloat64()
+		}
+		req := plan(wps, buffer)
+		resp, err := s.CheckFlightPlan(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := s.current()
+		c, err := newPlanCheck(ctx, set.idx, req, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		legs := resp.GetLegHeightLimits()
+		if len(legs) != len(wps)-1 {
+			t.Fatalf("%d legs, %d limits", len(wps)-1, len(legs))
+		}
+		whole := legs[0]
+		for i, got := range legs {
+			want := referenceLegLimit(t, set.idx, *c.pq.route, i, c.f, s.snapshot(), s.rules())
+			if !proto.Equal(got, want) {
+				t.Fatalf("leg %d of %v: height limit %v, by a check at every height %v", i, wps, got, want)
+			}
+			kinds[got.GetKind()]++
+			level := func(h float64) noflyv1.Verdict {
+				resp, err := s.CheckFlightPlan(ctx, plan([]*noflyv1.Waypoint{wp(wps[i].Latitude, wps[i].Longitude, h), wp(wps[i+1].Latitude, wps[i+1].Longitude, h)}, buffer))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp.GetVerdict()
+			}
+			switch got.GetKind() {
+			case noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_BLOCKED:
+				if mayFly(level(0)) {
+					t.Fatalf("leg %d of %v: blocked from the ground, but cleared at 0 m", i, wps)
+				}
+			case noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_LIMITED:
+				if m := got.GetMetres(); !mayFly(level(m)) || mayFly(level(m+1)) {
+					t.Fatalf("leg %d of %v: limited to %v m, but %v there and %v a metre above", i, wps, m, level(m), level(m+1))
+				}
+			default:
+				t.Fatalf("leg %d: %v under a general ceiling", i, got)
+			}
+			if got.GetKind() < whole.GetKind() || got.GetKind() == whole.GetKind() && got.GetMetres() < whole.GetMetres() {
+				whole = got
+			}
+		}
+		if g := resp.GetHeightLimit(); g.GetKind() != whole.GetKind() || g.GetMetres() != whole.GetMetres() {
+			t.Fatalf("route %v: whole %v, lowest leg %v", wps, g, whole)
+		}
+	}
+	if kinds[noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_BLOCKED] < 50 || kinds[noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_LIMITED] < 50 {
+		t.Fatalf("leg limits met: %v; the zones do not exercise both kinds", kinds)
+	}
+}

@@ -95,6 +95,9 @@ type planCheck struct {
 
 	limit     *noflyv1.HeightLimit   // set by limits; nil without fleet rules
 	legLimits []*noflyv1.HeightLimit // a route's, leg by leg
+	// col is a route's legs at every height: the check and the legs'
+	// height limits are all answered from it, each shape measured once.
+	col *geo.RouteColumn
 }
 
 // newPlanCheck ends the geometry's work when ctx ends (deadline,
@@ -109,7 +112,9 @@ func newPlanCheck(ctx context.Context, idx *geo.Index, req *noflyv1.CheckFlightP
 	if pq.route != nil {
 		c.kind, c.size = "route", len(pq.route.Waypoints)
 		pq.route.Stop = ctx.Err
-		c.hits, err = idx.CheckRoute(*pq.route)
+		if c.col, err = idx.RouteColumn(*pq.route); err == nil {
+			c.hits, err = c.col.Check()
+		}
 		c.f.Kind, c.f.Buffer = exemptions.FlightRoute, pq.route.Buffer
 		for _, w := range pq.route.Waypoints {
 			c.f.Route = append(c.f.Route, w.Point)
@@ -135,7 +140,7 @@ func newPlanCheck(ctx context.Context, idx *geo.Index, req *noflyv1.CheckFlightP
 func (c *planCheck) limits(ctx context.Context, idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) error {
 	var err error
 	if c.pq.route != nil {
-		c.limit, c.legLimits, err = routeLimits(ctx, idx, *c.pq.route, c.f, snap, fl)
+		c.limit, c.legLimits, err = routeLimits(c.col, *c.pq.route, c.f, snap, fl)
 	} else {
 		c.limit, err = areaLimit(idx, *c.pq.area, c.f, snap, fl)
 	}
