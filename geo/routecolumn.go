@@ -1,6 +1,9 @@
 package geo
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // RouteColumn is what a route check finds along each leg at every height:
 // for each leg, the volumes it comes within the buffer of while their zone
@@ -33,7 +36,7 @@ func (ix *Index) RouteColumn(q RouteQuery) (*RouteColumn, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	c := &RouteColumn{ix: ix, q: q}
+	c := &RouteColumn{ix: ix, q: q, ms: make([]legMeasure, 0, min(8*len(q.Waypoints), 1024))}
 	h := ix.newHitSet(q.Window, q.Stop)
 	h.col = c
 	segs := make([]segment, len(q.Waypoints)-1)
@@ -89,19 +92,39 @@ func (c *RouteColumn) Legs() int { return len(c.legs) }
 // LegAt returns what CheckRoute returns for leg i of the column's route
 // alone (waypoints i and i+1, the route's buffer, window and category)
 // flown level at height a (RefUnknown: at any height); its hits' Legs are
-// [0].
+// [0]. It merges the leg's measures as a check's hitSet does, without one.
 func (c *RouteColumn) LegAt(i int, a Altitude) ([]Hit, error) {
-	h := c.ix.newHitSet(c.q.Window, nil)
+	var hits []Hit
+	var leg0 []int
 	for _, k := range c.legs[i] {
 		m := &c.ms[k]
-		if _, ok, _ := heightOverlap(a.Metres, a.Metres, a.Ref, m.v.lower, m.v.upper); !ok {
+		band, ok, hcav := heightOverlap(a.Metres, a.Metres, a.Ref, m.v.lower, m.v.upper)
+		if !ok {
 			continue
 		}
-		h.hit(a.Metres, a.Metres, 0, m.v, a.Ref, nil, m.n, m.ta)
+		z, dist := c.ix.zones[m.v.zone], max(0, m.n.dist)
+		j := 0
+		for j < len(hits) && hits[j].Zone != z {
+			j++
+		}
+		if j == len(hits) {
+			if leg0 == nil {
+				leg0 = []int{0}
+			}
+			hits = append(hits, Hit{Zone: z, Legs: leg0, Distance: dist, Band: band, When: m.ta.w, Caveats: hcav | m.ta.cav, order: m.v.order()})
+			continue
+		}
+		hit := &hits[j]
+		hit.Distance = min(hit.Distance, dist)
+		hit.Band = unionBand(hit.Band, band)
+		hit.Caveats |= hcav
 	}
-	hits, err := h.result()
-	if err != nil {
-		return nil, err
+	if len(hits) > MaxHits {
+		return nil, fmt.Errorf("%w: the flight meets more than %d zones; check it in parts", ErrTooManyHits, MaxHits)
 	}
+	if hits == nil {
+		return []Hit{}, nil
+	}
+	sortHits(hits)
 	return byCategory(hits, c.q.Category), nil
 }
