@@ -130,7 +130,10 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 	ff.Caveats &^= geo.CaveatNoAltitude
 	decideAt := func(h float64) Result {
 		ff.Height = geo.Band{Lower: h, Upper: h, Ref: ref}
-		return DecideFleet(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now)
+		// Whether the flight may fly, and what limits it, is all a
+		// probe's decision is read for: not why no record covers a
+		// conflict.
+		return decideFleet(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now, false)
 	}
 	const above = 1e-3 // a millimetre: just above a height where coverage ends
 	probes := 0
