@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -228,5 +230,52 @@ func TestRouteHeightLimitsExact(t *testing.T) {
 	}
 	if kinds[noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_BLOCKED] < 50 || kinds[noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_LIMITED] < 50 {
 		t.Fatalf("leg limits met: %v; the zones do not exercise both kinds", kinds)
+	}
+}
+
+// TestBasicProtoSameAnswer: the unary check's BASIC answer (basicProto) is
+// the message basicResultToProto builds, on random checks among random
+// zones, with an exemption store (so conflicts say no record covers them).
+func TestBasicProtoSameAnswer(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 6))
+	zones := ceilingZones(r, 60)
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return clock }, Exemptions: store,
+		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	wrap := func(p checkProto) *noflyv1.CheckPositionResponse {
+		return &noflyv1.CheckPositionResponse{Verdict: p.verdict, Conflicts: p.conflicts, Advisories: p.advisories, Caveats: p.caveats, Exemptions: p.applied}
+	}
+	compared := 0
+	for range 1000 {
+		req := &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.24 + 0.13*r.Float64(), Longitude: 4.68 + 0.25*r.Float64()},
+			At: timestamppb.New(clock), Operator: &noflyv1.Operator{Unit: "U-1"}}
+		if r.IntN(3) > 0 {
+			req.Altitude = alt(float64(r.IntN(200)))
+		}
+		c, err := newPositionCheck(s.current().idx, req, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _, err := s.decide(ctx, c.hits, c.f, "", clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := wrap(basicProto(&res)), wrap(basicResultToProto(&res))
+		if !proto.Equal(got, want) {
+			t.Fatalf("%v: basicProto\n%v\nbasicResultToProto\n%v", req, got, want)
+		}
+		compared += len(want.GetConflicts()) + len(want.GetAdvisories())
+	}
+	if compared < 500 {
+		t.Fatalf("only %d hits compared", compared)
 	}
 }

@@ -54,7 +54,7 @@ func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now tim
 func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckPositionResponse {
 	var pr checkProto
 	if c.basic {
-		pr = basicResultToProto(r)
+		pr = basicProto(r)
 	} else {
 		pr = resultToProto(r)
 	}
