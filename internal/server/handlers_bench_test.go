@@ -93,6 +93,16 @@ func BenchmarkCheckPositionHandler(b *testing.B) {
 		}
 		run(b, handlerBenchServer(b, zones, now), reqs)
 	})
+	b.Run("shared50k/points/basic", func(b *testing.B) {
+		zones, set := sharedBenchSet(b)
+		reqs := make([]*noflyv1.CheckPositionRequest, 0, 4096)
+		for _, p := range set.Points[:min(len(set.Points), cap(reqs))] {
+			req := positionReq(p[1], p[0])
+			req.View = noflyv1.CheckView_CHECK_VIEW_BASIC
+			reqs = append(reqs, req)
+		}
+		run(b, handlerBenchServer(b, zones, now), reqs)
+	})
 }
 
 func BenchmarkCheckFlightPlanHandler(b *testing.B) {
