@@ -63,14 +63,6 @@ func (fl *Fleet) policy() *fleet.Policy {
 	return fl.Policy
 }
 
-// ceiling returns the general ceiling in force and what sets it
-// (ceilingWhat describes it, apart: every check asks for the height, few
-// need the words).
-func (fl *Fleet) ceiling() (geo.Altitude, string) {
-	c, byPolicy := fl.ceilingAlt()
-	return c, fl.ceilingWhat(c, byPolicy)
-}
-
 // ceilingAlt returns the general ceiling in force, and whether the policy
 // sets it.
 func (fl *Fleet) ceilingAlt() (c geo.Altitude, byPolicy bool) {
