@@ -307,6 +307,9 @@ func (s *Snapshot) Cover(hit *geo.Hit, f Flight, now time.Time) Decision {
 func (s *Snapshot) cover(st *situation) Decision {
 	u := s.units[st.f.Unit]
 	if u == nil {
+		if st.noReasons {
+			return Decision{}
+		}
 		return Decision{Reasons: refusals(st, nil)}
 	}
 	var by *Exemption
@@ -327,6 +330,9 @@ func (s *Snapshot) cover(st *situation) Decision {
 	}
 	if by != nil {
 		return Decision{By: by}
+	}
+	if st.noReasons {
+		return Decision{}
 	}
 	return Decision{Reasons: refusals(st, s.Candidates(st.f.Unit, st.hit.Zone))}
 }

@@ -67,7 +67,9 @@ const searchTop = 20000
 // the column starts (geo.Limit.LowestReach), where an applied exemption's
 // ceiling ends, and at the general ceiling: HighestCleared decides at
 // those heights, just above them and at the whole metre below, so its
-// answer is exact to the metre, rounded down. It is pure: probe must be too.
+// answer is exact to the metre, rounded down. It is pure: probe must be too,
+// except that the hits a probe returns are read only until the next probe
+// (or, for column, until the first), so a probe may reuse one buffer.
 func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time) HeightLimit {
 	ref := f.Height.Ref
 	if ref == geo.RefUnknown {
@@ -77,13 +79,27 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 	if f.Height.Ref != geo.RefUnknown && f.Height.Lower < 0 {
 		ground = f.Height.Lower
 	}
+	// A break is a height where the answer may change: where a blocking
+	// zone's volume starts, or an applied exemption's ceiling ends. What it
+	// is, is put in words only for the one that limits (what).
 	type brk struct {
-		h    float64
-		what string
-		zone string
+		h   float64
+		z   *geo.Zone // the zone whose volume vol starts at h
+		vol int
+		ex  *Exemption // or the exemption whose ceiling ends at h
+	}
+	what := func(b brk) string {
+		switch {
+		case b.z != nil:
+			return fmt.Sprintf("%s from %s", b.z.ID, b.z.Volumes[b.vol].Lower)
+		case b.ex != nil:
+			return fmt.Sprintf("the ceiling of exemption %s, %s", b.ex.ID, b.ex.Ceiling)
+		}
+		return ""
 	}
 	var (
-		breaks []brk
+		buf    [16]brk
+		breaks = buf[:0]
 		why    string
 	)
 	for i := range column {
@@ -91,7 +107,8 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 		if !z.Restriction.Blocking() {
 			continue
 		}
-		for _, v := range z.Volumes {
+		for vi := range z.Volumes {
+			v := &z.Volumes[vi]
 			h, mixed := v.Lower.LowestReach(ref)
 			if math.IsInf(h, -1) || h < ground {
 				continue // from the ground: the first probe meets it
@@ -99,55 +116,65 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 			if mixed && why == "" {
 				why = fmt.Sprintf("zone %s's lower limit is %s and the flight's heights %s: without terrain or geoid data it is taken at its lowest, %s m %s", z.ID, v.Lower, ref, fmtM(h), ref)
 			}
-			breaks = append(breaks, brk{h, fmt.Sprintf("%s from %s", z.ID, v.Lower), z.ID})
+			breaks = append(breaks, brk{h: h, z: z, vol: vi})
 		}
 	}
-	top, topWhat := math.Inf(1), ""
-	if c, what := fl.ceiling(); c.Ref == ref {
-		top, topWhat = c.Metres, what
+	top, topByPolicy := math.Inf(1), false
+	if c, byPolicy := fl.ceilingAlt(); c.Ref == ref {
+		top, topByPolicy = c.Metres, byPolicy
 	} else if c.Ref != geo.RefUnknown && why == "" {
-		why = fmt.Sprintf("%s cannot be expressed in %s without terrain or geoid data: keep to it too", what, ref)
+		why = fmt.Sprintf("%s cannot be expressed in %s without terrain or geoid data: keep to it too", fl.ceilingWhat(c, byPolicy), ref)
 	}
+	topWhat := func() string { return fl.ceilingWhat(geo.Altitude{Metres: top, Ref: ref}, topByPolicy) }
 	ff := f
 	ff.Caveats &^= geo.CaveatNoAltitude
 	decideAt := func(h float64) Result {
 		ff.Height = geo.Band{Lower: h, Upper: h, Ref: ref}
-		return DecideFleet(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now)
+		// Whether the flight may fly, and what limits it, is all a
+		// probe's decision is read for: not why no record covers a
+		// conflict.
+		return decideFleet(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now, false)
 	}
 	const above = 1e-3 // a millimetre: just above a height where coverage ends
 	probes := 0
-	done := map[float64]bool{}
-	h, last := ground, brk{h: ground}
+	// The heights decided at only rise (each next one is above h), so no
+	// height is decided at twice.
+	h, last, lastTop := ground, brk{h: ground}, false
 	for {
 		r := decideAt(h)
 		probes++
-		done[h] = true
 		if !r.Verdict.MayFly() {
 			if h == ground {
 				return HeightLimit{Kind: CeilingBlocked, Ref: ref, LimitedBy: blockedBy(&r), Why: why}
 			}
-			return HeightLimit{Kind: CeilingLimited, Metres: math.Ceil(h) - 1, Ref: ref, LimitedBy: limitedBy(&r, last.what), Zone: last.zone, Why: why}
+			lw := what(last)
+			if lastTop {
+				lw = topWhat()
+			}
+			return HeightLimit{Kind: CeilingLimited, Metres: math.Ceil(h) - 1, Ref: ref, LimitedBy: limitedBy(&r, lw), Zone: zoneID(last.z), Why: why}
 		}
 		for _, a := range r.Applied {
 			if a.Ceiling.Ref == ref && a.Ceiling.Metres >= h {
-				breaks = append(breaks, brk{a.Ceiling.Metres + above, fmt.Sprintf("the ceiling of exemption %s, %s", a.ID, a.Ceiling), ""})
+				breaks = append(breaks, brk{h: a.Ceiling.Metres + above, ex: a})
 			}
 		}
 		if h >= top {
-			return HeightLimit{Kind: CeilingLimited, Metres: math.Floor(top), Ref: ref, LimitedBy: topWhat, Why: why}
+			return HeightLimit{Kind: CeilingLimited, Metres: math.Floor(top), Ref: ref, LimitedBy: topWhat(), Why: why}
 		}
 		// The next height to decide at: the lowest break above h, or the
 		// whole metre below it first.
 		next := brk{h: math.Inf(1)}
 		for _, b := range breaks {
-			for _, c := range []float64{math.Floor(b.h), b.h, b.h + above} {
-				if c > h && c < next.h && !done[c] {
-					next = brk{c, b.what, b.zone}
+			for _, c := range [3]float64{math.Floor(b.h), b.h, b.h + above} {
+				if c > h && c < next.h {
+					next = b
+					next.h = c
 				}
 			}
 		}
+		nextTop := false
 		if next.h > top {
-			next = brk{h: top, what: topWhat}
+			next, nextTop = brk{h: top}, true
 		}
 		if math.IsInf(next.h, 1) || next.h > searchTop || probes >= maxProbes {
 			if probes >= maxProbes {
@@ -156,8 +183,16 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 			}
 			return HeightLimit{Kind: CeilingUnlimited, Ref: ref, Why: why}
 		}
-		h, last = next.h, next
+		h, last, lastTop = next.h, next, nextTop
 	}
+}
+
+// zoneID is z's id, or "" for none.
+func zoneID(z *geo.Zone) string {
+	if z == nil {
+		return ""
+	}
+	return z.ID
 }
 
 // blockedBy says what refuses the flight at the ground.

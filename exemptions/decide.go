@@ -114,7 +114,13 @@ func Decide(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time) Result {
 // Result.Refusals saying why; exemptions never override a refusal. It is
 // pure, as Decide.
 func DecideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time) Result {
-	r := decideZones(hits, f, snap, now)
+	return decideFleet(hits, f, snap, fl, now, true)
+}
+
+// decideFleet is DecideFleet; without reasons (why false) a conflict no
+// record covers says nothing of why, which only the answer needs.
+func decideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time, why bool) Result {
+	r := decideZones(hits, f, snap, now, why)
 	if fl == nil {
 		return r
 	}
@@ -127,7 +133,7 @@ func DecideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.T
 }
 
 // decideZones decides on the airspace alone: zones and exemptions.
-func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time) Result {
+func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why bool) Result {
 	r := Result{Verdict: Clear, Caveats: f.Caveats}
 	var blocking int
 	for i := range hits {
@@ -153,7 +159,7 @@ func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time) Result
 		c := Conflict{Hit: h}
 		if snap != nil {
 			if st == nil {
-				st = &situation{f: f, now: now}
+				st = &situation{f: f, now: now, noReasons: !why}
 			}
 			st.hit = h
 			c.Decision = snap.cover(st)

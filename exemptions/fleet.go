@@ -63,19 +63,31 @@ func (fl *Fleet) policy() *fleet.Policy {
 	return fl.Policy
 }
 
-// ceiling returns the general ceiling in force and what sets it.
-func (fl *Fleet) ceiling() (geo.Altitude, string) {
+// ceilingAlt returns the general ceiling in force, and whether the policy
+// sets it.
+func (fl *Fleet) ceilingAlt() (c geo.Altitude, byPolicy bool) {
 	p := fl.policy()
-	if c := p.Ceiling; c.Set {
-		ref, err := geo.ParseVerticalRef(c.Ref)
+	if pc := p.Ceiling; pc.Set {
+		ref, err := geo.ParseVerticalRef(pc.Ref)
 		if err == nil {
-			return geo.Altitude{Metres: c.Metres, Ref: ref}, fmt.Sprintf("the general ceiling of %s, %s m %s", p.Name, fmtM(c.Metres), ref)
+			return geo.Altitude{Metres: pc.Metres, Ref: ref}, true
 		}
 	}
 	if fl == nil {
-		return geo.Altitude{}, ""
+		return geo.Altitude{}, false
 	}
-	return fl.Ceiling, fmt.Sprintf("the general ceiling, %s m %s", fmtM(fl.Ceiling.Metres), fl.Ceiling.Ref)
+	return fl.Ceiling, false
+}
+
+// ceilingWhat says what sets ceiling c (from ceilingAlt).
+func (fl *Fleet) ceilingWhat(c geo.Altitude, byPolicy bool) string {
+	switch {
+	case byPolicy:
+		return fmt.Sprintf("the general ceiling of %s, %s m %s", fl.policy().Name, fmtM(c.Metres), c.Ref)
+	case fl == nil:
+		return ""
+	}
+	return fmt.Sprintf("the general ceiling, %s m %s", fmtM(c.Metres), c.Ref)
 }
 
 // judge returns the refusals of flight f by the registry, the policy and
@@ -107,13 +119,13 @@ func (fl *Fleet) judge(f *Flight) (refusals []fleet.Refusal, warnings []string) 
 		cls = p.Levels[0]
 	}
 	refusals = append(refusals, p.Refusals(fleet.Operation{Unit: f.Unit, Purpose: string(f.Purpose), Classification: cls}, d)...)
-	if c, what := fl.ceiling(); c.Ref != geo.RefUnknown {
+	if c, byPolicy := fl.ceilingAlt(); c.Ref != geo.RefUnknown {
 		switch h := f.Height; {
 		case h.Ref == geo.RefUnknown:
 		case h.Ref != c.Ref:
-			warnings = append(warnings, fmt.Sprintf("%s cannot be compared with heights in %s without terrain or geoid data: keep to it", what, h.Ref))
+			warnings = append(warnings, fmt.Sprintf("%s cannot be compared with heights in %s without terrain or geoid data: keep to it", fl.ceilingWhat(c, byPolicy), h.Ref))
 		case h.Upper > c.Metres || math.IsNaN(h.Upper):
-			refusals = append(refusals, fleet.Refusal{Where: "ceiling", Reason: fmt.Sprintf("the flight reaches %s m %s, above %s", fmtM(h.Upper), h.Ref, what)})
+			refusals = append(refusals, fleet.Refusal{Where: "ceiling", Reason: fmt.Sprintf("the flight reaches %s m %s, above %s", fmtM(h.Upper), h.Ref, fl.ceilingWhat(c, byPolicy))})
 		}
 	}
 	return refusals, warnings

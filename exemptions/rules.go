@@ -39,6 +39,9 @@ type situation struct {
 	hit *geo.Hit
 	f   Flight
 	now time.Time
+	// noReasons: only whether a record covers matters, not why none
+	// does (a height limit's probes).
+	noReasons bool
 }
 
 // CandidateDoc states which records are tried for a conflict at all

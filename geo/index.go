@@ -322,6 +322,10 @@ type hitSet struct {
 	// time activity per zone, computed once
 	when map[int32]timeAnswer
 
+	// col, when set, gathers the measures of a route column instead of
+	// hits (RouteColumn).
+	col *RouteColumn
+
 	// stop, when set, is called every stopEvery units of work (work
 	// counts down); its error, or ErrTooManyHits, ends the check (err).
 	stop func() error
@@ -439,8 +443,9 @@ const (
 // the side of v's boundary s ends on, when it learnt it. aSide is the side
 // s starts on, when known.
 func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *Band, aSide side) side {
-	// Heights first, over the whole segment: cheap, and often enough.
-	if fixedBand == nil {
+	// Heights first, over the whole segment: cheap, and often enough. A
+	// route column measures at every height.
+	if fixedBand == nil && h.col == nil {
 		if _, ok, _ := heightOverlap(min(s.altA, s.altB), max(s.altA, s.altB), flightRef, v.lower, v.upper); !ok {
 			return sideUnknown
 		}
@@ -455,10 +460,22 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 	if !ok {
 		return bSide
 	}
+	if h.col != nil {
+		h.col.ms = append(h.col.ms, legMeasure{leg: int32(s.leg), v: v, n: n, ta: ta})
+		return bSide
+	}
+	h.hit(s.altA, s.altB, s.leg, v, flightRef, fixedBand, n, ta)
+	return bSide
+}
+
+// hit records that a segment from height altA to altB (leg leg) comes
+// within reach of volume v (n, as segNear measured it) while v's zone is
+// active (ta), if the heights meet.
+func (h *hitSet) hit(altA, altB float64, leg int, v *cvol, flightRef VerticalRef, fixedBand *Band, n near, ta timeAnswer) {
 	// Heights over the part of the segment within reach of the zone.
-	lo, hi := s.altA+(s.altB-s.altA)*n.t0, s.altA+(s.altB-s.altA)*n.t1
+	lo, hi := altA+(altB-altA)*n.t0, altA+(altB-altA)*n.t1
 	if n.t0 > n.t1 {
-		lo, hi = min(s.altA, s.altB), max(s.altA, s.altB)
+		lo, hi = min(altA, altB), max(altA, altB)
 	}
 	if lo > hi {
 		lo, hi = hi, lo
@@ -468,7 +485,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 	}
 	band, ok, hcav := heightOverlap(lo, hi, flightRef, v.lower, v.upper)
 	if !ok {
-		return bSide
+		return
 	}
 	dist := max(0, n.dist)
 	k, seen := h.at[v.zone]
@@ -482,12 +499,11 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 		hit.Band = unionBand(hit.Band, band)
 		hit.Caveats |= hcav
 	}
-	if s.leg >= 0 {
-		if kl := uint64(k)<<32 | uint64(s.leg); len(h.legs) == 0 || h.legs[len(h.legs)-1] != kl {
+	if leg >= 0 {
+		if kl := uint64(k)<<32 | uint64(leg); len(h.legs) == 0 || h.legs[len(h.legs)-1] != kl {
 			h.legs = append(h.legs, kl)
 		}
 	}
-	return bSide
 }
 
 func unionBand(a, b Band) Band {

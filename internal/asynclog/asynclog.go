@@ -6,14 +6,24 @@
 // Nothing is dropped. A write waits when MaxPending bytes are already
 // waiting (the destination is slower than the logging), and Close writes
 // out everything before it returns. A line written while the destination
-// is idle goes out at once: buffering adds no delay of its own, it only
-// gathers the lines written while the previous batch was being written.
+// is idle waits Linger for others before it goes out, so that lines
+// written one by one (a check at a time) still share a write: the delay of
+// a line is at most Linger plus the write before it.
 package asynclog
 
 import (
 	"io"
 	"sync"
+	"time"
 )
+
+// Linger is how long the writer, woken by a line, waits for more before it
+// writes, while less than lingerBytes wait: a millisecond gathers every
+// line of a thousand checks a second into one write.
+const Linger = time.Millisecond
+
+// lingerBytes: with this much waiting, the writer writes without waiting.
+const lingerBytes = 64 << 10
 
 // MaxPending bounds the bytes waiting to be written, besides the batch
 // being written (itself at most MaxPending), so that a destination that
@@ -77,6 +87,12 @@ func (w *Writer) loop() {
 		if len(w.pending) == 0 && w.closed {
 			w.mu.Unlock()
 			return
+		}
+		if !w.closed && len(w.pending) < lingerBytes {
+			// Gather the lines written meanwhile.
+			w.mu.Unlock()
+			time.Sleep(Linger)
+			w.mu.Lock()
 		}
 		batch, w.pending = w.pending, batch[:0]
 		w.cond.Broadcast()

@@ -112,3 +112,64 @@ func (b *blockingWriter) Write(p []byte) (int, error) {
 	b.n += len(p)
 	return len(p), nil
 }
+
+// countingWriter counts writes.
+type countingWriter struct {
+	mu     sync.Mutex
+	b      bytes.Buffer
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	return c.b.Write(p)
+}
+
+func (c *countingWriter) state() (string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.String(), c.writes
+}
+
+// TestLinesOneByOneShareWrites: lines written one at a time, a tenth of
+// Linger apart (a check at a time, the destination idle in between), go
+// out several to a write, not one write each; and a lone line goes out
+// within a few Lingers.
+func TestLinesOneByOneShareWrites(t *testing.T) {
+	out := &countingWriter{}
+	w := New(out)
+	const lines = 200
+	for i := range lines {
+		fmt.Fprintf(w, "line %d\n", i)
+		for t0 := time.Now(); time.Since(t0) < Linger/10; { // a sleep this short oversleeps
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, writes := out.state()
+	if n := strings.Count(got, "\n"); n != lines {
+		t.Fatalf("%d lines, want %d", n, lines)
+	}
+	if writes > lines/3 {
+		t.Errorf("%d writes for %d lines written a tenth of Linger apart: not gathered", writes, lines)
+	}
+	t.Logf("%d lines in %d writes", lines, writes)
+
+	out = &countingWriter{}
+	w = New(out)
+	defer w.Close()
+	w.Write([]byte("lone\n"))
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if got, _ := out.state(); got == "lone\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a lone line not written within 2 s")
+		}
+		time.Sleep(Linger)
+	}
+}

@@ -28,6 +28,9 @@ type positionCheck struct {
 	f     exemptions.Flight
 	hits  []geo.Hit
 	limit *noflyv1.HeightLimit // set by limits; nil without fleet rules
+	// col is the zones at the position at every height: the check and its
+	// height limit are both answered from it, the shapes tested once.
+	col geo.Column
 }
 
 func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now time.Time) (*positionCheck, error) {
@@ -43,14 +46,15 @@ func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now tim
 	}
 	c.f.Classification = req.GetClassification()
 	c.f.Height = geo.Band{Lower: q.Alt.Metres, Upper: q.Alt.Metres, Ref: q.Alt.Ref}
-	c.hits = idx.CheckPosition(q, nil)
+	idx.Column(q, &c.col)
+	c.hits = c.col.At(q.Alt, nil)
 	return c, nil
 }
 
 func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckPositionResponse {
 	var pr checkProto
 	if c.basic {
-		pr = basicResultToProto(r)
+		pr = basicProto(r)
 	} else {
 		pr = resultToProto(r)
 	}
@@ -74,10 +78,11 @@ func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *nofl
 }
 
 // limits answers how high the flight may fly at the position, by the
-// zones of idx, the exemptions of snap and the fleet rules fl (nil: no
-// answer). c.f must be complete (withFleet) first.
-func (c *positionCheck) limits(idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) {
-	c.limit = positionLimit(idx, c.q, c.f, snap, fl)
+// zones of the index the check was made on (its column), the exemptions of
+// snap and the fleet rules fl (nil: no answer). c.f must be complete
+// (withFleet) first.
+func (c *positionCheck) limits(_ *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) {
+	c.limit = positionLimit(&c.col, c.q, c.f, snap, fl)
 }
 
 // planCheck is a flight-plan check up to its decision.
@@ -90,6 +95,9 @@ type planCheck struct {
 
 	limit     *noflyv1.HeightLimit   // set by limits; nil without fleet rules
 	legLimits []*noflyv1.HeightLimit // a route's, leg by leg
+	// col is a route's legs at every height: the check and the legs'
+	// height limits are all answered from it, each shape measured once.
+	col *geo.RouteColumn
 }
 
 // newPlanCheck ends the geometry's work when ctx ends (deadline,
@@ -104,7 +112,9 @@ func newPlanCheck(ctx context.Context, idx *geo.Index, req *noflyv1.CheckFlightP
 	if pq.route != nil {
 		c.kind, c.size = "route", len(pq.route.Waypoints)
 		pq.route.Stop = ctx.Err
-		c.hits, err = idx.CheckRoute(*pq.route)
+		if c.col, err = idx.RouteColumn(*pq.route); err == nil {
+			c.hits, err = c.col.Check()
+		}
 		c.f.Kind, c.f.Buffer = exemptions.FlightRoute, pq.route.Buffer
 		for _, w := range pq.route.Waypoints {
 			c.f.Route = append(c.f.Route, w.Point)
@@ -130,7 +140,7 @@ func newPlanCheck(ctx context.Context, idx *geo.Index, req *noflyv1.CheckFlightP
 func (c *planCheck) limits(ctx context.Context, idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) error {
 	var err error
 	if c.pq.route != nil {
-		c.limit, c.legLimits, err = routeLimits(ctx, idx, *c.pq.route, c.f, snap, fl)
+		c.limit, c.legLimits, err = routeLimits(c.col, *c.pq.route, c.f, snap, fl)
 	} else {
 		c.limit, err = areaLimit(idx, *c.pq.area, c.f, snap, fl)
 	}

@@ -309,3 +309,91 @@ func resultToProto(r *exemptions.Result) checkProto {
 	}
 	return p
 }
+
+// basicProto is basicResultToProto's answer built for the unary check,
+// where every call pays for it: the hits' messages are allocated a kind at
+// a time rather than one by one, and the hits share their time window and
+// caveats when these are the same (a position's hits all have its instant).
+// The answer is the same message.
+func basicProto(r *exemptions.Result) checkProto {
+	p := checkProto{verdict: verdictToProto(r.Verdict), caveats: caveatsToProto(r.Caveats)}
+	n := len(r.Conflicts) + len(r.Advisories)
+	if n == 0 && len(r.Applied) == 0 {
+		return p
+	}
+	var (
+		hits   = make([]noflyv1.ZoneHit, n)
+		sums   = make([]noflyv1.ZoneSummary, n)
+		bands  = make([]noflyv1.HeightBand, n)
+		metres = make([]float64, 0, 2*n)
+		ptrs   = make([]*noflyv1.ZoneHit, n)
+		// The last time window and caveats converted, to share.
+		lastWhen geo.TimeWindow
+		lastWin  *noflyv1.TimeWindow
+		lastCav  geo.Caveat
+		lastCavs []*noflyv1.Caveat
+	)
+	hit := func(i int, h *geo.Hit) *noflyv1.ZoneHit {
+		s := &sums[i]
+		s.Id, s.Restriction, s.RegulationExemption = h.Zone.ID, restrictionToProto[h.Zone.Restriction], exemptionsToProto[h.Zone.Exemptions]
+		b := &bands[i]
+		b.Reference = refToProto[h.Band.Ref]
+		if h.Band.Ref != geo.RefUnknown { // as bandToProto
+			if !math.IsInf(h.Band.Lower, -1) && !math.IsNaN(h.Band.Lower) {
+				metres = append(metres, h.Band.Lower)
+				b.LowerM = &metres[len(metres)-1]
+			}
+			if !math.IsInf(h.Band.Upper, 1) && !math.IsNaN(h.Band.Upper) {
+				metres = append(metres, h.Band.Upper)
+				b.UpperM = &metres[len(metres)-1]
+			}
+		}
+		if lastWin == nil || !h.When.Start.Equal(lastWhen.Start) || !h.When.End.Equal(lastWhen.End) {
+			lastWhen, lastWin = h.When, windowToProto(h.When)
+		}
+		if h.Caveats != lastCav || (lastCavs == nil && h.Caveats != 0) {
+			lastCav, lastCavs = h.Caveats, caveatsToProto(h.Caveats)
+		}
+		ph := &hits[i]
+		ph.Zone, ph.ClosestApproachM, ph.Inside, ph.HeightBand = s, h.Distance, h.Distance == 0, b
+		ph.TimeWindow, ph.Caveats = lastWin, lastCavs
+		ptrs[i] = ph
+		return ph
+	}
+	applied := func(ex *exemptions.Exemption) *noflyv1.AppliedExemption {
+		return &noflyv1.AppliedExemption{Id: ex.ID, ValidUntil: timeToProto(ex.ValidUntil), CeilingM: ex.Ceiling.Metres,
+			CeilingReference: refToProto[ex.Ceiling.Ref]}
+	}
+	for _, ex := range r.Applied {
+		p.applied = append(p.applied, applied(ex))
+	}
+	if len(r.Conflicts) > 0 {
+		p.conflicts = ptrs[:len(r.Conflicts):len(r.Conflicts)]
+	}
+	for i := range r.Conflicts {
+		c := &r.Conflicts[i]
+		ph := hit(i, c.Hit)
+		if c.By != nil {
+			if j := slices.Index(r.Applied, c.By); j >= 0 {
+				ph.Exemption = p.applied[j]
+			} else {
+				ph.Exemption = applied(c.By)
+			}
+		}
+		if len(c.Reasons) > 0 {
+			refs := make([]noflyv1.ExemptionRefusal, len(c.Reasons))
+			ph.NotCovered = make([]*noflyv1.ExemptionRefusal, len(c.Reasons))
+			for k, why := range c.Reasons {
+				refs[k].ExemptionId = why.ExemptionID
+				ph.NotCovered[k] = &refs[k]
+			}
+		}
+	}
+	if len(r.Advisories) > 0 {
+		p.advisories = ptrs[len(r.Conflicts):]
+	}
+	for i, h := range r.Advisories {
+		hit(len(r.Conflicts)+i, h)
+	}
+	return p
+}

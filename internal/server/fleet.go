@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 
 	"github.com/paulmach/orb"
 	"google.golang.org/grpc/codes"
@@ -149,24 +148,28 @@ func (s *Server) snapshot() *exemptions.Snapshot {
 	return snap
 }
 
-// positionLimit answers how high flight f may fly at q's position (nil
-// without fleet rules).
-func positionLimit(idx *geo.Index, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) *noflyv1.HeightLimit {
+// positionLimit answers how high flight f may fly at q's position, from
+// the position's column (nil without fleet rules).
+func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) *noflyv1.HeightLimit {
 	if fl == nil {
 		return nil
 	}
+	// HighestCleared reads the column's hits before it probes, and each
+	// probe's hits before the next: one buffer serves every probe.
+	var colBuf, probeBuf [8]geo.Hit
+	buf := probeBuf[:0]
 	probe := func(a geo.Altitude) []geo.Hit {
-		pq := q
-		pq.Alt = a
-		return idx.CheckPosition(pq, nil)
+		buf = col.At(a, buf[:0])
+		return buf
 	}
-	c := exemptions.HighestCleared(probe(geo.Altitude{}), probe, f, snap, fl, q.At)
+	c := exemptions.HighestCleared(col.At(geo.Altitude{}, colBuf[:0]), probe, f, snap, fl, q.At)
 	return heightLimitToProto(c, 0)
 }
 
-// routeLimits answers how high each leg of a route may be flown (the
-// first MaxLegCeilings), and the whole route (the lowest).
-func routeLimits(ctx context.Context, idx *geo.Index, q geo.RouteQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) (*noflyv1.HeightLimit, []*noflyv1.HeightLimit, error) {
+// routeLimits answers how high each leg of route q may be flown (the
+// first MaxLegCeilings), and the whole route (the lowest), from the
+// route's column.
+func routeLimits(col *geo.RouteColumn, q geo.RouteQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) (*noflyv1.HeightLimit, []*noflyv1.HeightLimit, error) {
 	if fl == nil {
 		return nil, nil, nil
 	}
@@ -176,23 +179,15 @@ func routeLimits(ctx context.Context, idx *geo.Index, q geo.RouteQuery, f exempt
 		err   error
 	)
 	for i := 0; i+1 < len(q.Waypoints) && i < MaxLegCeilings; i++ {
-		leg := q
-		leg.Waypoints = slices.Clone(q.Waypoints[i : i+2])
-		leg.Stop = ctx.Err
 		probe := func(a geo.Altitude) []geo.Hit {
-			lq := leg
-			lq.AltRef = a.Ref
-			for j := range lq.Waypoints {
-				lq.Waypoints[j].Alt = a.Metres
-			}
-			hits, perr := idx.CheckRoute(lq)
+			hits, perr := col.LegAt(i, a)
 			if perr != nil && err == nil {
 				err = perr
 			}
 			return hits
 		}
 		lf := f
-		lf.Route = []orb.Point{leg.Waypoints[0].Point, leg.Waypoints[1].Point}
+		lf.Route = []orb.Point{q.Waypoints[i].Point, q.Waypoints[i+1].Point}
 		c := exemptions.HighestCleared(probe(geo.Altitude{}), probe, lf, snap, fl, q.Window.Start)
 		if err != nil {
 			return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -35,11 +36,15 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 		return nil, s.toStatus(ctx, err)
 	}
 	s.countRefusal(ctx, &r, &c.f, now)
-	where := []any{"client_reference", req.GetClientReference(), "lat", q.Point[1], "lon", q.Point[0]}
-	if !c.noAlt { // no altitude is logged as none, not as 0 m of an unknown reference
-		where = append(where, "alt", q.Alt.Metres, "alt_ref", q.Alt.Ref.String())
+	if s.log.Enabled(ctx, slog.LevelInfo) {
+		var buf [checkLogAttrs + 6]slog.Attr
+		where := append(buf[:0], slog.String("client_reference", req.GetClientReference()),
+			slog.Float64("lat", q.Point[1]), slog.Float64("lon", q.Point[0]))
+		if !c.noAlt { // no altitude is logged as none, not as 0 m of an unknown reference
+			where = append(where, slog.Float64("alt", q.Alt.Metres), slog.String("alt_ref", q.Alt.Ref.String()))
+		}
+		s.logCheck(ctx, "position checked", &r, req.GetOperator(), req.GetPurpose(), append(where, slog.Time("at", q.At)))
 	}
-	s.logCheck(ctx, "position checked", &r, req.GetOperator(), req.GetPurpose(), append(where, "at", q.At)...)
 	c.limits(set.idx, s.snapshot(), s.rules())
 	return c.response(&r, now, set.info, asOf), nil
 }
@@ -64,9 +69,12 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	if err := c.limits(ctx, set.idx, s.snapshot(), s.rules()); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	s.logCheck(ctx, "flight plan checked", &r, fp.GetOperator(), fp.GetPurpose(),
-		"client_reference", fp.GetClientReference(), "kind", c.kind, "waypoints", c.size,
-		"start", c.pq.window.Start, "end", c.pq.window.End, "buffer_m", fp.GetBufferM())
+	if s.log.Enabled(ctx, slog.LevelInfo) {
+		var buf [checkLogAttrs + 6]slog.Attr
+		s.logCheck(ctx, "flight plan checked", &r, fp.GetOperator(), fp.GetPurpose(), append(buf[:0],
+			slog.String("client_reference", fp.GetClientReference()), slog.String("kind", c.kind), slog.Int("waypoints", c.size),
+			slog.Time("start", c.pq.window.Start), slog.Time("end", c.pq.window.End), slog.Float64("buffer_m", fp.GetBufferM())))
+	}
 	return c.response(&r, fp, now, set.info, asOf), nil
 }
 
@@ -134,14 +142,59 @@ func (s *Server) auditCheck(ctx context.Context, r *exemptions.Result, f exempti
 
 // logCheck records a check with who asked and why: the caller (its
 // certificate subject, or "local" without TLS) and the flight's unit and
-// pilot (the caller's own for a pilot).
-func (s *Server) logCheck(ctx context.Context, msg string, r *exemptions.Result, op *noflyv1.Operator, purpose noflyv1.Purpose, args ...any) {
-	args = append(args,
-		"verdict", r.Verdict.String(),
-		"conflicts", r.ConflictZones(), "advisories", len(r.Advisories), "exemptions", r.AppliedIDs(),
-		"caller", callerLogName(ctx), "unit", op.GetUnit(), "pilot", op.GetPilotId(), "drone", op.GetDroneSerial(),
-		"purpose", strings.TrimPrefix(purpose.String(), "PURPOSE_"))
-	s.log.InfoContext(ctx, msg, args...)
+// pilot (the caller's own for a pilot). where is the check's own
+// attributes; it is extended by checkLogAttrs, so give it room for them
+// (every check is logged: its attributes are built without boxing).
+func (s *Server) logCheck(ctx context.Context, msg string, r *exemptions.Result, op *noflyv1.Operator, purpose noflyv1.Purpose, where []slog.Attr) {
+	attrs := append(where,
+		slog.String("verdict", r.Verdict.String()),
+		idsAttr("conflicts", r.ConflictZones()), slog.Int("advisories", len(r.Advisories)), idsAttr("exemptions", r.AppliedIDs()),
+		slog.String("caller", callerLogName(ctx)), slog.String("unit", op.GetUnit()), slog.String("pilot", op.GetPilotId()),
+		slog.String("drone", op.GetDroneSerial()),
+		slog.String("purpose", strings.TrimPrefix(purpose.String(), "PURPOSE_")))
+	s.log.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
+}
+
+// checkLogAttrs is how many attributes logCheck adds.
+const checkLogAttrs = 9
+
+// idsAttr is a list of ids as a log attribute. Written as JSON, a list of
+// plain ids (printable ASCII that JSON need not escape) is written by hand
+// rather than by reflection; the text is the same.
+func idsAttr(key string, ids []string) slog.Attr {
+	if ids == nil {
+		return slog.Any(key, ids) // null
+	}
+	for _, id := range ids {
+		for i := 0; i < len(id); i++ {
+			if c := id[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+				return slog.Any(key, ids)
+			}
+		}
+	}
+	return slog.Any(key, plainIDs(ids))
+}
+
+// plainIDs is a list of ids none of which JSON escapes.
+type plainIDs []string
+
+// MarshalJSON writes the list as encoding/json would.
+func (l plainIDs) MarshalJSON() ([]byte, error) {
+	n := 2
+	for _, id := range l {
+		n += len(id) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, id := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, id...)
+		b = append(b, '"')
+	}
+	return append(b, ']'), nil
 }
 
 // ListZones implements nofly.v1.GeofenceService.

@@ -43,11 +43,11 @@ func checkTexts(b *badRequest, prefix string, m protoreflect.Message) {
 		if len(b.violations) >= maxTextViolations {
 			return false
 		}
-		path := prefix + string(fd.Name())
 		switch {
 		case fd.IsMap():
 			// The API has no maps; should one come, its keys and values
 			// are texts too.
+			path := prefix + string(fd.Name())
 			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
 				p := path + "[" + strconv.Quote(clip(k.String(), 32)) + "]"
 				if fd.MapKey().Kind() == protoreflect.StringKind {
@@ -57,6 +57,10 @@ func checkTexts(b *badRequest, prefix string, m protoreflect.Message) {
 				return len(b.violations) < maxTextViolations
 			})
 		case fd.IsList():
+			if !holdsText(fd) {
+				return true
+			}
+			path := prefix + string(fd.Name())
 			l := v.List()
 			for i := range l.Len() {
 				checkValue(b, fd, path+"["+strconv.Itoa(i)+"]", l.Get(i), textLimit(fd))
@@ -64,11 +68,40 @@ func checkTexts(b *badRequest, prefix string, m protoreflect.Message) {
 					break
 				}
 			}
-		default:
-			checkValue(b, fd, path, v, textLimit(fd))
+		case fd.Kind() == protoreflect.StringKind:
+			// Most texts are short and printable ASCII: passed without
+			// building their field path.
+			if limit := textLimit(fd); !plainText(v.String(), limit) {
+				checkText(b, prefix+string(fd.Name()), v.String(), limit)
+			}
+		case holdsText(fd):
+			checkValue(b, fd, prefix+string(fd.Name()), v, textLimit(fd))
 		}
 		return true
 	})
+}
+
+// holdsText reports whether a field's values are, or may hold, texts.
+func holdsText(fd protoreflect.FieldDescriptor) bool {
+	switch fd.Kind() {
+	case protoreflect.StringKind, protoreflect.MessageKind, protoreflect.GroupKind:
+		return true
+	}
+	return false
+}
+
+// plainText reports whether s is at most limit bytes of printable ASCII,
+// which checkText passes.
+func plainText(s string, limit int) bool {
+	if len(s) > limit {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func checkValue(b *badRequest, fd protoreflect.FieldDescriptor, path string, v protoreflect.Value, limit int) {

@@ -1,0 +1,130 @@
+package geo
+
+import (
+	"fmt"
+	"slices"
+)
+
+// RouteColumn is what a route check finds along each leg at every height:
+// for each leg, the volumes it comes within the buffer of while their zone
+// is active in the window, each with the part of the leg within reach and
+// the closest approach. Check answers the route's own check from it, and
+// LegAt the check of one leg flown level at any height, both exactly as
+// CheckRoute would, without measuring a shape again: the height limit of
+// every leg (how high may it be flown) costs one measure of the route, not
+// one per leg and height.
+type RouteColumn struct {
+	ix *Index
+	q  RouteQuery
+	ms []legMeasure // in the order a route check measures
+	// legs[i] is the measures of leg i, in that order (indices into ms).
+	legs [][]int32
+}
+
+// legMeasure is how a leg meets a volume.
+type legMeasure struct {
+	leg int32
+	v   *cvol
+	n   near
+	ta  timeAnswer
+}
+
+// RouteColumn measures route q (its heights aside) against the zones. It
+// fails as CheckRoute does on a bad query and when q.Stop ends it; it does
+// not count hits (Check and LegAt do).
+func (ix *Index) RouteColumn(q RouteQuery) (*RouteColumn, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	c := &RouteColumn{ix: ix, q: q, ms: make([]legMeasure, 0, min(8*len(q.Waypoints), 1024))}
+	h := ix.newHitSet(q.Window, q.Stop)
+	h.col = c
+	segs := make([]segment, len(q.Waypoints)-1)
+	for i := range segs {
+		a, b := q.Waypoints[i], q.Waypoints[i+1]
+		segs[i] = newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer)
+	}
+	h.add(segs, q.AltRef, nil)
+	if h.err != nil {
+		return nil, h.err
+	}
+	c.legs = make([][]int32, len(segs))
+	counts := make([]int32, len(segs)+1)
+	for _, m := range c.ms {
+		counts[m.leg+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
+	}
+	all := make([]int32, len(c.ms))
+	next := slices.Clone(counts[:len(segs)])
+	for i, m := range c.ms {
+		all[next[m.leg]] = int32(i)
+		next[m.leg]++
+	}
+	for i := range c.legs {
+		c.legs[i] = all[counts[i]:counts[i+1]:counts[i+1]]
+	}
+	return c, nil
+}
+
+// Check returns what CheckRoute returns for the column's route.
+func (c *RouteColumn) Check() ([]Hit, error) {
+	h := c.ix.newHitSet(c.q.Window, nil)
+	for i := range c.ms {
+		m := &c.ms[i]
+		a, b := c.q.Waypoints[m.leg].Alt, c.q.Waypoints[m.leg+1].Alt
+		if _, ok, _ := heightOverlap(min(a, b), max(a, b), c.q.AltRef, m.v.lower, m.v.upper); !ok {
+			continue
+		}
+		h.hit(a, b, int(m.leg), m.v, c.q.AltRef, nil, m.n, m.ta)
+	}
+	hits, err := h.result()
+	if err != nil {
+		return nil, err
+	}
+	return byCategory(hits, c.q.Category), nil
+}
+
+// Legs is the number of legs of the column's route.
+func (c *RouteColumn) Legs() int { return len(c.legs) }
+
+// LegAt returns what CheckRoute returns for leg i of the column's route
+// alone (waypoints i and i+1, the route's buffer, window and category)
+// flown level at height a (RefUnknown: at any height); its hits' Legs are
+// [0]. It merges the leg's measures as a check's hitSet does, without one.
+func (c *RouteColumn) LegAt(i int, a Altitude) ([]Hit, error) {
+	var hits []Hit
+	var leg0 []int
+	for _, k := range c.legs[i] {
+		m := &c.ms[k]
+		band, ok, hcav := heightOverlap(a.Metres, a.Metres, a.Ref, m.v.lower, m.v.upper)
+		if !ok {
+			continue
+		}
+		z, dist := c.ix.zones[m.v.zone], max(0, m.n.dist)
+		j := 0
+		for j < len(hits) && hits[j].Zone != z {
+			j++
+		}
+		if j == len(hits) {
+			if leg0 == nil {
+				leg0 = []int{0}
+			}
+			hits = append(hits, Hit{Zone: z, Legs: leg0, Distance: dist, Band: band, When: m.ta.w, Caveats: hcav | m.ta.cav, order: m.v.order()})
+			continue
+		}
+		hit := &hits[j]
+		hit.Distance = min(hit.Distance, dist)
+		hit.Band = unionBand(hit.Band, band)
+		hit.Caveats |= hcav
+	}
+	if len(hits) > MaxHits {
+		return nil, fmt.Errorf("%w: the flight meets more than %d zones; check it in parts", ErrTooManyHits, MaxHits)
+	}
+	if hits == nil {
+		return []Hit{}, nil
+	}
+	sortHits(hits)
+	return byCategory(hits, c.q.Category), nil
+}
