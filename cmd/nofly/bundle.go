@@ -27,7 +27,8 @@ func bundleExportCommand() *command {
 		usage: "--unit UNIT (--area MINLAT,MINLON,MAXLAT,MAXLON | --around LAT,LON,KM) [--valid D] -o FILE",
 		summary: `Writes an offline bundle for a unit to FILE. It holds the zones in the
 area with their schedules, the unit's exemptions valid during the bundle's validity,
-the revocation list of authorisations, the zone set's version, issue time
+the unit's drone registry records and the deployment policy (with the
+registry mode and general ceiling), the revocation list of authorisations, the zone set's version, issue time
 and expiry, signed with the server's authorisation key. With it and the key
 set ("nofly keys export") nofly check and nofly plan check answer with no
 server: --bundle FILE --keys KEYSET. A check outside the area, or after
@@ -93,6 +94,9 @@ the expiry, is refused. See docs/fieldkit.md.`,
 					resp.GetZones(), plural(int(resp.GetZones())), resp.GetExemptions(), plural(int(resp.GetExemptions())), (len(resp.GetBundle())+1023)/1024)
 				fmt.Fprintf(e.stdout, "  area         %.5f,%.5f,%.5f,%.5f (lat,lon,lat,lon)\n", bb.GetMinLatitude(), bb.GetMinLongitude(), bb.GetMaxLatitude(), bb.GetMaxLongitude())
 				fmt.Fprintf(e.stdout, "  issued       %s\n  expires      %s\n  zone set     %s\n", fmtTime(resp.GetIssuedAt()), fmtTime(resp.GetValidUntil()), resp.GetZoneSetVersion())
+				if p := resp.GetPolicy(); p != "" {
+					fmt.Fprintf(e.stdout, "  fleet        %d drone%s of the unit in the registry; policy %s\n", resp.GetDrones(), plural(int(resp.GetDrones())), p)
+				}
 			}
 			return nil
 		},
@@ -171,7 +175,15 @@ func offlineNote(e *env, l *bundle.Loaded, file string, now time.Time) {
 	fmt.Fprintf(w, "OFFLINE: answered from bundle %s, no server asked. Unit %s; issued %s (%s ago), expires %s (in %s).\n",
 		file, l.Unit, l.IssuedAt.Format(time.RFC3339), fmtHours(now.Sub(l.IssuedAt)), l.ValidUntil.Format(time.RFC3339),
 		fmtHours(l.ValidUntil.Sub(now)))
-	fmt.Fprintf(w, "Exemptions and revocations as at the bundle's issue; nothing is recorded in the audit log.\n\n")
+	switch {
+	case l.Fleet != nil:
+		fmt.Fprintf(w, "Exemptions, revocations, drone registry and policy as at the bundle's issue; nothing is recorded in the audit log.\n\n")
+	case l.Version == 1:
+		fmt.Fprintf(w, "Exemptions and revocations as at the bundle's issue; nothing is recorded in the audit log.\n")
+		fmt.Fprintf(w, "A version 1 bundle: it holds no drone registry and no policy, and they are not applied; export a new one.\n\n")
+	default:
+		fmt.Fprintf(w, "Exemptions and revocations as at the bundle's issue; nothing is recorded in the audit log.\n\n")
+	}
 }
 
 // offlineError is an Offline refusal as the CLI shows it.
