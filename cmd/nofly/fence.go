@@ -34,8 +34,8 @@ func planFenceCommand() *command {
 is plan check's; when the flight may go ahead, OUT gets a QGroundControl
 .plan (the original mission of a .plan FILE, else an empty one, with a
 geoFence that QGroundControl uploads to PX4 or ArduPilot), or KML. The
-fence has an inclusion polygon, the box around the route or area with its
-buffer and --margin, and an exclusion for every blocking zone within
+fence has an inclusion polygon, the route's corridor (or the area) with
+its buffer and --margin, and an exclusion for every blocking zone within
 --margin of the flight that no exemption covers: polygons enclosed in at
 most --max-vertices vertices, never smaller than the zone, and circles,
 each grown by --clearance metres. Fences are 2-D and know no schedule:
@@ -136,7 +136,7 @@ connection error.`,
 				}
 				zones = append(zones, fence.Zone{ID: c.GetZone().GetId(), Name: c.GetZone().GetName(), Shapes: shapes})
 			}
-			f := fence.Build(zones, planPoints(p), wide.BufferM, maxVertices, clearance)
+			f := fence.Build(zones, fenceFlight(p), wide.BufferM, maxVertices, clearance)
 			var body []byte
 			if format == "kml" {
 				body, err = f.WriteKML(filepath.Base(out))
@@ -228,21 +228,20 @@ func onlineChecker(e *env) checker {
 	}}
 }
 
-// planPoints are the plan's points: a route's waypoints, an area's outer
-// ring or a circle's box corners.
-func planPoints(p *flightplan.Plan) []orb.Point {
+// fenceFlight is what the fence's inclusion goes around: a route's
+// waypoints, an area's outer ring or its circle.
+func fenceFlight(p *flightplan.Plan) fence.Flight {
 	switch {
 	case p.Route != nil:
 		pts := make([]orb.Point, len(p.Route.Waypoints))
 		for i, w := range p.Route.Waypoints {
 			pts[i] = orb.Point{w.Lon, w.Lat}
 		}
-		return pts
+		return fence.Flight{Route: pts}
 	case p.Area.Polygon != nil:
-		return p.Area.Polygon[0]
+		return fence.Flight{Area: p.Area.Polygon[0]}
 	}
-	b := geo.ExpandBound(orb.Bound{Min: p.Area.Center, Max: p.Area.Center}, p.Area.Radius)
-	return []orb.Point{b.Min, b.Max}
+	return fence.Flight{Circle: &fence.Circle{Center: p.Area.Center, RadiusM: p.Area.Radius}}
 }
 
 // maxAltNote suggests the fence's maximum altitude: the plan's highest
