@@ -1,7 +1,10 @@
 package geo
 
 import (
+	"cmp"
+	"container/heap"
 	"math"
+	"slices"
 
 	"github.com/paulmach/orb"
 )
@@ -225,19 +228,31 @@ func discHull(p []orb.Point, d float64) []orb.Point {
 }
 
 // simple reports whether the ring r (open) is a simple polygon: no two
-// edges meet but neighbours at their shared vertex.
+// edges meet but neighbours at their shared vertex. The edges are swept
+// by their least longitude, so that only those overlapping in x are
+// compared.
 func simple(r []orb.Point) bool {
 	n := len(r)
 	if n < 3 {
 		return false
 	}
-	for i := range n {
-		a, b := r[i], r[(i+1)%n]
-		for j := i + 1; j < n; j++ {
-			if j == i+1 || (i == 0 && j == n-1) {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	lo := func(i int) float64 { return math.Min(r[i][0], r[(i+1)%n][0]) }
+	hi := func(i int) float64 { return math.Max(r[i][0], r[(i+1)%n][0]) }
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(lo(a), lo(b)) })
+	for x, i := range idx {
+		top := hi(i)
+		for _, j := range idx[x+1:] {
+			if lo(j) > top {
+				break
+			}
+			if j == (i+1)%n || i == (j+1)%n {
 				continue
 			}
-			if segmentsMeet(a, b, r[j], r[(j+1)%n]) {
+			if segmentsMeet(r[i], r[(i+1)%n], r[j], r[(j+1)%n]) {
 				return false
 			}
 		}
@@ -247,6 +262,10 @@ func simple(r []orb.Point) bool {
 
 // segmentsMeet reports whether the closed segments ab and cd share a point.
 func segmentsMeet(a, b, c, d orb.Point) bool {
+	if math.Max(a[0], b[0]) < math.Min(c[0], d[0]) || math.Max(c[0], d[0]) < math.Min(a[0], b[0]) ||
+		math.Max(a[1], b[1]) < math.Min(c[1], d[1]) || math.Max(c[1], d[1]) < math.Min(a[1], b[1]) {
+		return false
+	}
 	d1, d2 := cross(c, d, a), cross(c, d, b)
 	d3, d4 := cross(a, b, c), cross(a, b, d)
 	if ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) {
@@ -263,60 +282,149 @@ func segmentsMeet(a, b, c, d orb.Point) bool {
 // vertices by changes that only add area, each the one adding least:
 // dropping a concave vertex (adds the triangle it made) or cutting an edge
 // between two convex vertices by extending its neighbours until they meet
-// (adds the triangle beyond it); a change is taken only when the ring
-// stays simple. When none is possible, the convex hull is reduced as
-// Enclose reduces it.
+// (adds the triangle beyond it); a change is taken only when its new edges
+// cross no other edge, so that the ring stays simple (and so contains
+// what it did: anything of the ring inside the added triangle would
+// cross a new edge). When none is possible, the convex hull is reduced as
+// Enclose reduces it. A step costs O(n) when its cheapest change is
+// taken, as it nearly always is.
 func reduce(r []orb.Point, maxV int) []orb.Point {
-	for len(r) > maxV {
-		n := len(r)
-		best, bestArea := -1, math.Inf(1)
-		var bestRing []orb.Point
-		try := func(i int, cand []orb.Point, area float64) {
-			if area < bestArea && simple(cand) {
-				best, bestArea, bestRing = i, area, cand
-			}
-		}
-		for i := range n {
-			a, b, c := r[(i-1+n)%n], r[i], r[(i+1)%n]
-			if t := cross(a, b, c); t <= 0 { // concave (or straight): drop b
-				if -t/2 < bestArea {
-					cand := make([]orb.Point, 0, n-1)
-					for j := range n {
-						if j != i {
-							cand = append(cand, r[j])
-						}
-					}
-					try(i, cand, -t/2)
-				}
-				continue
-			}
-			d := r[(i+2)%n]
-			if cross(b, c, d) <= 0 {
-				continue
-			}
-			apex, ok := meet(a, b, c, d)
-			if !ok {
-				continue
-			}
-			if area := math.Abs(cross(b, apex, c)) / 2; area < bestArea {
-				cand := make([]orb.Point, 0, n-1)
-				for j := range n {
-					switch j {
-					case i:
-						cand = append(cand, apex)
-					case (i + 1) % n:
-					default:
-						cand = append(cand, r[j])
-					}
-				}
-				try(i, cand, area)
-			}
-		}
-		if best < 0 {
-			h := Enclose(closeRing(r), maxV, 0)
-			return h[:len(h)-1]
-		}
-		r = bestRing
+	n := len(r)
+	if n <= maxV {
+		return r
 	}
-	return r
+	// The ring as a linked list; each vertex's best change is in a heap,
+	// stamped, and recomputed when a change reaches it.
+	pts := slices.Clone(r)
+	prev, next := make([]int, n), make([]int, n)
+	alive := make([]bool, n)
+	stamp := make([]int, n)
+	for i := range n {
+		prev[i], next[i], alive[i] = (i-1+n)%n, (i+1)%n, true
+	}
+	h := &changeHeap{}
+	eval := func(i int) {
+		stamp[i]++
+		a, b, c := pts[prev[i]], pts[i], pts[next[i]]
+		if t := cross(a, b, c); t <= 0 { // concave (or straight): drop b
+			heap.Push(h, reduceStep{i: i, stamp: stamp[i], area: -t / 2})
+			return
+		}
+		d := pts[next[next[i]]]
+		if cross(b, c, d) <= 0 {
+			return
+		}
+		if apex, ok := meet(a, b, c, d); ok {
+			heap.Push(h, reduceStep{i: i, stamp: stamp[i], cut: true, apex: apex, area: math.Abs(cross(b, apex, c)) / 2})
+		}
+	}
+	for i := range n {
+		eval(i)
+	}
+	// crosses reports whether segment p–q crosses an edge of the ring
+	// other than those starting at the vertices skip.
+	crosses := func(p, q orb.Point, skip ...int) bool {
+		start := next[skip[0]]
+		for j := start; ; j = next[j] {
+			if !slices.Contains(skip, j) && segmentsMeet(p, q, pts[j], pts[next[j]]) {
+				return true
+			}
+			if next[j] == start {
+				return false
+			}
+		}
+	}
+	var refused []reduceStep
+	for n > maxV {
+		var c reduceStep
+		found := false
+		for h.Len() > 0 {
+			c = heap.Pop(h).(reduceStep)
+			if !alive[c.i] || c.stamp != stamp[c.i] {
+				continue // stale
+			}
+			i := c.i
+			p, q := prev[i], next[i]
+			if c.cut {
+				q2 := next[q]
+				// New edges p–apex and apex–q2; removed: p–i, i–q, q–q2;
+				// sharing an end: prev[p]–p and q2–next[q2].
+				skip := []int{prev[p], p, i, q, q2}
+				if crosses(pts[p], c.apex, skip...) || crosses(c.apex, pts[q2], skip...) {
+					refused = append(refused, c)
+					continue
+				}
+			} else if crosses(pts[p], pts[q], prev[p], p, i, q) {
+				refused = append(refused, c)
+				continue
+			}
+			found = true
+			break
+		}
+		if !found {
+			hull := encloseHull(closeRing(ringOf(pts, next, alive)), maxV, 0)
+			return hull[:len(hull)-1]
+		}
+		// Changes refused may be taken after this one: offer them again.
+		for _, x := range refused {
+			if alive[x.i] && x.stamp == stamp[x.i] {
+				heap.Push(h, x)
+			}
+		}
+		refused = refused[:0]
+		i := c.i
+		p, q := prev[i], next[i]
+		if c.cut {
+			pts[i] = c.apex // i becomes the apex; q goes
+			q2 := next[q]
+			alive[q] = false
+			next[i], prev[q2] = q2, i
+		} else {
+			alive[i] = false
+			next[p], prev[q] = q, p
+			i = p
+		}
+		n--
+		for j, k := i, 0; k < 3; j, k = prev[j], k+1 {
+			eval(j)
+		}
+		for j, k := next[i], 0; k < 3; j, k = next[j], k+1 {
+			eval(j)
+		}
+	}
+	return ringOf(pts, next, alive)
+}
+
+// ringOf lists the live vertices of a linked ring in order.
+func ringOf(pts []orb.Point, next []int, alive []bool) []orb.Point {
+	first := slices.Index(alive, true)
+	var out []orb.Point
+	for j := first; ; j = next[j] {
+		out = append(out, pts[j])
+		if next[j] == first {
+			return out
+		}
+	}
+}
+
+// reduceStep is a step of reduce: vertex i dropped, or the edge from i cut at
+// apex; stamp is i's when the change was computed.
+type reduceStep struct {
+	i, stamp int
+	cut      bool
+	apex     orb.Point
+	area     float64
+}
+
+type changeHeap []reduceStep
+
+func (h changeHeap) Len() int           { return len(h) }
+func (h changeHeap) Less(i, j int) bool { return h[i].area < h[j].area }
+func (h changeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *changeHeap) Push(x any)        { *h = append(*h, x.(reduceStep)) }
+func (h *changeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

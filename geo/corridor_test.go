@@ -67,6 +67,11 @@ func nearest(p orb.Point, route []orb.Point, step float64) float64 {
 func TestCorridor(t *testing.T) {
 	westpoort := []orb.Point{{4.7600, 52.3900}, {4.7800, 52.3950}, {4.8100, 52.3960}, {4.8300, 52.3990}, {4.8500, 52.4010}, {4.8700, 52.3990}, {4.8790, 52.3950}}
 	zigzag := []orb.Point{{4.70, 52.30}, {4.72, 52.31}, {4.74, 52.30}, {4.76, 52.31}, {4.78, 52.30}}
+	var patrol []orb.Point // 300 legs along a meandering river
+	for i := range 301 {
+		x := float64(i) * 0.002
+		patrol = append(patrol, orb.Point{4.5 + x, 52.2 + 0.01*math.Sin(x*20)})
+	}
 	for _, tc := range []struct {
 		name   string
 		route  []orb.Point
@@ -83,6 +88,7 @@ func TestCorridor(t *testing.T) {
 		{"a hairpin tighter than the buffer", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.70, 52.302}}, 500, 64, false},
 		{"a route crossing itself", []orb.Point{{4.70, 52.30}, {4.80, 52.35}, {4.80, 52.30}, {4.70, 52.35}}, 200, 64, false},
 		{"a zigzag to 12 vertices", zigzag, 300, 12, true},
+		{"a meandering patrol of 300 legs", patrol, 100, 64, true},
 		{"far north", []orb.Point{{18.9, 69.6}, {19.1, 69.7}, {19.3, 69.6}}, 2000, 64, true},
 		{"south and west", []orb.Point{{-70.6, -33.4}, {-70.5, -33.45}, {-70.4, -33.4}}, 800, 64, true},
 	} {
