@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -184,6 +185,12 @@ func offlineNote(e *env, l *bundle.Loaded, file string, now time.Time) {
 	default:
 		fmt.Fprintf(w, "Exemptions and revocations as at the bundle's issue; nothing is recorded in the audit log.\n\n")
 	}
+}
+
+// offlineMapNote is the line a map of an offline answer carries.
+func offlineMapNote(l *bundle.Loaded, file string, now time.Time) string {
+	return fmt.Sprintf("OFFLINE: answered from bundle %s (unit %s), issued %s (%s ago), expires %s; zones and exemptions from the bundle",
+		filepath.Base(file), l.Unit, l.IssuedAt.Format(time.RFC3339), fmtHours(now.Sub(l.IssuedAt)), l.ValidUntil.Format(time.RFC3339))
 }
 
 // offlineError is an Offline refusal as the CLI shows it.

@@ -58,9 +58,6 @@ error.`,
 			if err := mapOut.check(name); err != nil {
 				return err
 			}
-			if mapOut.path != "" && bf.file != "" {
-				return &usageError{cmd: name, msg: "--map needs the server (it reads the zones' shapes there); it does not work with --bundle yet"}
-			}
 			req := &noflyv1.CheckPositionRequest{
 				Position:          &noflyv1.Position{Latitude: lat.v, Longitude: lon.v},
 				Operator:          op.operator(),
@@ -87,6 +84,7 @@ error.`,
 					return offlineError(bf.file, err)
 				}
 				offlineNote(e, l, bf.file, now)
+				mapOut.offline, mapOut.note = off, offlineMapNote(l, bf.file, now)
 			} else if err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
 				resp, err = c.CheckPosition(ctx, req)
 				return err

@@ -56,9 +56,6 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 			if err := mapOut.check("nofly plan check"); err != nil {
 				return err
 			}
-			if mapOut.path != "" && bf.file != "" {
-				return &usageError{cmd: "nofly plan check", msg: "--map needs the server (it reads the zones' shapes there); it does not work with --bundle yet"}
-			}
 			p, fp, err := pf.plan(e, "nofly plan check", args)
 			if err != nil {
 				return err
@@ -74,6 +71,7 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 					return offlineError(bf.file, err)
 				}
 				offlineNote(e, l, bf.file, now)
+				mapOut.offline, mapOut.note = off, offlineMapNote(l, bf.file, now)
 			} else if err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
 				resp, err = c.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
 				return err

@@ -144,6 +144,19 @@ func TestFieldKit(t *testing.T) {
 		t.Errorf("offline check: %s", r)
 	}
 
+	// The map, offline: drawn from the bundle's zones and exemptions (the
+	// route climbs to 80 m, above the exemption's 60 m: DENIED).
+	for _, m := range []string{"offline.html", "offline.svg"} {
+		path := filepath.Join(dir, m)
+		r = noflyOffline(t, "plan", "check", "../../examples/route.geojson", "--buffer", "50", "--unit", "AMS-DRONE", "--pilot", "P-0412",
+			"--purpose", "forensic", "--bundle", bun, "--keys", keys, "--map", path)
+		wantExit(t, r, 1)
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.Contains(b, []byte("NL-EHAM-CTR")) || !bytes.Contains(b, []byte("OFFLINE: answered from bundle ams.bundle")) {
+			t.Errorf("offline map %s: %v, %d bytes; want the CTR and the offline note\n%s", m, err, len(b), r)
+		}
+	}
+
 	// The fence, offline: the heliport near the route is excluded, the
 	// CTR (covered by the exemption up to 60 m) is not.
 	fenced := filepath.Join(dir, "fenced.plan")

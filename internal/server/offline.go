@@ -12,6 +12,7 @@ import (
 	"github.com/nofly-project/nofly/bundle"
 	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/fleet"
+	"github.com/nofly-project/nofly/geo"
 )
 
 // Offline answers checks from an offline bundle, with no server: the
@@ -146,4 +147,36 @@ func (o *Offline) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightP
 		return nil, err
 	}
 	return c.response(&r, req.GetFlightPlan(), now, o.info, o.b.IssuedAt), nil
+}
+
+// MapZones returns, as GetZone's FULL view gives them, the bundle's zones
+// whose bounds meet b and every variant of the zones ids: what a map of an
+// offline check draws. Zones beyond the bundle's area are not in it.
+func (o *Offline) MapZones(b orb.Bound, ids []string) []*noflyv1.Zone {
+	var out []*noflyv1.Zone
+	seen := map[*geo.Zone]bool{}
+	add := func(z *geo.Zone) {
+		if !seen[z] {
+			seen[z] = true
+			out = append(out, zoneToProto(z, noflyv1.ZoneView_ZONE_VIEW_FULL))
+		}
+	}
+	o.b.Index.Search(b, func(z *geo.Zone) bool { add(z); return true })
+	for _, id := range ids {
+		for _, z := range o.b.Index.Variants(id) {
+			add(z)
+		}
+	}
+	return out
+}
+
+// Exemption returns the bundle's record id as ExemptionService would give
+// it; nil when the bundle does not hold it.
+func (o *Offline) Exemption(id string) *noflyv1.Exemption {
+	for i := range o.b.Exemptions {
+		if o.b.Exemptions[i].ID == id {
+			return exemptionToProto(&o.b.Exemptions[i])
+		}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -354,5 +355,35 @@ func TestOfflineVersion1(t *testing.T) {
 			}
 			wantRule(t, r.GetPolicyRefusals(), tc.rule)
 		})
+	}
+}
+
+// TestOfflineMap: a map of an offline check gets its zones (FULL view,
+// with geometry) and exemption records from the bundle.
+func TestOfflineMap(t *testing.T) {
+	f, off := offlineFixture(t, exemptions.RegistryEnforced)
+	ctx := context.Background()
+	zones := off.MapZones(orb.Bound{Min: orb.Point{4.0, 52.0}, Max: orb.Point{4.1, 52.1}}, []string{"T-HIGH"})
+	var ids []string
+	for _, z := range zones {
+		ids = append(ids, z.GetId())
+		if len(z.GetVolumes()) == 0 {
+			t.Errorf("zone %s without its volumes", z.GetId())
+		}
+	}
+	if !slices.Contains(ids, "T-PROHIB") || !slices.Contains(ids, "T-HIGH") {
+		t.Errorf("zones %v: want T-PROHIB (in the box) and T-HIGH (asked for)", ids)
+	}
+	online, err := f.admin.ListExemptions(ctx, &noflyv1.ListExemptionsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range online.GetExemptions() {
+		if got := off.Exemption(ex.GetId()); !proto.Equal(got, ex) {
+			t.Errorf("exemption %s offline:\n%v\nnoflyd:\n%v", ex.GetId(), got, ex)
+		}
+	}
+	if off.Exemption("EX-999999") != nil {
+		t.Error("an exemption the bundle does not hold")
 	}
 }
