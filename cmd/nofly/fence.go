@@ -29,11 +29,13 @@ func planFenceCommand() *command {
 	)
 	return &command{
 		name:  "plan fence",
-		usage: "FILE [--buffer M] [--margin M] [--format plan|kml] -o OUT [flags]",
+		usage: "FILE [--buffer M] [--margin M] [--format plan|kml|dji] -o OUT [flags]",
 		summary: `Checks a flight plan and writes a geofence for the aircraft. The check
 is plan check's; when the flight may go ahead, OUT gets a QGroundControl
 .plan (the original mission of a .plan FILE, else an empty one, with a
-geoFence that QGroundControl uploads to PX4 or ArduPilot), or KML. The
+geoFence that QGroundControl uploads to PX4 or ArduPilot), KML, or a DJI
+custom flight area file (--format dji, for a DJI Dock through the Cloud
+API: the inclusion as the operation area, exclusions as GEO zones). The
 fence has an inclusion polygon, the route's corridor (or the area) with
 its buffer and --margin, and an exclusion for every blocking zone within
 --margin of the flight that no exemption covers: polygons enclosed in at
@@ -52,7 +54,7 @@ connection error.`,
 			bf.register(fs)
 			fs.StringVar(&out, "o", "", "`FILE` to write; required")
 			alias(fs, "out", "o")
-			fs.StringVar(&format, "format", "plan", "`FORMAT` to write: plan (QGroundControl) or kml")
+			fs.StringVar(&format, "format", "plan", "`FORMAT` to write: plan (QGroundControl), kml, or dji (DJI Cloud API custom flight area)")
 			fs.Float64Var(&margin, "margin", margin, "fence the blocking zones within this many `metres` of the flight (beyond its buffer)")
 			fs.Float64Var(&clearance, "clearance", clearance, "grow every exclusion by this many `metres` (GNSS error, reaction distance)")
 			fs.IntVar(&maxVertices, "max-vertices", maxVertices, "at most this many `vertices` per exclusion polygon")
@@ -63,8 +65,10 @@ connection error.`,
 			switch {
 			case out == "":
 				return &usageError{cmd: name, msg: "-o OUT is required"}
-			case format != "plan" && format != "kml":
-				return &usageError{cmd: name, msg: fmt.Sprintf("--format %q: want plan or kml", format)}
+			case format != "plan" && format != "kml" && format != "dji":
+				return &usageError{cmd: name, msg: fmt.Sprintf("--format %q: want plan, kml or dji", format)}
+			case format == "dji" && maxVertices > fence.DJIMaxVertices:
+				return &usageError{cmd: name, msg: fmt.Sprintf("--max-vertices %d: DJI takes at most %d a polygon", maxVertices, fence.DJIMaxVertices)}
 			case !(margin >= 0 && margin <= geo.MaxBuffer/2):
 				return &usageError{cmd: name, msg: fmt.Sprintf("--margin %v: want 0 to %d metres", margin, geo.MaxBuffer/2)}
 			case !(clearance >= 0 && clearance <= 10_000):
@@ -138,9 +142,12 @@ connection error.`,
 			}
 			f := fence.Build(zones, fenceFlight(p), wide.BufferM, maxVertices, clearance)
 			var body []byte
-			if format == "kml" {
+			switch format {
+			case "kml":
 				body, err = f.WriteKML(filepath.Base(out))
-			} else {
+			case "dji":
+				body, err = f.WriteDJI()
+			default:
 				var original []byte
 				if p.Format == "QGroundControl plan" {
 					if original, err = readPlanFile(e, args[0]); err != nil {
@@ -173,7 +180,11 @@ connection error.`,
 				fmt.Fprintf(e.stdout, " (%s)", strings.Join(ids, ", "))
 			}
 			fmt.Fprintln(e.stdout, ".")
-			fmt.Fprintln(e.stdout, "Exclusions hold at every height and time; set the autopilot's maximum altitude (PX4 GF_MAX_VER_DIST, ArduPilot FENCE_ALT_MAX)"+maxAltNote(p, fp)+".")
+			if format == "dji" {
+				fmt.Fprintln(e.stdout, "GEO zones hold at every height and time; the dock must be inside the operation area, 10 m or more from every boundary; set the aircraft's altitude limit"+maxAltNote(p, fp)+".")
+			} else {
+				fmt.Fprintln(e.stdout, "Exclusions hold at every height and time; set the autopilot's maximum altitude (PX4 GF_MAX_VER_DIST, ArduPilot FENCE_ALT_MAX)"+maxAltNote(p, fp)+".")
+			}
 			return nil
 		},
 	}

@@ -19,6 +19,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/internal/fence"
 )
 
 // noflyOffline runs nofly with args in a new network namespace, which has
@@ -168,6 +169,19 @@ func TestFieldKit(t *testing.T) {
 	}
 	if b, err := os.ReadFile(fenced); err != nil || !bytes.Contains(b, []byte(`"radius": 1510`)) || !bytes.Contains(b, []byte(`"command": 22`)) {
 		t.Errorf("fenced plan: %v\n%s", err, b)
+	}
+
+	// The same fence for a DJI Dock: the operation area and one GEO zone,
+	// the heliport's circle, as nofly reads the file back.
+	djiFile := filepath.Join(dir, "fenced.json")
+	r = noflyOffline(t, "plan", "fence", "../../examples/westpoort.plan", "--buffer", "50", "--unit", "AMS-DRONE", "--pilot", "P-0412",
+		"--purpose", "forensic", "--format", "dji", "-o", djiFile, "--bundle", bun, "--keys", keys)
+	wantExit(t, r, 0)
+	if raw, err := os.ReadFile(djiFile); err != nil {
+		t.Error(err)
+	} else if f, err := fence.ReadDJI(bytes.NewReader(raw)); err != nil || f.Inclusion == nil || len(f.Exclusions) != 1 ||
+		f.Exclusions[0].Circle == nil || f.Exclusions[0].Circle.RadiusM != 1510 {
+		t.Errorf("DJI file: %v, %+v\n%s", err, f, raw)
 	}
 
 	// Refusals, exit 2 with the reason.
