@@ -221,6 +221,7 @@ func TestFleetRefused(t *testing.T) {
 		{"a bad mode", `"mode":"enforced"`, `"mode":"offline"`, "registry.mode"},
 		{"a bad drone", `"clearance":"confidential"`, `"clearance":""`, "registry.drones[0]: clearance: required"},
 		{"a bad status", `"status":"retired"`, `"status":"lost"`, "registry.others[0].status"},
+		{"a serial in the clear", `"serial_sha256":"`, `"serial_sha256":"X`, "registry.others[0].serial_sha256"},
 		{"registry without policy", `,"policy":{`, `,"policx":{`, "unknown field"},
 		{"a version 1 with a registry", `"version":2`, `"version":1`, "registry or policy in a version 1 bundle"},
 		{"a newer version", `"version":2`, `"version":3`, "made by a newer nofly"},
@@ -375,7 +376,7 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(body[:min(len(body), 4000)])
-	f.Add([]byte(`{"format":"nofly-bundle","version":2,"issuer":"i","unit":"u","issued_at":"2026-01-01T00:00:00Z","valid_until":"2026-01-01T01:00:00Z","area":{"min_lat":0,"min_lon":0,"max_lat":1,"max_lon":1},"zones":[],"exemptions":[],"registry":{"mode":"warn","drones":[{"serial":"A1","manufacturer":"m","model":"x","unit":"u","status":"active","clearance":"regular","created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z"}],"others":[{"serial":"B","unit":"v","status":"retired"}]},"policy":{"name":"p","levels":["regular","confidential"],"ceiling":{"m":100,"ref":"AGL"},"rules":[{"line":3,"text":"manufacturer \"x y\" and class none: at most regular"}],"general_ceiling":{"m":120,"ref":"AGL"}}}`))
+	f.Add([]byte(`{"format":"nofly-bundle","version":2,"issuer":"i","unit":"u","issued_at":"2026-01-01T00:00:00Z","valid_until":"2026-01-01T01:00:00Z","area":{"min_lat":0,"min_lon":0,"max_lat":1,"max_lon":1},"zones":[],"exemptions":[],"registry":{"mode":"warn","drones":[{"serial":"A1","manufacturer":"m","model":"x","unit":"u","status":"active","clearance":"regular","created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z"}],"others":[{"serial_sha256":"51092770b3ccb5556258616612daa2db284f728b86ac95371fb26a705368bfa3","unit":"v","status":"retired"}]},"policy":{"name":"p","levels":["regular","confidential"],"ceiling":{"m":100,"ref":"AGL"},"rules":[{"line":3,"text":"manufacturer \"x y\" and class none: at most regular"}],"general_ceiling":{"m":120,"ref":"AGL"}}}`))
 	f.Add([]byte(`{"format":"nofly-bundle","version":1,"issuer":"i","unit":"u","issued_at":"2026-01-01T00:00:00Z","valid_until":"2026-01-01T01:00:00Z","area":{"min_lat":0,"min_lon":0,"max_lat":1,"max_lon":1},"zones":[{"id":"Z","restriction":"PROHIBITED","volumes":[{"center":[0.5,0.5],"radius_m":100}],"active":[{"schedule":[{"days":127,"start":0,"end":3600,"tz":"Europe/Amsterdam"}]}]}],"exemptions":[]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		bu, err := Decode(b)

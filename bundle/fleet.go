@@ -1,6 +1,8 @@
 package bundle
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,17 +31,27 @@ type Fleet struct {
 	// grounded drone is refused offline for it, as online), by serial.
 	Drones []fleet.Drone
 	// Others are the force's other drones, reduced to what refuses them
-	// for this unit's flights as noflyd does (their serial, unit and
-	// status): a check naming one is refused for the same reason offline
-	// as online ("registered to unit …", "retired").
+	// for this unit's flights as noflyd does: a check naming one is
+	// refused for the same reason offline as online ("registered to unit
+	// …", "retired"). Their serials are carried hashed (SerialHash): a
+	// bundle goes to a field laptop, and a pilot may not list other units'
+	// drones; one who knows a serial learns what a check online would
+	// tell.
 	Others []OtherDrone
 }
 
-// OtherDrone is another unit's drone: its serial, unit and status only.
+// OtherDrone is another unit's drone: its serial's hash, unit and status.
 type OtherDrone struct {
-	Serial string       `json:"serial"`
-	Unit   string       `json:"unit"`
-	Status fleet.Status `json:"status"`
+	SerialHash string       `json:"serial_sha256"`
+	Unit       string       `json:"unit"`
+	Status     fleet.Status `json:"status"`
+}
+
+// SerialHash is the hex SHA-256 of a normalised serial, as Others carry
+// it.
+func SerialHash(serial string) string {
+	h := sha256.Sum256([]byte("nofly bundle drone serial\x00" + serial))
+	return hex.EncodeToString(h[:])
 }
 
 // Rules is fl as exemptions.DecideFleet takes it.
@@ -55,23 +67,26 @@ func (fl *Fleet) Drone(serial string) *fleet.Drone {
 		d := fl.Drones[i]
 		return &d
 	}
-	if i, ok := slices.BinarySearchFunc(fl.Others, serial, func(d OtherDrone, s string) int { return strings.Compare(d.Serial, s) }); ok {
+	if i, ok := slices.BinarySearchFunc(fl.Others, SerialHash(serial), func(d OtherDrone, h string) int { return strings.Compare(d.SerialHash, h) }); ok {
 		o := fl.Others[i]
-		return &fleet.Drone{Serial: o.Serial, Unit: o.Unit, Status: o.Status}
+		return &fleet.Drone{Serial: serial, Unit: o.Unit, Status: o.Status}
 	}
 	return nil
 }
 
-// SplitDrones sorts the registry's records into the unit's (whole) and the
-// others (serial, unit and status), as a bundle for unit carries them.
+// SplitDrones sorts the registry's records into the unit's (whole, by
+// serial) and the others (serial hash, unit and status, by hash), as a
+// bundle for unit carries them.
 func SplitDrones(unit string, all []fleet.Drone) (own []fleet.Drone, others []OtherDrone) {
 	for _, d := range all {
 		if strings.EqualFold(d.Unit, unit) {
 			own = append(own, d)
 		} else {
-			others = append(others, OtherDrone{Serial: d.Serial, Unit: d.Unit, Status: d.Status})
+			others = append(others, OtherDrone{SerialHash: SerialHash(d.Serial), Unit: d.Unit, Status: d.Status})
 		}
 	}
+	slices.SortFunc(own, func(a, b fleet.Drone) int { return strings.Compare(a.Serial, b.Serial) })
+	slices.SortFunc(others, func(a, b OtherDrone) int { return strings.Compare(a.SerialHash, b.SerialHash) })
 	return own, others
 }
 
@@ -120,13 +135,15 @@ func (fl *Fleet) validate(unit string) error {
 	}
 	for i, o := range fl.Others {
 		if strings.EqualFold(o.Unit, unit) {
-			return fmt.Errorf("bundle: drone %s of the others is the bundle unit %q's", o.Serial, unit)
+			return fmt.Errorf("bundle: drone %s of the others is the bundle unit %q's", o.SerialHash, unit)
 		}
-		if i > 0 && fl.Others[i-1].Serial >= o.Serial {
-			return fmt.Errorf("bundle: others: %s after %s: want sorted by serial, each once", o.Serial, fl.Others[i-1].Serial)
+		if i > 0 && fl.Others[i-1].SerialHash >= o.SerialHash {
+			return fmt.Errorf("bundle: others: %s after %s: want sorted by serial_sha256, each once", o.SerialHash, fl.Others[i-1].SerialHash)
 		}
-		if _, ok := slices.BinarySearchFunc(fl.Drones, o.Serial, func(d fleet.Drone, s string) int { return strings.Compare(d.Serial, s) }); ok {
-			return fmt.Errorf("bundle: drone %s is both the unit's and another unit's", o.Serial)
+	}
+	for _, d := range fl.Drones {
+		if _, ok := slices.BinarySearchFunc(fl.Others, SerialHash(d.Serial), func(o OtherDrone, h string) int { return strings.Compare(o.SerialHash, h) }); ok {
+			return fmt.Errorf("bundle: drone %s is both the unit's and another unit's", d.Serial)
 		}
 	}
 	return nil
@@ -179,16 +196,14 @@ func fleetIn(reg *registryJSON, pol *policyJSON) (*Fleet, error) {
 	}
 	for i := range fl.Others {
 		o := &fl.Others[i]
-		s, err := fleet.NormalizeSerial(o.Serial)
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("registry.others[%d]: %w", i, err)
+		switch b, err := hex.DecodeString(o.SerialHash); {
+		case err != nil || len(b) != sha256.Size || o.SerialHash != strings.ToLower(o.SerialHash):
+			return nil, fmt.Errorf("registry.others[%d].serial_sha256: %q: want 64 lower-case hex digits", i, o.SerialHash)
 		case strings.TrimSpace(o.Unit) == "":
 			return nil, fmt.Errorf("registry.others[%d].unit: required", i)
 		case !slices.Contains(fleet.Statuses, o.Status):
 			return nil, fmt.Errorf("registry.others[%d].status: %q: want active, maintenance or retired", i, o.Status)
 		}
-		o.Serial = s
 	}
 	if pol.GeneralCeiling != nil {
 		ref, err := geo.ParseVerticalRef(pol.GeneralCeiling.Ref)
