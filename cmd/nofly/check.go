@@ -55,6 +55,9 @@ error.`,
 			if !lat.set || !lon.set {
 				return &usageError{cmd: name, msg: "--lat and --lon are required"}
 			}
+			if bf.journal != "" && bf.file == "" {
+				return &usageError{cmd: name, msg: "--journal records offline answers: it needs --bundle"}
+			}
 			if err := mapOut.check(name); err != nil {
 				return err
 			}
@@ -82,6 +85,9 @@ error.`,
 				}
 				if resp, err = off.CheckPosition(ctx, req, now); err != nil {
 					return offlineError(bf.file, err)
+				}
+				if err := bf.record(e, l, "position", req, resp, now); err != nil {
+					return err
 				}
 				offlineNote(e, l, bf.file, now)
 				mapOut.offline, mapOut.note = off, offlineMapNote(l, bf.file, now)

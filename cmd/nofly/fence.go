@@ -80,7 +80,11 @@ connection error.`,
 			if err != nil {
 				return err
 			}
+			if bf.journal != "" && bf.file == "" {
+				return &usageError{cmd: name, msg: "--journal records offline answers: it needs --bundle"}
+			}
 			var ch checker
+			record := func(*noflyv1.CheckFlightPlanResponse) error { return nil }
 			if bf.file != "" {
 				now := time.Now()
 				off, l, err := bf.open(e, name, now)
@@ -88,6 +92,9 @@ connection error.`,
 					return err
 				}
 				offlineNote(e, l, bf.file, now)
+				record = func(resp *noflyv1.CheckFlightPlanResponse) error {
+					return bf.record(e, l, "flight-plan", &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, resp, now)
+				}
 				ch = checker{plan: func(ctx context.Context, fp *noflyv1.FlightPlan) (*noflyv1.CheckFlightPlanResponse, error) {
 					r, err := off.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, now)
 					if err != nil {
@@ -108,6 +115,9 @@ connection error.`,
 			}
 			resp, err := ch.plan(ctx, fp)
 			if err != nil {
+				return err
+			}
+			if err := record(resp); err != nil {
 				return err
 			}
 			printResult(e.stdout, checkResult{

@@ -53,6 +53,9 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 `,
 		flags: func(fs *flag.FlagSet) { pf.register(fs); mapOut.register(fs); bf.register(fs) },
 		run: func(ctx context.Context, e *env, args []string) error {
+			if bf.journal != "" && bf.file == "" {
+				return &usageError{cmd: "nofly plan check", msg: "--journal records offline answers: it needs --bundle"}
+			}
 			if err := mapOut.check("nofly plan check"); err != nil {
 				return err
 			}
@@ -69,6 +72,9 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				}
 				if resp, err = off.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, now); err != nil {
 					return offlineError(bf.file, err)
+				}
+				if err := bf.record(e, l, "flight-plan", &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, resp, now); err != nil {
+					return err
 				}
 				offlineNote(e, l, bf.file, now)
 				mapOut.offline, mapOut.note = off, offlineMapNote(l, bf.file, now)

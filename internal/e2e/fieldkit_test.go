@@ -145,6 +145,37 @@ func TestFieldKit(t *testing.T) {
 		t.Errorf("offline check: %s", r)
 	}
 
+	// The journal: each offline answer appended, hash-chained; nofly
+	// bundle journal finds a line changed.
+	jf := filepath.Join(dir, "field.journal")
+	for _, c := range [][]string{
+		{"check", "--lat", "52.31", "--lon", "4.76", "--alt", "50", "--unit", "AMS-DRONE", "--pilot", "P-0412", "--purpose", "forensic"},
+		{"plan", "check", "../../examples/route.geojson", "--buffer", "50", "--unit", "AMS-DRONE", "--pilot", "P-0412", "--purpose", "training"},
+	} {
+		r = noflyOffline(t, append(c, "--bundle", bun, "--keys", keys, "--journal", jf)...)
+		if r.code == 2 || !strings.Contains(r.stderr, "answer recorded in "+jf) {
+			t.Errorf("%v --journal: %s", c, r)
+		}
+	}
+	r = noflyOffline(t, "bundle", "journal", jf)
+	wantExit(t, r, 0)
+	if !strings.Contains(r.stdout, "is intact: 2 answers") {
+		t.Errorf("bundle journal: %s", r)
+	}
+	if raw, err := os.ReadFile(jf); err != nil || !bytes.Contains(raw, []byte(`"verdict":"VERDICT_EXEMPTED"`)) {
+		t.Errorf("journal: %v\n%s", err, raw)
+	} else {
+		write(t, jf, strings.Replace(string(raw), `"verdict":"VERDICT_EXEMPTED"`, `"verdict":"VERDICT_CLEAR"`, 1))
+		r = noflyOffline(t, "bundle", "journal", jf)
+		wantExit(t, r, 1)
+		if !strings.Contains(r.stdout, "NOT intact: line 2: prev") {
+			t.Errorf("bundle journal, a line changed: %s", r)
+		}
+		// Nothing is appended to a broken journal.
+		r = noflyOffline(t, "check", "--lat", "52.31", "--lon", "4.76", "--unit", "AMS-DRONE", "--bundle", bun, "--keys", keys, "--journal", jf)
+		wantExit(t, r, 2)
+	}
+
 	// The map, offline: drawn from the bundle's zones and exemptions (the
 	// route climbs to 80 m, above the exemption's 60 m: DENIED).
 	for _, m := range []string{"offline.html", "offline.svg"} {
