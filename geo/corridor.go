@@ -49,7 +49,7 @@ const CorridorCapVertices = 16
 // supported: the bounding box grown by the buffer (ExpandBound) is
 // returned, which contains the buffer but is no corridor.
 func Corridor(route []orb.Point, bufferM float64, maxVertices int) orb.Ring {
-	maxVertices = max(maxVertices, 8)
+	maxVertices = max(maxVertices, 4)
 	pts := make([]orb.Point, 0, len(route))
 	for _, p := range route {
 		if len(pts) == 0 || p != pts[len(pts)-1] {

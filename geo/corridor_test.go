@@ -88,6 +88,8 @@ func TestCorridor(t *testing.T) {
 		{"a hairpin tighter than the buffer", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.70, 52.302}}, 500, 64, false},
 		{"a route crossing itself", []orb.Point{{4.70, 52.30}, {4.80, 52.35}, {4.80, 52.30}, {4.70, 52.35}}, 200, 64, false},
 		{"a zigzag to 12 vertices", zigzag, 300, 12, true},
+		{"a zigzag to 4 vertices", zigzag, 300, 4, true},
+		{"the Westpoort mission to 5 vertices", westpoort, 1050, 5, true},
 		{"a meandering patrol of 300 legs", patrol, 100, 64, true},
 		{"far north", []orb.Point{{18.9, 69.6}, {19.1, 69.7}, {19.3, 69.6}}, 2000, 64, true},
 		{"south and west", []orb.Point{{-70.6, -33.4}, {-70.5, -33.45}, {-70.4, -33.4}}, 800, 64, true},
@@ -122,7 +124,7 @@ func TestCorridor(t *testing.T) {
 }
 
 // TestCorridorProperty: random routes of up to 30 legs, buffers of 20 m to
-// 3 km and vertex limits of 8 to 64, at latitudes up to 75°: the corridor
+// 3 km and vertex limits of 4 to 64, at latitudes up to 75°: the corridor
 // always contains the buffered route, geodesically, and keeps the limit.
 func TestCorridorProperty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 2))
@@ -148,7 +150,7 @@ func TestCorridorProperty(t *testing.T) {
 			route = append(route, orb.Point{p[0] + l*math.Cos(heading)/math.Cos(p[1]*rad), p[1] + l*math.Sin(heading)})
 		}
 		buffer := 20 + rng.Float64()*3000
-		limit := 8 + rng.IntN(57)
+		limit := 4 + rng.IntN(61)
 		if corridorDrawn(route, buffer) {
 			drawn++
 		}
