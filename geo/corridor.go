@@ -14,7 +14,7 @@ import (
 const CorridorCapVertices = 16
 
 // Corridor returns a simple closed ring, counter-clockwise, of at most
-// maxVertices distinct vertices (at least 8) that contains every point
+// maxVertices distinct vertices (at least 4) that contains every point
 // within bufferM metres (geodesic, WGS84) of the route: the legs straight
 // in longitude/latitude from point to point, as nofly's route checks take
 // them. It is the route's buffer, drawn conservatively, for a fence the
