@@ -37,9 +37,14 @@ const CorridorCapVertices = 16
 // circle), and on the inner side of a bend the point where the two offset
 // lines meet. That is the buffer's own outline (enlarged at the arcs) when
 // it is a simple polygon and every leg is long enough for its inner
-// offsets to meet; otherwise (a route turning back on itself, hairpins
-// tighter than the buffer) the convex hull of the waypoints' circles is
-// used, which contains the buffer of every leg. Then, while the ring has
+// offsets to meet. A route that ends where it started (a patrol circuit,
+// an out-and-back mission returning to its launch point along another
+// line) is taken as the polygon it encloses, moved out by d as Enclose
+// moves a zone (corners turning up to 22.5° mitred, arcs round sharper
+// ones): what it encloses is fenced in with it. Otherwise (a route crossing itself, one that
+// comes back along itself without closing, hairpins tighter than the
+// buffer) the convex hull of the waypoints' circles is used, which
+// contains the buffer of every leg. Then, while the ring has
 // too many vertices, the cheapest change that only adds area (a concave
 // vertex dropped, or an edge cut off by extending its neighbours, the
 // ring kept simple) is made; failing that, the convex hull simplified as
@@ -71,16 +76,31 @@ func Corridor(route []orb.Point, bufferM float64, maxVertices int) orb.Ring {
 	for i, p := range pts {
 		plane[i] = orb.Point{p[0] * k, p[1]}
 	}
-	ring, ok := offsetOutline(plane, d)
-	if !ok || !simple(ring) {
-		ring = discHull(plane, d)
-	}
+	ring, _ := corridorPlane(plane, d)
 	ring = reduce(ring, maxVertices)
 	out := make(orb.Ring, 0, len(ring)+1)
 	for _, p := range ring {
 		out = append(out, orb.Point{math.Max(-180, math.Min(180, p[0]/k)), math.Max(-90, math.Min(90, p[1]))})
 	}
 	return append(out, out[0])
+}
+
+// corridorPlane draws the corridor of the plane route p at distance d
+// (see Corridor), and says how: "outline", "loop" or "hull".
+func corridorPlane(p []orb.Point, d float64) ([]orb.Point, string) {
+	if len(p) >= 4 && p[0] == p[len(p)-1] {
+		// A loop back to its start: the loop as a polygon, moved out by d,
+		// holds the buffer of its edges (and what they enclose).
+		// Corners turning more than an arc's step are rounded, so that
+		// no vertex lies further out than the arcs' corners.
+		if r, ok := offsetSimple(p, d, 2*math.Pi/CorridorCapVertices); ok {
+			return r, "loop"
+		}
+	}
+	if r, ok := offsetOutline(p, d); ok && simple(r) {
+		return r, "outline"
+	}
+	return discHull(p, d), "hull"
 }
 
 // corridorExtraM is added to the buffer: near the equator a degree of

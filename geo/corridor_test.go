@@ -3,23 +3,25 @@ package geo
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
 )
 
-// corridorFallback reports whether Corridor would draw route's outline
-// (false) or fall back to the hull.
-func corridorDrawn(route []orb.Point, buffer float64) bool {
+// corridorHow says how Corridor draws route: "outline", "loop" or "hull".
+func corridorHow(route []orb.Point, buffer float64) string {
 	b := orb.MultiPoint(route).Bound()
 	d := metresToDegLat(buffer + corridorExtraM)
 	k := math.Cos((max(math.Abs(b.Min[1]), math.Abs(b.Max[1])) + d) * rad)
-	plane := make([]orb.Point, len(route))
-	for i, p := range route {
-		plane[i] = orb.Point{p[0] * k, p[1]}
+	var plane []orb.Point
+	for _, p := range route {
+		if q := (orb.Point{p[0] * k, p[1]}); len(plane) == 0 || q != plane[len(plane)-1] {
+			plane = append(plane, q)
+		}
 	}
-	r, ok := offsetOutline(plane, d)
-	return ok && simple(r)
+	_, how := corridorPlane(plane, d)
+	return how
 }
 
 // checkCorridor demands that ring is closed, simple, within the vertex
@@ -77,30 +79,34 @@ func TestCorridor(t *testing.T) {
 		route  []orb.Point
 		buffer float64
 		limit  int
-		drawn  bool // the outline, not the hull
+		how    string // outline, loop or hull
 	}{
-		{"one point", []orb.Point{{4.76, 52.31}}, 500, 64, true},
-		{"a straight leg", []orb.Point{{4.76, 52.31}, {4.86, 52.35}}, 1050, 64, true},
-		{"the Westpoort mission", westpoort, 1050, 64, true},
-		{"the Westpoort mission, 50 m", westpoort, 50, 64, true},
-		{"a zigzag", zigzag, 300, 64, true},
-		{"an L", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.80, 52.40}}, 200, 64, true},
-		{"a hairpin tighter than the buffer", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.70, 52.302}}, 500, 64, false},
-		{"a route crossing itself", []orb.Point{{4.70, 52.30}, {4.80, 52.35}, {4.80, 52.30}, {4.70, 52.35}}, 200, 64, false},
-		{"a zigzag to 12 vertices", zigzag, 300, 12, true},
-		{"a zigzag to 4 vertices", zigzag, 300, 4, true},
-		{"the Westpoort mission to 5 vertices", westpoort, 1050, 5, true},
-		{"a meandering patrol of 300 legs", patrol, 100, 64, true},
-		{"far north", []orb.Point{{18.9, 69.6}, {19.1, 69.7}, {19.3, 69.6}}, 2000, 64, true},
-		{"south and west", []orb.Point{{-70.6, -33.4}, {-70.5, -33.45}, {-70.4, -33.4}}, 800, 64, true},
+		{"one point", []orb.Point{{4.76, 52.31}}, 500, 64, "outline"},
+		{"a straight leg", []orb.Point{{4.76, 52.31}, {4.86, 52.35}}, 1050, 64, "outline"},
+		{"the Westpoort mission", westpoort, 1050, 64, "outline"},
+		{"the Westpoort mission, 50 m", westpoort, 50, 64, "outline"},
+		{"a zigzag", zigzag, 300, 64, "outline"},
+		{"an L", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.80, 52.40}}, 200, 64, "outline"},
+		{"a hairpin tighter than the buffer", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.70, 52.302}}, 500, 64, "hull"},
+		{"a route crossing itself", []orb.Point{{4.70, 52.30}, {4.80, 52.35}, {4.80, 52.30}, {4.70, 52.35}}, 200, 64, "hull"},
+		{"a zigzag to 12 vertices", zigzag, 300, 12, "outline"},
+		{"a zigzag to 4 vertices", zigzag, 300, 4, "outline"},
+		{"the Westpoort mission to 5 vertices", westpoort, 1050, 5, "outline"},
+		{"the Westpoort mission, out and back", append(slices.Clone(westpoort), westpoort[0]), 1050, 64, "loop"},
+		{"a patrol circuit", []orb.Point{{4.70, 52.30}, {4.75, 52.29}, {4.80, 52.31}, {4.78, 52.35}, {4.74, 52.33}, {4.70, 52.30}}, 300, 64, "loop"},
+		{"a circuit crossing itself", []orb.Point{{4.70, 52.30}, {4.80, 52.35}, {4.80, 52.30}, {4.70, 52.35}, {4.70, 52.30}}, 200, 64, "hull"},
+		{"out and back along itself", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.80, 52.35}, {4.80, 52.30}, {4.70, 52.30}}, 200, 64, "hull"},
+		{"a meandering patrol of 300 legs", patrol, 100, 64, "outline"},
+		{"far north", []orb.Point{{18.9, 69.6}, {19.1, 69.7}, {19.3, 69.6}}, 2000, 64, "outline"},
+		{"south and west", []orb.Point{{-70.6, -33.4}, {-70.5, -33.45}, {-70.4, -33.4}}, 800, 64, "outline"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := corridorDrawn(tc.route, tc.buffer); got != tc.drawn {
-				t.Errorf("outline drawn %v, want %v", got, tc.drawn)
+			if got := corridorHow(tc.route, tc.buffer); got != tc.how {
+				t.Errorf("drawn as %s, want %s", got, tc.how)
 			}
 			ring := Corridor(tc.route, tc.buffer, tc.limit)
 			checkCorridor(t, ring, tc.route, tc.buffer, tc.limit)
-			if !tc.drawn || len(ring)-1 >= tc.limit {
+			if tc.how == "hull" || len(ring)-1 >= tc.limit {
 				return
 			}
 			// Not much larger than the buffer: every vertex within f·buffer
@@ -149,9 +155,12 @@ func TestCorridorProperty(t *testing.T) {
 			l := (200 + rng.Float64()*2800) / 111_000
 			route = append(route, orb.Point{p[0] + l*math.Cos(heading)/math.Cos(p[1]*rad), p[1] + l*math.Sin(heading)})
 		}
+		if i%4 == 1 { // back to the start
+			route = append(route, route[0])
+		}
 		buffer := 20 + rng.Float64()*3000
 		limit := 4 + rng.IntN(61)
-		if corridorDrawn(route, buffer) {
+		if corridorHow(route, buffer) != "hull" {
 			drawn++
 		}
 		ring := Corridor(route, buffer, limit)
@@ -162,5 +171,5 @@ func TestCorridorProperty(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d of %d routes drawn as their outline", drawn, n)
+	t.Logf("%d of %d routes drawn as their outline or loop", drawn, n)
 }

@@ -62,6 +62,22 @@ func encloseTight(ring orb.Ring, maxVertices int, marginM float64) (orb.Ring, bo
 			plane = append(plane, q)
 		}
 	}
+	out, ok := offsetSimple(plane, d, math.Pi/2)
+	if !ok {
+		return nil, false
+	}
+	out = reduce(out, maxVertices)
+	res := make(orb.Ring, 0, len(out)+1)
+	for _, p := range out {
+		res = append(res, orb.Point{math.Max(-180, math.Min(180, p[0]/k)), math.Max(-90, math.Min(90, p[1]))})
+	}
+	return append(res, res[0]), true
+}
+
+// offsetSimple moves the plane ring r (open, either orientation) out by d
+// (offsetRing), counter-clockwise; false unless r and the result are simple.
+func offsetSimple(r []orb.Point, d, mitre float64) ([]orb.Point, bool) {
+	plane := slices.Clone(r)
 	for len(plane) > 1 && plane[0] == plane[len(plane)-1] {
 		plane = plane[:len(plane)-1]
 	}
@@ -75,16 +91,11 @@ func encloseTight(ring orb.Ring, maxVertices int, marginM float64) (orb.Ring, bo
 	if len(plane) < 3 || !simple(plane) {
 		return nil, false
 	}
-	out, ok := offsetRing(plane, d)
+	out, ok := offsetRing(plane, d, mitre)
 	if !ok || !simple(out) {
 		return nil, false
 	}
-	out = reduce(out, maxVertices)
-	res := make(orb.Ring, 0, len(out)+1)
-	for _, p := range out {
-		res = append(res, orb.Point{math.Max(-180, math.Min(180, p[0]/k)), math.Max(-90, math.Min(90, p[1]))})
-	}
-	return append(res, res[0]), true
+	return out, true
 }
 
 // dropCollinear drops vertices where the ring goes straight on.
@@ -102,9 +113,10 @@ func dropCollinear(r []orb.Point) []orb.Point {
 }
 
 // offsetRing moves every edge of the simple counter-clockwise ring r out
-// by d (see Enclose); false when a concave corner's offsets do not meet
-// within its edges.
-func offsetRing(r []orb.Point, d float64) ([]orb.Point, bool) {
+// by d (see Enclose): convex corners turning up to mitre radians mitred
+// (the corner d/cos(mitre/2) out at most), sharper ones rounded by arcs;
+// false when a concave corner's offsets do not meet within its edges.
+func offsetRing(r []orb.Point, d, mitre float64) ([]orb.Point, bool) {
 	n := len(r)
 	ang := make([]float64, n) // edge i runs from r[i] to r[i+1]
 	length := make([]float64, n)
@@ -119,7 +131,7 @@ func offsetRing(r []orb.Point, d float64) ([]orb.Point, bool) {
 		turn := normAngle(o - in) // > 0: a left turn, a convex corner of a counter-clockwise ring
 		// The outside of a counter-clockwise ring is on the right.
 		switch h := math.Abs(turn) / 2; {
-		case turn > math.Pi/2:
+		case turn > mitre:
 			out = arc(out, r[i], d, in-math.Pi/2, in-math.Pi/2+turn)
 		case turn > 0:
 			mid := in + turn/2 - math.Pi/2
