@@ -151,6 +151,9 @@ connection error.`,
 				zones = append(zones, fence.Zone{ID: c.GetZone().GetId(), Name: c.GetZone().GetName(), Shapes: shapes})
 			}
 			f := fence.Build(zones, fenceFlight(p), wide.BufferM, maxVertices, clearance)
+			if c := permittedCeiling(resp.GetHeightLimit()); c != "" {
+				f.MaxAltitude = "maximum altitude: " + c // KML carries it; the .plan and DJI files cannot
+			}
 			var body []byte
 			switch format {
 			case "kml":
@@ -191,9 +194,9 @@ connection error.`,
 			}
 			fmt.Fprintln(e.stdout, ".")
 			if format == "dji" {
-				fmt.Fprintln(e.stdout, "GEO zones hold at every height and time; the dock must be inside the operation area, 10 m or more from every boundary; set the aircraft's altitude limit"+maxAltNote(p, fp)+".")
+				fmt.Fprintln(e.stdout, "GEO zones hold at every height and time; the dock must be inside the operation area, 10 m or more from every boundary; set the aircraft's altitude limit"+maxAltNote(p, fp, resp.GetHeightLimit())+".")
 			} else {
-				fmt.Fprintln(e.stdout, "Exclusions hold at every height and time; set the autopilot's maximum altitude (PX4 GF_MAX_VER_DIST, ArduPilot FENCE_ALT_MAX)"+maxAltNote(p, fp)+".")
+				fmt.Fprintln(e.stdout, "Exclusions hold at every height and time; set the autopilot's maximum altitude (PX4 GF_MAX_VER_DIST, ArduPilot FENCE_ALT_MAX)"+maxAltNote(p, fp, resp.GetHeightLimit())+".")
 			}
 			return nil
 		},
@@ -267,16 +270,28 @@ func fenceFlight(p *flightplan.Plan) fence.Flight {
 
 // maxAltNote suggests the fence's maximum altitude: the plan's highest
 // point, when known.
-func maxAltNote(p *flightplan.Plan, fp *noflyv1.FlightPlan) string {
+func maxAltNote(p *flightplan.Plan, fp *noflyv1.FlightPlan, limit *noflyv1.HeightLimit) string {
+	var note string
 	if p.Route != nil && p.Route.AltRef != geo.RefUnknown {
 		hi := p.Route.Waypoints[0].Alt
 		for _, w := range p.Route.Waypoints {
 			hi = max(hi, w.Alt)
 		}
-		return fmt.Sprintf(" to the plan's highest point, %s m %s", fmtMetres(hi), p.Route.AltRef)
+		note = fmt.Sprintf(" to the plan's highest point, %s m %s", fmtMetres(hi), p.Route.AltRef)
+	} else if b := fp.GetArea().GetBand(); b != nil {
+		note = fmt.Sprintf(" to the area's top, %s m %s", fmtMetres(b.GetUpperM()), shortRef(b.GetReference()))
 	}
-	if b := fp.GetArea().GetBand(); b != nil {
-		return fmt.Sprintf(" to the area's top, %s m %s", fmtMetres(b.GetUpperM()), shortRef(b.GetReference()))
+	if c := permittedCeiling(limit); c != "" {
+		note += ", never above " + c
 	}
-	return ""
+	return note
+}
+
+// permittedCeiling is the check's height limit as a fence's maximum
+// altitude: "the highest permitted, 100 m AGL"; "" when there is none.
+func permittedCeiling(l *noflyv1.HeightLimit) string {
+	if l.GetKind() != noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_LIMITED {
+		return ""
+	}
+	return fmt.Sprintf("the highest permitted, %s m %s", fmtMetres(l.GetMetres()), shortRef(l.GetReference()))
 }

@@ -66,6 +66,10 @@ type Fence struct {
 	// Inclusion is where the aircraft may be: closed.
 	Inclusion  orb.Ring
 	Exclusions []Exclusion
+	// MaxAltitude says how high the aircraft may fly ("maximum altitude:
+	// the highest permitted, 100 m AGL"); only KML carries it, in the
+	// inclusion's description. "" for none.
+	MaxAltitude string
 }
 
 // Build fences zones off, each polygon enclosed (geo.Enclose) within
@@ -233,7 +237,7 @@ func (f *Fence) WriteKML(name string) ([]byte, error) {
 		{ID: "exclusion", Line: `<LineStyle><color>ff0000ff</color><width>2</width></LineStyle><PolyStyle><color>550000ff</color></PolyStyle>`},
 	}}
 	if f.Inclusion != nil {
-		d.Placemarks = append(d.Placemarks, placemark{Name: "inclusion: the area of the flight", StyleURL: "#inclusion",
+		d.Placemarks = append(d.Placemarks, placemark{Name: "inclusion: the area of the flight", Desc: f.MaxAltitude, StyleURL: "#inclusion",
 			Polygon: polygon{Outer: ring{coords{str(f.Inclusion)}}}})
 	}
 	for _, e := range f.Exclusions {

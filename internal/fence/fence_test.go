@@ -162,6 +162,7 @@ func TestPlanFence(t *testing.T) {
 func TestKML(t *testing.T) {
 	f := Build([]Zone{{ID: "Z-1", Name: "A & B", Shapes: []geo.Shape{{Kind: geo.ShapeCircle, Center: orb.Point{4.8, 52.4}, Radius: 1500}}}},
 		Flight{Route: []orb.Point{{4.76, 52.39}, {4.87, 52.39}}}, 50, 64, 10)
+	f.MaxAltitude = "maximum altitude: the highest permitted, 100 m AGL"
 	b, err := f.WriteKML("fence.kml")
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +175,8 @@ func TestKML(t *testing.T) {
 	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.Placemarks) != 2 {
 		t.Errorf("KML: %v, %d placemarks\n%s", err, len(doc.Placemarks), b)
 	}
-	for _, want := range []string{"<name>Z-1 A &amp; B</name>", "exclusion circle of 1510 m", "inclusion: the area of the flight"} {
+	for _, want := range []string{"<name>Z-1 A &amp; B</name>", "exclusion circle of 1510 m", "inclusion: the area of the flight",
+		"<description>maximum altitude: the highest permitted, 100 m AGL</description>"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("KML lacks %q:\n%s", want, b)
 		}
