@@ -100,7 +100,93 @@ func corridorPlane(p []orb.Point, d float64) ([]orb.Point, string) {
 	if r, ok := offsetOutline(p, d); ok && simple(r) {
 		return r, "outline"
 	}
+	// A route flown back along its own legs (out and back, up and down a
+	// road): its distinct legs, if they make one path or one loop, have
+	// the same buffer.
+	if q, loop, ok := distinctLegs(p); ok {
+		if loop {
+			if r, ok := offsetSimple(q, d, 2*math.Pi/CorridorCapVertices); ok {
+				return r, "loop"
+			}
+		} else if r, ok := offsetOutline(q, d); ok && simple(r) {
+			return r, "outline"
+		}
+	}
 	return discHull(p, d), "hull"
+}
+
+// distinctLegs returns the route p's distinct legs (a leg and its reverse
+// are one) as a path, or as a loop (first point repeated last), when they
+// make exactly one; false otherwise, or when no leg repeats.
+func distinctLegs(p []orb.Point) ([]orb.Point, bool, bool) {
+	type leg struct{ a, b orb.Point }
+	seen := map[leg]bool{}
+	adj := map[orb.Point][]orb.Point{}
+	repeated := false
+	for i := 0; i+1 < len(p); i++ {
+		a, b := p[i], p[i+1]
+		if seen[leg{a, b}] || seen[leg{b, a}] {
+			repeated = true
+			continue
+		}
+		seen[leg{a, b}] = true
+		adj[a] = append(adj[a], b)
+		adj[b] = append(adj[b], a)
+	}
+	if !repeated || len(seen) == 0 {
+		return nil, false, false
+	}
+	// One path: two ends of degree 1, the rest of degree 2, connected. One
+	// loop: every point of degree 2, connected.
+	start, ends := p[0], 0
+	for pt, n := range adj {
+		switch n := len(n); {
+		case n == 1:
+			ends++
+			if ends == 1 || pt == p[0] {
+				start = pt
+			}
+		case n > 2:
+			return nil, false, false
+		}
+	}
+	if ends != 0 && ends != 2 {
+		return nil, false, false
+	}
+	if ends == 2 && len(adj[start]) != 1 {
+		for pt, n := range adj {
+			if len(n) == 1 {
+				start = pt
+				break
+			}
+		}
+	}
+	// Walk it from start, each point once (a loop back to start at the
+	// end): every distinct leg must be walked, or they are not one.
+	out := []orb.Point{start}
+	visited := map[orb.Point]bool{start: true}
+	prev, cur := orb.Point{math.NaN(), math.NaN()}, start
+	for range len(seen) {
+		nb := adj[cur]
+		next := nb[0]
+		if next == prev {
+			if len(nb) < 2 {
+				return nil, false, false
+			}
+			next = nb[1]
+		}
+		if visited[next] && !(ends == 0 && next == start && len(out) == len(seen)) {
+			return nil, false, false
+		}
+		visited[next] = true
+		out = append(out, next)
+		prev, cur = cur, next
+	}
+	loop := ends == 0
+	if len(visited) != len(adj) {
+		return nil, false, false // not connected
+	}
+	return out, loop, true
 }
 
 // corridorExtraM is added to the buffer: near the equator a degree of

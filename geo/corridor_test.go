@@ -95,7 +95,10 @@ func TestCorridor(t *testing.T) {
 		{"the Westpoort mission, out and back", append(slices.Clone(westpoort), westpoort[0]), 1050, 64, "loop"},
 		{"a patrol circuit", []orb.Point{{4.70, 52.30}, {4.75, 52.29}, {4.80, 52.31}, {4.78, 52.35}, {4.74, 52.33}, {4.70, 52.30}}, 300, 64, "loop"},
 		{"a circuit crossing itself", []orb.Point{{4.70, 52.30}, {4.80, 52.35}, {4.80, 52.30}, {4.70, 52.35}, {4.70, 52.30}}, 200, 64, "hull"},
-		{"out and back along itself", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.80, 52.35}, {4.80, 52.30}, {4.70, 52.30}}, 200, 64, "hull"},
+		{"an L out and back along itself", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.80, 52.35}, {4.80, 52.30}, {4.70, 52.30}}, 200, 64, "outline"},
+		{"up and down a road twice", []orb.Point{{4.70, 52.30}, {4.75, 52.31}, {4.80, 52.30}, {4.75, 52.31}, {4.70, 52.30}, {4.75, 52.31}, {4.80, 52.30}}, 150, 64, "outline"},
+		{"a circuit flown twice", []orb.Point{{4.70, 52.30}, {4.75, 52.29}, {4.80, 52.31}, {4.70, 52.30}, {4.75, 52.29}, {4.80, 52.31}, {4.70, 52.30}}, 300, 64, "loop"},
+		{"a spur off a road (a T)", []orb.Point{{4.70, 52.30}, {4.80, 52.30}, {4.75, 52.30}, {4.75, 52.35}, {4.75, 52.30}, {4.70, 52.30}}, 150, 64, "hull"},
 		{"a meandering patrol of 300 legs", patrol, 100, 64, "outline"},
 		{"far north", []orb.Point{{18.9, 69.6}, {19.1, 69.7}, {19.3, 69.6}}, 2000, 64, "outline"},
 		{"south and west", []orb.Point{{-70.6, -33.4}, {-70.5, -33.45}, {-70.4, -33.4}}, 800, 64, "outline"},
@@ -138,7 +141,7 @@ func TestCorridorProperty(t *testing.T) {
 	if testing.Short() {
 		n = 40
 	}
-	drawn := 0
+	drawn, hows := 0, map[string]int{}
 	for i := range n {
 		lat := rng.Float64()*150 - 75
 		lon := rng.Float64()*340 - 170
@@ -155,12 +158,19 @@ func TestCorridorProperty(t *testing.T) {
 			l := (200 + rng.Float64()*2800) / 111_000
 			route = append(route, orb.Point{p[0] + l*math.Cos(heading)/math.Cos(p[1]*rad), p[1] + l*math.Sin(heading)})
 		}
-		if i%4 == 1 { // back to the start
+		switch i % 4 {
+		case 1: // back to the start
 			route = append(route, route[0])
+		case 3: // back along its own legs
+			for j := len(route) - 2; j >= 0; j-- {
+				route = append(route, route[j])
+			}
 		}
 		buffer := 20 + rng.Float64()*3000
 		limit := 4 + rng.IntN(61)
-		if corridorHow(route, buffer) != "hull" {
+		how := corridorHow(route, buffer)
+		hows[how]++
+		if how != "hull" {
 			drawn++
 		}
 		ring := Corridor(route, buffer, limit)
@@ -171,5 +181,5 @@ func TestCorridorProperty(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d of %d routes drawn as their outline or loop", drawn, n)
+	t.Logf("%d of %d routes drawn as their outline or loop: %v", drawn, n, hows)
 }
