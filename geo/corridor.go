@@ -41,14 +41,15 @@ const CorridorCapVertices = 16
 // an out-and-back mission returning to its launch point along another
 // line) is taken as the polygon it encloses, moved out by d as Enclose
 // moves a zone (corners turning up to 22.5° mitred, arcs round sharper
-// ones): what it encloses is fenced in with it. Otherwise (a route crossing itself, one that
-// comes back along itself without closing, hairpins tighter than the
-// buffer) the convex hull of the waypoints' circles is used, which
-// contains the buffer of every leg. Then, while the ring has
-// too many vertices, the cheapest change that only adds area (a concave
-// vertex dropped, or an edge cut off by extending its neighbours, the
-// ring kept simple) is made; failing that, the convex hull simplified as
-// Enclose does.
+// ones): what it encloses is fenced in with it. A route flown back along
+// its own legs is drawn from its distinct legs when they make one path or
+// one loop (the same buffer). Otherwise (legs that cross or branch,
+// hairpins tighter than the buffer) the convex hull of the waypoints'
+// circles is used, which contains the buffer of every leg. Then, while
+// the ring has too many vertices, the cheapest change that only adds area
+// (a concave vertex dropped, or an edge cut off by extending its
+// neighbours, the ring kept simple) is made; failing that, the convex
+// hull simplified as Enclose does.
 //
 // Routes across the antimeridian or within a degree of a pole are not
 // supported: the bounding box grown by the buffer (ExpandBound) is
