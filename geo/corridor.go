@@ -139,24 +139,25 @@ func distinctLegs(p []orb.Point) ([]orb.Point, bool, bool) {
 	}
 	// One path: two ends of degree 1, the rest of degree 2, connected. One
 	// loop: every point of degree 2, connected.
-	start, ends := p[0], 0
-	for pt, n := range adj {
-		switch n := len(n); {
-		case n == 1:
+	ends := 0
+	for _, n := range adj {
+		switch len(n) {
+		case 1:
 			ends++
-			if ends == 1 || pt == p[0] {
-				start = pt
-			}
-		case n > 2:
+		case 2:
+		default:
 			return nil, false, false
 		}
 	}
 	if ends != 0 && ends != 2 {
 		return nil, false, false
 	}
-	if ends == 2 && len(adj[start]) != 1 {
-		for pt, n := range adj {
-			if len(n) == 1 {
+	// Start at the route's first point, or on a path at the end the route
+	// meets first: the same route, the same corridor.
+	start := p[0]
+	if ends == 2 {
+		for _, pt := range p {
+			if len(adj[pt]) == 1 {
 				start = pt
 				break
 			}
