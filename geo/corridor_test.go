@@ -109,6 +109,11 @@ func TestCorridor(t *testing.T) {
 			}
 			ring := Corridor(tc.route, tc.buffer, tc.limit)
 			checkCorridor(t, ring, tc.route, tc.buffer, tc.limit)
+			for range 3 {
+				if again := Corridor(tc.route, tc.buffer, tc.limit); !slices.Equal(again, ring) {
+					t.Fatal("the same route gave another corridor")
+				}
+			}
 			if tc.how == "hull" || len(ring)-1 >= tc.limit {
 				return
 			}
