@@ -2,9 +2,10 @@
 // network does not reach. One file, a COSE_Sign1 signed with the
 // deployment's authorisation key (package authorisation), whose payload is
 // the JSON of a Bundle: the zones in an area with their schedules, one
-// unit's exemptions in force during the bundle's validity, the signed
-// revocation list of authorisations, the zone set's version, the issue time
-// and the expiry.
+// unit's exemptions in force during the bundle's validity, the drone
+// registry's records and the deployment policy the unit's checks are held
+// against (Fleet), the signed revocation list of authorisations, the zone
+// set's version, the issue time and the expiry.
 //
 // Open checks the signature on the bytes as shipped, the key against the
 // given key set and the validity, and only then decodes the payload; Load
@@ -26,6 +27,7 @@ import (
 
 	"github.com/nofly-project/nofly/authorisation"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/fleet"
 	"github.com/nofly-project/nofly/geo"
 )
 
@@ -33,12 +35,12 @@ import (
 // that a bundle can never pass for an authorisation or a revocation list.
 const ContentType = "application/vnd.nofly.bundle+json"
 
-// Version is the payload's format version. Version 1 holds zones,
-// exemptions and the revocation list. The registry and policy entries a
-// unit needs (drones, pilots, per-unit rules) are to come in version 2, in
-// the reserved members "registry" and "policy": a version 1 reader refuses
-// a newer bundle rather than ignore what it cannot honour.
-const Version = 1
+// Version is the payload's format version that Sign writes. Version 1
+// holds zones, exemptions and the revocation list; version 2 adds the
+// force's rules (Fleet) in the members "registry" and "policy". A reader
+// refuses a newer version rather than ignore what it cannot honour, and
+// reads version 1 (with no Fleet: see Bundle.Fleet).
+const Version = 2
 
 // MaxSize bounds a bundle file, in bytes.
 const MaxSize = 64 << 20
@@ -101,6 +103,13 @@ type Bundle struct {
 	// RevocationList is the issuer's signed revocation list of
 	// authorisations, as it signed it (nil when it has none).
 	RevocationList []byte `json:"revocation_list,omitempty"`
+	// Fleet is the force's rules at the export: the registry mode, the
+	// records the unit's checks need, the deployment policy and the
+	// general ceiling. nil when the issuer applied none, and in a version
+	// 1 bundle (Version 1), which predates them: offline answers from it
+	// apply the default policy and say that the registry was not applied
+	// (exemptions.RegistryOffline).
+	Fleet *Fleet `json:"-"`
 
 	// KeyID is the key that signed the bundle (set by Open).
 	KeyID []byte `json:"-"`
@@ -110,9 +119,9 @@ type Bundle struct {
 type payload struct {
 	Bundle
 	Zones []zoneJSON `json:"zones"`
-	// Registry and Policy are reserved for version 2 (see Version).
-	Registry json.RawMessage `json:"registry,omitempty"`
-	Policy   json.RawMessage `json:"policy,omitempty"`
+	// Registry and Policy are Fleet (version 2).
+	Registry *registryJSON `json:"registry,omitempty"`
+	Policy   *policyJSON   `json:"policy,omitempty"`
 }
 
 const format = "nofly-bundle"
@@ -131,6 +140,9 @@ func Sign(priv ed25519.PrivateKey, b *Bundle) ([]byte, error) {
 	}
 	if p.Exemptions == nil {
 		p.Exemptions = []exemptions.Exemption{}
+	}
+	if c.Fleet != nil {
+		p.Registry, p.Policy = fleetOut(c.Fleet)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -168,6 +180,9 @@ func (b *Bundle) validate() error {
 		if u := b.Exemptions[i].Holder.Unit; u != b.Unit {
 			return fmt.Errorf("bundle: exemption %s is unit %q's, the bundle unit %q's", b.Exemptions[i].ID, u, b.Unit)
 		}
+	}
+	if b.Fleet != nil {
+		return b.Fleet.validate(b.Unit)
 	}
 	return nil
 }
@@ -223,11 +238,18 @@ func Decode(body []byte) (*Bundle, error) {
 	case p.Version > Version:
 		return nil, fmt.Errorf("payload: version %d, made by a newer nofly (this one reads version %d): update nofly", p.Version, Version)
 	case p.Version < 1:
-		return nil, fmt.Errorf("payload: version %d: want 1", p.Version)
-	case len(p.Registry) > 0 || len(p.Policy) > 0:
-		return nil, errors.New("payload: registry or policy entries in a version 1 bundle")
+		return nil, fmt.Errorf("payload: version %d: want 1 or %d", p.Version, Version)
+	case p.Version == 1 && (p.Registry != nil || p.Policy != nil):
+		return nil, errors.New("payload: registry or policy in a version 1 bundle")
 	}
 	b := p.Bundle
+	if p.Registry != nil || p.Policy != nil {
+		fl, err := fleetIn(p.Registry, p.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		b.Fleet = fl
+	}
 	if err := b.validate(); err != nil {
 		return nil, err
 	}
@@ -257,6 +279,21 @@ type Loaded struct {
 	// Revocations is the revocation list, checked under the same keys
 	// (nil when the bundle has none).
 	Revocations *authorisation.RevocationList
+	// Rules are the fleet rules offline checks are decided with
+	// (exemptions.DecideFleet): the bundle's Fleet; for a version 1
+	// bundle the default policy and general ceiling, with the registry
+	// not applied (exemptions.RegistryOffline); nil when the issuer
+	// applied none.
+	Rules *exemptions.Fleet
+}
+
+// Drone returns the registry's record of serial (normalised) as far as
+// the bundle holds it (Fleet.Drone); nil without one.
+func (l *Loaded) Drone(serial string) *fleet.Drone {
+	if l.Fleet == nil {
+		return nil
+	}
+	return l.Fleet.Drone(serial)
 }
 
 // Load opens b (Open) and builds its index and exemption snapshot.
@@ -270,6 +307,12 @@ func Load(b []byte, keys *authorisation.KeySet, at time.Time) (*Loaded, error) {
 		return nil, fmt.Errorf("bundle: zones: %w", err)
 	}
 	l := &Loaded{Bundle: bu, Index: idx, Snapshot: exemptions.NewSnapshot(bu.Exemptions, bu.ExemptionsVersion)}
+	switch {
+	case bu.Fleet != nil:
+		l.Rules = bu.Fleet.Rules()
+	case bu.Version == 1:
+		l.Rules = &exemptions.Fleet{Registry: exemptions.RegistryOffline, Ceiling: exemptions.DefaultCeiling}
+	}
 	if len(bu.RevocationList) > 0 {
 		if l.Revocations, err = authorisation.ParseRevocationList(bu.RevocationList, keys); err != nil {
 			return nil, fmt.Errorf("bundle: %w", err)

@@ -12,7 +12,146 @@ import (
 // metres: never smaller, so that a fence drawn from it keeps an aircraft
 // out of all of ring. It works in longitude/latitude, where nofly's polygon
 // edges are straight (see the package doc), as PX4 and ArduPilot test
-// fences:
+// fences.
+//
+// When ring is a simple polygon of at most MaxTightVertices vertices it is
+// first enclosed tightly, concave bays kept (encloseTight): every edge
+// moved out by marginM in the plane of Corridor (where no metre is longer
+// than 1/110,574 of a unit, so the move is at least marginM on WGS84),
+// mitred at concave corners and at convex ones turning up to 90°, arcs of
+// circumscribed polygons round sharper convex corners; then reduced to
+// maxVertices by changes that only add area, the ring kept simple (see
+// Corridor). Where that fails (the ring is not simple, an edge is too
+// short for its concave corner's offsets to meet, the offset ring crosses
+// itself) Enclose falls back to the convex hull (encloseHull).
+//
+// The result is closed (first vertex repeated last), counter-clockwise.
+func Enclose(ring orb.Ring, maxVertices int, marginM float64) orb.Ring {
+	maxVertices = max(maxVertices, 4)
+	if r, ok := encloseTight(ring, maxVertices, marginM); ok {
+		return r
+	}
+	return encloseHull(ring, maxVertices, marginM)
+}
+
+// MaxTightVertices bounds the rings Enclose encloses tightly (keeping
+// their concave bays): checking that a ring is simple costs the square of
+// its vertices. Larger rings are enclosed by their convex hull.
+const MaxTightVertices = 1000
+
+// encloseTight is Enclose's tight enclosure; false when it cannot be made.
+func encloseTight(ring orb.Ring, maxVertices int, marginM float64) (orb.Ring, bool) {
+	pts := []orb.Point(ring)
+	if len(pts) > 1 && pts[0] == pts[len(pts)-1] {
+		pts = pts[:len(pts)-1]
+	}
+	if len(pts) < 3 || len(pts) > MaxTightVertices {
+		return nil, false
+	}
+	b := orb.MultiPoint(pts).Bound()
+	d := metresToDegLat(max(marginM, 0) + corridorExtraM)
+	far := max(math.Abs(b.Min[1]), math.Abs(b.Max[1])) + d
+	if far > 89 || b.Max[0]-b.Min[0] > 180 {
+		return nil, false
+	}
+	k := math.Cos(far * rad)
+	plane := make([]orb.Point, 0, len(pts))
+	for _, p := range pts {
+		q := orb.Point{p[0] * k, p[1]}
+		if len(plane) == 0 || q != plane[len(plane)-1] {
+			plane = append(plane, q)
+		}
+	}
+	out, ok := offsetSimple(plane, d, math.Pi/2)
+	if !ok {
+		return nil, false
+	}
+	out = reduce(out, maxVertices)
+	res := make(orb.Ring, 0, len(out)+1)
+	for _, p := range out {
+		res = append(res, orb.Point{math.Max(-180, math.Min(180, p[0]/k)), math.Max(-90, math.Min(90, p[1]))})
+	}
+	return append(res, res[0]), true
+}
+
+// offsetSimple moves the plane ring r (open, either orientation) out by d
+// (offsetRing), counter-clockwise; false unless r and the result are simple.
+func offsetSimple(r []orb.Point, d, mitre float64) ([]orb.Point, bool) {
+	plane := slices.Clone(r)
+	for len(plane) > 1 && plane[0] == plane[len(plane)-1] {
+		plane = plane[:len(plane)-1]
+	}
+	if len(plane) < 3 {
+		return nil, false
+	}
+	if orb.Ring(closeRing(plane)).Orientation() == orb.CW {
+		slices.Reverse(plane)
+	}
+	plane = dropCollinear(plane)
+	if len(plane) < 3 || !simple(plane) {
+		return nil, false
+	}
+	out, ok := offsetRing(plane, d, mitre)
+	if !ok || !simple(out) {
+		return nil, false
+	}
+	return out, true
+}
+
+// dropCollinear drops vertices where the ring goes straight on.
+func dropCollinear(r []orb.Point) []orb.Point {
+	out := make([]orb.Point, 0, len(r))
+	n := len(r)
+	for i := range n {
+		a, b, c := r[(i-1+n)%n], r[i], r[(i+1)%n]
+		if cross(a, b, c) == 0 && (b[0]-a[0])*(c[0]-b[0])+(b[1]-a[1])*(c[1]-b[1]) > 0 {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// offsetRing moves every edge of the simple counter-clockwise ring r out
+// by d (see Enclose): convex corners turning up to mitre radians mitred
+// (the corner d/cos(mitre/2) out at most), sharper ones rounded by arcs;
+// false when a concave corner's offsets do not meet within its edges.
+func offsetRing(r []orb.Point, d, mitre float64) ([]orb.Point, bool) {
+	n := len(r)
+	ang := make([]float64, n) // edge i runs from r[i] to r[i+1]
+	length := make([]float64, n)
+	for i := range n {
+		a, b := r[i], r[(i+1)%n]
+		ang[i] = math.Atan2(b[1]-a[1], b[0]-a[0])
+		length[i] = math.Hypot(b[0]-a[0], b[1]-a[1])
+	}
+	var out []orb.Point
+	for i := range n {
+		in, o := ang[(i-1+n)%n], ang[i]
+		turn := normAngle(o - in) // > 0: a left turn, a convex corner of a counter-clockwise ring
+		// The outside of a counter-clockwise ring is on the right.
+		switch h := math.Abs(turn) / 2; {
+		case turn > mitre:
+			out = arc(out, r[i], d, in-math.Pi/2, in-math.Pi/2+turn)
+		case turn > 0:
+			mid := in + turn/2 - math.Pi/2
+			rr := d / math.Cos(h)
+			out = append(out, orb.Point{r[i][0] + rr*math.Cos(mid), r[i][1] + rr*math.Sin(mid)})
+		case turn < 0:
+			if h > math.Pi/2-1e-6 || d*math.Tan(h) > length[(i-1+n)%n] || d*math.Tan(h) > length[i] {
+				return nil, false
+			}
+			mid := in + turn/2 - math.Pi/2
+			rr := d / math.Cos(h)
+			out = append(out, orb.Point{r[i][0] + rr*math.Cos(mid), r[i][1] + rr*math.Sin(mid)})
+		default:
+			out = append(out, offsetPt(r[i], o, d))
+		}
+	}
+	return dedupe(out), true
+}
+
+// encloseHull is Enclose by the convex hull:
 //
 //  1. The convex hull of ring, which contains it (concave bays are fenced
 //     off with the zone).
@@ -24,9 +163,7 @@ import (
 //     plane scaled at the polygon's latitude nearest a pole, with 10 %
 //     added for the scale's error over the polygon: the clearance is at
 //     least marginM.
-//
-// The result is closed (first vertex repeated last), counter-clockwise.
-func Enclose(ring orb.Ring, maxVertices int, marginM float64) orb.Ring {
+func encloseHull(ring orb.Ring, maxVertices int, marginM float64) orb.Ring {
 	maxVertices = max(maxVertices, 4)
 	pts := slices.Clone([]orb.Point(ring))
 	hull := convexHull(pts)

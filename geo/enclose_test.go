@@ -2,6 +2,7 @@ package geo
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -61,5 +62,33 @@ func TestCircleRingContains(t *testing.T) {
 		if got := ContainsArea(ring, circle, 0); !got.Contained() {
 			t.Errorf("at %v the ring does not contain the circle: %+v", c, got)
 		}
+	}
+}
+
+// TestEncloseKeepsBays: a U-shaped zone is enclosed with its bay kept
+// open (the hull would close it), with the clearance, within the limit;
+// a ring that crosses itself falls back to the hull.
+func TestEncloseKeepsBays(t *testing.T) {
+	// A U 4 km wide, 3 km high, its bay 2 km wide and 2.5 km deep, near
+	// Schiphol.
+	u := orb.Ring{{4.70, 52.30}, {4.76, 52.30}, {4.76, 52.327}, {4.745, 52.327}, {4.745, 52.3045},
+		{4.715, 52.3045}, {4.715, 52.327}, {4.70, 52.327}, {4.70, 52.30}}
+	bay := orb.Point{4.73, 52.32}
+	for _, limit := range []int{64, 8} {
+		out := Enclose(u, limit, 10)
+		if n := len(out) - 1; n > limit {
+			t.Errorf("limit %d: %d vertices", limit, n)
+		}
+		fence := Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{out}}}
+		if c := ContainsArea(fence, Shape{Kind: ShapePolygon, Polygons: orb.MultiPolygon{{u}}}, 10-ErrorAllowance); !c.Contained() {
+			t.Errorf("limit %d: the enclosure does not contain the U with 10 m: %+v", limit, c)
+		}
+		if c := NewContainer(fence).ContainsPath([]orb.Point{bay}, nil, 0); c.Contained() {
+			t.Errorf("limit %d: the bay is fenced off: %v", limit, out)
+		}
+	}
+	bowtie := orb.Ring{{4.70, 52.30}, {4.76, 52.33}, {4.76, 52.30}, {4.70, 52.33}, {4.70, 52.30}}
+	if got, want := Enclose(bowtie, 64, 10), encloseHull(bowtie, 64, 10); !slices.Equal(got, want) {
+		t.Errorf("a ring crossing itself: %v, want the hull's %v", got, want)
 	}
 }

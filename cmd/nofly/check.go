@@ -55,11 +55,11 @@ error.`,
 			if !lat.set || !lon.set {
 				return &usageError{cmd: name, msg: "--lat and --lon are required"}
 			}
+			if bf.journal != "" && bf.file == "" {
+				return &usageError{cmd: name, msg: "--journal records offline answers: it needs --bundle"}
+			}
 			if err := mapOut.check(name); err != nil {
 				return err
-			}
-			if mapOut.path != "" && bf.file != "" {
-				return &usageError{cmd: name, msg: "--map needs the server (it reads the zones' shapes there); it does not work with --bundle yet"}
 			}
 			req := &noflyv1.CheckPositionRequest{
 				Position:          &noflyv1.Position{Latitude: lat.v, Longitude: lon.v},
@@ -86,7 +86,11 @@ error.`,
 				if resp, err = off.CheckPosition(ctx, req, now); err != nil {
 					return offlineError(bf.file, err)
 				}
+				if err := bf.record(e, l, "position", req, resp, now); err != nil {
+					return err
+				}
 				offlineNote(e, l, bf.file, now)
+				mapOut.offline, mapOut.note = off, offlineMapNote(l, bf.file, now)
 			} else if err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
 				resp, err = c.CheckPosition(ctx, req)
 				return err

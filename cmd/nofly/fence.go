@@ -29,13 +29,15 @@ func planFenceCommand() *command {
 	)
 	return &command{
 		name:  "plan fence",
-		usage: "FILE [--buffer M] [--margin M] [--format plan|kml] -o OUT [flags]",
+		usage: "FILE [--buffer M] [--margin M] [--format plan|kml|dji] -o OUT [flags]",
 		summary: `Checks a flight plan and writes a geofence for the aircraft. The check
 is plan check's; when the flight may go ahead, OUT gets a QGroundControl
 .plan (the original mission of a .plan FILE, else an empty one, with a
-geoFence that QGroundControl uploads to PX4 or ArduPilot), or KML. The
-fence has an inclusion polygon, the box around the route or area with its
-buffer and --margin, and an exclusion for every blocking zone within
+geoFence that QGroundControl uploads to PX4 or ArduPilot), KML, or a DJI
+custom flight area file (--format dji, for a DJI Dock through the Cloud
+API: the inclusion as the operation area, exclusions as GEO zones). The
+fence has an inclusion polygon, the route's corridor (or the area) with
+its buffer and --margin, and an exclusion for every blocking zone within
 --margin of the flight that no exemption covers: polygons enclosed in at
 most --max-vertices vertices, never smaller than the zone, and circles,
 each grown by --clearance metres. Fences are 2-D and know no schedule:
@@ -52,7 +54,7 @@ connection error.`,
 			bf.register(fs)
 			fs.StringVar(&out, "o", "", "`FILE` to write; required")
 			alias(fs, "out", "o")
-			fs.StringVar(&format, "format", "plan", "`FORMAT` to write: plan (QGroundControl) or kml")
+			fs.StringVar(&format, "format", "plan", "`FORMAT` to write: plan (QGroundControl), kml, or dji (DJI Cloud API custom flight area)")
 			fs.Float64Var(&margin, "margin", margin, "fence the blocking zones within this many `metres` of the flight (beyond its buffer)")
 			fs.Float64Var(&clearance, "clearance", clearance, "grow every exclusion by this many `metres` (GNSS error, reaction distance)")
 			fs.IntVar(&maxVertices, "max-vertices", maxVertices, "at most this many `vertices` per exclusion polygon")
@@ -63,8 +65,10 @@ connection error.`,
 			switch {
 			case out == "":
 				return &usageError{cmd: name, msg: "-o OUT is required"}
-			case format != "plan" && format != "kml":
-				return &usageError{cmd: name, msg: fmt.Sprintf("--format %q: want plan or kml", format)}
+			case format != "plan" && format != "kml" && format != "dji":
+				return &usageError{cmd: name, msg: fmt.Sprintf("--format %q: want plan, kml or dji", format)}
+			case format == "dji" && maxVertices > fence.DJIMaxVertices:
+				return &usageError{cmd: name, msg: fmt.Sprintf("--max-vertices %d: DJI takes at most %d a polygon", maxVertices, fence.DJIMaxVertices)}
 			case !(margin >= 0 && margin <= geo.MaxBuffer/2):
 				return &usageError{cmd: name, msg: fmt.Sprintf("--margin %v: want 0 to %d metres", margin, geo.MaxBuffer/2)}
 			case !(clearance >= 0 && clearance <= 10_000):
@@ -76,7 +80,11 @@ connection error.`,
 			if err != nil {
 				return err
 			}
+			if bf.journal != "" && bf.file == "" {
+				return &usageError{cmd: name, msg: "--journal records offline answers: it needs --bundle"}
+			}
 			var ch checker
+			record := func(*noflyv1.CheckFlightPlanResponse) error { return nil }
 			if bf.file != "" {
 				now := time.Now()
 				off, l, err := bf.open(e, name, now)
@@ -84,6 +92,9 @@ connection error.`,
 					return err
 				}
 				offlineNote(e, l, bf.file, now)
+				record = func(resp *noflyv1.CheckFlightPlanResponse) error {
+					return bf.record(e, l, "flight-plan", &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, resp, now)
+				}
 				ch = checker{plan: func(ctx context.Context, fp *noflyv1.FlightPlan) (*noflyv1.CheckFlightPlanResponse, error) {
 					r, err := off.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, now)
 					if err != nil {
@@ -104,6 +115,9 @@ connection error.`,
 			}
 			resp, err := ch.plan(ctx, fp)
 			if err != nil {
+				return err
+			}
+			if err := record(resp); err != nil {
 				return err
 			}
 			printResult(e.stdout, checkResult{
@@ -136,11 +150,17 @@ connection error.`,
 				}
 				zones = append(zones, fence.Zone{ID: c.GetZone().GetId(), Name: c.GetZone().GetName(), Shapes: shapes})
 			}
-			f := fence.Build(zones, planPoints(p), wide.BufferM, maxVertices, clearance)
+			f := fence.Build(zones, fenceFlight(p), wide.BufferM, maxVertices, clearance)
+			if c := permittedCeiling(resp.GetHeightLimit()); c != "" {
+				f.MaxAltitude = "maximum altitude: " + c // KML carries it; the .plan and DJI files cannot
+			}
 			var body []byte
-			if format == "kml" {
+			switch format {
+			case "kml":
 				body, err = f.WriteKML(filepath.Base(out))
-			} else {
+			case "dji":
+				body, err = f.WriteDJI()
+			default:
 				var original []byte
 				if p.Format == "QGroundControl plan" {
 					if original, err = readPlanFile(e, args[0]); err != nil {
@@ -173,7 +193,11 @@ connection error.`,
 				fmt.Fprintf(e.stdout, " (%s)", strings.Join(ids, ", "))
 			}
 			fmt.Fprintln(e.stdout, ".")
-			fmt.Fprintln(e.stdout, "Exclusions hold at every height and time; set the autopilot's maximum altitude (PX4 GF_MAX_VER_DIST, ArduPilot FENCE_ALT_MAX)"+maxAltNote(p, fp)+".")
+			if format == "dji" {
+				fmt.Fprintln(e.stdout, "GEO zones hold at every height and time; the dock must be inside the operation area, 10 m or more from every boundary; set the aircraft's altitude limit"+maxAltNote(p, fp, resp.GetHeightLimit())+".")
+			} else {
+				fmt.Fprintln(e.stdout, "Exclusions hold at every height and time; set the autopilot's maximum altitude (PX4 GF_MAX_VER_DIST, ArduPilot FENCE_ALT_MAX)"+maxAltNote(p, fp, resp.GetHeightLimit())+".")
+			}
 			return nil
 		},
 	}
@@ -228,35 +252,46 @@ func onlineChecker(e *env) checker {
 	}}
 }
 
-// planPoints are the plan's points: a route's waypoints, an area's outer
-// ring or a circle's box corners.
-func planPoints(p *flightplan.Plan) []orb.Point {
+// fenceFlight is what the fence's inclusion goes around: a route's
+// waypoints, an area's outer ring or its circle.
+func fenceFlight(p *flightplan.Plan) fence.Flight {
 	switch {
 	case p.Route != nil:
 		pts := make([]orb.Point, len(p.Route.Waypoints))
 		for i, w := range p.Route.Waypoints {
 			pts[i] = orb.Point{w.Lon, w.Lat}
 		}
-		return pts
+		return fence.Flight{Route: pts}
 	case p.Area.Polygon != nil:
-		return p.Area.Polygon[0]
+		return fence.Flight{Area: p.Area.Polygon[0]}
 	}
-	b := geo.ExpandBound(orb.Bound{Min: p.Area.Center, Max: p.Area.Center}, p.Area.Radius)
-	return []orb.Point{b.Min, b.Max}
+	return fence.Flight{Circle: &fence.Circle{Center: p.Area.Center, RadiusM: p.Area.Radius}}
 }
 
 // maxAltNote suggests the fence's maximum altitude: the plan's highest
 // point, when known.
-func maxAltNote(p *flightplan.Plan, fp *noflyv1.FlightPlan) string {
+func maxAltNote(p *flightplan.Plan, fp *noflyv1.FlightPlan, limit *noflyv1.HeightLimit) string {
+	var note string
 	if p.Route != nil && p.Route.AltRef != geo.RefUnknown {
 		hi := p.Route.Waypoints[0].Alt
 		for _, w := range p.Route.Waypoints {
 			hi = max(hi, w.Alt)
 		}
-		return fmt.Sprintf(" to the plan's highest point, %s m %s", fmtMetres(hi), p.Route.AltRef)
+		note = fmt.Sprintf(" to the plan's highest point, %s m %s", fmtMetres(hi), p.Route.AltRef)
+	} else if b := fp.GetArea().GetBand(); b != nil {
+		note = fmt.Sprintf(" to the area's top, %s m %s", fmtMetres(b.GetUpperM()), shortRef(b.GetReference()))
 	}
-	if b := fp.GetArea().GetBand(); b != nil {
-		return fmt.Sprintf(" to the area's top, %s m %s", fmtMetres(b.GetUpperM()), shortRef(b.GetReference()))
+	if c := permittedCeiling(limit); c != "" {
+		note += ", never above " + c
 	}
-	return ""
+	return note
+}
+
+// permittedCeiling is the check's height limit as a fence's maximum
+// altitude: "the highest permitted, 100 m AGL"; "" when there is none.
+func permittedCeiling(l *noflyv1.HeightLimit) string {
+	if l.GetKind() != noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_LIMITED {
+		return ""
+	}
+	return fmt.Sprintf("the highest permitted, %s m %s", fmtMetres(l.GetMetres()), shortRef(l.GetReference()))
 }

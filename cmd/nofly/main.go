@@ -95,7 +95,9 @@ Commands:
                 issued authorisations and the revocation list
   keys new|export
                 make a signing key; export the public key set
-  bundle export write an offline bundle: check --bundle answers with no server
+  bundle export|journal
+                write an offline bundle: check --bundle answers with no server;
+                check a journal of offline answers (--journal)
   report        oversight report: how often, for what, with which drones
                 (administrators, auditors)
   drones add|list|show|update|retire
@@ -154,7 +156,7 @@ func commands() []*command {
 		exemptionsRevokeCommand(), auditListCommand(), auditVerifyCommand(), devCertsCommand(),
 		planAuthoriseCommand(), keysNewCommand(), keysExportCommand(), authorisationsListCommand(),
 		authorisationsShowCommand(), authorisationsRevokeCommand(), authorisationsRevocationsCommand(),
-		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), planFenceCommand(), monitorCommand(), reportCommand(),
+		authorisationVerifyCommand(), authorisationShowCommand(), bundleExportCommand(), bundleJournalCommand(), planFenceCommand(), monitorCommand(), reportCommand(),
 		dronesAddCommand(), dronesListCommand(), dronesShowCommand(), dronesUpdateCommand(), dronesRetireCommand()}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/flightplan"
 	"github.com/nofly-project/nofly/internal/mapview"
+	"github.com/nofly-project/nofly/internal/server"
 )
 
 // mapNear is how far around a check, in metres, a map looks for zones to
@@ -24,7 +25,14 @@ import (
 const mapNear = 3000.0
 
 // mapFile is the --map flag.
-type mapFile struct{ path string }
+type mapFile struct {
+	path string
+	// offline, when set, is the bundle a check was answered from: the
+	// map's zones and exemptions come from it, not from noflyd; note
+	// says so on the map.
+	offline *server.Offline
+	note    string
+}
 
 func (m *mapFile) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.path, "map", "", "also draw the result as a map: `FILE`.html (interactive, self-contained, opens offline) or FILE.svg (a picture)")
@@ -117,15 +125,21 @@ func (m *mapFile) drawCheck(ctx context.Context, e *env, r checkResult, subject 
 			f.CoveredLegs = append(f.CoveredLegs, l)
 		}
 	}
-	zones, err := fetchZones(ctx, e, flightBound(f), mapNear+f.Buffer, mapIDs(hits))
-	if err != nil {
-		return err
+	var zones *mapZones
+	if m.offline != nil {
+		zones = &mapZones{list: m.offline.MapZones(padMetres(flightBound(f), mapNear+f.Buffer), mapIDs(hits))}
+		lines = append(lines, m.note)
+	} else {
+		var err error
+		if zones, err = fetchZones(ctx, e, flightBound(f), mapNear+f.Buffer, mapIDs(hits)); err != nil {
+			return err
+		}
 	}
 	if zs := r.zoneSet; zs != nil && len(zones.sets) > 0 && !zones.sameSet(zs.GetVersion()) {
 		lines = append(lines, "Note: the server's zone set changed after the check; zone outlines are from the newer set.")
 	}
 	mv := &mapview.Map{Title: title, Lines: lines, Flight: f}
-	mv.Considered = considered(ctx, e, r.conflicts)
+	mv.Considered = m.considered(ctx, e, r.conflicts)
 	for _, z := range zones.list {
 		mz := mapZone(z)
 		if h := hits[z.GetId()]; h != nil {
@@ -394,7 +408,7 @@ func (m *mapFile) drawExemption(ctx context.Context, e *env, ex *noflyv1.Exempti
 // considered fetches the exemptions a check weighed for its blocking
 // zones, to draw their areas. A caller whose role may not read exemption
 // records (a pilot) gets a map without them.
-func considered(ctx context.Context, e *env, conflicts []*noflyv1.ZoneHit) []*mapview.Exemption {
+func (m *mapFile) considered(ctx context.Context, e *env, conflicts []*noflyv1.ZoneHit) []*mapview.Exemption {
 	var ids []string
 	for _, h := range conflicts {
 		if ex := h.GetExemption(); ex != nil {
@@ -410,15 +424,22 @@ func considered(ctx context.Context, e *env, conflicts []*noflyv1.ZoneHit) []*ma
 	ids = slices.Compact(ids)
 	var out []*mapview.Exemption
 	for _, id := range ids {
-		var ex *noflyv1.Exemption
-		err := callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) error {
-			resp, err := c.GetExemption(ctx, &noflyv1.GetExemptionRequest{Id: id})
-			if status.Code(err) == codes.PermissionDenied {
-				return nil // ex stays nil: not this caller's to read
-			}
-			ex = resp.GetExemption()
-			return err
-		})
+		var (
+			ex  *noflyv1.Exemption
+			err error
+		)
+		if m.offline != nil {
+			ex = m.offline.Exemption(id) // the bundle's record: offline, nothing is asked
+		} else {
+			err = callExemptions(ctx, e, func(ctx context.Context, c noflyv1.ExemptionServiceClient) error {
+				resp, err := c.GetExemption(ctx, &noflyv1.GetExemptionRequest{Id: id})
+				if status.Code(err) == codes.PermissionDenied {
+					return nil // ex stays nil: not this caller's to read
+				}
+				ex = resp.GetExemption()
+				return err
+			})
+		}
 		if err != nil {
 			fmt.Fprintf(e.stderr, "nofly: note: the map leaves out exemption %s's area: %v\n", id, err)
 		}

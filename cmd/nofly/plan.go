@@ -53,11 +53,11 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 `,
 		flags: func(fs *flag.FlagSet) { pf.register(fs); mapOut.register(fs); bf.register(fs) },
 		run: func(ctx context.Context, e *env, args []string) error {
+			if bf.journal != "" && bf.file == "" {
+				return &usageError{cmd: "nofly plan check", msg: "--journal records offline answers: it needs --bundle"}
+			}
 			if err := mapOut.check("nofly plan check"); err != nil {
 				return err
-			}
-			if mapOut.path != "" && bf.file != "" {
-				return &usageError{cmd: "nofly plan check", msg: "--map needs the server (it reads the zones' shapes there); it does not work with --bundle yet"}
 			}
 			p, fp, err := pf.plan(e, "nofly plan check", args)
 			if err != nil {
@@ -73,7 +73,11 @@ Exit status: 0 clear, 1 denied, 2 usage, input or connection error.`,
 				if resp, err = off.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, now); err != nil {
 					return offlineError(bf.file, err)
 				}
+				if err := bf.record(e, l, "flight-plan", &noflyv1.CheckFlightPlanRequest{FlightPlan: fp}, resp, now); err != nil {
+					return err
+				}
 				offlineNote(e, l, bf.file, now)
+				mapOut.offline, mapOut.note = off, offlineMapNote(l, bf.file, now)
 			} else if err := call(ctx, e, func(ctx context.Context, c noflyv1.GeofenceServiceClient) (err error) {
 				resp, err = c.CheckFlightPlan(ctx, &noflyv1.CheckFlightPlanRequest{FlightPlan: fp})
 				return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/internal/fence"
 )
 
 // noflyOffline runs nofly with args in a new network namespace, which has
@@ -57,9 +59,12 @@ func noflyOffline(t *testing.T, args ...string) result {
 	return r
 }
 
-// TestFieldKit: an administrator grants an exemption, a pilot exports a
-// bundle from the real noflyd and checks with no network; the same checks
-// through noflyd and through the bundle answer alike; a bundle altered,
+// TestFieldKit: an administrator grants an exemption and keeps a drone
+// registry under the sample policy, a pilot exports a bundle from the real
+// noflyd and checks with no network; the same checks through noflyd and
+// through the bundle answer alike, the registry and the policy included
+// (an unregistered, a retired and another unit's drone, the foreign make
+// on a confidential operation); a bundle altered,
 // signed by another key, expired, or asked about a place outside its area
 // is refused, exit 2.
 func TestFieldKit(t *testing.T) {
@@ -67,13 +72,23 @@ func TestFieldKit(t *testing.T) {
 	key, keys, bun := filepath.Join(dir, "signing-key.pem"), filepath.Join(dir, "keys.cbor"), filepath.Join(dir, "ams.bundle")
 	r := nofly(t, "127.0.0.1:1", "keys", "new", key)
 	wantExit(t, r, 0)
-	d := startDaemon(t, "--signing-key", key)
+	d := startDaemon(t, "--signing-key", key, "--policy", "../../examples/policy.txt")
+	for _, dr := range [][]string{
+		{"1581F5FHC23610000A0B", "DJI", "Matrice 30T", "AMS-DRONE"},
+		{"PA-ANAFI-0007", "Parrot", "Anafi USA", "AMS-DRONE"},
+		{"PA-ANAFI-0008", "Parrot", "Anafi USA", "RTM-DRONE"},
+		{"PA-ANAFI-0010", "Parrot", "Anafi", "AMS-DRONE"},
+	} {
+		wantExit(t, nofly(t, d.addr, "drones", "add", "--serial", dr[0], "--manufacturer", dr[1], "--model", dr[2],
+			"--unit", dr[3], "--clearance", "confidential"), 0)
+	}
+	wantExit(t, nofly(t, d.addr, "drones", "retire", "PA-ANAFI-0010", "--reason", "crashed"), 0)
 	wantExit(t, nofly(t, d.addr, "exemptions", "create", "--unit", "AMS-DRONE", "--pilot", "P-0412", "--zone", "NL-EHAM-CTR",
 		"--from", "now", "--until", "+8h", "--max-alt", "60", "--purpose", "forensic", "--legal-basis", "ILT/2026/0042", "--by", "admin"), 0)
 	wantExit(t, nofly(t, d.addr, "keys", "export", "--out", keys), 0)
 	r = nofly(t, d.addr, "bundle", "export", "--unit", "AMS-DRONE", "--around", "52.31,4.76,30", "--valid", "2h", "-o", bun)
 	wantExit(t, r, 0)
-	if !strings.Contains(r.stdout, "1 exemption,") {
+	if !strings.Contains(r.stdout, "1 exemption,") || !strings.Contains(r.stdout, "3 drones of the unit in the registry; policy ../../examples/policy.txt") {
 		t.Errorf("export: %s", r)
 	}
 
@@ -84,6 +99,14 @@ func TestFieldKit(t *testing.T) {
 		{"check", "--lat", "52.45", "--lon", "4.60", "--alt", "50"},
 		{"plan", "check", "../../examples/route.geojson", "--buffer", "50", "--pilot", "P-0412", "--purpose", "forensic"},
 		{"plan", "check", "../../examples/route.geojson", "--buffer", "50", "--pilot", "P-0412", "--purpose", "training"},
+		{"check", "--lat", "52.45", "--lon", "4.60", "--alt", "50", "--drone", "NOT-REGISTERED-1"},
+		{"check", "--lat", "52.45", "--lon", "4.60", "--alt", "50", "--drone", "PA-ANAFI-0010"},
+		{"check", "--lat", "52.45", "--lon", "4.60", "--alt", "50", "--drone", "PA-ANAFI-0008"},
+		{"check", "--lat", "52.45", "--lon", "4.60", "--alt", "50", "--drone", "1581F5FHC23610000A0B", "--classification", "confidential"},
+		{"check", "--lat", "52.45", "--lon", "4.60", "--alt", "50", "--drone", "PA-ANAFI-0007", "--classification", "confidential"},
+		{"check", "--lat", "52.31", "--lon", "4.76", "--alt", "50", "--drone", "1581F5FHC23610000A0B", "--pilot", "P-0412", "--purpose", "forensic"},
+		{"plan", "check", "../../examples/route.geojson", "--buffer", "50", "--pilot", "P-0412", "--purpose", "forensic",
+			"--drone", "1581F5FHC23610000A0B", "--classification", "confidential"},
 	}
 	// One instant for both, so that the answers may be the same to the
 	// nanosecond.
@@ -97,6 +120,14 @@ func TestFieldKit(t *testing.T) {
 		off := noflyOffline(t, append(args, "--bundle", bun, "--keys", keys)...)
 		if on.code != off.code || on.code == 2 {
 			t.Fatalf("%v: noflyd %s\nbundle %s", c, on, off)
+		}
+		// Refused by the registry or the policy: the drone not registered,
+		// retired or another unit's; the foreign make on a confidential
+		// operation.
+		refused := strings.Contains(strings.Join(c, " "), "NOT-REGISTERED") || slices.Contains(c, "PA-ANAFI-0010") ||
+			slices.Contains(c, "PA-ANAFI-0008") || (slices.Contains(c, "1581F5FHC23610000A0B") && slices.Contains(c, "confidential"))
+		if refused && (on.code != 1 || !strings.Contains(on.stdout, `"policyRefusals"`)) {
+			t.Errorf("%v: want DENIED by the registry or the policy: %s", c, on)
 		}
 		if !strings.Contains(off.stderr, "OFFLINE: answered from bundle") {
 			t.Errorf("%v: the offline answer does not say so: %s", c, off)
@@ -114,6 +145,50 @@ func TestFieldKit(t *testing.T) {
 		t.Errorf("offline check: %s", r)
 	}
 
+	// The journal: each offline answer appended, hash-chained; nofly
+	// bundle journal finds a line changed.
+	jf := filepath.Join(dir, "field.journal")
+	for _, c := range [][]string{
+		{"check", "--lat", "52.31", "--lon", "4.76", "--alt", "50", "--unit", "AMS-DRONE", "--pilot", "P-0412", "--purpose", "forensic"},
+		{"plan", "check", "../../examples/route.geojson", "--buffer", "50", "--unit", "AMS-DRONE", "--pilot", "P-0412", "--purpose", "training"},
+	} {
+		r = noflyOffline(t, append(c, "--bundle", bun, "--keys", keys, "--journal", jf)...)
+		if r.code == 2 || !strings.Contains(r.stderr, "answer recorded in "+jf) {
+			t.Errorf("%v --journal: %s", c, r)
+		}
+	}
+	r = noflyOffline(t, "bundle", "journal", jf)
+	wantExit(t, r, 0)
+	if !strings.Contains(r.stdout, "is intact: 2 answers") {
+		t.Errorf("bundle journal: %s", r)
+	}
+	if raw, err := os.ReadFile(jf); err != nil || !bytes.Contains(raw, []byte(`"verdict":"VERDICT_EXEMPTED"`)) {
+		t.Errorf("journal: %v\n%s", err, raw)
+	} else {
+		write(t, jf, strings.Replace(string(raw), `"verdict":"VERDICT_EXEMPTED"`, `"verdict":"VERDICT_CLEAR"`, 1))
+		r = noflyOffline(t, "bundle", "journal", jf)
+		wantExit(t, r, 1)
+		if !strings.Contains(r.stdout, "NOT intact: line 2: prev") {
+			t.Errorf("bundle journal, a line changed: %s", r)
+		}
+		// Nothing is appended to a broken journal.
+		r = noflyOffline(t, "check", "--lat", "52.31", "--lon", "4.76", "--unit", "AMS-DRONE", "--bundle", bun, "--keys", keys, "--journal", jf)
+		wantExit(t, r, 2)
+	}
+
+	// The map, offline: drawn from the bundle's zones and exemptions (the
+	// route climbs to 80 m, above the exemption's 60 m: DENIED).
+	for _, m := range []string{"offline.html", "offline.svg"} {
+		path := filepath.Join(dir, m)
+		r = noflyOffline(t, "plan", "check", "../../examples/route.geojson", "--buffer", "50", "--unit", "AMS-DRONE", "--pilot", "P-0412",
+			"--purpose", "forensic", "--bundle", bun, "--keys", keys, "--map", path)
+		wantExit(t, r, 1)
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.Contains(b, []byte("NL-EHAM-CTR")) || !bytes.Contains(b, []byte("OFFLINE: answered from bundle ams.bundle")) {
+			t.Errorf("offline map %s: %v, %d bytes; want the CTR and the offline note\n%s", m, err, len(b), r)
+		}
+	}
+
 	// The fence, offline: the heliport near the route is excluded, the
 	// CTR (covered by the exemption up to 60 m) is not.
 	fenced := filepath.Join(dir, "fenced.plan")
@@ -125,6 +200,19 @@ func TestFieldKit(t *testing.T) {
 	}
 	if b, err := os.ReadFile(fenced); err != nil || !bytes.Contains(b, []byte(`"radius": 1510`)) || !bytes.Contains(b, []byte(`"command": 22`)) {
 		t.Errorf("fenced plan: %v\n%s", err, b)
+	}
+
+	// The same fence for a DJI Dock: the operation area and one GEO zone,
+	// the heliport's circle, as nofly reads the file back.
+	djiFile := filepath.Join(dir, "fenced.json")
+	r = noflyOffline(t, "plan", "fence", "../../examples/westpoort.plan", "--buffer", "50", "--unit", "AMS-DRONE", "--pilot", "P-0412",
+		"--purpose", "forensic", "--format", "dji", "-o", djiFile, "--bundle", bun, "--keys", keys)
+	wantExit(t, r, 0)
+	if raw, err := os.ReadFile(djiFile); err != nil {
+		t.Error(err)
+	} else if f, err := fence.ReadDJI(bytes.NewReader(raw)); err != nil || f.Inclusion == nil || len(f.Exclusions) != 1 ||
+		f.Exclusions[0].Circle == nil || f.Exclusions[0].Circle.RadiusM != 1510 {
+		t.Errorf("DJI file: %v, %+v\n%s", err, f, raw)
 	}
 
 	// Refusals, exit 2 with the reason.
@@ -186,25 +274,9 @@ func decisionJSON(t *testing.T, kind, out string, offline bool) proto.Message {
 			r.Clear(fd)
 		}
 	}
-	if offline {
-		// An offline answer must say that the registry and the policy were
-		// not applied; that warning is its one difference from noflyd's.
-		fd := r.Descriptor().Fields().ByName("warnings")
-		old, kept, found := r.Get(fd).List(), r.NewField(fd).List(), false
-		for i := range old.Len() {
-			if w := old.Get(i).String(); w == exemptions.OfflineWarning && !found {
-				found = true
-			} else {
-				kept.Append(old.Get(i))
-			}
-		}
-		if !found {
-			t.Errorf("offline answer without the warning %q: %s", exemptions.OfflineWarning, out)
-		}
-		r.Clear(fd)
-		if kept.Len() > 0 {
-			r.Set(fd, protoreflect.ValueOfList(kept))
-		}
+	if offline && strings.Contains(out, exemptions.OfflineWarning) {
+		// The bundle holds the registry and the policy: it applies them.
+		t.Errorf("offline answer says the registry and the policy were not applied: %s", out)
 	}
 	return m
 }

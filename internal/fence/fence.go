@@ -53,22 +53,40 @@ type Exclusion struct {
 	Circle       *Circle
 }
 
+// Flight is what the inclusion goes around: a route's waypoints, or an
+// area's outer ring, or a circle (set one).
+type Flight struct {
+	Route  []orb.Point
+	Area   orb.Ring
+	Circle *Circle
+}
+
 // Fence is what is written.
 type Fence struct {
 	// Inclusion is where the aircraft may be: closed.
 	Inclusion  orb.Ring
 	Exclusions []Exclusion
+	// MaxAltitude says how high the aircraft may fly ("maximum altitude:
+	// the highest permitted, 100 m AGL"); only KML carries it, in the
+	// inclusion's description. "" for none.
+	MaxAltitude string
 }
 
 // Build fences zones off, each polygon enclosed (geo.Enclose) within
 // maxVertices with marginM of clearance, each circle's radius grown by
-// marginM and rounded up to the metre; and includes the box around the
-// flight's points grown by reachM (the buffer and the margin).
-func Build(zones []Zone, points []orb.Point, reachM float64, maxVertices int, marginM float64) *Fence {
+// marginM and rounded up to the metre; and includes the flight grown by
+// reachM (the buffer and the margin), in at most maxVertices: a route's
+// corridor (geo.Corridor), an area's convex hull moved out by reachM
+// (geo.Enclose), a circle as a polygon outside the grown circle.
+func Build(zones []Zone, fl Flight, reachM float64, maxVertices int, marginM float64) *Fence {
 	f := &Fence{}
-	if len(points) > 0 {
-		b := geo.ExpandBound(orb.MultiPoint(points).Bound(), reachM)
-		f.Inclusion = orb.Ring{b.Min, {b.Max[0], b.Min[1]}, b.Max, {b.Min[0], b.Max[1]}, b.Min}
+	switch {
+	case len(fl.Route) > 0:
+		f.Inclusion = geo.Corridor(fl.Route, reachM, maxVertices)
+	case len(fl.Area) > 0:
+		f.Inclusion = geo.Enclose(fl.Area, maxVertices, reachM)
+	case fl.Circle != nil:
+		f.Inclusion = geo.CircleRing(fl.Circle.Center, fl.Circle.RadiusM+reachM, min(max(maxVertices, 8), 72))
 	}
 	for _, z := range zones {
 		for _, s := range z.Shapes {
@@ -219,7 +237,7 @@ func (f *Fence) WriteKML(name string) ([]byte, error) {
 		{ID: "exclusion", Line: `<LineStyle><color>ff0000ff</color><width>2</width></LineStyle><PolyStyle><color>550000ff</color></PolyStyle>`},
 	}}
 	if f.Inclusion != nil {
-		d.Placemarks = append(d.Placemarks, placemark{Name: "inclusion: the area of the flight", StyleURL: "#inclusion",
+		d.Placemarks = append(d.Placemarks, placemark{Name: "inclusion: the area of the flight", Desc: f.MaxAltitude, StyleURL: "#inclusion",
 			Polygon: polygon{Outer: ring{coords{str(f.Inclusion)}}}})
 	}
 	for _, e := range f.Exclusions {

@@ -61,7 +61,7 @@ func TestPlanFence(t *testing.T) {
 		zones = append(zones, fz)
 		byID[z.ID] = z
 	}
-	f := Build(zones, pts, buffer, limit, clearance)
+	f := Build(zones, Flight{Route: pts}, buffer, limit, clearance)
 	out, err := f.WritePlan(original)
 	if err != nil {
 		t.Fatal(err)
@@ -98,9 +98,25 @@ func TestPlanFence(t *testing.T) {
 	if len(g.Polygons) != len(polys)+1 || !g.Polygons[0].Inclusion {
 		t.Fatalf("%d polygons, want the inclusion and %d exclusions", len(g.Polygons), len(polys))
 	}
+	// The inclusion is the corridor: it contains the route buffered by
+	// buffer (measured geodesically, ContainsPath), within the vertex
+	// limit, and is no box: it keeps out a point 330 m from the route
+	// that the box around the buffered route would hold.
 	incl := geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{{ring(g.Polygons[0].Polygon)}}}
 	if c := geo.ContainsPath(incl, pts, nil, buffer); !c.Contained() {
 		t.Errorf("the inclusion does not contain the buffered route: %+v", c)
+	}
+	if n := len(g.Polygons[0].Polygon); n > limit {
+		t.Errorf("the inclusion has %d vertices, limit %d", n, limit)
+	}
+	// The mission climbs from 52.3905 N at 4.76 E to 52.3935 N at 4.87 E:
+	// the box's north-west corner is far from it.
+	corner := orb.Point{4.761, 52.3938}
+	if box := geo.ExpandBound(orb.MultiPoint(pts).Bound(), buffer); !box.Contains(corner) {
+		t.Fatalf("%v is not in the box %v", corner, box)
+	}
+	if c := geo.ContainsPath(incl, []orb.Point{corner}, nil, 0); c.Contained() {
+		t.Errorf("the inclusion holds %v, 330 m from the route: a box, not a corridor?", corner)
 	}
 	checked := 0
 	for i, p := range g.Polygons[1:] {
@@ -145,7 +161,8 @@ func TestPlanFence(t *testing.T) {
 
 func TestKML(t *testing.T) {
 	f := Build([]Zone{{ID: "Z-1", Name: "A & B", Shapes: []geo.Shape{{Kind: geo.ShapeCircle, Center: orb.Point{4.8, 52.4}, Radius: 1500}}}},
-		[]orb.Point{{4.76, 52.39}, {4.87, 52.39}}, 50, 64, 10)
+		Flight{Route: []orb.Point{{4.76, 52.39}, {4.87, 52.39}}}, 50, 64, 10)
+	f.MaxAltitude = "maximum altitude: the highest permitted, 100 m AGL"
 	b, err := f.WriteKML("fence.kml")
 	if err != nil {
 		t.Fatal(err)
@@ -158,9 +175,28 @@ func TestKML(t *testing.T) {
 	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.Placemarks) != 2 {
 		t.Errorf("KML: %v, %d placemarks\n%s", err, len(doc.Placemarks), b)
 	}
-	for _, want := range []string{"<name>Z-1 A &amp; B</name>", "exclusion circle of 1510 m", "inclusion: the area of the flight"} {
+	for _, want := range []string{"<name>Z-1 A &amp; B</name>", "exclusion circle of 1510 m", "inclusion: the area of the flight",
+		"<description>maximum altitude: the highest permitted, 100 m AGL</description>"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("KML lacks %q:\n%s", want, b)
 		}
+	}
+}
+
+// TestAreaInclusion: an area's inclusion contains the area grown by the
+// reach, measured geodesically; a circle's too.
+func TestAreaInclusion(t *testing.T) {
+	const reach = 300.0
+	area := orb.Ring{{4.76, 52.30}, {4.80, 52.30}, {4.78, 52.31}, {4.80, 52.32}, {4.76, 52.32}, {4.76, 52.30}} // concave
+	f := Build(nil, Flight{Area: area}, reach, 16, 10)
+	incl := geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{{f.Inclusion}}}
+	if c := geo.ContainsArea(incl, geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{{area}}}, reach); !c.Contained() {
+		t.Errorf("the area's inclusion does not contain the area grown by %g m: %+v", reach, c)
+	}
+	circle := &Circle{Center: orb.Point{4.78, 52.31}, RadiusM: 800}
+	f = Build(nil, Flight{Circle: circle}, reach, 32, 10)
+	incl = geo.Shape{Kind: geo.ShapePolygon, Polygons: orb.MultiPolygon{{f.Inclusion}}}
+	if c := geo.ContainsPath(incl, []orb.Point{circle.Center}, nil, circle.RadiusM+reach); !c.Contained() || len(f.Inclusion)-1 > 32 {
+		t.Errorf("the circle's inclusion (%d vertices) does not contain it grown by %g m: %+v", len(f.Inclusion)-1, reach, c)
 	}
 }

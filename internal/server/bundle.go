@@ -105,6 +105,16 @@ func (a *authorisationServer) ExportBundle(ctx context.Context, req *noflyv1.Exp
 			}
 		}
 	}
+	if fl := a.s.rules(); fl != nil {
+		b.Fleet = &bundle.Fleet{Registry: fl.Registry, Ceiling: fl.Ceiling, Policy: fl.Policy}
+		if a.s.drones != nil {
+			all, err := a.s.drones.ListDrones(ctx, "")
+			if err != nil {
+				return nil, a.s.toStatus(ctx, err)
+			}
+			b.Fleet.Drones, b.Fleet.Others = bundle.SplitDrones(b.Unit, all)
+		}
+	}
 	rl, err := a.GetRevocationList(ctx, &noflyv1.GetRevocationListRequest{})
 	if err != nil {
 		return nil, err
@@ -114,10 +124,22 @@ func (a *authorisationServer) ExportBundle(ctx context.Context, req *noflyv1.Exp
 	if err != nil {
 		return nil, a.s.toStatus(ctx, err)
 	}
+	var (
+		drones int
+		policy string
+	)
+	if b.Fleet != nil {
+		drones = len(b.Fleet.Drones)
+		policy = "(default policy)"
+		if b.Fleet.Policy != nil {
+			policy = b.Fleet.Policy.Name
+		}
+	}
 	a.s.log.InfoContext(ctx, "bundle exported", "unit", b.Unit, "area", b.Area.String(), "zones", len(b.Zones),
-		"exemptions", len(b.Exemptions), "valid_until", b.ValidUntil, "bytes", len(out), "caller", callerLogName(ctx))
+		"exemptions", len(b.Exemptions), "drones", drones, "valid_until", b.ValidUntil, "bytes", len(out), "caller", callerLogName(ctx))
 	return &noflyv1.ExportBundleResponse{Bundle: out, IssuedAt: timestamppb.New(b.IssuedAt), ValidUntil: timestamppb.New(b.ValidUntil),
-		Bbox: boundToProto(area), Zones: int32(len(b.Zones)), Exemptions: int32(len(b.Exemptions)), ZoneSetVersion: b.ZoneSet.Version}, nil
+		Bbox: boundToProto(area), Zones: int32(len(b.Zones)), Exemptions: int32(len(b.Exemptions)), ZoneSetVersion: b.ZoneSet.Version,
+		Drones: int32(drones), Policy: policy}, nil
 }
 
 // inBundle reports whether ex goes into b: the unit's, and valid at some

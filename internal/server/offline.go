@@ -11,6 +11,8 @@ import (
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/bundle"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/fleet"
+	"github.com/nofly-project/nofly/geo"
 )
 
 // Offline answers checks from an offline bundle, with no server: the
@@ -20,11 +22,14 @@ import (
 // Nothing is recorded: an offline check that relied on an exemption is in
 // no audit log, which docs/fieldkit.md says.
 //
-// A bundle holds no drone registry and no deployment policy: offline
-// answers apply the default policy's levels and the general ceiling (the
-// EU open category's 120 m AGL, exemptions.DefaultCeiling), hold no drone
-// against the registry, and say so in a warning (exemptions.OfflineWarning)
-// on every answer.
+// A version 2 bundle holds the force's rules as noflyd applied them at the
+// export (bundle.Fleet): the drone named by a check is looked up in the
+// bundle's registry records as noflyd looks it up in the store (withFleet),
+// and the registry mode, the policy and the general ceiling are noflyd's.
+// A version 1 bundle holds none: its answers apply the default policy's
+// levels and the general ceiling (the EU open category's 120 m AGL,
+// exemptions.DefaultCeiling), hold no drone against the registry, and say
+// so in a warning (exemptions.OfflineWarning) on every answer.
 type Offline struct {
 	b     *bundle.Loaded
 	info  *noflyv1.ZoneSetInfo
@@ -37,7 +42,20 @@ func NewOffline(b *bundle.Loaded, name string) *Offline {
 	return &Offline{b: b, info: &noflyv1.ZoneSetInfo{
 		Version: b.ZoneSet.Version, LoadedAt: timestamppb.New(b.IssuedAt),
 		ZoneCount: int32(len(b.Zones)), Sources: []string{"bundle:" + name},
-	}, rules: &exemptions.Fleet{Registry: exemptions.RegistryOffline, Ceiling: exemptions.DefaultCeiling}}
+	}, rules: b.Rules}
+}
+
+// withFleet completes f with the bundle's record of its drone, as
+// Server.withFleet does with the store's.
+func (o *Offline) withFleet(f *exemptions.Flight) {
+	if o.rules == nil || f.Drone == "" {
+		return
+	}
+	serial, err := fleet.NormalizeSerial(f.Drone)
+	if err != nil {
+		return // no serial the registry could hold: not registered
+	}
+	f.Aircraft = o.b.Drone(serial)
 }
 
 // OfflineError is a check the bundle cannot answer: another unit's, or
@@ -90,6 +108,7 @@ func (o *Offline) CheckPosition(_ context.Context, req *noflyv1.CheckPositionReq
 	if err := o.when(c.q.At, c.q.At); err != nil {
 		return nil, err
 	}
+	o.withFleet(&c.f)
 	r := exemptions.DecideFleet(c.hits, c.f, o.b.Snapshot, o.rules, now)
 	c.limits(o.b.Index, o.b.Snapshot, o.rules)
 	return c.response(&r, now, o.info, o.b.IssuedAt), nil
@@ -122,9 +141,42 @@ func (o *Offline) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightP
 	if err := o.when(c.pq.window.Start, c.pq.window.End); err != nil {
 		return nil, err
 	}
+	o.withFleet(&c.f)
 	r := exemptions.DecideFleet(c.hits, c.f, o.b.Snapshot, o.rules, now)
 	if err := c.limits(ctx, o.b.Index, o.b.Snapshot, o.rules); err != nil {
 		return nil, err
 	}
 	return c.response(&r, req.GetFlightPlan(), now, o.info, o.b.IssuedAt), nil
+}
+
+// MapZones returns, as GetZone's FULL view gives them, the bundle's zones
+// whose bounds meet b and every variant of the zones ids: what a map of an
+// offline check draws. Zones beyond the bundle's area are not in it.
+func (o *Offline) MapZones(b orb.Bound, ids []string) []*noflyv1.Zone {
+	var out []*noflyv1.Zone
+	seen := map[*geo.Zone]bool{}
+	add := func(z *geo.Zone) {
+		if !seen[z] {
+			seen[z] = true
+			out = append(out, zoneToProto(z, noflyv1.ZoneView_ZONE_VIEW_FULL))
+		}
+	}
+	o.b.Index.Search(b, func(z *geo.Zone) bool { add(z); return true })
+	for _, id := range ids {
+		for _, z := range o.b.Index.Variants(id) {
+			add(z)
+		}
+	}
+	return out
+}
+
+// Exemption returns the bundle's record id as ExemptionService would give
+// it; nil when the bundle does not hold it.
+func (o *Offline) Exemption(id string) *noflyv1.Exemption {
+	for i := range o.b.Exemptions {
+		if o.b.Exemptions[i].ID == id {
+			return exemptionToProto(&o.b.Exemptions[i])
+		}
+	}
+	return nil
 }

@@ -1,13 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -16,16 +21,41 @@ import (
 	"github.com/nofly-project/nofly/authorisation"
 	"github.com/nofly-project/nofly/bundle"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/fleet"
 )
 
-// offlineFixture is a noflyd with exemptions of unit AMS, the default
-// policy, an enforced registry and the general ceiling that offline
-// answers apply, and an Offline answering from a bundle it exported for AMS
-// around the test zones.
-func offlineFixture(t *testing.T) (*auFixture, *Offline) {
+// offlinePolicy refuses confidential operations to the foreign make, on
+// line 5 of its file.
+const offlinePolicy = "# test policy\nlevels regular confidential\nceiling 120 m AGL\n\nmanufacturer DJI: only regular # the minister's rule\n"
+
+// offlineFixture is a noflyd with exemptions of unit AMS, a policy file
+// (offlinePolicy), a registry in mode (AMS's drones: a DJI and a Parrot
+// cleared confidential, one retired, one in maintenance; RTM's: one) and
+// the general ceiling, and an Offline answering from a bundle it exported
+// for AMS around the test zones.
+func offlineFixture(t *testing.T, mode exemptions.RegistryMode) (*auFixture, *Offline) {
 	t.Helper()
-	f := newAuFleetFixture(t, testSigningKey, &FleetConfig{Registry: exemptions.RegistryEnforced, Ceiling: exemptions.DefaultCeiling})
+	path := filepath.Join(t.TempDir(), "policy.txt")
+	if err := os.WriteFile(path, []byte(offlinePolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newAuFleetFixture(t, testSigningKey, &FleetConfig{PolicyFile: path, Registry: mode, Ceiling: exemptions.DefaultCeiling})
 	ctx := context.Background()
+	ds := f.store.(exemptions.DroneStore)
+	for _, d := range []fleet.Drone{
+		{Serial: "DJI-AMS-1", Manufacturer: "DJI", Model: "Matrice 30T", Class: "C2", Unit: "AMS", Status: fleet.StatusActive, Clearance: "confidential"},
+		{Serial: "PARROT-AMS-2", Manufacturer: "Parrot", Model: "Anafi USA", Unit: "AMS", Status: fleet.StatusActive, Clearance: "confidential"},
+		{Serial: "OLD-AMS-3", Manufacturer: "Parrot", Model: "Anafi", Unit: "AMS", Status: fleet.StatusActive, Clearance: "regular"},
+		{Serial: "MAINT-AMS-4", Manufacturer: "Parrot", Model: "Anafi", Unit: "AMS", Status: fleet.StatusMaintenance, Clearance: "regular"},
+		{Serial: "RTM-5", Manufacturer: "Parrot", Model: "Anafi USA", Unit: "RTM", Status: fleet.StatusActive, Clearance: "confidential"},
+	} {
+		if _, err := ds.AddDrone(ctx, d, "admin-1", clock.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ds.RetireDrone(ctx, "OLD-AMS-3", "crashed", "admin-1", clock.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	f.create(t, record()) // forensic, up to 60 m AGL
 	other := record()
 	other.Holder.PilotIds = []string{"P9"}
@@ -50,6 +80,9 @@ func offlineFixture(t *testing.T) (*auFixture, *Offline) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if l.Fleet == nil || len(l.Fleet.Drones) != 4 || len(l.Fleet.Others) != 1 || l.Fleet.Policy.Name != path {
+		t.Fatalf("bundle fleet %+v; want AMS's 4 drones, 1 other and the policy %s", l.Fleet, path)
+	}
 	return f, NewOffline(l, "test.bundle")
 }
 
@@ -65,66 +98,64 @@ func decision[T proto.Message](m T) T {
 	return c
 }
 
-// withoutOfflineWarning is an offline answer without the warning that the
-// registry and the policy were not applied, which it must carry (the one
-// difference from noflyd's answer to a check naming no drone).
-func withoutOfflineWarning[T interface {
-	proto.Message
-	GetWarnings() []string
-}](t *testing.T, m T) T {
+// noOfflineWarning fails t when m carries the warning that the registry and
+// the policy were not applied: a version 2 bundle holds them.
+func noOfflineWarning[T interface{ GetWarnings() []string }](t *testing.T, m T) T {
 	t.Helper()
-	c := proto.CloneOf(m)
-	r := c.ProtoReflect()
-	fd := r.Descriptor().Fields().ByName("warnings")
-	var kept []string
-	found := false
-	for _, w := range m.GetWarnings() {
-		if w == exemptions.OfflineWarning && !found {
-			found = true
-			continue
-		}
-		kept = append(kept, w)
+	if slices.Contains(m.GetWarnings(), exemptions.OfflineWarning) {
+		t.Errorf("offline answer from a bundle with the registry says it was not applied: %q", m.GetWarnings())
 	}
-	if !found {
-		t.Errorf("offline answer without the warning %q: %v", exemptions.OfflineWarning, m.GetWarnings())
-	}
-	l := r.NewField(fd).List()
-	for _, w := range kept {
-		l.Append(protoreflect.ValueOfString(w))
-	}
-	r.Clear(fd)
-	if len(kept) > 0 {
-		r.Set(fd, protoreflect.ValueOfList(l))
-	}
-	return c
+	return m
 }
 
 // TestOfflineSameAsServer runs one table of checks through noflyd and
 // through a bundle it exported, and demands the same verdicts, conflicts,
-// exemptions and reasons.
+// exemptions, policy refusals, warnings and reasons: the zones and
+// exemptions, and the registry and the policy (an unregistered, a retired,
+// a grounded and another unit's drone; a confidential operation with the
+// foreign make).
 func TestOfflineSameAsServer(t *testing.T) {
-	f, off := offlineFixture(t)
+	f, off := offlineFixture(t, exemptions.RegistryEnforced)
 	ctx := context.Background()
 	op := func(pilot string) *noflyv1.Operator { return &noflyv1.Operator{Unit: "AMS", PilotId: pilot} }
 	pos := func(lat, lon float64, a *noflyv1.Altitude, pilot string, p noflyv1.Purpose) *noflyv1.CheckPositionRequest {
 		return &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: lat, Longitude: lon}, Altitude: a,
 			At: timestamppb.New(clock.Add(30 * time.Minute)), Operator: op(pilot), Purpose: p}
 	}
+	flown := func(r *noflyv1.CheckPositionRequest, drone, classification string) *noflyv1.CheckPositionRequest {
+		r.Operator.DroneSerial, r.Classification = drone, classification
+		return r
+	}
 	forensic, sar := noflyv1.Purpose_PURPOSE_FORENSIC, noflyv1.Purpose_PURPOSE_SEARCH_AND_RESCUE
+	clear, denied, exempted := noflyv1.Verdict_VERDICT_CLEAR, noflyv1.Verdict_VERDICT_DENIED, noflyv1.Verdict_VERDICT_EXEMPTED
 	positions := []struct {
 		name string
 		req  *noflyv1.CheckPositionRequest
 		want noflyv1.Verdict
+		rule string // where the first policy refusal is, "" for none
 	}{
-		{"exempted in the zone", pos(52.05, 4.05, alt(50), "P1", forensic), noflyv1.Verdict_VERDICT_EXEMPTED},
-		{"above the ceiling", pos(52.05, 4.05, alt(80), "P1", forensic), noflyv1.Verdict_VERDICT_DENIED},
-		{"wrong purpose", pos(52.05, 4.05, alt(50), "P1", sar), noflyv1.Verdict_VERDICT_DENIED},
-		{"other pilot's record", pos(52.05, 4.05, alt(100), "P9", sar), noflyv1.Verdict_VERDICT_EXEMPTED},
-		{"no height", pos(52.05, 4.05, nil, "P1", forensic), noflyv1.Verdict_VERDICT_DENIED},
-		{"conditional zone", pos(52.0, 5.0, alt(40), "P1", forensic), noflyv1.Verdict_VERDICT_CLEAR},
-		{"under the high zone", pos(52.05, 6.05, alt(100), "P1", forensic), noflyv1.Verdict_VERDICT_CLEAR},
-		{"in the high zone", pos(52.05, 6.05, alt(350), "P1", forensic), noflyv1.Verdict_VERDICT_DENIED},
-		{"nothing near", pos(52.15, 4.5, alt(50), "P1", forensic), noflyv1.Verdict_VERDICT_CLEAR},
+		{"exempted in the zone", pos(52.05, 4.05, alt(50), "P1", forensic), exempted, ""},
+		{"above the ceiling", pos(52.05, 4.05, alt(80), "P1", forensic), denied, ""},
+		{"wrong purpose", pos(52.05, 4.05, alt(50), "P1", sar), denied, ""},
+		{"other pilot's record", pos(52.05, 4.05, alt(100), "P9", sar), exempted, ""},
+		{"no height", pos(52.05, 4.05, nil, "P1", forensic), denied, ""},
+		{"conditional zone", pos(52.0, 5.0, alt(40), "P1", forensic), clear, ""},
+		{"under the high zone", pos(52.05, 6.05, alt(100), "P1", forensic), clear, ""},
+		{"in the high zone", pos(52.05, 6.05, alt(350), "P1", forensic), denied, "ceiling"},
+		{"nothing near", pos(52.15, 4.5, alt(50), "P1", forensic), clear, ""},
+		{"above the general ceiling", pos(52.15, 4.5, alt(150), "P1", forensic), denied, "ceiling"},
+		{"the foreign make, regular", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "DJI-AMS-1", "regular"), clear, ""},
+		{"the foreign make, confidential", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "DJI-AMS-1", "confidential"), denied, "policy.txt:5"},
+		{"the foreign make, confidential, in the zone", flown(pos(52.05, 4.05, alt(50), "P1", forensic), "dji-ams-1", "confidential"), denied, "policy.txt:5"},
+		{"the foreign make, exempted in the zone", flown(pos(52.05, 4.05, alt(50), "P1", forensic), "DJI-AMS-1", ""), exempted, ""},
+		{"another make, confidential", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "PARROT-AMS-2", "confidential"), clear, ""},
+		{"an unregistered drone", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "NOT-REGISTERED-1", ""), denied, "registry"},
+		{"a serial no registry holds", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "no serial!", ""), denied, "registry"},
+		{"a retired drone", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "OLD-AMS-3", ""), denied, "registry"},
+		{"a drone in maintenance", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "MAINT-AMS-4", ""), denied, "registry"},
+		{"another unit's drone", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "RTM-5", ""), denied, "registry"},
+		{"no drone, confidential", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "", "confidential"), denied, "clearance"},
+		{"a classification the policy lacks", flown(pos(52.15, 4.5, alt(50), "P1", forensic), "PARROT-AMS-2", "secret"), denied, "classification"},
 	}
 	for _, tc := range positions {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,10 +170,11 @@ func TestOfflineSameAsServer(t *testing.T) {
 			if online.GetVerdict() != tc.want {
 				t.Errorf("noflyd: %v, want %v", online.GetVerdict(), tc.want)
 			}
+			wantRule(t, online.GetPolicyRefusals(), tc.rule)
 			if online.GetHeightLimit() == nil {
 				t.Error("noflyd gave no height limit")
 			}
-			if !proto.Equal(decision(online), decision(withoutOfflineWarning(t, offline))) {
+			if !proto.Equal(decision(online), decision(noOfflineWarning(t, offline))) {
 				t.Errorf("offline differs:\nnoflyd  %v\nbundle  %v", decision(online), decision(offline))
 			}
 		})
@@ -158,17 +190,28 @@ func TestOfflineSameAsServer(t *testing.T) {
 				Shape: &noflyv1.Area_Circle{Circle: &noflyv1.Circle{Center: &noflyv1.Position{Latitude: 52.05, Longitude: 4.05}, RadiusM: 500}},
 				Band:  &noflyv1.AltitudeBand{LowerM: 0, UpperM: top, Reference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}}}}}
 	}
+	flownPlan := func(r *noflyv1.CheckFlightPlanRequest, drone, classification string) *noflyv1.CheckFlightPlanRequest {
+		r.FlightPlan.Operator.DroneSerial, r.FlightPlan.Classification = drone, classification
+		return r
+	}
 	plans := []struct {
 		name string
 		req  *noflyv1.CheckFlightPlanRequest
 		want noflyv1.Verdict
+		rule string
 	}{
-		{"across the zone, exempted", plan("P1", forensic, 25, wp(52.05, 3.95, 40), wp(52.05, 4.15, 40)), noflyv1.Verdict_VERDICT_EXEMPTED},
-		{"across the zone, too high", plan("P1", forensic, 25, wp(52.05, 3.95, 90), wp(52.05, 4.15, 90)), noflyv1.Verdict_VERDICT_DENIED},
-		{"past the zone within the buffer", plan("P1", sar, 300, wp(52.102, 3.95, 40), wp(52.102, 4.15, 40)), noflyv1.Verdict_VERDICT_DENIED},
-		{"clear", plan("P1", sar, 25, wp(52.15, 4.2, 40), wp(52.15, 4.8, 40)), noflyv1.Verdict_VERDICT_CLEAR},
-		{"an area in the zone, exempted", area("P1", forensic, 50), noflyv1.Verdict_VERDICT_EXEMPTED},
-		{"an area in the zone, too high", area("P1", forensic, 100), noflyv1.Verdict_VERDICT_DENIED},
+		{"across the zone, exempted", plan("P1", forensic, 25, wp(52.05, 3.95, 40), wp(52.05, 4.15, 40)), exempted, ""},
+		{"across the zone, too high", plan("P1", forensic, 25, wp(52.05, 3.95, 90), wp(52.05, 4.15, 90)), denied, ""},
+		{"past the zone within the buffer", plan("P1", sar, 300, wp(52.102, 3.95, 40), wp(52.102, 4.15, 40)), denied, ""},
+		{"clear", plan("P1", sar, 25, wp(52.15, 4.2, 40), wp(52.15, 4.8, 40)), clear, ""},
+		{"an area in the zone, exempted", area("P1", forensic, 50), exempted, ""},
+		{"an area in the zone, too high", area("P1", forensic, 100), denied, ""},
+		{"across the zone, the foreign make, confidential", flownPlan(plan("P1", forensic, 25, wp(52.05, 3.95, 40), wp(52.05, 4.15, 40)), "DJI-AMS-1", "confidential"), denied, "policy.txt:5"},
+		{"across the zone, another make, confidential", flownPlan(plan("P1", forensic, 25, wp(52.05, 3.95, 40), wp(52.05, 4.15, 40)), "PARROT-AMS-2", "confidential"), exempted, ""},
+		{"clear, an unregistered drone", flownPlan(plan("P1", sar, 25, wp(52.15, 4.2, 40), wp(52.15, 4.8, 40)), "NOT-REGISTERED-1", ""), denied, "registry"},
+		{"clear, a retired drone", flownPlan(plan("P1", sar, 25, wp(52.15, 4.2, 40), wp(52.15, 4.8, 40)), "OLD-AMS-3", ""), denied, "registry"},
+		{"an area, the foreign make, confidential", flownPlan(area("P1", forensic, 50), "DJI-AMS-1", "confidential"), denied, "policy.txt:5"},
+		{"an area above the general ceiling", area("P1", forensic, 130), denied, "ceiling"},
 	}
 	for _, tc := range plans {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,19 +226,57 @@ func TestOfflineSameAsServer(t *testing.T) {
 			if online.GetVerdict() != tc.want {
 				t.Errorf("noflyd: %v, want %v", online.GetVerdict(), tc.want)
 			}
+			wantRule(t, online.GetPolicyRefusals(), tc.rule)
 			if online.GetHeightLimit() == nil {
 				t.Error("noflyd gave no height limit")
 			}
-			if !proto.Equal(decision(online), decision(withoutOfflineWarning(t, offline))) {
+			if !proto.Equal(decision(online), decision(noOfflineWarning(t, offline))) {
 				t.Errorf("offline differs:\nnoflyd  %v\nbundle  %v", decision(online), decision(offline))
 			}
 		})
 	}
 }
 
+// wantRule fails t unless the first refusal is at rule (a suffix), or
+// there is none for rule "".
+func wantRule(t *testing.T, rs []*noflyv1.PolicyRefusal, rule string) {
+	t.Helper()
+	switch {
+	case rule == "" && len(rs) > 0:
+		t.Errorf("refused by %v; want no refusal", rs)
+	case rule != "" && (len(rs) == 0 || !strings.HasSuffix(rs[0].GetRuleLocation(), rule)):
+		t.Errorf("refusals %v; want the first by %s", rs, rule)
+	}
+}
+
+// TestOfflineRegistryWarn: a noflyd that does not enforce its registry
+// exports that too, and the bundle warns where noflyd warns.
+func TestOfflineRegistryWarn(t *testing.T) {
+	f, off := offlineFixture(t, exemptions.RegistryWarn)
+	ctx := context.Background()
+	for _, drone := range []string{"NOT-REGISTERED-1", "OLD-AMS-3", "RTM-5", "PARROT-AMS-2"} {
+		req := &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.15, Longitude: 4.5}, Altitude: alt(50),
+			At: timestamppb.New(clock.Add(30 * time.Minute)), Operator: &noflyv1.Operator{Unit: "AMS", PilotId: "P1", DroneSerial: drone}}
+		online, err := f.checks.CheckPosition(ctx, proto.CloneOf(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		offline, err := off.CheckPosition(ctx, proto.CloneOf(req), clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if online.GetVerdict() != noflyv1.Verdict_VERDICT_CLEAR || len(online.GetWarnings()) == 0 {
+			t.Errorf("%s: noflyd %v, warnings %q; want CLEAR with warnings", drone, online.GetVerdict(), online.GetWarnings())
+		}
+		if !proto.Equal(decision(online), decision(noOfflineWarning(t, offline))) {
+			t.Errorf("%s: offline differs:\nnoflyd  %v\nbundle  %v", drone, decision(online), decision(offline))
+		}
+	}
+}
+
 // TestOfflineRefuses: what the bundle cannot know is refused, never CLEAR.
 func TestOfflineRefuses(t *testing.T) {
-	_, off := offlineFixture(t)
+	_, off := offlineFixture(t, exemptions.RegistryEnforced)
 	ctx := context.Background()
 	at := func(d time.Duration) *timestamppb.Timestamp { return timestamppb.New(clock.Add(d)) }
 	for _, tc := range []struct {
@@ -223,40 +304,86 @@ func TestOfflineRefuses(t *testing.T) {
 	}
 }
 
-// TestOfflineFleet: a bundle holds no registry and no policy. A drone the
-// bundle cannot look up is not refused for it, but the answer says the
-// registry was not applied; the general ceiling holds offline as on noflyd.
-func TestOfflineFleet(t *testing.T) {
-	f, off := offlineFixture(t)
+// TestOfflineVersion1: a version 1 bundle (made before the registry and
+// the policy were carried) is still answered, by the default policy's
+// levels and the general ceiling, with a drone the bundle cannot look up
+// not refused for it, and every answer saying that the registry and the
+// policy were not applied.
+func TestOfflineVersion1(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "bundle", "testdata", "sample-v1.bundle.hex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The golden's fixed key and time (bundle_test.go).
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	keys := &authorisation.KeySet{Keys: []authorisation.Key{authorisation.NewKey(key.Public().(ed25519.PublicKey))}}
+	l, err := bundle.Load(b, keys, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Version != 1 || l.Fleet != nil {
+		t.Fatalf("version %d, fleet %+v: want a version 1 bundle without one", l.Version, l.Fleet)
+	}
+	off := NewOffline(l, "v1.bundle")
 	ctx := context.Background()
-	req := func(drone string, metres float64) *noflyv1.CheckPositionRequest {
-		return &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.15, Longitude: 4.5}, Altitude: alt(metres),
-			At: timestamppb.New(clock.Add(30 * time.Minute)), Operator: &noflyv1.Operator{Unit: "AMS", PilotId: "P1", DroneSerial: drone},
-			Purpose: noflyv1.Purpose_PURPOSE_FORENSIC}
+	req := func(drone, classification string, metres float64) *noflyv1.CheckPositionRequest {
+		return &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 51.0, Longitude: 7.0}, Altitude: alt(metres),
+			At: timestamppb.New(at), Operator: &noflyv1.Operator{PilotId: "P1", DroneSerial: drone}, Classification: classification}
 	}
-	online, err := f.checks.CheckPosition(ctx, req("NOT-REGISTERED-1", 50))
+	for _, tc := range []struct {
+		name string
+		req  *noflyv1.CheckPositionRequest
+		want noflyv1.Verdict
+		rule string
+	}{
+		{"an unregistered drone", req("NOT-REGISTERED-1", "", 50), noflyv1.Verdict_VERDICT_CLEAR, ""},
+		{"above the general ceiling", req("", "", 150), noflyv1.Verdict_VERDICT_DENIED, "ceiling"},
+		{"confidential", req("NOT-REGISTERED-1", "confidential", 50), noflyv1.Verdict_VERDICT_DENIED, "clearance"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := off.CheckPosition(ctx, tc.req, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.GetVerdict() != tc.want || !slices.Contains(r.GetWarnings(), exemptions.OfflineWarning) {
+				t.Errorf("%v, warnings %q; want %v with the offline warning", r.GetVerdict(), r.GetWarnings(), tc.want)
+			}
+			wantRule(t, r.GetPolicyRefusals(), tc.rule)
+		})
+	}
+}
+
+// TestOfflineMap: a map of an offline check gets its zones (FULL view,
+// with geometry) and exemption records from the bundle.
+func TestOfflineMap(t *testing.T) {
+	f, off := offlineFixture(t, exemptions.RegistryEnforced)
+	ctx := context.Background()
+	zones := off.MapZones(orb.Bound{Min: orb.Point{4.0, 52.0}, Max: orb.Point{4.1, 52.1}}, []string{"T-HIGH"})
+	var ids []string
+	for _, z := range zones {
+		ids = append(ids, z.GetId())
+		if len(z.GetVolumes()) == 0 {
+			t.Errorf("zone %s without its volumes", z.GetId())
+		}
+	}
+	if !slices.Contains(ids, "T-PROHIB") || !slices.Contains(ids, "T-HIGH") {
+		t.Errorf("zones %v: want T-PROHIB (in the box) and T-HIGH (asked for)", ids)
+	}
+	online, err := f.admin.ListExemptions(ctx, &noflyv1.ListExemptionsRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if online.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED || len(online.GetPolicyRefusals()) != 1 {
-		t.Errorf("noflyd, unregistered drone: %v, refusals %v; want DENIED by the registry", online.GetVerdict(), online.GetPolicyRefusals())
+	for _, ex := range online.GetExemptions() {
+		if got := off.Exemption(ex.GetId()); !proto.Equal(got, ex) {
+			t.Errorf("exemption %s offline:\n%v\nnoflyd:\n%v", ex.GetId(), got, ex)
+		}
 	}
-	offline, err := off.CheckPosition(ctx, req("NOT-REGISTERED-1", 50), clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if offline.GetVerdict() != noflyv1.Verdict_VERDICT_CLEAR || len(offline.GetPolicyRefusals()) != 0 ||
-		!slices.Contains(offline.GetWarnings(), exemptions.OfflineWarning) {
-		t.Errorf("offline, unregistered drone: %v, refusals %v, warnings %q; want CLEAR with the offline warning",
-			offline.GetVerdict(), offline.GetPolicyRefusals(), offline.GetWarnings())
-	}
-	high, err := off.CheckPosition(ctx, req("", 150), clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if high.GetVerdict() != noflyv1.Verdict_VERDICT_DENIED || len(high.GetPolicyRefusals()) != 1 ||
-		high.GetPolicyRefusals()[0].GetRuleLocation() != "ceiling" || high.GetHeightLimit().GetMetres() != 120 {
-		t.Errorf("offline at 150 m AGL: %v, refusals %v, limit %v; want DENIED by the 120 m general ceiling",
-			high.GetVerdict(), high.GetPolicyRefusals(), high.GetHeightLimit())
+	if off.Exemption("EX-999999") != nil {
+		t.Error("an exemption the bundle does not hold")
 	}
 }

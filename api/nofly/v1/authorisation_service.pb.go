@@ -1034,8 +1034,13 @@ type ExportBundleResponse struct {
 	Exemptions int32 `protobuf:"varint,6,opt,name=exemptions,proto3" json:"exemptions,omitempty"`
 	// The zone set the zones were taken from.
 	ZoneSetVersion string `protobuf:"bytes,7,opt,name=zone_set_version,json=zoneSetVersion,proto3" json:"zone_set_version,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The unit's drone registry records in the bundle (every status).
+	Drones int32 `protobuf:"varint,8,opt,name=drones,proto3" json:"drones,omitempty"`
+	// The deployment policy in the bundle (its file name, or "(default
+	// policy)"); empty when the server applies no fleet rules.
+	Policy        string `protobuf:"bytes,9,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExportBundleResponse) Reset() {
@@ -1117,6 +1122,20 @@ func (x *ExportBundleResponse) GetZoneSetVersion() string {
 	return ""
 }
 
+func (x *ExportBundleResponse) GetDrones() int32 {
+	if x != nil {
+		return x.Drones
+	}
+	return 0
+}
+
+func (x *ExportBundleResponse) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
 var File_nofly_v1_authorisation_service_proto protoreflect.FileDescriptor
 
 const file_nofly_v1_authorisation_service_proto_rawDesc = "" +
@@ -1185,7 +1204,7 @@ const file_nofly_v1_authorisation_service_proto_rawDesc = "" +
 	"\x04bbox\x18\x02 \x01(\v2\x15.nofly.v1.BoundingBoxH\x00R\x04bbox\x12*\n" +
 	"\x06around\x18\x03 \x01(\v2\x10.nofly.v1.CircleH\x00R\x06around\x12#\n" +
 	"\rvalid_seconds\x18\x04 \x01(\x03R\fvalidSecondsB\x06\n" +
-	"\x04area\"\xaf\x02\n" +
+	"\x04area\"\xdf\x02\n" +
 	"\x14ExportBundleResponse\x12\x16\n" +
 	"\x06bundle\x18\x01 \x01(\fR\x06bundle\x127\n" +
 	"\tissued_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12;\n" +
@@ -1196,7 +1215,9 @@ const file_nofly_v1_authorisation_service_proto_rawDesc = "" +
 	"\n" +
 	"exemptions\x18\x06 \x01(\x05R\n" +
 	"exemptions\x12(\n" +
-	"\x10zone_set_version\x18\a \x01(\tR\x0ezoneSetVersion*\xa4\x02\n" +
+	"\x10zone_set_version\x18\a \x01(\tR\x0ezoneSetVersion\x12\x16\n" +
+	"\x06drones\x18\b \x01(\x05R\x06drones\x12\x16\n" +
+	"\x06policy\x18\t \x01(\tR\x06policy*\xa4\x02\n" +
 	"\x1dAuthorisationRevocationReason\x12/\n" +
 	"+AUTHORISATION_REVOCATION_REASON_UNSPECIFIED\x10\x00\x125\n" +
 	"1AUTHORISATION_REVOCATION_REASON_EXEMPTION_REVOKED\x10\x01\x128\n" +
