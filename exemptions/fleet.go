@@ -63,6 +63,10 @@ func (fl *Fleet) policy() *fleet.Policy {
 	return fl.Policy
 }
 
+// GeneralCeiling returns the general ceiling in force (a zero Ref: none)
+// and what sets it, as DecideFleet applies it.
+func (fl *Fleet) GeneralCeiling() (geo.Altitude, string) { return fl.ceiling() }
+
 // ceiling returns the general ceiling in force and what sets it.
 func (fl *Fleet) ceiling() (geo.Altitude, string) {
 	p := fl.policy()

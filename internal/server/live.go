@@ -206,7 +206,12 @@ func (s *Server) checkPositions(ctx context.Context, set *zoneSet, lf *liveFligh
 	zones := map[string]*geo.Zone{}
 	applied := map[string]*exemptions.Exemption{}
 	covered := map[string]bool{}
-	var hits []geo.Hit
+	var (
+		hits    []geo.Hit
+		heights liveHeights
+		limit   *noflyv1.HeightLimit
+	)
+	fl := s.rules()
 	for i := range qs {
 		if i%256 == 255 {
 			if err := ctx.Err(); err != nil {
@@ -214,9 +219,10 @@ func (s *Server) checkPositions(ctx context.Context, set *zoneSet, lf *liveFligh
 			}
 		}
 		q := &qs[i].q
-		hits = set.idx.CheckPosition(*q, hits[:0])
-		r := exemptions.DecideFleet(hits, lf.at(q), snap, s.rules(), q.At)
-		a := &noflyv1.PositionAnswer{Verdict: verdictToProto(r.Verdict)}
+		f := lf.at(q)
+		hits, _, limit = heights.at(set.idx, *q, f, snap, fl, hits[:0])
+		r := exemptions.DecideFleet(hits, f, snap, fl, q.At)
+		a := &noflyv1.PositionAnswer{Verdict: verdictToProto(r.Verdict), HeightLimit: limit}
 		for _, c := range r.Conflicts {
 			id := c.Hit.Zone.ID
 			zones[id] = c.Hit.Zone
@@ -395,6 +401,9 @@ type monitor struct {
 	expiring    map[string]string // zone → exemption an EXPIRING was sent for
 	recorded    []string          // exemptions whose use the audit log holds for the current stay
 	hits        []geo.Hit
+	heights     liveHeights
+	limit       *noflyv1.HeightLimit // at the last position; nil without fleet rules
+	above       bool                 // an ALTITUDE was sent and the aircraft has not come back within a limit since
 
 	checked, skippedTotal, events int64
 }
@@ -486,8 +495,10 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 	}
 	at := p.q.At
 	f := m.lf.at(&p.q)
-	m.hits = m.set.idx.CheckPosition(p.q, m.hits[:0])
-	r := exemptions.DecideFleet(m.hits, f, m.snap, m.s.rules(), at)
+	fl := s.rules()
+	var limit exemptions.HeightLimit
+	m.hits, limit, m.limit = m.heights.at(m.set.idx, p.q, f, m.snap, fl, m.hits[:0])
+	r := exemptions.DecideFleet(m.hits, f, m.snap, fl, at)
 	if r.Verdict != exemptions.Exempted {
 		m.recorded = nil
 	} else if ids := r.AppliedIDs(); !slices.Equal(ids, m.recorded) {
@@ -534,6 +545,16 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 			events = append(events, zoneEvent(noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_ENTER, now[id]))
 		}
 	}
+	if over, above := overLimit(limit, p.q.Alt, fl); !above {
+		m.above = false
+	} else if !m.above {
+		m.above = true
+		pc := m.limit
+		if over != limit {
+			pc = heightLimitToProto(over, 0)
+		}
+		events = append(events, altitudeEvent(over, pc, p.q.Alt, m.set.idx))
+	}
 	for _, id := range ids {
 		z := now[id]
 		if z.ex == nil {
@@ -574,7 +595,8 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 				"drone", m.lf.f.Drone, "lat", p.q.Point[1], "lon", p.q.Point[0], "at", at)
 		}
 	}
-	resp := &noflyv1.MonitorFlightResponse{Reason: reason, At: timestamppb.New(at), Verdict: verdictToProto(r.Verdict), Events: events}
+	resp := &noflyv1.MonitorFlightResponse{Reason: reason, At: timestamppb.New(at), Verdict: verdictToProto(r.Verdict), Events: events,
+		HeightLimit: m.limit}
 	if s.exCache != nil {
 		asOf := s.exCache.AsOf()
 		resp.ExemptionsAsOf, resp.ExemptionsStale = timeToProto(asOf), exemptionsStale(asOf, s.stamp())
@@ -583,6 +605,19 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		resp.ZoneSet, m.sentZS = proto.CloneOf(m.set.info), m.set
 	}
 	return resp, nil
+}
+
+// altitudeEvent is the ALTITUDE event of an aircraft at alt, above limit
+// c (pc as sent): the limiting zone's fields when a zone limits.
+func altitudeEvent(c exemptions.HeightLimit, pc *noflyv1.HeightLimit, alt geo.Altitude, idx *geo.Index) *noflyv1.FlightEvent {
+	e := &noflyv1.FlightEvent{Kind: noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_ALTITUDE, HeightLimit: pc, AltitudeM: proto.Float64(alt.Metres)}
+	if c.Zone != "" {
+		e.ZoneId, e.Verdict = c.Zone, noflyv1.ZoneVerdict_ZONE_VERDICT_BLOCKED
+		if z, ok := idx.Zone(c.Zone); ok {
+			e.ZoneName, e.Restriction = z.Name, restrictionToProto[z.Restriction]
+		}
+	}
+	return e
 }
 
 func exID(ex *exemptions.Exemption) string {

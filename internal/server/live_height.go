@@ -1,0 +1,93 @@
+package server
+
+import (
+	"math"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/geo"
+)
+
+// liveHeights finds, position after position of one flight, the zones at
+// the position and the highest height the flight may fly there
+// (exemptions.HighestCleared, as CheckPosition answers it). Only its
+// owner's goroutine uses it.
+//
+// It first asks geo for the zones at every height of the position (the
+// column HighestCleared needs). Those at the flight's height are a subset
+// of them (the same point, instant and category; only the height test is
+// added), so where the column is empty no zone is at the position either
+// and geo is not asked twice. With no zone at any height the limit does
+// not depend on the position, the instant or the exemptions: every probe
+// finds nothing, and DecideFleet then judges only the flight itself (its
+// drone, operation and height) against the fleet rules. That limit is
+// kept and given again while the fleet rules and the flight's ground
+// height are the same.
+type liveHeights struct {
+	column []geo.Hit
+
+	openFleet  *exemptions.Fleet // the rules openLimit was found under; nil: none found
+	openGround float64
+	openLimit  exemptions.HeightLimit
+	openProto  *noflyv1.HeightLimit
+}
+
+// at returns the zones at q appended to dst, as idx.CheckPosition(q, dst)
+// finds them, and the height limit there for flight f (the zero limit and
+// nil without fleet rules). The proto is shared between positions with
+// the same limit: it must not be changed.
+func (lh *liveHeights) at(idx *geo.Index, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet, dst []geo.Hit) ([]geo.Hit, exemptions.HeightLimit, *noflyv1.HeightLimit) {
+	if fl == nil {
+		return idx.CheckPosition(q, dst), exemptions.HeightLimit{}, nil
+	}
+	cq := q
+	cq.Alt = geo.Altitude{}
+	lh.column = idx.CheckPosition(cq, lh.column[:0])
+	probe := func(a geo.Altitude) []geo.Hit {
+		pq := q
+		pq.Alt = a
+		return idx.CheckPosition(pq, nil)
+	}
+	if len(lh.column) == 0 {
+		ground := 0.0
+		if f.Height.Ref != geo.RefUnknown && f.Height.Lower < 0 {
+			ground = f.Height.Lower // HighestCleared starts there
+		}
+		if lh.openFleet != fl || lh.openGround != ground {
+			lh.openLimit = exemptions.HighestCleared(nil, probe, f, snap, fl, q.At)
+			lh.openProto = heightLimitToProto(lh.openLimit, 0)
+			lh.openFleet, lh.openGround = fl, ground
+		}
+		return dst, lh.openLimit, lh.openProto
+	}
+	hits := dst
+	if q.Alt.Ref == geo.RefUnknown {
+		hits = append(hits, lh.column...) // the same query
+	} else {
+		hits = idx.CheckPosition(q, dst)
+	}
+	c := exemptions.HighestCleared(lh.column, probe, f, snap, fl, q.At)
+	return hits, c, heightLimitToProto(c, 0)
+}
+
+// overLimit returns the limit that height alt (metres above its ref) is
+// above, and whether it is above one: c when c limits (neither blocked
+// from the ground nor unlimited) and alt is over its whole metres; where
+// the flight is blocked from the ground, the general ceiling when alt is
+// over it (the zones' ENTER says the rest). A height up to a metre over a
+// limit set by a zone's lower boundary may still be outside the zone: the
+// event then comes that much early.
+func overLimit(c exemptions.HeightLimit, alt geo.Altitude, fl *exemptions.Fleet) (exemptions.HeightLimit, bool) {
+	if alt.Ref == geo.RefUnknown {
+		return c, false
+	}
+	switch c.Kind {
+	case exemptions.CeilingLimited:
+		return c, alt.Ref == c.Ref && alt.Metres > c.Metres
+	case exemptions.CeilingBlocked:
+		if g, what := fl.GeneralCeiling(); g.Ref == alt.Ref && alt.Metres > g.Metres {
+			return exemptions.HeightLimit{Kind: exemptions.CeilingLimited, Metres: math.Floor(g.Metres), Ref: g.Ref, LimitedBy: what}, true
+		}
+	}
+	return c, false
+}

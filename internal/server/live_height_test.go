@@ -1,0 +1,158 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
+	"github.com/nofly-project/nofly/exemptions"
+)
+
+// limitString prints a height limit as "KIND [metres] [zone] (limited by)".
+func limitString(c *noflyv1.HeightLimit) string {
+	if c == nil {
+		return "none"
+	}
+	s := strings.TrimPrefix(c.Kind.String(), "HEIGHT_LIMIT_KIND_")
+	if c.Kind == noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_LIMITED {
+		s += fmt.Sprintf(" %.0f", c.Metres)
+	}
+	if c.ZoneId != "" {
+		s += " " + c.ZoneId
+	}
+	return s + " (" + c.LimitedBy + ")"
+}
+
+// TestMonitorFlightAltitude flies on the spot at the heights given, over
+// fleetZones with the general ceiling of 120 m AGL, and asserts every
+// answer's events and height limit. ALTITUDE comes once when the aircraft
+// goes above the limit, and again only after it came back within one.
+//
+//	       │ T-FROM45 from 45 m (4.76) │  T-GROUND 0–120 m (4.80)  │ open (4.70)
+//	120 m ─┼───────────────────────────┼───────────────────────────┼─ general ceiling
+//	 45 m ─┤▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒│▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒│
+//	  0 m ─┴───────────────────────────┴▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒┴─
+func TestMonitorFlightAltitude(t *testing.T) {
+	type step struct {
+		alt    float64
+		events string
+		limit  string
+	}
+	const general = "LIMITED 120 (the general ceiling, 120 m AGL)"
+	for _, tc := range []struct {
+		name     string
+		lon      float64
+		noHeight bool
+		steps    []step
+	}{
+		{"general ceiling", 4.70, false, []step{
+			{100, "", general},
+			{130, "ALTITUDE  NONE at 130: " + general, general},
+			{140, "", general}, // still above: no second event
+			{110, "", general}, // back within
+			{125, "ALTITUDE  NONE at 125: " + general, general},
+			{120, "", general}, // at the limit is within it
+		}},
+		{"zone above", 4.76, false, []step{
+			{30, "", "LIMITED 44 T-FROM45 (T-FROM45 from 45 m AGL)"},
+			{44.5, "ALTITUDE T-FROM45 BLOCKED at 44.5: LIMITED 44 T-FROM45 (T-FROM45 from 45 m AGL)", "LIMITED 44 T-FROM45 (T-FROM45 from 45 m AGL)"},
+			{50, "ENTER T-FROM45 BLOCKED", "LIMITED 44 T-FROM45 (T-FROM45 from 45 m AGL)"},
+			{20, "EXIT T-FROM45 BLOCKED", "LIMITED 44 T-FROM45 (T-FROM45 from 45 m AGL)"},
+		}},
+		{"blocked from the ground", 4.80, false, []step{
+			{50, "ENTER T-GROUND BLOCKED", "BLOCKED (T-GROUND from the ground)"},
+			// Out of its top, above the general ceiling: still blocked
+			// from the ground, and over the general ceiling.
+			{130, "EXIT T-GROUND BLOCKED; ALTITUDE  NONE at 130: " + general, "BLOCKED (T-GROUND from the ground)"},
+			{100, "ENTER T-GROUND BLOCKED", "BLOCKED (T-GROUND from the ground)"},
+		}},
+		{"no heights", 4.70, true, []step{
+			{0, "", general},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFleetFixture(t, "levels regular confidential\n", exemptions.RegistryEnforced)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			stream, err := f.checks.MonitorFlight(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lf := liveFlightAMS()
+			if tc.noHeight {
+				lf.AltitudeReference = noflyv1.VerticalReference_VERTICAL_REFERENCE_UNSPECIFIED
+			}
+			if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Start{Start: &noflyv1.MonitorFlightStart{Flight: lf}}}); err != nil {
+				t.Fatal(err)
+			}
+			for i, st := range tc.steps {
+				p := telemetry(clock.Add(time.Duration(i)*10*time.Second), 52.31, tc.lon, st.alt)
+				if tc.noHeight {
+					p.AltitudeM = nil
+				}
+				if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Position{Position: p}}); err != nil {
+					t.Fatal(err)
+				}
+				r, err := stream.Recv()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var evs []string
+				for _, e := range r.Events {
+					s := fmt.Sprintf("%s %s %s", strings.TrimPrefix(e.Kind.String(), "FLIGHT_EVENT_KIND_"), e.ZoneId,
+						strings.TrimPrefix(e.Verdict.String(), "ZONE_VERDICT_"))
+					if e.Kind == noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_ALTITUDE {
+						s = fmt.Sprintf("ALTITUDE %s %s at %v: %s", e.ZoneId, strings.TrimPrefix(e.Verdict.String(), "ZONE_VERDICT_"),
+							e.GetAltitudeM(), limitString(e.HeightLimit))
+						if r.HeightLimit.GetKind() == noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_LIMITED && !proto.Equal(e.HeightLimit, r.HeightLimit) {
+							t.Errorf("step %d: the event's limit %v is not the answer's %v", i, e.HeightLimit, r.HeightLimit)
+						}
+					}
+					evs = append(evs, strings.ReplaceAll(s, "UNSPECIFIED", "NONE"))
+				}
+				if got := strings.Join(evs, "; "); got != st.events {
+					t.Errorf("step %d at %v m: events %q, want %q", i, st.alt, got, st.events)
+				}
+				if got := limitString(r.HeightLimit); got != st.limit {
+					t.Errorf("step %d at %v m: limit %q, want %q", i, st.alt, got, st.limit)
+				}
+			}
+			stream.CloseSend()
+			if _, err := stream.Recv(); err != io.EOF {
+				t.Errorf("after CloseSend: %v", err)
+			}
+		})
+	}
+}
+
+// TestCheckPositionsHeightLimit: every answer of a batch carries the
+// height limit CheckPosition gives at that position.
+func TestCheckPositionsHeightLimit(t *testing.T) {
+	f := newFleetFixture(t, "levels regular confidential\n", exemptions.RegistryEnforced)
+	ctx := context.Background()
+	var ps []*noflyv1.TelemetryPosition
+	for i, lon := range []float64{4.70, 4.76, 4.80, 4.70, 4.76} {
+		ps = append(ps, telemetry(clock.Add(time.Duration(i)*time.Second), 52.31, lon, 30))
+	}
+	resp, err := f.checks.CheckPositions(ctx, &noflyv1.CheckPositionsRequest{Flight: liveFlightAMS(), Positions: ps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ps {
+		one, err := f.checks.CheckPosition(ctx, &noflyv1.CheckPositionRequest{
+			Position: &noflyv1.Position{Latitude: p.Latitude, Longitude: p.Longitude}, Altitude: alt(*p.AltitudeM),
+			At: p.At, Operator: &noflyv1.Operator{Unit: "AMS", PilotId: "P1"}, Purpose: noflyv1.Purpose_PURPOSE_FORENSIC})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := resp.Answers[i].HeightLimit, one.HeightLimit; !proto.Equal(got, want) || want == nil {
+			t.Errorf("position %d: limit %v, CheckPosition's %v", i, got, want)
+		}
+	}
+}
