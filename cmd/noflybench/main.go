@@ -110,6 +110,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.StringVar(&points, "points", "", "`file` of positions, \"lon lat\" per line (required for position)")
 	fset.StringVar(&routes, "routes", "", "GeoJSON `file` of LineStrings; each route checked is the first -waypoints of one (required for route)")
 	fset.IntVar(&waypoints, "waypoints", 20, "waypoints per route")
+	fset.IntVar(&c.Window, "window", loadbench.DefaultWindow, "positions each stream may have unanswered (mode stream, closed loop)")
 	fset.IntVar(&c.Batch, "batch", 1000, "positions per CheckPositions call (mode batch), at most 10000")
 	fset.IntVar(&nRoutes, "nroutes", 5000, "routes to cycle through")
 	fset.Float64Var(&c.BufferM, "buffer", 50, "route buffer, metres")

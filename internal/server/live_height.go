@@ -13,11 +13,10 @@ import (
 // (exemptions.HighestCleared, as CheckPosition answers it). Only its
 // owner's goroutine uses it.
 //
-// It first asks geo for the zones at every height of the position (the
-// column HighestCleared needs). Those at the flight's height are a subset
-// of them (the same point, instant and category; only the height test is
-// added), so where the column is empty no zone is at the position either
-// and geo is not asked twice. With no zone at any height the limit does
+// It asks geo once for the zones at every height of the position (the
+// column HighestCleared needs); those at the flight's height, and at each
+// height HighestCleared probes, are the column's whose heights hold it
+// (geo.Index.AtHeight, exactly what CheckPosition finds there). With no zone at any height the limit does
 // not depend on the position, the instant or the exemptions: every probe
 // finds nothing, and DecideFleet then judges only the flight itself (its
 // drone, operation and height) against the fleet rules. That limit is
@@ -46,7 +45,7 @@ func (lh *liveHeights) at(idx *geo.Index, q geo.PositionQuery, f exemptions.Flig
 	probe := func(a geo.Altitude) []geo.Hit {
 		pq := q
 		pq.Alt = a
-		return idx.CheckPosition(pq, nil)
+		return idx.AtHeight(lh.column, pq, nil)
 	}
 	if len(lh.column) == 0 {
 		ground := 0.0
@@ -60,12 +59,7 @@ func (lh *liveHeights) at(idx *geo.Index, q geo.PositionQuery, f exemptions.Flig
 		}
 		return dst, lh.openLimit, lh.openProto
 	}
-	hits := dst
-	if q.Alt.Ref == geo.RefUnknown {
-		hits = append(hits, lh.column...) // the same query
-	} else {
-		hits = idx.CheckPosition(q, dst)
-	}
+	hits := idx.AtHeight(lh.column, q, dst)
 	c := exemptions.HighestCleared(lh.column, probe, f, snap, fl, q.At)
 	return hits, c, heightLimitToProto(c, 0)
 }
