@@ -398,6 +398,7 @@ type monitor struct {
 
 	inside      map[string]inZone
 	approaching map[string]bool   // zones an APPROACH was sent for, until the track no longer meets them
+	corridor    *geo.Corridor     // the volumes the look-ahead is answered from while its track stays in their box
 	expiring    map[string]string // zone → exemption an EXPIRING was sent for
 	recorded    []string          // exemptions whose use the audit log holds for the current stay
 	hits        []geo.Hit
@@ -632,6 +633,10 @@ func zoneEvent(kind noflyv1.FlightEventKind, z inZone) *noflyv1.FlightEvent {
 		Restriction: restrictionToProto[z.zone.Restriction], Verdict: z.verdict, ExemptionId: exID(z.ex)}
 }
 
+// corridorMargin is the least margin, in metres, of the box whose
+// volumes answer the look-ahead (geo.Corridor).
+const corridorMargin = 50
+
 // minMoving is the speed, in m/s, below which an aircraft is taken to
 // hover: no track to look along.
 const minMoving = 0.5
@@ -676,8 +681,15 @@ func (m *monitor) approaches(ctx context.Context, prev *livePosition, inside map
 	} else {
 		end = end.Add(DefaultLookAhead)
 	}
-	found, err := m.set.idx.Approaches(geo.ApproachQuery{From: p.q.Point, To: to, Alt: p.q.Alt,
-		Window: geo.TimeWindow{Start: p.q.At, End: end}, Category: p.q.Category, Stop: ctx.Err})
+	aq := geo.ApproachQuery{From: p.q.Point, To: to, Alt: p.q.Alt,
+		Window: geo.TimeWindow{Start: p.q.At, End: end}, Category: p.q.Category, Stop: ctx.Err}
+	if !m.corridor.Holds(m.set.idx, aq) {
+		// The volumes near the track and as far again beyond: the next
+		// positions' look-aheads are mostly in that box, and are answered
+		// from its volumes, exactly as a search of the index would.
+		m.corridor = m.set.idx.Corridor(p.q.Point, track, 2*dist, max(dist/4, corridorMargin))
+	}
+	found, err := m.corridor.Approaches(aq)
 	if err != nil {
 		return nil, err
 	}
