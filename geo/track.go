@@ -193,8 +193,12 @@ func (c *Corridor) Volumes() int { return len(c.vols) }
 
 // Approaches answers as Index.Approaches, for a q that c Holds.
 func (c *Corridor) Approaches(q ApproachQuery) ([]Approach, error) {
-	if c.vols == nil {
-		c.vols = []int32{} // none near: nothing to measure, but not a search
+	if len(c.vols) == 0 {
+		// No zone near: what the index would answer, without building
+		// the answer.
+		rq := RouteQuery{Waypoints: []Waypoint{{Point: q.From, Alt: q.Alt.Metres}, {Point: q.To, Alt: q.Alt.Metres}},
+			AltRef: q.Alt.Ref, Window: q.Window, Category: q.Category}
+		return nil, rq.Validate()
 	}
 	return c.ix.approaches(q, c.vols)
 }

@@ -397,6 +397,7 @@ type monitor struct {
 	sentZS *zoneSet // the zone set last named in an answer
 
 	inside      map[string]inZone
+	spare       map[string]inZone // the one before inside, to be cleared and used again
 	approaching map[string]bool   // zones an APPROACH was sent for, until the track no longer meets them
 	corridor    *geo.Corridor     // the volumes the look-ahead is answered from while its track stays in their box
 	expiring    map[string]string // zone → exemption an EXPIRING was sent for
@@ -516,7 +517,11 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		}
 	}
 
-	now := map[string]inZone{}
+	now := m.spare // the map of two positions ago, reused
+	if now == nil {
+		now = map[string]inZone{}
+	}
+	clear(now)
 	for _, c := range r.Conflicts {
 		z := inZone{zone: c.Hit.Zone, verdict: noflyv1.ZoneVerdict_ZONE_VERDICT_BLOCKED}
 		if c.By != nil {
@@ -577,7 +582,7 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 			delete(m.expiring, id)
 		}
 	}
-	m.inside = now
+	m.inside, m.spare = now, m.inside
 	if lookAhead {
 		ahead, err := m.approaches(ctx, prev, now)
 		if err != nil {

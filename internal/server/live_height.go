@@ -45,7 +45,7 @@ func (lh *liveHeights) at(idx *geo.Index, q geo.PositionQuery, f exemptions.Flig
 	probe := func(a geo.Altitude) []geo.Hit {
 		pq := q
 		pq.Alt = a
-		return idx.AtHeight(lh.column, pq, nil)
+		return idx.AtHeight(lh.column, pq, make([]geo.Hit, 0, len(lh.column)))
 	}
 	if len(lh.column) == 0 {
 		ground := 0.0
