@@ -489,7 +489,9 @@ func (m *monitor) recheck(ctx context.Context) (*noflyv1.MonitorFlightResponse, 
 // evaluate decides the last position on the current zones and exemptions
 // and returns the answer with the events since the previous one. prev is
 // the position before it (for the velocity when the position has none).
-func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason noflyv1.MonitorReason, lookAhead bool) (*noflyv1.MonitorFlightResponse, error) {
+// Unless newest, the position is answered with a newer one: it does not
+// look ahead, and the answer holds only its events.
+func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason noflyv1.MonitorReason, newest bool) (*noflyv1.MonitorFlightResponse, error) {
 	s, p := m.s, m.last
 	m.set = s.current()
 	if s.exCache != nil {
@@ -583,7 +585,7 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		}
 	}
 	m.inside, m.spare = now, m.inside
-	if lookAhead {
+	if newest {
 		ahead, err := m.approaches(ctx, prev, now)
 		if err != nil {
 			return nil, err
@@ -601,8 +603,11 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 				"drone", m.lf.f.Drone, "lat", p.q.Point[1], "lon", p.q.Point[0], "at", at)
 		}
 	}
-	resp := &noflyv1.MonitorFlightResponse{Reason: reason, At: timestamppb.New(at), Verdict: verdictToProto(r.Verdict), Events: events,
-		HeightLimit: m.limit}
+	resp := &noflyv1.MonitorFlightResponse{Events: events}
+	if !newest {
+		return resp, nil // a position answered with a newer one: its events only
+	}
+	resp.Reason, resp.At, resp.Verdict, resp.HeightLimit = reason, timestamppb.New(at), verdictToProto(r.Verdict), m.limit
 	if s.exCache != nil {
 		asOf := s.exCache.AsOf()
 		resp.ExemptionsAsOf, resp.ExemptionsStale = timeToProto(asOf), exemptionsStale(asOf, s.stamp())

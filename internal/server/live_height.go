@@ -29,6 +29,9 @@ type liveHeights struct {
 	openGround float64
 	openLimit  exemptions.HeightLimit
 	openProto  *noflyv1.HeightLimit
+
+	last      exemptions.HeightLimit // the last limit found where zones are, and its proto
+	lastProto *noflyv1.HeightLimit
 }
 
 // at returns the zones at q appended to dst, as idx.CheckPosition(q, dst)
@@ -61,7 +64,10 @@ func (lh *liveHeights) at(idx *geo.Index, q geo.PositionQuery, f exemptions.Flig
 	}
 	hits := idx.AtHeight(lh.column, q, dst)
 	c := exemptions.HighestCleared(lh.column, probe, f, snap, fl, q.At)
-	return hits, c, heightLimitToProto(c, 0)
+	if lh.lastProto == nil || c != lh.last {
+		lh.last, lh.lastProto = c, heightLimitToProto(c, 0)
+	}
+	return hits, c, lh.lastProto
 }
 
 // overLimit returns the limit that height alt (metres above its ref) is

@@ -156,3 +156,57 @@ func TestCheckPositionsHeightLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorFlightSkippedEnter: one position of hundreds sent at once is
+// in a blocking zone, the ones around it are not. However the server
+// groups the answers, the ENTER and EXIT of that position are in them,
+// once, at its instant.
+func TestMonitorFlightSkippedEnter(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := f.client.MonitorFlight(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Start{Start: &noflyv1.MonitorFlightStart{Flight: liveFlightAMS()}}}); err != nil {
+		t.Fatal(err)
+	}
+	const n, in = 600, 450
+	for i := range n {
+		lon := 3.5 + float64(i)*1e-4 // west of T-PROHIB (4.0 to 4.1), 7 m apart
+		if i == in {
+			lon = 4.05
+		}
+		p := telemetry(clock.Add(time.Duration(i)*100*time.Millisecond), 52.05, lon, 50)
+		if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Position{Position: p}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream.CloseSend()
+	var got []string
+	var answered, skipped int64
+	for {
+		r, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		answered++
+		skipped += r.SkippedPositions
+		for _, e := range r.Events {
+			got = append(got, fmt.Sprintf("%s %s %s %v", strings.TrimPrefix(e.Kind.String(), "FLIGHT_EVENT_KIND_"), e.ZoneId,
+				strings.TrimPrefix(e.Verdict.String(), "ZONE_VERDICT_"), e.At.AsTime().Sub(clock)))
+		}
+	}
+	if answered+skipped != n {
+		t.Errorf("%d answered + %d skipped, want %d", answered, skipped, n)
+	}
+	want := "ENTER T-PROHIB BLOCKED 45s; EXIT T-PROHIB BLOCKED 45.1s"
+	if strings.Join(got, "; ") != want {
+		t.Errorf("events %q, want %q", strings.Join(got, "; "), want)
+	}
+	t.Logf("%d answers for %d positions", answered, n)
+}
