@@ -32,6 +32,15 @@ type liveHeights struct {
 
 	last      exemptions.HeightLimit // the last limit found where zones are, and its proto
 	lastProto *noflyv1.HeightLimit
+
+	// The column last found, when last answers any position with the
+	// same column (keepColumn), and what it was found under.
+	colOK     bool
+	col       []colKey
+	colIdx    *geo.Index
+	colSnap   *exemptions.Snapshot
+	colFleet  *exemptions.Fleet
+	colGround float64
 }
 
 // at returns the zones at q appended to dst, as idx.CheckPosition(q, dst)
@@ -63,11 +72,63 @@ func (lh *liveHeights) at(idx *geo.Index, q geo.PositionQuery, f exemptions.Flig
 		return dst, lh.openLimit, lh.openProto
 	}
 	hits := idx.AtHeight(lh.column, q, dst)
+	ground := 0.0
+	if f.Height.Ref != geo.RefUnknown && f.Height.Lower < 0 {
+		ground = f.Height.Lower
+	}
+	if lh.sameColumn(idx, snap, fl, ground) {
+		return hits, lh.last, lh.lastProto
+	}
 	c := exemptions.HighestCleared(lh.column, probe, f, snap, fl, q.At)
 	if lh.lastProto == nil || c != lh.last {
 		lh.last, lh.lastProto = c, heightLimitToProto(c, 0)
 	}
+	lh.keepColumn(idx, snap, fl, ground, f.Unit)
 	return hits, c, lh.lastProto
+}
+
+// colKey is what a column hit contributes to the height limit when no
+// exemption can cover its zone.
+type colKey struct {
+	zone    *geo.Zone
+	band    geo.Band
+	caveats geo.Caveat
+}
+
+// keepColumn keeps the column the last limit was found for, when the
+// limit depends on nothing else that changes between positions: every
+// zone of it has one volume (so the zones at each height are the column's
+// whose heights hold it, wherever in the zone the aircraft is) and no
+// exemption of the flight's unit names or may select a blocking one (so
+// neither the instant, through the exemptions' validity, nor the hits'
+// times count). The flight itself, but for its position and height, is
+// the same at every position of a stream or batch.
+func (lh *liveHeights) keepColumn(idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet, ground float64, unit string) {
+	lh.colOK = false
+	lh.col = lh.col[:0]
+	for i := range lh.column {
+		h := &lh.column[i]
+		if len(h.Zone.Volumes) != 1 || snap != nil && h.Blocking() && len(snap.Candidates(unit, h.Zone)) > 0 {
+			return
+		}
+		lh.col = append(lh.col, colKey{h.Zone, h.Band, h.Caveats})
+	}
+	lh.colOK, lh.colIdx, lh.colSnap, lh.colFleet, lh.colGround = true, idx, snap, fl, ground
+}
+
+// sameColumn reports whether the kept column's limit answers the column
+// just found.
+func (lh *liveHeights) sameColumn(idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet, ground float64) bool {
+	if !lh.colOK || lh.colIdx != idx || lh.colSnap != snap || lh.colFleet != fl || lh.colGround != ground || len(lh.col) != len(lh.column) {
+		return false
+	}
+	for i := range lh.column {
+		h := &lh.column[i]
+		if k := lh.col[i]; k.zone != h.Zone || k.band != h.Band || k.caveats != h.Caveats {
+			return false
+		}
+	}
+	return true
 }
 
 // overLimit returns the limit that height alt (metres above its ref) is

@@ -210,3 +210,48 @@ func TestMonitorFlightSkippedEnter(t *testing.T) {
 	}
 	t.Logf("%d answers for %d positions", answered, n)
 }
+
+// TestCheckPositionsHeightLimitAlongATrack: along a track through
+// T-PROHIB at changing heights, across the end of an exemption for it,
+// every batch answer's height limit is the one CheckPosition gives, for a
+// unit holding the exemption and for one holding none (whose limits the
+// batch may keep from one position to the next).
+func TestCheckPositionsHeightLimitAlongATrack(t *testing.T) {
+	f := newAuFleetFixture(t, nil, &FleetConfig{Registry: exemptions.RegistryEnforced, Ceiling: exemptions.DefaultCeiling})
+	f.create(t, record()) // AMS, T-PROHIB up to 60 m AGL, until clock+3h
+	ctx := context.Background()
+	for _, unit := range []string{"AMS", "XYZ"} {
+		t.Run(unit, func(t *testing.T) {
+			lf := liveFlightAMS()
+			lf.Operator.Unit = unit
+			var ps []*noflyv1.TelemetryPosition
+			for i := range 200 {
+				// 3.99 to 4.11 and back into it; 0 to 147 m; the
+				// exemption ends at position 180.
+				lon := 3.99 + float64(i%150)*0.0008
+				ps = append(ps, telemetry(clock.Add(time.Duration(i)*time.Minute), 52.05, lon, float64(i*7%150)))
+			}
+			resp, err := f.checks.CheckPositions(ctx, &noflyv1.CheckPositionsRequest{Flight: lf, Positions: ps})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[string]int{}
+			for i, p := range ps {
+				one, err := f.checks.CheckPosition(ctx, &noflyv1.CheckPositionRequest{
+					Position: &noflyv1.Position{Latitude: p.Latitude, Longitude: p.Longitude}, Altitude: alt(*p.AltitudeM),
+					At: p.At, Operator: lf.Operator, Purpose: lf.Purpose})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := resp.Answers[i].HeightLimit, one.HeightLimit; !proto.Equal(got, want) || want == nil {
+					t.Fatalf("position %d: limit %v, CheckPosition's %v", i, got, want)
+				}
+				kinds[limitString(one.HeightLimit)]++
+			}
+			t.Log(kinds)
+			if len(kinds) < 2 {
+				t.Errorf("limits %v: the track should meet more than one", kinds)
+			}
+		})
+	}
+}
