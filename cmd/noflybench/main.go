@@ -103,7 +103,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.StringVar(&c.Addr, "addr", "127.0.0.1:7600", "noflyd `address` (host:port)")
 	fset.StringVar(&modes, "modes", "health,position,route", "comma-separated `modes` run in turn: health, position, basic (CheckPosition, BASIC view), route, batch (CheckPositions), stream (MonitorFlight); the others are compared with health")
 	fset.IntVar(&c.Conns, "c", 4, "gRPC connections")
-	fset.IntVar(&c.InFlight, "inflight", 8, "calls in flight per connection (closed loop), or senders per connection (open loop)")
+	fset.IntVar(&c.InFlight, "inflight", 8, "calls in flight per connection (closed loop), or senders per connection (open loop); streams per connection in mode stream")
 	fset.DurationVar(&c.Duration, "d", 10*time.Second, "measured `duration` of each mode")
 	fset.DurationVar(&c.Warmup, "warmup", time.Second, "unmeasured warm-up before each mode")
 	fset.Float64Var(&c.Rate, "rate", 0, "open loop: calls per `second` over all connections; 0: closed loop, as fast as answered")
