@@ -45,7 +45,8 @@ var monitorDesc = &grpc.StreamDesc{StreamName: "MonitorFlight", ServerStreams: t
 // when it was sent (closed loop) or due (open loop) until the answer that
 // covers it: an answer answers its newest position and skipped_positions
 // before it, in order. Positions due before start (the warm-up) or from
-// end are not counted.
+// end are not counted. As in openLoop, a sender that was free waits for
+// the due time and times the position from its send.
 func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, end time.Time) {
 	ctx, cancel := context.WithCancel(c.runCtx)
 	defer cancel()
@@ -126,7 +127,12 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 				break
 			}
 			if d := time.Until(due); d > 0 {
+				// Free: as openLoop, the timer's lateness in waking this
+				// process is the client's, not the server's; timed from
+				// the send. A sender still in its last send at the due
+				// time (the server not reading) is timed from it.
 				time.Sleep(d)
+				due = time.Now()
 			}
 		} else {
 			select {
