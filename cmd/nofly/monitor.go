@@ -503,6 +503,8 @@ func (m *monitorRun) print(resp *noflyv1.MonitorFlightResponse) error {
 		}
 	case noflyv1.MonitorReason_MONITOR_REASON_EXEMPTIONS_CHANGED:
 		fmt.Fprintf(w, "%s  exemptions changed:\n", when)
+	case noflyv1.MonitorReason_MONITOR_REASON_TIME:
+		fmt.Fprintf(w, "%s  no new position; the last one judged again at the server's clock:\n", when)
 	}
 	for _, ev := range resp.Events {
 		when := when

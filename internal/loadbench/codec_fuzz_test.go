@@ -15,7 +15,7 @@ func FuzzStreamAnswer(f *testing.F) {
 	for _, r := range []*noflyv1.MonitorFlightResponse{
 		{},
 		{Reason: noflyv1.MonitorReason_MONITOR_REASON_POSITION, Verdict: noflyv1.Verdict_VERDICT_DENIED, SkippedPositions: 41,
-			Events: []*noflyv1.FlightEvent{{Kind: noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_ENTER, ZoneId: "Z1"}},
+			Events:      []*noflyv1.FlightEvent{{Kind: noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_ENTER, ZoneId: "Z1"}},
 			HeightLimit: &noflyv1.HeightLimit{Metres: 120, LimitedBy: "the general ceiling"}},
 		{Reason: noflyv1.MonitorReason_MONITOR_REASON_ZONES_RELOADED, ZoneSet: &noflyv1.ZoneSetInfo{Version: "v"}},
 	} {

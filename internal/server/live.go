@@ -476,8 +476,22 @@ func (m *monitor) recheck(ctx context.Context) (*noflyv1.MonitorFlightResponse, 
 	switch {
 	case m.s.current() != m.set:
 		reason = noflyv1.MonitorReason_MONITOR_REASON_ZONES_RELOADED
-	case m.s.exCache == nil || m.s.exCache.Snapshot() == m.snap:
-		return nil, nil
+	case m.s.exCache != nil && m.s.exCache.Snapshot() != m.snap:
+	default:
+		// Time alone: with no position for a while, the aircraft is taken
+		// to be where it last was, now. Only for a flight that is live (a
+		// recorded track replayed at its own times is not judged at the
+		// server's clock).
+		now := m.s.stamp()
+		if idle := now.Sub(m.last.q.At); idle <= MonitorRecheck || idle > monitorIdleFor {
+			return nil, nil
+		}
+		last := m.last
+		p := *last
+		p.q.At = now
+		m.last = &p
+		defer func() { m.last = last }() // the next position's velocity is from the one reported
+		reason = noflyv1.MonitorReason_MONITOR_REASON_TIME
 	}
 	resp, err := m.evaluate(ctx, nil, reason, true)
 	if err != nil || len(resp.Events) == 0 {
@@ -485,6 +499,10 @@ func (m *monitor) recheck(ctx context.Context) (*noflyv1.MonitorFlightResponse, 
 	}
 	return resp, nil
 }
+
+// monitorIdleFor is how long after the last position's instant a stream
+// still judges it again as time passes (MONITOR_REASON_TIME).
+const monitorIdleFor = 10 * time.Minute
 
 // evaluate decides the last position on the current zones and exemptions
 // and returns the answer with the events since the previous one. prev is
@@ -585,7 +603,7 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		}
 	}
 	m.inside, m.spare = now, m.inside
-	if newest {
+	if newest && reason != noflyv1.MonitorReason_MONITOR_REASON_TIME { // no look-ahead from where it was
 		ahead, err := m.approaches(ctx, prev, now)
 		if err != nil {
 			return nil, err

@@ -4,14 +4,23 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
+	"github.com/nofly-project/nofly/geo"
 )
 
 // limitString prints a height limit as "KIND [metres] [zone] (limited by)".
@@ -252,6 +261,106 @@ func TestCheckPositionsHeightLimitAlongATrack(t *testing.T) {
 			if len(kinds) < 2 {
 				t.Errorf("limits %v: the track should meet more than one", kinds)
 			}
+		})
+	}
+}
+
+// TestMonitorFlightTimePasses: an aircraft in a zone under an exemption
+// sends no more positions; when the server's clock passes the exemption's
+// end the stream says so (CHANGED, reason TIME) without a position. A
+// stream whose last position is long past is not judged at the clock.
+func TestMonitorFlightTimePasses(t *testing.T) {
+	zones := readZones(t, testZones)
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	var now atomic.Int64
+	now.Store(clock.UnixNano())
+	srv, err := New(context.Background(), Config{
+		Load:       func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log:        slog.New(slog.DiscardHandler),
+		Now:        func() time.Time { return time.Unix(0, now.Load()).UTC() },
+		Exemptions: store,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	g := srv.NewGRPCServer()
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ex, err := noflyv1.NewExemptionServiceClient(conn).CreateExemption(context.Background(), &noflyv1.CreateExemptionRequest{Exemption: record()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ex.GetExemption().GetId()
+
+	for _, tc := range []struct {
+		name  string
+		at    time.Time // of the position
+		clock time.Time // the server's, after it
+		want  string    // events of the next answer; "" none within 2.5 s
+	}{
+		{"the exemption ends", clock.Add(3*time.Hour - 10*time.Second), clock.Add(3*time.Hour + 5*time.Second), "TIME CHANGED T-PROHIB BLOCKED 3h0m5s"},
+		{"a replay of long ago", clock.Add(3*time.Hour - 10*time.Second), clock.Add(4 * time.Hour), ""},
+		{"still valid", clock.Add(2 * time.Hour), clock.Add(2*time.Hour + 5*time.Second), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now.Store(tc.at.UnixNano())
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			stream, err := noflyv1.NewGeofenceServiceClient(conn).MonitorFlight(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Start{Start: &noflyv1.MonitorFlightStart{Flight: liveFlightAMS()}}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Position{Position: telemetry(tc.at, 52.05, 4.05, 50)}}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := stream.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(eventsString(r), "ENTER T-PROHIB EXEMPTED "+id) {
+				t.Fatalf("first answer: %s", eventsString(r))
+			}
+			now.Store(tc.clock.UnixNano())
+			got := make(chan string, 1)
+			go func() {
+				r, err := stream.Recv()
+				if err != nil {
+					got <- err.Error()
+					return
+				}
+				var evs []string
+				for _, e := range r.Events {
+					evs = append(evs, fmt.Sprintf("%s %s %s %v", strings.TrimPrefix(e.Kind.String(), "FLIGHT_EVENT_KIND_"), e.ZoneId,
+						strings.TrimPrefix(e.Verdict.String(), "ZONE_VERDICT_"), e.At.AsTime().Sub(clock)))
+				}
+				got <- strings.TrimPrefix(r.Reason.String(), "MONITOR_REASON_") + " " + strings.Join(evs, "; ")
+			}()
+			select {
+			case g := <-got:
+				if g != tc.want {
+					t.Errorf("got %q, want %q", g, tc.want)
+				}
+			case <-time.After(2500 * time.Millisecond):
+				if tc.want != "" {
+					t.Errorf("no answer within 2.5 s, want %q", tc.want)
+				}
+			}
+			cancel()
 		})
 	}
 }

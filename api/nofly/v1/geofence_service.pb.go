@@ -346,6 +346,11 @@ const (
 	// The exemptions changed and the flight's status changed at its last
 	// position.
 	MonitorReason_MONITOR_REASON_EXEMPTIONS_CHANGED MonitorReason = 3
+	// No position came for more than a second (and the last is at most 10
+	// minutes old): the last position, judged again at the server's clock,
+	// changed the flight's status (an exemption ended, a zone's active time
+	// began or ended). The answer's instant is the server's.
+	MonitorReason_MONITOR_REASON_TIME MonitorReason = 4
 )
 
 // Enum value maps for MonitorReason.
@@ -355,12 +360,14 @@ var (
 		1: "MONITOR_REASON_POSITION",
 		2: "MONITOR_REASON_ZONES_RELOADED",
 		3: "MONITOR_REASON_EXEMPTIONS_CHANGED",
+		4: "MONITOR_REASON_TIME",
 	}
 	MonitorReason_value = map[string]int32{
 		"MONITOR_REASON_UNSPECIFIED":        0,
 		"MONITOR_REASON_POSITION":           1,
 		"MONITOR_REASON_ZONES_RELOADED":     2,
 		"MONITOR_REASON_EXEMPTIONS_CHANGED": 3,
+		"MONITOR_REASON_TIME":               4,
 	}
 )
 
@@ -2919,12 +2926,13 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\x18ZONE_VERDICT_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ZONE_VERDICT_BLOCKED\x10\x01\x12\x19\n" +
 	"\x15ZONE_VERDICT_EXEMPTED\x10\x02\x12\x19\n" +
-	"\x15ZONE_VERDICT_ADVISORY\x10\x03*\x96\x01\n" +
+	"\x15ZONE_VERDICT_ADVISORY\x10\x03*\xaf\x01\n" +
 	"\rMonitorReason\x12\x1e\n" +
 	"\x1aMONITOR_REASON_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17MONITOR_REASON_POSITION\x10\x01\x12!\n" +
 	"\x1dMONITOR_REASON_ZONES_RELOADED\x10\x02\x12%\n" +
-	"!MONITOR_REASON_EXEMPTIONS_CHANGED\x10\x032\xec\x03\n" +
+	"!MONITOR_REASON_EXEMPTIONS_CHANGED\x10\x03\x12\x17\n" +
+	"\x13MONITOR_REASON_TIME\x10\x042\xec\x03\n" +
 	"\x0fGeofenceService\x12P\n" +
 	"\rCheckPosition\x12\x1e.nofly.v1.CheckPositionRequest\x1a\x1f.nofly.v1.CheckPositionResponse\x12V\n" +
 	"\x0fCheckFlightPlan\x12 .nofly.v1.CheckFlightPlanRequest\x1a!.nofly.v1.CheckFlightPlanResponse\x12D\n" +
