@@ -188,9 +188,6 @@ func (c *Corridor) Holds(ix *Index, q ApproachQuery) bool {
 	return c.box.Contains(s.q.Min) && c.box.Contains(s.q.Max)
 }
 
-// Volumes is the number of volumes c holds.
-func (c *Corridor) Volumes() int { return len(c.vols) }
-
 // Approaches answers as Index.Approaches, for a q that c Holds.
 func (c *Corridor) Approaches(q ApproachQuery) ([]Approach, error) {
 	if len(c.vols) == 0 {
