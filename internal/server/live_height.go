@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"slices"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
@@ -16,12 +17,12 @@ import (
 // It asks geo once for the zones at every height of the position (the
 // column HighestCleared needs); those at the flight's height, and at each
 // height HighestCleared probes, are the column's whose heights hold it
-// (geo.Index.AtHeight, exactly what CheckPosition finds there). With no zone at any height the limit does
-// not depend on the position, the instant or the exemptions: every probe
-// finds nothing, and DecideFleet then judges only the flight itself (its
-// drone, operation and height) against the fleet rules. That limit is
-// kept and given again while the fleet rules and the flight's ground
-// height are the same.
+// (geo.Index.AtHeight, exactly what CheckPosition finds there). With no
+// blocking zone at any height the limit does not depend on the position,
+// the instant or the exemptions: no probe finds a conflict, and
+// DecideFleet then judges only the flight itself (its drone, operation
+// and height) against the fleet rules. That limit is kept and given again
+// while the fleet rules and the flight's ground height are the same.
 type liveHeights struct {
 	column []geo.Hit
 
@@ -59,22 +60,21 @@ func (lh *liveHeights) at(idx *geo.Index, q geo.PositionQuery, f exemptions.Flig
 		pq.Alt = a
 		return idx.AtHeight(lh.column, pq, make([]geo.Hit, 0, len(lh.column)))
 	}
-	if len(lh.column) == 0 {
-		ground := 0.0
-		if f.Height.Ref != geo.RefUnknown && f.Height.Lower < 0 {
-			ground = f.Height.Lower // HighestCleared starts there
-		}
-		if lh.openFleet != fl || lh.openGround != ground {
-			lh.openLimit = exemptions.HighestCleared(nil, probe, f, snap, fl, q.At)
-			lh.openProto = heightLimitToProto(lh.openLimit, 0)
-			lh.openFleet, lh.openGround = fl, ground
-		}
-		return dst, lh.openLimit, lh.openProto
-	}
 	hits := idx.AtHeight(lh.column, q, dst)
 	ground := 0.0
 	if f.Height.Ref != geo.RefUnknown && f.Height.Lower < 0 {
-		ground = f.Height.Lower
+		ground = f.Height.Lower // HighestCleared starts there
+	}
+	if !slices.ContainsFunc(lh.column, func(h geo.Hit) bool { return h.Blocking() }) {
+		// No blocking zone at any height: the limit is the one where no
+		// zone is (zones that only inform set no height and decide
+		// nothing).
+		if lh.openFleet != fl || lh.openGround != ground {
+			lh.openLimit = exemptions.HighestCleared(lh.column, probe, f, snap, fl, q.At)
+			lh.openProto = heightLimitToProto(lh.openLimit, 0)
+			lh.openFleet, lh.openGround = fl, ground
+		}
+		return hits, lh.openLimit, lh.openProto
 	}
 	if lh.sameColumn(idx, snap, fl, ground) {
 		return hits, lh.last, lh.lastProto

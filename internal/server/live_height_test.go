@@ -235,10 +235,13 @@ func TestCheckPositionsHeightLimitAlongATrack(t *testing.T) {
 			lf.Operator.Unit = unit
 			var ps []*noflyv1.TelemetryPosition
 			for i := range 200 {
-				// 3.99 to 4.11 and back into it; 0 to 147 m; the
-				// exemption ends at position 180.
-				lon := 3.99 + float64(i%150)*0.0008
-				ps = append(ps, telemetry(clock.Add(time.Duration(i)*time.Minute), 52.05, lon, float64(i*7%150)))
+				// 3.99 to 4.11 and back into it, then into T-COND;
+				// 0 to 147 m; the exemption ends at position 180.
+				lat, lon := 52.05, 3.99+float64(i%150)*0.0008
+				if i >= 190 {
+					lat, lon = 52.0, 5.0 // T-COND, advisory
+				}
+				ps = append(ps, telemetry(clock.Add(time.Duration(i)*time.Minute), lat, lon, float64(i*7%150)))
 			}
 			resp, err := f.checks.CheckPositions(ctx, &noflyv1.CheckPositionsRequest{Flight: lf, Positions: ps})
 			if err != nil {
