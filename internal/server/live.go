@@ -280,7 +280,8 @@ func (s *Server) reloadExemptions(ctx context.Context) error  { return s.exCache
 // queue stops the receiving (gRPC flow control then holds the client
 // back): nothing is dropped. Every MonitorRecheck the handler also looks
 // whether the zones or the exemptions changed, and if so checks the last
-// position again.
+// position again; or, when a live flight has not reported for a while,
+// checks it again at the server's clock (recheck).
 func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
