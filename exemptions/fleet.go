@@ -63,6 +63,16 @@ func (fl *Fleet) policy() *fleet.Policy {
 	return fl.Policy
 }
 
+// GeneralCeiling returns the general ceiling in force (a zero Ref: none)
+// and what sets it, as DecideFleet applies it.
+func (fl *Fleet) GeneralCeiling() (geo.Altitude, string) {
+	c, byPolicy := fl.ceilingAlt()
+	if c.Ref == geo.RefUnknown {
+		return c, ""
+	}
+	return c, fl.ceilingWhat(c, byPolicy)
+}
+
 // ceilingAlt returns the general ceiling in force, and whether the policy
 // sets it.
 func (fl *Fleet) ceilingAlt() (c geo.Altitude, byPolicy bool) {

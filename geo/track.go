@@ -69,19 +69,43 @@ type Approach struct {
 // known). Where the exact entry cannot be found (a hit CheckRoute's outward
 // rounding let in, touching the boundary only) Entry is the distance to
 // the track's closest approach to the shape, never beyond the track's end.
-func (ix *Index) Approaches(q ApproachQuery) ([]Approach, error) {
-	hits, err := ix.CheckRoute(RouteQuery{
+func (ix *Index) Approaches(q ApproachQuery) ([]Approach, error) { return ix.approaches(q, nil) }
+
+// approaches is Approaches; with vols, only those volumes are looked at
+// (a Reach's, which holds every volume whose box q's track meets).
+func (ix *Index) approaches(q ApproachQuery, vols []int32) ([]Approach, error) {
+	rq := RouteQuery{
 		Waypoints: []Waypoint{{Point: q.From, Alt: q.Alt.Metres}, {Point: q.To, Alt: q.Alt.Metres}},
 		AltRef:    q.Alt.Ref, Window: q.Window, Category: q.Category, Stop: q.Stop,
-	})
+	}
+	var (
+		hits []Hit
+		err  error
+	)
+	if vols == nil {
+		hits, err = ix.CheckRoute(rq)
+	} else {
+		hits, err = ix.legAmong(rq, vols)
+	}
 	if err != nil || len(hits) == 0 {
 		return nil, err
 	}
 	out := make([]Approach, len(hits))
 	min, max := boxKeys(extendBound(orb.Bound{Min: q.From, Max: q.From}, q.To))
+	each := func(fn func(vi int32) bool) {
+		if vols == nil {
+			ix.search(min, max, fn)
+			return
+		}
+		for _, vi := range vols {
+			if !fn(vi) {
+				return
+			}
+		}
+	}
 	for i := range hits {
 		t := math.Inf(1)
-		ix.search(min, max, func(vi int32) bool {
+		each(func(vi int32) bool {
 			v := &ix.vols[vi]
 			if ix.zones[v.zone] != hits[i].Zone {
 				return true
@@ -100,6 +124,80 @@ func (ix *Index) Approaches(q ApproachQuery) ([]Approach, error) {
 		out[i] = Approach{Hit: hits[i], Entry: Distance(q.From, lerpLL(q.From, q.To, t))}
 	}
 	return out, nil
+}
+
+// legAmong is CheckRoute for a route of one leg, looking only at vols,
+// which must hold every volume whose box the leg's box (as CheckRoute
+// searches it) meets: it measures the same volumes CheckRoute would, the
+// others' boxes being apart from the leg's.
+func (ix *Index) legAmong(q RouteQuery, vols []int32) ([]Hit, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	h := ix.newHitSet(q.Window, q.Stop)
+	a, b := q.Waypoints[0], q.Waypoints[1]
+	s := newSegment(a.Point, b.Point, a.Alt, b.Alt, 0, q.Buffer)
+	for _, vi := range vols {
+		v := &ix.vols[vi]
+		if h.work--; (h.work <= 0 || (v.pts == nil && v.poly != nil)) && !h.checkpoint() {
+			break
+		}
+		if boundsMeet(s.q, v.bound) {
+			h.measure(&s, v, q.AltRef, nil, sideUnknown)
+		}
+	}
+	hits, err := h.result()
+	if err != nil {
+		return nil, err
+	}
+	return byCategory(hits, q.Category), nil
+}
+
+// Reach holds the zone volumes whose boxes meet a box around a flight's
+// look-ahead track and some way beyond: while later look-ahead tracks stay
+// in that box, their zones are among these volumes, and Approaches finds
+// them without searching the index. Its answers are Index.Approaches',
+// exactly (TestReach).
+type Reach struct {
+	ix   *Index
+	box  orb.Bound
+	vols []int32
+}
+
+// Reach returns the corridor of the track from p along bearing
+// (degrees clockwise from true north) for length metres (at most
+// MaxLookAhead), widened by margin metres on every side.
+func (ix *Index) Reach(p orb.Point, bearing, length, margin float64) *Reach {
+	to := Ahead(p, bearing, min(length, MaxLookAhead))
+	c := &Reach{ix: ix, box: expandBound(extendBound(orb.Bound{Min: p, Max: p}, to), margin)}
+	min, max := boxKeys(c.box)
+	ix.search(min, max, func(vi int32) bool {
+		c.vols = append(c.vols, vi)
+		return true
+	})
+	return c
+}
+
+// Holds reports whether c answers q on index ix: c was made on ix, and
+// q's track, with the metre CheckRoute adds around it, lies in c's box.
+func (c *Reach) Holds(ix *Index, q ApproachQuery) bool {
+	if c == nil || c.ix != ix {
+		return false
+	}
+	s := newSegment(q.From, q.To, 0, 0, 0, 0)
+	return c.box.Contains(s.q.Min) && c.box.Contains(s.q.Max)
+}
+
+// Approaches answers as Index.Approaches, for a q that c Holds.
+func (c *Reach) Approaches(q ApproachQuery) ([]Approach, error) {
+	if len(c.vols) == 0 {
+		// No zone near: what the index would answer, without building
+		// the answer.
+		rq := RouteQuery{Waypoints: []Waypoint{{Point: q.From, Alt: q.Alt.Metres}, {Point: q.To, Alt: q.Alt.Metres}},
+			AltRef: q.Alt.Ref, Window: q.Window, Category: q.Category}
+		return nil, rq.Validate()
+	}
+	return c.ix.approaches(q, c.vols)
 }
 
 // entryAlong is the first parameter t in [0, 1] at which the lon/lat
@@ -150,4 +248,38 @@ func (v *cvol) entryAlong(a, b orb.Point) (float64, bool) {
 		return hi, true
 	}
 	return 0, false
+}
+
+// AtHeight returns, appended to dst, what CheckPosition(q, dst) returns,
+// given column, what CheckPosition returned for q without an altitude (the
+// same point, instant and category): a flight in progress asks for both
+// (the zones at its height, and at every height for the highest it may
+// fly), and this answers the second without searching again. The zones at
+// a height are those of the column whose heights hold it, each with the
+// band and caveats CheckPosition gives; a zone of several volumes, whose
+// volumes may differ in shape, is searched again (the whole position,
+// with CheckPosition).
+func (ix *Index) AtHeight(column []Hit, q PositionQuery, dst []Hit) []Hit {
+	if q.Alt.Ref == RefUnknown {
+		return append(dst, column...)
+	}
+	for i := range column {
+		if len(column[i].Zone.Volumes) != 1 {
+			return ix.CheckPosition(q, dst)
+		}
+	}
+	for i := range column {
+		c := &column[i]
+		v := &c.Zone.Volumes[0]
+		band, ok, hcav := heightOverlap(q.Alt.Metres, q.Alt.Metres, q.Alt.Ref, v.Lower, v.Upper)
+		if !ok {
+			continue
+		}
+		// Without an altitude the height caveat is CaveatNoAltitude alone;
+		// the rest is the zone's schedule's.
+		h := *c
+		h.Band, h.Caveats = band, hcav|c.Caveats&^CaveatNoAltitude
+		dst = append(dst, h)
+	}
+	return dst // a subsequence of the column: in CheckPosition's order
 }

@@ -43,8 +43,10 @@ func monitorCommand() *command {
 event as it comes: ENTER and EXIT of a zone (with what the zone means for
 the flight: blocked, exempted by which record, or advisory), APPROACH of a
 blocking zone ahead at the aircraft's velocity, EXPIRING of an exemption the
-flight relies on (5 minutes ahead), and CHANGED when new zones or
-exemptions change a zone the aircraft is in.
+flight relies on (5 minutes ahead), CHANGED when new zones or exemptions
+change a zone the aircraft is in, and ALTITUDE when the aircraft climbs
+above the highest height it may fly where it is (with that height and
+what sets it).
 
 TRACK is a recorded track, replayed position by position: CSV with a header
 line time,lat,lon,alt (and optionally speed in m/s and track in degrees),
@@ -55,7 +57,8 @@ keeping its pace. "-" reads CSV from standard input line by line, a live
 feed, each position sent as it comes.
 
 Exit status: 0 when the flight entered no blocking zone that no exemption
-covered, 1 when it did, 2 usage, input or connection error.`,
+covered and never climbed above the permitted height, 1 when it did, 2
+usage, input or connection error.`,
 		example: `  nofly monitor examples/patrol-track.csv --start now --unit AMS-DRONE --pilot P-0412 --purpose forensic
   telemetry-gateway | nofly monitor - --unit AMS-DRONE --pilot P-0412 --alt-ref amsl
 `,
@@ -302,6 +305,7 @@ type monitorRun struct {
 	// entered lists each zone entered, with what it meant when entered.
 	entered   []string
 	uncovered []string // blocking zones the aircraft was in without cover
+	altitude  []string // each climb above the permitted height
 	stale     bool     // the last answer's exemptions_stale
 }
 
@@ -499,14 +503,20 @@ func (m *monitorRun) print(resp *noflyv1.MonitorFlightResponse) error {
 		}
 	case noflyv1.MonitorReason_MONITOR_REASON_EXEMPTIONS_CHANGED:
 		fmt.Fprintf(w, "%s  exemptions changed:\n", when)
+	case noflyv1.MonitorReason_MONITOR_REASON_TIME:
+		fmt.Fprintf(w, "%s  no new position; the last one judged again at the server's clock:\n", when)
 	}
 	for _, ev := range resp.Events {
 		when := when
 		if ev.At != nil {
 			when = fmtOffset(ev.At.AsTime().Sub(m.first))
 		}
+		zone, restriction := esc(ev.ZoneId), shortRestriction(ev.Restriction)
+		if ev.ZoneId == "" {
+			zone, restriction = "—", "—" // a ceiling, no zone
+		}
 		fmt.Fprintf(w, "%s  %-8s  %-12s  %-17s  %s\n", when, strings.TrimPrefix(ev.Kind.String(), "FLIGHT_EVENT_KIND_"),
-			esc(ev.ZoneId), shortRestriction(ev.Restriction), eventDetail(ev))
+			zone, restriction, eventDetail(ev))
 	}
 	return nil
 }
@@ -525,7 +535,15 @@ func (m *monitorRun) note(ev *noflyv1.FlightEvent) {
 		if blocked && !slices.Contains(m.uncovered, ev.ZoneId) {
 			m.uncovered = append(m.uncovered, ev.ZoneId)
 		}
+	case noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_ALTITUDE:
+		m.altitude = append(m.altitude, fmt.Sprintf("%s m %s at %s, above %s", fmtMetres(ev.GetAltitudeM()), shortRef(ev.GetHeightLimit().GetReference()),
+			fmtOffset(ev.GetAt().AsTime().Sub(m.first)), permitted(ev.GetHeightLimit())))
 	}
+}
+
+// permitted says how high a height limit lets the flight go, and why.
+func permitted(c *noflyv1.HeightLimit) string {
+	return fmt.Sprintf("%s m %s (%s)", fmtMetres(c.GetMetres()), shortRef(c.GetReference()), esc(c.GetLimitedBy()))
 }
 
 func verdictWord(ev *noflyv1.FlightEvent) string {
@@ -555,6 +573,9 @@ func eventDetail(ev *noflyv1.FlightEvent) string {
 			fmtTime(ev.ValidUntil))
 	case noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_CHANGED:
 		return "now " + verdictWord(ev)
+	case noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_ALTITUDE:
+		return fmt.Sprintf("%s m %s, above the %s permitted here", fmtMetres(ev.GetAltitudeM()),
+			shortRef(ev.GetHeightLimit().GetReference()), permitted(ev.GetHeightLimit()))
 	}
 	return verdictWord(ev)
 }
@@ -573,7 +594,8 @@ func fmtOffset(d time.Duration) string {
 }
 
 // summary prints what the flight did and returns errDenied (exit status
-// 1) when it entered a blocking zone that no exemption covered.
+// 1) when it entered a blocking zone that no exemption covered or climbed
+// above the permitted height.
 func (m *monitorRun) summary() error {
 	if !m.e.json {
 		w := m.e.stdout
@@ -586,11 +608,16 @@ func (m *monitorRun) summary() error {
 		if len(m.uncovered) > 0 {
 			fmt.Fprintf(w, "DENIED — the flight was in %d blocking zone%s that no exemption covered: %s\n", len(m.uncovered),
 				plural(len(m.uncovered)), esc(strings.Join(m.uncovered, ", ")))
-		} else {
-			fmt.Fprintln(w, "No blocking zone entered without an exemption covering it.")
+		}
+		if len(m.altitude) > 0 {
+			fmt.Fprintf(w, "DENIED — the flight climbed above the height permitted %d time%s: %s\n", len(m.altitude),
+				plural(len(m.altitude)), strings.Join(m.altitude, "; "))
+		}
+		if len(m.uncovered) == 0 && len(m.altitude) == 0 {
+			fmt.Fprintln(w, "No blocking zone entered without an exemption covering it, and never above the height permitted.")
 		}
 	}
-	if len(m.uncovered) > 0 {
+	if len(m.uncovered) > 0 || len(m.altitude) > 0 {
 		return errDenied
 	}
 	return nil

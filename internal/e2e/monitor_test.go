@@ -19,7 +19,8 @@ import (
 // zone that ends while the aircraft is in it, and asserts the exact event
 // sequence: the heliport crossed (advisory), the control zone approached
 // and entered under the exemption, the exemption's end announced and then
-// reached (the zone blocks again), the zone left; exit status 1. The
+// reached (the zone blocks again), the zone left, a climb above the
+// general ceiling of 120 m AGL outside any zone; exit status 1. The
 // same track as GeoJSON, and fed line by line on standard input, gives
 // the same events.
 func TestMonitorSampleTrack(t *testing.T) {
@@ -32,7 +33,7 @@ func TestMonitorSampleTrack(t *testing.T) {
 	id := strings.TrimSpace(r.stdout)
 	const track = "../../examples/patrol-track.csv"
 	flight := []string{"--start", "2030-01-01T10:00:00Z", "--unit", "AMS-DRONE", "--pilot", "P-0412", "--purpose", "forensic"}
-	want := strings.ReplaceAll(`Monitoring patrol-track.csv: 64 positions from 2030-01-01T10:00:00Z to 2030-01-01T10:21:08Z, heights 50 m AGL
+	want := strings.ReplaceAll(`Monitoring patrol-track.csv: 64 positions from 2030-01-01T10:00:00Z to 2030-01-01T10:21:08Z, heights 50–130 m AGL
 +01:03  ENTER     NL-0011-HEL   CONDITIONAL        advisory: read its conditions
 +02:06  EXIT      NL-0011-HEL   CONDITIONAL        left
 +04:48  APPROACH  NL-EHAM-CTR   REQ_AUTHORISATION  in 296 m, 20 s; exempted by EX
@@ -40,8 +41,10 @@ func TestMonitorSampleTrack(t *testing.T) {
 +07:08  EXPIRING  NL-EHAM-CTR   REQ_AUTHORISATION  EX ends in 04:52, at 2030-01-01T10:12:00Z
 +12:08  CHANGED   NL-EHAM-CTR   REQ_AUTHORISATION  now BLOCKED, no exemption covers it
 +19:28  EXIT      NL-EHAM-CTR   REQ_AUTHORISATION  left
-Flight of 64 positions over 21:08: 7 events; entered NL-0011-HEL (advisory: read its conditions), NL-EHAM-CTR (exempted by EX)
++20:28  ALTITUDE  —             —                  130 m AGL, above the 120 m AGL (the general ceiling, 120 m AGL) permitted here
+Flight of 64 positions over 21:08: 8 events; entered NL-0011-HEL (advisory: read its conditions), NL-EHAM-CTR (exempted by EX)
 DENIED — the flight was in 1 blocking zone that no exemption covered: NL-EHAM-CTR
+DENIED — the flight climbed above the height permitted 1 time: 130 m AGL at +20:28, above 120 m AGL (the general ceiling, 120 m AGL)
 `, "EX\n", id+"\n")
 	want = strings.NewReplacer("by EX\n", "by "+id+"\n", "by EX)", "by "+id+")", "  EX ends", "  "+id+" ends").Replace(want)
 
@@ -101,7 +104,9 @@ DENIED — the flight was in 1 blocking zone that no exemption covered: NL-EHAM-
 	for _, line := range []string{"ENTER     NL-EHAM-CTR   REQ_AUTHORISATION  exempted by " + id,
 		"CHANGED   NL-EHAM-CTR   REQ_AUTHORISATION  now BLOCKED, no exemption covers it",
 		"EXIT      NL-EHAM-CTR   REQ_AUTHORISATION  left",
-		"DENIED — the flight was in 1 blocking zone that no exemption covered: NL-EHAM-CTR"} {
+		"ALTITUDE  —             —                  130 m AGL, above the 120 m AGL (the general ceiling, 120 m AGL) permitted here",
+		"DENIED — the flight was in 1 blocking zone that no exemption covered: NL-EHAM-CTR",
+		"DENIED — the flight climbed above the height permitted 1 time: 130 m AGL at +20:28"} {
 		if !strings.Contains(string(out), line) {
 			t.Errorf("live output lacks %q:\n%s", line, out)
 		}

@@ -33,6 +33,9 @@ func (codec) Marshal(v any) ([]byte, error) {
 }
 
 func (codec) Unmarshal(data []byte, v any) error {
+	if sa, ok := v.(*streamAnswer); ok {
+		return sa.unmarshal(data)
+	}
 	out, ok := v.(*firstEnum)
 	if !ok {
 		m, ok := v.(proto.Message)
@@ -66,4 +69,45 @@ func (codec) Unmarshal(data []byte, v any) error {
 		b = b[n:]
 	}
 	return nil // field 1 absent: its zero value
+}
+
+// streamAnswer is what the tool reads of a MonitorFlightResponse: why it
+// was sent (field 1), the verdict (3) and how many positions it answers
+// besides the newest (5).
+type streamAnswer struct {
+	reason, verdict int32
+	skipped         int64
+}
+
+func (sa *streamAnswer) unmarshal(data []byte) error {
+	*sa = streamAnswer{}
+	for b := data; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("answer: %w", protowire.ParseError(n))
+		}
+		b = b[n:]
+		if typ == protowire.VarintType && (num == 1 || num == 3 || num == 5) {
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return fmt.Errorf("answer field %d: %w", num, protowire.ParseError(n))
+			}
+			switch num {
+			case 1:
+				sa.reason = int32(v)
+			case 3:
+				sa.verdict = int32(v)
+			case 5:
+				sa.skipped = int64(v)
+			}
+			b = b[n:]
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return fmt.Errorf("answer field %d: %w", num, protowire.ParseError(n))
+		}
+		b = b[n:]
+	}
+	return nil
 }

@@ -51,9 +51,10 @@ const (
 	ModeBasic = "basic"
 	// ModeBatch: CheckPositions calls of Batch positions each.
 	ModeBatch = "batch"
-	// ModeStream: one MonitorFlight stream per sender (Conns × InFlight
-	// streams), each sending a position and waiting for its answer; the
-	// latency is update to answer.
+	// ModeStream: Conns × InFlight MonitorFlight streams, each sending
+	// positions without waiting for answers (at most Window unanswered,
+	// closed loop); the latency is update to the answer covering it
+	// (stream.go).
 	ModeStream = "stream"
 )
 
@@ -79,6 +80,9 @@ type Config struct {
 	// Batch is the positions of each CheckPositions call (ModeBatch);
 	// 0 means 1000.
 	Batch int
+	// Window is the positions each stream may have unanswered in a
+	// closed-loop ModeStream run; 0 means DefaultWindow.
+	Window int
 	// Unit is the operator unit the checks name; a unit holding exemptions
 	// makes every check go through the exemption rules.
 	Unit string
@@ -108,7 +112,9 @@ type Result struct {
 	Mode string
 	// PerCall is the positions each call carries (ModeBatch's Batch, else
 	// 1): throughput and CPU are reported per position.
-	PerCall  int
+	PerCall int
+	// Window: a closed-loop ModeStream run's Window, else 0.
+	Window   int
 	Conns    int
 	InFlight int
 	Rate     float64
@@ -243,49 +249,6 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 			var resp firstEnum // field 1 is the answers: its size only
 			return "", conn.Invoke(ctx, noflyv1.GeofenceService_CheckPositions_FullMethodName, reqs[i%len(reqs)], &resp, fast)
 		}
-	case ModeStream:
-		var (
-			stream noflyv1.GeofenceService_MonitorFlightClient
-			n      int
-			origin orb.Point
-		)
-		start := time.Now().Truncate(time.Minute)
-		return func(ctx context.Context, i int) (string, error) {
-			if stream == nil {
-				// The stream outlives each call's deadline: it ends with
-				// the run.
-				s, err := noflyv1.NewGeofenceServiceClient(conn).MonitorFlight(c.runCtx)
-				if err == nil {
-					err = s.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Start{Start: &noflyv1.MonitorFlightStart{
-						Flight: &noflyv1.LiveFlight{Operator: op, Purpose: purpose, AltitudeReference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}}}})
-				}
-				if err != nil {
-					return "", err
-				}
-				stream = s
-			}
-			// A flight as telemetry reports it: from one of the points,
-			// east at 15 m/s, ten positions a second (events are as rare
-			// as in flight, not one a position).
-			if n == 0 {
-				origin = c.Points[i%len(c.Points)]
-			}
-			n++
-			lon := origin[0] + float64(n)*1.5/(111_320*math.Cos(origin[1]*math.Pi/180))
-			err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Position{Position: &noflyv1.TelemetryPosition{
-				At: timestamppb.New(start.Add(time.Duration(n) * 100 * time.Millisecond)), Latitude: origin[1], Longitude: lon,
-				AltitudeM: proto.Float64(c.AltM), GroundSpeedMps: proto.Float64(15), TrackDeg: proto.Float64(90)}}})
-			if err != nil {
-				stream = nil
-				return "", err
-			}
-			resp, err := stream.Recv()
-			if err != nil {
-				stream = nil
-				return "", err
-			}
-			return resp.Verdict.String(), nil
-		}
 	default:
 		req := &healthpb.HealthCheckRequest{Service: noflyv1.GeofenceService_ServiceDesc.ServiceName}
 		return func(ctx context.Context, _ int) (string, error) {
@@ -348,10 +311,17 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	for w := range n {
 		wk := &worker{hist: newHist(), codes: map[codes.Code]int64{}, verdicts: map[string]int64{}}
 		workers[w] = wk
-		call := c.caller(conns[w%c.Conns])
+		var call caller
+		if c.Mode != ModeStream {
+			call = c.caller(conns[w%c.Conns])
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if c.Mode == ModeStream {
+				c.runStream(wk, conns[w%c.Conns], w, n, start, end)
+				return
+			}
 			if c.Rate > 0 {
 				c.openLoop(ctx, wk, call, w, n, end)
 			} else {
@@ -391,7 +361,11 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if c.Mode == ModeBatch {
 		perCall = c.batch()
 	}
-	r := &Result{Mode: c.Mode, PerCall: perCall, Conns: c.Conns, InFlight: c.InFlight, Rate: c.Rate, Elapsed: c.Duration,
+	win := 0
+	if c.Mode == ModeStream && c.Rate == 0 {
+		win = c.window()
+	}
+	r := &Result{Mode: c.Mode, PerCall: perCall, Window: win, Conns: c.Conns, InFlight: c.InFlight, Rate: c.Rate, Elapsed: c.Duration,
 		Codes: map[codes.Code]int64{}, Verdicts: map[string]int64{}, Latency: newHist(), HUPs: hups,
 		ServerCPU: <-cpuDone}
 	for _, wk := range workers {
@@ -619,7 +593,12 @@ func row(w io.Writer, r *Result, ratio, note string) {
 	if r.PerCall > 1 {
 		note = fmt.Sprintf(", %d positions a call (rps and CPU per position)", r.PerCall) + note
 	}
-	if r.Rate > 0 {
+	if r.Mode == ModeStream {
+		load = fmt.Sprintf("closed, %d streams × %d unanswered", r.Conns*r.InFlight, r.Window)
+		if r.Rate > 0 {
+			load = fmt.Sprintf("open, %.0f/s over %d streams", r.Rate, r.Conns*r.InFlight)
+		}
+	} else if r.Rate > 0 {
 		load = fmt.Sprintf("open, %.0f/s", r.Rate)
 	}
 	cpu := "—"

@@ -206,7 +206,12 @@ func (s *Server) checkPositions(ctx context.Context, set *zoneSet, lf *liveFligh
 	zones := map[string]*geo.Zone{}
 	applied := map[string]*exemptions.Exemption{}
 	covered := map[string]bool{}
-	var hits []geo.Hit
+	var (
+		hits    []geo.Hit
+		heights liveHeights
+		limit   *noflyv1.HeightLimit
+	)
+	fl := s.rules()
 	for i := range qs {
 		if i%256 == 255 {
 			if err := ctx.Err(); err != nil {
@@ -214,9 +219,10 @@ func (s *Server) checkPositions(ctx context.Context, set *zoneSet, lf *liveFligh
 			}
 		}
 		q := &qs[i].q
-		hits = set.idx.CheckPosition(*q, hits[:0])
-		r := exemptions.DecideFleet(hits, lf.at(q), snap, s.rules(), q.At)
-		a := &noflyv1.PositionAnswer{Verdict: verdictToProto(r.Verdict)}
+		f := lf.at(q)
+		hits, _, limit = heights.at(set.idx, *q, f, snap, fl, hits[:0])
+		r := exemptions.DecideFleet(hits, f, snap, fl, q.At)
+		a := &noflyv1.PositionAnswer{Verdict: verdictToProto(r.Verdict), HeightLimit: limit}
 		for _, c := range r.Conflicts {
 			id := c.Hit.Zone.ID
 			zones[id] = c.Hit.Zone
@@ -274,7 +280,8 @@ func (s *Server) reloadExemptions(ctx context.Context) error  { return s.exCache
 // queue stops the receiving (gRPC flow control then holds the client
 // back): nothing is dropped. Every MonitorRecheck the handler also looks
 // whether the zones or the exemptions changed, and if so checks the last
-// position again.
+// position again; or, when a live flight has not reported for a while,
+// checks it again at the server's clock (recheck).
 func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
@@ -391,10 +398,15 @@ type monitor struct {
 	sentZS *zoneSet // the zone set last named in an answer
 
 	inside      map[string]inZone
+	spare       map[string]inZone // the one before inside, to be cleared and used again
 	approaching map[string]bool   // zones an APPROACH was sent for, until the track no longer meets them
+	corridor    *geo.Reach     // the volumes the look-ahead is answered from while its track stays in their box
 	expiring    map[string]string // zone → exemption an EXPIRING was sent for
 	recorded    []string          // exemptions whose use the audit log holds for the current stay
 	hits        []geo.Hit
+	heights     liveHeights
+	limit       *noflyv1.HeightLimit // at the last position; nil without fleet rules
+	above       bool                 // an ALTITUDE was sent and the aircraft has not come back within a limit since
 
 	checked, skippedTotal, events int64
 }
@@ -465,8 +477,22 @@ func (m *monitor) recheck(ctx context.Context) (*noflyv1.MonitorFlightResponse, 
 	switch {
 	case m.s.current() != m.set:
 		reason = noflyv1.MonitorReason_MONITOR_REASON_ZONES_RELOADED
-	case m.s.exCache == nil || m.s.exCache.Snapshot() == m.snap:
-		return nil, nil
+	case m.s.exCache != nil && m.s.exCache.Snapshot() != m.snap:
+	default:
+		// Time alone: with no position for a while, the aircraft is taken
+		// to be where it last was, now. Only for a flight that is live (a
+		// recorded track replayed at its own times is not judged at the
+		// server's clock).
+		now := m.s.stamp()
+		if idle := now.Sub(m.last.q.At); idle <= MonitorRecheck || idle > monitorIdleFor {
+			return nil, nil
+		}
+		last := m.last
+		p := *last
+		p.q.At = now
+		m.last = &p
+		defer func() { m.last = last }() // the next position's velocity is from the one reported
+		reason = noflyv1.MonitorReason_MONITOR_REASON_TIME
 	}
 	resp, err := m.evaluate(ctx, nil, reason, true)
 	if err != nil || len(resp.Events) == 0 {
@@ -475,10 +501,16 @@ func (m *monitor) recheck(ctx context.Context) (*noflyv1.MonitorFlightResponse, 
 	return resp, nil
 }
 
+// monitorIdleFor is how long after the last position's instant a stream
+// still judges it again as time passes (MONITOR_REASON_TIME).
+const monitorIdleFor = 10 * time.Minute
+
 // evaluate decides the last position on the current zones and exemptions
 // and returns the answer with the events since the previous one. prev is
 // the position before it (for the velocity when the position has none).
-func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason noflyv1.MonitorReason, lookAhead bool) (*noflyv1.MonitorFlightResponse, error) {
+// Unless newest, the position is answered with a newer one: it does not
+// look ahead, and the answer holds only its events.
+func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason noflyv1.MonitorReason, newest bool) (*noflyv1.MonitorFlightResponse, error) {
 	s, p := m.s, m.last
 	m.set = s.current()
 	if s.exCache != nil {
@@ -486,8 +518,10 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 	}
 	at := p.q.At
 	f := m.lf.at(&p.q)
-	m.hits = m.set.idx.CheckPosition(p.q, m.hits[:0])
-	r := exemptions.DecideFleet(m.hits, f, m.snap, m.s.rules(), at)
+	fl := s.rules()
+	var limit exemptions.HeightLimit
+	m.hits, limit, m.limit = m.heights.at(m.set.idx, p.q, f, m.snap, fl, m.hits[:0])
+	r := exemptions.DecideFleet(m.hits, f, m.snap, fl, at)
 	if r.Verdict != exemptions.Exempted {
 		m.recorded = nil
 	} else if ids := r.AppliedIDs(); !slices.Equal(ids, m.recorded) {
@@ -504,7 +538,11 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		}
 	}
 
-	now := map[string]inZone{}
+	now := m.spare // the map of two positions ago, reused
+	if now == nil {
+		now = map[string]inZone{}
+	}
+	clear(now)
 	for _, c := range r.Conflicts {
 		z := inZone{zone: c.Hit.Zone, verdict: noflyv1.ZoneVerdict_ZONE_VERDICT_BLOCKED}
 		if c.By != nil {
@@ -534,6 +572,16 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 			events = append(events, zoneEvent(noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_ENTER, now[id]))
 		}
 	}
+	if over, above := overLimit(limit, p.q.Alt, fl); !above {
+		m.above = false
+	} else if !m.above {
+		m.above = true
+		pc := m.limit
+		if over != limit {
+			pc = heightLimitToProto(over, 0)
+		}
+		events = append(events, altitudeEvent(over, pc, p.q.Alt, m.set.idx))
+	}
 	for _, id := range ids {
 		z := now[id]
 		if z.ex == nil {
@@ -555,8 +603,8 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 			delete(m.expiring, id)
 		}
 	}
-	m.inside = now
-	if lookAhead {
+	m.inside, m.spare = now, m.inside
+	if newest && reason != noflyv1.MonitorReason_MONITOR_REASON_TIME { // no look-ahead from where it was
 		ahead, err := m.approaches(ctx, prev, now)
 		if err != nil {
 			return nil, err
@@ -574,7 +622,11 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 				"drone", m.lf.f.Drone, "lat", p.q.Point[1], "lon", p.q.Point[0], "at", at)
 		}
 	}
-	resp := &noflyv1.MonitorFlightResponse{Reason: reason, At: timestamppb.New(at), Verdict: verdictToProto(r.Verdict), Events: events}
+	resp := &noflyv1.MonitorFlightResponse{Events: events}
+	if !newest {
+		return resp, nil // a position answered with a newer one: its events only
+	}
+	resp.Reason, resp.At, resp.Verdict, resp.HeightLimit = reason, timestamppb.New(at), verdictToProto(r.Verdict), m.limit
 	if s.exCache != nil {
 		asOf := s.exCache.AsOf()
 		resp.ExemptionsAsOf, resp.ExemptionsStale = timeToProto(asOf), exemptionsStale(asOf, s.stamp())
@@ -583,6 +635,19 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		resp.ZoneSet, m.sentZS = proto.CloneOf(m.set.info), m.set
 	}
 	return resp, nil
+}
+
+// altitudeEvent is the ALTITUDE event of an aircraft at alt, above limit
+// c (pc as sent): the limiting zone's fields when a zone limits.
+func altitudeEvent(c exemptions.HeightLimit, pc *noflyv1.HeightLimit, alt geo.Altitude, idx *geo.Index) *noflyv1.FlightEvent {
+	e := &noflyv1.FlightEvent{Kind: noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_ALTITUDE, HeightLimit: pc, AltitudeM: proto.Float64(alt.Metres)}
+	if c.Zone != "" {
+		e.ZoneId, e.Verdict = c.Zone, noflyv1.ZoneVerdict_ZONE_VERDICT_BLOCKED
+		if z, ok := idx.Zone(c.Zone); ok {
+			e.ZoneName, e.Restriction = z.Name, restrictionToProto[z.Restriction]
+		}
+	}
+	return e
 }
 
 func exID(ex *exemptions.Exemption) string {
@@ -596,6 +661,10 @@ func zoneEvent(kind noflyv1.FlightEventKind, z inZone) *noflyv1.FlightEvent {
 	return &noflyv1.FlightEvent{Kind: kind, ZoneId: z.zone.ID, ZoneName: z.zone.Name,
 		Restriction: restrictionToProto[z.zone.Restriction], Verdict: z.verdict, ExemptionId: exID(z.ex)}
 }
+
+// corridorMargin is the least margin, in metres, of the box whose
+// volumes answer the look-ahead (geo.Reach).
+const corridorMargin = 50
 
 // minMoving is the speed, in m/s, below which an aircraft is taken to
 // hover: no track to look along.
@@ -641,8 +710,15 @@ func (m *monitor) approaches(ctx context.Context, prev *livePosition, inside map
 	} else {
 		end = end.Add(DefaultLookAhead)
 	}
-	found, err := m.set.idx.Approaches(geo.ApproachQuery{From: p.q.Point, To: to, Alt: p.q.Alt,
-		Window: geo.TimeWindow{Start: p.q.At, End: end}, Category: p.q.Category, Stop: ctx.Err})
+	aq := geo.ApproachQuery{From: p.q.Point, To: to, Alt: p.q.Alt,
+		Window: geo.TimeWindow{Start: p.q.At, End: end}, Category: p.q.Category, Stop: ctx.Err}
+	if !m.corridor.Holds(m.set.idx, aq) {
+		// The volumes near the track and as far again beyond: the next
+		// positions' look-aheads are mostly in that box, and are answered
+		// from its volumes, exactly as a search of the index would.
+		m.corridor = m.set.idx.Reach(p.q.Point, track, 2*dist, max(dist/4, corridorMargin))
+	}
+	found, err := m.corridor.Approaches(aq)
 	if err != nil {
 		return nil, err
 	}

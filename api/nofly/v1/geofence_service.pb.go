@@ -220,6 +220,10 @@ const (
 	// The aircraft stayed in the zone but the zone's verdict changed: the
 	// zones were reloaded, or an exemption was issued, revoked or ended.
 	FlightEventKind_FLIGHT_EVENT_KIND_CHANGED FlightEventKind = 5
+	// The aircraft climbed above the highest height it is permitted to fly
+	// at its position (height_limit: the limit and what sets it). Sent once
+	// when it goes above; again only after it has come back within a limit.
+	FlightEventKind_FLIGHT_EVENT_KIND_ALTITUDE FlightEventKind = 6
 )
 
 // Enum value maps for FlightEventKind.
@@ -231,6 +235,7 @@ var (
 		3: "FLIGHT_EVENT_KIND_APPROACH",
 		4: "FLIGHT_EVENT_KIND_EXPIRING",
 		5: "FLIGHT_EVENT_KIND_CHANGED",
+		6: "FLIGHT_EVENT_KIND_ALTITUDE",
 	}
 	FlightEventKind_value = map[string]int32{
 		"FLIGHT_EVENT_KIND_UNSPECIFIED": 0,
@@ -239,6 +244,7 @@ var (
 		"FLIGHT_EVENT_KIND_APPROACH":    3,
 		"FLIGHT_EVENT_KIND_EXPIRING":    4,
 		"FLIGHT_EVENT_KIND_CHANGED":     5,
+		"FLIGHT_EVENT_KIND_ALTITUDE":    6,
 	}
 )
 
@@ -273,7 +279,7 @@ func (FlightEventKind) EnumDescriptor() ([]byte, []int) {
 type ZoneVerdict int32
 
 const (
-	// Not set; never sent.
+	// Not set: the event is about no zone (an ALTITUDE over a ceiling).
 	ZoneVerdict_ZONE_VERDICT_UNSPECIFIED ZoneVerdict = 0
 	// A blocking zone that no exemption covers: the flight may not be there.
 	ZoneVerdict_ZONE_VERDICT_BLOCKED ZoneVerdict = 1
@@ -340,6 +346,11 @@ const (
 	// The exemptions changed and the flight's status changed at its last
 	// position.
 	MonitorReason_MONITOR_REASON_EXEMPTIONS_CHANGED MonitorReason = 3
+	// No position came for more than a second (and the last is at most 10
+	// minutes old): the last position, judged again at the server's clock,
+	// changed the flight's status (an exemption ended, a zone's active time
+	// began or ended). The answer's instant is the server's.
+	MonitorReason_MONITOR_REASON_TIME MonitorReason = 4
 )
 
 // Enum value maps for MonitorReason.
@@ -349,12 +360,14 @@ var (
 		1: "MONITOR_REASON_POSITION",
 		2: "MONITOR_REASON_ZONES_RELOADED",
 		3: "MONITOR_REASON_EXEMPTIONS_CHANGED",
+		4: "MONITOR_REASON_TIME",
 	}
 	MonitorReason_value = map[string]int32{
 		"MONITOR_REASON_UNSPECIFIED":        0,
 		"MONITOR_REASON_POSITION":           1,
 		"MONITOR_REASON_ZONES_RELOADED":     2,
 		"MONITOR_REASON_EXEMPTIONS_CHANGED": 3,
+		"MONITOR_REASON_TIME":               4,
 	}
 )
 
@@ -2172,7 +2185,14 @@ type FlightEvent struct {
 	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
 	// The instant of the position at which the event was found (earlier
 	// than the answer's own when positions were answered together).
-	At            *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=at,proto3" json:"at,omitempty"`
+	// ALTITUDE: the highest permitted height at the position, and what sets
+	// it (a zone above, an exemption's ceiling, the general ceiling). The
+	// zone fields name the limiting zone when a zone limits.
+	HeightLimit *HeightLimit `protobuf:"bytes,11,opt,name=height_limit,json=heightLimit,proto3" json:"height_limit,omitempty"`
+	// ALTITUDE: the aircraft's height, in metres above height_limit's
+	// reference.
+	AltitudeM     *float64 `protobuf:"fixed64,12,opt,name=altitude_m,json=altitudeM,proto3,oneof" json:"altitude_m,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2277,6 +2297,20 @@ func (x *FlightEvent) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *FlightEvent) GetHeightLimit() *HeightLimit {
+	if x != nil {
+		return x.HeightLimit
+	}
+	return nil
+}
+
+func (x *FlightEvent) GetAltitudeM() float64 {
+	if x != nil && x.AltitudeM != nil {
+		return *x.AltitudeM
+	}
+	return 0
+}
+
 // MonitorFlightResponse is the server's answer on a MonitorFlight stream.
 type MonitorFlightResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2288,7 +2322,7 @@ type MonitorFlightResponse struct {
 	// The flight's verdict at that position: CLEAR, EXEMPTED or DENIED.
 	Verdict Verdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=nofly.v1.Verdict" json:"verdict,omitempty"`
 	// What happened since the previous answer, in order: EXIT, CHANGED,
-	// ENTER, EXPIRING, APPROACH; within each, by zone id.
+	// ENTER, ALTITUDE, EXPIRING, APPROACH; within each, by zone id.
 	Events []*FlightEvent `protobuf:"bytes,4,rep,name=events,proto3" json:"events,omitempty"`
 	// Positions answered by this answer besides the newest, which got no
 	// answer of their own: the client sent faster than the server answers.
@@ -2305,8 +2339,12 @@ type MonitorFlightResponse struct {
 	// cannot be reached, and exemptions issued or revoked since
 	// exemptions_as_of are not taken into account.
 	ExemptionsStale bool `protobuf:"varint,8,opt,name=exemptions_stale,json=exemptionsStale,proto3" json:"exemptions_stale,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// How high the flight may fly at the newest position, as
+	// CheckPositionResponse.height_limit; absent when the server keeps no
+	// fleet rules.
+	HeightLimit   *HeightLimit `protobuf:"bytes,9,opt,name=height_limit,json=heightLimit,proto3" json:"height_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MonitorFlightResponse) Reset() {
@@ -2395,6 +2433,13 @@ func (x *MonitorFlightResponse) GetExemptionsStale() bool {
 	return false
 }
 
+func (x *MonitorFlightResponse) GetHeightLimit() *HeightLimit {
+	if x != nil {
+		return x.HeightLimit
+	}
+	return nil
+}
+
 // CheckPositionsRequest asks about many positions of one flight.
 type CheckPositionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2463,7 +2508,11 @@ type PositionAnswer struct {
 	AdvisoryZoneIds []string `protobuf:"bytes,4,rep,name=advisory_zone_ids,json=advisoryZoneIds,proto3" json:"advisory_zone_ids,omitempty"`
 	// Exemptions applied (EXEMPTED only), by id; details in
 	// CheckPositionsResponse.exemptions.
-	ExemptionIds  []string `protobuf:"bytes,5,rep,name=exemption_ids,json=exemptionIds,proto3" json:"exemption_ids,omitempty"`
+	ExemptionIds []string `protobuf:"bytes,5,rep,name=exemption_ids,json=exemptionIds,proto3" json:"exemption_ids,omitempty"`
+	// How high the flight may fly at the position, as
+	// CheckPositionResponse.height_limit; absent when the server keeps no
+	// fleet rules.
+	HeightLimit   *HeightLimit `protobuf:"bytes,6,opt,name=height_limit,json=heightLimit,proto3" json:"height_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2529,6 +2578,13 @@ func (x *PositionAnswer) GetAdvisoryZoneIds() []string {
 func (x *PositionAnswer) GetExemptionIds() []string {
 	if x != nil {
 		return x.ExemptionIds
+	}
+	return nil
+}
+
+func (x *PositionAnswer) GetHeightLimit() *HeightLimit {
+	if x != nil {
+		return x.HeightLimit
 	}
 	return nil
 }
@@ -2792,7 +2848,7 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\flook_ahead_s\x18\x02 \x01(\x01R\n" +
 	"lookAheadS\x12 \n" +
 	"\flook_ahead_m\x18\x03 \x01(\x01R\n" +
-	"lookAheadM\"\xae\x03\n" +
+	"lookAheadM\"\x9b\x04\n" +
 	"\vFlightEvent\x12-\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.nofly.v1.FlightEventKindR\x04kind\x12\x17\n" +
 	"\azone_id\x18\x02 \x01(\tR\x06zoneId\x12\x1b\n" +
@@ -2806,8 +2862,12 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\vvalid_until\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"validUntil\x12*\n" +
 	"\x02at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x02atB\t\n" +
-	"\a_time_s\"\xa0\x03\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x128\n" +
+	"\fheight_limit\x18\v \x01(\v2\x15.nofly.v1.HeightLimitR\vheightLimit\x12\"\n" +
+	"\n" +
+	"altitude_m\x18\f \x01(\x01H\x01R\taltitudeM\x88\x01\x01B\t\n" +
+	"\a_time_sB\r\n" +
+	"\v_altitude_m\"\xda\x03\n" +
 	"\x15MonitorFlightResponse\x12/\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x17.nofly.v1.MonitorReasonR\x06reason\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12+\n" +
@@ -2816,16 +2876,18 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\x11skipped_positions\x18\x05 \x01(\x03R\x10skippedPositions\x120\n" +
 	"\bzone_set\x18\x06 \x01(\v2\x15.nofly.v1.ZoneSetInfoR\azoneSet\x12D\n" +
 	"\x10exemptions_as_of\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0eexemptionsAsOf\x12)\n" +
-	"\x10exemptions_stale\x18\b \x01(\bR\x0fexemptionsStale\"\x80\x01\n" +
+	"\x10exemptions_stale\x18\b \x01(\bR\x0fexemptionsStale\x128\n" +
+	"\fheight_limit\x18\t \x01(\v2\x15.nofly.v1.HeightLimitR\vheightLimit\"\x80\x01\n" +
 	"\x15CheckPositionsRequest\x12,\n" +
 	"\x06flight\x18\x01 \x01(\v2\x14.nofly.v1.LiveFlightR\x06flight\x129\n" +
-	"\tpositions\x18\x02 \x03(\v2\x1b.nofly.v1.TelemetryPositionR\tpositions\"\xe8\x01\n" +
+	"\tpositions\x18\x02 \x03(\v2\x1b.nofly.v1.TelemetryPositionR\tpositions\"\xa2\x02\n" +
 	"\x0ePositionAnswer\x12+\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x11.nofly.v1.VerdictR\averdict\x12*\n" +
 	"\x11conflict_zone_ids\x18\x02 \x03(\tR\x0fconflictZoneIds\x12,\n" +
 	"\x12uncovered_zone_ids\x18\x03 \x03(\tR\x10uncoveredZoneIds\x12*\n" +
 	"\x11advisory_zone_ids\x18\x04 \x03(\tR\x0fadvisoryZoneIds\x12#\n" +
-	"\rexemption_ids\x18\x05 \x03(\tR\fexemptionIds\"\x93\x03\n" +
+	"\rexemption_ids\x18\x05 \x03(\tR\fexemptionIds\x128\n" +
+	"\fheight_limit\x18\x06 \x01(\v2\x15.nofly.v1.HeightLimitR\vheightLimit\"\x93\x03\n" +
 	"\x16CheckPositionsResponse\x122\n" +
 	"\aanswers\x18\x01 \x03(\v2\x18.nofly.v1.PositionAnswerR\aanswers\x12+\n" +
 	"\x05zones\x18\x02 \x03(\v2\x15.nofly.v1.ZoneSummaryR\x05zones\x12:\n" +
@@ -2851,24 +2913,26 @@ const file_nofly_v1_geofence_service_proto_rawDesc = "" +
 	"\tCheckView\x12\x1a\n" +
 	"\x16CHECK_VIEW_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CHECK_VIEW_BASIC\x10\x01\x12\x13\n" +
-	"\x0fCHECK_VIEW_FULL\x10\x02*\xcc\x01\n" +
+	"\x0fCHECK_VIEW_FULL\x10\x02*\xec\x01\n" +
 	"\x0fFlightEventKind\x12!\n" +
 	"\x1dFLIGHT_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17FLIGHT_EVENT_KIND_ENTER\x10\x01\x12\x1a\n" +
 	"\x16FLIGHT_EVENT_KIND_EXIT\x10\x02\x12\x1e\n" +
 	"\x1aFLIGHT_EVENT_KIND_APPROACH\x10\x03\x12\x1e\n" +
 	"\x1aFLIGHT_EVENT_KIND_EXPIRING\x10\x04\x12\x1d\n" +
-	"\x19FLIGHT_EVENT_KIND_CHANGED\x10\x05*{\n" +
+	"\x19FLIGHT_EVENT_KIND_CHANGED\x10\x05\x12\x1e\n" +
+	"\x1aFLIGHT_EVENT_KIND_ALTITUDE\x10\x06*{\n" +
 	"\vZoneVerdict\x12\x1c\n" +
 	"\x18ZONE_VERDICT_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ZONE_VERDICT_BLOCKED\x10\x01\x12\x19\n" +
 	"\x15ZONE_VERDICT_EXEMPTED\x10\x02\x12\x19\n" +
-	"\x15ZONE_VERDICT_ADVISORY\x10\x03*\x96\x01\n" +
+	"\x15ZONE_VERDICT_ADVISORY\x10\x03*\xaf\x01\n" +
 	"\rMonitorReason\x12\x1e\n" +
 	"\x1aMONITOR_REASON_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17MONITOR_REASON_POSITION\x10\x01\x12!\n" +
 	"\x1dMONITOR_REASON_ZONES_RELOADED\x10\x02\x12%\n" +
-	"!MONITOR_REASON_EXEMPTIONS_CHANGED\x10\x032\xec\x03\n" +
+	"!MONITOR_REASON_EXEMPTIONS_CHANGED\x10\x03\x12\x17\n" +
+	"\x13MONITOR_REASON_TIME\x10\x042\xec\x03\n" +
 	"\x0fGeofenceService\x12P\n" +
 	"\rCheckPosition\x12\x1e.nofly.v1.CheckPositionRequest\x1a\x1f.nofly.v1.CheckPositionResponse\x12V\n" +
 	"\x0fCheckFlightPlan\x12 .nofly.v1.CheckFlightPlanRequest\x1a!.nofly.v1.CheckFlightPlanResponse\x12D\n" +
@@ -3017,38 +3081,41 @@ var file_nofly_v1_geofence_service_proto_depIdxs = []int32{
 	4,  // 69: nofly.v1.FlightEvent.verdict:type_name -> nofly.v1.ZoneVerdict
 	37, // 70: nofly.v1.FlightEvent.valid_until:type_name -> google.protobuf.Timestamp
 	37, // 71: nofly.v1.FlightEvent.at:type_name -> google.protobuf.Timestamp
-	5,  // 72: nofly.v1.MonitorFlightResponse.reason:type_name -> nofly.v1.MonitorReason
-	37, // 73: nofly.v1.MonitorFlightResponse.at:type_name -> google.protobuf.Timestamp
-	0,  // 74: nofly.v1.MonitorFlightResponse.verdict:type_name -> nofly.v1.Verdict
-	25, // 75: nofly.v1.MonitorFlightResponse.events:type_name -> nofly.v1.FlightEvent
-	41, // 76: nofly.v1.MonitorFlightResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	37, // 77: nofly.v1.MonitorFlightResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	21, // 78: nofly.v1.CheckPositionsRequest.flight:type_name -> nofly.v1.LiveFlight
-	22, // 79: nofly.v1.CheckPositionsRequest.positions:type_name -> nofly.v1.TelemetryPosition
-	0,  // 80: nofly.v1.PositionAnswer.verdict:type_name -> nofly.v1.Verdict
-	28, // 81: nofly.v1.CheckPositionsResponse.answers:type_name -> nofly.v1.PositionAnswer
-	31, // 82: nofly.v1.CheckPositionsResponse.zones:type_name -> nofly.v1.ZoneSummary
-	33, // 83: nofly.v1.CheckPositionsResponse.exemptions:type_name -> nofly.v1.AppliedExemption
-	37, // 84: nofly.v1.CheckPositionsResponse.checked_at:type_name -> google.protobuf.Timestamp
-	41, // 85: nofly.v1.CheckPositionsResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
-	37, // 86: nofly.v1.CheckPositionsResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
-	9,  // 87: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
-	15, // 88: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
-	17, // 89: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
-	19, // 90: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
-	23, // 91: nofly.v1.GeofenceService.MonitorFlight:input_type -> nofly.v1.MonitorFlightRequest
-	27, // 92: nofly.v1.GeofenceService.CheckPositions:input_type -> nofly.v1.CheckPositionsRequest
-	10, // 93: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
-	16, // 94: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
-	18, // 95: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
-	20, // 96: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
-	26, // 97: nofly.v1.GeofenceService.MonitorFlight:output_type -> nofly.v1.MonitorFlightResponse
-	29, // 98: nofly.v1.GeofenceService.CheckPositions:output_type -> nofly.v1.CheckPositionsResponse
-	93, // [93:99] is the sub-list for method output_type
-	87, // [87:93] is the sub-list for method input_type
-	87, // [87:87] is the sub-list for extension type_name
-	87, // [87:87] is the sub-list for extension extendee
-	0,  // [0:87] is the sub-list for field type_name
+	43, // 72: nofly.v1.FlightEvent.height_limit:type_name -> nofly.v1.HeightLimit
+	5,  // 73: nofly.v1.MonitorFlightResponse.reason:type_name -> nofly.v1.MonitorReason
+	37, // 74: nofly.v1.MonitorFlightResponse.at:type_name -> google.protobuf.Timestamp
+	0,  // 75: nofly.v1.MonitorFlightResponse.verdict:type_name -> nofly.v1.Verdict
+	25, // 76: nofly.v1.MonitorFlightResponse.events:type_name -> nofly.v1.FlightEvent
+	41, // 77: nofly.v1.MonitorFlightResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	37, // 78: nofly.v1.MonitorFlightResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	43, // 79: nofly.v1.MonitorFlightResponse.height_limit:type_name -> nofly.v1.HeightLimit
+	21, // 80: nofly.v1.CheckPositionsRequest.flight:type_name -> nofly.v1.LiveFlight
+	22, // 81: nofly.v1.CheckPositionsRequest.positions:type_name -> nofly.v1.TelemetryPosition
+	0,  // 82: nofly.v1.PositionAnswer.verdict:type_name -> nofly.v1.Verdict
+	43, // 83: nofly.v1.PositionAnswer.height_limit:type_name -> nofly.v1.HeightLimit
+	28, // 84: nofly.v1.CheckPositionsResponse.answers:type_name -> nofly.v1.PositionAnswer
+	31, // 85: nofly.v1.CheckPositionsResponse.zones:type_name -> nofly.v1.ZoneSummary
+	33, // 86: nofly.v1.CheckPositionsResponse.exemptions:type_name -> nofly.v1.AppliedExemption
+	37, // 87: nofly.v1.CheckPositionsResponse.checked_at:type_name -> google.protobuf.Timestamp
+	41, // 88: nofly.v1.CheckPositionsResponse.zone_set:type_name -> nofly.v1.ZoneSetInfo
+	37, // 89: nofly.v1.CheckPositionsResponse.exemptions_as_of:type_name -> google.protobuf.Timestamp
+	9,  // 90: nofly.v1.GeofenceService.CheckPosition:input_type -> nofly.v1.CheckPositionRequest
+	15, // 91: nofly.v1.GeofenceService.CheckFlightPlan:input_type -> nofly.v1.CheckFlightPlanRequest
+	17, // 92: nofly.v1.GeofenceService.ListZones:input_type -> nofly.v1.ListZonesRequest
+	19, // 93: nofly.v1.GeofenceService.GetZone:input_type -> nofly.v1.GetZoneRequest
+	23, // 94: nofly.v1.GeofenceService.MonitorFlight:input_type -> nofly.v1.MonitorFlightRequest
+	27, // 95: nofly.v1.GeofenceService.CheckPositions:input_type -> nofly.v1.CheckPositionsRequest
+	10, // 96: nofly.v1.GeofenceService.CheckPosition:output_type -> nofly.v1.CheckPositionResponse
+	16, // 97: nofly.v1.GeofenceService.CheckFlightPlan:output_type -> nofly.v1.CheckFlightPlanResponse
+	18, // 98: nofly.v1.GeofenceService.ListZones:output_type -> nofly.v1.ListZonesResponse
+	20, // 99: nofly.v1.GeofenceService.GetZone:output_type -> nofly.v1.GetZoneResponse
+	26, // 100: nofly.v1.GeofenceService.MonitorFlight:output_type -> nofly.v1.MonitorFlightResponse
+	29, // 101: nofly.v1.GeofenceService.CheckPositions:output_type -> nofly.v1.CheckPositionsResponse
+	96, // [96:102] is the sub-list for method output_type
+	90, // [90:96] is the sub-list for method input_type
+	90, // [90:90] is the sub-list for extension type_name
+	90, // [90:90] is the sub-list for extension extendee
+	0,  // [0:90] is the sub-list for field type_name
 }
 
 func init() { file_nofly_v1_geofence_service_proto_init() }

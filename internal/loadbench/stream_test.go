@@ -1,0 +1,73 @@
+package loadbench
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/server"
+)
+
+// TestStream runs the stream mode against a real server on loopback,
+// closed loop and open loop: every position sent in the measured time is
+// answered (alone or with others) and counted once, none fails, and open
+// loop sends at the rate asked.
+func TestStream(t *testing.T) {
+	zones, err := geo.Read(strings.NewReader(`{"type":"FeatureCollection","features":[
+	  {"type":"Feature","properties":{"id":"T-P","restriction":"PROHIBITED","lower_m":0,"lower_ref":"AGL","upper_m":120,"upper_ref":"AGL","radius_m":500},
+	   "geometry":{"type":"Point","coordinates":[4.5,52.0]}}]}`), "test.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	srv, err := server.New(ctx, server.Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := srv.NewGRPCServer()
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+
+	points := []orb.Point{{4.5, 52.0}, {4.49, 52.0}, {4.6, 52.1}}
+	for _, tc := range []struct {
+		name string
+		rate float64
+	}{
+		{"closed", 0},
+		{"open", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Run(ctx, Config{Addr: lis.Addr().String(), Mode: ModeStream, Conns: 2, InFlight: 3, Window: 4,
+				Duration: time.Second, Warmup: 200 * time.Millisecond, Rate: tc.rate, Points: points, AltM: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Failed != 0 || r.OK == 0 {
+				t.Fatalf("%d answered, %d failed (%v)", r.OK, r.Failed, r.Codes)
+			}
+			if tc.rate > 0 && (float64(r.OK) < 0.9*tc.rate || float64(r.OK) > 1.01*tc.rate) {
+				t.Errorf("open loop at %v/s for 1 s: %d positions counted", tc.rate, r.OK)
+			}
+			// Open loop, the flights (from the points, east at 15 m/s,
+			// 1.5 m a position) stay near where they start: two of the
+			// six in the zone.
+			if tc.rate > 0 && (r.Verdicts["DENIED"] == 0 || r.Verdicts["CLEAR"] == 0) {
+				t.Errorf("verdicts %v: want both", r.Verdicts)
+			}
+			var b strings.Builder
+			Row(&b, r, nil)
+			t.Log(b.String())
+		})
+	}
+}
