@@ -68,16 +68,33 @@ func TestRefusals(t *testing.T) {
 				Refused: 4, RefusedFleet: 4}},
 			{Key: []string{"2026-04", "RTM"}, Counts: report.Counts{Refused: 2, RefusedAirspace: 2, RefusedAuthorisations: 2}},
 		}, 4},
-		{"by unit: refusals count towards the threshold", report.Options{By: []report.Grouping{report.ByUnit}, MinGroup: 3}, func() report.Counts {
+		// RTM flew once: its two refusals must not make that flight
+		// visible (the threshold is of flights, which name pilots).
+		{"by unit: refusals do not make a small group of flights large", report.Options{By: []report.Grouping{report.ByUnit}, MinGroup: 3}, func() report.Counts {
 			c := total
 			c.Refused, c.RefusedFleet = 6, 1
 			return c
 		}(), []report.Row{
 			{Key: []string{"AMS"}, Counts: report.Counts{Authorised: 2, AuthorisedExempted: 1, ExemptedChecks: 6, UnderExemption: 7, Drones: 2,
 				Refused: 4, RefusedAirspace: 3, RefusedFleet: 1, RefusedAuthorisations: 1}},
-			{Key: []string{"RTM"}, Counts: report.Counts{ExemptedChecks: 1, UnderExemption: 1, Drones: 1,
-				Refused: 2, RefusedAirspace: 2, RefusedAuthorisations: 2}},
+			{Key: []string{"RTM"}, Small: true},
 		}, 0},
+		// A group of refusals only is judged by its refusals.
+		{"by month and unit: refusals alone", report.Options{By: []report.Grouping{report.ByMonth, report.ByUnit}, MinGroup: 2, Unsealed: unsealed}, total, []report.Row{
+			{Key: []string{"2026-03", "AMS"}, Counts: report.Counts{ExemptedChecks: 6, UnderExemption: 6, Drones: 1,
+				Refused: 4, RefusedAirspace: 3, RefusedFleet: 1, RefusedAuthorisations: 1}},
+			{Key: []string{"2026-03", "RTM"}, Small: true},
+			{Key: []string{"2026-04", "AMS"}, Counts: report.Counts{Authorised: 2, AuthorisedExempted: 1, UnderExemption: 1, Drones: 2,
+				Refused: 4, RefusedFleet: 4}},
+			{Key: []string{"2026-04", "RTM"}, Counts: report.Counts{Refused: 2, RefusedAirspace: 2, RefusedAuthorisations: 2}},
+		}, 4},
+		{"by month and unit: few refusals alone", report.Options{By: []report.Grouping{report.ByMonth, report.ByUnit}, MinGroup: 3, Unsealed: unsealed}, total, []report.Row{
+			{Key: []string{"2026-03", "AMS"}, Counts: report.Counts{ExemptedChecks: 6, UnderExemption: 6, Drones: 1,
+				Refused: 4, RefusedAirspace: 3, RefusedFleet: 1, RefusedAuthorisations: 1}},
+			{Key: []string{"2026-03", "RTM"}, Small: true},
+			{Key: []string{"2026-04", "AMS"}, Small: true},
+			{Key: []string{"2026-04", "RTM"}, Small: true},
+		}, 4},
 		{"by manufacturer: not recorded", report.Options{By: []report.Grouping{report.ByManufacturer}, Unsealed: unsealed}, total, []report.Row{
 			{Key: []string{"not recorded"}, Counts: report.Counts{Refused: 10, RefusedAirspace: 5, RefusedFleet: 5, RefusedAuthorisations: 3}},
 			{Key: []string{"unregistered"}, Counts: flights},

@@ -129,9 +129,16 @@ type Counts struct {
 	RefusedAuthorisations int `json:"refused_authorisations"`
 }
 
-// flights is the number of events a group holds, which the threshold
-// judges.
-func (c Counts) flights() int { return c.Authorised + c.ExemptedChecks + c.Refused }
+// small reports whether a group is smaller than n: its flights (the
+// authorisations and exempted checks, which name pilots) when it has any,
+// whatever its refusals (they must not make a unit that flew once
+// visible); else its refusals.
+func (c Counts) small(n int) bool {
+	if f := c.Authorised + c.ExemptedChecks; f > 0 {
+		return f < n
+	}
+	return c.Refused < n
+}
 
 // Row is one group.
 type Row struct {
@@ -749,7 +756,7 @@ func (b *Builder) Report() Report {
 	hide := slices.Contains(b.o.By, ByUnit) || slices.Contains(b.o.By, ByZone)
 	for _, g := range b.groups {
 		row := Row{Key: g.key, Counts: g.counts()}
-		if hide && row.flights() < b.o.MinGroup {
+		if hide && row.small(b.o.MinGroup) {
 			row = Row{Key: g.key, Small: true}
 		}
 		r.Rows = append(r.Rows, row)
