@@ -200,6 +200,14 @@ func TestUpTo(t *testing.T) {
 	if err != nil || r.HeadSeq != int64(len(events)) || r.Total.Refused != 6 {
 		t.Errorf("to the end: head %d, %d refused, %v; want %d, 6", r.HeadSeq, r.Total.Refused, err, len(events))
 	}
+	// Unsealed counts read while the log was empty: the entries written
+	// since (a seal among them) are not read, or the counts it sealed
+	// would count twice.
+	unsealed := []exemptions.RefusalCount{refused("2026-03-01", "AMS", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, 3)}
+	r, err = report.Compute(ctx, storedLog(events), report.Options{From: mar, Until: may, Unsealed: unsealed})
+	if err != nil || r.HeadSeq != 0 || r.Total.Refused != 3 || r.Unsealed != 3 {
+		t.Errorf("unsealed at an empty log: head %d, %d refused (%d unsealed), %v; want 0, 3 (3)", r.HeadSeq, r.Total.Refused, r.Unsealed, err)
+	}
 	_, err = report.Compute(ctx, storedLog(events), report.Options{From: mar, Until: may, UpTo: int64(len(events) + 1)})
 	if !errors.Is(err, report.ErrChain) || !strings.Contains(err.Error(), "ends at entry") {
 		t.Errorf("a log shorter than UpTo: %v", err)

@@ -95,8 +95,9 @@ type Options struct {
 	// store's UnsealedRefusals, read with UpTo); those of the period's
 	// days are counted, and reported as such (Report.Unsealed).
 	Unsealed []exemptions.RefusalCount
-	// UpTo is the last entry to read (0: the log's last): the entry the
-	// store's log ended at when Unsealed was read. Compute fails, wrapping
+	// UpTo is the last entry to read (0: the log's last, or none when
+	// Unsealed holds counts): the entry the store's log ended at when
+	// Unsealed was read. Compute fails, wrapping
 	// ErrChain, when the log ends before it.
 	UpTo int64
 	// Detail lists the individual records counted (Report.Records), with
