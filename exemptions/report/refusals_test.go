@@ -213,3 +213,36 @@ func TestUpTo(t *testing.T) {
 		t.Errorf("a log shorter than UpTo: %v", err)
 	}
 }
+
+// TestMalformedRefusals: a refusal count the stores would not take (a day
+// that is not a date, a count below 1, an unknown kind), in a sealed entry
+// or among the unsealed counts, fails the report with an error naming it;
+// it neither panics nor is counted.
+func TestMalformedRefusals(t *testing.T) {
+	year := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, bad := range []exemptions.RefusalCount{
+		refused("2026-1", "AMS", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, 3),
+		refused("2026-03-1", "AMS", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, 3),
+		refused("2026-03-01", "AMS", exemptions.PurposeForensic, "weather", false, 3),
+		refused("2026-03-01", "AMS", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, -3),
+	} {
+		c := &chain{t: t, events: log(t)}
+		c.add(exemptions.ActionRefusals, apr, nil, exemptions.RefusalSeal{Counts: []exemptions.RefusalCount{bad}})
+		b, err := report.New(report.Options{From: mar, Until: year, By: []report.Grouping{report.ByMonth}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range c.events {
+			if err = b.Add(e); err != nil {
+				break
+			}
+		}
+		if !errors.Is(err, report.ErrChain) || !strings.Contains(err.Error(), "refusal count") {
+			t.Errorf("sealed %+v: %v", bad, err)
+		}
+		if _, err := report.New(report.Options{From: mar, Until: year, By: []report.Grouping{report.ByMonth},
+			Unsealed: []exemptions.RefusalCount{bad}}); err == nil || !strings.Contains(err.Error(), "refusal count") {
+			t.Errorf("unsealed %+v: %v", bad, err)
+		}
+	}
+}

@@ -286,6 +286,11 @@ func New(o Options) (*Builder, error) {
 		}
 		seen[g] = true
 	}
+	for _, c := range o.Unsealed {
+		if err := c.Check(); err != nil {
+			return nil, fmt.Errorf("unsealed %s %s: %w", c.Day, c.Unit, err)
+		}
+	}
 	if o.MinGroup < 0 {
 		return nil, fmt.Errorf("min group %d: must not be negative", o.MinGroup)
 	}
@@ -434,6 +439,14 @@ func (b *Builder) add(de *decoded) error {
 		}
 		b.flight(f)
 	case exemptions.ActionRefusals:
+		// A count the stores would not take is counted nowhere: the
+		// report fails, as audit verify does (a day that is no date would
+		// be no month either).
+		for _, c := range d.Counts {
+			if err := c.Check(); err != nil {
+				return fmt.Errorf("%w: entry %d: %v", ErrChain, e.Seq, err)
+			}
+		}
 		for _, c := range d.Counts {
 			b.refusal(c)
 		}
@@ -443,7 +456,7 @@ func (b *Builder) add(de *decoded) error {
 
 // refusal counts c when its day is in the period.
 func (b *Builder) refusal(c exemptions.RefusalCount) {
-	if c.Day < b.fromDay || c.Day >= b.untilDay || c.Count < 1 {
+	if c.Day < b.fromDay || c.Day >= b.untilDay {
 		return
 	}
 	n := int(c.Count)
