@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -110,5 +111,34 @@ func TestPostgresReplicasRefusalsRace(t *testing.T) {
 	}
 	if v, err := b.VerifyAudit(ctx); err != nil || !v.OK() {
 		t.Errorf("verify: %v %v", v.Problems, err)
+	}
+}
+
+// TestPostgresSealLeavesMalformedCounters: a counter noflyd would not keep
+// (written beside it) is not sealed into the append-only log: it stays
+// unsealed, and verify reports it.
+func TestPostgresSealLeavesMalformedCounters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.New(t)
+	s := openPostgresURL(t, url)
+	defer s.Close()
+	if err := s.AddRefusals(ctx, []exemptions.RefusalCount{{Day: "2026-03-01", Unit: "AMS", Kind: exemptions.RefusedAirspace, Count: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rawPG(t, url).Exec(ctx, "INSERT INTO refusals VALUES ('2025', 'AMS', '', 'airspace', false, 2, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	e, sealed, err := s.SealRefusals(ctx, "2026-03-02", "noflyd", time.Date(2026, 3, 2, 0, 0, 5, 0, time.UTC))
+	if err != nil || !sealed {
+		t.Fatalf("seal: %v %v", sealed, err)
+	}
+	var seal exemptions.RefusalSeal
+	if err := json.Unmarshal(e.Detail, &seal); err != nil || len(seal.Counts) != 1 || seal.Counts[0].Day != "2026-03-01" {
+		t.Errorf("sealed %s (%v), want the one counter of 2026-03-01", e.Detail, err)
+	}
+	v, err := s.VerifyAudit(ctx)
+	if err != nil || len(v.Problems) != 1 || !strings.Contains(v.Problems[0], `refusal counter "2025"`) {
+		t.Errorf("verify: %q %v", v.Problems, err)
 	}
 }
