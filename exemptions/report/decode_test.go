@@ -68,7 +68,8 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte(`{"action":"check","action":null,"detail":{"Purpose":"FORENSIC","Purpose":null,"Unit":"U","unit":null}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast storedEntry
-		if !decodeEntry(b, &fast, &interner{lists: map[string][]string{}}, "abc") {
+		in := &interner{lists: map[string][]string{}}
+		if !decodeEntry(b, &fast, in, "abc") {
 			return
 		}
 		var slow storedEntry
@@ -77,6 +78,11 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 		if !reflect.DeepEqual(fast, slow) {
 			t.Fatalf("%q:\n%+v, encoding/json:\n%+v", b, fast, slow)
+		}
+		// Again, with the strings and lists of the first decoding interned.
+		var again storedEntry
+		if !decodeEntry(b, &again, in, "abc") || !reflect.DeepEqual(again, slow) {
+			t.Fatalf("%q decoded again:\n%+v, encoding/json:\n%+v", b, again, slow)
 		}
 	})
 }
