@@ -59,7 +59,7 @@ func (s *Store) SealRefusals(caller context.Context, before, actor string, at ti
 		}
 		counts, err := storecore.RefusalRows(rows)
 		rows.Close()
-		if err != nil || len(counts) == 0 {
+		if counts = storecore.Sealable(counts); err != nil || len(counts) == 0 {
 			return err
 		}
 		storecore.SortRefusals(counts)

@@ -55,11 +55,17 @@ func Compute(ctx context.Context, log Log, o Options) (Report, error) {
 		defer close(queue)
 		prev := ""
 		next := pager(log)
+		// Unsealed counts come with the log's end when they were read:
+		// 0 then is an empty log, not its last entry.
+		bounded := o.UpTo > 0 || len(o.Unsealed) > 0
 		for end := false; !end; {
 			es, err := next(ctx)
-			if o.UpTo > 0 && len(es) > 0 && es[len(es)-1].Seq >= o.UpTo {
-				i, _ := slices.BinarySearchFunc(es, o.UpTo, func(e exemptions.StoredAuditEntry, seq int64) int { return cmp.Compare(e.Seq, seq) })
-				es, end = es[:min(i+1, len(es))], true
+			if bounded && len(es) > 0 && es[len(es)-1].Seq >= o.UpTo {
+				i, found := slices.BinarySearchFunc(es, o.UpTo, func(e exemptions.StoredAuditEntry, seq int64) int { return cmp.Compare(e.Seq, seq) })
+				if found {
+					i++
+				}
+				es, end = es[:i], true
 			}
 			out := make(chan page, 1)
 			select {

@@ -90,7 +90,7 @@ func decodeEntry(b []byte, e *storedEntry, in *interner, prev string) bool {
 		case fold(key, "seq"):
 			return p.int64(&e.Seq)
 		case fold(key, "action"):
-			var s string
+			s := string(e.Action) // a null leaves it as it was
 			if !p.str(&s) {
 				return false
 			}
@@ -145,7 +145,7 @@ func (p *entryParser) detail(d *entryDetail) bool {
 		case fold(key, "Drone"):
 			return p.str(&d.Drone)
 		case fold(key, "Purpose"):
-			var s string
+			s := string(d.Purpose) // a null leaves it as it was
 			if !p.str(&s) {
 				return false
 			}

@@ -64,9 +64,12 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte(`{"SEQ":2,"seq":3,"Action":"check","detail":{"zone_ids":["a"],"ZONEIDS":[],"At":"2026-03-02T00:00:00+01:00","x":[1,-0.5e3,true,null,{"a":"\u00e9\n"}]},"detail":{"Unit":"U"}}`))
 	f.Add([]byte(`{"seq":1.0,"detail":{"At":"2026-13-02T00:00:00Z"}}`))
 	f.Add([]byte(`{"seq":1,"detail":{"Unit":"a\u0041"}} x`))
+	// A null leaves a value as it was, a later key's too.
+	f.Add([]byte(`{"action":"check","action":null,"detail":{"Purpose":"FORENSIC","Purpose":null,"Unit":"U","unit":null}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast storedEntry
-		if !decodeEntry(b, &fast, &interner{lists: map[string][]string{}}, "abc") {
+		in := &interner{lists: map[string][]string{}}
+		if !decodeEntry(b, &fast, in, "abc") {
 			return
 		}
 		var slow storedEntry
@@ -75,6 +78,11 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 		if !reflect.DeepEqual(fast, slow) {
 			t.Fatalf("%q:\n%+v, encoding/json:\n%+v", b, fast, slow)
+		}
+		// Again, with the strings and lists of the first decoding interned.
+		var again storedEntry
+		if !decodeEntry(b, &again, in, "abc") || !reflect.DeepEqual(again, slow) {
+			t.Fatalf("%q decoded again:\n%+v, encoding/json:\n%+v", b, again, slow)
 		}
 	})
 }

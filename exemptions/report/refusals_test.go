@@ -68,16 +68,33 @@ func TestRefusals(t *testing.T) {
 				Refused: 4, RefusedFleet: 4}},
 			{Key: []string{"2026-04", "RTM"}, Counts: report.Counts{Refused: 2, RefusedAirspace: 2, RefusedAuthorisations: 2}},
 		}, 4},
-		{"by unit: refusals count towards the threshold", report.Options{By: []report.Grouping{report.ByUnit}, MinGroup: 3}, func() report.Counts {
+		// RTM flew once: its two refusals must not make that flight
+		// visible (the threshold is of flights, which name pilots).
+		{"by unit: refusals do not make a small group of flights large", report.Options{By: []report.Grouping{report.ByUnit}, MinGroup: 3}, func() report.Counts {
 			c := total
 			c.Refused, c.RefusedFleet = 6, 1
 			return c
 		}(), []report.Row{
 			{Key: []string{"AMS"}, Counts: report.Counts{Authorised: 2, AuthorisedExempted: 1, ExemptedChecks: 6, UnderExemption: 7, Drones: 2,
 				Refused: 4, RefusedAirspace: 3, RefusedFleet: 1, RefusedAuthorisations: 1}},
-			{Key: []string{"RTM"}, Counts: report.Counts{ExemptedChecks: 1, UnderExemption: 1, Drones: 1,
-				Refused: 2, RefusedAirspace: 2, RefusedAuthorisations: 2}},
+			{Key: []string{"RTM"}, Small: true},
 		}, 0},
+		// A group of refusals only is judged by its refusals.
+		{"by month and unit: refusals alone", report.Options{By: []report.Grouping{report.ByMonth, report.ByUnit}, MinGroup: 2, Unsealed: unsealed}, total, []report.Row{
+			{Key: []string{"2026-03", "AMS"}, Counts: report.Counts{ExemptedChecks: 6, UnderExemption: 6, Drones: 1,
+				Refused: 4, RefusedAirspace: 3, RefusedFleet: 1, RefusedAuthorisations: 1}},
+			{Key: []string{"2026-03", "RTM"}, Small: true},
+			{Key: []string{"2026-04", "AMS"}, Counts: report.Counts{Authorised: 2, AuthorisedExempted: 1, UnderExemption: 1, Drones: 2,
+				Refused: 4, RefusedFleet: 4}},
+			{Key: []string{"2026-04", "RTM"}, Counts: report.Counts{Refused: 2, RefusedAirspace: 2, RefusedAuthorisations: 2}},
+		}, 4},
+		{"by month and unit: few refusals alone", report.Options{By: []report.Grouping{report.ByMonth, report.ByUnit}, MinGroup: 3, Unsealed: unsealed}, total, []report.Row{
+			{Key: []string{"2026-03", "AMS"}, Counts: report.Counts{ExemptedChecks: 6, UnderExemption: 6, Drones: 1,
+				Refused: 4, RefusedAirspace: 3, RefusedFleet: 1, RefusedAuthorisations: 1}},
+			{Key: []string{"2026-03", "RTM"}, Small: true},
+			{Key: []string{"2026-04", "AMS"}, Small: true},
+			{Key: []string{"2026-04", "RTM"}, Small: true},
+		}, 4},
 		{"by manufacturer: not recorded", report.Options{By: []report.Grouping{report.ByManufacturer}, Unsealed: unsealed}, total, []report.Row{
 			{Key: []string{"not recorded"}, Counts: report.Counts{Refused: 10, RefusedAirspace: 5, RefusedFleet: 5, RefusedAuthorisations: 3}},
 			{Key: []string{"unregistered"}, Counts: flights},
@@ -183,8 +200,49 @@ func TestUpTo(t *testing.T) {
 	if err != nil || r.HeadSeq != int64(len(events)) || r.Total.Refused != 6 {
 		t.Errorf("to the end: head %d, %d refused, %v; want %d, 6", r.HeadSeq, r.Total.Refused, err, len(events))
 	}
+	// Unsealed counts read while the log was empty: the entries written
+	// since (a seal among them) are not read, or the counts it sealed
+	// would count twice.
+	unsealed := []exemptions.RefusalCount{refused("2026-03-01", "AMS", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, 3)}
+	r, err = report.Compute(ctx, storedLog(events), report.Options{From: mar, Until: may, Unsealed: unsealed})
+	if err != nil || r.HeadSeq != 0 || r.Total.Refused != 3 || r.Unsealed != 3 {
+		t.Errorf("unsealed at an empty log: head %d, %d refused (%d unsealed), %v; want 0, 3 (3)", r.HeadSeq, r.Total.Refused, r.Unsealed, err)
+	}
 	_, err = report.Compute(ctx, storedLog(events), report.Options{From: mar, Until: may, UpTo: int64(len(events) + 1)})
 	if !errors.Is(err, report.ErrChain) || !strings.Contains(err.Error(), "ends at entry") {
 		t.Errorf("a log shorter than UpTo: %v", err)
+	}
+}
+
+// TestMalformedRefusals: a refusal count the stores would not take (a day
+// that is not a date, a count below 1, an unknown kind), in a sealed entry
+// or among the unsealed counts, fails the report with an error naming it;
+// it neither panics nor is counted.
+func TestMalformedRefusals(t *testing.T) {
+	year := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, bad := range []exemptions.RefusalCount{
+		refused("2026-1", "AMS", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, 3),
+		refused("2026-03-1", "AMS", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, 3),
+		refused("2026-03-01", "AMS", exemptions.PurposeForensic, "weather", false, 3),
+		refused("2026-03-01", "AMS", exemptions.PurposeForensic, exemptions.RefusedAirspace, false, -3),
+	} {
+		c := &chain{t: t, events: log(t)}
+		c.add(exemptions.ActionRefusals, apr, nil, exemptions.RefusalSeal{Counts: []exemptions.RefusalCount{bad}})
+		b, err := report.New(report.Options{From: mar, Until: year, By: []report.Grouping{report.ByMonth}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range c.events {
+			if err = b.Add(e); err != nil {
+				break
+			}
+		}
+		if !errors.Is(err, report.ErrChain) || !strings.Contains(err.Error(), "refusal count") {
+			t.Errorf("sealed %+v: %v", bad, err)
+		}
+		if _, err := report.New(report.Options{From: mar, Until: year, By: []report.Grouping{report.ByMonth},
+			Unsealed: []exemptions.RefusalCount{bad}}); err == nil || !strings.Contains(err.Error(), "refusal count") {
+			t.Errorf("unsealed %+v: %v", bad, err)
+		}
 	}
 }

@@ -95,8 +95,9 @@ type Options struct {
 	// store's UnsealedRefusals, read with UpTo); those of the period's
 	// days are counted, and reported as such (Report.Unsealed).
 	Unsealed []exemptions.RefusalCount
-	// UpTo is the last entry to read (0: the log's last): the entry the
-	// store's log ended at when Unsealed was read. Compute fails, wrapping
+	// UpTo is the last entry to read (0: the log's last, or none when
+	// Unsealed holds counts): the entry the store's log ended at when
+	// Unsealed was read. Compute fails, wrapping
 	// ErrChain, when the log ends before it.
 	UpTo int64
 	// Detail lists the individual records counted (Report.Records), with
@@ -129,9 +130,16 @@ type Counts struct {
 	RefusedAuthorisations int `json:"refused_authorisations"`
 }
 
-// flights is the number of events a group holds, which the threshold
-// judges.
-func (c Counts) flights() int { return c.Authorised + c.ExemptedChecks + c.Refused }
+// small reports whether a group is smaller than n: its flights (the
+// authorisations and exempted checks, which name pilots) when it has any,
+// whatever its refusals (they must not make a unit that flew once
+// visible); else its refusals.
+func (c Counts) small(n int) bool {
+	if f := c.Authorised + c.ExemptedChecks; f > 0 {
+		return f < n
+	}
+	return c.Refused < n
+}
 
 // Row is one group.
 type Row struct {
@@ -277,6 +285,11 @@ func New(o Options) (*Builder, error) {
 			return nil, fmt.Errorf("grouping %q given twice", g)
 		}
 		seen[g] = true
+	}
+	for _, c := range o.Unsealed {
+		if err := c.Check(); err != nil {
+			return nil, fmt.Errorf("unsealed %s %s: %w", c.Day, c.Unit, err)
+		}
 	}
 	if o.MinGroup < 0 {
 		return nil, fmt.Errorf("min group %d: must not be negative", o.MinGroup)
@@ -426,6 +439,14 @@ func (b *Builder) add(de *decoded) error {
 		}
 		b.flight(f)
 	case exemptions.ActionRefusals:
+		// A count the stores would not take is counted nowhere: the
+		// report fails, as audit verify does (a day that is no date would
+		// be no month either).
+		for _, c := range d.Counts {
+			if err := c.Check(); err != nil {
+				return fmt.Errorf("%w: entry %d: %v", ErrChain, e.Seq, err)
+			}
+		}
 		for _, c := range d.Counts {
 			b.refusal(c)
 		}
@@ -435,7 +456,7 @@ func (b *Builder) add(de *decoded) error {
 
 // refusal counts c when its day is in the period.
 func (b *Builder) refusal(c exemptions.RefusalCount) {
-	if c.Day < b.fromDay || c.Day >= b.untilDay || c.Count < 1 {
+	if c.Day < b.fromDay || c.Day >= b.untilDay {
 		return
 	}
 	n := int(c.Count)
@@ -749,7 +770,7 @@ func (b *Builder) Report() Report {
 	hide := slices.Contains(b.o.By, ByUnit) || slices.Contains(b.o.By, ByZone)
 	for _, g := range b.groups {
 		row := Row{Key: g.key, Counts: g.counts()}
-		if hide && row.flights() < b.o.MinGroup {
+		if hide && row.small(b.o.MinGroup) {
 			row = Row{Key: g.key, Small: true}
 		}
 		r.Rows = append(r.Rows, row)

@@ -62,7 +62,7 @@ func (s *Store) SealRefusals(ctx context.Context, before, actor string, at time.
 		}
 		counts, err := storecore.RefusalRows(rows)
 		rows.Close()
-		if err != nil || len(counts) == 0 {
+		if counts = storecore.Sealable(counts); err != nil || len(counts) == 0 {
 			return err
 		}
 		storecore.SortRefusals(counts)
@@ -72,9 +72,14 @@ func (s *Store) SealRefusals(ctx context.Context, before, actor string, at time.
 			return err
 		}
 		// The write lock is held: no count changed since the read.
-		_, err = tx.ExecContext(ctx, "UPDATE refusals SET sealed = count WHERE count > sealed AND day < ?", before)
-		sealed = err == nil
-		return err
+		for _, c := range counts {
+			if _, err := tx.ExecContext(ctx, "UPDATE refusals SET sealed = sealed + ? WHERE day = ? AND unit = ? AND purpose = ? AND kind = ? AND authorisation = ?",
+				c.Count, c.Day, c.Unit, string(c.Purpose), string(c.Kind), c.Authorisation); err != nil {
+				return err
+			}
+		}
+		sealed = true
+		return nil
 	})
 	return e, sealed && err == nil, err
 }

@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,6 +117,9 @@ func TestVerifyAuditFindsTampering(t *testing.T) {
 		// counted) again; a counter removed hides what was sealed.
 		{"refusals unsealed", "UPDATE refusals SET sealed = 0", "refusal counter 2026-03-01 AMS FORENSIC airspace: 0 marked sealed, the audit log sealed 3"},
 		{"refusal counter removed", "DELETE FROM refusals", "3 sealed in the audit log, but the counter is missing"},
+		// A counter noflyd would not keep: a day that is no date.
+		{"refusal counter forged", "INSERT INTO refusals VALUES ('2026-1', 'AMS', '', 'airspace', 0, 2, 0)",
+			`refusal counter "2026-1" "AMS" "" "airspace": not one noflyd keeps`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,5 +170,36 @@ func TestVerifyAuditFindsTampering(t *testing.T) {
 				t.Fatalf("problems %q, want one with %q", v.Problems, tc.want)
 			}
 		})
+	}
+}
+
+// TestSQLiteSealLeavesMalformedCounters: a counter noflyd would not keep
+// (written beside it) is not sealed into the append-only log, where no
+// report could ever count it: it stays unsealed, and verify reports it.
+func TestSQLiteSealLeavesMalformedCounters(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nofly.db")
+	s, err := sqlitestore.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.AddRefusals(ctx, []exemptions.RefusalCount{{Day: "2026-03-01", Unit: "AMS", Kind: exemptions.RefusedAirspace, Count: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rawDB(t, path).ExecContext(ctx, "INSERT INTO refusals VALUES ('2025', 'AMS', '', 'airspace', 0, 2, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	e, sealed, err := s.SealRefusals(ctx, "2026-03-02", "noflyd", storetest.T0)
+	if err != nil || !sealed {
+		t.Fatalf("seal: %v %v", sealed, err)
+	}
+	var seal exemptions.RefusalSeal
+	if err := json.Unmarshal(e.Detail, &seal); err != nil || len(seal.Counts) != 1 || seal.Counts[0].Day != "2026-03-01" {
+		t.Errorf("sealed %s (%v), want the one counter of 2026-03-01", e.Detail, err)
+	}
+	v, err := s.VerifyAudit(ctx)
+	if err != nil || len(v.Problems) != 1 || !strings.Contains(v.Problems[0], `refusal counter "2025"`) {
+		t.Errorf("verify: %q %v", v.Problems, err)
 	}
 }

@@ -44,6 +44,13 @@ func RefusalRows(rows RowScanner) ([]exemptions.RefusalCount, error) {
 	return out, rows.Err()
 }
 
+// Sealable returns the counts that pass Check, in place: a counter
+// noflyd would not have written (a day that is no date, an unknown kind)
+// is left unsealed, out of the log, for VerifyAudit to report.
+func Sealable(counts []exemptions.RefusalCount) []exemptions.RefusalCount {
+	return slices.DeleteFunc(counts, func(c exemptions.RefusalCount) bool { return c.Check() != nil })
+}
+
 // SortRefusals sorts counts by day, unit, purpose, kind and authorisation.
 func SortRefusals(counts []exemptions.RefusalCount) {
 	slices.SortFunc(counts, func(a, b exemptions.RefusalCount) int { return cmp.Compare(refusalKey(a), refusalKey(b)) })
@@ -92,6 +99,9 @@ func (w *Verifier) Refusals(rows RowScanner) error {
 		var c exemptions.RefusalCount
 		if err := rows.Scan(&c.Day, &c.Unit, &c.Purpose, &c.Kind, &c.Authorisation, &c.Count); err != nil {
 			return err
+		}
+		if probe := (exemptions.RefusalCount{Day: c.Day, Unit: c.Unit, Purpose: c.Purpose, Kind: c.Kind, Count: 1}); probe.Check() != nil {
+			w.Problem("refusal counter %q %q %q %q: not one noflyd keeps: %v", c.Day, c.Unit, c.Purpose, c.Kind, probe.Check())
 		}
 		k := refusalKey(c)
 		w.refusals.seen[k] = true
