@@ -58,6 +58,9 @@ func TestCorridorAdversarial(t *testing.T) {
 			// Legs of a metre and repeated points.
 			add(fmt.Sprintf("tiny legs lat %g buffer %g", lat, buffer),
 				[]orb.Point{o, o, offsetM(o, 1, 0), offsetM(o, 1, 1), o, offsetM(o, 0.5, 0.3), offsetM(o, 0.5, 0.3)}, buffer)
+			// Legs of a tenth of a millimetre, and a turn back along one.
+			add(fmt.Sprintf("hair legs lat %g buffer %g", lat, buffer),
+				[]orb.Point{o, {o[0] + 1e-9, o[1]}, {o[0] + 1e-9, o[1] + 1e-9}, offsetM(o, 20*B, 0), {o[0] + 2e-9, o[1]}, offsetM(o, 0, 20*B)}, buffer)
 			// A figure eight flown back to its start.
 			add(fmt.Sprintf("figure eight lat %g buffer %g", lat, buffer),
 				[]orb.Point{o, offsetM(o, 30*B, 30*B), offsetM(o, 30*B, 0), offsetM(o, 0, 30*B), o}, buffer)
