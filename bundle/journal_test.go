@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +76,44 @@ func FuzzVerifyJournal(f *testing.F) {
 			t.Fatalf("after appending: %+v, %v", next, err)
 		}
 	})
+}
+
+// TestJournalLimits: what the chain cannot find, as docs/fieldkit.md says:
+// lines cut off the end verify again (with a smaller count and another
+// last hash), and so does a journal rewritten from a changed line on.
+// Only the count and last hash noted elsewhere betray either.
+func TestJournalLimits(t *testing.T) {
+	j := journal(t, 3)
+	full, err := VerifyJournal(bytes.NewReader(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(j, []byte("\n"))
+	cut, err := VerifyJournal(bytes.NewReader(bytes.Join(lines[:2], nil)))
+	if err != nil || cut.Seq != 3 || cut.Prev == full.Prev {
+		t.Errorf("cut at a line's end: %+v, %v; want it to verify, 2 answers, another hash", cut, err)
+	}
+	// Rewrite from line 2: change it, and chain line 3 to it again.
+	tail := JournalTail{Seq: 1}
+	var out []byte
+	for i, l := range lines[:3] {
+		var e JournalEntry
+		if err := json.Unmarshal(bytes.TrimSuffix(l, []byte("\n")), &e); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			e.Unit = "RTM"
+		}
+		nl, err := JournalLine(tail, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, nl...)
+		if tail, err = VerifyJournal(bytes.NewReader(out)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tail.Seq != full.Seq || tail.Prev == full.Prev {
+		t.Errorf("rewritten: %+v; want the same count and another last hash than %+v", tail, full)
+	}
 }

@@ -269,8 +269,10 @@ func bundleJournalCommand() *command {
 		summary: `Checks a journal of offline answers (check and plan check with --bundle
 and --journal FILE): every line, and the chain of hashes from each line to
 the next, so that a line changed, removed or moved is found. Prints the
-number of answers and the last line's hash: note it elsewhere (a changed
-last line has no successor to betray it). Exit status 0 intact, 1 not.`,
+number of answers and the last line's hash: note them elsewhere. The chain
+has no key: lines cut off the end, or a line changed with every hash after
+it recomputed, verify again; only the noted count and hash show them.
+Exit status 0 intact, 1 not.`,
 		example: `  nofly bundle journal field.journal
 `,
 		run: func(_ context.Context, e *env, args []string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,7 +39,8 @@ custom flight area file (--format dji, for a DJI Dock through the Cloud
 API: the inclusion as the operation area, exclusions as GEO zones). The
 fence has an inclusion polygon, the route's corridor (or the area) with
 its buffer and --margin, and an exclusion for every blocking zone within
---margin of the flight that no exemption covers: polygons enclosed in at
+--margin of the flight, or inside the inclusion (checked as an area), that
+no exemption covers: polygons enclosed in at
 most --max-vertices vertices, never smaller than the zone, and circles,
 each grown by --clearance metres. Fences are 2-D and know no schedule:
 an exclusion holds at every height and time; set the autopilot's maximum
@@ -140,17 +142,48 @@ connection error.`,
 				return err
 			}
 			var zones []fence.Zone
-			for _, c := range near.GetConflicts() {
-				if c.GetExemption() != nil {
-					continue // covered: the flight may enter it
+			seen := map[string]bool{}
+			fenceOff := func(cs []*noflyv1.ZoneHit) error {
+				for _, c := range cs {
+					id := c.GetZone().GetId()
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+					if c.GetExemption() != nil {
+						continue // covered: the flight may enter it
+					}
+					shapes, err := ch.zone(ctx, id)
+					if err != nil {
+						return err
+					}
+					zones = append(zones, fence.Zone{ID: id, Name: c.GetZone().GetName(), Shapes: shapes})
 				}
-				shapes, err := ch.zone(ctx, c.GetZone().GetId())
-				if err != nil {
-					return err
-				}
-				zones = append(zones, fence.Zone{ID: c.GetZone().GetId(), Name: c.GetZone().GetName(), Shapes: shapes})
+				return nil
+			}
+			if err := fenceOff(near.GetConflicts()); err != nil {
+				return err
 			}
 			f := fence.Build(zones, fenceFlight(p), wide.BufferM, maxVertices, clearance)
+			// The inclusion holds the flight with its reach, and may hold
+			// more (what a circuit encloses, a corridor's cut corners, a
+			// hull): the aircraft may fly anywhere in it. The blocking
+			// zones in it beyond the reach are fenced off too.
+			inside, err := ch.plan(ctx, inclusionPlan(fp, f.Inclusion))
+			if err != nil {
+				return fmt.Errorf("the zones inside the fence's inclusion: %w", err)
+			}
+			n := len(zones)
+			if err := fenceOff(inside.GetConflicts()); err != nil {
+				return err
+			}
+			var beyond []string // fenced off for lying inside the inclusion only
+			for _, z := range zones[n:] {
+				beyond = append(beyond, z.ID)
+			}
+			if len(zones) > n {
+				f = fence.Build(zones, fenceFlight(p), wide.BufferM, maxVertices, clearance)
+			}
 			if c := permittedCeiling(resp.GetHeightLimit()); c != "" {
 				f.MaxAltitude = "maximum altitude: " + c // KML carries it; the .plan and DJI files cannot
 			}
@@ -193,6 +226,9 @@ connection error.`,
 				fmt.Fprintf(e.stdout, " (%s)", strings.Join(ids, ", "))
 			}
 			fmt.Fprintln(e.stdout, ".")
+			if len(beyond) > 0 {
+				fmt.Fprintf(e.stdout, "Of them %d beyond %s m but inside the inclusion, where the aircraft may fly (%s).\n", len(beyond), fmtMetres(margin), strings.Join(beyond, ", "))
+			}
 			if format == "dji" {
 				fmt.Fprintln(e.stdout, "GEO zones hold at every height and time; the dock must be inside the operation area, 10 m or more from every boundary; set the aircraft's altitude limit"+maxAltNote(p, fp, resp.GetHeightLimit())+".")
 			} else {
@@ -266,6 +302,38 @@ func fenceFlight(p *flightplan.Plan) fence.Flight {
 		return fence.Flight{Area: p.Area.Polygon[0]}
 	}
 	return fence.Flight{Circle: &fence.Circle{Center: p.Area.Center, RadiusM: p.Area.Radius}}
+}
+
+// inclusionPlan is fp flown anywhere in the fence's inclusion ring: an
+// area, with no buffer, at the heights fp flies (every height when they
+// are not known).
+func inclusionPlan(fp *noflyv1.FlightPlan, inclusion orb.Ring) *noflyv1.FlightPlan {
+	in := proto.CloneOf(fp)
+	in.BufferM = 0
+	in.ClientReference = strings.TrimSpace(fp.GetClientReference() + " (fence inclusion)")
+	ring := &noflyv1.Ring{}
+	for _, p := range inclusion {
+		ring.Positions = append(ring.Positions, &noflyv1.Position{Latitude: p[1], Longitude: p[0]})
+	}
+	area := &noflyv1.Area{Shape: &noflyv1.Area_Polygon{Polygon: &noflyv1.Polygon{Rings: []*noflyv1.Ring{ring}}}}
+	switch {
+	case fp.GetArea() != nil:
+		area.Band = proto.CloneOf(fp.GetArea().GetBand())
+	case fp.GetRoute().GetAltitudeReference() != noflyv1.VerticalReference_VERTICAL_REFERENCE_UNSPECIFIED:
+		band := &noflyv1.AltitudeBand{LowerM: math.Inf(1), UpperM: math.Inf(-1), Reference: fp.GetRoute().GetAltitudeReference()}
+		for _, w := range fp.GetRoute().GetWaypoints() {
+			if w.AltitudeM == nil {
+				band = nil
+				break
+			}
+			band.LowerM, band.UpperM = min(band.LowerM, w.GetAltitudeM()), max(band.UpperM, w.GetAltitudeM())
+		}
+		if band != nil && band.LowerM <= band.UpperM {
+			area.Band = band
+		}
+	}
+	in.Geometry = &noflyv1.FlightPlan_Area{Area: area}
+	return in
 }
 
 // maxAltNote suggests the fence's maximum altitude: the plan's highest

@@ -198,7 +198,7 @@ func TestFieldKit(t *testing.T) {
 	if !strings.Contains(r.stdout, "1 exclusion circle for 1 zone within 1000 m (NL-EHHA-HEL)") {
 		t.Errorf("plan fence: %s", r)
 	}
-	if b, err := os.ReadFile(fenced); err != nil || !bytes.Contains(b, []byte(`"radius": 1510`)) || !bytes.Contains(b, []byte(`"command": 22`)) {
+	if b, err := os.ReadFile(fenced); err != nil || !bytes.Contains(b, []byte(`"radius": 1521`)) || !bytes.Contains(b, []byte(`"command": 22`)) {
 		t.Errorf("fenced plan: %v\n%s", err, b)
 	}
 
@@ -211,7 +211,7 @@ func TestFieldKit(t *testing.T) {
 	if raw, err := os.ReadFile(djiFile); err != nil {
 		t.Error(err)
 	} else if f, err := fence.ReadDJI(bytes.NewReader(raw)); err != nil || f.Inclusion == nil || len(f.Exclusions) != 1 ||
-		f.Exclusions[0].Circle == nil || f.Exclusions[0].Circle.RadiusM != 1510 {
+		f.Exclusions[0].Circle == nil || f.Exclusions[0].Circle.RadiusM != 1521 {
 		t.Errorf("DJI file: %v, %+v\n%s", err, f, raw)
 	}
 

@@ -34,6 +34,16 @@ const DefaultMaxVertices = 64
 // takes hold.
 const DefaultMarginM = 10
 
+// SphereFactor grows a circle's radius for the way aircraft measure it:
+// on a sphere (PX4 of 6,371 km, ArduPilot of 6,378.1 km), not on WGS84.
+// Along a meridian near the equator, where a WGS84 radian of latitude is
+// only 6,335,439 m, a sphere of 6,378,137 m counts a metre as up to
+// 6,378,137 / 6,335,439 = 1.00674 m; east–west, and along any meridian
+// away from the equator, it counts less. A zone's edge with its clearance,
+// r + marginM metres away on WGS84, is thus at most (r + marginM) · 1.00674
+// away as the aircraft measures it.
+const SphereFactor = 1.007
+
 // Zone is a blocking zone to fence off.
 type Zone struct {
 	ID, Name string
@@ -74,7 +84,7 @@ type Fence struct {
 
 // Build fences zones off, each polygon enclosed (geo.Enclose) within
 // maxVertices with marginM of clearance, each circle's radius grown by
-// marginM and rounded up to the metre; and includes the flight grown by
+// marginM, then by SphereFactor, and rounded up to the metre; and includes the flight grown by
 // reachM (the buffer and the margin), in at most maxVertices: a route's
 // corridor (geo.Corridor), an area's convex hull moved out by reachM
 // (geo.Enclose), a circle as a polygon outside the grown circle.
@@ -93,7 +103,7 @@ func Build(zones []Zone, fl Flight, reachM float64, maxVertices int, marginM flo
 			switch s.Kind {
 			case geo.ShapeCircle:
 				f.Exclusions = append(f.Exclusions, Exclusion{ZoneID: z.ID, Name: z.Name,
-					Circle: &Circle{Center: s.Center, RadiusM: math.Ceil(s.Radius + marginM)}})
+					Circle: &Circle{Center: s.Center, RadiusM: math.Ceil((s.Radius + marginM) * SphereFactor)}})
 			case geo.ShapePolygon:
 				for _, poly := range s.Polygons {
 					if len(poly) == 0 {

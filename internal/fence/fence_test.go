@@ -175,7 +175,7 @@ func TestKML(t *testing.T) {
 	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.Placemarks) != 2 {
 		t.Errorf("KML: %v, %d placemarks\n%s", err, len(doc.Placemarks), b)
 	}
-	for _, want := range []string{"<name>Z-1 A &amp; B</name>", "exclusion circle of 1510 m", "inclusion: the area of the flight",
+	for _, want := range []string{"<name>Z-1 A &amp; B</name>", "exclusion circle of 1521 m", "inclusion: the area of the flight",
 		"<description>maximum altitude: the highest permitted, 100 m AGL</description>"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("KML lacks %q:\n%s", want, b)

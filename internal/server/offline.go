@@ -93,8 +93,20 @@ func (o *Offline) when(from, to time.Time) error {
 	return nil
 }
 
+// notBeforeIssue is now, or the bundle's issue time when now is earlier:
+// the bundle exists, so it is at least that late. A laptop clock running
+// behind (bundle.Open accepts one up to a few minutes before the issue)
+// must not bring back a record the bundle knows was revoked.
+func (o *Offline) notBeforeIssue(now time.Time) time.Time {
+	if now.Before(o.b.IssuedAt) {
+		return o.b.IssuedAt
+	}
+	return now
+}
+
 // CheckPosition answers as GeofenceService.CheckPosition would at now.
 func (o *Offline) CheckPosition(_ context.Context, req *noflyv1.CheckPositionRequest, now time.Time) (*noflyv1.CheckPositionResponse, error) {
+	now = o.notBeforeIssue(now)
 	if err := o.operator(&req.Operator); err != nil {
 		return nil, err
 	}
@@ -116,6 +128,7 @@ func (o *Offline) CheckPosition(_ context.Context, req *noflyv1.CheckPositionReq
 
 // CheckFlightPlan answers as GeofenceService.CheckFlightPlan would at now.
 func (o *Offline) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPlanRequest, now time.Time) (*noflyv1.CheckFlightPlanResponse, error) {
+	now = o.notBeforeIssue(now)
 	if req.GetFlightPlan() != nil {
 		if err := o.operator(&req.FlightPlan.Operator); err != nil {
 			return nil, err
