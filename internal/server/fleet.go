@@ -177,10 +177,13 @@ func routeLimits(col *geo.RouteColumn, q geo.RouteQuery, f exemptions.Flight, sn
 		whole exemptions.HeightLimit
 		legs  []*noflyv1.HeightLimit
 		err   error
+		buf   []geo.Hit // the hits of the last probe
 	)
 	for i := 0; i+1 < len(q.Waypoints) && i < MaxLegCeilings; i++ {
 		probe := func(a geo.Altitude) []geo.Hit {
-			hits, perr := col.LegAt(i, a)
+			// HighestCleared reads a probe's hits only until the next.
+			hits, perr := col.AppendLeg(buf, i, a)
+			buf = hits
 			if perr != nil && err == nil {
 				err = perr
 			}
