@@ -161,7 +161,7 @@ func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, sn
 	// a fixed size that escape anyway.
 	n := col.Len()
 	bufs := make([]geo.Hit, 2*n)
-	buf := bufs[n:n:2*n]
+	buf := bufs[n : n : 2*n]
 	probe := func(a geo.Altitude) []geo.Hit {
 		buf = col.At(a, buf[:0])
 		return buf
