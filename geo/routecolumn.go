@@ -89,13 +89,26 @@ func (c *RouteColumn) Check() ([]Hit, error) {
 // Legs is the number of legs of the column's route.
 func (c *RouteColumn) Legs() int { return len(c.legs) }
 
+// firstLeg is the Legs of every hit AppendLeg returns, shared (read only;
+// its capacity is its length, so that an append copies it).
+var firstLeg = []int{0}[:1:1]
+
 // LegAt returns what CheckRoute returns for leg i of the column's route
 // alone (waypoints i and i+1, the route's buffer, window and category)
 // flown level at height a (RefUnknown: at any height); its hits' Legs are
 // [0]. It merges the leg's measures as a check's hitSet does, without one.
 func (c *RouteColumn) LegAt(i int, a Altitude) ([]Hit, error) {
-	var hits []Hit
-	var leg0 []int
+	return c.AppendLeg(nil, i, a)
+}
+
+// AppendLeg is LegAt answered in dst's array (from dst[:0]) when it has
+// room, so that a caller asking at many heights (a leg's height limit)
+// reuses one buffer; the hits' Legs are shared and must not be changed.
+func (c *RouteColumn) AppendLeg(dst []Hit, i int, a Altitude) ([]Hit, error) {
+	hits := dst[:0]
+	if hits == nil || cap(hits) < len(c.legs[i]) { // at most one hit per measure
+		hits = make([]Hit, 0, len(c.legs[i]))
+	}
 	for _, k := range c.legs[i] {
 		m := &c.ms[k]
 		band, ok, hcav := heightOverlap(a.Metres, a.Metres, a.Ref, m.v.lower, m.v.upper)
@@ -108,10 +121,7 @@ func (c *RouteColumn) LegAt(i int, a Altitude) ([]Hit, error) {
 			j++
 		}
 		if j == len(hits) {
-			if leg0 == nil {
-				leg0 = []int{0}
-			}
-			hits = append(hits, Hit{Zone: z, Legs: leg0, Distance: dist, Band: band, When: m.ta.w, Caveats: hcav | m.ta.cav, order: m.v.order()})
+			hits = append(hits, Hit{Zone: z, Legs: firstLeg, Distance: dist, Band: band, When: m.ta.w, Caveats: hcav | m.ta.cav, order: m.v.order()})
 			continue
 		}
 		hit := &hits[j]
@@ -121,9 +131,6 @@ func (c *RouteColumn) LegAt(i int, a Altitude) ([]Hit, error) {
 	}
 	if len(hits) > MaxHits {
 		return nil, fmt.Errorf("%w: the flight meets more than %d zones; check it in parts", ErrTooManyHits, MaxHits)
-	}
-	if hits == nil {
-		return []Hit{}, nil
 	}
 	sortHits(hits)
 	return byCategory(hits, c.q.Category), nil

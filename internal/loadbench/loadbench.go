@@ -194,17 +194,18 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 	purpose := noflyv1.Purpose_PURPOSE_FORENSIC
 	switch c.Mode {
 	case ModePosition, ModeBasic:
-		reqs := make([]*noflyv1.CheckPositionRequest, min(len(c.Points), maxRequests))
+		reqs := make([]encoded, min(len(c.Points), maxRequests))
 		for i := range reqs {
 			p := c.Points[i]
-			reqs[i] = &noflyv1.CheckPositionRequest{
+			req := &noflyv1.CheckPositionRequest{
 				Position: &noflyv1.Position{Latitude: p[1], Longitude: p[0]},
 				Altitude: &noflyv1.Altitude{Metres: c.AltM, Reference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL},
 				Operator: op, Purpose: purpose,
 			}
 			if c.Mode == ModeBasic {
-				reqs[i].View = noflyv1.CheckView_CHECK_VIEW_BASIC
+				req.View = noflyv1.CheckView_CHECK_VIEW_BASIC
 			}
+			reqs[i] = encode(req)
 		}
 		return func(ctx context.Context, i int) (string, error) {
 			var resp firstEnum
@@ -212,19 +213,19 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 			return noflyv1.Verdict(resp.value).String(), err
 		}
 	case ModeRoute:
-		reqs := make([]*noflyv1.CheckFlightPlanRequest, min(len(c.Routes), maxRequests))
+		reqs := make([]encoded, min(len(c.Routes), maxRequests))
 		start := time.Now().Add(time.Hour).Truncate(time.Minute)
 		for i := range reqs {
 			wps := make([]*noflyv1.Waypoint, len(c.Routes[i]))
 			for j, p := range c.Routes[i] {
 				wps[j] = &noflyv1.Waypoint{Latitude: p[1], Longitude: p[0], AltitudeM: proto.Float64(c.AltM)}
 			}
-			reqs[i] = &noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{
+			reqs[i] = encode(&noflyv1.CheckFlightPlanRequest{FlightPlan: &noflyv1.FlightPlan{
 				Geometry: &noflyv1.FlightPlan_Route{Route: &noflyv1.Route{Waypoints: wps,
 					AltitudeReference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}},
 				Start: timestamppb.New(start), End: timestamppb.New(start.Add(30 * time.Minute)),
 				BufferM: c.BufferM, Operator: op, Purpose: purpose,
-			}}
+			}})
 		}
 		return func(ctx context.Context, i int) (string, error) {
 			var resp firstEnum
@@ -250,7 +251,7 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 			return "", conn.Invoke(ctx, noflyv1.GeofenceService_CheckPositions_FullMethodName, reqs[i%len(reqs)], &resp, fast)
 		}
 	default:
-		req := &healthpb.HealthCheckRequest{Service: noflyv1.GeofenceService_ServiceDesc.ServiceName}
+		req := encode(&healthpb.HealthCheckRequest{Service: noflyv1.GeofenceService_ServiceDesc.ServiceName})
 		return func(ctx context.Context, _ int) (string, error) {
 			var resp firstEnum
 			err := conn.Invoke(ctx, healthpb.Health_Check_FullMethodName, req, &resp, fast)

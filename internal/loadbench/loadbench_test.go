@@ -219,3 +219,23 @@ func FuzzCodec(f *testing.F) {
 		}
 	})
 }
+
+// TestCodecSendsEncoded: a request encoded before the run goes out as the
+// bytes of the request itself.
+func TestCodecSendsEncoded(t *testing.T) {
+	req := &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.3, Longitude: 4.76},
+		Altitude: &noflyv1.Altitude{Metres: 60, Reference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL},
+		View:     noflyv1.CheckView_CHECK_VIEW_BASIC}
+	b, err := codec{}.Marshal(encode(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got noflyv1.CheckPositionRequest
+	if err := proto.Unmarshal(b, &got); err != nil || !proto.Equal(&got, req) {
+		t.Fatalf("sent %x: decodes as %v (%v), want %v", b, &got, err, req)
+	}
+	direct, err := codec{}.Marshal(req)
+	if err != nil || string(direct) != string(b) {
+		t.Fatalf("encoded %x, marshalled per call %x (%v)", b, direct, err)
+	}
+}

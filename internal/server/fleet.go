@@ -156,13 +156,17 @@ func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, sn
 	}
 	// HighestCleared reads the column's hits before it probes, and each
 	// probe's hits before the next: one buffer serves every probe.
-	var colBuf, probeBuf [8]geo.Hit
-	buf := probeBuf[:0]
+	// At most one hit per volume of the column: both buffers in one
+	// allocation the size of the column (usually a few hits), not two of
+	// a fixed size that escape anyway.
+	n := col.Len()
+	bufs := make([]geo.Hit, 2*n)
+	buf := bufs[n : n : 2*n]
 	probe := func(a geo.Altitude) []geo.Hit {
 		buf = col.At(a, buf[:0])
 		return buf
 	}
-	c := exemptions.HighestCleared(col.At(geo.Altitude{}, colBuf[:0]), probe, f, snap, fl, q.At)
+	c := exemptions.HighestCleared(col.At(geo.Altitude{}, bufs[:0:n]), probe, f, snap, fl, q.At)
 	return heightLimitToProto(c, 0)
 }
 
@@ -177,10 +181,13 @@ func routeLimits(col *geo.RouteColumn, q geo.RouteQuery, f exemptions.Flight, sn
 		whole exemptions.HeightLimit
 		legs  []*noflyv1.HeightLimit
 		err   error
+		buf   []geo.Hit // the hits of the last probe
 	)
 	for i := 0; i+1 < len(q.Waypoints) && i < MaxLegCeilings; i++ {
 		probe := func(a geo.Altitude) []geo.Hit {
-			hits, perr := col.LegAt(i, a)
+			// HighestCleared reads a probe's hits only until the next.
+			hits, perr := col.AppendLeg(buf, i, a)
+			buf = hits
 			if perr != nil && err == nil {
 				err = perr
 			}

@@ -133,6 +133,7 @@ func TestServerDeadline(t *testing.T) {
 		{name: "no deadline gets the default", msg: "the call took longer than the server's limit of 30ms", took: def},
 		{name: "a longer deadline is capped", timeout: time.Hour, msg: "the call took longer than the server's limit of 60ms", took: longest},
 		{name: "a shorter deadline is the client's", timeout: 5 * time.Millisecond, msg: "context deadline exceeded"},
+		{name: "a deadline just within the limit is the client's", timeout: 55 * time.Millisecond, msg: "context deadline exceeded", took: 55 * time.Millisecond},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
