@@ -400,7 +400,7 @@ type monitor struct {
 	inside      map[string]inZone
 	spare       map[string]inZone // the one before inside, to be cleared and used again
 	approaching map[string]bool   // zones an APPROACH was sent for, until the track no longer meets them
-	corridor    *geo.Reach     // the volumes the look-ahead is answered from while its track stays in their box
+	corridor    *geo.Reach        // the volumes the look-ahead is answered from while its track stays in their box
 	expiring    map[string]string // zone → exemption an EXPIRING was sent for
 	recorded    []string          // exemptions whose use the audit log holds for the current stay
 	hits        []geo.Hit
