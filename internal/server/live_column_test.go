@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,7 +145,7 @@ func TestLiveHeightsMatchCheckPosition(t *testing.T) {
 						a.Verdict, a.ConflictZoneIds, a.UncoveredZoneIds, a.AdvisoryZoneIds, limitString(a.HeightLimit),
 						one.Verdict, conflicts, uncovered, advisories, limitString(one.HeightLimit))
 				}
-				q := checkTelemetry(&badRequest{}, "position", p, &m.lf)
+				q := checkTelemetry(&badRequest{}, positionField, p, &m.lf)
 				resp, err := m.positions(ctx, []livePosition{q})
 				if err != nil {
 					t.Fatal(err)
@@ -159,5 +161,84 @@ func TestLiveHeightsMatchCheckPosition(t *testing.T) {
 				t.Errorf("the track meets too little")
 			}
 		})
+	}
+}
+
+// TestCheckTelemetryAllocs: a valid position is checked without putting
+// its field paths together; a bad one's problems are at its path.
+func TestCheckTelemetryAllocs(t *testing.T) {
+	lf := liveFlight{ref: geo.AGL}
+	p := telemetry(clock, 52.0, 5.0, 60)
+	i := 17
+	field := func() string { return "positions[" + strconv.Itoa(i) + "]" }
+	var b badRequest
+	if n := testing.AllocsPerRun(100, func() { checkTelemetry(&b, field, p, &lf) }); n != 0 || len(b.violations) != 0 {
+		t.Errorf("a valid position: %v allocations, %v", n, b.violations)
+	}
+	bad := telemetry(clock, 91, 5.0, 60)
+	bad.AltitudeM = nil
+	checkTelemetry(&b, field, bad, &lf)
+	checkTelemetry(&b, field, nil, &lf)
+	var got []string
+	for _, v := range b.violations {
+		got = append(got, v.Field)
+	}
+	if want := []string{"positions[17].latitude", "positions[17].altitude_m", "positions[17]"}; !slices.Equal(got, want) {
+		t.Errorf("fields %q, want %q", got, want)
+	}
+}
+
+// TestCheckPositionsSharedSummaries: batches on one zone set share each
+// zone's summary, which is the zone's as a check gives it, and marshal
+// them at the same time (run with -race).
+func TestCheckPositionsSharedSummaries(t *testing.T) {
+	zones := layeredZones()
+	srv, err := New(context.Background(), Config{
+		Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log:  slog.New(slog.DiscardHandler), Now: func() time.Time { return clock },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &noflyv1.CheckPositionsRequest{Flight: liveFlightAMS()}
+	for i := range 50 {
+		req.Positions = append(req.Positions, telemetry(clock, 52.0, 4.97+float64(i)*0.001, 80))
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	resps := make([]*noflyv1.CheckPositionsResponse, 4)
+	for g := range resps {
+		wg.Go(func() {
+			for range 20 {
+				r, err := srv.CheckPositions(ctx, req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := proto.Marshal(r); err != nil {
+					t.Error(err)
+				}
+				resps[g] = r
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	var ids []string
+	for i, z := range resps[0].Zones {
+		ids = append(ids, z.Id)
+		if resps[1].Zones[i] != z {
+			t.Errorf("zone %s: the batches' summaries are not shared", z.Id)
+		}
+		for j := range zones {
+			if zones[j].ID == z.Id && !proto.Equal(z, summaryToProto(&zones[j])) {
+				t.Errorf("zone %s: summary %v, want %v", z.Id, z, summaryToProto(&zones[j]))
+			}
+		}
+	}
+	if want := []string{"W-CAKE", "W-INFO", "W-SIDE"}; !slices.Equal(ids, want) {
+		t.Errorf("zones %v, want %v", ids, want)
 	}
 }
