@@ -117,6 +117,14 @@ func DecideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.T
 	return decideFleet(hits, f, snap, fl, now, true)
 }
 
+// DecideFleetBrief is DecideFleet for an answer that names zones and
+// exemptions but not why a record does not cover a conflict (a batch's, a
+// stream's): such a conflict has no Reasons, and none is put in words.
+// Everything else is DecideFleet's.
+func DecideFleetBrief(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time) Result {
+	return decideFleet(hits, f, snap, fl, now, false)
+}
+
 // decideFleet is DecideFleet; without reasons (why false) a conflict no
 // record covers says nothing of why, which only the answer needs.
 func decideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time, why bool) Result {

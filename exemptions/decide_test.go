@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -319,6 +320,7 @@ func TestSnapshotAgreesWithCover(t *testing.T) {
 			all[i] = &records[i]
 		}
 		slices.SortFunc(all, func(a, b *Exemption) int { return strings.Compare(a.ID, b.ID) })
+		var hits []geo.Hit
 		for _, z := range zones {
 			h := baseHit()
 			h.Zone = z
@@ -327,6 +329,20 @@ func TestSnapshotAgreesWithCover(t *testing.T) {
 				!cmp.Equal(got.Reasons, want.Reasons) {
 				t.Fatalf("round %d, zone %s: snapshot %+v, Cover %+v", round, z.ID, got, want)
 			}
+			hits = append(hits, *h)
+		}
+		// Brief decides as DecideFleet, without the reasons.
+		f := baseFlight()
+		f.Unit = pick([]string{"AMS", "RTM", "UTR"})
+		full, brief := DecideFleet(hits, f, snap, nil, checkedAt), DecideFleetBrief(hits, f, snap, nil, checkedAt)
+		for i := range full.Conflicts {
+			if full.Conflicts[i].By == nil && len(full.Conflicts[i].Reasons) == 0 {
+				t.Fatalf("round %d: DecideFleet gives no reason for %s", round, full.Conflicts[i].Hit.Zone.ID)
+			}
+			full.Conflicts[i].Reasons = nil
+		}
+		if !reflect.DeepEqual(full, brief) {
+			t.Fatalf("round %d: DecideFleetBrief %+v, DecideFleet %+v", round, brief, full)
 		}
 	}
 }

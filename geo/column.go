@@ -1,5 +1,7 @@
 package geo
 
+import "slices"
+
 // Column is what a position check finds at one point and instant at every
 // height: the volumes whose shape holds the point and whose zone is active
 // then, in the order CheckPosition visits them. At answers the check at any
@@ -75,6 +77,23 @@ func (c *Column) At(alt Altitude, dst []Hit) []Hit {
 
 // Len is the number of volumes in the column.
 func (c *Column) Len() int { return len(c.vols) }
+
+// Of reports whether c is the column Index.Column builds on ix for q: the
+// same point, instant and category (q.Alt is not used). A flight that
+// reports the same position again need not have its column built again.
+func (c *Column) Of(ix *Index, q PositionQuery) bool {
+	return c.ix == ix && c.ix != nil && c.q.Point == q.Point && c.q.At.Equal(q.At) && c.q.Category == q.Category
+}
+
+// Same reports whether c and d answer alike at every height: built on one
+// index for one category, they hold the same volumes, each with the same
+// caveats of its zone's activity. At then returns the same hits from both
+// but for their instants (Hit.When), whatever the columns' points: a
+// zone's hits depend on which of its volumes hold the point, not on where
+// in them it is.
+func (c *Column) Same(d *Column) bool {
+	return c.ix == d.ix && c.q.Category == d.q.Category && slices.Equal(c.vols, d.vols)
+}
 
 func hitsZone(hits []Hit, z *Zone) bool {
 	for i := range hits {

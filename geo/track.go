@@ -249,37 +249,3 @@ func (v *cvol) entryAlong(a, b orb.Point) (float64, bool) {
 	}
 	return 0, false
 }
-
-// AtHeight returns, appended to dst, what CheckPosition(q, dst) returns,
-// given column, what CheckPosition returned for q without an altitude (the
-// same point, instant and category): a flight in progress asks for both
-// (the zones at its height, and at every height for the highest it may
-// fly), and this answers the second without searching again. The zones at
-// a height are those of the column whose heights hold it, each with the
-// band and caveats CheckPosition gives; a zone of several volumes, whose
-// volumes may differ in shape, is searched again (the whole position,
-// with CheckPosition).
-func (ix *Index) AtHeight(column []Hit, q PositionQuery, dst []Hit) []Hit {
-	if q.Alt.Ref == RefUnknown {
-		return append(dst, column...)
-	}
-	for i := range column {
-		if len(column[i].Zone.Volumes) != 1 {
-			return ix.CheckPosition(q, dst)
-		}
-	}
-	for i := range column {
-		c := &column[i]
-		v := &c.Zone.Volumes[0]
-		band, ok, hcav := heightOverlap(q.Alt.Metres, q.Alt.Metres, q.Alt.Ref, v.Lower, v.Upper)
-		if !ok {
-			continue
-		}
-		// Without an altitude the height caveat is CaveatNoAltitude alone;
-		// the rest is the zone's schedule's.
-		h := *c
-		h.Band, h.Caveats = band, hcav|c.Caveats&^CaveatNoAltitude
-		dst = append(dst, h)
-	}
-	return dst // a subsequence of the column: in CheckPosition's order
-}

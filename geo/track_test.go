@@ -1,7 +1,9 @@
 package geo
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -79,5 +81,65 @@ func TestApproaches(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReach: a corridor's answers to the look-ahead tracks it holds
+// are Index.Approaches' to the same tracks, hit for hit (band, times,
+// caveats, entry distance), over random zones of every kind, and it holds
+// no track that leaves its box.
+func TestReach(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	ix := mustIndex(t, richZones(r, 600, true)...)
+	describe := func(as []Approach) string {
+		var out []string
+		for _, a := range as {
+			out = append(out, fmt.Sprintf("%s%v %.9f %v %v %v %.9f", a.Zone.ID, a.Legs, a.Distance, a.Band, a.When, a.Caveats, a.Entry))
+		}
+		return fmt.Sprint(out)
+	}
+	refs := []VerticalRef{RefUnknown, AGL, AMSL, WGS84}
+	held, met := 0, 0
+	for i := range 300 {
+		p := randomPoint(r)
+		bearing := r.Float64() * 360
+		length := 100 + r.Float64()*3000
+		c := ix.Reach(p, bearing, 2*length, length/4)
+		alt := Altitude{Metres: float64(r.IntN(400)), Ref: refs[r.IntN(len(refs))]}
+		if alt.Ref == RefUnknown {
+			alt.Metres = 0
+		}
+		for k := range 12 {
+			// Along the track, turning and drifting a little, sometimes
+			// out of the box.
+			from := Ahead(p, bearing+90, (r.Float64()-0.5)*length*0.6)
+			from = Ahead(from, bearing, float64(k)*length/6)
+			q := ApproachQuery{From: from, To: Ahead(from, bearing+(r.Float64()-0.5)*40, length), Alt: alt,
+				Window: TimeWindow{Start: t0.Add(time.Duration(r.IntN(48)-24) * time.Hour)}, Category: Category(r.IntN(3))}
+			q.Window.End = q.Window.Start.Add(time.Duration(r.IntN(600)) * time.Second)
+			want, werr := ix.Approaches(q)
+			if !c.Holds(ix, q) {
+				s := newSegment(q.From, q.To, 0, 0, 0, 0)
+				if c.box.Contains(s.q.Min) && c.box.Contains(s.q.Max) {
+					t.Fatalf("track %d.%d lies in the box but is not held", i, k)
+				}
+				continue
+			}
+			held++
+			got, gerr := c.Approaches(q)
+			if (gerr == nil) != (werr == nil) || describe(got) != describe(want) {
+				t.Fatalf("track %d.%d %+v:\n got %s %v\nwant %s %v", i, k, q, describe(got), gerr, describe(want), werr)
+			}
+			if len(want) > 0 {
+				met++
+			}
+		}
+	}
+	t.Logf("%d tracks held by their corridor, %d meeting zones", held, met)
+	if held < 1000 || met < 200 {
+		t.Errorf("the test exercises too little")
+	}
+	if c := ix.Reach(orb.Point{4.5, 52}, 90, 1000, 100); c.Holds(mustIndex(t, richZones(r, 3, false)...), ApproachQuery{From: orb.Point{4.5, 52}, To: orb.Point{4.501, 52}}) {
+		t.Error("a corridor holds tracks on another index")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -56,35 +57,56 @@ func checkLiveFlight(b *badRequest, field string, lf *noflyv1.LiveFlight) liveFl
 	return out
 }
 
-func checkTelemetry(b *badRequest, field string, p *noflyv1.TelemetryPosition, lf *liveFlight) livePosition {
+// checkTelemetry validates a position of flight lf. Its problems are at
+// the path field returns, called only when there is one: a path per
+// position, most of which have none, is not put together.
+func checkTelemetry(b *badRequest, field func() string, p *noflyv1.TelemetryPosition, lf *liveFlight) livePosition {
+	var pb badRequest
+	lp := telemetryPosition(&pb, p, lf)
+	if len(pb.violations) > 0 {
+		at := field()
+		for _, v := range pb.violations {
+			v.Field = at + v.Field
+		}
+		b.violations = append(b.violations, pb.violations...)
+	}
+	return lp
+}
+
+func positionField() string { return "position" }
+
+// telemetryPosition is checkTelemetry with the problems at paths below
+// the position (".at", ".latitude"; "" the position itself).
+func telemetryPosition(b *badRequest, p *noflyv1.TelemetryPosition, lf *liveFlight) livePosition {
 	lp := livePosition{speed: math.NaN(), track: math.NaN()}
 	if p == nil {
-		b.add(field, "required")
+		b.add("", "required")
 		return lp
 	}
 	if p.At == nil {
-		b.add(field+".at", "required: when the aircraft was there")
+		b.add(".at", "required: when the aircraft was there")
 	} else {
-		lp.q.At = checkTimestamp(b, field+".at", p.At, time.Time{}).UTC()
+		lp.q.At = checkTimestamp(b, ".at", p.At, time.Time{}).UTC()
 	}
-	checkLatLon(b, field+".", p.Latitude, p.Longitude)
+	checkDegrees(b, ".latitude", p.Latitude, 90) // checkLatLon, its paths not put together
+	checkDegrees(b, ".longitude", p.Longitude, 180)
 	lp.q.Point = orb.Point{p.Longitude, p.Latitude}
 	switch {
 	case lf.ref != geo.RefUnknown && p.AltitudeM == nil:
-		b.add(field+".altitude_m", "required: the flight's altitude_reference is %s", lf.ref)
+		b.add(".altitude_m", "required: the flight's altitude_reference is %s", lf.ref)
 	case lf.ref == geo.RefUnknown && p.AltitudeM != nil:
-		b.add(field+".altitude_m", "set the flight's altitude_reference (AGL, AMSL or WGS84), or leave the heights out")
+		b.add(".altitude_m", "set the flight's altitude_reference (AGL, AMSL or WGS84), or leave the heights out")
 	case p.AltitudeM != nil:
-		checkHeight(b, field+".altitude_m", *p.AltitudeM)
+		checkHeight(b, ".altitude_m", *p.AltitudeM)
 		lp.q.Alt = geo.Altitude{Metres: *p.AltitudeM, Ref: lf.ref}
 	}
 	if p.GroundSpeedMps != nil {
 		lp.speed = *p.GroundSpeedMps
-		checkRange(b, field+".ground_speed_mps", lp.speed, 0, MaxGroundSpeed, "m/s")
+		checkRange(b, ".ground_speed_mps", lp.speed, 0, MaxGroundSpeed, "m/s")
 	}
 	if p.TrackDeg != nil {
 		lp.track = *p.TrackDeg
-		checkRange(b, field+".track_deg", lp.track, 0, 360, "degrees")
+		checkRange(b, ".track_deg", lp.track, 0, 360, "degrees")
 	}
 	lp.q.Category = lf.category
 	return lp
@@ -126,7 +148,7 @@ func (s *Server) CheckPositions(ctx context.Context, req *noflyv1.CheckPositions
 	}
 	qs := make([]livePosition, len(ps))
 	for i, p := range ps {
-		qs[i] = checkTelemetry(&b, "positions["+strconv.Itoa(i)+"]", p, &lf)
+		qs[i] = checkTelemetry(&b, func() string { return "positions[" + strconv.Itoa(i) + "]" }, p, &lf)
 		if len(b.violations) >= maxTextViolations {
 			break
 		}
@@ -203,7 +225,17 @@ func (s *Server) CheckPositions(ctx context.Context, req *noflyv1.CheckPositions
 // covered.
 func (s *Server) checkPositions(ctx context.Context, set *zoneSet, lf *liveFlight, qs []livePosition, snap *exemptions.Snapshot) (*noflyv1.CheckPositionsResponse, exemptions.CheckRecord, error) {
 	resp := &noflyv1.CheckPositionsResponse{Answers: make([]*noflyv1.PositionAnswer, len(qs))}
-	zones := map[string]*geo.Zone{}
+	// The answers, and their lists of ids, are cut from shared arrays:
+	// a few allocations a batch rather than several a position.
+	answers := make([]noflyv1.PositionAnswer, len(qs))
+	ids := make([]string, 0, 4*len(qs))
+	cut := func(start int) []string {
+		if len(ids) == start {
+			return nil
+		}
+		return ids[start:len(ids):len(ids)]
+	}
+	zones := map[*geo.Zone]struct{}{}
 	applied := map[string]*exemptions.Exemption{}
 	covered := map[string]bool{}
 	var (
@@ -221,30 +253,53 @@ func (s *Server) checkPositions(ctx context.Context, set *zoneSet, lf *liveFligh
 		q := &qs[i].q
 		f := lf.at(q)
 		hits, _, limit = heights.at(set.idx, *q, f, snap, fl, hits[:0])
-		r := exemptions.DecideFleet(hits, f, snap, fl, q.At)
-		a := &noflyv1.PositionAnswer{Verdict: verdictToProto(r.Verdict), HeightLimit: limit}
+		r := exemptions.DecideFleetBrief(hits, f, snap, fl, q.At)
+		a := &answers[i]
+		a.Verdict, a.HeightLimit = verdictToProto(r.Verdict), limit
+		start := len(ids)
 		for _, c := range r.Conflicts {
-			id := c.Hit.Zone.ID
-			zones[id] = c.Hit.Zone
-			a.ConflictZoneIds = append(a.ConflictZoneIds, id)
+			zones[c.Hit.Zone] = struct{}{}
+			ids = append(ids, c.Hit.Zone.ID)
+		}
+		a.ConflictZoneIds = cut(start)
+		start = len(ids)
+		for _, c := range r.Conflicts {
 			if c.By == nil {
-				a.UncoveredZoneIds = append(a.UncoveredZoneIds, id)
+				ids = append(ids, c.Hit.Zone.ID)
 			} else if r.Verdict == exemptions.Exempted {
-				covered[id] = true
+				covered[c.Hit.Zone.ID] = true
 			}
 		}
+		a.UncoveredZoneIds = cut(start)
+		start = len(ids)
 		for _, h := range r.Advisories {
-			zones[h.Zone.ID] = h.Zone
-			a.AdvisoryZoneIds = append(a.AdvisoryZoneIds, h.Zone.ID)
+			zones[h.Zone] = struct{}{}
+			ids = append(ids, h.Zone.ID)
 		}
+		a.AdvisoryZoneIds = cut(start)
+		start = len(ids)
 		for _, ex := range r.Applied {
 			applied[ex.ID] = ex
-			a.ExemptionIds = append(a.ExemptionIds, ex.ID)
+			ids = append(ids, ex.ID)
 		}
+		a.ExemptionIds = cut(start)
 		resp.Answers[i] = a
 	}
-	for _, id := range sortedKeys(zones) {
-		resp.Zones = append(resp.Zones, summaryToProto(zones[id]))
+	// Once per id: of variants of one id (geo.Zone.VariantKey) the first.
+	named := make([]*geo.Zone, 0, len(zones))
+	for z := range zones {
+		named = append(named, z)
+	}
+	slices.SortFunc(named, func(a, b *geo.Zone) int {
+		if c := strings.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.VariantKey(), b.VariantKey())
+	})
+	named = slices.CompactFunc(named, func(a, b *geo.Zone) bool { return a.ID == b.ID })
+	resp.Zones = make([]*noflyv1.ZoneSummary, len(named))
+	for i, z := range named {
+		resp.Zones[i] = set.summary(z)
 	}
 	var rec exemptions.CheckRecord
 	for _, id := range sortedKeys(applied) {
@@ -255,6 +310,17 @@ func (s *Server) checkPositions(ctx context.Context, set *zoneSet, lf *liveFligh
 	f := lf.f
 	rec.Unit, rec.Pilot, rec.Drone, rec.Purpose, rec.ClientReference = f.Unit, f.Pilot, f.Drone, f.Purpose, lf.clientRef
 	return resp, rec, nil
+}
+
+// summary is zone z's summary in answers that name zones by id
+// (CheckPositions), made the first time one names it and then shared by
+// every answer on this zone set: it must not be changed.
+func (zs *zoneSet) summary(z *geo.Zone) *noflyv1.ZoneSummary {
+	if v, ok := zs.summaries.Load(z); ok {
+		return v.(*noflyv1.ZoneSummary)
+	}
+	v, _ := zs.summaries.LoadOrStore(z, summaryToProto(z))
+	return v.(*noflyv1.ZoneSummary)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -313,7 +379,7 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 				return
 			}
 			var b badRequest
-			p := checkTelemetry(&b, "position", req.GetPosition(), &m.lf)
+			p := checkTelemetry(&b, positionField, req.GetPosition(), &m.lf)
 			if err := b.err(); err != nil {
 				recvErr = s.toStatus(ctx, err)
 				return
@@ -400,7 +466,7 @@ type monitor struct {
 	inside      map[string]inZone
 	spare       map[string]inZone // the one before inside, to be cleared and used again
 	approaching map[string]bool   // zones an APPROACH was sent for, until the track no longer meets them
-	corridor    *geo.Reach     // the volumes the look-ahead is answered from while its track stays in their box
+	corridor    *geo.Reach        // the volumes the look-ahead is answered from while its track stays in their box
 	expiring    map[string]string // zone → exemption an EXPIRING was sent for
 	recorded    []string          // exemptions whose use the audit log holds for the current stay
 	hits        []geo.Hit
@@ -521,7 +587,7 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 	fl := s.rules()
 	var limit exemptions.HeightLimit
 	m.hits, limit, m.limit = m.heights.at(m.set.idx, p.q, f, m.snap, fl, m.hits[:0])
-	r := exemptions.DecideFleet(m.hits, f, m.snap, fl, at)
+	r := exemptions.DecideFleetBrief(m.hits, f, m.snap, fl, at)
 	if r.Verdict != exemptions.Exempted {
 		m.recorded = nil
 	} else if ids := r.AppliedIDs(); !slices.Equal(ids, m.recorded) {

@@ -14,17 +14,24 @@ import (
 // (exemptions.HighestCleared, as CheckPosition answers it). Only its
 // owner's goroutine uses it.
 //
-// It asks geo once for the zones at every height of the position (the
-// column HighestCleared needs); those at the flight's height, and at each
-// height HighestCleared probes, are the column's whose heights hold it
-// (geo.Index.AtHeight, exactly what CheckPosition finds there). With no
-// blocking zone at any height the limit does not depend on the position,
-// the instant or the exemptions: no probe finds a conflict, and
+// It builds the position's geo.Column once (the zones at every height,
+// each shape tested once, as CheckPosition's height limit does); the
+// zones at the flight's height, and at each height HighestCleared probes,
+// are the column's answers there (exactly what CheckPosition finds). A
+// position equal to the one before (point, instant) has the same column.
+// With no blocking zone at any height the limit does not depend on the
+// position, the instant or the exemptions: no probe finds a conflict, and
 // DecideFleet then judges only the flight itself (its drone, operation
 // and height) against the fleet rules. That limit is kept and given again
 // while the fleet rules and the flight's ground height are the same.
 type liveHeights struct {
-	column []geo.Hit
+	// cols holds the column of the last position, cols[cur], and the one
+	// the kept limit was found for, cols[kept] (the same one when it is
+	// both): a new column is built into the other.
+	cols      [2]geo.Column
+	cur, kept int
+	column    []geo.Hit // cols[cur] at every height
+	probeBuf  []geo.Hit // HighestCleared reads one probe's hits at a time
 
 	openFleet  *exemptions.Fleet // the rules openLimit was found under; nil: none found
 	openGround float64
@@ -34,14 +41,12 @@ type liveHeights struct {
 	last      exemptions.HeightLimit // the last limit found where zones are, and its proto
 	lastProto *noflyv1.HeightLimit
 
-	// The column last found, when last answers any position with the
-	// same column (keepColumn), and what it was found under.
-	colOK     bool
-	col       []colKey
-	colIdx    *geo.Index
-	colSnap   *exemptions.Snapshot
-	colFleet  *exemptions.Fleet
-	colGround float64
+	// Whether last answers any position with a column the Same as
+	// cols[kept] (keepColumn), and what it was found under.
+	keptOK     bool
+	keptSnap   *exemptions.Snapshot
+	keptFleet  *exemptions.Fleet
+	keptGround float64
 }
 
 // at returns the zones at q appended to dst, as idx.CheckPosition(q, dst)
@@ -52,18 +57,23 @@ func (lh *liveHeights) at(idx *geo.Index, q geo.PositionQuery, f exemptions.Flig
 	if fl == nil {
 		return idx.CheckPosition(q, dst), exemptions.HeightLimit{}, nil
 	}
-	cq := q
-	cq.Alt = geo.Altitude{}
-	lh.column = idx.CheckPosition(cq, lh.column[:0])
-	probe := func(a geo.Altitude) []geo.Hit {
-		pq := q
-		pq.Alt = a
-		return idx.AtHeight(lh.column, pq, make([]geo.Hit, 0, len(lh.column)))
+	col := &lh.cols[lh.cur]
+	if !col.Of(idx, q) {
+		if lh.cur == lh.kept {
+			lh.cur = 1 - lh.kept
+		}
+		col = &lh.cols[lh.cur]
+		idx.Column(q, col)
+		lh.column = col.At(geo.Altitude{}, lh.column[:0])
 	}
-	hits := idx.AtHeight(lh.column, q, dst)
+	hits := col.At(q.Alt, dst)
 	ground := 0.0
 	if f.Height.Ref != geo.RefUnknown && f.Height.Lower < 0 {
 		ground = f.Height.Lower // HighestCleared starts there
+	}
+	probe := func(a geo.Altitude) []geo.Hit {
+		lh.probeBuf = col.At(a, lh.probeBuf[:0])
+		return lh.probeBuf
 	}
 	if !slices.ContainsFunc(lh.column, func(h geo.Hit) bool { return h.Blocking() }) {
 		// No blocking zone at any height: the limit is the one where no
@@ -76,59 +86,35 @@ func (lh *liveHeights) at(idx *geo.Index, q geo.PositionQuery, f exemptions.Flig
 		}
 		return hits, lh.openLimit, lh.openProto
 	}
-	if lh.sameColumn(idx, snap, fl, ground) {
+	if lh.keptOK && lh.keptSnap == snap && lh.keptFleet == fl && lh.keptGround == ground && col.Same(&lh.cols[lh.kept]) {
 		return hits, lh.last, lh.lastProto
 	}
 	c := exemptions.HighestCleared(lh.column, probe, f, snap, fl, q.At)
 	if lh.lastProto == nil || c != lh.last {
 		lh.last, lh.lastProto = c, heightLimitToProto(c, 0)
 	}
-	lh.keepColumn(idx, snap, fl, ground, f.Unit)
+	lh.keepColumn(snap, fl, ground, f.Unit)
 	return hits, c, lh.lastProto
 }
 
-// colKey is what a column hit contributes to the height limit when no
-// exemption can cover its zone.
-type colKey struct {
-	zone    *geo.Zone
-	band    geo.Band
-	caveats geo.Caveat
-}
-
 // keepColumn keeps the column the last limit was found for, when the
-// limit depends on nothing else that changes between positions: every
-// zone of it has one volume (so the zones at each height are the column's
-// whose heights hold it, wherever in the zone the aircraft is) and no
-// exemption of the flight's unit names or may select a blocking one (so
-// neither the instant, through the exemptions' validity, nor the hits'
-// times count). The flight itself, but for its position and height, is
-// the same at every position of a stream or batch.
-func (lh *liveHeights) keepColumn(idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet, ground float64, unit string) {
-	lh.colOK = false
-	lh.col = lh.col[:0]
-	for i := range lh.column {
-		h := &lh.column[i]
-		if len(h.Zone.Volumes) != 1 || snap != nil && h.Blocking() && len(snap.Candidates(unit, h.Zone)) > 0 {
-			return
-		}
-		lh.col = append(lh.col, colKey{h.Zone, h.Band, h.Caveats})
-	}
-	lh.colOK, lh.colIdx, lh.colSnap, lh.colFleet, lh.colGround = true, idx, snap, fl, ground
-}
-
-// sameColumn reports whether the kept column's limit answers the column
-// just found.
-func (lh *liveHeights) sameColumn(idx *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet, ground float64) bool {
-	if !lh.colOK || lh.colIdx != idx || lh.colSnap != snap || lh.colFleet != fl || lh.colGround != ground || len(lh.col) != len(lh.column) {
-		return false
-	}
-	for i := range lh.column {
-		h := &lh.column[i]
-		if k := lh.col[i]; k.zone != h.Zone || k.band != h.Band || k.caveats != h.Caveats {
-			return false
+// limit depends on nothing else that changes between positions: no
+// exemption of the flight's unit names or may select a blocking zone of
+// it (so neither the instant, through the exemptions' validity, nor the
+// hits' times count). A column the Same holds the same volumes, so its
+// zones at every height are these, wherever in them the aircraft is. The
+// flight itself, but for its position and height, is the same at every
+// position of a stream or batch.
+func (lh *liveHeights) keepColumn(snap *exemptions.Snapshot, fl *exemptions.Fleet, ground float64, unit string) {
+	lh.keptOK = false
+	if snap != nil {
+		for i := range lh.column {
+			if h := &lh.column[i]; h.Blocking() && len(snap.Candidates(unit, h.Zone)) > 0 {
+				return
+			}
 		}
 	}
-	return true
+	lh.keptOK, lh.kept, lh.keptSnap, lh.keptFleet, lh.keptGround = true, lh.cur, snap, fl, ground
 }
 
 // overLimit returns the limit that height alt (metres above its ref) is

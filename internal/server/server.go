@@ -117,6 +117,9 @@ type Server struct {
 type zoneSet struct {
 	idx  *geo.Index
 	info *noflyv1.ZoneSetInfo // clone before handing out
+	// summaries: *geo.Zone → its *noflyv1.ZoneSummary, shared by the
+	// answers that name it (zoneSet.summary).
+	summaries sync.Map
 }
 
 // New loads the zones and returns a server that serves them. It fails, with
