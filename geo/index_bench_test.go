@@ -154,6 +154,30 @@ func BenchmarkCheckPosition(b *testing.B) {
 	})
 }
 
+// BenchmarkColumn: the column of one point at a fixed instant per op
+// (Index.Column, what the server's position checks, stream and batch
+// build), then its hits at 50 m AGL (Column.At), reusing both.
+func BenchmarkColumn(b *testing.B) {
+	eachIndex(b, func(b *testing.B, s *indexSet) {
+		hits := make([]geo.Hit, 0, 1024)
+		var c geo.Column
+		var total, i int
+		q := geo.PositionQuery{At: benchAt}
+		alt := geo.Altitude{Metres: 50, Ref: geo.AGL}
+		b.ReportAllocs()
+		for b.Loop() {
+			q.Point = s.points[i]
+			if i++; i == len(s.points) {
+				i = 0
+			}
+			s.ix.Column(q, &c)
+			hits = c.At(alt, hits[:0])
+			total += len(hits)
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "hits/op")
+	})
+}
+
 // BenchmarkCheckRoute: one route per op, as loadIndex describes.
 func BenchmarkCheckRoute(b *testing.B) {
 	eachIndex(b, func(b *testing.B, s *indexSet) {
