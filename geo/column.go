@@ -29,7 +29,7 @@ type colVol struct {
 // PositionQuery.Validate).
 func (ix *Index) Column(q PositionQuery, c *Column) {
 	c.ix, c.q, c.vols = ix, q, c.vols[:0]
-	visit := func(vi int32) {
+	visit := func(vi int32, in bool) {
 		v := &ix.vols[vi]
 		var tcav Caveat
 		if !v.perm {
@@ -38,14 +38,14 @@ func (ix *Index) Column(q PositionQuery, c *Column) {
 				return
 			}
 		}
-		if !v.containsPoint(q.Point) {
+		if !in && !v.containsPoint(q.Point) {
 			return
 		}
 		c.vols = append(c.vols, colVol{vi: vi, tcav: tcav})
 	}
 	if ix.scanAll {
 		for vi := range ix.vols {
-			visit(int32(vi))
+			visit(int32(vi), false)
 		}
 	} else {
 		ix.grid.each(q.Point, visit)

@@ -10,13 +10,22 @@ import (
 // and a scan of a short, contiguous list, instead of a walk down the R-tree:
 // a position check is bound by memory latency, and the grid touches fewer
 // cache lines. Volumes whose box spans more than maxGridCells cells are
-// listed in big and always tested. It is built with the index and, like it,
-// never changes.
+// listed in big and always tested. Each polygon volume has its interior
+// cells (see raster), which decide most points without the ring test. It
+// is built with the index and, like it, never changes.
 type pointGrid struct {
 	cells map[uint64]span // cell -> its run in items
 	items []int32         // volume indices, cell by cell
 	big   []int32
-	boxes [][4]float32 // per volume: min lon, min lat, max lon, max lat, rounded outward
+	vols  []gridVol // per volume, in the index's order
+	marks []byte    // the rasters' cell marks, volume after volume
+}
+
+// gridVol is what a position check reads of a volume before its shape:
+// its box and interior cells, in one cache line.
+type gridVol struct {
+	box [4]float32 // min lon, min lat, max lon, max lat, rounded outward
+	r   raster
 }
 
 type span struct{ start, end uint32 }
@@ -33,7 +42,7 @@ func cellOf(lon, lat float64) (int64, int64) {
 func cellKey(x, y int64) uint64 { return uint64(uint32(int32(x)))<<32 | uint64(uint32(int32(y))) }
 
 func newPointGrid(vols []cvol) pointGrid {
-	g := pointGrid{boxes: make([][4]float32, len(vols))}
+	g := pointGrid{vols: make([]gridVol, len(vols))}
 	type pair struct {
 		key uint64
 		vi  int32
@@ -42,7 +51,8 @@ func newPointGrid(vols []cvol) pointGrid {
 	for i := range vols {
 		b := vols[i].bound
 		min, max := boxKeys(b)
-		g.boxes[i] = [4]float32{min[0], min[1], max[0], max[1]}
+		g.vols[i].box = [4]float32{min[0], min[1], max[0], max[1]}
+		g.vols[i].r, g.marks = newRaster(&vols[i], g.marks)
 		x0, y0 := cellOf(float64(min[0]), float64(min[1]))
 		x1, y1 := cellOf(float64(max[0]), float64(max[1]))
 		if (x1-x0+1)*(y1-y0+1) > maxGridCells {
@@ -78,13 +88,23 @@ func newPointGrid(vols []cvol) pointGrid {
 	return g
 }
 
-// each calls fn with every volume whose box holds p.
-func (g *pointGrid) each(p orb.Point, fn func(vi int32)) {
+// each calls fn with every volume whose box holds p, but those whose
+// interior cells show p outside the shape; in is true when they show it
+// inside (otherwise the shape must be tested).
+func (g *pointGrid) each(p orb.Point, fn func(vi int32, in bool)) {
 	x, y := float32(p[0]), float32(p[1])
 	try := func(vi int32) {
-		b := &g.boxes[vi]
-		if x >= b[0] && y >= b[1] && x <= b[2] && y <= b[3] {
-			fn(vi)
+		gv := &g.vols[vi]
+		b := &gv.box
+		if !(x >= b[0] && y >= b[1] && x <= b[2] && y <= b[3]) {
+			return
+		}
+		mk := uint8(cellEdge)
+		if gv.r.w != 0 {
+			mk = gv.r.mark(g.marks, p)
+		}
+		if mk != cellOut {
+			fn(vi, mk == cellIn)
 		}
 	}
 	cx, cy := cellOf(p[0], p[1])

@@ -214,7 +214,7 @@ func (ix *Index) Search(b orb.Bound, fn func(*Zone) bool) {
 func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 	start := len(dst)
 	p := q.Point
-	visit := func(vi int32) {
+	visit := func(vi int32, in bool) {
 		v := &ix.vols[vi]
 		if v.multi {
 			for i := start; i < len(dst); i++ {
@@ -234,7 +234,7 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 				return
 			}
 		}
-		if !v.containsPoint(p) {
+		if !in && !v.containsPoint(p) {
 			return
 		}
 		dst = append(dst, Hit{Zone: ix.zones[v.zone], Band: band, When: Instant(q.At), Caveats: hcav | tcav,
@@ -242,7 +242,7 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 	}
 	if ix.scanAll {
 		for vi := range ix.vols {
-			visit(int32(vi))
+			visit(int32(vi), false)
 		}
 	} else {
 		ix.grid.each(p, visit)
