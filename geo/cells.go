@@ -55,7 +55,7 @@ const (
 	// this many cells per edge of the shape, at least minRasterCells and
 	// at most maxRasterCells, and at most maxRasterSide on a side.
 	rasterCellsPerEdge = 8
-	minRasterCells     = 256
+	minRasterCells     = 1024
 	maxRasterCells     = 4096
 	maxRasterSide      = 255
 )
@@ -70,9 +70,12 @@ const (
 // raster is a volume's interior cells: w × h cells over [x0, x0 + w/kx] ×
 // [y0, y0 + h/ky], row by row from the south-west, four to a byte of
 // pointGrid.marks from off. w == 0: none (circles, degenerate boxes).
+// The origin and scale are float32 (the raster then fits a cache line
+// with the volume's other data); the lookup and the marks compute in
+// float64 from them alike.
 type raster struct {
-	x0, y0 float64 // degrees
-	kx, ky float64 // cells per degree
+	x0, y0 float32 // degrees
+	kx, ky float32 // cells per degree
 	off    uint32
 	w, h   uint8
 }
@@ -80,7 +83,7 @@ type raster struct {
 // mark returns the mark of p's cell, or cellEdge when p lies outside the
 // raster.
 func (r *raster) mark(marks []byte, p orb.Point) uint8 {
-	tx, ty := (p[0]-r.x0)*r.kx, (p[1]-r.y0)*r.ky
+	tx, ty := (p[0]-float64(r.x0))*float64(r.kx), (p[1]-float64(r.y0))*float64(r.ky)
 	if !(tx >= 0 && ty >= 0 && tx < float64(r.w) && ty < float64(r.h)) {
 		return cellEdge
 	}
@@ -88,13 +91,17 @@ func (r *raster) mark(marks []byte, p orb.Point) uint8 {
 	return marks[r.off+k>>2] >> (k & 3 * 2) & 3
 }
 
-// newRaster marks the cells of polygon volume v and appends their marks
-// to marks. It returns no raster for circles and for boxes without area.
-func newRaster(v *cvol, marks []byte) (raster, []byte) {
+// minCellDeg is the least side of a cell in degrees (about 1 cm).
+const minCellDeg = 1e-7
+
+// newRaster sizes the interior cells of polygon volume v (the marks come
+// later: markRaster). It returns none (w == 0) for circles and for boxes
+// without area.
+func newRaster(v *cvol) raster {
 	b := v.bound
 	dx, dy := b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]
 	if v.kind != ShapePolygon || !(dx > 0) || !(dy > 0) {
-		return raster{}, marks
+		return raster{}
 	}
 	edges := 0
 	for _, pg := range v.poly.polys {
@@ -106,97 +113,111 @@ func newRaster(v *cvol, marks []byte) (raster, []byte) {
 	n := float64(min(maxRasterCells, max(minRasterCells, rasterCellsPerEdge*edges)))
 	aspect := dx * math.Cos(((b.Min[1]+b.Max[1])/2)*rad) / dy // east-west over north-south
 	w := int(math.Round(math.Sqrt(n * aspect)))
-	w = max(1, min(maxRasterSide, w))
-	h := max(1, min(maxRasterSide, int(math.Round(n/float64(w)))))
+	w = max(1, min(maxRasterSide, int(dx/minCellDeg), w))
+	h := max(1, min(maxRasterSide, int(dy/minCellDeg), int(math.Round(n/float64(w)))))
 	if w*h < 4 {
-		return raster{}, marks
+		return raster{}
 	}
-	r := raster{x0: b.Min[0], y0: b.Min[1], kx: float64(w) / dx, ky: float64(h) / dy,
-		off: uint32(len(marks)), w: uint8(w), h: uint8(h)}
-	m := make([]uint8, w*h) // cellEdge where an edge meets, else 0 until grouped
-	cell := func(i, j int) orb.Bound {
-		return orb.Bound{
-			Min: orb.Point{r.x0 + float64(i)/r.kx - cellMargin, r.y0 + float64(j)/r.ky - cellMargin},
-			Max: orb.Point{r.x0 + float64(i+1)/r.kx + cellMargin, r.y0 + float64(j+1)/r.ky + cellMargin},
-		}
+	// Origin and scale rounded down: the raster covers the box (a point
+	// beyond it would only be left to the ring test).
+	x0, y0 := down32(b.Min[0]), down32(b.Min[1])
+	r := raster{x0: x0, y0: y0,
+		kx: down32(float64(w) / (b.Max[0] - float64(x0))), ky: down32(float64(h) / (b.Max[1] - float64(y0))),
+		w: uint8(w), h: uint8(h)}
+	if !(r.kx > 0 && r.ky > 0) || math.IsInf(float64(r.kx), 1) || math.IsInf(float64(r.ky), 1) {
+		return raster{}
 	}
-	// Cells near an edge: those of the edge's box (and one more on every
-	// side, against rounding) that the edge meets.
-	span := func(lo, hi, o, k float64, n int) (int, int) {
-		a := int(math.Floor((lo-cellMargin-o)*k)) - 1
-		z := int(math.Floor((hi+cellMargin-o)*k)) + 1
+	return r
+}
+
+// size is the number of bytes of r's marks.
+func (r *raster) size() int { return (int(r.w)*int(r.h) + 3) / 4 }
+
+// markRaster writes the marks of v's cells, as r lays them out, to
+// marks[r.off:]. m is working memory, returned for reuse.
+func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
+	w, h := int(r.w), int(r.h)
+	x0, y0, kx, ky := float64(r.x0), float64(r.y0), float64(r.kx), float64(r.ky)
+	const (
+		unknown = 0
+		done    = 4 // | cellIn or cellOut: marked
+	)
+	m = append(m[:0], make([]uint8, w*h)...)
+	// index is the range of cells whose rectangle grown by cellMargin
+	// meets lo..hi, with an allowance pad for rounding: a cell's grown
+	// side i/k − cellMargin lies at or below hi when i ≤ (hi + margin)·k,
+	// and its other side at or above lo when i ≥ (lo − margin)·k − 1,
+	// that is from ⌊(lo − margin)·k⌋ (one less when that is whole); the
+	// floor of (lo − 2·margin − pad)·k covers both.
+	index := func(lo, hi, o, k, pad float64, n int) (int, int) {
+		a := int(math.Floor((lo - 2*cellMargin - pad - o) * k))
+		z := int(math.Floor((hi + 2*cellMargin + pad - o) * k))
 		return max(0, a), min(n-1, z)
 	}
+	// Cells near an edge: in each row of the edge's box, those that the
+	// part of the edge within the row (grown by the margin) reaches. The
+	// part's ends are computed with rounding under 10⁻¹³° in the row's
+	// latitudes, times the edge's slope, which pad allows for ten times
+	// over. A horizontal edge marks its whole box.
 	for _, pg := range v.poly.polys {
 		for _, rg := range pg {
 			pts := rg.pts
 			for e := 0; e+1 < len(pts); e++ {
 				a, c := pts[e], pts[e+1]
-				i0, i1 := span(min(a[0], c[0]), max(a[0], c[0]), r.x0, r.kx, w)
-				j0, j1 := span(min(a[1], c[1]), max(a[1], c[1]), r.y0, r.ky, h)
+				i0, i1 := index(min(a[0], c[0]), max(a[0], c[0]), x0, kx, 1e-12, w)
+				j0, j1 := index(min(a[1], c[1]), max(a[1], c[1]), y0, ky, 1e-12, h)
 				for j := j0; j <= j1; j++ {
-					for i := i0; i <= i1; i++ {
-						if m[j*w+i] != cellEdge && segMeetsRect(a, c, cell(i, j)) {
-							m[j*w+i] = cellEdge
-						}
+					ri0, ri1 := i0, i1
+					if a[1] != c[1] {
+						ylo, yhi := y0+float64(j)/ky-cellMargin, y0+float64(j+1)/ky+cellMargin
+						xa := a[0] + (c[0]-a[0])*((ylo-a[1])/(c[1]-a[1]))
+						xb := a[0] + (c[0]-a[0])*((yhi-a[1])/(c[1]-a[1]))
+						pad := 1e-12 * (1 + math.Abs((c[0]-a[0])/(c[1]-a[1])))
+						lo, hi := max(min(xa, xb), min(a[0], c[0])), min(max(xa, xb), max(a[0], c[0]))
+						ri0, ri1 = index(lo, hi, x0, kx, pad, w)
+						ri0, ri1 = max(ri0, i0), min(ri1, i1)
+					}
+					for i := ri0; i <= ri1; i++ {
+						m[j*w+i] = cellEdge
 					}
 				}
 			}
 		}
 	}
-	// Group the other cells (4-connected) and mark each group by the ring
-	// test at the centre of its first cell.
-	const seen = 3
-	var stack []int
-	for k := range m {
-		if m[k] != 0 {
-			continue
-		}
-		i, j := k%w, k/w
-		c := orb.Point{r.x0 + (float64(i)+0.5)/r.kx, r.y0 + (float64(j)+0.5)/r.ky}
-		mk := uint8(cellOut)
-		if v.poly.contains(c) {
-			mk = cellIn
-		}
-		var group []int
-		m[k] = seen
-		stack = append(stack[:0], k)
-		for len(stack) > 0 {
-			q := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			group = append(group, q)
-			qi, qj := q%w, q/w
-			for _, nb := range [4][2]int{{qi - 1, qj}, {qi + 1, qj}, {qi, qj - 1}, {qi, qj + 1}} {
-				if nb[0] >= 0 && nb[0] < w && nb[1] >= 0 && nb[1] < h && m[nb[1]*w+nb[0]] == 0 {
-					m[nb[1]*w+nb[0]] = seen
-					stack = append(stack, nb[1]*w+nb[0])
+	// The other cells, run by run along each row: two such cells side by
+	// side, or one above the other, share their mark (their grown
+	// rectangles overlap, and no edge meets them), so a run takes the mark
+	// of a cell below it when there is one, and the ring test's at its
+	// first cell's centre otherwise.
+	for j := 0; j < h; j++ {
+		row := m[j*w : (j+1)*w]
+		for i := 0; i < w; {
+			if row[i] == cellEdge {
+				i++
+				continue
+			}
+			e := i
+			mk := uint8(unknown)
+			for ; e < w && row[e] != cellEdge; e++ {
+				if mk == unknown && j > 0 && m[(j-1)*w+e] != cellEdge {
+					mk = m[(j-1)*w+e]
 				}
 			}
-		}
-		for _, q := range group {
-			m[q] = mk | 4 // 4: grouped, cleared below
+			if mk == unknown {
+				mk = done | cellOut
+				if v.poly.contains(orb.Point{x0 + (float64(i)+0.5)/kx, y0 + (float64(j)+0.5)/ky}) {
+					mk = done | cellIn
+				}
+			}
+			for ; i < e; i++ {
+				row[i] = mk
+			}
 		}
 	}
-	packed := make([]byte, (w*h+3)/4)
+	packed := marks[r.off : int(r.off)+r.size()]
+	clear(packed)
 	for k, mk := range m {
 		packed[k>>2] |= (mk & 3) << (k & 3 * 2)
 	}
-	return r, append(marks, packed...)
-}
-
-// segMeetsRect reports whether segment ac meets the closed rectangle q,
-// or may within rounding: their boxes overlap and q's corners are not all
-// strictly on one side of ac's line.
-func segMeetsRect(a, c orb.Point, q orb.Bound) bool {
-	if max(a[0], c[0]) < q.Min[0] || min(a[0], c[0]) > q.Max[0] ||
-		max(a[1], c[1]) < q.Min[1] || min(a[1], c[1]) > q.Max[1] {
-		return false
-	}
-	ex, ey := c[0]-a[0], c[1]-a[1]
-	pos, neg := false, false
-	for _, p := range [4]orb.Point{q.Min, {q.Max[0], q.Min[1]}, q.Max, {q.Min[0], q.Max[1]}} {
-		s := ex*(p[1]-a[1]) - ey*(p[0]-a[0])
-		pos, neg = pos || s >= 0, neg || s <= 0
-	}
-	return pos && neg
+	return m
 }

@@ -29,23 +29,22 @@ type colVol struct {
 // PositionQuery.Validate).
 func (ix *Index) Column(q PositionQuery, c *Column) {
 	c.ix, c.q, c.vols = ix, q, c.vols[:0]
-	visit := func(vi int32, in bool) {
-		v := &ix.vols[vi]
+	visit := func(vi int32, gv *gridVol, in bool) {
 		var tcav Caveat
-		if !v.perm {
+		if gv.flags&volPerm == 0 {
 			var active bool
-			if active, tcav = ix.act[v.zone].activeAt(q.At); !active {
+			if active, tcav = ix.act[gv.zone].activeAt(q.At); !active {
 				return
 			}
 		}
-		if !in && !v.containsPoint(q.Point) {
+		if !in && !ix.vols[vi].containsPoint(q.Point) {
 			return
 		}
 		c.vols = append(c.vols, colVol{vi: vi, tcav: tcav})
 	}
 	if ix.scanAll {
 		for vi := range ix.vols {
-			visit(int32(vi), false)
+			visit(int32(vi), &ix.grid.vols[vi], false)
 		}
 	} else {
 		ix.grid.each(q.Point, visit)
@@ -59,8 +58,8 @@ func (ix *Index) Column(q PositionQuery, c *Column) {
 func (c *Column) At(alt Altitude, dst []Hit) []Hit {
 	ix, start := c.ix, len(dst)
 	for _, cv := range c.vols {
-		v := &ix.vols[cv.vi]
-		if v.multi && hitsZone(dst[start:], ix.zones[v.zone]) {
+		v := &ix.grid.vols[cv.vi]
+		if v.flags&volMulti != 0 && hitsZone(dst[start:], ix.zones[v.zone]) {
 			continue // another volume of this zone is already hit
 		}
 		band, ok, hcav := heightOverlap(alt.Metres, alt.Metres, alt.Ref, v.lower, v.upper)

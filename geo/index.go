@@ -214,35 +214,34 @@ func (ix *Index) Search(b orb.Bound, fn func(*Zone) bool) {
 func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 	start := len(dst)
 	p := q.Point
-	visit := func(vi int32, in bool) {
-		v := &ix.vols[vi]
-		if v.multi {
+	visit := func(vi int32, gv *gridVol, in bool) {
+		if gv.flags&volMulti != 0 {
 			for i := start; i < len(dst); i++ {
-				if dst[i].Zone == ix.zones[v.zone] {
+				if dst[i].Zone == ix.zones[gv.zone] {
 					return // another volume of this zone is already hit
 				}
 			}
 		}
-		band, ok, hcav := heightOverlap(q.Alt.Metres, q.Alt.Metres, q.Alt.Ref, v.lower, v.upper)
+		band, ok, hcav := heightOverlap(q.Alt.Metres, q.Alt.Metres, q.Alt.Ref, gv.lower, gv.upper)
 		if !ok {
 			return
 		}
 		var tcav Caveat
-		if !v.perm {
+		if gv.flags&volPerm == 0 {
 			var active bool
-			if active, tcav = ix.act[v.zone].activeAt(q.At); !active {
+			if active, tcav = ix.act[gv.zone].activeAt(q.At); !active {
 				return
 			}
 		}
-		if !in && !v.containsPoint(p) {
+		if !in && !ix.vols[vi].containsPoint(p) {
 			return
 		}
-		dst = append(dst, Hit{Zone: ix.zones[v.zone], Band: band, When: Instant(q.At), Caveats: hcav | tcav,
-			order: v.order()})
+		dst = append(dst, Hit{Zone: ix.zones[gv.zone], Band: band, When: Instant(q.At), Caveats: hcav | tcav,
+			order: gv.order()})
 	}
 	if ix.scanAll {
 		for vi := range ix.vols {
-			visit(int32(vi), false)
+			visit(int32(vi), &ix.grid.vols[vi], false)
 		}
 	} else {
 		ix.grid.each(p, visit)

@@ -142,6 +142,7 @@ func BenchmarkCheckPosition(b *testing.B) {
 		var total, i int
 		q := geo.PositionQuery{Alt: geo.Altitude{Metres: 50, Ref: geo.AGL}, At: benchAt}
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			q.Point = s.points[i]
 			if i++; i == len(s.points) {
@@ -150,6 +151,7 @@ func BenchmarkCheckPosition(b *testing.B) {
 			hits = s.ix.CheckPosition(q, hits[:0])
 			total += len(hits)
 		}
+		cpu.report(b)
 		b.ReportMetric(float64(total)/float64(b.N), "hits/op")
 	})
 }
@@ -165,6 +167,7 @@ func BenchmarkColumn(b *testing.B) {
 		q := geo.PositionQuery{At: benchAt}
 		alt := geo.Altitude{Metres: 50, Ref: geo.AGL}
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			q.Point = s.points[i]
 			if i++; i == len(s.points) {
@@ -174,6 +177,7 @@ func BenchmarkColumn(b *testing.B) {
 			hits = c.At(alt, hits[:0])
 			total += len(hits)
 		}
+		cpu.report(b)
 		b.ReportMetric(float64(total)/float64(b.N), "hits/op")
 	})
 }
