@@ -80,15 +80,24 @@ type raster struct {
 	w, h   uint8
 }
 
-// mark returns the mark of p's cell, or cellEdge when p lies outside the
-// raster.
-func (r *raster) mark(marks []byte, p orb.Point) uint8 {
+// cell returns the index of p's cell, or -1 when p lies outside the raster
+// or there is none.
+func (r *raster) cell(p orb.Point) int32 {
 	tx, ty := (p[0]-float64(r.x0))*float64(r.kx), (p[1]-float64(r.y0))*float64(r.ky)
 	if !(tx >= 0 && ty >= 0 && tx < float64(r.w) && ty < float64(r.h)) {
+		return -1 // also when w == 0
+	}
+	return int32(ty)*int32(r.w) + int32(tx)
+}
+
+// mark returns the mark of p's cell, or cellEdge when p lies outside the
+// raster or there is none.
+func (r *raster) mark(marks []byte, p orb.Point) uint8 {
+	k := r.cell(p)
+	if k < 0 {
 		return cellEdge
 	}
-	k := uint32(ty)*uint32(r.w) + uint32(tx)
-	return marks[r.off+k>>2] >> (k & 3 * 2) & 3
+	return marks[r.off+uint32(k)>>2] >> (k & 3 * 2) & 3
 }
 
 // minCellDeg is the least side of a cell in degrees (about 1 cm).

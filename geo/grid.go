@@ -2,6 +2,7 @@ package geo
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/paulmach/orb"
 )
@@ -16,8 +17,8 @@ import (
 // without the ring test. It is built with the index and, like it, never
 // changes.
 type pointGrid struct {
-	cells map[uint64]span // cell -> its run in items
-	items []gridItem      // cell by cell
+	cells cellTable  // cell -> its run in items
+	items []gridItem // cell by cell
 	big   []gridItem
 	vols  []gridVol // per volume, in the index's order
 	marks []byte    // the rasters' cell marks, volume after volume
@@ -122,49 +123,136 @@ func newPointGrid(vols []cvol) pointGrid {
 	for _, p := range pairs {
 		counts[p.key]++
 	}
-	g.cells = make(map[uint64]span, len(counts))
+	cells := make(map[uint64]span, len(counts))
 	var off uint32
 	for _, p := range pairs {
-		if _, ok := g.cells[p.key]; !ok {
-			g.cells[p.key] = span{off, off}
+		if _, ok := cells[p.key]; !ok {
+			cells[p.key] = span{off, off}
 			off += counts[p.key]
 		}
 	}
 	g.items = make([]gridItem, len(pairs))
 	for _, p := range pairs {
-		s := g.cells[p.key]
+		s := cells[p.key]
 		g.items[s.end] = gridItem{boxes[p.vi], p.vi}
 		s.end++
-		g.cells[p.key] = s
+		cells[p.key] = s
 	}
+	g.cells = newCellTable(cells)
 	return g
 }
 
 // each calls fn with every volume whose box holds p, but those whose
 // interior cells show p outside the shape; in is true when they show it
-// inside (otherwise the shape must be tested).
+// inside (otherwise the shape must be tested). It calls fn in the order of
+// the cell's list, then big.
+//
+// A check waits on memory more than it computes, so each works in passes
+// over up to eachBatch candidates: their boxes, then their rasters, then
+// their marks, so that the loads of one pass do not wait on each other.
 func (g *pointGrid) each(p orb.Point, fn func(vi int32, gv *gridVol, in bool)) {
+	var b eachBatch
 	x, y := float32(p[0]), float32(p[1])
-	try := func(it *gridItem) {
-		if b := &it.box; !(x >= b[0] && y >= b[1] && x <= b[2] && y <= b[3]) {
-			return
-		}
-		gv := &g.vols[it.vi]
-		mk := uint8(cellEdge)
-		if gv.r.w != 0 {
-			mk = gv.r.mark(g.marks, p)
-		}
-		if mk != cellOut {
-			fn(it.vi, gv, mk == cellIn)
-		}
-	}
 	cx, cy := cellOf(p[0], p[1])
-	if s, ok := g.cells[cellKey(cx, cy)]; ok {
+	if s, ok := g.cells.get(cellKey(cx, cy)); ok {
 		for i := s.start; i < s.end; i++ {
-			try(&g.items[i])
+			if it := &g.items[i]; x >= it.box[0] && y >= it.box[1] && x <= it.box[2] && y <= it.box[3] {
+				if b.add(it.vi) {
+					b.flush(g, p, fn)
+				}
+			}
 		}
 	}
 	for i := range g.big {
-		try(&g.big[i])
+		if it := &g.big[i]; x >= it.box[0] && y >= it.box[1] && x <= it.box[2] && y <= it.box[3] {
+			if b.add(it.vi) {
+				b.flush(g, p, fn)
+			}
+		}
+	}
+	b.flush(g, p, fn)
+}
+
+// eachBatch is a run of candidates of pointGrid.each.
+type eachBatch struct {
+	n    int
+	vi   [32]int32
+	cell [32]int32 // the cell's index in its raster's marks, or -1
+}
+
+// add appends vi and reports whether the batch is full.
+func (b *eachBatch) add(vi int32) bool {
+	b.vi[b.n] = vi
+	b.n++
+	return b.n == len(b.vi)
+}
+
+func (b *eachBatch) flush(g *pointGrid, p orb.Point, fn func(vi int32, gv *gridVol, in bool)) {
+	n := b.n
+	b.n = 0
+	for k := 0; k < n; k++ {
+		b.cell[k] = g.vols[b.vi[k]].r.cell(p)
+	}
+	var mk [32]uint8
+	for k := 0; k < n; k++ {
+		mk[k] = cellEdge
+		if c := b.cell[k]; c >= 0 {
+			off := g.vols[b.vi[k]].r.off
+			mk[k] = g.marks[off+uint32(c)>>2] >> (c & 3 * 2) & 3
+		}
+	}
+	for k := 0; k < n; k++ {
+		if mk[k] != cellOut {
+			fn(b.vi[k], &g.vols[b.vi[k]], mk[k] == cellIn)
+		}
+	}
+}
+
+// cellTable maps grid cells to their runs of items: open addressing with
+// linear probing in one array, so that a lookup mostly reads one cache
+// line (a Go map reads two or more).
+type cellTable struct {
+	slots []cellSlot // a power of two, at most half full
+	shift uint8      // 64 − log2(len(slots))
+}
+
+type cellSlot struct {
+	key uint64
+	s   span // end == 0: empty (a listed cell holds at least one item)
+}
+
+func newCellTable(m map[uint64]span) cellTable {
+	n := 1
+	for n < 2*len(m) {
+		n <<= 1
+	}
+	t := cellTable{slots: make([]cellSlot, n), shift: uint8(64 - bits.TrailingZeros(uint(n)))}
+	for k, s := range m {
+		i := t.home(k)
+		for t.slots[i].s.end != 0 {
+			i = (i + 1) & (len(t.slots) - 1)
+		}
+		t.slots[i] = cellSlot{k, s}
+	}
+	return t
+}
+
+// home is key's first slot (Fibonacci hashing).
+func (t *cellTable) home(key uint64) int {
+	return int((key * 0x9e3779b97f4a7c15) >> t.shift)
+}
+
+func (t *cellTable) get(key uint64) (span, bool) {
+	if len(t.slots) == 0 {
+		return span{}, false
+	}
+	for i := t.home(key); ; i = (i + 1) & (len(t.slots) - 1) {
+		sl := &t.slots[i]
+		if sl.s.end == 0 {
+			return span{}, false
+		}
+		if sl.key == key {
+			return sl.s, true
+		}
 	}
 }
