@@ -166,28 +166,35 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 	// Cells near an edge: in each row of the edge's box, those that the
 	// part of the edge within the row (grown by the margin) reaches. The
 	// part's ends are computed with rounding under 10⁻¹³° in the row's
-	// latitudes, times the edge's slope, which pad allows for ten times
-	// over. A horizontal edge marks its whole box.
+	// latitudes, times the edge's slope, and under 2·10⁻¹³° along it,
+	// which pad allows for five times over. A horizontal edge marks its
+	// whole box.
 	for _, pg := range v.poly.polys {
 		for _, rg := range pg {
 			pts := rg.pts
 			for e := 0; e+1 < len(pts); e++ {
 				a, c := pts[e], pts[e+1]
-				i0, i1 := index(min(a[0], c[0]), max(a[0], c[0]), x0, kx, 1e-12, w)
+				xmin, xmax := min(a[0], c[0]), max(a[0], c[0])
+				i0, i1 := index(xmin, xmax, x0, kx, 1e-12, w)
 				j0, j1 := index(min(a[1], c[1]), max(a[1], c[1]), y0, ky, 1e-12, h)
-				for j := j0; j <= j1; j++ {
-					ri0, ri1 := i0, i1
-					if a[1] != c[1] {
-						ylo, yhi := y0+float64(j)/ky-cellMargin, y0+float64(j+1)/ky+cellMargin
-						xa := a[0] + (c[0]-a[0])*((ylo-a[1])/(c[1]-a[1]))
-						xb := a[0] + (c[0]-a[0])*((yhi-a[1])/(c[1]-a[1]))
-						pad := 1e-12 * (1 + math.Abs((c[0]-a[0])/(c[1]-a[1])))
-						lo, hi := max(min(xa, xb), min(a[0], c[0])), min(max(xa, xb), max(a[0], c[0]))
-						ri0, ri1 = index(lo, hi, x0, kx, pad, w)
-						ri0, ri1 = max(ri0, i0), min(ri1, i1)
+				if a[1] == c[1] {
+					for j := j0; j <= j1; j++ {
+						row := m[j*w : (j+1)*w]
+						for i := i0; i <= i1; i++ {
+							row[i] = cellEdge
+						}
 					}
-					for i := ri0; i <= ri1; i++ {
-						m[j*w+i] = cellEdge
+					continue
+				}
+				dxdy := (c[0] - a[0]) / (c[1] - a[1])
+				pad := 1e-12 * (1 + math.Abs(dxdy))
+				for j := j0; j <= j1; j++ {
+					xa := a[0] + dxdy*(y0+float64(j)/ky-cellMargin-a[1])
+					xb := a[0] + dxdy*(y0+float64(j+1)/ky+cellMargin-a[1])
+					ri0, ri1 := index(max(min(xa, xb), xmin), min(max(xa, xb), xmax), x0, kx, pad, w)
+					row := m[j*w : (j+1)*w]
+					for i := max(ri0, i0); i <= min(ri1, i1); i++ {
+						row[i] = cellEdge
 					}
 				}
 			}
@@ -200,17 +207,27 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 	// first cell's centre otherwise.
 	for j := 0; j < h; j++ {
 		row := m[j*w : (j+1)*w]
-		for i := 0; i < w; {
+		var below []uint8
+		if j > 0 {
+			below = m[(j-1)*w : j*w]
+			below = below[:len(row)]
+		}
+		for i := 0; i < len(row); {
 			if row[i] == cellEdge {
 				i++
 				continue
 			}
 			e := i
 			mk := uint8(unknown)
-			for ; e < w && row[e] != cellEdge; e++ {
-				if mk == unknown && j > 0 && m[(j-1)*w+e] != cellEdge {
-					mk = m[(j-1)*w+e]
+			if below != nil {
+				for ; e < len(row) && row[e] != cellEdge; e++ {
+					if below[e] != cellEdge {
+						mk = below[e]
+						break
+					}
 				}
+			}
+			for ; e < len(row) && row[e] != cellEdge; e++ {
 			}
 			if mk == unknown {
 				mk = done | cellOut

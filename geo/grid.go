@@ -3,6 +3,9 @@ package geo
 import (
 	"math"
 	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/paulmach/orb"
 )
@@ -112,12 +115,7 @@ func newPointGrid(vols []cvol) pointGrid {
 		}
 	}
 	g.marks = make([]byte, nmarks)
-	var m []uint8
-	for i := range g.vols {
-		if r := &g.vols[i].r; r.w != 0 {
-			m = markRaster(&vols[i], r, g.marks, m)
-		}
-	}
+	g.markAll(vols)
 	// Group by cell, keeping volume order (Z-order) within each cell.
 	counts := make(map[uint64]uint32)
 	for _, p := range pairs {
@@ -255,4 +253,32 @@ func (t *cellTable) get(key uint64) (span, bool) {
 			return sl.s, true
 		}
 	}
+}
+
+// markAll marks every volume's cells, on all processors: each raster's
+// marks are its own bytes of g.marks, so the workers share nothing else.
+func (g *pointGrid) markAll(vols []cvol) {
+	const chunk = 256
+	var next atomic.Int64
+	work := func() {
+		var m []uint8
+		for {
+			start := int(next.Add(chunk)) - chunk
+			if start >= len(vols) {
+				return
+			}
+			for i := start; i < min(start+chunk, len(vols)); i++ {
+				if r := &g.vols[i].r; r.w != 0 {
+					m = markRaster(&vols[i], r, g.marks, m)
+				}
+			}
+		}
+	}
+	n := min(runtime.GOMAXPROCS(0), (len(vols)+chunk-1)/chunk)
+	var wg sync.WaitGroup
+	for k := 1; k < n; k++ {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 }

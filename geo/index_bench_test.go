@@ -211,6 +211,7 @@ func BenchmarkNewIndex50k(b *testing.B) {
 		skipIfNoData(b, err)
 		path := sh.ZonesPath(50_000)
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			zs, err := geo.ReadFile(path)
 			if err != nil {
@@ -220,17 +221,20 @@ func BenchmarkNewIndex50k(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		cpu.report(b)
 	})
 	b.Run("shared-index", func(b *testing.B) {
 		sh, err := sharedQueries()
 		skipIfNoData(b, err)
 		zs := readZones(b, sh.ZonesPath(50_000), nil)
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			if _, err := geo.NewIndex(zs); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.report(b)
 	})
 	b.Run("synthetic-index", func(b *testing.B) {
 		zs := syntheticZones(b, 50_000)
