@@ -20,11 +20,12 @@ import (
 // without the ring test. It is built with the index and, like it, never
 // changes.
 type pointGrid struct {
-	cells cellTable  // cell -> its run in items
-	items []gridItem // cell by cell
-	big   []gridItem
-	vols  []gridVol // per volume, in the index's order
-	marks []byte    // the rasters' cell marks, volume after volume
+	shapes []cvol     // the index's volumes
+	cells  cellTable  // cell -> its run in items
+	items  []gridItem // cell by cell
+	big    []gridItem
+	vols   []gridVol // per volume, in the index's order
+	marks  []byte    // the rasters' cell marks, volume after volume
 }
 
 type span struct{ start, end uint32 }
@@ -74,7 +75,7 @@ func cellOf(lon, lat float64) (int64, int64) {
 func cellKey(x, y int64) uint64 { return uint64(uint32(int32(x)))<<32 | uint64(uint32(int32(y))) }
 
 func newPointGrid(vols []cvol) pointGrid {
-	g := pointGrid{vols: make([]gridVol, len(vols))}
+	g := pointGrid{shapes: vols, vols: make([]gridVol, len(vols))}
 	type pair struct {
 		key uint64
 		vi  int32
@@ -173,9 +174,10 @@ func (g *pointGrid) each(p orb.Point, fn func(vi int32, gv *gridVol, in bool)) {
 
 // eachBatch is a run of candidates of pointGrid.each.
 type eachBatch struct {
-	n    int
-	vi   [32]int32
-	cell [32]int32 // the cell's index in its raster's marks, or -1
+	touch uint16 // what the loads ahead of the ring tests read
+	n     int
+	vi    [32]int32
+	cell  [32]int32 // the cell's index in its raster's marks, or -1
 }
 
 // add appends vi and reports whether the batch is full.
@@ -199,6 +201,17 @@ func (b *eachBatch) flush(g *pointGrid, p orb.Point, fn func(vi int32, gv *gridV
 			mk[k] = g.marks[off+uint32(c)>>2] >> (c & 3 * 2) & 3
 		}
 	}
+	// The ring tests to come read the volume's band of p's latitude: ask
+	// for it now, for all of them at once.
+	var touch uint16
+	for k := 0; k < n; k++ {
+		if mk[k] == cellEdge {
+			if v := &g.shapes[b.vi[k]]; v.rb.bands != nil {
+				touch += v.rb.bands[v.rb.band(p[1])].start
+			}
+		}
+	}
+	b.touch += touch
 	for k := 0; k < n; k++ {
 		if mk[k] != cellOut {
 			fn(b.vi[k], &g.vols[b.vi[k]], mk[k] == cellIn)
