@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"bytes"
 	"math"
 
 	"github.com/paulmach/orb"
@@ -152,6 +153,7 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 		done    = 4 // | cellIn or cellOut: marked
 	)
 	m = append(m[:0], make([]uint8, w*h)...)
+	cellH := 1 / ky // degrees; j·cellH is off j/ky by under j ulps
 	// index is the range of cells whose rectangle grown by cellMargin
 	// meets lo..hi, with an allowance pad for rounding: a cell's grown
 	// side i/k − cellMargin lies at or below hi when i ≤ (hi + margin)·k,
@@ -186,25 +188,29 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 					}
 					continue
 				}
+				// The line's longitude at each row boundary, the row's
+				// own part spanning the two, grown by the slope times the
+				// margin.
 				dxdy := (c[0] - a[0]) / (c[1] - a[1])
-				pad := 1e-12 * (1 + math.Abs(dxdy))
+				pad := 1e-12*(1+math.Abs(dxdy)) + math.Abs(dxdy)*cellMargin
+				xa := a[0] + dxdy*(y0+float64(j0)*cellH-a[1])
 				for j := j0; j <= j1; j++ {
-					xa := a[0] + dxdy*(y0+float64(j)/ky-cellMargin-a[1])
-					xb := a[0] + dxdy*(y0+float64(j+1)/ky+cellMargin-a[1])
+					xb := a[0] + dxdy*(y0+float64(j+1)*cellH-a[1])
 					ri0, ri1 := index(max(min(xa, xb), xmin), min(max(xa, xb), xmax), x0, kx, pad, w)
 					row := m[j*w : (j+1)*w]
 					for i := max(ri0, i0); i <= min(ri1, i1); i++ {
 						row[i] = cellEdge
 					}
+					xa = xb
 				}
 			}
 		}
 	}
 	// The other cells, run by run along each row: two such cells side by
-	// side, or one above the other, share their mark (their grown
-	// rectangles overlap, and no edge meets them), so a run takes the mark
-	// of a cell below it when there is one, and the ring test's at its
-	// first cell's centre otherwise.
+	// side, one above the other or corner to corner share their mark
+	// (their grown rectangles overlap, and no edge meets them), so a run
+	// takes the mark of such a cell below it when there is one, and the
+	// ring test's at its first cell's centre otherwise.
 	for j := 0; j < h; j++ {
 		row := m[j*w : (j+1)*w]
 		var below []uint8
@@ -217,17 +223,18 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 				i++
 				continue
 			}
-			e := i
+			e := len(row)
+			if k := bytes.IndexByte(row[i:], cellEdge); k >= 0 {
+				e = i + k
+			}
 			mk := uint8(unknown)
 			if below != nil {
-				for ; e < len(row) && row[e] != cellEdge; e++ {
-					if below[e] != cellEdge {
-						mk = below[e]
+				for k := max(i-1, 0); k < min(e+1, len(row)); k++ {
+					if below[k] != cellEdge {
+						mk = below[k]
 						break
 					}
 				}
-			}
-			for ; e < len(row) && row[e] != cellEdge; e++ {
 			}
 			if mk == unknown {
 				mk = done | cellOut
@@ -242,8 +249,12 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 	}
 	packed := marks[r.off : int(r.off)+r.size()]
 	clear(packed)
-	for k, mk := range m {
-		packed[k>>2] |= (mk & 3) << (k & 3 * 2)
+	k := 0
+	for ; k+4 <= len(m); k += 4 {
+		packed[k>>2] = m[k]&3 | (m[k+1]&3)<<2 | (m[k+2]&3)<<4 | (m[k+3]&3)<<6
+	}
+	for ; k < len(m); k++ {
+		packed[k>>2] |= (m[k] & 3) << (k & 3 * 2)
 	}
 	return m
 }
