@@ -160,9 +160,11 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 	// and its other side at or above lo when i ≥ (lo − margin)·k − 1,
 	// that is from ⌊(lo − margin)·k⌋ (one less when that is whole); the
 	// floor of (lo − 2·margin − pad)·k covers both.
+	// (Truncation stands in for the floor: it differs only below 0, where
+	// a is clamped to 0 anyway and z may take cell 0 in too many.)
 	index := func(lo, hi, o, k, pad float64, n int) (int, int) {
-		a := int(math.Floor((lo - 2*cellMargin - pad - o) * k))
-		z := int(math.Floor((hi + 2*cellMargin + pad - o) * k))
+		a := int((lo - 2*cellMargin - pad - o) * k)
+		z := int((hi + 2*cellMargin + pad - o) * k)
 		return max(0, a), min(n-1, z)
 	}
 	// Cells near an edge: in each row of the edge's box, those that the
