@@ -25,22 +25,24 @@ import (
 //     for a box under 360° wide. Likewise in latitude.
 //   - A cell is marked in or out only when no edge of any ring of the
 //     shape meets the cell's rectangle grown by cellMargin (10⁻⁹°, about
-//     0.1 mm) on every side. The test (boxes overlap, and the rectangle's
-//     corners not all strictly on one side of the edge's line) is exact
-//     but for rounding of the rectangle's sides (10⁻¹³°) and of the cross
-//     products (under 10⁻¹²° of distance for boxes within the globe), so
-//     "no edge meets" proves every edge farther than cellMargin − 2·10⁻¹²°
-//     from the rectangle, hence than 9·10⁻¹⁰° from any point looked up
-//     into the cell.
+//     0.1 mm) on every side. Each edge marks, row by row, every cell
+//     whose grown rectangle the edge's part within the row could reach:
+//     that part's longitudes are computed with rounding under 10⁻¹²°
+//     times (1 + the edge's slope), and the cell ranges are widened by
+//     more than that (markRaster). So every edge is farther than
+//     cellMargin from an unmarked cell, hence than 9·10⁻¹⁰° from any
+//     point looked up into it.
 //   - For a point farther than 10⁻¹²° from every edge the ring test
 //     answers exactly: its crossing abscissa is off by under 10⁻¹²°, the
 //     horizontal distance from the point to an edge's line is at least the
 //     distance to the edge, and its collinearity test cannot hold.
-//   - The grown rectangles of the unmarked cells meet no edge, so each
-//     4-connected group of them lies in one connected part of the plane
-//     less the rings' edges, where being in the shape does not change: the
-//     ring test at one cell's centre (exact there, as above) decides for
-//     the group.
+//   - The grown rectangles of the unmarked cells meet no edge, and two
+//     unmarked cells side by side, one above the other or corner to
+//     corner have overlapping grown rectangles, so they lie in one
+//     connected part of the plane less the rings' edges, where being in
+//     the shape does not change: they share their answer, and the ring
+//     test at one cell's centre (exact there, as above) decides for a
+//     group.
 //   - A cell on the raster's border reaches outside the shape's box by the
 //     margin, so it is never in; a point outside the raster (its cell
 //     index out of range) is left to the ring test.
