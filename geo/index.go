@@ -266,17 +266,10 @@ func sortHits(h []Hit) {
 		}
 		return
 	}
-	// More: compared in place too (a hit is too big to copy twice a
-	// comparison, as slices.SortFunc's function would).
-	sort.Sort(hitOrder(h))
+	// More: by their keys (a hit is too big to copy twice a comparison,
+	// as slices.SortFunc's function would).
+	sortHitsKeyed(h)
 }
-
-// hitOrder sorts hits by hitLess.
-type hitOrder []Hit
-
-func (h hitOrder) Len() int           { return len(h) }
-func (h hitOrder) Less(i, j int) bool { return hitLess(&h[i], &h[j]) }
-func (h hitOrder) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 
 // hitLess orders hits as sortHits says; hits of one set have distinct order
 // keys, so the order is total.

@@ -132,6 +132,77 @@ func (c *RouteColumn) AppendLeg(dst []Hit, i int, a Altitude) ([]Hit, error) {
 	if len(hits) > MaxHits {
 		return nil, fmt.Errorf("%w: the flight meets more than %d zones; check it in parts", ErrTooManyHits, MaxHits)
 	}
-	sortHits(hits)
+	sortHitsKeyed(hits)
 	return byCategory(hits, c.q.Category), nil
+}
+
+// hitKey is what hitLess compares of a hit, and the hit's index.
+type hitKey struct {
+	dist  float64
+	order uint32
+	i     uint32
+}
+
+func hitKeyLess(a, b *hitKey) bool {
+	if ab, bb := a.order < nonBlocking, b.order < nonBlocking; ab != bb {
+		return ab
+	}
+	if a.dist != b.dist {
+		return a.dist < b.dist
+	}
+	return a.order < b.order
+}
+
+// sortHitsKeyed sorts hits as sortHits does, comparing and moving small
+// keys rather than hits (128 bytes each): the keys are sorted, then each
+// hit moved once to its place. hitLess is a total order on hits of one
+// set, so the result is the same as any other sort's.
+func sortHitsKeyed(h []Hit) {
+	if len(h) < 2 {
+		return
+	}
+	var kbuf [32]hitKey
+	keys := kbuf[:0]
+	if len(h) > len(kbuf) {
+		keys = make([]hitKey, 0, len(h))
+	}
+	for i := range h {
+		keys = append(keys, hitKey{dist: h[i].Distance, order: h[i].order, i: uint32(i)})
+	}
+	if len(keys) <= 16 {
+		for i := 1; i < len(keys); i++ {
+			for j := i; j > 0 && hitKeyLess(&keys[j], &keys[j-1]); j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
+		}
+	} else {
+		slices.SortFunc(keys, func(a, b hitKey) int {
+			switch {
+			case hitKeyLess(&a, &b):
+				return -1
+			case hitKeyLess(&b, &a):
+				return 1
+			}
+			return 0
+		})
+	}
+	// Place i takes hit keys[i].i: follow each cycle of that permutation,
+	// marking the places filled (keys[j].i = j).
+	for i := range keys {
+		if keys[i].i == uint32(i) {
+			continue
+		}
+		tmp := h[i]
+		j := i
+		for {
+			k := int(keys[j].i)
+			keys[j].i = uint32(j)
+			if k == i {
+				h[j] = tmp
+				break
+			}
+			h[j] = h[k]
+			j = k
+		}
+	}
 }

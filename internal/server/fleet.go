@@ -125,7 +125,15 @@ func heightLimitToProto(c exemptions.HeightLimit, leg int) *noflyv1.HeightLimit 
 // the flight's).
 func lowest(a, b exemptions.HeightLimit) exemptions.HeightLimit {
 	rank := func(c exemptions.HeightLimit) int {
-		return map[exemptions.CeilingKind]int{exemptions.CeilingBlocked: 0, exemptions.CeilingLimited: 1, exemptions.CeilingUnlimited: 2}[c.Kind]
+		switch c.Kind {
+		case exemptions.CeilingBlocked:
+			return 0
+		case exemptions.CeilingLimited:
+			return 1
+		case exemptions.CeilingUnlimited:
+			return 2
+		}
+		return 0 // as the map it replaces answered an unknown kind
 	}
 	if rank(a) != rank(b) {
 		if rank(a) < rank(b) {
