@@ -124,7 +124,7 @@ func NewIndex(zones []Zone) (*Index, error) {
 		ix.tree.Insert(min, max, int32(i))
 	}
 	// The rings' bands too, in the same order.
-	bands, edges := make([]ringBand, 0, nb), make([]uint8, 0, ne)
+	bands, edges := make([]ringBand, 0, nb), make([]bandEdge, 0, ne)
 	for i := range sorted {
 		if rb := &sorted[i].rb; rb.bands != nil {
 			b, e := len(bands), len(edges)
