@@ -124,7 +124,7 @@ func NewIndex(zones []Zone) (*Index, error) {
 		ix.tree.Insert(min, max, int32(i))
 	}
 	// The rings' bands too, in the same order.
-	bands, edges := make([]ringBand, 0, nb), make([]bandEdge, 0, ne)
+	bands, edges := make([]ringBand, 0, nb), make([]uint8, 0, ne)
 	for i := range sorted {
 		if rb := &sorted[i].rb; rb.bands != nil {
 			b, e := len(bands), len(edges)
@@ -427,9 +427,11 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 }
 
 // Runs of segments share a tree search while their box stays within
-// chunkDeg degrees (about 2 km) and maxChunk segments.
+// chunkDeg degrees (about 11 km) and maxChunk segments: a volume is then
+// read once for the legs of a run that come near it, while it is in the
+// cache, rather than searched for and read again for each leg or two.
 const (
-	chunkDeg = 0.02
+	chunkDeg = 0.1
 	maxChunk = 16
 )
 
