@@ -70,7 +70,10 @@ func (ix *Index) RouteColumn(q RouteQuery) (*RouteColumn, error) {
 
 // Check returns what CheckRoute returns for the column's route.
 func (c *RouteColumn) Check() ([]Hit, error) {
-	h := c.ix.newHitSet(c.q.Window, nil)
+	// At most one hit per measure: room for them all at once, rather
+	// than growing the list, its index and the legs as a check does.
+	n := len(c.ms)
+	h := &hitSet{ix: c.ix, list: make([]Hit, 0, n), at: make(map[int32]int32, n), legs: make([]uint64, 0, n), win: c.q.Window, work: stopEvery}
 	for i := range c.ms {
 		m := &c.ms[i]
 		a, b := c.q.Waypoints[m.leg].Alt, c.q.Waypoints[m.leg+1].Alt

@@ -178,6 +178,15 @@ func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, sn
 	return heightLimitToProto(c, 0)
 }
 
+// routePoints is the positions of a route's waypoints, in one allocation.
+func routePoints(wps []geo.Waypoint) []orb.Point {
+	pts := make([]orb.Point, len(wps))
+	for i, w := range wps {
+		pts[i] = w.Point
+	}
+	return pts
+}
+
 // routeLimits answers how high each leg of route q may be flown (the
 // first MaxLegCeilings), and the whole route (the lowest), from the
 // route's column.
@@ -202,7 +211,11 @@ func routeLimits(col *geo.RouteColumn, q geo.RouteQuery, f exemptions.Flight, sn
 			return hits
 		}
 		lf := f
-		lf.Route = []orb.Point{q.Waypoints[i].Point, q.Waypoints[i+1].Point}
+		if len(f.Route) == len(q.Waypoints) {
+			lf.Route = f.Route[i : i+2 : i+2] // the route's own, read only
+		} else {
+			lf.Route = []orb.Point{q.Waypoints[i].Point, q.Waypoints[i+1].Point}
+		}
 		c := exemptions.HighestCleared(probe(geo.Altitude{}), probe, lf, snap, fl, q.Window.Start)
 		if err != nil {
 			return nil, nil, err
