@@ -457,7 +457,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 		return bSide
 	}
 	if h.col != nil {
-		h.col.ms = append(h.col.ms, legMeasure{leg: int32(s.leg), v: v, n: n, ta: ta})
+		h.col.add(s.leg, v, n, ta)
 		return bSide
 	}
 	h.hit(s.altA, s.altB, s.leg, v, flightRef, fixedBand, n, ta)

@@ -19,14 +19,34 @@ type RouteColumn struct {
 	ms []legMeasure // in the order a route check measures
 	// legs[i] is the measures of leg i, in that order (indices into ms).
 	legs [][]int32
+	// tas is the zones' activity in the window that measures refer to,
+	// each distinct answer once (mostly one: active throughout).
+	tas []timeAnswer
 }
 
 // legMeasure is how a leg meets a volume.
 type legMeasure struct {
 	leg int32
+	ta  int32 // index into RouteColumn.tas
 	v   *cvol
 	n   near
-	ta  timeAnswer
+}
+
+// add records that leg meets volume v (n) while v's zone is active (ta).
+func (c *RouteColumn) add(leg int, v *cvol, n near, ta timeAnswer) {
+	k := len(c.tas) - 1
+	// Answers repeat (a zone met by several legs, zones active
+	// throughout): the last few are looked at, the rest kept anew.
+	for ; k >= max(0, len(c.tas)-4); k-- {
+		if c.tas[k] == ta {
+			break
+		}
+	}
+	if k < max(0, len(c.tas)-4) {
+		k = len(c.tas)
+		c.tas = append(c.tas, ta)
+	}
+	c.ms = append(c.ms, legMeasure{leg: int32(leg), ta: int32(k), v: v, n: n})
 }
 
 // RouteColumn measures route q (its heights aside) against the zones. It
@@ -80,7 +100,7 @@ func (c *RouteColumn) Check() ([]Hit, error) {
 		if _, ok, _ := heightOverlap(min(a, b), max(a, b), c.q.AltRef, m.v.lower, m.v.upper); !ok {
 			continue
 		}
-		h.hit(a, b, int(m.leg), m.v, c.q.AltRef, nil, m.n, m.ta)
+		h.hit(a, b, int(m.leg), m.v, c.q.AltRef, nil, m.n, c.tas[m.ta])
 	}
 	hits, err := h.result()
 	if err != nil {
@@ -124,7 +144,8 @@ func (c *RouteColumn) AppendLeg(dst []Hit, i int, a Altitude) ([]Hit, error) {
 			j++
 		}
 		if j == len(hits) {
-			hits = append(hits, Hit{Zone: z, Legs: firstLeg, Distance: dist, Band: band, When: m.ta.w, Caveats: hcav | m.ta.cav, order: m.v.order()})
+			ta := &c.tas[m.ta]
+		hits = append(hits, Hit{Zone: z, Legs: firstLeg, Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav, order: m.v.order()})
 			continue
 		}
 		hit := &hits[j]
