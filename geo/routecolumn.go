@@ -145,7 +145,7 @@ func (c *RouteColumn) AppendLeg(dst []Hit, i int, a Altitude) ([]Hit, error) {
 		}
 		if j == len(hits) {
 			ta := &c.tas[m.ta]
-		hits = append(hits, Hit{Zone: z, Legs: firstLeg, Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav, order: m.v.order()})
+			hits = append(hits, Hit{Zone: z, Legs: firstLeg, Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav, order: m.v.order()})
 			continue
 		}
 		hit := &hits[j]
