@@ -178,7 +178,7 @@ func hitKeyLess(a, b *hitKey) bool {
 }
 
 // sortHitsKeyed sorts hits as sortHits does, comparing and moving small
-// keys rather than hits (128 bytes each): the keys are sorted, then each
+// keys rather than hits (120 bytes each): the keys are sorted, then each
 // hit moved once to its place. hitLess is a total order on hits of one
 // set, so the result is the same as any other sort's.
 func sortHitsKeyed(h []Hit) {
