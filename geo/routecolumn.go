@@ -182,7 +182,11 @@ func hitKeyLess(a, b *hitKey) bool {
 // hit moved once to its place. hitLess is a total order on hits of one
 // set, so the result is the same as any other sort's.
 func sortHitsKeyed(h []Hit) {
-	if len(h) < 2 {
+	sorted := true
+	for i := 1; i < len(h) && sorted; i++ {
+		sorted = !hitLess(&h[i], &h[i-1])
+	}
+	if sorted {
 		return
 	}
 	var kbuf [32]hitKey

@@ -113,8 +113,7 @@ func TestSortHitsKeyed(t *testing.T) {
 					h[i].order += nonBlocking
 				}
 			}
-			want := slices.Clone(h)
-			slices.SortStableFunc(want, func(a, b Hit) int {
+			byLess := func(a, b Hit) int {
 				switch {
 				case hitLess(&a, &b):
 					return -1
@@ -122,11 +121,28 @@ func TestSortHitsKeyed(t *testing.T) {
 					return 1
 				}
 				return 0
-			})
-			sortHitsKeyed(h)
-			if !reflect.DeepEqual(h, want) {
-				t.Fatalf("%d hits: got %v, want %v", n, h, want)
+			}
+			want := slices.Clone(h)
+			slices.SortStableFunc(want, byLess)
+			// Unsorted, sorted, and sorted but for the last two or
+			// reversed.
+			nearly := slices.Clone(want)
+			if n >= 2 {
+				nearly[n-1], nearly[n-2] = nearly[n-2], nearly[n-1]
+			}
+			for _, in := range [][]Hit{h, slices.Clone(want), nearly, reversed(want)} {
+				sortHitsKeyed(in)
+				if !reflect.DeepEqual(in, want) {
+					t.Fatalf("%d hits: got %v, want %v", n, in, want)
+				}
 			}
 		}
 	}
+}
+
+// reversed is a reversed copy of h.
+func reversed(h []Hit) []Hit {
+	r := slices.Clone(h)
+	slices.Reverse(r)
+	return r
 }
