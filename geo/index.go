@@ -265,17 +265,10 @@ func sortHits(h []Hit) {
 		}
 		return
 	}
-	// More: compared in place too (a hit is too big to copy twice a
-	// comparison, as slices.SortFunc's function would).
-	sort.Sort(hitOrder(h))
+	// More: by their keys (a hit is too big to copy twice a comparison,
+	// as slices.SortFunc's function would).
+	sortHitsKeyed(h)
 }
-
-// hitOrder sorts hits by hitLess.
-type hitOrder []Hit
-
-func (h hitOrder) Len() int           { return len(h) }
-func (h hitOrder) Less(i, j int) bool { return hitLess(&h[i], &h[j]) }
-func (h hitOrder) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 
 // hitLess orders hits as sortHits says; hits of one set have distinct order
 // keys, so the order is total.
@@ -433,9 +426,11 @@ func (h *hitSet) add(segs []segment, flightRef VerticalRef, fixedBand *Band) {
 }
 
 // Runs of segments share a tree search while their box stays within
-// chunkDeg degrees (about 2 km) and maxChunk segments.
+// chunkDeg degrees (about 11 km) and maxChunk segments: a volume is then
+// read once for the legs of a run that come near it, while it is in the
+// cache, rather than searched for and read again for each leg or two.
 const (
-	chunkDeg = 0.02
+	chunkDeg = 0.1
 	maxChunk = 16
 )
 
@@ -461,7 +456,7 @@ func (h *hitSet) measure(s *segment, v *cvol, flightRef VerticalRef, fixedBand *
 		return bSide
 	}
 	if h.col != nil {
-		h.col.ms = append(h.col.ms, legMeasure{leg: int32(s.leg), v: v, n: n, ta: ta})
+		h.col.add(s.leg, v, n, ta)
 		return bSide
 	}
 	h.hit(s.altA, s.altB, s.leg, v, flightRef, fixedBand, n, ta)

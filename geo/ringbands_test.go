@@ -119,7 +119,8 @@ func TestRingBandsHoldMatchesPlain(t *testing.T) {
 // TestRingBandsEdgesNearMatchesPlain: the bands' walk finds exactly the
 // edges whose box meets a box, each once: random boxes of all sizes,
 // points, boxes bounded by band boundaries and vertex latitudes, boxes
-// beyond the ring and boxes spanning every longitude.
+// ending exactly at a vertex, boxes beyond the ring and boxes spanning
+// every longitude.
 func TestRingBandsEdgesNearMatchesPlain(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	for name, pts := range testRings(r) {
@@ -132,7 +133,7 @@ func TestRingBandsEdgesNearMatchesPlain(t *testing.T) {
 		var boxes []orb.Bound
 		for i := 0; i < 3000; i++ {
 			var q orb.Bound
-			switch i % 5 {
+			switch i % 6 {
 			case 0: // a point
 				p := orb.Point{randLon(), randLat()}
 				q = orb.Bound{Min: p, Max: p}
@@ -146,6 +147,20 @@ func TestRingBandsEdgesNearMatchesPlain(t *testing.T) {
 			case 3: // every longitude, as near a pole or the antimeridian
 				y := randLat()
 				q = orb.Bound{Min: orb.Point{-180, y}, Max: orb.Point{180, y + h*r.Float64()/3}}
+			case 4: // ending exactly at a vertex, on one side or the other: an
+				// edge's box that only touches q (the quanta must keep it)
+				p := pts[r.IntN(len(pts))]
+				dx, dy := w*r.Float64()/50, h*r.Float64()/50
+				switch r.IntN(4) {
+				case 0:
+					q = orb.Bound{Min: orb.Point{p[0] - dx, p[1] - dy}, Max: p}
+				case 1:
+					q = orb.Bound{Min: p, Max: orb.Point{p[0] + dx, p[1] + dy}}
+				case 2:
+					q = orb.Bound{Min: orb.Point{p[0] - dx, p[1]}, Max: orb.Point{p[0], p[1] + dy}}
+				default:
+					q = orb.Bound{Min: orb.Point{p[0], p[1] - dy}, Max: orb.Point{p[0] + dx, p[1]}}
+				}
 			default: // any box
 				x0, x1, y0, y1 := randLon(), randLon(), randLat(), randLat()
 				q = orb.Bound{Min: orb.Point{math.Min(x0, x1), math.Min(y0, y1)}, Max: orb.Point{math.Max(x0, x1), math.Max(y0, y1)}}

@@ -19,14 +19,34 @@ type RouteColumn struct {
 	ms []legMeasure // in the order a route check measures
 	// legs[i] is the measures of leg i, in that order (indices into ms).
 	legs [][]int32
+	// tas is the zones' activity in the window that measures refer to,
+	// each distinct answer once (mostly one: active throughout).
+	tas []timeAnswer
 }
 
 // legMeasure is how a leg meets a volume.
 type legMeasure struct {
 	leg int32
+	ta  int32 // index into RouteColumn.tas
 	v   *cvol
 	n   near
-	ta  timeAnswer
+}
+
+// add records that leg meets volume v (n) while v's zone is active (ta).
+func (c *RouteColumn) add(leg int, v *cvol, n near, ta timeAnswer) {
+	k := len(c.tas) - 1
+	// Answers repeat (a zone met by several legs, zones active
+	// throughout): the last few are looked at, the rest kept anew.
+	for ; k >= max(0, len(c.tas)-4); k-- {
+		if c.tas[k] == ta {
+			break
+		}
+	}
+	if k < max(0, len(c.tas)-4) {
+		k = len(c.tas)
+		c.tas = append(c.tas, ta)
+	}
+	c.ms = append(c.ms, legMeasure{leg: int32(leg), ta: int32(k), v: v, n: n})
 }
 
 // RouteColumn measures route q (its heights aside) against the zones. It
@@ -70,14 +90,17 @@ func (ix *Index) RouteColumn(q RouteQuery) (*RouteColumn, error) {
 
 // Check returns what CheckRoute returns for the column's route.
 func (c *RouteColumn) Check() ([]Hit, error) {
-	h := c.ix.newHitSet(c.q.Window, nil)
+	// At most one hit per measure: room for them all at once, rather
+	// than growing the list, its index and the legs as a check does.
+	n := len(c.ms)
+	h := &hitSet{ix: c.ix, list: make([]Hit, 0, n), at: make(map[int32]int32, n), legs: make([]uint64, 0, n), win: c.q.Window, work: stopEvery}
 	for i := range c.ms {
 		m := &c.ms[i]
 		a, b := c.q.Waypoints[m.leg].Alt, c.q.Waypoints[m.leg+1].Alt
 		if _, ok, _ := heightOverlap(min(a, b), max(a, b), c.q.AltRef, m.v.lower, m.v.upper); !ok {
 			continue
 		}
-		h.hit(a, b, int(m.leg), m.v, c.q.AltRef, nil, m.n, m.ta)
+		h.hit(a, b, int(m.leg), m.v, c.q.AltRef, nil, m.n, c.tas[m.ta])
 	}
 	hits, err := h.result()
 	if err != nil {
@@ -121,7 +144,8 @@ func (c *RouteColumn) AppendLeg(dst []Hit, i int, a Altitude) ([]Hit, error) {
 			j++
 		}
 		if j == len(hits) {
-			hits = append(hits, Hit{Zone: z, Legs: firstLeg, Distance: dist, Band: band, When: m.ta.w, Caveats: hcav | m.ta.cav, order: m.v.order()})
+			ta := &c.tas[m.ta]
+			hits = append(hits, Hit{Zone: z, Legs: firstLeg, Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav, order: m.v.order()})
 			continue
 		}
 		hit := &hits[j]
@@ -132,6 +156,81 @@ func (c *RouteColumn) AppendLeg(dst []Hit, i int, a Altitude) ([]Hit, error) {
 	if len(hits) > MaxHits {
 		return nil, fmt.Errorf("%w: the flight meets more than %d zones; check it in parts", ErrTooManyHits, MaxHits)
 	}
-	sortHits(hits)
+	sortHitsKeyed(hits)
 	return byCategory(hits, c.q.Category), nil
+}
+
+// hitKey is what hitLess compares of a hit, and the hit's index.
+type hitKey struct {
+	dist  float64
+	order uint32
+	i     uint32
+}
+
+func hitKeyLess(a, b *hitKey) bool {
+	if ab, bb := a.order < nonBlocking, b.order < nonBlocking; ab != bb {
+		return ab
+	}
+	if a.dist != b.dist {
+		return a.dist < b.dist
+	}
+	return a.order < b.order
+}
+
+// sortHitsKeyed sorts hits as sortHits does, comparing and moving small
+// keys rather than hits (120 bytes each): the keys are sorted, then each
+// hit moved once to its place. hitLess is a total order on hits of one
+// set, so the result is the same as any other sort's.
+func sortHitsKeyed(h []Hit) {
+	sorted := true
+	for i := 1; i < len(h) && sorted; i++ {
+		sorted = !hitLess(&h[i], &h[i-1])
+	}
+	if sorted {
+		return
+	}
+	var kbuf [32]hitKey
+	keys := kbuf[:0]
+	if len(h) > len(kbuf) {
+		keys = make([]hitKey, 0, len(h))
+	}
+	for i := range h {
+		keys = append(keys, hitKey{dist: h[i].Distance, order: h[i].order, i: uint32(i)})
+	}
+	if len(keys) <= 16 {
+		for i := 1; i < len(keys); i++ {
+			for j := i; j > 0 && hitKeyLess(&keys[j], &keys[j-1]); j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
+		}
+	} else {
+		slices.SortFunc(keys, func(a, b hitKey) int {
+			switch {
+			case hitKeyLess(&a, &b):
+				return -1
+			case hitKeyLess(&b, &a):
+				return 1
+			}
+			return 0
+		})
+	}
+	// Place i takes hit keys[i].i: follow each cycle of that permutation,
+	// marking the places filled (keys[j].i = j).
+	for i := range keys {
+		if keys[i].i == uint32(i) {
+			continue
+		}
+		tmp := h[i]
+		j := i
+		for {
+			k := int(keys[j].i)
+			keys[j].i = uint32(j)
+			if k == i {
+				h[j] = tmp
+				break
+			}
+			h[j] = h[k]
+			j = k
+		}
+	}
 }

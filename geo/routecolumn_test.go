@@ -92,3 +92,57 @@ func TestRouteColumnMatchesCheckRoute(t *testing.T) {
 		t.Fatalf("only %d hits compared: the test does not reach the zones", hitsSeen)
 	}
 }
+
+// TestSortHitsKeyed: the keyed sort puts hits in hitLess's order, each hit
+// whole (zone, legs, band, times with it), at every length around the
+// insertion sort's limit and the key buffer's, with ties of distance
+// broken by the order key.
+func TestSortHitsKeyed(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	zones := make([]Zone, 80)
+	for n := 0; n <= 70; n++ {
+		for range 20 {
+			h := make([]Hit, n)
+			for i := range h {
+				h[i] = Hit{Zone: &zones[i], Legs: []int{i}, Distance: float64(r.IntN(4)) * 10, Band: Band{Lower: float64(i)}}
+			}
+			// Distinct order keys, as a set's are; some non-blocking.
+			for i, p := range r.Perm(n) {
+				h[i].order = uint32(p)
+				if r.IntN(3) == 0 {
+					h[i].order += nonBlocking
+				}
+			}
+			byLess := func(a, b Hit) int {
+				switch {
+				case hitLess(&a, &b):
+					return -1
+				case hitLess(&b, &a):
+					return 1
+				}
+				return 0
+			}
+			want := slices.Clone(h)
+			slices.SortStableFunc(want, byLess)
+			// Unsorted, sorted, and sorted but for the last two or
+			// reversed.
+			nearly := slices.Clone(want)
+			if n >= 2 {
+				nearly[n-1], nearly[n-2] = nearly[n-2], nearly[n-1]
+			}
+			for _, in := range [][]Hit{h, slices.Clone(want), nearly, reversed(want)} {
+				sortHitsKeyed(in)
+				if !reflect.DeepEqual(in, want) {
+					t.Fatalf("%d hits: got %v, want %v", n, in, want)
+				}
+			}
+		}
+	}
+}
+
+// reversed is a reversed copy of h.
+func reversed(h []Hit) []Hit {
+	r := slices.Clone(h)
+	slices.Reverse(r)
+	return r
+}

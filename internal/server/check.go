@@ -116,9 +116,7 @@ func newPlanCheck(ctx context.Context, idx *geo.Index, req *noflyv1.CheckFlightP
 			c.hits, err = c.col.Check()
 		}
 		c.f.Kind, c.f.Buffer = exemptions.FlightRoute, pq.route.Buffer
-		for _, w := range pq.route.Waypoints {
-			c.f.Route = append(c.f.Route, w.Point)
-		}
+		c.f.Route = routePoints(pq.route.Waypoints)
 	} else {
 		c.kind = "area"
 		pq.area.Stop = ctx.Err

@@ -125,7 +125,15 @@ func heightLimitToProto(c exemptions.HeightLimit, leg int) *noflyv1.HeightLimit 
 // the flight's).
 func lowest(a, b exemptions.HeightLimit) exemptions.HeightLimit {
 	rank := func(c exemptions.HeightLimit) int {
-		return map[exemptions.CeilingKind]int{exemptions.CeilingBlocked: 0, exemptions.CeilingLimited: 1, exemptions.CeilingUnlimited: 2}[c.Kind]
+		switch c.Kind {
+		case exemptions.CeilingBlocked:
+			return 0
+		case exemptions.CeilingLimited:
+			return 1
+		case exemptions.CeilingUnlimited:
+			return 2
+		}
+		return 0 // as the map it replaces answered an unknown kind
 	}
 	if rank(a) != rank(b) {
 		if rank(a) < rank(b) {
@@ -170,6 +178,15 @@ func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, sn
 	return heightLimitToProto(c, 0)
 }
 
+// routePoints is the positions of a route's waypoints, in one allocation.
+func routePoints(wps []geo.Waypoint) []orb.Point {
+	pts := make([]orb.Point, len(wps))
+	for i, w := range wps {
+		pts[i] = w.Point
+	}
+	return pts
+}
+
 // routeLimits answers how high each leg of route q may be flown (the
 // first MaxLegCeilings), and the whole route (the lowest), from the
 // route's column.
@@ -194,7 +211,11 @@ func routeLimits(col *geo.RouteColumn, q geo.RouteQuery, f exemptions.Flight, sn
 			return hits
 		}
 		lf := f
-		lf.Route = []orb.Point{q.Waypoints[i].Point, q.Waypoints[i+1].Point}
+		if len(f.Route) == len(q.Waypoints) {
+			lf.Route = f.Route[i : i+2 : i+2] // the route's own, read only
+		} else {
+			lf.Route = []orb.Point{q.Waypoints[i].Point, q.Waypoints[i+1].Point}
+		}
 		c := exemptions.HighestCleared(probe(geo.Altitude{}), probe, lf, snap, fl, q.Window.Start)
 		if err != nil {
 			return nil, nil, err

@@ -228,9 +228,17 @@ func routeQuery(b *badRequest, field string, r *noflyv1.Route) *geo.RouteQuery {
 		q.AltRef = refFromProto[r.AltitudeReference]
 	}
 	for i, w := range wps {
+		q.Waypoints[i].Point = orb.Point{w.Longitude, w.Latitude}
+		if waypointOK(w, q.AltRef) {
+			if w.AltitudeM != nil {
+				q.Waypoints[i].Alt = *w.AltitudeM
+			}
+			continue
+		}
+		// Something is wrong: the checks below say what, each under its
+		// field's path, made only now.
 		wf := fmt.Sprintf("%s.waypoints[%d]", field, i)
 		checkLatLon(b, wf+".", w.Latitude, w.Longitude)
-		q.Waypoints[i].Point = orb.Point{w.Longitude, w.Latitude}
 		switch {
 		case w.AltitudeM == nil && q.AltRef != geo.RefUnknown:
 			b.add(wf+".altitude_m", "required when altitude_reference is set")
@@ -242,6 +250,19 @@ func routeQuery(b *badRequest, field string, r *noflyv1.Route) *geo.RouteQuery {
 		}
 	}
 	return q
+}
+
+// waypointOK reports whether the checks routeQuery makes of waypoint w
+// (with the route's reference ref) would all pass: the common case, which
+// then builds no field paths.
+func waypointOK(w *noflyv1.Waypoint, ref geo.VerticalRef) bool {
+	if !(w.Latitude >= -90 && w.Latitude <= 90 && w.Longitude >= -180 && w.Longitude <= 180) { // false for NaN
+		return false
+	}
+	if (w.AltitudeM != nil) != (ref != geo.RefUnknown) {
+		return false
+	}
+	return w.AltitudeM == nil || (*w.AltitudeM >= minHeight && *w.AltitudeM <= maxHeight) // false for NaN
 }
 
 func areaQuery(b *badRequest, field string, a *noflyv1.Area) *geo.AreaQuery {
