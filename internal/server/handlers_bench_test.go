@@ -14,12 +14,13 @@ import (
 	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/benchdata"
+	"github.com/nofly-project/nofly/internal/logline"
 )
 
 // The handler benchmarks call the check handlers directly, without the
 // network, and marshal each response as gRPC would: what nofly itself costs
-// per call. The server logs JSON to io.Discard, as noflyd logs a line for
-// every check. With NOFLY_BENCH_DATA set they also run on the shared
+// per call. The server logs JSON to io.Discard through noflyd's handler
+// (logline), as noflyd logs a line for every check. With NOFLY_BENCH_DATA set they also run on the shared
 // 50,000-zone set, cycling through its points and routes (60 m AGL).
 
 // handlerBenchServer serves zones with a JSON log into io.Discard and the
@@ -28,7 +29,7 @@ import (
 func handlerBenchServer(b *testing.B, zones []geo.Zone, now time.Time) *Server {
 	b.Helper()
 	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return now },
+		Log: slog.New(logline.NewJSON(io.Discard, nil)), Now: func() time.Time { return now },
 		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
 	if err != nil {
 		b.Fatal(err)
