@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
@@ -27,7 +26,10 @@ type positionCheck struct {
 	basic bool // the BASIC view: no zone texts
 	f     exemptions.Flight
 	hits  []geo.Hit
-	limit *noflyv1.HeightLimit // set by limits; nil without fleet rules
+	// limit is set by limits, with hasLimit; there is none without fleet
+	// rules.
+	limit    exemptions.HeightLimit
+	hasLimit bool
 	// col is the zones at the position at every height: the check and its
 	// height limit are both answered from it, the shapes tested once.
 	col geo.Column
@@ -51,6 +53,17 @@ func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now tim
 	return c, nil
 }
 
+// positionAnswer is a position check's answer with the messages of its
+// own that it holds, allocated together: a check is answered many times a
+// second, and each allocation is the collector's work.
+type positionAnswer struct {
+	resp                noflyv1.CheckPositionResponse
+	at, checkedAt, asOf timestamppb.Timestamp
+	zoneSet             noflyv1.ZoneSetInfo
+	loadedAt            timestamppb.Timestamp
+	limit               noflyv1.HeightLimit
+}
+
 func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckPositionResponse {
 	var pr checkProto
 	if c.basic {
@@ -58,31 +71,56 @@ func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *nofl
 	} else {
 		pr = resultToProto(r)
 	}
-	return &noflyv1.CheckPositionResponse{
-		Exemptions: pr.applied,
-		Verdict:    pr.verdict,
-		Conflicts:  pr.conflicts,
-		Advisories: pr.advisories,
-		Caveats:    pr.caveats,
-		At:         timestamppb.New(c.q.At),
-		CheckedAt:  timestamppb.New(now),
-		ZoneSet:    proto.CloneOf(info),
-
-		ExemptionsAsOf:  timeToProto(asOf),
-		ExemptionsStale: exemptionsStale(asOf, now),
-
-		PolicyRefusals: refusalsToProto(r.Refusals),
-		Warnings:       r.Warnings,
-		HeightLimit:    c.limit,
+	a := new(positionAnswer)
+	resp := &a.resp
+	resp.Exemptions, resp.Verdict, resp.Conflicts, resp.Advisories, resp.Caveats =
+		pr.applied, pr.verdict, pr.conflicts, pr.advisories, pr.caveats
+	resp.At, resp.CheckedAt = setTimestamp(&a.at, c.q.At), setTimestamp(&a.checkedAt, now)
+	resp.ZoneSet = copyZoneSetInfo(&a.zoneSet, &a.loadedAt, info)
+	if !asOf.IsZero() {
+		resp.ExemptionsAsOf = setTimestamp(&a.asOf, asOf)
 	}
+	resp.ExemptionsStale = exemptionsStale(asOf, now)
+	resp.PolicyRefusals, resp.Warnings = refusalsToProto(r.Refusals), r.Warnings
+	if c.hasLimit {
+		resp.HeightLimit = setHeightLimit(&a.limit, c.limit, 0)
+	}
+	return resp
+}
+
+// setTimestamp sets ts to t (as timestamppb.New) and returns it.
+func setTimestamp(ts *timestamppb.Timestamp, t time.Time) *timestamppb.Timestamp {
+	ts.Seconds, ts.Nanos = t.Unix(), int32(t.Nanosecond())
+	return ts
+}
+
+// copyZoneSetInfo copies info into dst (its load time into loadedAt): what
+// proto.CloneOf makes, without reflection. The sources are shared, not
+// copied: they are the server's, read only (and cut to their length, so
+// that no append writes into them).
+func copyZoneSetInfo(dst *noflyv1.ZoneSetInfo, loadedAt *timestamppb.Timestamp, info *noflyv1.ZoneSetInfo) *noflyv1.ZoneSetInfo {
+	if info == nil {
+		return nil
+	}
+	dst.Version, dst.ZoneCount = info.Version, info.ZoneCount
+	if info.Sources != nil {
+		dst.Sources = info.Sources[:len(info.Sources):len(info.Sources)]
+	}
+	if l := info.LoadedAt; l != nil {
+		loadedAt.Seconds, loadedAt.Nanos = l.Seconds, l.Nanos
+		dst.LoadedAt = loadedAt
+	}
+	return dst
 }
 
 // limits answers how high the flight may fly at the position, by the
 // zones of the index the check was made on (its column), the exemptions of
-// snap and the fleet rules fl (nil: no answer). c.f must be complete
+// snap and the fleet rules fl (none without them). c.f must be complete
 // (withFleet) first.
 func (c *positionCheck) limits(_ *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) {
-	c.limit = positionLimit(&c.col, c.q, c.f, snap, fl)
+	if fl != nil {
+		c.limit, c.hasLimit = positionLimit(&c.col, c.q, c.f, snap, fl), true
+	}
 }
 
 // planCheck is a flight-plan check up to its decision.
@@ -158,7 +196,7 @@ func (c *planCheck) response(r *exemptions.Result, fp *noflyv1.FlightPlan, now t
 		ClientReference: fp.GetClientReference(),
 		Window:          windowToProto(c.pq.window),
 		CheckedAt:       timestamppb.New(now),
-		ZoneSet:         proto.CloneOf(info),
+		ZoneSet:         copyZoneSetInfo(new(noflyv1.ZoneSetInfo), new(timestamppb.Timestamp), info),
 		ExemptionsAsOf:  timeToProto(asOf),
 		ExemptionsStale: exemptionsStale(asOf, now),
 		PolicyRefusals:  refusalsToProto(r.Refusals),

@@ -311,10 +311,10 @@ func resultToProto(r *exemptions.Result) checkProto {
 }
 
 // basicProto is basicResultToProto's answer built for the unary check,
-// where every call pays for it: the hits' messages are allocated a kind at
-// a time rather than one by one, and the hits share their time window and
-// caveats when these are the same (a position's hits all have its instant).
-// The answer is the same message.
+// where every call pays for it: the messages of the hits are allocated
+// together (basicHit), and the hits share their time window and caveats
+// when these are the same (a position's hits all have its instant). The
+// answer is the same message.
 func basicProto(r *exemptions.Result) checkProto {
 	p := checkProto{verdict: verdictToProto(r.Verdict), caveats: caveatsToProto(r.Caveats)}
 	n := len(r.Conflicts) + len(r.Advisories)
@@ -322,11 +322,8 @@ func basicProto(r *exemptions.Result) checkProto {
 		return p
 	}
 	var (
-		hits   = make([]noflyv1.ZoneHit, n)
-		sums   = make([]noflyv1.ZoneSummary, n)
-		bands  = make([]noflyv1.HeightBand, n)
-		metres = make([]float64, 0, 2*n)
-		ptrs   = make([]*noflyv1.ZoneHit, n)
+		hits = make([]basicHit, n)
+		ptrs = make([]*noflyv1.ZoneHit, n)
 		// The last time window and caveats converted, to share.
 		lastWhen geo.TimeWindow
 		lastWin  *noflyv1.TimeWindow
@@ -334,27 +331,35 @@ func basicProto(r *exemptions.Result) checkProto {
 		lastCavs []*noflyv1.Caveat
 	)
 	hit := func(i int, h *geo.Hit) *noflyv1.ZoneHit {
-		s := &sums[i]
+		bh := &hits[i]
+		s := &bh.zone
 		s.Id, s.Restriction, s.RegulationExemption = h.Zone.ID, restrictionToProto[h.Zone.Restriction], exemptionsToProto[h.Zone.Exemptions]
-		b := &bands[i]
+		b := &bh.band
 		b.Reference = refToProto[h.Band.Ref]
 		if h.Band.Ref != geo.RefUnknown { // as bandToProto
 			if !math.IsInf(h.Band.Lower, -1) && !math.IsNaN(h.Band.Lower) {
-				metres = append(metres, h.Band.Lower)
-				b.LowerM = &metres[len(metres)-1]
+				bh.lower = h.Band.Lower
+				b.LowerM = &bh.lower
 			}
 			if !math.IsInf(h.Band.Upper, 1) && !math.IsNaN(h.Band.Upper) {
-				metres = append(metres, h.Band.Upper)
-				b.UpperM = &metres[len(metres)-1]
+				bh.upper = h.Band.Upper
+				b.UpperM = &bh.upper
 			}
 		}
 		if lastWin == nil || !h.When.Start.Equal(lastWhen.Start) || !h.When.End.Equal(lastWhen.End) {
-			lastWhen, lastWin = h.When, windowToProto(h.When)
+			// As windowToProto, into this hit's own messages.
+			lastWhen, lastWin = h.When, &bh.window
+			if !h.When.Start.IsZero() {
+				lastWin.Start = setTimestamp(&bh.start, h.When.Start)
+			}
+			if !h.When.End.IsZero() {
+				lastWin.End = setTimestamp(&bh.end, h.When.End)
+			}
 		}
 		if h.Caveats != lastCav || (lastCavs == nil && h.Caveats != 0) {
 			lastCav, lastCavs = h.Caveats, caveatsToProto(h.Caveats)
 		}
-		ph := &hits[i]
+		ph := &bh.hit
 		ph.Zone, ph.ClosestApproachM, ph.Inside, ph.HeightBand = s, h.Distance, h.Distance == 0, b
 		ph.TimeWindow, ph.Caveats = lastWin, lastCavs
 		ptrs[i] = ph
@@ -396,4 +401,16 @@ func basicProto(r *exemptions.Result) checkProto {
 		hit(len(r.Conflicts)+i, h)
 	}
 	return p
+}
+
+// basicHit is a BASIC answer's hit with the messages it holds: the zone's
+// summary, the height band and its heights, and a time window for the hits
+// that share it.
+type basicHit struct {
+	hit          noflyv1.ZoneHit
+	zone         noflyv1.ZoneSummary
+	band         noflyv1.HeightBand
+	lower, upper float64
+	window       noflyv1.TimeWindow
+	start, end   timestamppb.Timestamp
 }

@@ -4,7 +4,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
@@ -47,5 +50,43 @@ func TestResultToProto(t *testing.T) {
 	if p.verdict != noflyv1.Verdict_VERDICT_EXEMPTED || len(p.applied) != 1 ||
 		p.conflicts[0].GetExemption() != p.applied[0] || p.conflicts[1].GetExemption() != p.applied[0] {
 		t.Errorf("an applied exemption is one message, shared: %v", p)
+	}
+}
+
+// TestCopyZoneSetInfo: the answers' copy of the zone set's description
+// (copyZoneSetInfo, written without reflection) holds every field, set
+// here by reflection, so that a field added to the message is not left out.
+func TestCopyZoneSetInfo(t *testing.T) {
+	info := &noflyv1.ZoneSetInfo{}
+	m := info.ProtoReflect()
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		switch {
+		case fd.IsList() && fd.Kind() == protoreflect.StringKind:
+			l := m.Mutable(fd).List()
+			l.Append(protoreflect.ValueOfString("a"))
+			l.Append(protoreflect.ValueOfString("b"))
+		case fd.Kind() == protoreflect.StringKind:
+			m.Set(fd, protoreflect.ValueOfString("v-"+string(fd.Name())))
+		case fd.Kind() == protoreflect.Int32Kind:
+			m.Set(fd, protoreflect.ValueOfInt32(int32(7+i)))
+		case fd.Message() != nil && fd.Message().FullName() == "google.protobuf.Timestamp":
+			m.Set(fd, protoreflect.ValueOfMessage((&timestamppb.Timestamp{Seconds: 1777636800, Nanos: 5}).ProtoReflect()))
+		default:
+			t.Fatalf("field %s of a kind this test does not set: add it here and to copyZoneSetInfo", fd.FullName())
+		}
+	}
+	got := copyZoneSetInfo(new(noflyv1.ZoneSetInfo), new(timestamppb.Timestamp), info)
+	if !proto.Equal(got, info) {
+		t.Errorf("copy %v, want %v", got, info)
+	}
+	got.Sources = append(got.Sources, "c")
+	got.LoadedAt.Seconds++
+	if len(info.Sources) != 2 || info.LoadedAt.Seconds != 1777636800 {
+		t.Errorf("changing the copy changed the original: %v", info)
+	}
+	if copyZoneSetInfo(new(noflyv1.ZoneSetInfo), new(timestamppb.Timestamp), nil) != nil {
+		t.Error("a copy of none")
 	}
 }

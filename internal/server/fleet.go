@@ -116,8 +116,14 @@ var limitKindToProto = map[exemptions.CeilingKind]noflyv1.HeightLimitKind{
 }
 
 func heightLimitToProto(c exemptions.HeightLimit, leg int) *noflyv1.HeightLimit {
-	return &noflyv1.HeightLimit{Kind: limitKindToProto[c.Kind], Metres: c.Metres, Reference: refToProto[c.Ref],
-		LimitedBy: c.LimitedBy, ZoneId: c.Zone, Note: c.Why, Leg: int32(leg)}
+	return setHeightLimit(new(noflyv1.HeightLimit), c, leg)
+}
+
+// setHeightLimit sets p to c (as heightLimitToProto) and returns it.
+func setHeightLimit(p *noflyv1.HeightLimit, c exemptions.HeightLimit, leg int) *noflyv1.HeightLimit {
+	p.Kind, p.Metres, p.Reference = limitKindToProto[c.Kind], c.Metres, refToProto[c.Ref]
+	p.LimitedBy, p.ZoneId, p.Note, p.Leg = c.LimitedBy, c.Zone, c.Why, int32(leg)
+	return p
 }
 
 // lowest is the lower of two height limits: blocked before limited before
@@ -149,11 +155,8 @@ func (s *Server) snapshot() *exemptions.Snapshot {
 }
 
 // positionLimit answers how high flight f may fly at q's position, from
-// the position's column (nil without fleet rules).
-func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) *noflyv1.HeightLimit {
-	if fl == nil {
-		return nil
-	}
+// the position's column, by the fleet rules fl (not nil).
+func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) exemptions.HeightLimit {
 	// HighestCleared reads the column's hits before it probes, and each
 	// probe's hits before the next: one buffer serves every probe.
 	// At most one hit per volume of the column: both buffers in one
@@ -166,8 +169,7 @@ func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, sn
 		buf = col.At(a, buf[:0])
 		return buf
 	}
-	c := exemptions.HighestCleared(col.At(geo.Altitude{}, bufs[:0:n]), probe, f, snap, fl, q.At)
-	return heightLimitToProto(c, 0)
+	return exemptions.HighestCleared(col.At(geo.Altitude{}, bufs[:0:n]), probe, f, snap, fl, q.At)
 }
 
 // routeLimits answers how high each leg of route q may be flown (the
