@@ -269,7 +269,7 @@ func TestBasicProtoSameAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, want := wrap(basicProto(&res)), wrap(basicResultToProto(&res))
+		got, want := wrap(basicProto(&res, new(basicRoom))), wrap(basicResultToProto(&res))
 		if !proto.Equal(got, want) {
 			t.Fatalf("%v: basicProto\n%v\nbasicResultToProto\n%v", req, got, want)
 		}

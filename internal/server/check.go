@@ -33,15 +33,27 @@ type positionCheck struct {
 	// col is the zones at the position at every height: the check and its
 	// height limit are both answered from it, the shapes tested once.
 	col geo.Column
+	// limBuf is the height limit's room for hits (positionLimit).
+	limBuf []geo.Hit
 }
 
 func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now time.Time) (*positionCheck, error) {
-	q, noAlt, err := positionQuery(req, now)
-	if err != nil {
+	c := new(positionCheck)
+	if err := c.init(idx, req, now); err != nil {
 		return nil, err
 	}
-	c := &positionCheck{q: q, noAlt: noAlt, basic: req.GetView() == noflyv1.CheckView_CHECK_VIEW_BASIC,
-		f: flight(req.GetOperator(), req.GetPurpose())}
+	return c, nil
+}
+
+// init starts c as newPositionCheck, reusing the memory of c's column and
+// hits (zoneSet.positionCheck).
+func (c *positionCheck) init(idx *geo.Index, req *noflyv1.CheckPositionRequest, now time.Time) error {
+	q, noAlt, err := positionQuery(req, now)
+	if err != nil {
+		return err
+	}
+	c.q, c.noAlt, c.basic = q, noAlt, req.GetView() == noflyv1.CheckView_CHECK_VIEW_BASIC
+	c.f = flight(req.GetOperator(), req.GetPurpose())
 	c.f.Kind, c.f.Point = exemptions.FlightPosition, q.Point
 	if noAlt {
 		c.f.Caveats = geo.CaveatNoAltitude
@@ -49,8 +61,26 @@ func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now tim
 	c.f.Classification = req.GetClassification()
 	c.f.Height = geo.Band{Lower: q.Alt.Metres, Upper: q.Alt.Metres, Ref: q.Alt.Ref}
 	idx.Column(q, &c.col)
-	c.hits = c.col.At(q.Alt, nil)
-	return c, nil
+	c.hits = c.col.At(q.Alt, c.hits[:0])
+	return nil
+}
+
+// positionCheck returns a position check to init, with the memory of one
+// done before on this zone set (done): a check's column and hits are
+// scratch, read only until its answer is built. They point into the set's
+// index, so they are kept with the set, and go when it goes.
+func (s *zoneSet) positionCheck() *positionCheck {
+	if c, ok := s.checks.Get().(*positionCheck); ok {
+		return c
+	}
+	return new(positionCheck)
+}
+
+// done takes back c, whose answer has been built and logged: nothing
+// refers to its hits any more.
+func (s *zoneSet) done(c *positionCheck) {
+	*c = positionCheck{col: c.col, hits: c.hits[:0], limBuf: c.limBuf[:0]}
+	s.checks.Put(c)
 }
 
 // positionAnswer is a position check's answer with the messages of its
@@ -62,16 +92,17 @@ type positionAnswer struct {
 	zoneSet             noflyv1.ZoneSetInfo
 	loadedAt            timestamppb.Timestamp
 	limit               noflyv1.HeightLimit
+	basic               basicRoom
 }
 
 func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckPositionResponse {
+	a := new(positionAnswer)
 	var pr checkProto
 	if c.basic {
-		pr = basicProto(r)
+		pr = basicProto(r, &a.basic)
 	} else {
 		pr = resultToProto(r)
 	}
-	a := new(positionAnswer)
 	resp := &a.resp
 	resp.Exemptions, resp.Verdict, resp.Conflicts, resp.Advisories, resp.Caveats =
 		pr.applied, pr.verdict, pr.conflicts, pr.advisories, pr.caveats
@@ -119,7 +150,8 @@ func copyZoneSetInfo(dst *noflyv1.ZoneSetInfo, loadedAt *timestamppb.Timestamp, 
 // (withFleet) first.
 func (c *positionCheck) limits(_ *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) {
 	if fl != nil {
-		c.limit, c.hasLimit = positionLimit(&c.col, c.q, c.f, snap, fl), true
+		c.limit, c.limBuf = positionLimit(&c.col, c.q, c.f, snap, fl, c.limBuf)
+		c.hasLimit = true
 	}
 }
 

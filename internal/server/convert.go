@@ -312,10 +312,11 @@ func resultToProto(r *exemptions.Result) checkProto {
 
 // basicProto is basicResultToProto's answer built for the unary check,
 // where every call pays for it: the messages of the hits are allocated
-// together (basicHit), and the hits share their time window and caveats
-// when these are the same (a position's hits all have its instant). The
-// answer is the same message.
-func basicProto(r *exemptions.Result) checkProto {
+// together (basicHit), in room (the first time window, and the list of a
+// few hits) when they fit, and the hits share their time window and
+// caveats when these are the same (a position's hits all have its
+// instant). The answer is the same message.
+func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 	p := checkProto{verdict: verdictToProto(r.Verdict), caveats: caveatsToProto(r.Caveats)}
 	n := len(r.Conflicts) + len(r.Advisories)
 	if n == 0 && len(r.Applied) == 0 {
@@ -323,13 +324,19 @@ func basicProto(r *exemptions.Result) checkProto {
 	}
 	var (
 		hits = make([]basicHit, n)
-		ptrs = make([]*noflyv1.ZoneHit, n)
+		ptrs []*noflyv1.ZoneHit
 		// The last time window and caveats converted, to share.
 		lastWhen geo.TimeWindow
 		lastWin  *noflyv1.TimeWindow
 		lastCav  geo.Caveat
 		lastCavs []*noflyv1.Caveat
+		winRoom  = &room.window
 	)
+	if n <= len(room.hits) {
+		ptrs = room.hits[:n:n]
+	} else {
+		ptrs = make([]*noflyv1.ZoneHit, n)
+	}
 	hit := func(i int, h *geo.Hit) *noflyv1.ZoneHit {
 		bh := &hits[i]
 		s := &bh.zone
@@ -347,13 +354,18 @@ func basicProto(r *exemptions.Result) checkProto {
 			}
 		}
 		if lastWin == nil || !h.When.Start.Equal(lastWhen.Start) || !h.When.End.Equal(lastWhen.End) {
-			// As windowToProto, into this hit's own messages.
-			lastWhen, lastWin = h.When, &bh.window
+			// As windowToProto: the first in room, any other of its own.
+			w := winRoom
+			if w == nil {
+				w = new(windowMsgs)
+			}
+			winRoom = nil
+			lastWhen, lastWin = h.When, &w.window
 			if !h.When.Start.IsZero() {
-				lastWin.Start = setTimestamp(&bh.start, h.When.Start)
+				lastWin.Start = setTimestamp(&w.start, h.When.Start)
 			}
 			if !h.When.End.IsZero() {
-				lastWin.End = setTimestamp(&bh.end, h.When.End)
+				lastWin.End = setTimestamp(&w.end, h.When.End)
 			}
 		}
 		if h.Caveats != lastCav || (lastCavs == nil && h.Caveats != 0) {
@@ -404,13 +416,23 @@ func basicProto(r *exemptions.Result) checkProto {
 }
 
 // basicHit is a BASIC answer's hit with the messages it holds: the zone's
-// summary, the height band and its heights, and a time window for the hits
-// that share it.
+// summary, the height band and its heights.
 type basicHit struct {
 	hit          noflyv1.ZoneHit
 	zone         noflyv1.ZoneSummary
 	band         noflyv1.HeightBand
 	lower, upper float64
-	window       noflyv1.TimeWindow
-	start, end   timestamppb.Timestamp
+}
+
+// windowMsgs is a time window with its times.
+type windowMsgs struct {
+	window     noflyv1.TimeWindow
+	start, end timestamppb.Timestamp
+}
+
+// basicRoom is room in an answer for what most BASIC answers hold: one
+// time window, and the list of a few hits.
+type basicRoom struct {
+	window windowMsgs
+	hits   [4]*noflyv1.ZoneHit
 }

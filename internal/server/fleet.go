@@ -155,21 +155,23 @@ func (s *Server) snapshot() *exemptions.Snapshot {
 }
 
 // positionLimit answers how high flight f may fly at q's position, from
-// the position's column, by the fleet rules fl (not nil).
-func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) exemptions.HeightLimit {
+// the position's column, by the fleet rules fl (not nil). buf is room for
+// its hits; it returns it, grown as needed, for the next.
+func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet, buf []geo.Hit) (exemptions.HeightLimit, []geo.Hit) {
 	// HighestCleared reads the column's hits before it probes, and each
-	// probe's hits before the next: one buffer serves every probe.
-	// At most one hit per volume of the column: both buffers in one
-	// allocation the size of the column (usually a few hits), not two of
-	// a fixed size that escape anyway.
+	// probe's hits before the next: one half of buf serves every probe.
+	// At most one hit per volume of the column.
 	n := col.Len()
-	bufs := make([]geo.Hit, 2*n)
-	buf := bufs[n : n : 2*n]
-	probe := func(a geo.Altitude) []geo.Hit {
-		buf = col.At(a, buf[:0])
-		return buf
+	if cap(buf) < 2*n {
+		buf = make([]geo.Hit, 2*n)
 	}
-	return exemptions.HighestCleared(col.At(geo.Altitude{}, bufs[:0:n]), probe, f, snap, fl, q.At)
+	bufs := buf[:2*n]
+	probes := bufs[n : n : 2*n]
+	probe := func(a geo.Altitude) []geo.Hit {
+		probes = col.At(a, probes[:0])
+		return probes
+	}
+	return exemptions.HighestCleared(col.At(geo.Altitude{}, bufs[:0:n]), probe, f, snap, fl, q.At), buf
 }
 
 // routeLimits answers how high each leg of route q may be flown (the

@@ -24,8 +24,9 @@ import (
 func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRequest) (*noflyv1.CheckPositionResponse, error) {
 	set := s.current()
 	now := s.stamp()
-	c, err := newPositionCheck(set.idx, req, now)
-	if err != nil {
+	c := set.positionCheck()
+	defer set.done(c)
+	if err := c.init(set.idx, req, now); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	q := c.q
