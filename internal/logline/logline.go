@@ -222,19 +222,29 @@ func (l *Line) Time(key string, t time.Time) {
 // Strings adds a list of strings (slog.Any of a []string): a JSON array
 // (null for a nil list), in text as fmt's %+v, quoted when it needs to be.
 func (l *Line) Strings(key string, v []string) {
+	l.strings(key, v == nil, len(v), func(i int) string { return v[i] })
+}
+
+// StringsOf adds the list of n strings at(0) … at(n-1), as Strings adds
+// a non-nil list of them, without the list.
+func (l *Line) StringsOf(key string, n int, at func(int) string) {
+	l.strings(key, false, n, at)
+}
+
+func (l *Line) strings(key string, isNil bool, n int, at func(int) string) {
 	l.key(key)
 	if l.h.json {
-		if v == nil {
+		if isNil {
 			l.buf = append(l.buf, "null"...)
 			return
 		}
 		l.buf = append(l.buf, '[')
-		for i, s := range v {
+		for i := range n {
 			if i > 0 {
 				l.buf = append(l.buf, ',')
 			}
 			l.buf = append(l.buf, '"')
-			l.buf = appendEscapedJSONString(l.buf, s, true)
+			l.buf = appendEscapedJSONString(l.buf, at(i), true)
 			l.buf = append(l.buf, '"')
 		}
 		l.buf = append(l.buf, ']')
@@ -244,11 +254,11 @@ func (l *Line) Strings(key string, v []string) {
 	// line and move it into place.
 	start := len(l.buf)
 	l.buf = append(l.buf, '[')
-	for i, s := range v {
+	for i := range n {
 		if i > 0 {
 			l.buf = append(l.buf, ' ')
 		}
-		l.buf = append(l.buf, s...)
+		l.buf = append(l.buf, at(i)...)
 	}
 	l.buf = append(l.buf, ']')
 	if s := string(l.buf[start:]); needsQuoting(s) {

@@ -27,6 +27,11 @@ func list(k string, v []string) attr {
 	return attr{func(l *Line) { l.Strings(k, v) }, slog.Any(k, v)}
 }
 
+// listOf is a list given to StringsOf (never nil).
+func listOf(k string, v ...string) attr {
+	return attr{func(l *Line) { l.StringsOf(k, len(v), func(i int) string { return v[i] }) }, slog.Any(k, append([]string{}, v...))}
+}
+
 // both writes one line at t with attrs through a Line and through slog's
 // own handler (the Handler's embedded one), in the format asked.
 func both(t *testing.T, jsonFormat bool, at time.Time, level slog.Level, msg string, attrs ...attr) (got, want string) {
@@ -79,6 +84,7 @@ func TestLineAsSlog(t *testing.T) {
 			tm("g", time.Now())}},
 		{"lists", []attr{list("nil", nil), list("empty", []string{}), list("one", []string{"x"}),
 			list("odd", odd), list("spaces", []string{"a b"}), list("equals", []string{"a=b"})}},
+		{"lists of", []attr{listOf("none"), listOf("one", "x"), listOf("odd", odd...), listOf("spaces", "a b", "c")}},
 	}
 	for _, s := range odd {
 		cases = append(cases, struct {
@@ -110,7 +116,7 @@ func FuzzLineAsSlog(f *testing.F) {
 	f.Add("\u2028", "\b\f", "<&>", 1e-7, int64(-62135596800000000), "Zürich 🚁")
 	f.Fuzz(func(t *testing.T, a, b, c string, x float64, ns int64, key string) {
 		at := time.Unix(0, ns).UTC()
-		attrs := []attr{str(key, a), num("x", x), tm("at", at), list("ids", []string{a, b, c}), list(key, []string{c}),
+		attrs := []attr{str(key, a), num("x", x), tm("at", at), list("ids", []string{a, b, c}), list(key, []string{c}), listOf("of", b, a),
 			str("b", b), integer("n", len(c))}
 		for _, js := range []bool{true, false} {
 			got, want := both(t, js, at, slog.LevelInfo, c, attrs...)

@@ -397,12 +397,18 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 				ph.Exemption = applied(c.By)
 			}
 		}
-		if len(c.Reasons) > 0 {
-			refs := make([]noflyv1.ExemptionRefusal, len(c.Reasons))
-			ph.NotCovered = make([]*noflyv1.ExemptionRefusal, len(c.Reasons))
-			for k, why := range c.Reasons {
-				refs[k].ExemptionId = why.ExemptionID
-				ph.NotCovered[k] = &refs[k]
+		switch k := len(c.Reasons); {
+		case k == 1: // the usual: none of the unit's records names the zone
+			bh := &hits[i]
+			bh.refusal.ExemptionId = c.Reasons[0].ExemptionID
+			bh.refusals[0] = &bh.refusal
+			ph.NotCovered = bh.refusals[:]
+		case k > 1:
+			refs := make([]noflyv1.ExemptionRefusal, k)
+			ph.NotCovered = make([]*noflyv1.ExemptionRefusal, k)
+			for j, why := range c.Reasons {
+				refs[j].ExemptionId = why.ExemptionID
+				ph.NotCovered[j] = &refs[j]
 			}
 		}
 	}
@@ -416,12 +422,15 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 }
 
 // basicHit is a BASIC answer's hit with the messages it holds: the zone's
-// summary, the height band and its heights.
+// summary, the height band and its heights, and a conflict's one record
+// that does not cover it (most have one).
 type basicHit struct {
 	hit          noflyv1.ZoneHit
 	zone         noflyv1.ZoneSummary
 	band         noflyv1.HeightBand
 	lower, upper float64
+	refusal      noflyv1.ExemptionRefusal
+	refusals     [1]*noflyv1.ExemptionRefusal
 }
 
 // windowMsgs is a time window with its times.

@@ -33,7 +33,13 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 	if err := s.withFleet(ctx, &c.f); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	r, asOf, err := s.decide(ctx, c.hits, c.f, req.GetClientReference(), now)
+	// The BASIC view names the records that do not cover a conflict but
+	// not why: their reasons are not put in words.
+	decideFn := exemptions.DecideFleet
+	if c.basic {
+		decideFn = exemptions.DecideFleetIDs
+	}
+	r, asOf, err := s.decideWith(ctx, decideFn, c.hits, c.f, req.GetClientReference(), now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
@@ -106,8 +112,15 @@ func flight(op *noflyv1.Operator, purpose noflyv1.Purpose) exemptions.Flight {
 // not show the change), so that a revoked exemption never clears a flight.
 // Should the store still refuse, the check fails, not cleared.
 func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight, clientRef string, now time.Time) (exemptions.Result, time.Time, error) {
+	return s.decideWith(ctx, exemptions.DecideFleet, hits, f, clientRef, now)
+}
+
+// decideWith is decide deciding with decideFn: exemptions.DecideFleet, or a
+// variant that says less of why no record covers a conflict.
+func (s *Server) decideWith(ctx context.Context, decideFn func([]geo.Hit, exemptions.Flight, *exemptions.Snapshot, *exemptions.Fleet, time.Time) exemptions.Result,
+	hits []geo.Hit, f exemptions.Flight, clientRef string, now time.Time) (exemptions.Result, time.Time, error) {
 	if s.exCache == nil {
-		return exemptions.DecideFleet(hits, f, nil, s.rules(), now), time.Time{}, nil
+		return decideFn(hits, f, nil, s.rules(), now), time.Time{}, nil
 	}
 	var (
 		r    exemptions.Result
@@ -123,7 +136,7 @@ func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight
 		}
 		var snap *exemptions.Snapshot
 		snap, asOf = s.exCache.Current()
-		r = exemptions.DecideFleet(hits, f, snap, s.rules(), now)
+		r = decideFn(hits, f, snap, s.rules(), now)
 		if err = s.auditCheck(ctx, &r, f, clientRef, now); !errors.Is(err, exemptions.ErrNotInForce) {
 			break
 		}
@@ -222,7 +235,11 @@ func (l *checkLine) ids(k string, v []string) {
 // endCheckLog adds the verdict and who asked to the line and writes it.
 func (s *Server) endCheckLog(ctx context.Context, l *checkLine, r *exemptions.Result, op *noflyv1.Operator, purpose noflyv1.Purpose) {
 	l.str("verdict", r.Verdict.String())
-	l.ids("conflicts", r.ConflictZones())
+	if l.line != nil {
+		l.line.StringsOf("conflicts", len(r.Conflicts), func(i int) string { return r.Conflicts[i].Hit.Zone.ID })
+	} else {
+		l.ids("conflicts", r.ConflictZones())
+	}
 	l.int("advisories", len(r.Advisories))
 	l.ids("exemptions", r.AppliedIDs())
 	l.str("caller", callerLogName(ctx))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/data"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/benchdata"
 	"github.com/nofly-project/nofly/internal/logline"
@@ -27,10 +29,26 @@ import (
 // fleet rules as noflyd keeps them by default (the default policy, the
 // general ceiling of 120 m AGL): every answer has its height limit.
 func handlerBenchServer(b *testing.B, zones []geo.Zone, now time.Time) *Server {
+	return handlerBenchServerWith(b, zones, now, nil)
+}
+
+// handlerBenchServerStore is handlerBenchServer with an exemption store
+// (SQLite, empty), as noflyd always has: every conflict is then decided
+// against the unit's records, of which there are none.
+func handlerBenchServerStore(b *testing.B, zones []geo.Zone, now time.Time) *Server {
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "nofly.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	return handlerBenchServerWith(b, zones, now, store)
+}
+
+func handlerBenchServerWith(b *testing.B, zones []geo.Zone, now time.Time, store exemptions.Store) *Server {
 	b.Helper()
 	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
 		Log: slog.New(logline.NewJSON(io.Discard, nil)), Now: func() time.Time { return now },
-		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
+		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}, Exemptions: store})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -116,6 +134,16 @@ func BenchmarkCheckPositionHandler(b *testing.B) {
 			reqs = append(reqs, req)
 		}
 		run(b, handlerBenchServer(b, zones, now), reqs)
+	})
+	b.Run("shared50k/store/points/basic", func(b *testing.B) {
+		zones, set := sharedBenchSet(b)
+		reqs := make([]*noflyv1.CheckPositionRequest, 0, 4096)
+		for _, p := range set.Points[:min(len(set.Points), cap(reqs))] {
+			req := positionReq(p[1], p[0])
+			req.View = noflyv1.CheckView_CHECK_VIEW_BASIC
+			reqs = append(reqs, req)
+		}
+		run(b, handlerBenchServerStore(b, zones, now), reqs)
 	})
 }
 
