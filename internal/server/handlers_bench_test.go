@@ -20,7 +20,7 @@ import (
 )
 
 // The handler benchmarks call the check handlers directly, without the
-// network, and marshal each response as gRPC would: what nofly itself costs
+// network, and marshal each response as gRPC would (the server's codec): what nofly itself costs
 // per call. The server logs JSON to io.Discard through noflyd's handler
 // (logline), as noflyd logs a line for every check. With NOFLY_BENCH_DATA set they also run on the shared
 // 50,000-zone set, cycling through its points and routes (60 m AGL).
@@ -96,6 +96,7 @@ func BenchmarkCheckPositionHandler(b *testing.B) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	run := func(b *testing.B, s *Server, reqs []*noflyv1.CheckPositionRequest) {
 		ctx := context.Background()
+		codec := newServerCodec()
 		b.ReportAllocs()
 		defer reportCPU(b)()
 		i := 0
@@ -104,9 +105,11 @@ func BenchmarkCheckPositionHandler(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := proto.Marshal(resp); err != nil {
+			data, err := codec.Marshal(resp)
+			if err != nil {
 				b.Fatal(err)
 			}
+			data.Free()
 			i++
 		}
 	}
