@@ -107,6 +107,7 @@ func Cover(hit *geo.Hit, f Flight, candidates []*Exemption, now time.Time) Decis
 
 // refusals explains why none of candidates covers the conflict in s: each
 // candidate's broken rules, at most MaxReasons of them, the rest counted.
+// With s.idsOnly the same reasons name their records without words.
 func refusals(s *situation, candidates []*Exemption) []Reason {
 	var out []Reason
 	more := 0
@@ -118,9 +119,18 @@ func refusals(s *situation, candidates []*Exemption) []Reason {
 			more++
 			continue
 		}
+		if s.idsOnly {
+			out = append(out, Reason{ExemptionID: ex.ID})
+			continue
+		}
 		out = append(out, explain(ex, s))
 	}
-	if more > 0 {
+	switch {
+	case s.idsOnly && len(out) == 0:
+		return noRecordNamed
+	case s.idsOnly && more > 0:
+		out = append(out, Reason{})
+	case more > 0:
 		out = append(out, Reason{Text: fmt.Sprintf("and %d more exemption%s of unit %s for this zone, none of which covers the flight", more, plural(more), s.f.Unit)})
 	}
 	if len(out) == 0 {
@@ -132,6 +142,11 @@ func refusals(s *situation, candidates []*Exemption) []Reason {
 	}
 	return out
 }
+
+// noRecordNamed is the reasons, without words, of a conflict that no
+// record of the unit names: shared by every such conflict (results are
+// read only), and full, so that an append copies it.
+var noRecordNamed = []Reason{{}}[:1:1]
 
 // MaxReasons bounds the candidates explained per conflict; the rest are
 // counted.

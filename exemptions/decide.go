@@ -125,9 +125,34 @@ func DecideFleetBrief(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now t
 	return decideFleet(hits, f, snap, fl, now, false)
 }
 
+// DecideFleetIDs is DecideFleet for an answer that names the records that
+// do not cover a conflict but not why (the unary check's BASIC view): each
+// conflict's Reasons are DecideFleet's, in the same order, with their
+// ExemptionID and without Rules or Text. Everything else is DecideFleet's.
+func DecideFleetIDs(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time) Result {
+	return decideFleetAs(hits, f, snap, fl, now, reasonIDs)
+}
+
+// reasonDetail is what a decision says of why no record covers a
+// conflict.
+type reasonDetail uint8
+
+const (
+	noReasons   reasonDetail = iota // nothing (a height limit's probes, a batch)
+	reasonIDs                       // the records, without words
+	reasonTexts                     // the records and why, in words
+)
+
 // decideFleet is DecideFleet; without reasons (why false) a conflict no
 // record covers says nothing of why, which only the answer needs.
 func decideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time, why bool) Result {
+	if why {
+		return decideFleetAs(hits, f, snap, fl, now, reasonTexts)
+	}
+	return decideFleetAs(hits, f, snap, fl, now, noReasons)
+}
+
+func decideFleetAs(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time, why reasonDetail) Result {
 	r := decideZones(hits, f, snap, now, why)
 	if fl == nil {
 		return r
@@ -141,7 +166,7 @@ func decideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.T
 }
 
 // decideZones decides on the airspace alone: zones and exemptions.
-func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why bool) Result {
+func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why reasonDetail) Result {
 	r := Result{Verdict: Clear, Caveats: f.Caveats}
 	var blocking int
 	for i := range hits {
@@ -167,7 +192,7 @@ func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why bo
 		c := Conflict{Hit: h}
 		if snap != nil {
 			if st == nil {
-				st = &situation{f: f, now: now, noReasons: !why}
+				st = &situation{f: f, now: now, noReasons: why == noReasons, idsOnly: why == reasonIDs}
 			}
 			st.hit = h
 			c.Decision = snap.cover(st)

@@ -291,7 +291,11 @@ func TestSnapshotAgreesWithCover(t *testing.T) {
 	pick := func(l []string) string { return l[rng.IntN(len(l))] }
 	for round := range 200 {
 		var records []Exemption
-		for i := range rng.IntN(12) {
+		n, allRevoked := rng.IntN(12), round%10 == 0
+		if allRevoked {
+			n = 6 * MaxReasons // more refused candidates than are explained
+		}
+		for i := range n {
 			ex := *base()
 			ex.ID = fmt.Sprintf("EX-%06d", rng.IntN(100)*100+i)
 			ex.Holder.Unit = pick([]string{"AMS", "RTM"})
@@ -309,7 +313,7 @@ func TestSnapshotAgreesWithCover(t *testing.T) {
 			}
 			ex.Ceiling.Metres = float64(50 + rng.IntN(100))
 			ex.Override = rng.IntN(4) == 0
-			if rng.IntN(5) == 0 {
+			if rng.IntN(5) == 0 || allRevoked {
 				ex.Revocation = &Revocation{By: "c", At: t0, Reason: "r"}
 			}
 			records = append(records, ex)
@@ -335,6 +339,21 @@ func TestSnapshotAgreesWithCover(t *testing.T) {
 		f := baseFlight()
 		f.Unit = pick([]string{"AMS", "RTM", "UTR"})
 		full, brief := DecideFleet(hits, f, snap, nil, checkedAt), DecideFleetBrief(hits, f, snap, nil, checkedAt)
+		// IDs decides as DecideFleet, its reasons naming the same records
+		// without words.
+		ids := DecideFleetIDs(hits, f, snap, nil, checkedAt)
+		named := full
+		named.Conflicts = slices.Clone(full.Conflicts)
+		for i := range named.Conflicts {
+			var rs []Reason
+			for _, why := range named.Conflicts[i].Reasons {
+				rs = append(rs, Reason{ExemptionID: why.ExemptionID})
+			}
+			named.Conflicts[i].Reasons = rs
+		}
+		if !reflect.DeepEqual(named, ids) {
+			t.Fatalf("round %d: DecideFleetIDs %+v, DecideFleet %+v", round, ids, full)
+		}
 		for i := range full.Conflicts {
 			if full.Conflicts[i].By == nil && len(full.Conflicts[i].Reasons) == 0 {
 				t.Fatalf("round %d: DecideFleet gives no reason for %s", round, full.Conflicts[i].Hit.Zone.ID)

@@ -40,8 +40,9 @@ type situation struct {
 	f   Flight
 	now time.Time
 	// noReasons: only whether a record covers matters, not why none
-	// does (a height limit's probes).
-	noReasons bool
+	// does (a height limit's probes). idsOnly: the reasons name their
+	// records, without words (refusals).
+	noReasons, idsOnly bool
 }
 
 // CandidateDoc states which records are tried for a conflict at all

@@ -9,6 +9,7 @@ set -eu
 BUF_VERSION=v1.75.0
 PROTOC_GEN_GO_VERSION=v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2
+PROTOC_GEN_GO_VTPROTO_VERSION=v0.6.0
 
 cd "$(git rev-parse --show-toplevel)"
 GOBIN="$(go env GOPATH)/bin"
@@ -29,6 +30,11 @@ if need protoc-gen-go "$PROTOC_GEN_GO_VERSION"; then
 fi
 if need protoc-gen-go-grpc "${PROTOC_GEN_GO_GRPC_VERSION#v}"; then
 	go install "google.golang.org/grpc/cmd/protoc-gen-go-grpc@$PROTOC_GEN_GO_GRPC_VERSION"
+fi
+# protoc-gen-go-vtproto has no --version: read the version it was built at.
+if ! command -v protoc-gen-go-vtproto >/dev/null 2>&1 ||
+	! go version -m "$(command -v protoc-gen-go-vtproto)" | grep -q "vtprotobuf[[:space:]]*$PROTOC_GEN_GO_VTPROTO_VERSION"; then
+	go install "github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto@$PROTOC_GEN_GO_VTPROTO_VERSION"
 fi
 
 buf format --diff --exit-code

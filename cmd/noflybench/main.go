@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -99,6 +100,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		maxFailed int64
 		rounds    int
 		serverPid int
+		cpuProf   string
 	)
 	fset.StringVar(&c.Addr, "addr", "127.0.0.1:7600", "noflyd `address` (host:port)")
 	fset.StringVar(&modes, "modes", "health,position,route", "comma-separated `modes` run in turn: health, position, basic (CheckPosition, BASIC view), route, batch (CheckPositions), stream (MonitorFlight); the others are compared with health")
@@ -122,6 +124,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.BoolVar(&header, "header", false, "print the table's heading first")
 	fset.IntVar(&rounds, "rounds", 1, "run the modes in turn this many times, then print each mode's median row (on a shared machine, alternating runs see the same load)")
 	fset.Int64Var(&maxFailed, "max-failed", -1, "exit 1 when a mode has more failed calls than this (-1: never)")
+	fset.StringVar(&cpuProf, "cpuprofile", "", "write the tool's own CPU profile over the whole run to `file` (it shares the machine with the server)")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
@@ -177,6 +180,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rowsTo := stdout
 	if rounds > 1 {
 		rowsTo = stderr // each round's rows; the medians go to stdout
+	}
+	if cpuProf != "" {
+		f, err := os.Create(cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	for range rounds {
 		for _, m := range list {

@@ -251,10 +251,25 @@ func TestBasicProtoSameAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	// Records of the checks' unit that cover some conflicts and refuse
+	// others (above their ceiling), so that the answers name records that
+	// do not cover a conflict.
+	exs := &exemptionServer{s: s}
+	for i := range 12 {
+		rec := record()
+		rec.Holder.Unit, rec.ZoneIds, rec.Purposes = "U-1", nil, nil
+		for j := range 4 {
+			rec.ZoneIds = append(rec.ZoneIds, zones[(i*5+j*7)%len(zones)].ID)
+		}
+		rec.CeilingM = float64(40 + 10*(i%6))
+		if _, err := exs.CreateExemption(ctx, &noflyv1.CreateExemptionRequest{Exemption: rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	wrap := func(p checkProto) *noflyv1.CheckPositionResponse {
 		return &noflyv1.CheckPositionResponse{Verdict: p.verdict, Conflicts: p.conflicts, Advisories: p.advisories, Caveats: p.caveats, Exemptions: p.applied}
 	}
-	compared := 0
+	compared, named := 0, 0
 	for range 1000 {
 		req := &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.24 + 0.13*r.Float64(), Longitude: 4.68 + 0.25*r.Float64()},
 			At: timestamppb.New(clock), Operator: &noflyv1.Operator{Unit: "U-1"}}
@@ -269,13 +284,30 @@ func TestBasicProtoSameAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, want := wrap(basicProto(&res)), wrap(basicResultToProto(&res))
+		got, want := wrap(basicProto(&res, new(basicRoom))), wrap(basicResultToProto(&res))
 		if !proto.Equal(got, want) {
 			t.Fatalf("%v: basicProto\n%v\nbasicResultToProto\n%v", req, got, want)
 		}
+		// The handler's BASIC answer (decided without words) is the same.
+		req.View = noflyv1.CheckView_CHECK_VIEW_BASIC
+		resp, err := s.CheckPosition(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := wrap(checkProto{verdict: resp.Verdict, conflicts: resp.Conflicts, advisories: resp.Advisories, caveats: resp.Caveats,
+			applied: resp.Exemptions}); !proto.Equal(h, want) {
+			t.Fatalf("%v: CheckPosition BASIC\n%v\nbasicResultToProto\n%v", req, h, want)
+		}
 		compared += len(want.GetConflicts()) + len(want.GetAdvisories())
+		for _, c := range want.GetConflicts() {
+			for _, nc := range c.GetNotCovered() {
+				if nc.GetExemptionId() != "" {
+					named++
+				}
+			}
+		}
 	}
-	if compared < 500 {
-		t.Fatalf("only %d hits compared", compared)
+	if compared < 500 || named < 50 {
+		t.Fatalf("only %d hits compared, %d refusals naming a record", compared, named)
 	}
 }

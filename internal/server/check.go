@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
@@ -27,19 +26,34 @@ type positionCheck struct {
 	basic bool // the BASIC view: no zone texts
 	f     exemptions.Flight
 	hits  []geo.Hit
-	limit *noflyv1.HeightLimit // set by limits; nil without fleet rules
+	// limit is set by limits, with hasLimit; there is none without fleet
+	// rules.
+	limit    exemptions.HeightLimit
+	hasLimit bool
 	// col is the zones at the position at every height: the check and its
 	// height limit are both answered from it, the shapes tested once.
 	col geo.Column
+	// limBuf is the height limit's room for hits (positionLimit).
+	limBuf []geo.Hit
 }
 
 func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now time.Time) (*positionCheck, error) {
-	q, noAlt, err := positionQuery(req, now)
-	if err != nil {
+	c := new(positionCheck)
+	if err := c.init(idx, req, now); err != nil {
 		return nil, err
 	}
-	c := &positionCheck{q: q, noAlt: noAlt, basic: req.GetView() == noflyv1.CheckView_CHECK_VIEW_BASIC,
-		f: flight(req.GetOperator(), req.GetPurpose())}
+	return c, nil
+}
+
+// init starts c as newPositionCheck, reusing the memory of c's column and
+// hits (zoneSet.positionCheck).
+func (c *positionCheck) init(idx *geo.Index, req *noflyv1.CheckPositionRequest, now time.Time) error {
+	q, noAlt, err := positionQuery(req, now)
+	if err != nil {
+		return err
+	}
+	c.q, c.noAlt, c.basic = q, noAlt, req.GetView() == noflyv1.CheckView_CHECK_VIEW_BASIC
+	c.f = flight(req.GetOperator(), req.GetPurpose())
 	c.f.Kind, c.f.Point = exemptions.FlightPosition, q.Point
 	if noAlt {
 		c.f.Caveats = geo.CaveatNoAltitude
@@ -47,42 +61,98 @@ func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now tim
 	c.f.Classification = req.GetClassification()
 	c.f.Height = geo.Band{Lower: q.Alt.Metres, Upper: q.Alt.Metres, Ref: q.Alt.Ref}
 	idx.Column(q, &c.col)
-	c.hits = c.col.At(q.Alt, nil)
-	return c, nil
+	c.hits = c.col.At(q.Alt, c.hits[:0])
+	return nil
+}
+
+// positionCheck returns a position check to init, with the memory of one
+// done before on this zone set (done): a check's column and hits are
+// scratch, read only until its answer is built. They point into the set's
+// index, so they are kept with the set, and go when it goes.
+func (s *zoneSet) positionCheck() *positionCheck {
+	if c, ok := s.checks.Get().(*positionCheck); ok {
+		return c
+	}
+	return new(positionCheck)
+}
+
+// done takes back c, whose answer has been built and logged: nothing
+// refers to its hits any more.
+func (s *zoneSet) done(c *positionCheck) {
+	*c = positionCheck{col: c.col, hits: c.hits[:0], limBuf: c.limBuf[:0]}
+	s.checks.Put(c)
+}
+
+// positionAnswer is a position check's answer with the messages of its
+// own that it holds, allocated together: a check is answered many times a
+// second, and each allocation is the collector's work.
+type positionAnswer struct {
+	resp                noflyv1.CheckPositionResponse
+	at, checkedAt, asOf timestamppb.Timestamp
+	zoneSet             noflyv1.ZoneSetInfo
+	loadedAt            timestamppb.Timestamp
+	limit               noflyv1.HeightLimit
+	basic               basicRoom
 }
 
 func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckPositionResponse {
+	a := new(positionAnswer)
 	var pr checkProto
 	if c.basic {
-		pr = basicProto(r)
+		pr = basicProto(r, &a.basic)
 	} else {
 		pr = resultToProto(r)
 	}
-	return &noflyv1.CheckPositionResponse{
-		Exemptions: pr.applied,
-		Verdict:    pr.verdict,
-		Conflicts:  pr.conflicts,
-		Advisories: pr.advisories,
-		Caveats:    pr.caveats,
-		At:         timestamppb.New(c.q.At),
-		CheckedAt:  timestamppb.New(now),
-		ZoneSet:    proto.CloneOf(info),
-
-		ExemptionsAsOf:  timeToProto(asOf),
-		ExemptionsStale: exemptionsStale(asOf, now),
-
-		PolicyRefusals: refusalsToProto(r.Refusals),
-		Warnings:       r.Warnings,
-		HeightLimit:    c.limit,
+	resp := &a.resp
+	resp.Exemptions, resp.Verdict, resp.Conflicts, resp.Advisories, resp.Caveats =
+		pr.applied, pr.verdict, pr.conflicts, pr.advisories, pr.caveats
+	resp.At, resp.CheckedAt = setTimestamp(&a.at, c.q.At), setTimestamp(&a.checkedAt, now)
+	resp.ZoneSet = copyZoneSetInfo(&a.zoneSet, &a.loadedAt, info)
+	if !asOf.IsZero() {
+		resp.ExemptionsAsOf = setTimestamp(&a.asOf, asOf)
 	}
+	resp.ExemptionsStale = exemptionsStale(asOf, now)
+	resp.PolicyRefusals, resp.Warnings = refusalsToProto(r.Refusals), r.Warnings
+	if c.hasLimit {
+		resp.HeightLimit = setHeightLimit(&a.limit, c.limit, 0)
+	}
+	return resp
+}
+
+// setTimestamp sets ts to t (as timestamppb.New) and returns it.
+func setTimestamp(ts *timestamppb.Timestamp, t time.Time) *timestamppb.Timestamp {
+	ts.Seconds, ts.Nanos = t.Unix(), int32(t.Nanosecond())
+	return ts
+}
+
+// copyZoneSetInfo copies info into dst (its load time into loadedAt): what
+// proto.CloneOf makes, without reflection. The sources are shared, not
+// copied: they are the server's, read only (and cut to their length, so
+// that no append writes into them).
+func copyZoneSetInfo(dst *noflyv1.ZoneSetInfo, loadedAt *timestamppb.Timestamp, info *noflyv1.ZoneSetInfo) *noflyv1.ZoneSetInfo {
+	if info == nil {
+		return nil
+	}
+	dst.Version, dst.ZoneCount = info.Version, info.ZoneCount
+	if info.Sources != nil {
+		dst.Sources = info.Sources[:len(info.Sources):len(info.Sources)]
+	}
+	if l := info.LoadedAt; l != nil {
+		loadedAt.Seconds, loadedAt.Nanos = l.Seconds, l.Nanos
+		dst.LoadedAt = loadedAt
+	}
+	return dst
 }
 
 // limits answers how high the flight may fly at the position, by the
 // zones of the index the check was made on (its column), the exemptions of
-// snap and the fleet rules fl (nil: no answer). c.f must be complete
+// snap and the fleet rules fl (none without them). c.f must be complete
 // (withFleet) first.
 func (c *positionCheck) limits(_ *geo.Index, snap *exemptions.Snapshot, fl *exemptions.Fleet) {
-	c.limit = positionLimit(&c.col, c.q, c.f, snap, fl)
+	if fl != nil {
+		c.limit, c.limBuf = positionLimit(&c.col, c.q, c.f, snap, fl, c.limBuf)
+		c.hasLimit = true
+	}
 }
 
 // planCheck is a flight-plan check up to its decision.
@@ -156,7 +226,7 @@ func (c *planCheck) response(r *exemptions.Result, fp *noflyv1.FlightPlan, now t
 		ClientReference: fp.GetClientReference(),
 		Window:          windowToProto(c.pq.window),
 		CheckedAt:       timestamppb.New(now),
-		ZoneSet:         proto.CloneOf(info),
+		ZoneSet:         copyZoneSetInfo(new(noflyv1.ZoneSetInfo), new(timestamppb.Timestamp), info),
 		ExemptionsAsOf:  timeToProto(asOf),
 		ExemptionsStale: exemptionsStale(asOf, now),
 		PolicyRefusals:  refusalsToProto(r.Refusals),

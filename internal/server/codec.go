@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 
@@ -35,10 +36,41 @@ type decodeInto struct {
 }
 
 // serverCodec is gRPC's protobuf codec, except that it decodes into a
-// decodeInto without failing.
+// decodeInto without failing, and encodes nofly's own messages with their
+// generated size and marshal code (vtMessage) into a pooled buffer.
 type serverCodec struct{ encoding.CodecV2 }
 
 func newServerCodec() serverCodec { return serverCodec{encoding.GetCodecV2(encproto.Name)} }
+
+// vtMessage is a message of api/nofly/v1 with the size and marshal code
+// protoc-gen-go-vtproto generates: the same bytes as proto.Marshal
+// (TestVTMarshalSameBytes fills every message type at random and
+// compares), without reflection. Every answer nofly sends is one.
+type vtMessage interface {
+	SizeVT() int
+	MarshalToSizedBufferVT([]byte) (int, error)
+}
+
+func (c serverCodec) Marshal(v any) (mem.BufferSlice, error) {
+	m, ok := v.(vtMessage)
+	if !ok {
+		return c.CodecV2.Marshal(v) // the health service's, reflection's
+	}
+	size := m.SizeVT()
+	pool := mem.DefaultBufferPool()
+	buf := pool.Get(size)
+	n, err := m.MarshalToSizedBufferVT((*buf)[:size])
+	if err != nil {
+		pool.Put(buf)
+		return nil, err
+	}
+	if n != size { // the generated code fills the buffer from its end
+		pool.Put(buf)
+		return nil, fmt.Errorf("marshal %T: %d bytes of %d", v, n, size)
+	}
+	*buf = (*buf)[:size]
+	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+}
 
 func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	d, ok := v.(*decodeInto)

@@ -311,50 +311,67 @@ func resultToProto(r *exemptions.Result) checkProto {
 }
 
 // basicProto is basicResultToProto's answer built for the unary check,
-// where every call pays for it: the hits' messages are allocated a kind at
-// a time rather than one by one, and the hits share their time window and
-// caveats when these are the same (a position's hits all have its instant).
-// The answer is the same message.
-func basicProto(r *exemptions.Result) checkProto {
+// where every call pays for it: the messages of the hits are allocated
+// together (basicHit), in room (the first time window, and the list of a
+// few hits) when they fit, and the hits share their time window and
+// caveats when these are the same (a position's hits all have its
+// instant). The answer is the same message.
+func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 	p := checkProto{verdict: verdictToProto(r.Verdict), caveats: caveatsToProto(r.Caveats)}
 	n := len(r.Conflicts) + len(r.Advisories)
 	if n == 0 && len(r.Applied) == 0 {
 		return p
 	}
 	var (
-		hits   = make([]noflyv1.ZoneHit, n)
-		sums   = make([]noflyv1.ZoneSummary, n)
-		bands  = make([]noflyv1.HeightBand, n)
-		metres = make([]float64, 0, 2*n)
-		ptrs   = make([]*noflyv1.ZoneHit, n)
+		hits = make([]basicHit, n)
+		ptrs []*noflyv1.ZoneHit
 		// The last time window and caveats converted, to share.
 		lastWhen geo.TimeWindow
 		lastWin  *noflyv1.TimeWindow
 		lastCav  geo.Caveat
 		lastCavs []*noflyv1.Caveat
+		winRoom  = &room.window
 	)
+	if n <= len(room.hits) {
+		ptrs = room.hits[:n:n]
+	} else {
+		ptrs = make([]*noflyv1.ZoneHit, n)
+	}
 	hit := func(i int, h *geo.Hit) *noflyv1.ZoneHit {
-		s := &sums[i]
+		bh := &hits[i]
+		s := &bh.zone
 		s.Id, s.Restriction, s.RegulationExemption = h.Zone.ID, restrictionToProto[h.Zone.Restriction], exemptionsToProto[h.Zone.Exemptions]
-		b := &bands[i]
+		b := &bh.band
 		b.Reference = refToProto[h.Band.Ref]
 		if h.Band.Ref != geo.RefUnknown { // as bandToProto
 			if !math.IsInf(h.Band.Lower, -1) && !math.IsNaN(h.Band.Lower) {
-				metres = append(metres, h.Band.Lower)
-				b.LowerM = &metres[len(metres)-1]
+				bh.lower = h.Band.Lower
+				b.LowerM = &bh.lower
 			}
 			if !math.IsInf(h.Band.Upper, 1) && !math.IsNaN(h.Band.Upper) {
-				metres = append(metres, h.Band.Upper)
-				b.UpperM = &metres[len(metres)-1]
+				bh.upper = h.Band.Upper
+				b.UpperM = &bh.upper
 			}
 		}
 		if lastWin == nil || !h.When.Start.Equal(lastWhen.Start) || !h.When.End.Equal(lastWhen.End) {
-			lastWhen, lastWin = h.When, windowToProto(h.When)
+			// As windowToProto: the first in room, any other of its own.
+			w := winRoom
+			if w == nil {
+				w = new(windowMsgs)
+			}
+			winRoom = nil
+			lastWhen, lastWin = h.When, &w.window
+			if !h.When.Start.IsZero() {
+				lastWin.Start = setTimestamp(&w.start, h.When.Start)
+			}
+			if !h.When.End.IsZero() {
+				lastWin.End = setTimestamp(&w.end, h.When.End)
+			}
 		}
 		if h.Caveats != lastCav || (lastCavs == nil && h.Caveats != 0) {
 			lastCav, lastCavs = h.Caveats, caveatsToProto(h.Caveats)
 		}
-		ph := &hits[i]
+		ph := &bh.hit
 		ph.Zone, ph.ClosestApproachM, ph.Inside, ph.HeightBand = s, h.Distance, h.Distance == 0, b
 		ph.TimeWindow, ph.Caveats = lastWin, lastCavs
 		ptrs[i] = ph
@@ -380,12 +397,18 @@ func basicProto(r *exemptions.Result) checkProto {
 				ph.Exemption = applied(c.By)
 			}
 		}
-		if len(c.Reasons) > 0 {
-			refs := make([]noflyv1.ExemptionRefusal, len(c.Reasons))
-			ph.NotCovered = make([]*noflyv1.ExemptionRefusal, len(c.Reasons))
-			for k, why := range c.Reasons {
-				refs[k].ExemptionId = why.ExemptionID
-				ph.NotCovered[k] = &refs[k]
+		switch k := len(c.Reasons); {
+		case k == 1: // the usual: none of the unit's records names the zone
+			bh := &hits[i]
+			bh.refusal.ExemptionId = c.Reasons[0].ExemptionID
+			bh.refusals[0] = &bh.refusal
+			ph.NotCovered = bh.refusals[:]
+		case k > 1:
+			refs := make([]noflyv1.ExemptionRefusal, k)
+			ph.NotCovered = make([]*noflyv1.ExemptionRefusal, k)
+			for j, why := range c.Reasons {
+				refs[j].ExemptionId = why.ExemptionID
+				ph.NotCovered[j] = &refs[j]
 			}
 		}
 	}
@@ -396,4 +419,29 @@ func basicProto(r *exemptions.Result) checkProto {
 		hit(len(r.Conflicts)+i, h)
 	}
 	return p
+}
+
+// basicHit is a BASIC answer's hit with the messages it holds: the zone's
+// summary, the height band and its heights, and a conflict's one record
+// that does not cover it (most have one).
+type basicHit struct {
+	hit          noflyv1.ZoneHit
+	zone         noflyv1.ZoneSummary
+	band         noflyv1.HeightBand
+	lower, upper float64
+	refusal      noflyv1.ExemptionRefusal
+	refusals     [1]*noflyv1.ExemptionRefusal
+}
+
+// windowMsgs is a time window with its times.
+type windowMsgs struct {
+	window     noflyv1.TimeWindow
+	start, end timestamppb.Timestamp
+}
+
+// basicRoom is room in an answer for what most BASIC answers hold: one
+// time window, and the list of a few hits.
+type basicRoom struct {
+	window windowMsgs
+	hits   [4]*noflyv1.ZoneHit
 }

@@ -1,10 +1,16 @@
 package server
 
 import (
+	"fmt"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
@@ -47,5 +53,91 @@ func TestResultToProto(t *testing.T) {
 	if p.verdict != noflyv1.Verdict_VERDICT_EXEMPTED || len(p.applied) != 1 ||
 		p.conflicts[0].GetExemption() != p.applied[0] || p.conflicts[1].GetExemption() != p.applied[0] {
 		t.Errorf("an applied exemption is one message, shared: %v", p)
+	}
+}
+
+// TestCopyZoneSetInfo: the answers' copy of the zone set's description
+// (copyZoneSetInfo, written without reflection) holds every field, set
+// here by reflection, so that a field added to the message is not left out.
+func TestCopyZoneSetInfo(t *testing.T) {
+	info := &noflyv1.ZoneSetInfo{}
+	m := info.ProtoReflect()
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		switch {
+		case fd.IsList() && fd.Kind() == protoreflect.StringKind:
+			l := m.Mutable(fd).List()
+			l.Append(protoreflect.ValueOfString("a"))
+			l.Append(protoreflect.ValueOfString("b"))
+		case fd.Kind() == protoreflect.StringKind:
+			m.Set(fd, protoreflect.ValueOfString("v-"+string(fd.Name())))
+		case fd.Kind() == protoreflect.Int32Kind:
+			m.Set(fd, protoreflect.ValueOfInt32(int32(7+i)))
+		case fd.Message() != nil && fd.Message().FullName() == "google.protobuf.Timestamp":
+			m.Set(fd, protoreflect.ValueOfMessage((&timestamppb.Timestamp{Seconds: 1777636800, Nanos: 5}).ProtoReflect()))
+		default:
+			t.Fatalf("field %s of a kind this test does not set: add it here and to copyZoneSetInfo", fd.FullName())
+		}
+	}
+	got := copyZoneSetInfo(new(noflyv1.ZoneSetInfo), new(timestamppb.Timestamp), info)
+	if !proto.Equal(got, info) {
+		t.Errorf("copy %v, want %v", got, info)
+	}
+	got.Sources = append(got.Sources, "c")
+	got.LoadedAt.Seconds++
+	if len(info.Sources) != 2 || info.LoadedAt.Seconds != 1777636800 {
+		t.Errorf("changing the copy changed the original: %v", info)
+	}
+	if copyZoneSetInfo(new(noflyv1.ZoneSetInfo), new(timestamppb.Timestamp), nil) != nil {
+		t.Error("a copy of none")
+	}
+}
+
+// TestBasicProtoRoom: the BASIC answer built in an answer's room
+// (basicProto) is basicResultToProto's, with more hits than the room
+// holds, several time windows and caveats, open and unknown heights, and
+// covered and uncovered conflicts.
+func TestBasicProtoRoom(t *testing.T) {
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	ex := &exemptions.Exemption{ID: "EX-1", ValidUntil: at.Add(time.Hour), Ceiling: exemptions.Ceiling{Metres: 90, Ref: geo.AGL}}
+	var hits []geo.Hit
+	for i := range 7 {
+		h := geo.Hit{Zone: &geo.Zone{ID: fmt.Sprintf("Z-%d", i), Restriction: geo.Prohibited, Exemptions: geo.ExemptionsAllowed},
+			Distance: float64(i % 2), Band: geo.Band{Lower: 0, Upper: 120, Ref: geo.AGL}, When: geo.Instant(at)}
+		switch i {
+		case 2:
+			h.Band = geo.Band{Lower: math.Inf(-1), Upper: math.Inf(1), Ref: geo.AMSL}
+		case 3:
+			h.Band = geo.Band{}
+			h.Caveats = geo.CaveatNoAltitude
+		case 4:
+			h.When = geo.TimeWindow{Start: at, End: at.Add(time.Hour)}
+			h.Caveats = geo.CaveatNoAltitude
+		case 5:
+			h.When = geo.TimeWindow{Start: at}
+			h.Caveats = geo.CaveatDaylight
+		}
+		hits = append(hits, h)
+	}
+	results := map[string]exemptions.Result{
+		"none": {Verdict: exemptions.Clear},
+		"one":  {Verdict: exemptions.Clear, Advisories: []*geo.Hit{&hits[1]}},
+		"many": {Verdict: exemptions.Denied, Caveats: geo.CaveatNoAltitude | geo.CaveatDaylight,
+			Conflicts: []exemptions.Conflict{{Hit: &hits[0], Decision: exemptions.Decision{By: ex}},
+				{Hit: &hits[2], Decision: exemptions.Decision{Reasons: []exemptions.Reason{{ExemptionID: "EX-2", Text: "t"}, {ExemptionID: "EX-3"}}}},
+				{Hit: &hits[3]}, {Hit: &hits[4]}},
+			Advisories: []*geo.Hit{&hits[5], &hits[6], &hits[1]}},
+		"exempted": {Verdict: exemptions.Exempted, Applied: []*exemptions.Exemption{ex},
+			Conflicts: []exemptions.Conflict{{Hit: &hits[0], Decision: exemptions.Decision{By: ex}}}},
+	}
+	wrap := func(p checkProto) *noflyv1.CheckPositionResponse {
+		return &noflyv1.CheckPositionResponse{Verdict: p.verdict, Conflicts: p.conflicts, Advisories: p.advisories, Caveats: p.caveats, Exemptions: p.applied}
+	}
+	for name, r := range results {
+		got, want := wrap(basicProto(&r, new(basicRoom))), wrap(basicResultToProto(&r))
+		if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
+			t.Errorf("%s (-basicResultToProto +basicProto):\n%s", name, d)
+		}
 	}
 }

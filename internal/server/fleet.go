@@ -116,8 +116,14 @@ var limitKindToProto = map[exemptions.CeilingKind]noflyv1.HeightLimitKind{
 }
 
 func heightLimitToProto(c exemptions.HeightLimit, leg int) *noflyv1.HeightLimit {
-	return &noflyv1.HeightLimit{Kind: limitKindToProto[c.Kind], Metres: c.Metres, Reference: refToProto[c.Ref],
-		LimitedBy: c.LimitedBy, ZoneId: c.Zone, Note: c.Why, Leg: int32(leg)}
+	return setHeightLimit(new(noflyv1.HeightLimit), c, leg)
+}
+
+// setHeightLimit sets p to c (as heightLimitToProto) and returns it.
+func setHeightLimit(p *noflyv1.HeightLimit, c exemptions.HeightLimit, leg int) *noflyv1.HeightLimit {
+	p.Kind, p.Metres, p.Reference = limitKindToProto[c.Kind], c.Metres, refToProto[c.Ref]
+	p.LimitedBy, p.ZoneId, p.Note, p.Leg = c.LimitedBy, c.Zone, c.Why, int32(leg)
+	return p
 }
 
 // lowest is the lower of two height limits: blocked before limited before
@@ -157,25 +163,23 @@ func (s *Server) snapshot() *exemptions.Snapshot {
 }
 
 // positionLimit answers how high flight f may fly at q's position, from
-// the position's column (nil without fleet rules).
-func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet) *noflyv1.HeightLimit {
-	if fl == nil {
-		return nil
-	}
+// the position's column, by the fleet rules fl (not nil). buf is room for
+// its hits; it returns it, grown as needed, for the next.
+func positionLimit(col *geo.Column, q geo.PositionQuery, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet, buf []geo.Hit) (exemptions.HeightLimit, []geo.Hit) {
 	// HighestCleared reads the column's hits before it probes, and each
-	// probe's hits before the next: one buffer serves every probe.
-	// At most one hit per volume of the column: both buffers in one
-	// allocation the size of the column (usually a few hits), not two of
-	// a fixed size that escape anyway.
+	// probe's hits before the next: one half of buf serves every probe.
+	// At most one hit per volume of the column.
 	n := col.Len()
-	bufs := make([]geo.Hit, 2*n)
-	buf := bufs[n : n : 2*n]
-	probe := func(a geo.Altitude) []geo.Hit {
-		buf = col.At(a, buf[:0])
-		return buf
+	if cap(buf) < 2*n {
+		buf = make([]geo.Hit, 2*n)
 	}
-	c := exemptions.HighestCleared(col.At(geo.Altitude{}, bufs[:0:n]), probe, f, snap, fl, q.At)
-	return heightLimitToProto(c, 0)
+	bufs := buf[:2*n]
+	probes := bufs[n : n : 2*n]
+	probe := func(a geo.Altitude) []geo.Hit {
+		probes = col.At(a, probes[:0])
+		return probes
+	}
+	return exemptions.HighestCleared(col.At(geo.Altitude{}, bufs[:0:n]), probe, f, snap, fl, q.At), buf
 }
 
 // routePoints is the positions of a route's waypoints, in one allocation.

@@ -15,6 +15,7 @@ import (
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/exemptions"
 	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/logline"
 )
 
 // Each handler: validate the request, ask geo, map any error (toStatus).
@@ -23,27 +24,37 @@ import (
 func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRequest) (*noflyv1.CheckPositionResponse, error) {
 	set := s.current()
 	now := s.stamp()
-	c, err := newPositionCheck(set.idx, req, now)
-	if err != nil {
+	c := set.positionCheck()
+	defer set.done(c)
+	if err := c.init(set.idx, req, now); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	q := c.q
 	if err := s.withFleet(ctx, &c.f); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	r, asOf, err := s.decide(ctx, c.hits, c.f, req.GetClientReference(), now)
+	// The BASIC view names the records that do not cover a conflict but
+	// not why: their reasons are not put in words.
+	decideFn := exemptions.DecideFleet
+	if c.basic {
+		decideFn = exemptions.DecideFleetIDs
+	}
+	r, asOf, err := s.decideWith(ctx, decideFn, c.hits, c.f, req.GetClientReference(), now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
 	s.countRefusal(ctx, &r, &c.f, now)
-	if s.log.Enabled(ctx, slog.LevelInfo) {
-		var buf [checkLogAttrs + 6]slog.Attr
-		where := append(buf[:0], slog.String("client_reference", req.GetClientReference()),
-			slog.Float64("lat", q.Point[1]), slog.Float64("lon", q.Point[0]))
+	var l checkLine
+	if s.checkLog(ctx, &l, "position checked") {
+		l.str("client_reference", req.GetClientReference())
+		l.float("lat", q.Point[1])
+		l.float("lon", q.Point[0])
 		if !c.noAlt { // no altitude is logged as none, not as 0 m of an unknown reference
-			where = append(where, slog.Float64("alt", q.Alt.Metres), slog.String("alt_ref", q.Alt.Ref.String()))
+			l.float("alt", q.Alt.Metres)
+			l.str("alt_ref", q.Alt.Ref.String())
 		}
-		s.logCheck(ctx, "position checked", &r, req.GetOperator(), req.GetPurpose(), append(where, slog.Time("at", q.At)))
+		l.time("at", q.At)
+		s.endCheckLog(ctx, &l, &r, req.GetOperator(), req.GetPurpose())
 	}
 	c.limits(set.idx, s.snapshot(), s.rules())
 	return c.response(&r, now, set.info, asOf), nil
@@ -69,11 +80,15 @@ func (s *Server) CheckFlightPlan(ctx context.Context, req *noflyv1.CheckFlightPl
 	if err := c.limits(ctx, set.idx, s.snapshot(), s.rules()); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	if s.log.Enabled(ctx, slog.LevelInfo) {
-		var buf [checkLogAttrs + 6]slog.Attr
-		s.logCheck(ctx, "flight plan checked", &r, fp.GetOperator(), fp.GetPurpose(), append(buf[:0],
-			slog.String("client_reference", fp.GetClientReference()), slog.String("kind", c.kind), slog.Int("waypoints", c.size),
-			slog.Time("start", c.pq.window.Start), slog.Time("end", c.pq.window.End), slog.Float64("buffer_m", fp.GetBufferM())))
+	var l checkLine
+	if s.checkLog(ctx, &l, "flight plan checked") {
+		l.str("client_reference", fp.GetClientReference())
+		l.str("kind", c.kind)
+		l.int("waypoints", c.size)
+		l.time("start", c.pq.window.Start)
+		l.time("end", c.pq.window.End)
+		l.float("buffer_m", fp.GetBufferM())
+		s.endCheckLog(ctx, &l, &r, fp.GetOperator(), fp.GetPurpose())
 	}
 	return c.response(&r, fp, now, set.info, asOf), nil
 }
@@ -97,8 +112,15 @@ func flight(op *noflyv1.Operator, purpose noflyv1.Purpose) exemptions.Flight {
 // not show the change), so that a revoked exemption never clears a flight.
 // Should the store still refuse, the check fails, not cleared.
 func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight, clientRef string, now time.Time) (exemptions.Result, time.Time, error) {
+	return s.decideWith(ctx, exemptions.DecideFleet, hits, f, clientRef, now)
+}
+
+// decideWith is decide deciding with decideFn: exemptions.DecideFleet, or a
+// variant that says less of why no record covers a conflict.
+func (s *Server) decideWith(ctx context.Context, decideFn func([]geo.Hit, exemptions.Flight, *exemptions.Snapshot, *exemptions.Fleet, time.Time) exemptions.Result,
+	hits []geo.Hit, f exemptions.Flight, clientRef string, now time.Time) (exemptions.Result, time.Time, error) {
 	if s.exCache == nil {
-		return exemptions.DecideFleet(hits, f, nil, s.rules(), now), time.Time{}, nil
+		return decideFn(hits, f, nil, s.rules(), now), time.Time{}, nil
 	}
 	var (
 		r    exemptions.Result
@@ -114,7 +136,7 @@ func (s *Server) decide(ctx context.Context, hits []geo.Hit, f exemptions.Flight
 		}
 		var snap *exemptions.Snapshot
 		snap, asOf = s.exCache.Current()
-		r = exemptions.DecideFleet(hits, f, snap, s.rules(), now)
+		r = decideFn(hits, f, snap, s.rules(), now)
 		if err = s.auditCheck(ctx, &r, f, clientRef, now); !errors.Is(err, exemptions.ErrNotInForce) {
 			break
 		}
@@ -140,61 +162,96 @@ func (s *Server) auditCheck(ctx context.Context, r *exemptions.Result, f exempti
 	return nil
 }
 
-// logCheck records a check with who asked and why: the caller (its
-// certificate subject, or "local" without TLS) and the flight's unit and
-// pilot (the caller's own for a pilot). where is the check's own
-// attributes; it is extended by checkLogAttrs, so give it room for them
-// (every check is logged: its attributes are built without boxing).
-func (s *Server) logCheck(ctx context.Context, msg string, r *exemptions.Result, op *noflyv1.Operator, purpose noflyv1.Purpose, where []slog.Attr) {
-	attrs := append(where,
-		slog.String("verdict", r.Verdict.String()),
-		idsAttr("conflicts", r.ConflictZones()), slog.Int("advisories", len(r.Advisories)), idsAttr("exemptions", r.AppliedIDs()),
-		slog.String("caller", callerLogName(ctx)), slog.String("unit", op.GetUnit()), slog.String("pilot", op.GetPilotId()),
-		slog.String("drone", op.GetDroneSerial()),
-		slog.String("purpose", strings.TrimPrefix(purpose.String(), "PURPOSE_")))
-	s.log.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
+// A check's log line says what was checked, the verdict, and who asked
+// and why: the caller (its certificate subject, or "local" without TLS)
+// and the flight's unit and pilot (the caller's own for a pilot). Every
+// check writes one, so with noflyd's handler (logline) the line is written
+// straight into a pooled buffer; with any other handler it goes through
+// slog as typed attributes. The text is the same either way.
+
+// checkLine is a check's log line being written: a logline.Line, or the
+// attributes for slog.
+type checkLine struct {
+	line  *logline.Line
+	msg   string
+	attrs []slog.Attr
 }
 
-// checkLogAttrs is how many attributes logCheck adds.
-const checkLogAttrs = 9
-
-// idsAttr is a list of ids as a log attribute. Written as JSON, a list of
-// plain ids (printable ASCII that JSON need not escape) is written by hand
-// rather than by reflection; the text is the same.
-func idsAttr(key string, ids []string) slog.Attr {
-	if ids == nil {
-		return slog.Any(key, ids) // null
-	}
-	for _, id := range ids {
-		for i := 0; i < len(id); i++ {
-			if c := id[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-				return slog.Any(key, ids)
-			}
+// checkLog starts l, a check's log line, and reports whether info lines are
+// logged at all.
+func (s *Server) checkLog(ctx context.Context, l *checkLine, msg string) bool {
+	if h, ok := s.log.Handler().(*logline.Handler); ok {
+		if l.line = h.Line(ctx, slog.LevelInfo, msg); l.line != nil {
+			return true
 		}
 	}
-	return slog.Any(key, plainIDs(ids))
+	if !s.log.Enabled(ctx, slog.LevelInfo) {
+		return false
+	}
+	l.msg, l.attrs = msg, make([]slog.Attr, 0, 18)
+	return true
 }
 
-// plainIDs is a list of ids none of which JSON escapes.
-type plainIDs []string
+func (l *checkLine) str(k, v string) {
+	if l.line != nil {
+		l.line.String(k, v)
+	} else {
+		l.attrs = append(l.attrs, slog.String(k, v))
+	}
+}
 
-// MarshalJSON writes the list as encoding/json would.
-func (l plainIDs) MarshalJSON() ([]byte, error) {
-	n := 2
-	for _, id := range l {
-		n += len(id) + 3
+func (l *checkLine) float(k string, v float64) {
+	if l.line != nil {
+		l.line.Float(k, v)
+	} else {
+		l.attrs = append(l.attrs, slog.Float64(k, v))
 	}
-	b := make([]byte, 0, n)
-	b = append(b, '[')
-	for i, id := range l {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, id...)
-		b = append(b, '"')
+}
+
+func (l *checkLine) int(k string, v int) {
+	if l.line != nil {
+		l.line.Int(k, v)
+	} else {
+		l.attrs = append(l.attrs, slog.Int(k, v))
 	}
-	return append(b, ']'), nil
+}
+
+func (l *checkLine) time(k string, v time.Time) {
+	if l.line != nil {
+		l.line.Time(k, v)
+	} else {
+		l.attrs = append(l.attrs, slog.Time(k, v))
+	}
+}
+
+func (l *checkLine) ids(k string, v []string) {
+	if l.line != nil {
+		l.line.Strings(k, v)
+	} else {
+		l.attrs = append(l.attrs, slog.Any(k, v))
+	}
+}
+
+// endCheckLog adds the verdict and who asked to the line and writes it.
+func (s *Server) endCheckLog(ctx context.Context, l *checkLine, r *exemptions.Result, op *noflyv1.Operator, purpose noflyv1.Purpose) {
+	l.str("verdict", r.Verdict.String())
+	if l.line != nil {
+		l.line.StringsOf("conflicts", len(r.Conflicts), func(i int) string { return r.Conflicts[i].Hit.Zone.ID })
+	} else {
+		l.ids("conflicts", r.ConflictZones())
+	}
+	l.int("advisories", len(r.Advisories))
+	l.ids("exemptions", r.AppliedIDs())
+	l.str("caller", callerLogName(ctx))
+	l.str("unit", op.GetUnit())
+	l.str("pilot", op.GetPilotId())
+	l.str("drone", op.GetDroneSerial())
+	l.str("purpose", strings.TrimPrefix(purpose.String(), "PURPOSE_"))
+	if l.line != nil {
+		_ = l.line.Write() // as slog's handlers, a failed write is not the check's failure
+		return
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, l.msg, l.attrs...)
 }
 
 // ListZones implements nofly.v1.GeofenceService.

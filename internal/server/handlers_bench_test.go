@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,24 +13,42 @@ import (
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/data"
 	"github.com/nofly-project/nofly/exemptions"
+	"github.com/nofly-project/nofly/exemptions/sqlitestore"
 	"github.com/nofly-project/nofly/geo"
 	"github.com/nofly-project/nofly/internal/benchdata"
+	"github.com/nofly-project/nofly/internal/logline"
 )
 
 // The handler benchmarks call the check handlers directly, without the
-// network, and marshal each response as gRPC would: what nofly itself costs
-// per call. The server logs JSON to io.Discard, as noflyd logs a line for
-// every check. With NOFLY_BENCH_DATA set they also run on the shared
+// network, and marshal each response as gRPC would (the server's codec): what nofly itself costs
+// per call. The server logs JSON to io.Discard through noflyd's handler
+// (logline), as noflyd logs a line for every check. With NOFLY_BENCH_DATA set they also run on the shared
 // 50,000-zone set, cycling through its points and routes (60 m AGL).
 
 // handlerBenchServer serves zones with a JSON log into io.Discard and the
 // fleet rules as noflyd keeps them by default (the default policy, the
 // general ceiling of 120 m AGL): every answer has its height limit.
 func handlerBenchServer(b *testing.B, zones []geo.Zone, now time.Time) *Server {
+	return handlerBenchServerWith(b, zones, now, nil)
+}
+
+// handlerBenchServerStore is handlerBenchServer with an exemption store
+// (SQLite, empty), as noflyd always has: every conflict is then decided
+// against the unit's records, of which there are none.
+func handlerBenchServerStore(b *testing.B, zones []geo.Zone, now time.Time) *Server {
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "nofly.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	return handlerBenchServerWith(b, zones, now, store)
+}
+
+func handlerBenchServerWith(b *testing.B, zones []geo.Zone, now time.Time, store exemptions.Store) *Server {
 	b.Helper()
 	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return now },
-		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
+		Log: slog.New(logline.NewJSON(io.Discard, nil)), Now: func() time.Time { return now },
+		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}, Exemptions: store})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,6 +96,7 @@ func BenchmarkCheckPositionHandler(b *testing.B) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	run := func(b *testing.B, s *Server, reqs []*noflyv1.CheckPositionRequest) {
 		ctx := context.Background()
+		codec := newServerCodec()
 		b.ReportAllocs()
 		defer reportCPU(b)()
 		i := 0
@@ -85,9 +105,11 @@ func BenchmarkCheckPositionHandler(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := proto.Marshal(resp); err != nil {
+			data, err := codec.Marshal(resp)
+			if err != nil {
 				b.Fatal(err)
 			}
+			data.Free()
 			i++
 		}
 	}
@@ -115,6 +137,16 @@ func BenchmarkCheckPositionHandler(b *testing.B) {
 			reqs = append(reqs, req)
 		}
 		run(b, handlerBenchServer(b, zones, now), reqs)
+	})
+	b.Run("shared50k/store/points/basic", func(b *testing.B) {
+		zones, set := sharedBenchSet(b)
+		reqs := make([]*noflyv1.CheckPositionRequest, 0, 4096)
+		for _, p := range set.Points[:min(len(set.Points), cap(reqs))] {
+			req := positionReq(p[1], p[0])
+			req.View = noflyv1.CheckView_CHECK_VIEW_BASIC
+			reqs = append(reqs, req)
+		}
+		run(b, handlerBenchServerStore(b, zones, now), reqs)
 	})
 }
 

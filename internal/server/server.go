@@ -120,6 +120,9 @@ type zoneSet struct {
 	// summaries: *geo.Zone → its *noflyv1.ZoneSummary, shared by the
 	// answers that name it (zoneSet.summary).
 	summaries sync.Map
+	// checks: *positionCheck done on this set, to reuse their memory
+	// (zoneSet.positionCheck).
+	checks sync.Pool
 }
 
 // New loads the zones and returns a server that serves them. It fails, with

@@ -36,8 +36,14 @@ const (
 // a guard against anything these checks miss.
 
 func checkLatLon(b *badRequest, field string, lat, lon float64) {
-	checkDegrees(b, field+"latitude", lat, 90)
-	checkDegrees(b, field+"longitude", lon, 180)
+	// The field paths are put together only for a problem: every check
+	// passes here.
+	if !(lat >= -90 && lat <= 90) {
+		checkDegrees(b, field+"latitude", lat, 90)
+	}
+	if !(lon >= -180 && lon <= 180) {
+		checkDegrees(b, field+"longitude", lon, 180)
+	}
 }
 
 func checkDegrees(b *badRequest, field string, v, limit float64) {
