@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -337,8 +339,8 @@ func (s *Server) reloadExemptions(ctx context.Context) error  { return s.exCache
 
 // MonitorFlight implements nofly.v1.GeofenceService.
 //
-// One goroutine receives and validates positions into a queue of
-// MonitorQueue; the handler's own goroutine checks them in order. When
+// One goroutine receives and validates positions; the handler's own
+// goroutine checks them in order from a queue of MonitorQueue. When
 // several wait (the client sends faster than the server answers) it checks
 // every one of them, so that no zone entered and left in between goes
 // unseen, and answers them together, once, with the events of all and
@@ -348,6 +350,15 @@ func (s *Server) reloadExemptions(ctx context.Context) error  { return s.exCache
 // whether the zones or the exemptions changed, and if so checks the last
 // position again; or, when a live flight has not reported for a while,
 // checks it again at the server's clock (recheck).
+//
+// A position that comes to a stream with nothing waiting (the receiver had
+// to wait for it, no position is queued or being checked: a live flight,
+// one position at a time) is checked and answered by the receiving
+// goroutine itself, without handing it to the handler's: one goroutine
+// wakeup fewer on its way, each a chance for the operating system to
+// schedule the next thread late on a busy machine. Whoever checks holds
+// turn, so that positions are checked and answered one at a time and in
+// order, and the stream's state is the checker's alone.
 func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
@@ -364,16 +375,32 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 	if err != nil {
 		return s.toStatus(ctx, err)
 	}
+	var (
+		turn    sync.Mutex   // held while checking and answering; guards m and done
+		done    bool         // the handler is returning: no more answers
+		pending atomic.Int64 // positions queued and not yet answered
+	)
+	// answer checks ps, in order, and answers them together.
+	answer := func(ps []livePosition) error {
+		resp, err := m.positions(ctx, ps)
+		if err != nil {
+			return s.toStatus(ctx, err)
+		}
+		return stream.Send(resp)
+	}
 	queue := make(chan livePosition, MonitorQueue)
 	var recvErr error // set before queue is closed
 	go func() {
 		defer close(queue)
+		var one [1]livePosition
 		for {
+			asked := time.Now()
 			req, err := stream.Recv()
 			if err != nil {
 				recvErr = err
 				return
 			}
+			waited := time.Since(asked) >= monitorWaited
 			if req.GetStart() != nil {
 				recvErr = status.Error(codes.InvalidArgument, "start: only the stream's first message may be start")
 				return
@@ -384,6 +411,23 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 				recvErr = s.toStatus(ctx, err)
 				return
 			}
+			// Nothing waits: answered here. A position that was
+			// already there when asked for is queued, so that the
+			// handler answers it with the others behind it.
+			if waited && pending.Load() == 0 && turn.TryLock() {
+				if !done && pending.Load() == 0 {
+					one[0] = p
+					err := answer(one[:])
+					turn.Unlock()
+					if err != nil {
+						recvErr = err
+						return
+					}
+					continue
+				}
+				turn.Unlock()
+			}
+			pending.Add(1)
 			select {
 			case queue <- p:
 			case <-ctx.Done():
@@ -392,13 +436,16 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 		}
 	}()
 	defer func() {
+		turn.Lock() // the receiver is not answering, and will not
+		done = true
 		s.log.InfoContext(ctx, "flight monitored", "client_reference", m.lf.clientRef, "positions", m.checked,
 			"answered_together", m.skippedTotal, "events", m.events, "caller", callerLogName(ctx),
 			"unit", m.lf.f.Unit, "pilot", m.lf.f.Pilot, "drone", m.lf.f.Drone)
+		turn.Unlock()
 	}()
 	tick := time.NewTicker(MonitorRecheck)
 	defer tick.Stop()
-	batch := make([]livePosition, 0, MonitorQueue)
+	batch := make([]livePosition, 0, 16)
 	for {
 		select {
 		case <-ctx.Done():
@@ -410,9 +457,10 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 				}
 				return recvErr
 			}
+			turn.Lock()
 			batch = append(batch[:0], p)
 		more:
-			for len(batch) < cap(batch) {
+			for len(batch) < MonitorQueue {
 				select {
 				case p, ok := <-queue:
 					if !ok {
@@ -423,26 +471,33 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 					break more
 				}
 			}
-			resp, err := m.positions(ctx, batch)
+			err := answer(batch)
+			pending.Add(-int64(len(batch)))
+			turn.Unlock()
 			if err != nil {
-				return s.toStatus(ctx, err)
-			}
-			if err := stream.Send(resp); err != nil {
 				return err
 			}
 		case <-tick.C:
+			turn.Lock()
 			resp, err := m.recheck(ctx)
-			if err != nil {
-				return s.toStatus(ctx, err)
+			if err == nil && resp != nil {
+				err = stream.Send(resp)
+			} else if err != nil {
+				err = s.toStatus(ctx, err)
 			}
-			if resp != nil {
-				if err := stream.Send(resp); err != nil {
-					return err
-				}
+			turn.Unlock()
+			if err != nil {
+				return err
 			}
 		}
 	}
 }
+
+// monitorWaited is how long a MonitorFlight receive must have waited for
+// its position for that position to be taken as the only one there (and
+// answered by the receiving goroutine): a receive that finds a position
+// already there returns within a few microseconds.
+const monitorWaited = 20 * time.Microsecond
 
 // inZone is what a zone the flight is in means for it.
 type inZone struct {
