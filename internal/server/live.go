@@ -325,6 +325,16 @@ func (zs *zoneSet) summary(z *geo.Zone) *noflyv1.ZoneSummary {
 	return v.(*noflyv1.ZoneSummary)
 }
 
+// appendSortedKeys appends m's keys, sorted, to keys.
+func appendSortedKeys[V any](keys []string, m map[string]V) []string {
+	start := len(keys)
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys[start:])
+	return keys
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -514,6 +524,7 @@ type monitor struct {
 	lookS  float64 // seconds; 0 when lookM is set
 	lookM  float64 // metres; 0: by time
 	last   *livePosition
+	slots  [2]livePosition // where positions keeps the last position and the one before
 	set    *zoneSet
 	snap   *exemptions.Snapshot
 	sentZS *zoneSet // the zone set last named in an answer
@@ -522,6 +533,8 @@ type monitor struct {
 	spare       map[string]inZone // the one before inside, to be cleared and used again
 	approaching map[string]bool   // zones an APPROACH was sent for, until the track no longer meets them
 	corridor    *geo.Reach        // the volumes the look-ahead is answered from while its track stays in their box
+	ahead       []geo.Hit         // the blocking zones the last look-ahead met, its buffer reused
+	keys        []string          // evaluate's sorted zone ids, its buffer reused
 	expiring    map[string]string // zone → exemption an EXPIRING was sent for
 	recorded    []string          // exemptions whose use the audit log holds for the current stay
 	hits        []geo.Hit
@@ -572,17 +585,24 @@ func (m *monitor) positions(ctx context.Context, ps []livePosition) (*noflyv1.Mo
 	var resp *noflyv1.MonitorFlightResponse
 	for i := range ps {
 		prev := m.last
-		p := ps[i]
-		m.last = &p
+		// The last two positions are the monitor's own (prev is the
+		// other slot): no copy of each on the heap.
+		p := &m.slots[m.checked%2]
+		*p = ps[i]
+		m.last = p
 		m.checked++
 		var err error
 		// Only the newest position looks ahead: the others are behind it.
 		if resp, err = m.evaluate(ctx, prev, noflyv1.MonitorReason_MONITOR_REASON_POSITION, i == len(ps)-1); err != nil {
 			return nil, err
 		}
-		events = append(events, resp.Events...)
+		if len(ps) > 1 {
+			events = append(events, resp.Events...)
+		}
 	}
-	resp.Events = events
+	if len(ps) > 1 {
+		resp.Events = events
+	}
 	resp.SkippedPositions = int64(len(ps) - 1)
 	m.skippedTotal += resp.SkippedPositions
 	return resp, nil
@@ -677,12 +697,14 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		}
 	}
 	var events []*noflyv1.FlightEvent
-	for _, id := range sortedKeys(m.inside) {
+	m.keys = appendSortedKeys(m.keys[:0], m.inside)
+	for _, id := range m.keys {
 		if _, still := now[id]; !still {
 			events = append(events, zoneEvent(noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_EXIT, m.inside[id]))
 		}
 	}
-	ids := sortedKeys(now)
+	m.keys = appendSortedKeys(m.keys[:0], now)
+	ids := m.keys
 	for _, id := range ids {
 		if old, was := m.inside[id]; was && (old.verdict != now[id].verdict || old.ex != now[id].ex && exID(old.ex) != exID(now[id].ex)) {
 			events = append(events, zoneEvent(noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_CHANGED, now[id]))
@@ -843,7 +865,13 @@ func (m *monitor) approaches(ctx context.Context, prev *livePosition, inside map
 	if err != nil {
 		return nil, err
 	}
-	hits := make([]geo.Hit, 0, len(found))
+	if len(found) == 0 {
+		clear(m.approaching)
+		return nil, nil
+	}
+	// The zones met, reused from one look-ahead to the next (the
+	// decision below points into them; nothing keeps them after).
+	hits := m.ahead[:0]
 	entry := map[string]float64{}
 	for _, a := range found {
 		if _, in := inside[a.Zone.ID]; in || !a.Blocking() {
@@ -852,6 +880,7 @@ func (m *monitor) approaches(ctx context.Context, prev *livePosition, inside map
 		hits = append(hits, a.Hit)
 		entry[a.Zone.ID] = a.Entry
 	}
+	m.ahead = hits
 	// What each zone will mean there, decided as a check of the track.
 	f := m.lf.f
 	f.Kind, f.Route = exemptions.FlightRoute, []orb.Point{p.q.Point, to}
