@@ -132,6 +132,10 @@ type Result struct {
 	// the client's share (its timer's and its scheduling's lateness on a
 	// shared machine) rather than the server's.
 	SendLate *hdrhistogram.Histogram
+	// FromSend (open-loop ModeStream) is Latency timed from when each
+	// position was sent rather than due, in microseconds: without the
+	// client's lateness in sending.
+	FromSend *hdrhistogram.Histogram
 	// HUPs sent during the run.
 	HUPs int
 	// ServerCPU is the server's CPU time during the measured run; zero
@@ -273,6 +277,7 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 type worker struct {
 	hist     *hdrhistogram.Histogram
 	late     *hdrhistogram.Histogram // open loop: how late the client sent, in µs
+	fromSend *hdrhistogram.Histogram // open-loop stream: latency from the send rather than the due time, in µs
 	ok, fail int64
 	codes    map[codes.Code]int64
 	verdicts map[string]int64
@@ -320,6 +325,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		wk := &worker{hist: newHist(), codes: map[codes.Code]int64{}, verdicts: map[string]int64{}}
 		if c.Rate > 0 {
 			wk.late = newHist()
+			if c.Mode == ModeStream {
+				wk.fromSend = newHist()
+			}
 		}
 		workers[w] = wk
 		var call caller
@@ -381,6 +389,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		ServerCPU: <-cpuDone}
 	if c.Rate > 0 {
 		r.SendLate = newHist()
+		if c.Mode == ModeStream {
+			r.FromSend = newHist()
+		}
 	}
 	for _, wk := range workers {
 		r.OK += wk.ok
@@ -388,6 +399,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		r.Latency.Merge(wk.hist)
 		if wk.late != nil {
 			r.SendLate.Merge(wk.late)
+		}
+		if wk.fromSend != nil {
+			r.FromSend.Merge(wk.fromSend)
 		}
 		for k, v := range wk.codes {
 			r.Codes[k] += v
@@ -624,6 +638,9 @@ func row(w io.Writer, r *Result, ratio, note string) {
 	if r.SendLate != nil && r.SendLate.TotalCount() > 0 {
 		// The client's own share of the latency, timed from the due time.
 		note += fmt.Sprintf(", sent p99 %s late", fmtDur(time.Duration(r.SendLate.ValueAtQuantile(99))*time.Microsecond))
+		if r.FromSend != nil && r.FromSend.TotalCount() > 0 {
+			note += fmt.Sprintf(", p99 %s from the send", fmtDur(time.Duration(r.FromSend.ValueAtQuantile(99))*time.Microsecond))
+		}
 	}
 	if r.Mode == ModeStream {
 		load = fmt.Sprintf("closed, %d streams × %d unanswered", r.Conns*r.InFlight, r.Window)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -84,6 +85,7 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 		slots, sent = make(chan struct{}, c.window()), make(chan time.Duration, c.window())
 	}
 	var answered atomic.Int64 // positions answered, in order
+	var lates lateQueue       // open loop: how late each position unanswered was sent
 	recvErr := make(chan error, 1)
 	go func() {
 		var a streamAnswer
@@ -100,8 +102,9 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 			k := answered.Load()
 			for range 1 + a.skipped {
 				var from time.Time
+				var late time.Duration
 				if open {
-					from = due(k)
+					from, late = due(k), lates.pop()
 				} else {
 					select {
 					case d := <-sent:
@@ -115,6 +118,9 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 				k++
 				if !from.Before(start) && from.Before(end) {
 					wk.recordAt(now, from, verdict)
+					if open {
+						_ = wk.fromSend.RecordValue(max(minLatencyUS, min(now.Sub(from.Add(late)).Microseconds(), maxLatencyUS)))
+					}
 				}
 			}
 			answered.Store(k)
@@ -143,9 +149,11 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 			if wait := time.Until(d); wait > 0 {
 				time.Sleep(wait)
 			}
+			late := max(0, time.Since(d))
 			if !d.Before(start) {
-				_ = wk.late.RecordValue(max(minLatencyUS, min(time.Since(d).Microseconds(), maxLatencyUS)))
+				_ = wk.late.RecordValue(max(minLatencyUS, min(late.Microseconds(), maxLatencyUS)))
 			}
+			lates.push(late)
 		} else {
 			select {
 			case slots <- struct{}{}:
@@ -192,4 +200,36 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 			}
 		}
 	}
+}
+
+// lateQueue holds how late an open-loop stream's sender sent each position
+// not yet answered, in order, for the receiver to time the position from
+// its send as well as from its due time: numbers only, nothing for the
+// garbage collector to scan.
+type lateQueue struct {
+	mu   sync.Mutex
+	q    []time.Duration
+	head int
+}
+
+func (l *lateQueue) push(d time.Duration) {
+	l.mu.Lock()
+	if l.head > 0 && l.head == len(l.q) {
+		l.q, l.head = l.q[:0], 0
+	}
+	l.q = append(l.q, d)
+	l.mu.Unlock()
+}
+
+// pop returns the oldest, or 0 when there is none (an answer for a
+// position whose send the sender has not yet noted: sent on time).
+func (l *lateQueue) pop() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.head == len(l.q) {
+		return 0
+	}
+	d := l.q[l.head]
+	l.head++
+	return d
 }
