@@ -40,6 +40,7 @@ import (
 )
 
 func main() {
+	setGC(os.LookupEnv)
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)

@@ -6,13 +6,14 @@
 // Closed loop (Rate 0): every connection keeps InFlight calls outstanding,
 // each sent as soon as the previous one answered; this measures the most
 // the server does. Open loop (Rate > 0): calls are due at a fixed total
-// rate; a call whose sender was still waiting for its previous answer when
-// it fell due is timed from when it was due, not from when it could be
-// sent, so that a stalled server shows in the latency instead of silently
-// slowing the sender (coordinated omission). A sender that was free waits
-// for the due time and times the call from when it sent it: the Go
-// runtime's timers wake an idle process up to a millisecond late, and that
-// is the client's delay, not the server's.
+// rate, each sent when due (or, its sender still waiting for the previous
+// answer, as soon as it is free) and timed from when it was due, so that a
+// stalled server shows in the latency instead of silently slowing the
+// sender (coordinated omission). The client's own lateness is counted too
+// (the Go runtime's timers wake an idle process up to a millisecond late,
+// and a loaded machine schedules it later still) and reported apart
+// (Result.SendLate), so that a reader can tell the client's share from
+// the server's.
 package loadbench
 
 import (
@@ -126,6 +127,15 @@ type Result struct {
 	Verdicts map[string]int64
 	// Latency of the calls, failed or not, in microseconds.
 	Latency *hdrhistogram.Histogram
+	// SendLate (open loop) is how late the client itself sent each
+	// measured call after its due time, in microseconds: part of Latency,
+	// the client's share (its timer's and its scheduling's lateness on a
+	// shared machine) rather than the server's.
+	SendLate *hdrhistogram.Histogram
+	// FromSend (open-loop ModeStream) is Latency timed from when each
+	// position was sent rather than due, in microseconds: without the
+	// client's lateness in sending.
+	FromSend *hdrhistogram.Histogram
 	// HUPs sent during the run.
 	HUPs int
 	// ServerCPU is the server's CPU time during the measured run; zero
@@ -266,6 +276,8 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 // worker is one sender's tally; merged after the run.
 type worker struct {
 	hist     *hdrhistogram.Histogram
+	late     *hdrhistogram.Histogram // open loop: how late the client sent, in µs
+	fromSend *hdrhistogram.Histogram // open-loop stream: latency from the send rather than the due time, in µs
 	ok, fail int64
 	codes    map[codes.Code]int64
 	verdicts map[string]int64
@@ -311,6 +323,12 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	var wg sync.WaitGroup
 	for w := range n {
 		wk := &worker{hist: newHist(), codes: map[codes.Code]int64{}, verdicts: map[string]int64{}}
+		if c.Rate > 0 {
+			wk.late = newHist()
+			if c.Mode == ModeStream {
+				wk.fromSend = newHist()
+			}
+		}
 		workers[w] = wk
 		var call caller
 		if c.Mode != ModeStream {
@@ -369,10 +387,22 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	r := &Result{Mode: c.Mode, PerCall: perCall, Window: win, Conns: c.Conns, InFlight: c.InFlight, Rate: c.Rate, Elapsed: c.Duration,
 		Codes: map[codes.Code]int64{}, Verdicts: map[string]int64{}, Latency: newHist(), HUPs: hups,
 		ServerCPU: <-cpuDone}
+	if c.Rate > 0 {
+		r.SendLate = newHist()
+		if c.Mode == ModeStream {
+			r.FromSend = newHist()
+		}
+	}
 	for _, wk := range workers {
 		r.OK += wk.ok
 		r.Failed += wk.fail
 		r.Latency.Merge(wk.hist)
+		if wk.late != nil {
+			r.SendLate.Merge(wk.late)
+		}
+		if wk.fromSend != nil {
+			r.FromSend.Merge(wk.fromSend)
+		}
 		for k, v := range wk.codes {
 			r.Codes[k] += v
 		}
@@ -385,8 +415,17 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 
 // record tallies one call that was due at due (open loop) or sent then.
 func (wk *worker) record(due time.Time, verdict string, err error) {
-	us := time.Since(due).Microseconds()
-	_ = wk.hist.RecordValue(max(minLatencyUS, min(us, maxLatencyUS)))
+	wk.tally(time.Since(due), verdict, err)
+}
+
+// recordAt tallies one call answered OK at now that was due (or sent) at
+// from.
+func (wk *worker) recordAt(now, from time.Time, verdict string) {
+	wk.tally(now.Sub(from), verdict, nil)
+}
+
+func (wk *worker) tally(took time.Duration, verdict string, err error) {
+	_ = wk.hist.RecordValue(max(minLatencyUS, min(took.Microseconds(), maxLatencyUS)))
 	if err != nil {
 		wk.fail++
 		wk.codes[status.Code(err)]++
@@ -421,9 +460,10 @@ func (c *Config) closedLoop(ctx context.Context, wk *worker, call caller, w, n i
 }
 
 // openLoop sends worker w's share of the calls: call k is due at
-// start + (k·n + w)/Rate. A sender late because its previous call had not
-// answered sends at once and times the call from its due time; one that
-// was free sleeps until the due time and times the call from the send.
+// start + (k·n + w)/Rate, sent when due or, when the sender is still in its
+// previous call, as soon as that answers; either way it is timed from its
+// due time, so that neither a slow server nor the client's own lateness
+// (recorded apart, worker.late) is left out.
 func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int, end time.Time) {
 	interval := time.Duration(float64(time.Second) * float64(n) / c.Rate)
 	first := end.Add(-c.Duration).Add(time.Duration(float64(time.Second) * float64(w) / c.Rate))
@@ -434,7 +474,6 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 		if !due.Before(end) {
 			return
 		}
-		from := due
 		if d := time.Until(due); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -443,13 +482,15 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 				return
 			case <-t.C:
 			}
-			from = time.Now()
+		}
+		if !due.Before(first) {
+			_ = wk.late.RecordValue(max(minLatencyUS, min(time.Since(due).Microseconds(), maxLatencyUS)))
 		}
 		v, err := c.do(ctx, call, k*n+w)
 		if due.Before(first) {
 			continue
 		}
-		wk.record(from, v, err)
+		wk.record(due, v, err)
 	}
 }
 
@@ -593,6 +634,13 @@ func row(w io.Writer, r *Result, ratio, note string) {
 	load := fmt.Sprintf("closed, %d×%d", r.Conns, r.InFlight)
 	if r.PerCall > 1 {
 		note = fmt.Sprintf(", %d positions a call (rps and CPU per position)", r.PerCall) + note
+	}
+	if r.SendLate != nil && r.SendLate.TotalCount() > 0 {
+		// The client's own share of the latency, timed from the due time.
+		note += fmt.Sprintf(", sent p99 %s late", fmtDur(time.Duration(r.SendLate.ValueAtQuantile(99))*time.Microsecond))
+		if r.FromSend != nil && r.FromSend.TotalCount() > 0 {
+			note += fmt.Sprintf(", p99 %s from the send", fmtDur(time.Duration(r.FromSend.ValueAtQuantile(99))*time.Microsecond))
+		}
 	}
 	if r.Mode == ModeStream {
 		load = fmt.Sprintf("closed, %d streams × %d unanswered", r.Conns*r.InFlight, r.Window)

@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -20,16 +22,8 @@ import (
 // loop run when Config.Window is 0.
 const DefaultWindow = 32
 
-// openWindow bounds the positions an open-loop stream may have
-// unanswered: beyond it the sender waits (and the latency of what it then
-// sends, timed from when it was due, shows the wait).
-const openWindow = 1 << 16
-
 func (c *Config) window() int {
-	switch {
-	case c.Rate > 0:
-		return openWindow
-	case c.Window <= 0:
+	if c.Window <= 0 {
 		return DefaultWindow
 	}
 	return c.Window
@@ -40,13 +34,19 @@ var monitorDesc = &grpc.StreamDesc{StreamName: "MonitorFlight", ServerStreams: t
 // runStream runs worker w's MonitorFlight stream (of n) as a telemetry
 // gateway would: a sender sends positions without waiting for answers, a
 // receiver reads the answers. Closed loop (Rate 0) the sender keeps at
-// most Window positions unanswered; open loop its positions are due at
-// start + (k·n + w)/Rate and sent when due. Each position is timed from
-// when it was sent (closed loop) or due (open loop) until the answer that
-// covers it: an answer answers its newest position and skipped_positions
-// before it, in order. Positions due before start (the warm-up) or from
-// end are not counted. As in openLoop, a sender that was free waits for
-// the due time and times the position from its send.
+// most Window positions unanswered, and each is timed from its send. Open
+// loop position k is due at start - Warmup + (k·n + w)/Rate, sent when
+// due (or as soon as the sender is free, should the server hold it back),
+// and timed from when it was due: the client's own lateness in sending
+// counts against the answer, and is reported apart (worker.late). Each
+// position is timed until the answer that covers it: an answer answers
+// its newest position and skipped_positions before it, in order. Positions
+// due (or sent) before start, the warm-up, or from end are not counted.
+//
+// The open loop's due times follow from the positions' numbers, so that
+// the receiver needs nothing from the sender but the count of answers; the
+// closed loop's send times are kept, in order, as offsets from the run's
+// start: no per-position memory for the garbage collector to scan.
 func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, end time.Time) {
 	ctx, cancel := context.WithCancel(c.runCtx)
 	defer cancel()
@@ -69,9 +69,23 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 		return
 	}
 
-	win := c.window()
-	dues := make(chan time.Time, win) // of the positions sent, not yet answered, in order
-	slots := make(chan struct{}, win) // closed loop: one per unanswered position
+	open := c.Rate > 0
+	var interval time.Duration
+	first := start.Add(-c.Warmup) // position 0's due time (open loop)
+	if open {
+		interval = time.Duration(float64(time.Second) * float64(n) / c.Rate)
+		first = first.Add(time.Duration(float64(time.Second) * float64(w) / c.Rate))
+	}
+	due := func(k int64) time.Time { return first.Add(time.Duration(k) * interval) }
+	// Closed loop: a slot per unanswered position, and their send times,
+	// since start, in order.
+	var slots chan struct{}
+	var sent chan time.Duration
+	if !open {
+		slots, sent = make(chan struct{}, c.window()), make(chan time.Duration, c.window())
+	}
+	var answered atomic.Int64 // positions answered, in order
+	var lates lateQueue       // open loop: how late each position unanswered was sent
 	recvErr := make(chan error, 1)
 	go func() {
 		var a streamAnswer
@@ -83,22 +97,33 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 			if a.reason != int32(noflyv1.MonitorReason_MONITOR_REASON_POSITION) {
 				continue // a reload's or an exemption change's answer
 			}
+			now := time.Now()
 			verdict := strings.TrimPrefix(noflyv1.Verdict(a.verdict).String(), "VERDICT_")
+			k := answered.Load()
 			for range 1 + a.skipped {
-				var due time.Time
-				select {
-				case due = <-dues:
-				default:
-					recvErr <- status.Errorf(codes.Internal, "an answer for %d positions, fewer unanswered", 1+a.skipped)
-					return
+				var from time.Time
+				var late time.Duration
+				if open {
+					from, late = due(k), lates.pop()
+				} else {
+					select {
+					case d := <-sent:
+						from = start.Add(d)
+						<-slots
+					default:
+						recvErr <- status.Errorf(codes.Internal, "an answer for %d positions, fewer unanswered", 1+a.skipped)
+						return
+					}
 				}
-				if c.Rate == 0 {
-					<-slots
-				}
-				if !due.Before(start) && due.Before(end) {
-					wk.record(due, verdict, nil)
+				k++
+				if !from.Before(start) && from.Before(end) {
+					wk.recordAt(now, from, verdict)
+					if open {
+						_ = wk.fromSend.RecordValue(max(minLatencyUS, min(now.Sub(from.Add(late)).Microseconds(), maxLatencyUS)))
+					}
 				}
 			}
+			answered.Store(k)
 		}
 	}()
 
@@ -108,45 +133,41 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 	// SendMsg has marshalled it when it returns.
 	origin := c.Points[w%len(c.Points)]
 	t0 := time.Now().Truncate(time.Minute)
-	pos := &noflyv1.TelemetryPosition{Latitude: origin[1], AltitudeM: proto.Float64(c.AltM),
+	at := timestamppb.New(t0)
+	pos := &noflyv1.TelemetryPosition{At: at, Latitude: origin[1], AltitudeM: proto.Float64(c.AltM),
 		GroundSpeedMps: proto.Float64(15), TrackDeg: proto.Float64(90)}
 	req := &noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Position{Position: pos}}
 	metrePerDeg := 111_320 * math.Cos(origin[1]*math.Pi/180)
-	var interval time.Duration
-	var first time.Time
-	if c.Rate > 0 {
-		interval = time.Duration(float64(time.Second) * float64(n) / c.Rate)
-		first = start.Add(-c.Warmup).Add(time.Duration(float64(time.Second) * float64(w) / c.Rate))
-	}
 	var sendErr error
-	for k := 0; ; k++ {
-		var due time.Time
-		if c.Rate > 0 {
-			due = first.Add(time.Duration(k) * interval)
-			if !due.Before(end) {
+	var k int64
+	for ; ; k++ {
+		if open {
+			d := due(k)
+			if !d.Before(end) {
 				break
 			}
-			if d := time.Until(due); d > 0 {
-				// Free: as openLoop, the timer's lateness in waking this
-				// process is the client's, not the server's; timed from
-				// the send. A sender still in its last send at the due
-				// time (the server not reading) is timed from it.
-				time.Sleep(d)
-				due = time.Now()
+			if wait := time.Until(d); wait > 0 {
+				time.Sleep(wait)
 			}
+			late := max(0, time.Since(d))
+			if !d.Before(start) {
+				_ = wk.late.RecordValue(max(minLatencyUS, min(late.Microseconds(), maxLatencyUS)))
+			}
+			lates.push(late)
 		} else {
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
 			}
-			due = time.Now()
-			if !due.Before(end) || ctx.Err() != nil {
+			d := time.Since(start)
+			if ctx.Err() != nil || d >= end.Sub(start) {
 				break
 			}
+			sent <- d
 		}
-		pos.At = timestamppb.New(t0.Add(time.Duration(k) * 100 * time.Millisecond))
+		ts := t0.Add(time.Duration(k) * 100 * time.Millisecond)
+		at.Seconds, at.Nanos = ts.Unix(), int32(ts.Nanosecond())
 		pos.Longitude = origin[0] + float64(k)*1.5/metrePerDeg
-		dues <- due
 		if sendErr = cs.SendMsg(req); sendErr != nil {
 			break
 		}
@@ -164,10 +185,51 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 	if err != nil {
 		fail(err)
 		// Positions never answered fail too.
-		for range len(dues) {
-			if due := <-dues; !due.Before(start) && due.Before(end) {
+		for j := answered.Load(); j < k; j++ {
+			from := due(j)
+			if !open {
+				select {
+				case d := <-sent:
+					from = start.Add(d)
+				default:
+					return
+				}
+			}
+			if !from.Before(start) && from.Before(end) {
 				fail(err)
 			}
 		}
 	}
+}
+
+// lateQueue holds how late an open-loop stream's sender sent each position
+// not yet answered, in order, for the receiver to time the position from
+// its send as well as from its due time: numbers only, nothing for the
+// garbage collector to scan.
+type lateQueue struct {
+	mu   sync.Mutex
+	q    []time.Duration
+	head int
+}
+
+func (l *lateQueue) push(d time.Duration) {
+	l.mu.Lock()
+	if l.head > 0 && l.head == len(l.q) {
+		l.q, l.head = l.q[:0], 0
+	}
+	l.q = append(l.q, d)
+	l.mu.Unlock()
+}
+
+// pop returns the oldest, or 0 when there is none (an answer for a
+// position whose send the sender has not yet noted: sent on time).
+func (l *lateQueue) pop() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.head == len(l.q) {
+		return 0
+	}
+	d := l.q[l.head]
+	l.head++
+	return d
 }

@@ -59,6 +59,19 @@ func TestStream(t *testing.T) {
 			if tc.rate > 0 && (float64(r.OK) < 0.9*tc.rate || float64(r.OK) > 1.01*tc.rate) {
 				t.Errorf("open loop at %v/s for 1 s: %d positions counted", tc.rate, r.OK)
 			}
+			// Open loop, every position counted was also timed as sent
+			// (the client's lateness, reported apart); closed loop, none.
+			switch {
+			case tc.rate > 0 && (r.SendLate == nil || r.SendLate.TotalCount() != r.OK):
+				t.Errorf("open loop: %d positions counted, client lateness of %v", r.OK, r.SendLate)
+			case tc.rate == 0 && (r.SendLate != nil || r.FromSend != nil):
+				t.Errorf("closed loop: client lateness measured")
+			case tc.rate > 0 && (r.FromSend == nil || r.FromSend.TotalCount() != r.OK):
+				t.Errorf("open loop: %d positions counted, timed from the send %v", r.OK, r.FromSend)
+			case tc.rate > 0 && r.FromSend.Max() > r.Latency.Max():
+				// Each position is sent at or after it is due.
+				t.Errorf("open loop: %d µs from a send, but at most %d µs from a due time", r.FromSend.Max(), r.Latency.Max())
+			}
 			// Open loop, the flights (from the points, east at 15 m/s,
 			// 1.5 m a position) stay near where they start: two of the
 			// six in the zone.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -323,6 +325,16 @@ func (zs *zoneSet) summary(z *geo.Zone) *noflyv1.ZoneSummary {
 	return v.(*noflyv1.ZoneSummary)
 }
 
+// appendSortedKeys appends m's keys, sorted, to keys.
+func appendSortedKeys[V any](keys []string, m map[string]V) []string {
+	start := len(keys)
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys[start:])
+	return keys
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -337,8 +349,8 @@ func (s *Server) reloadExemptions(ctx context.Context) error  { return s.exCache
 
 // MonitorFlight implements nofly.v1.GeofenceService.
 //
-// One goroutine receives and validates positions into a queue of
-// MonitorQueue; the handler's own goroutine checks them in order. When
+// One goroutine receives and validates positions; the handler's own
+// goroutine checks them in order from a queue of MonitorQueue. When
 // several wait (the client sends faster than the server answers) it checks
 // every one of them, so that no zone entered and left in between goes
 // unseen, and answers them together, once, with the events of all and
@@ -348,6 +360,15 @@ func (s *Server) reloadExemptions(ctx context.Context) error  { return s.exCache
 // whether the zones or the exemptions changed, and if so checks the last
 // position again; or, when a live flight has not reported for a while,
 // checks it again at the server's clock (recheck).
+//
+// A position that comes to a stream with nothing waiting (the receiver had
+// to wait for it, no position is queued or being checked: a live flight,
+// one position at a time) is checked and answered by the receiving
+// goroutine itself, without handing it to the handler's: one goroutine
+// wakeup fewer on its way, each a chance for the operating system to
+// schedule the next thread late on a busy machine. Whoever checks holds
+// turn, so that positions are checked and answered one at a time and in
+// order, and the stream's state is the checker's alone.
 func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
@@ -364,16 +385,32 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 	if err != nil {
 		return s.toStatus(ctx, err)
 	}
+	var (
+		turn    sync.Mutex   // held while checking and answering; guards m and done
+		done    bool         // the handler is returning: no more answers
+		pending atomic.Int64 // positions queued and not yet answered
+	)
+	// answer checks ps, in order, and answers them together.
+	answer := func(ps []livePosition) error {
+		resp, err := m.positions(ctx, ps)
+		if err != nil {
+			return s.toStatus(ctx, err)
+		}
+		return stream.Send(resp)
+	}
 	queue := make(chan livePosition, MonitorQueue)
 	var recvErr error // set before queue is closed
 	go func() {
 		defer close(queue)
+		var one [1]livePosition
 		for {
+			asked := time.Now()
 			req, err := stream.Recv()
 			if err != nil {
 				recvErr = err
 				return
 			}
+			waited := time.Since(asked) >= monitorWaited
 			if req.GetStart() != nil {
 				recvErr = status.Error(codes.InvalidArgument, "start: only the stream's first message may be start")
 				return
@@ -384,6 +421,23 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 				recvErr = s.toStatus(ctx, err)
 				return
 			}
+			// Nothing waits: answered here. A position that was
+			// already there when asked for is queued, so that the
+			// handler answers it with the others behind it.
+			if waited && pending.Load() == 0 && turn.TryLock() {
+				if !done && pending.Load() == 0 {
+					one[0] = p
+					err := answer(one[:])
+					turn.Unlock()
+					if err != nil {
+						recvErr = err
+						return
+					}
+					continue
+				}
+				turn.Unlock()
+			}
+			pending.Add(1)
 			select {
 			case queue <- p:
 			case <-ctx.Done():
@@ -392,13 +446,16 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 		}
 	}()
 	defer func() {
+		turn.Lock() // the receiver is not answering, and will not
+		done = true
 		s.log.InfoContext(ctx, "flight monitored", "client_reference", m.lf.clientRef, "positions", m.checked,
 			"answered_together", m.skippedTotal, "events", m.events, "caller", callerLogName(ctx),
 			"unit", m.lf.f.Unit, "pilot", m.lf.f.Pilot, "drone", m.lf.f.Drone)
+		turn.Unlock()
 	}()
 	tick := time.NewTicker(MonitorRecheck)
 	defer tick.Stop()
-	batch := make([]livePosition, 0, MonitorQueue)
+	batch := make([]livePosition, 0, 16)
 	for {
 		select {
 		case <-ctx.Done():
@@ -410,9 +467,10 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 				}
 				return recvErr
 			}
+			turn.Lock()
 			batch = append(batch[:0], p)
 		more:
-			for len(batch) < cap(batch) {
+			for len(batch) < MonitorQueue {
 				select {
 				case p, ok := <-queue:
 					if !ok {
@@ -423,26 +481,33 @@ func (s *Server) MonitorFlight(stream noflyv1.GeofenceService_MonitorFlightServe
 					break more
 				}
 			}
-			resp, err := m.positions(ctx, batch)
+			err := answer(batch)
+			pending.Add(-int64(len(batch)))
+			turn.Unlock()
 			if err != nil {
-				return s.toStatus(ctx, err)
-			}
-			if err := stream.Send(resp); err != nil {
 				return err
 			}
 		case <-tick.C:
+			turn.Lock()
 			resp, err := m.recheck(ctx)
-			if err != nil {
-				return s.toStatus(ctx, err)
+			if err == nil && resp != nil {
+				err = stream.Send(resp)
+			} else if err != nil {
+				err = s.toStatus(ctx, err)
 			}
-			if resp != nil {
-				if err := stream.Send(resp); err != nil {
-					return err
-				}
+			turn.Unlock()
+			if err != nil {
+				return err
 			}
 		}
 	}
 }
+
+// monitorWaited is how long a MonitorFlight receive must have waited for
+// its position for that position to be taken as the only one there (and
+// answered by the receiving goroutine): a receive that finds a position
+// already there returns within a few microseconds.
+const monitorWaited = 20 * time.Microsecond
 
 // inZone is what a zone the flight is in means for it.
 type inZone struct {
@@ -459,6 +524,7 @@ type monitor struct {
 	lookS  float64 // seconds; 0 when lookM is set
 	lookM  float64 // metres; 0: by time
 	last   *livePosition
+	slots  [2]livePosition // where positions keeps the last position and the one before
 	set    *zoneSet
 	snap   *exemptions.Snapshot
 	sentZS *zoneSet // the zone set last named in an answer
@@ -467,6 +533,8 @@ type monitor struct {
 	spare       map[string]inZone // the one before inside, to be cleared and used again
 	approaching map[string]bool   // zones an APPROACH was sent for, until the track no longer meets them
 	corridor    *geo.Reach        // the volumes the look-ahead is answered from while its track stays in their box
+	ahead       []geo.Hit         // the blocking zones the last look-ahead met, its buffer reused
+	keys        []string          // evaluate's sorted zone ids, its buffer reused
 	expiring    map[string]string // zone → exemption an EXPIRING was sent for
 	recorded    []string          // exemptions whose use the audit log holds for the current stay
 	hits        []geo.Hit
@@ -517,17 +585,24 @@ func (m *monitor) positions(ctx context.Context, ps []livePosition) (*noflyv1.Mo
 	var resp *noflyv1.MonitorFlightResponse
 	for i := range ps {
 		prev := m.last
-		p := ps[i]
-		m.last = &p
+		// The last two positions are the monitor's own (prev is the
+		// other slot): no copy of each on the heap.
+		p := &m.slots[m.checked%2]
+		*p = ps[i]
+		m.last = p
 		m.checked++
 		var err error
 		// Only the newest position looks ahead: the others are behind it.
 		if resp, err = m.evaluate(ctx, prev, noflyv1.MonitorReason_MONITOR_REASON_POSITION, i == len(ps)-1); err != nil {
 			return nil, err
 		}
-		events = append(events, resp.Events...)
+		if len(ps) > 1 {
+			events = append(events, resp.Events...)
+		}
 	}
-	resp.Events = events
+	if len(ps) > 1 {
+		resp.Events = events
+	}
 	resp.SkippedPositions = int64(len(ps) - 1)
 	m.skippedTotal += resp.SkippedPositions
 	return resp, nil
@@ -622,12 +697,14 @@ func (m *monitor) evaluate(ctx context.Context, prev *livePosition, reason nofly
 		}
 	}
 	var events []*noflyv1.FlightEvent
-	for _, id := range sortedKeys(m.inside) {
+	m.keys = appendSortedKeys(m.keys[:0], m.inside)
+	for _, id := range m.keys {
 		if _, still := now[id]; !still {
 			events = append(events, zoneEvent(noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_EXIT, m.inside[id]))
 		}
 	}
-	ids := sortedKeys(now)
+	m.keys = appendSortedKeys(m.keys[:0], now)
+	ids := m.keys
 	for _, id := range ids {
 		if old, was := m.inside[id]; was && (old.verdict != now[id].verdict || old.ex != now[id].ex && exID(old.ex) != exID(now[id].ex)) {
 			events = append(events, zoneEvent(noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_CHANGED, now[id]))
@@ -788,7 +865,13 @@ func (m *monitor) approaches(ctx context.Context, prev *livePosition, inside map
 	if err != nil {
 		return nil, err
 	}
-	hits := make([]geo.Hit, 0, len(found))
+	if len(found) == 0 {
+		clear(m.approaching)
+		return nil, nil
+	}
+	// The zones met, reused from one look-ahead to the next (the
+	// decision below points into them; nothing keeps them after).
+	hits := m.ahead[:0]
 	entry := map[string]float64{}
 	for _, a := range found {
 		if _, in := inside[a.Zone.ID]; in || !a.Blocking() {
@@ -797,6 +880,7 @@ func (m *monitor) approaches(ctx context.Context, prev *livePosition, inside map
 		hits = append(hits, a.Hit)
 		entry[a.Zone.ID] = a.Entry
 	}
+	m.ahead = hits
 	// What each zone will mean there, decided as a check of the track.
 	f := m.lf.f
 	f.Kind, f.Route = exemptions.FlightRoute, []orb.Point{p.q.Point, to}

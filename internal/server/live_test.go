@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +188,77 @@ func TestMonitorFlightSkips(t *testing.T) {
 		t.Errorf("last answer at %v, want the last position's %v", last.At.AsTime(), want)
 	}
 	t.Logf("%d answered, %d skipped", answered, skipped)
+}
+
+// TestMonitorFlightInOrder sends positions in bursts and pauses, so that
+// some come to a stream with nothing waiting (answered by the receiving
+// goroutine) and some behind others (queued, answered together by the
+// handler's): every answer answers the positions after the last one
+// answered, in order, and its instant is its newest position's.
+func TestMonitorFlightInOrder(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := f.client.MonitorFlight(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Start{Start: &noflyv1.MonitorFlightStart{Flight: liveFlightAMS()}}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1500
+	at := func(i int64) time.Time { return clock.Add(time.Duration(i) * 100 * time.Millisecond) }
+	sendErr := make(chan error, 1)
+	go func() {
+		rnd := rand.New(rand.NewPCG(1, 2))
+		for i := 0; i < n; {
+			for burst := 1 + rnd.IntN(40); burst > 0 && i < n; burst-- {
+				// Through T-PROHIB and out again, so that events come too.
+				p := telemetry(at(int64(i)), 52.05, 3.99+float64(i)*0.0001, 50)
+				if err := stream.Send(&noflyv1.MonitorFlightRequest{Kind: &noflyv1.MonitorFlightRequest_Position{Position: p}}); err != nil {
+					sendErr <- err
+					return
+				}
+				i++
+			}
+			time.Sleep(time.Duration(rnd.IntN(1500)) * time.Microsecond)
+		}
+		sendErr <- stream.CloseSend()
+	}()
+	var covered, answers, together int64
+	var kinds []string
+	for {
+		r, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers++
+		if r.SkippedPositions > 0 {
+			together++
+		}
+		covered += 1 + r.SkippedPositions
+		if want := at(covered - 1); !r.At.AsTime().Equal(want) {
+			t.Fatalf("answer %d (%d positions so far) at %v, want %v", answers, covered, r.At.AsTime(), want)
+		}
+		for _, e := range r.Events {
+			if e.Kind != noflyv1.FlightEventKind_FLIGHT_EVENT_KIND_APPROACH {
+				kinds = append(kinds, strings.TrimPrefix(e.Kind.String(), "FLIGHT_EVENT_KIND_")+" "+e.ZoneId)
+			}
+		}
+	}
+	if err := <-sendErr; err != nil {
+		t.Fatal(err)
+	}
+	if covered != n {
+		t.Errorf("answers covered %d positions, want %d", covered, n)
+	}
+	if got, want := strings.Join(kinds, "; "), "ENTER T-PROHIB; EXIT T-PROHIB"; got != want {
+		t.Errorf("events %q, want %q", got, want)
+	}
+	t.Logf("%d answers, %d of them for several positions", answers, together)
 }
 
 func TestMonitorFlightBadRequests(t *testing.T) {
