@@ -40,7 +40,6 @@ import (
 )
 
 func main() {
-	setGC(os.LookupEnv)
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
