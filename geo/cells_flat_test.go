@@ -10,8 +10,9 @@ import (
 // TestCellsNearlyHorizontalEdge: an edge so close to horizontal that its
 // slope (longitude per latitude) times the margin overflows an int when
 // turned into a cell index (an edge along the equator whose ends differ in
-// latitude by rounding noise; or by a subnormal, the slope infinite) still marks the cells it passes through as
-// edge cells: a point just inside it must be found in the zone.
+// latitude by rounding noise; or by a subnormal, the slope infinite) still
+// marks the cells it passes through as edge cells: a point just inside it
+// must be found in the zone.
 func TestCellsNearlyHorizontalEdge(t *testing.T) {
 	for _, dy := range []float64{5e-324, 1e-310, 1e-30, 1e-25, 1e-20} {
 		// Inside: above the edge (0.01, 0) → (1, dy); a spike down to
