@@ -164,10 +164,22 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 	// floor of (lo − 2·margin − pad)·k covers both.
 	// (Truncation stands in for the floor: it differs only below 0, where
 	// a is clamped to 0 anyway and z may take cell 0 in too many.)
+	// Both are clamped to the raster while still floats: a float beyond
+	// int's range converts to an unspecified int (the least one on amd64,
+	// which would mark no cell for a nearly horizontal edge, whose slope
+	// times the margin is huge), and NaN (an infinite slope times 0) takes
+	// the whole range.
 	index := func(lo, hi, o, k, pad float64, n int) (int, int) {
-		a := int((lo - 2*cellMargin - pad - o) * k)
-		z := int((hi + 2*cellMargin + pad - o) * k)
-		return max(0, a), min(n-1, z)
+		a := (lo - 2*cellMargin - pad - o) * k
+		z := (hi + 2*cellMargin + pad - o) * k
+		ai, zi := 0, n-1
+		if a > 0 {
+			ai = int(min(a, float64(n)))
+		}
+		if z < float64(n-1) {
+			zi = int(max(z, -1))
+		}
+		return ai, zi
 	}
 	// Cells near an edge: in each row of the edge's box, those that the
 	// part of the edge within the row (grown by the margin) reaches. The
