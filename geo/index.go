@@ -273,13 +273,9 @@ func sortHits(h []Hit) {
 // hitLess orders hits as sortHits says; hits of one set have distinct order
 // keys, so the order is total.
 func hitLess(a, b *Hit) bool {
-	if ab, bb := a.order < nonBlocking, b.order < nonBlocking; ab != bb {
-		return ab
-	}
-	if a.Distance != b.Distance {
-		return a.Distance < b.Distance
-	}
-	return a.order < b.order
+	ka := hitKey{dist: a.Distance, order: a.order}
+	kb := hitKey{dist: b.Distance, order: b.order}
+	return hitKeyLess(&ka, &kb)
 }
 
 // segment is a straight lon/lat piece of a flight: a route leg, an edge of

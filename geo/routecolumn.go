@@ -167,6 +167,8 @@ type hitKey struct {
 	i     uint32
 }
 
+// hitKeyLess is the one ordering of hits: blocking ones first, then by
+// distance, then by the order key.
 func hitKeyLess(a, b *hitKey) bool {
 	if ab, bb := a.order < nonBlocking, b.order < nonBlocking; ab != bb {
 		return ab
