@@ -36,32 +36,49 @@ const (
 // a guard against anything these checks miss.
 
 func checkLatLon(b *badRequest, field string, lat, lon float64) {
-	// The field paths are put together only for a problem: every check
-	// passes here.
-	if !(lat >= -90 && lat <= 90) {
-		checkDegrees(b, field+"latitude", lat, 90)
+	// The field paths are put together only for a problem.
+	if p := degreesWrong(lat, 90); p != "" {
+		b.add(field+"latitude", "%s", p)
 	}
-	if !(lon >= -180 && lon <= 180) {
-		checkDegrees(b, field+"longitude", lon, 180)
+	if p := degreesWrong(lon, 180); p != "" {
+		b.add(field+"longitude", "%s", p)
 	}
 }
 
 func checkDegrees(b *badRequest, field string, v, limit float64) {
-	switch {
-	case math.IsNaN(v):
-		b.add(field, "not a number")
-	case v < -limit || v > limit:
-		b.add(field, "%v is outside -%v..%v degrees", v, limit, limit)
+	if p := degreesWrong(v, limit); p != "" {
+		b.add(field, "%s", p)
 	}
 }
 
+// degreesWrong says what is wrong with v as degrees within ±limit, or ""
+// when nothing is.
+func degreesWrong(v, limit float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "not a number"
+	case v < -limit || v > limit:
+		return fmt.Sprintf("%v is outside -%v..%v degrees", v, limit, limit)
+	}
+	return ""
+}
+
 func checkHeight(b *badRequest, field string, m float64) {
+	if p := heightWrong(m); p != "" {
+		b.add(field, "%s", p)
+	}
+}
+
+// heightWrong says what is wrong with m as a height in metres, or "" when
+// nothing is.
+func heightWrong(m float64) string {
 	switch {
 	case math.IsNaN(m):
-		b.add(field, "not a number")
+		return "not a number"
 	case m < minHeight || m > maxHeight:
-		b.add(field, "%v m is outside %d..%d m", m, minHeight, maxHeight)
+		return fmt.Sprintf("%v m is outside %d..%d m", m, minHeight, maxHeight)
 	}
+	return ""
 }
 
 // checkEnum reports a value that the enum does not define (a newer client's,
@@ -235,40 +252,27 @@ func routeQuery(b *badRequest, field string, r *noflyv1.Route) *geo.RouteQuery {
 	}
 	for i, w := range wps {
 		q.Waypoints[i].Point = orb.Point{w.Longitude, w.Latitude}
-		if waypointOK(w, q.AltRef) {
-			if w.AltitudeM != nil {
-				q.Waypoints[i].Alt = *w.AltitudeM
-			}
-			continue
+		// The waypoint's field path is made only for a problem.
+		wf := func(leaf string) string { return fmt.Sprintf("%s.waypoints[%d].%s", field, i, leaf) }
+		if p := degreesWrong(w.Latitude, 90); p != "" {
+			b.add(wf("latitude"), "%s", p)
 		}
-		// Something is wrong: the checks below say what, each under its
-		// field's path, made only now.
-		wf := fmt.Sprintf("%s.waypoints[%d]", field, i)
-		checkLatLon(b, wf+".", w.Latitude, w.Longitude)
+		if p := degreesWrong(w.Longitude, 180); p != "" {
+			b.add(wf("longitude"), "%s", p)
+		}
 		switch {
 		case w.AltitudeM == nil && q.AltRef != geo.RefUnknown:
-			b.add(wf+".altitude_m", "required when altitude_reference is set")
+			b.add(wf("altitude_m"), "required when altitude_reference is set")
 		case w.AltitudeM != nil && q.AltRef == geo.RefUnknown:
-			b.add(wf+".altitude_m", "given but altitude_reference is not set: say what the heights are measured from")
+			b.add(wf("altitude_m"), "given but altitude_reference is not set: say what the heights are measured from")
 		case w.AltitudeM != nil:
-			checkHeight(b, wf+".altitude_m", *w.AltitudeM)
+			if p := heightWrong(*w.AltitudeM); p != "" {
+				b.add(wf("altitude_m"), "%s", p)
+			}
 			q.Waypoints[i].Alt = *w.AltitudeM
 		}
 	}
 	return q
-}
-
-// waypointOK reports whether the checks routeQuery makes of waypoint w
-// (with the route's reference ref) would all pass: the common case, which
-// then builds no field paths.
-func waypointOK(w *noflyv1.Waypoint, ref geo.VerticalRef) bool {
-	if !(w.Latitude >= -90 && w.Latitude <= 90 && w.Longitude >= -180 && w.Longitude <= 180) { // false for NaN
-		return false
-	}
-	if (w.AltitudeM != nil) != (ref != geo.RefUnknown) {
-		return false
-	}
-	return w.AltitudeM == nil || (*w.AltitudeM >= minHeight && *w.AltitudeM <= maxHeight) // false for NaN
 }
 
 func areaQuery(b *badRequest, field string, a *noflyv1.Area) *geo.AreaQuery {
