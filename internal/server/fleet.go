@@ -139,7 +139,7 @@ func lowest(a, b exemptions.HeightLimit) exemptions.HeightLimit {
 		case exemptions.CeilingUnlimited:
 			return 2
 		}
-		return 0 // as the map it replaces answered an unknown kind
+		return 0 // an unknown kind ranks as blocked: the safe side
 	}
 	if rank(a) != rank(b) {
 		if rank(a) < rank(b) {
