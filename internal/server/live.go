@@ -336,12 +336,7 @@ func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return appendSortedKeys(make([]string, 0, len(m)), m)
 }
 
 func (s *Server) refreshExemptions(ctx context.Context) error { return s.exCache.Refresh(ctx) }
