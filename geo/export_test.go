@@ -1,0 +1,4 @@
+package geo
+
+// ThreadCPU is threadCPU for the package's external tests.
+var ThreadCPU = threadCPU
