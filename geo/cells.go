@@ -145,11 +145,14 @@ func newRaster(v *cvol) raster {
 // size is the number of bytes of r's marks.
 func (r *raster) size() int { return (int(r.w)*int(r.h) + 3) / 4 }
 
-// markRaster writes the marks of v's cells, as r lays them out, to
-// marks[r.off:]. m is working memory, returned for reuse.
-func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
-	w, h := int(r.w), int(r.h)
-	x0, y0, kx, ky := float64(r.x0), float64(r.y0), float64(r.kx), float64(r.ky)
+// markCells marks the w × h cells of polygon volume v over [x0, x0 + w/kx]
+// × [y0, y0 + h/ky], row by row from the south-west, as a lookup of
+// t = fl(fl(x − x0)·k) finds them (see the exactness argument above): it
+// returns them in m (working memory, reused), one a byte, the mark in the
+// low two bits. near says to visit only the edges that come near the
+// cells (through the rings' own indexes), for cells that cover a small
+// part of a big shape; otherwise every edge is visited.
+func markCells(v *cvol, x0, y0, kx, ky float64, w, h int, near bool, m []uint8) []uint8 {
 	const (
 		unknown = 0
 		done    = 4 // | cellIn or cellOut: marked
@@ -187,37 +190,46 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 	// latitudes, times the edge's slope, and under 2·10⁻¹³° along it,
 	// which pad allows for five times over. A horizontal edge marks its
 	// whole box.
-	for _, pg := range v.poly.polys {
-		for _, rg := range pg {
-			pts := rg.pts
-			for e := 0; e+1 < len(pts); e++ {
-				a, c := pts[e], pts[e+1]
-				xmin, xmax := min(a[0], c[0]), max(a[0], c[0])
-				i0, i1 := index(xmin, xmax, x0, kx, 1e-12, w)
-				j0, j1 := index(min(a[1], c[1]), max(a[1], c[1]), y0, ky, 1e-12, h)
-				if a[1] == c[1] {
-					for j := j0; j <= j1; j++ {
-						row := m[j*w : (j+1)*w]
-						for i := i0; i <= i1; i++ {
-							row[i] = cellEdge
-						}
-					}
-					continue
+	edge := func(a, c orb.Point) {
+		xmin, xmax := min(a[0], c[0]), max(a[0], c[0])
+		i0, i1 := index(xmin, xmax, x0, kx, 1e-12, w)
+		j0, j1 := index(min(a[1], c[1]), max(a[1], c[1]), y0, ky, 1e-12, h)
+		if a[1] == c[1] {
+			for j := j0; j <= j1; j++ {
+				row := m[j*w : (j+1)*w]
+				for i := i0; i <= i1; i++ {
+					row[i] = cellEdge
 				}
-				// The line's longitude at each row boundary, the row's
-				// own part spanning the two, grown by the slope times the
-				// margin.
-				dxdy := (c[0] - a[0]) / (c[1] - a[1])
-				pad := 1e-12*(1+math.Abs(dxdy)) + math.Abs(dxdy)*cellMargin
-				xa := a[0] + dxdy*(y0+float64(j0)*cellH-a[1])
-				for j := j0; j <= j1; j++ {
-					xb := a[0] + dxdy*(y0+float64(j+1)*cellH-a[1])
-					ri0, ri1 := index(max(min(xa, xb), xmin), min(max(xa, xb), xmax), x0, kx, pad, w)
-					row := m[j*w : (j+1)*w]
-					for i := max(ri0, i0); i <= min(ri1, i1); i++ {
-						row[i] = cellEdge
-					}
-					xa = xb
+			}
+			return
+		}
+		// The line's longitude at each row boundary, the row's own part
+		// spanning the two, grown by the slope times the margin.
+		dxdy := (c[0] - a[0]) / (c[1] - a[1])
+		pad := 1e-12*(1+math.Abs(dxdy)) + math.Abs(dxdy)*cellMargin
+		xa := a[0] + dxdy*(y0+float64(j0)*cellH-a[1])
+		for j := j0; j <= j1; j++ {
+			xb := a[0] + dxdy*(y0+float64(j+1)*cellH-a[1])
+			ri0, ri1 := index(max(min(xa, xb), xmin), min(max(xa, xb), xmax), x0, kx, pad, w)
+			row := m[j*w : (j+1)*w]
+			for i := max(ri0, i0); i <= min(ri1, i1); i++ {
+				row[i] = cellEdge
+			}
+			xa = xb
+		}
+	}
+	if near {
+		// An edge whose box stays farther than nearDeg from the cells
+		// meets no cell's grown rectangle: it marks none.
+		const nearDeg = 1e-6
+		q := orb.Bound{Min: orb.Point{x0 - nearDeg, y0 - nearDeg},
+			Max: orb.Point{x0 + float64(w)/kx + nearDeg, y0 + float64(h)/ky + nearDeg}}
+		v.poly.eachEdgeNear(q, edge)
+	} else {
+		for _, pg := range v.poly.polys {
+			for _, rg := range pg {
+				for e := 0; e+1 < len(rg.pts); e++ {
+					edge(rg.pts[e], rg.pts[e+1])
 				}
 			}
 		}
@@ -263,6 +275,13 @@ func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
 			}
 		}
 	}
+	return m
+}
+
+// markRaster writes the marks of v's cells, as r lays them out, to
+// marks[r.off:]. m is working memory, returned for reuse.
+func markRaster(v *cvol, r *raster, marks []byte, m []uint8) []uint8 {
+	m = markCells(v, float64(r.x0), float64(r.y0), float64(r.kx), float64(r.ky), int(r.w), int(r.h), false, m)
 	packed := marks[r.off : int(r.off)+r.size()]
 	clear(packed)
 	k := 0

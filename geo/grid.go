@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"runtime"
@@ -10,27 +11,34 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// pointGrid finds the volumes whose box holds a point with one map lookup
-// and a scan of a short, contiguous list, instead of a walk down the R-tree:
-// a position check is bound by memory latency, and the grid touches fewer
-// cache lines. The list holds each volume's box, so that volumes whose box
-// misses the point cost no other memory. Volumes whose box spans more than
-// maxGridCells cells are listed in big and always tested. Each polygon
-// volume has its interior cells (see raster), which decide most points
-// without the ring test. It is built with the index and, like it, never
-// changes.
+// pointGrid finds the volumes whose shape may hold a point with one table
+// lookup and a few contiguous reads, instead of a walk down the R-tree: a
+// position check is bound by memory latency, and the grid touches few
+// cache lines.
+//
+// The globe is cut into cells of gridDeg degrees; each cell lists the
+// volumes whose box meets it, and is itself cut into fine cells (up to
+// 16 × 16, about 350 × 220 m at 52° N), which hold a two-bit mark for each
+// volume of the list: out (no point of the fine cell is in the shape),
+// in (every point is) or edge (the shape must be asked: its own interior
+// cells, then the ring test). A point reads its fine cell's marks, one
+// run of bits, and visits only the volumes not out, most of them known
+// in without reading the volume at all. The marks are made as a volume's
+// interior cells are (markCells), with the same exactness argument (see
+// cells.go). Volumes whose box spans more than maxGridCells cells are
+// listed in big and always asked. It is built with the index and, like
+// it, never changes.
 type pointGrid struct {
 	shapes []cvol     // the index's volumes
-	cells  cellTable  // cell -> its run in items
-	items  []gridItem // cell by cell
-	big    []gridItem
-	vols   []gridVol // per volume, in the index's order
-	marks  []byte    // the rasters' cell marks, volume after volume
+	cells  cellTable  // cell -> its run in items and its fine marks
+	items  []int32    // volume indexes, cell by cell
+	fine   []byte     // each cell's fine marks (see fineRun)
+	big    []gridItem // in the index's order
+	vols   []gridVol  // per volume, in the index's order
+	marks  []byte     // the rasters' cell marks, volume after volume
 }
 
-type span struct{ start, end uint32 }
-
-// gridItem is a volume listed in a cell, with its box: min lon, min lat,
+// gridItem is a volume listed in big, with its box: min lon, min lat,
 // max lon, max lat, rounded outward.
 type gridItem struct {
 	box [4]float32
@@ -66,27 +74,70 @@ func (gv *gridVol) order() uint32 {
 const (
 	gridDeg      = 0.05 // cell size in degrees: about 5.5 km north-south
 	maxGridCells = 4096
+	// maxCellIndex bounds a cell's coordinates, so that a key packs them
+	// in 16 bits each: a box beyond (which no valid shape has) is big.
+	maxCellIndex = 1 << 14
 )
 
 func cellOf(lon, lat float64) (int64, int64) {
 	return int64(math.Floor(lon / gridDeg)), int64(math.Floor(lat / gridDeg))
 }
 
-func cellKey(x, y int64) uint64 { return uint64(uint32(int32(x)))<<32 | uint64(uint32(int32(y))) }
+func cellKey(x, y int64) uint32 { return uint32(uint16(int16(x)))<<16 | uint32(uint16(int16(y))) }
+
+// Fine cells: a cell listing n volumes is cut into 2^fineShift(n) fine
+// cells a side, over [x0, x0 + gridDeg] × [y0, y0 + gridDeg] with x0 =
+// fl(cx·gridDeg) (likewise y0) and fineK[shift] fine cells per degree. Its
+// marks take (n + 3)/4 bytes a fine cell (two bits a volume, in the list's
+// order, from the low bits up), fine cell after fine cell, row by row
+// from the south-west: 16·n bytes a listed volume with 16 × 16 fine cells.
+// A cell listing few volumes is cut less finely: its points visit few
+// volumes anyway.
+func fineShift(n uint32) uint {
+	switch {
+	case n >= 4:
+		return 4
+	case n >= 2:
+		return 3
+	}
+	return 2
+}
+
+// fineK is the fine cells per degree, by shift.
+var fineK = [5]float64{1 / gridDeg, 2 / gridDeg, 4 / gridDeg, 8 / gridDeg, 16 / gridDeg}
+
+// fineCell is the index of p's fine cell in cell (cx, cy), cut 1 << sh fine
+// cells a side. A point of the cell whose lookup rounds to just outside
+// it (by under 10⁻¹³°) takes the nearest fine cell, which its marks'
+// margin covers.
+func fineCell(p orb.Point, cx, cy int64, sh uint) int {
+	k := fineK[sh]
+	tx, ty := (p[0]-float64(cx)*gridDeg)*k, (p[1]-float64(cy)*gridDeg)*k
+	s := 1<<sh - 1
+	i, j := 0, 0
+	if tx > 0 {
+		i = min(int(tx), s)
+	}
+	if ty > 0 {
+		j = min(int(ty), s)
+	}
+	return j<<sh | i
+}
+
+// fineSize is the bytes of fine marks of a cell listing n volumes.
+func fineSize(n uint32) int { return int((n+3)/4) << (2 * fineShift(n)) }
 
 func newPointGrid(vols []cvol) pointGrid {
 	g := pointGrid{shapes: vols, vols: make([]gridVol, len(vols))}
 	type pair struct {
-		key uint64
+		key uint32
 		vi  int32
 	}
 	var pairs []pair
 	nmarks := 0
-	boxes := make([][4]float32, len(vols))
 	for i := range vols {
 		v := &vols[i]
-		min, max := boxKeys(v.bound)
-		boxes[i] = [4]float32{min[0], min[1], max[0], max[1]}
+		lo, hi := boxKeys(v.bound)
 		gv := &g.vols[i]
 		gv.r = newRaster(v)
 		if gv.r.w != 0 {
@@ -103,10 +154,10 @@ func newPointGrid(vols []cvol) pointGrid {
 		if v.block {
 			gv.flags |= volBlock
 		}
-		x0, y0 := cellOf(float64(min[0]), float64(min[1]))
-		x1, y1 := cellOf(float64(max[0]), float64(max[1]))
-		if (x1-x0+1)*(y1-y0+1) > maxGridCells {
-			g.big = append(g.big, gridItem{boxes[i], int32(i)})
+		x0, y0 := cellOf(float64(lo[0]), float64(lo[1]))
+		x1, y1 := cellOf(float64(hi[0]), float64(hi[1]))
+		if (x1-x0+1)*(y1-y0+1) > maxGridCells || max(-x0, x1, -y0, y1) >= maxCellIndex {
+			g.big = append(g.big, gridItem{[4]float32{lo[0], lo[1], hi[0], hi[1]}, int32(i)})
 			continue
 		}
 		for x := x0; x <= x1; x++ {
@@ -118,54 +169,74 @@ func newPointGrid(vols []cvol) pointGrid {
 	g.marks = make([]byte, nmarks)
 	g.markAll(vols)
 	// Group by cell, keeping volume order (Z-order) within each cell.
-	counts := make(map[uint64]uint32)
+	counts := make(map[uint32]uint32)
 	for _, p := range pairs {
 		counts[p.key]++
 	}
-	cells := make(map[uint64]span, len(counts))
+	cells := make(map[uint32]cellRun, len(counts))
+	var runs []uint32 // cell keys in the order of their runs
 	var off uint32
+	nfine := 0
 	for _, p := range pairs {
 		if _, ok := cells[p.key]; !ok {
-			cells[p.key] = span{off, off}
-			off += counts[p.key]
+			n := counts[p.key]
+			cells[p.key] = cellRun{start: off, end: off, fine: uint32(nfine)}
+			off += n
+			nfine += fineSize(n)
+			runs = append(runs, p.key)
 		}
 	}
-	g.items = make([]gridItem, len(pairs))
+	g.items = make([]int32, len(pairs))
 	for _, p := range pairs {
 		s := cells[p.key]
-		g.items[s.end] = gridItem{boxes[p.vi], p.vi}
+		g.items[s.end] = p.vi
 		s.end++
 		cells[p.key] = s
 	}
+	// 8 bytes beyond the last cell's marks: they are read 8 at a time.
+	g.fine = make([]byte, nfine+8)
+	g.markFine(runs, cells)
 	g.cells = newCellTable(cells)
 	return g
 }
 
-// each calls fn with every volume whose box holds p, but those whose
-// interior cells show p outside the shape; in is true when they show it
-// inside (otherwise the shape must be tested). It calls fn in the order of
-// the cell's list, then big.
+// each calls fn with every volume whose shape may hold p, but those whose
+// fine marks or interior cells show p outside the shape; in is true when
+// they show it inside (otherwise the shape must be tested). It calls fn in
+// the order of the cell's list, then big.
 //
 // A check waits on memory more than it computes, so each works in passes
-// over up to eachBatch candidates: their boxes, then their rasters, then
-// their marks, so that the loads of one pass do not wait on each other.
+// over up to eachBatch candidates: their rasters, then their marks, so
+// that the loads of one pass do not wait on each other.
 func (g *pointGrid) each(p orb.Point, fn func(vi int32, gv *gridVol, in bool)) {
 	var b eachBatch
-	x, y := float32(p[0]), float32(p[1])
 	cx, cy := cellOf(p[0], p[1])
 	if s, ok := g.cells.get(cellKey(cx, cy)); ok {
-		for i := s.start; i < s.end; i++ {
-			if it := &g.items[i]; x >= it.box[0] && y >= it.box[1] && x <= it.box[2] && y <= it.box[3] {
-				if b.add(it.vi) {
+		n := s.end - s.start
+		sh := fineShift(n)
+		at := s.fine + uint32(fineCell(p, cx, cy, sh))*((n+3)/4)
+		items := g.items[s.start:s.end]
+		for q := uint32(0); q < n; q += 32 {
+			w := binary.LittleEndian.Uint64(g.fine[at+q/4:])
+			if rest := n - q; rest < 32 {
+				w &= 1<<(2*rest) - 1
+			}
+			// The volumes not out: a bit set in their two.
+			for set := (w | w>>1) & 0x5555555555555555; set != 0; set &= set - 1 {
+				t := bits.TrailingZeros64(set)
+				if b.add(items[q+uint32(t/2)], uint8(w>>t)&3) {
 					b.flush(g, p, fn)
 				}
 			}
 		}
 	}
-	for i := range g.big {
-		if it := &g.big[i]; x >= it.box[0] && y >= it.box[1] && x <= it.box[2] && y <= it.box[3] {
-			if b.add(it.vi) {
-				b.flush(g, p, fn)
+	if len(g.big) > 0 {
+		x, y := float32(p[0]), float32(p[1])
+		for i := range g.big {
+			if it := &g.big[i]; x >= it.box[0] && y >= it.box[1] && x <= it.box[2] && y <= it.box[3] {
+				if b.add(it.vi, cellEdge) {
+					b.flush(g, p, fn)
+				}
 			}
 		}
 	}
@@ -174,15 +245,16 @@ func (g *pointGrid) each(p orb.Point, fn func(vi int32, gv *gridVol, in bool)) {
 
 // eachBatch is a run of candidates of pointGrid.each.
 type eachBatch struct {
-	touch uint16 // what the loads ahead of the ring tests read
+	touch uint64 // what the loads ahead of the ring tests read
 	n     int
 	vi    [32]int32
-	cell  [32]int32 // the cell's index in its raster's marks, or -1
+	mk    [32]uint8 // cellIn, or cellEdge: ask the volume
 }
 
-// add appends vi and reports whether the batch is full.
-func (b *eachBatch) add(vi int32) bool {
+// add appends vi with its fine mark and reports whether the batch is full.
+func (b *eachBatch) add(vi int32, mk uint8) bool {
 	b.vi[b.n] = vi
+	b.mk[b.n] = mk
 	b.n++
 	return b.n == len(b.vi)
 }
@@ -190,33 +262,118 @@ func (b *eachBatch) add(vi int32) bool {
 func (b *eachBatch) flush(g *pointGrid, p orb.Point, fn func(vi int32, gv *gridVol, in bool)) {
 	n := b.n
 	b.n = 0
+	var cell [32]int32 // the cell's index in its raster's marks, or -1
 	for k := 0; k < n; k++ {
-		b.cell[k] = g.vols[b.vi[k]].r.cell(p)
-	}
-	var mk [32]uint8
-	for k := 0; k < n; k++ {
-		mk[k] = cellEdge
-		if c := b.cell[k]; c >= 0 {
-			off := g.vols[b.vi[k]].r.off
-			mk[k] = g.marks[off+uint32(c)>>2] >> (c & 3 * 2) & 3
+		if b.mk[k] == cellEdge {
+			cell[k] = g.vols[b.vi[k]].r.cell(p)
 		}
 	}
-	// The ring tests to come read the volume's band of p's latitude: ask
-	// for it now, for all of them at once.
-	var touch uint16
 	for k := 0; k < n; k++ {
-		if mk[k] == cellEdge {
-			if v := &g.shapes[b.vi[k]]; v.rb.bands != nil {
-				touch += v.rb.bands[v.rb.band(p[1])].start
+		if b.mk[k] == cellEdge {
+			if c := cell[k]; c >= 0 {
+				off := g.vols[b.vi[k]].r.off
+				b.mk[k] = g.marks[off+uint32(c)>>2] >> (c & 3 * 2) & 3
+			}
+		}
+	}
+	// The ring tests to come read the ring's vertices, and the band of
+	// p's latitude with its list of edges: ask for all of them now, one
+	// load a cache line, so that they arrive together rather than each
+	// after the one it depends on.
+	var touch uint64
+	for k := 0; k < n; k++ {
+		if b.mk[k] == cellEdge {
+			v := &g.shapes[b.vi[k]]
+			pts := v.pts
+			if len(pts) == 0 {
+				continue
+			}
+			for i := 0; i < len(pts); i += 4 {
+				touch += math.Float64bits(pts[i][1])
+			}
+			touch += math.Float64bits(pts[len(pts)-1][1])
+			if rb := &v.rb; rb.bands != nil {
+				touch += uint64(rb.bands[rb.band(p[1])].start) + uint64(rb.edges[0]) + uint64(rb.edges[len(rb.edges)-1])
 			}
 		}
 	}
 	b.touch += touch
 	for k := 0; k < n; k++ {
-		if mk[k] != cellOut {
-			fn(b.vi[k], &g.vols[b.vi[k]], mk[k] == cellIn)
+		if b.mk[k] != cellOut {
+			fn(b.vi[k], &g.vols[b.vi[k]], b.mk[k] == cellIn)
 		}
 	}
+}
+
+// markFine makes every listed cell's fine marks, on all processors: each
+// cell's are its own bytes of g.fine, so the workers share nothing else.
+// A polygon's marks come from markCells over the cell's fine cells; a
+// circle's say edge wherever its box may meet the fine cell (the box
+// rounded outward, the fine cell grown by far more than the lookup's
+// rounding), out elsewhere.
+func (g *pointGrid) markFine(runs []uint32, cells map[uint32]cellRun) {
+	const chunk = 64
+	var next atomic.Int64
+	work := func() {
+		var m []uint8
+		for {
+			start := int(next.Add(chunk)) - chunk
+			if start >= len(runs) {
+				return
+			}
+			for _, key := range runs[start:min(start+chunk, len(runs))] {
+				s := cells[key]
+				cx, cy := int64(int16(key>>16)), int64(int16(key))
+				n := s.end - s.start
+				sh := fineShift(n)
+				side, stride := 1<<sh, int((n+3)/4)
+				x0, y0, k := float64(cx)*gridDeg, float64(cy)*gridDeg, fineK[sh]
+				marks := g.fine[s.fine : int(s.fine)+fineSize(n)]
+				for j, vi := range g.items[s.start:s.end] {
+					v := &g.shapes[vi]
+					if v.kind == ShapePolygon {
+						m = markCells(v, x0, y0, k, k, side, side, true, m)
+					} else {
+						m = markBox(v, x0, y0, k, side, m)
+					}
+					for c, mk := range m {
+						marks[c*stride+j/4] |= (mk & 3) << (j & 3 * 2)
+					}
+				}
+			}
+		}
+	}
+	n := min(runtime.GOMAXPROCS(0), (len(runs)+chunk-1)/chunk)
+	var wg sync.WaitGroup
+	for k := 1; k < n; k++ {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+// markBox returns in m the marks of the side × side fine cells over
+// [x0, x0 + side/k] × [y0, y0 + side/k] for a volume whose shape is known
+// only by its box: edge where the box may meet the fine cell, out
+// elsewhere.
+func markBox(v *cvol, x0, y0, k float64, side int, m []uint8) []uint8 {
+	m = append(m[:0], make([]uint8, side*side)...)
+	lo, hi := boxKeys(v.bound)
+	const grow = 1e-9 // degrees, far above the lookup's rounding
+	for j := 0; j < side; j++ {
+		ya, yb := y0+float64(j)/k-grow, y0+float64(j+1)/k+grow
+		if yb < float64(lo[1]) || ya > float64(hi[1]) {
+			continue
+		}
+		for i := 0; i < side; i++ {
+			xa, xb := x0+float64(i)/k-grow, x0+float64(i+1)/k+grow
+			if xb < float64(lo[0]) || xa > float64(hi[0]) {
+				continue
+			}
+			m[j*side+i] = cellEdge
+		}
+	}
+	return m
 }
 
 // cellTable maps grid cells to their runs of items: open addressing with
@@ -228,11 +385,16 @@ type cellTable struct {
 }
 
 type cellSlot struct {
-	key uint64
-	s   span // end == 0: empty (a listed cell holds at least one item)
+	key uint32
+	cellRun
 }
 
-func newCellTable(m map[uint64]span) cellTable {
+// cellRun is a cell's run in pointGrid.items, [start, end), and the
+// offset of its fine marks in pointGrid.fine. end == 0: none (a listed
+// cell holds at least one item).
+type cellRun struct{ start, end, fine uint32 }
+
+func newCellTable(m map[uint32]cellRun) cellTable {
 	n := 1
 	for n < 2*len(m) {
 		n <<= 1
@@ -240,7 +402,7 @@ func newCellTable(m map[uint64]span) cellTable {
 	t := cellTable{slots: make([]cellSlot, n), shift: uint8(64 - bits.TrailingZeros(uint(n)))}
 	for k, s := range m {
 		i := t.home(k)
-		for t.slots[i].s.end != 0 {
+		for t.slots[i].end != 0 {
 			i = (i + 1) & (len(t.slots) - 1)
 		}
 		t.slots[i] = cellSlot{k, s}
@@ -249,21 +411,21 @@ func newCellTable(m map[uint64]span) cellTable {
 }
 
 // home is key's first slot (Fibonacci hashing).
-func (t *cellTable) home(key uint64) int {
-	return int((key * 0x9e3779b97f4a7c15) >> t.shift)
+func (t *cellTable) home(key uint32) int {
+	return int((uint64(key) * 0x9e3779b97f4a7c15) >> t.shift)
 }
 
-func (t *cellTable) get(key uint64) (span, bool) {
+func (t *cellTable) get(key uint32) (cellRun, bool) {
 	if len(t.slots) == 0 {
-		return span{}, false
+		return cellRun{}, false
 	}
 	for i := t.home(key); ; i = (i + 1) & (len(t.slots) - 1) {
 		sl := &t.slots[i]
-		if sl.s.end == 0 {
-			return span{}, false
+		if sl.end == 0 {
+			return cellRun{}, false
 		}
 		if sl.key == key {
-			return sl.s, true
+			return sl.cellRun, true
 		}
 	}
 }
