@@ -137,7 +137,7 @@ func newPointGrid(vols []cvol) pointGrid {
 	nmarks := 0
 	for i := range vols {
 		v := &vols[i]
-		lo, hi := boxKeys(v.bound)
+		lo, hi := pointBox(v)
 		gv := &g.vols[i]
 		gv.r = newRaster(v)
 		if gv.r.w != 0 {
@@ -352,13 +352,23 @@ func (g *pointGrid) markFine(runs []uint32, cells map[uint32]cellRun) {
 	wg.Wait()
 }
 
+// pointBox is the box, rounded outward to float32, of the points that a
+// position check may find in v: a circle's holds the points its test takes
+// in, up to boundarySlack beyond the radius.
+func pointBox(v *cvol) (lo, hi [2]float32) {
+	if v.kind == ShapeCircle {
+		return boxKeys(circleBound(v.center, v.radius+boundarySlack))
+	}
+	return boxKeys(v.bound)
+}
+
 // markBox returns in m the marks of the side × side fine cells over
 // [x0, x0 + side/k] × [y0, y0 + side/k] for a volume whose shape is known
 // only by its box: edge where the box may meet the fine cell, out
 // elsewhere.
 func markBox(v *cvol, x0, y0, k float64, side int, m []uint8) []uint8 {
 	m = append(m[:0], make([]uint8, side*side)...)
-	lo, hi := boxKeys(v.bound)
+	lo, hi := pointBox(v)
 	const grow = 1e-9 // degrees, far above the lookup's rounding
 	for j := 0; j < side; j++ {
 		ya, yb := y0+float64(j)/k-grow, y0+float64(j+1)/k+grow
