@@ -19,14 +19,19 @@ import (
 // way is validation's job (validate.go), since every request field must be
 // checked on the way in.
 
-var restrictionToProto = map[geo.Restriction]noflyv1.Restriction{
+// The ...ToProto tables are arrays over every value of their (uint8) key:
+// a look-up is an index with no bounds check, and a value with no entry
+// gives the zero (UNSPECIFIED), as a map would. A map look-up cost a
+// hash for every zone of every answer.
+
+var restrictionToProto = [256]noflyv1.Restriction{
 	geo.Prohibited:       noflyv1.Restriction_RESTRICTION_PROHIBITED,
 	geo.ReqAuthorisation: noflyv1.Restriction_RESTRICTION_REQ_AUTHORISATION,
 	geo.Conditional:      noflyv1.Restriction_RESTRICTION_CONDITIONAL,
 	geo.NoRestriction:    noflyv1.Restriction_RESTRICTION_NO_RESTRICTION,
 }
 
-var refToProto = map[geo.VerticalRef]noflyv1.VerticalReference{
+var refToProto = [256]noflyv1.VerticalReference{
 	geo.AGL:   noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL,
 	geo.AMSL:  noflyv1.VerticalReference_VERTICAL_REFERENCE_AMSL,
 	geo.WGS84: noflyv1.VerticalReference_VERTICAL_REFERENCE_WGS84,
@@ -38,7 +43,7 @@ var refFromProto = map[noflyv1.VerticalReference]geo.VerticalRef{
 	noflyv1.VerticalReference_VERTICAL_REFERENCE_WGS84: geo.WGS84,
 }
 
-var exemptionsToProto = map[geo.Exemptions]noflyv1.RegulationExemption{
+var exemptionsToProto = [256]noflyv1.RegulationExemption{
 	geo.ExemptionsAllowed:    noflyv1.RegulationExemption_REGULATION_EXEMPTION_ALLOWED,
 	geo.ExemptionsNotAllowed: noflyv1.RegulationExemption_REGULATION_EXEMPTION_NOT_ALLOWED,
 }
