@@ -272,6 +272,20 @@ func NewSnapshot(records []Exemption, version int64) *Snapshot {
 	return s
 }
 
+// holds reports whether unit holds any record of s.
+func (s *Snapshot) holds(unit string) bool { return s.units[unit] != nil }
+
+// noRecordsDecision is cover's decision on a conflict of a flight whose
+// unit holds no record, said without words (why is noReasons or
+// reasonIDs): not covered, and, with ids, that no record names the zone
+// (what refusals answers with no candidates).
+func noRecordsDecision(why reasonDetail) Decision {
+	if why == noReasons {
+		return Decision{}
+	}
+	return Decision{Reasons: noRecordNamed}
+}
+
 // Candidates returns unit's records that name zone z or may select it,
 // sorted by id. The result must not be changed.
 func (s *Snapshot) Candidates(unit string, z *geo.Zone) []*Exemption {
@@ -307,8 +321,11 @@ func (s *Snapshot) Cover(hit *geo.Hit, f Flight, now time.Time) Decision {
 func (s *Snapshot) cover(st *situation) Decision {
 	u := s.units[st.f.Unit]
 	if u == nil {
-		if st.noReasons {
-			return Decision{}
+		switch {
+		case st.noReasons:
+			return noRecordsDecision(noReasons)
+		case st.idsOnly:
+			return noRecordsDecision(reasonIDs)
 		}
 		return Decision{Reasons: refusals(st, nil)}
 	}

@@ -128,12 +128,20 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 	topWhat := func() string { return fl.ceilingWhat(geo.Altitude{Metres: top, Ref: ref}, topByPolicy) }
 	ff := f
 	ff.Caveats &^= geo.CaveatNoAltitude
+	// Each probe's conflicts, read only until the next: on the stack for
+	// the few most columns hold.
+	var roomArr [8]Conflict
+	room := roomArr[:0]
 	decideAt := func(h float64) Result {
 		ff.Height = geo.Band{Lower: h, Upper: h, Ref: ref}
 		// Whether the flight may fly, and what limits it, is all a
 		// probe's decision is read for: not why no record covers a
 		// conflict.
-		return decideFleet(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now, false)
+		r := decideFleetIn(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now, noReasons, room)
+		if cap(r.Conflicts) > cap(room) {
+			room = r.Conflicts[:0]
+		}
+		return r
 	}
 	const above = 1e-3 // a millimetre: just above a height where coverage ends
 	probes := 0

@@ -153,7 +153,14 @@ func decideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.T
 }
 
 func decideFleetAs(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time, why reasonDetail) Result {
-	r := decideZones(hits, f, snap, now, why)
+	return decideFleetIn(hits, f, snap, fl, now, why, nil)
+}
+
+// decideFleetIn is decideFleetAs with room for the conflicts: the result's
+// Conflicts are built in room's array when it is large enough (a height
+// limit's probes, each read only until the next, share one).
+func decideFleetIn(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time, why reasonDetail, room []Conflict) Result {
+	r := decideZones(hits, f, snap, now, why, room)
 	if fl == nil {
 		return r
 	}
@@ -165,8 +172,9 @@ func decideFleetAs(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time
 	return r
 }
 
-// decideZones decides on the airspace alone: zones and exemptions.
-func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why reasonDetail) Result {
+// decideZones decides on the airspace alone: zones and exemptions. The
+// conflicts are built in room when it has space for them all.
+func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why reasonDetail, room []Conflict) Result {
 	r := Result{Verdict: Clear, Caveats: f.Caveats}
 	var blocking int
 	for i := range hits {
@@ -175,8 +183,18 @@ func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why re
 			blocking++
 		}
 	}
-	if blocking > 0 {
+	switch {
+	case blocking > 0 && cap(room) >= blocking:
+		r.Conflicts = room[:0]
+	case blocking > 0:
 		r.Conflicts = make([]Conflict, 0, blocking)
+	}
+	// A unit that holds no record has every conflict uncovered, the same
+	// decision for each: without words it needs no situation.
+	var plain Decision
+	noRecords := snap != nil && why != reasonTexts && !snap.holds(f.Unit)
+	if noRecords {
+		plain = noRecordsDecision(why)
 	}
 	if n := len(hits) - blocking; n > 0 {
 		r.Advisories = make([]*geo.Hit, 0, n)
@@ -190,7 +208,9 @@ func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why re
 			continue
 		}
 		c := Conflict{Hit: h}
-		if snap != nil {
+		if noRecords {
+			c.Decision = plain
+		} else if snap != nil {
 			if st == nil {
 				st = &situation{f: f, now: now, noReasons: why == noReasons, idsOnly: why == reasonIDs}
 			}

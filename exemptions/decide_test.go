@@ -363,6 +363,19 @@ func TestSnapshotAgreesWithCover(t *testing.T) {
 		if !reflect.DeepEqual(full, brief) {
 			t.Fatalf("round %d: DecideFleetBrief %+v, DecideFleet %+v", round, brief, full)
 		}
+		// A height limit's probes decide as Brief, in room of their own
+		// when it is large enough.
+		for _, size := range []int{0, 1, len(hits)} {
+			room := make([]Conflict, 0, size)
+			in := decideFleetIn(hits, f, snap, nil, checkedAt, noReasons, room)
+			if !reflect.DeepEqual(in, brief) {
+				t.Fatalf("round %d, room %d: %+v, DecideFleetBrief %+v", round, size, in, brief)
+			}
+			shared := len(in.Conflicts) > 0 && cap(room) > 0 && &in.Conflicts[:1][0] == &room[:1][0]
+			if shared != (len(in.Conflicts) > 0 && size >= len(in.Conflicts)) {
+				t.Fatalf("round %d, room %d: %d conflicts built in the room: %v", round, size, len(in.Conflicts), shared)
+			}
+		}
 	}
 }
 

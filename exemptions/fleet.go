@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nofly-project/nofly/fleet"
 	"github.com/nofly-project/nofly/geo"
@@ -91,14 +92,42 @@ func (fl *Fleet) ceilingAlt() (c geo.Altitude, byPolicy bool) {
 
 // ceilingWhat says what sets ceiling c (from ceilingAlt).
 func (fl *Fleet) ceilingWhat(c geo.Altitude, byPolicy bool) string {
+	var name string
 	switch {
 	case byPolicy:
-		return fmt.Sprintf("the general ceiling of %s, %s m %s", fl.policy().Name, fmtM(c.Metres), c.Ref)
+		name = fl.policy().Name
 	case fl == nil:
 		return ""
 	}
-	return fmt.Sprintf("the general ceiling, %s m %s", fmtM(c.Metres), c.Ref)
+	// Every height limit under the general ceiling says it: the text of
+	// the last one asked for is kept, and made again only for another.
+	if t := lastCeilingText.Load(); t != nil && t.byPolicy == byPolicy && t.name == name &&
+		t.ref == c.Ref && math.Float64bits(t.metres) == math.Float64bits(c.Metres) {
+		return t.text
+	}
+	t := &ceilingText{name: name, metres: c.Metres, ref: c.Ref, byPolicy: byPolicy}
+	if byPolicy {
+		t.text = fmt.Sprintf("the general ceiling of %s, %s m %s", name, fmtM(c.Metres), c.Ref)
+	} else {
+		t.text = fmt.Sprintf("the general ceiling, %s m %s", fmtM(c.Metres), c.Ref)
+	}
+	lastCeilingText.Store(t)
+	return t.text
 }
+
+// ceilingText is ceilingWhat's text for one ceiling: what it was made of
+// (the policy's name when the policy sets the ceiling), and the text.
+type ceilingText struct {
+	name     string
+	metres   float64
+	ref      geo.VerticalRef
+	byPolicy bool
+	text     string
+}
+
+// lastCeilingText is the text ceilingWhat made last (nil: none yet). The
+// texts it keeps are never changed, so any number of checks read it.
+var lastCeilingText atomic.Pointer[ceilingText]
 
 // judge returns the refusals of flight f by the registry, the policy and
 // the general ceiling, and the warnings the answer must carry.

@@ -1,6 +1,8 @@
 package exemptions
 
 import (
+	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +85,33 @@ func TestDecideFleet(t *testing.T) {
 	// Without a Fleet, Decide keeps none of these rules.
 	if r := Decide(nil, Flight{Unit: "AMS-DRONE", Drone: "X9", Classification: "confidential"}, nil, now); r.Verdict != Clear || len(r.Refusals) > 0 {
 		t.Errorf("Decide without a fleet: %v %v", r.Verdict, r.Refusals)
+	}
+}
+
+// GeneralCeiling says what sets the ceiling in force whichever fleet asked
+// last: the text kept from the last ceiling is never another's.
+func TestGeneralCeilingTextOfItsOwn(t *testing.T) {
+	policy := &fleet.Policy{Name: "force.yaml", Ceiling: fleet.Ceiling{Set: true, Metres: 90, Ref: "AGL"}}
+	other := &fleet.Policy{Name: "other.yaml", Ceiling: fleet.Ceiling{Set: true, Metres: 90, Ref: "AGL"}}
+	fleets := []struct {
+		fl   *Fleet
+		want string
+	}{
+		{&Fleet{Ceiling: DefaultCeiling}, "the general ceiling, 120 m AGL"},
+		{&Fleet{Ceiling: geo.Altitude{Metres: 120, Ref: geo.AMSL}}, "the general ceiling, 120 m AMSL"},
+		{&Fleet{Ceiling: geo.Altitude{Metres: 120.04, Ref: geo.AGL}}, "the general ceiling, 120 m AGL"},
+		{&Fleet{Ceiling: geo.Altitude{Metres: 150, Ref: geo.AGL}}, "the general ceiling, 150 m AGL"},
+		{&Fleet{Ceiling: geo.Altitude{Metres: math.Copysign(0, -1), Ref: geo.AGL}}, "the general ceiling, -0 m AGL"},
+		{&Fleet{Ceiling: geo.Altitude{Metres: 0, Ref: geo.AGL}}, "the general ceiling, 0 m AGL"},
+		{&Fleet{Policy: policy, Ceiling: DefaultCeiling}, "the general ceiling of force.yaml, 90 m AGL"},
+		{&Fleet{Policy: other, Ceiling: DefaultCeiling}, "the general ceiling of other.yaml, 90 m AGL"},
+		{&Fleet{}, ""},
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		tc := fleets[rng.IntN(len(fleets))]
+		if _, got := tc.fl.GeneralCeiling(); got != tc.want {
+			t.Fatalf("%+v: %q, want %q", tc.fl, got, tc.want)
+		}
 	}
 }

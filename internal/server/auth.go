@@ -142,7 +142,7 @@ func CallerIdentity(ctx context.Context) (Identity, bool) {
 // bind). It returns the context carrying the identity.
 func (s *Server) authorize(ctx context.Context, method string, req any) (context.Context, error) {
 	if s.auth == nil {
-		return context.WithValue(ctx, identityKey{}, localIdentity), nil
+		return context.WithValue(ctx, identityKey{}, localIdentityValue), nil
 	}
 	subject, err := verifiedSubject(ctx)
 	if err != nil {

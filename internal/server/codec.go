@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -15,6 +16,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 )
 
 // A request that does not decode is the client's mistake, but gRPC answers
@@ -79,10 +82,108 @@ func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	}
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
+	if decodeFast(buf.ReadOnlyData(), d.Message) {
+		return nil
+	}
 	if err := proto.Unmarshal(buf.ReadOnlyData(), d.Message); err != nil {
 		d.err = decodeError(buf.ReadOnlyData(), d.Message.ProtoReflect().Descriptor(), err)
 	}
 	return nil
+}
+
+// decodeFast decodes b into m with the generated code of m's type
+// (vtproto's UnmarshalVT, no reflection) and reports whether it did: only
+// for the checks that come many a second, and only for a message that
+// proto.Unmarshal decodes alike. That is one made of the type's own fields
+// alone, with valid UTF-8 in every text (proto3 strings must be) and no
+// varint of ten bytes or more (the generated code keeps the low 64 bits of
+// an overlong one, where protobuf-go refuses it). Such a message decodes
+// to the same fields either way. Anything else (an unknown field, a field
+// of the wrong wire type, a text that is not UTF-8, a decode error) leaves
+// m empty and reports false: proto.Unmarshal then decodes it as for any
+// other request, and names what is wrong. FuzzDecodeFast compares both.
+func decodeFast(b []byte, m proto.Message) bool {
+	r, ok := m.(*noflyv1.CheckPositionRequest)
+	if !ok || longVarint(b) {
+		return false
+	}
+	if r.UnmarshalVT(b) != nil || !plainPositionRequest(r) || r.At != nil && !plainTimestamps(b, 3) {
+		r.Reset()
+		return false
+	}
+	return true
+}
+
+// plainTimestamps reports whether every field num of message b (a
+// google.protobuf.Timestamp) holds its two fields alone, as varints: the
+// generated code of a Timestamp drops the fields it does not know, where
+// proto.Unmarshal keeps them.
+func plainTimestamps(b []byte, num protowire.Number) bool {
+	for len(b) > 0 {
+		n, typ, k := protowire.ConsumeTag(b)
+		if k < 0 {
+			return false
+		}
+		b = b[k:]
+		if n != num {
+			if k = protowire.ConsumeFieldValue(n, typ, b); k < 0 {
+				return false
+			}
+			b = b[k:]
+			continue
+		}
+		ts, k := protowire.ConsumeBytes(b)
+		if typ != protowire.BytesType || k < 0 {
+			return false
+		}
+		b = b[k:]
+		for len(ts) > 0 {
+			n, typ, k := protowire.ConsumeTag(ts)
+			if k < 0 || typ != protowire.VarintType || n != 1 && n != 2 {
+				return false
+			}
+			ts = ts[k:]
+			if _, k = protowire.ConsumeVarint(ts); k < 0 {
+				return false
+			}
+			ts = ts[k:]
+		}
+	}
+	return true
+}
+
+// longVarint reports whether b may hold a varint of ten bytes or more:
+// nine bytes in a row with the high bit set.
+func longVarint(b []byte) bool {
+	run := 0
+	for _, c := range b {
+		if c < 0x80 {
+			run = 0
+		} else if run++; run == 9 {
+			return true
+		}
+	}
+	return false
+}
+
+// plainPositionRequest reports whether r, as UnmarshalVT decoded it, holds
+// no unknown field and only valid UTF-8, in itself and in every message it
+// holds. TestDecodeFastEveryField sets each string field of the request to
+// text that is not UTF-8, and an unknown field into each message.
+func plainPositionRequest(r *noflyv1.CheckPositionRequest) bool {
+	return noUnknown(r) && noUnknown(r.Position) && noUnknown(r.Altitude) && noUnknown(r.At) && noUnknown(r.Operator) &&
+		utf8.ValidString(r.ClientReference) && utf8.ValidString(r.Classification) &&
+		utf8.ValidString(r.Operator.GetUnit()) && utf8.ValidString(r.Operator.GetPilotId()) &&
+		utf8.ValidString(r.Operator.GetDroneSerial())
+}
+
+// noUnknown reports whether m (nil: absent) holds no unknown fields.
+func noUnknown[M interface {
+	comparable
+	proto.Message
+}](m M) bool {
+	var none M
+	return m == none || len(m.ProtoReflect().GetUnknown()) == 0
 }
 
 // decodeError is the status for a request that did not decode: the field
@@ -152,35 +253,68 @@ func decodeChecked(sd *grpc.ServiceDesc) *grpc.ServiceDesc {
 
 func checkedHandler(h grpc.MethodHandler) grpc.MethodHandler {
 	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
-		var bad error
-		decode := func(v any) error {
-			m, ok := v.(proto.Message)
-			if !ok {
-				return dec(v)
-			}
-			d := &decodeInto{Message: m}
-			if err := dec(d); err != nil {
-				return err
-			}
-			if d.err != nil && ic == nil {
-				return d.err // no interceptors to pass it through
-			}
-			if d.err != nil {
-				// The interceptors judge the caller and the method, not
-				// half a message.
-				proto.Reset(m)
-			}
-			bad = d.err
-			return nil
-		}
+		c := checkedCalls.Get().(*checkedCall)
+		c.dec, c.ic = dec, ic
+		intercept := c.interceptFn
 		if ic == nil {
-			return h(srv, ctx, decode, nil)
+			intercept = nil
 		}
-		return h(srv, ctx, decode, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-			if bad != nil {
-				handler = func(context.Context, any) (any, error) { return nil, bad }
-			}
-			return ic(ctx, req, info, handler)
-		})
+		resp, err := h(srv, ctx, c.decodeFn, intercept)
+		*c = checkedCall{decodeFn: c.decodeFn, interceptFn: c.interceptFn}
+		checkedCalls.Put(c)
+		return resp, err
 	}
+}
+
+// checkedCall is one call of a checkedHandler: gRPC's decode function and
+// interceptor for it, and the request's decode error. Calls come many a
+// second, so the functions handed to the method's handler (decodeFn,
+// interceptFn: c.decode and c.intercept) are made once for each
+// checkedCall, which is used again call after call (checkedCalls): the
+// handler uses them only until it returns.
+type checkedCall struct {
+	dec         func(any) error
+	ic          grpc.UnaryServerInterceptor
+	bad         error
+	decodeFn    func(any) error
+	interceptFn grpc.UnaryServerInterceptor
+	into        decodeInto
+}
+
+var checkedCalls = sync.Pool{New: func() any {
+	c := new(checkedCall)
+	c.decodeFn, c.interceptFn = c.decode, c.intercept
+	return c
+}}
+
+func (c *checkedCall) decode(v any) error {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return c.dec(v)
+	}
+	d := &c.into
+	*d = decodeInto{Message: m}
+	err := c.dec(d)
+	bad := d.err
+	*d = decodeInto{}
+	if err != nil {
+		return err
+	}
+	if bad != nil && c.ic == nil {
+		return bad // no interceptors to pass it through
+	}
+	if bad != nil {
+		// The interceptors judge the caller and the method, not half a
+		// message.
+		proto.Reset(m)
+	}
+	c.bad = bad
+	return nil
+}
+
+func (c *checkedCall) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if bad := c.bad; bad != nil {
+		handler = func(context.Context, any) (any, error) { return nil, bad }
+	}
+	return c.ic(ctx, req, info, handler)
 }

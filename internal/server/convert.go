@@ -19,14 +19,19 @@ import (
 // way is validation's job (validate.go), since every request field must be
 // checked on the way in.
 
-var restrictionToProto = map[geo.Restriction]noflyv1.Restriction{
+// The ...ToProto tables are arrays over every value of their (uint8) key:
+// a look-up is an index with no bounds check, and a value with no entry
+// gives the zero (UNSPECIFIED), as a map would. A map look-up cost a
+// hash for every zone of every answer.
+
+var restrictionToProto = [256]noflyv1.Restriction{
 	geo.Prohibited:       noflyv1.Restriction_RESTRICTION_PROHIBITED,
 	geo.ReqAuthorisation: noflyv1.Restriction_RESTRICTION_REQ_AUTHORISATION,
 	geo.Conditional:      noflyv1.Restriction_RESTRICTION_CONDITIONAL,
 	geo.NoRestriction:    noflyv1.Restriction_RESTRICTION_NO_RESTRICTION,
 }
 
-var refToProto = map[geo.VerticalRef]noflyv1.VerticalReference{
+var refToProto = [256]noflyv1.VerticalReference{
 	geo.AGL:   noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL,
 	geo.AMSL:  noflyv1.VerticalReference_VERTICAL_REFERENCE_AMSL,
 	geo.WGS84: noflyv1.VerticalReference_VERTICAL_REFERENCE_WGS84,
@@ -38,7 +43,7 @@ var refFromProto = map[noflyv1.VerticalReference]geo.VerticalRef{
 	noflyv1.VerticalReference_VERTICAL_REFERENCE_WGS84: geo.WGS84,
 }
 
-var exemptionsToProto = map[geo.Exemptions]noflyv1.RegulationExemption{
+var exemptionsToProto = [256]noflyv1.RegulationExemption{
 	geo.ExemptionsAllowed:    noflyv1.RegulationExemption_REGULATION_EXEMPTION_ALLOWED,
 	geo.ExemptionsNotAllowed: noflyv1.RegulationExemption_REGULATION_EXEMPTION_NOT_ALLOWED,
 }
@@ -312,10 +317,11 @@ func resultToProto(r *exemptions.Result) checkProto {
 
 // basicProto is basicResultToProto's answer built for the unary check,
 // where every call pays for it: the messages of the hits are allocated
-// together (basicHit), in room (the first time window, and the list of a
-// few hits) when they fit, and the hits share their time window and
-// caveats when these are the same (a position's hits all have its
-// instant). The answer is the same message.
+// together (basicHit), in room (the first time window and height band, and
+// the list of a few hits) when they fit, and the hits share their time
+// window, height band and caveats when these are the same (a position's
+// hits all have its instant, and most its height). The answer is the same
+// message.
 func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 	p := checkProto{verdict: verdictToProto(r.Verdict), caveats: caveatsToProto(r.Caveats)}
 	n := len(r.Conflicts) + len(r.Advisories)
@@ -331,6 +337,10 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 		lastCav  geo.Caveat
 		lastCavs []*noflyv1.Caveat
 		winRoom  = &room.window
+		// The last height band converted, to share.
+		lastBand    geo.Band
+		lastBandMsg *noflyv1.HeightBand
+		bandRoom    = &room.band
 	)
 	if n <= len(room.hits) {
 		ptrs = room.hits[:n:n]
@@ -341,17 +351,26 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 		bh := &hits[i]
 		s := &bh.zone
 		s.Id, s.Restriction, s.RegulationExemption = h.Zone.ID, restrictionToProto[h.Zone.Restriction], exemptionsToProto[h.Zone.Exemptions]
-		b := &bh.band
-		b.Reference = refToProto[h.Band.Ref]
-		if h.Band.Ref != geo.RefUnknown { // as bandToProto
-			if !math.IsInf(h.Band.Lower, -1) && !math.IsNaN(h.Band.Lower) {
-				bh.lower = h.Band.Lower
-				b.LowerM = &bh.lower
+		if lastBandMsg == nil || !sameBand(h.Band, lastBand) {
+			// As bandToProto: the first in room, any other of its own.
+			bm := bandRoom
+			if bm == nil {
+				bm = new(bandMsg)
 			}
-			if !math.IsInf(h.Band.Upper, 1) && !math.IsNaN(h.Band.Upper) {
-				bh.upper = h.Band.Upper
-				b.UpperM = &bh.upper
+			bandRoom = nil
+			b := &bm.band
+			b.Reference = refToProto[h.Band.Ref]
+			if h.Band.Ref != geo.RefUnknown {
+				if !math.IsInf(h.Band.Lower, -1) && !math.IsNaN(h.Band.Lower) {
+					bm.lower = h.Band.Lower
+					b.LowerM = &bm.lower
+				}
+				if !math.IsInf(h.Band.Upper, 1) && !math.IsNaN(h.Band.Upper) {
+					bm.upper = h.Band.Upper
+					b.UpperM = &bm.upper
+				}
 			}
+			lastBand, lastBandMsg = h.Band, b
 		}
 		if lastWin == nil || !h.When.Start.Equal(lastWhen.Start) || !h.When.End.Equal(lastWhen.End) {
 			// As windowToProto: the first in room, any other of its own.
@@ -372,7 +391,7 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 			lastCav, lastCavs = h.Caveats, caveatsToProto(h.Caveats)
 		}
 		ph := &bh.hit
-		ph.Zone, ph.ClosestApproachM, ph.Inside, ph.HeightBand = s, h.Distance, h.Distance == 0, b
+		ph.Zone, ph.ClosestApproachM, ph.Inside, ph.HeightBand = s, h.Distance, h.Distance == 0, lastBandMsg
 		ph.TimeWindow, ph.Caveats = lastWin, lastCavs
 		ptrs[i] = ph
 		return ph
@@ -398,11 +417,10 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 			}
 		}
 		switch k := len(c.Reasons); {
-		case k == 1: // the usual: none of the unit's records names the zone
-			bh := &hits[i]
-			bh.refusal.ExemptionId = c.Reasons[0].ExemptionID
-			bh.refusals[0] = &bh.refusal
-			ph.NotCovered = bh.refusals[:]
+		case k == 1 && c.Reasons[0].ExemptionID == "": // the usual: none of the unit's records names the zone
+			ph.NotCovered = noRecordRefusals
+		case k == 1:
+			ph.NotCovered = []*noflyv1.ExemptionRefusal{{ExemptionId: c.Reasons[0].ExemptionID}}
 		case k > 1:
 			refs := make([]noflyv1.ExemptionRefusal, k)
 			ph.NotCovered = make([]*noflyv1.ExemptionRefusal, k)
@@ -421,16 +439,31 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 	return p
 }
 
-// basicHit is a BASIC answer's hit with the messages it holds: the zone's
-// summary, the height band and its heights, and a conflict's one record
-// that does not cover it (most have one).
+// basicHit is a BASIC answer's hit with the zone's summary. The hits of
+// an answer share their height band when it is the same (a position's
+// hits mostly are at its height), and a conflict that no record of the
+// unit names says so with noRecordRefusals.
 type basicHit struct {
-	hit          noflyv1.ZoneHit
-	zone         noflyv1.ZoneSummary
+	hit  noflyv1.ZoneHit
+	zone noflyv1.ZoneSummary
+}
+
+// noRecordRefusals is the refusals of a BASIC answer's conflict that no
+// record of the unit names (one, naming none), shared by every answer: it
+// must not be changed.
+var noRecordRefusals = []*noflyv1.ExemptionRefusal{{}}[:1:1]
+
+// bandMsg is a height band with its heights.
+type bandMsg struct {
 	band         noflyv1.HeightBand
 	lower, upper float64
-	refusal      noflyv1.ExemptionRefusal
-	refusals     [1]*noflyv1.ExemptionRefusal
+}
+
+// sameBand reports whether a and b convert to the same height band: the
+// same reference and, bit for bit, heights.
+func sameBand(a, b geo.Band) bool {
+	return a.Ref == b.Ref && math.Float64bits(a.Lower) == math.Float64bits(b.Lower) &&
+		math.Float64bits(a.Upper) == math.Float64bits(b.Upper)
 }
 
 // windowMsgs is a time window with its times.
@@ -440,8 +473,9 @@ type windowMsgs struct {
 }
 
 // basicRoom is room in an answer for what most BASIC answers hold: one
-// time window, and the list of a few hits.
+// time window, one height band, and the list of a few hits.
 type basicRoom struct {
 	window windowMsgs
+	band   bandMsg
 	hits   [4]*noflyv1.ZoneHit
 }

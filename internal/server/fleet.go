@@ -109,7 +109,7 @@ func refusalsToProto(rs []fleet.Refusal) []*noflyv1.PolicyRefusal {
 	return out
 }
 
-var limitKindToProto = map[exemptions.CeilingKind]noflyv1.HeightLimitKind{
+var limitKindToProto = [256]noflyv1.HeightLimitKind{ // as restrictionToProto
 	exemptions.CeilingBlocked:   noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_BLOCKED,
 	exemptions.CeilingLimited:   noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_LIMITED,
 	exemptions.CeilingUnlimited: noflyv1.HeightLimitKind_HEIGHT_LIMIT_KIND_UNLIMITED,

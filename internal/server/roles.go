@@ -47,6 +47,10 @@ type Identity struct {
 // localIdentity is every caller of a noflyd without TLS.
 var localIdentity = Identity{Local: true}
 
+// localIdentityValue is localIdentity as the value of a context: made
+// once, where every call without TLS would box it again.
+var localIdentityValue any = localIdentity
+
 // Name is how logs and the audit log name the caller: the certificate
 // subject, or "local" for the local identity.
 func (id Identity) Name() string {

@@ -344,6 +344,57 @@ func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
+// chainUnary is grpc.ChainUnaryInterceptor's chain of ics, first to last,
+// without its allocations: gRPC's makes a function for each interceptor
+// but the last on every call, binding the call's handler and info. Here
+// those functions belong to a chainCall, made once with it and used call
+// after call (a pool): only the call's info and handler are set. An
+// interceptor uses the handler it is given only until it returns.
+func chainUnary(ics ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	switch len(ics) {
+	case 0:
+		return nil
+	case 1:
+		return ics[0]
+	}
+	calls := &sync.Pool{New: func() any { return newChainCall(ics) }}
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		c := calls.Get().(*chainCall)
+		c.info, c.final = info, handler
+		resp, err := ics[0](ctx, req, info, c.handler(0))
+		c.info, c.final = nil, nil
+		calls.Put(c)
+		return resp, err
+	}
+}
+
+// chainCall is one call through chainUnary's interceptors.
+type chainCall struct {
+	ics   []grpc.UnaryServerInterceptor
+	next  []grpc.UnaryHandler // next[i] calls interceptor i+1
+	info  *grpc.UnaryServerInfo
+	final grpc.UnaryHandler // the method's own
+}
+
+func newChainCall(ics []grpc.UnaryServerInterceptor) *chainCall {
+	c := &chainCall{ics: ics, next: make([]grpc.UnaryHandler, len(ics)-1)}
+	for i := range c.next {
+		c.next[i] = func(ctx context.Context, req any) (any, error) {
+			return c.ics[i+1](ctx, req, c.info, c.handler(i+1))
+		}
+	}
+	return c
+}
+
+// handler is what interceptor i calls: the next one, or the method's
+// handler after the last.
+func (c *chainCall) handler(i int) grpc.UnaryHandler {
+	if i == len(c.next) {
+		return c.final
+	}
+	return c.next[i]
+}
+
 // streamWorkers are the goroutines that run calls: long-lived, so that a
 // call runs on a stack that has already grown, instead of a new goroutine
 // per call growing its stack again (a tenth of a position check's CPU time
@@ -365,7 +416,7 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	unary = append(unary, s.UnaryInterceptor(), deadlineUnary(DefaultDeadline, MaxDeadline), s.textUnary(), s.authUnary(), s.readyUnary())
 	stream = append(stream, s.authStream(), s.readyStream())
 	base := append(limitOptions(),
-		grpc.ChainUnaryInterceptor(unary...),
+		grpc.UnaryInterceptor(chainUnary(unary...)),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ForceServerCodecV2(newServerCodec()))
