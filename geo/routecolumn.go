@@ -22,6 +22,10 @@ type RouteColumn struct {
 	// tas is the zones' activity in the window that measures refer to,
 	// each distinct answer once (mostly one: active throughout).
 	tas []timeAnswer
+	// runs counts the runs of measures of one volume in ms: at least the
+	// number of zones met (a route check measures a volume's legs one
+	// after another), and about as many.
+	runs int
 }
 
 // legMeasure is how a leg meets a volume.
@@ -45,6 +49,9 @@ func (c *RouteColumn) add(leg int, v *cvol, n near, ta timeAnswer) {
 	if k < max(0, len(c.tas)-4) {
 		k = len(c.tas)
 		c.tas = append(c.tas, ta)
+	}
+	if len(c.ms) == 0 || c.ms[len(c.ms)-1].v != v {
+		c.runs++
 	}
 	c.ms = append(c.ms, legMeasure{leg: int32(leg), ta: int32(k), v: v, n: n})
 }
@@ -90,10 +97,11 @@ func (ix *Index) RouteColumn(q RouteQuery) (*RouteColumn, error) {
 
 // Check returns what CheckRoute returns for the column's route.
 func (c *RouteColumn) Check() ([]Hit, error) {
-	// At most one hit per measure: room for them all at once, rather
-	// than growing the list, its index and the legs as a check does.
-	n := len(c.ms)
-	h := &hitSet{ix: c.ix, list: make([]Hit, 0, n), at: make(map[int32]int32, n), legs: make([]uint64, 0, n), win: c.q.Window, work: stopEvery}
+	// At most one hit per run of measures of a volume: room for them all
+	// at once, rather than growing the list and its index as a check
+	// does; a leg of a hit per measure at most.
+	h := &hitSet{ix: c.ix, list: make([]Hit, 0, c.runs), at: make(map[int32]int32, c.runs), legs: make([]uint64, 0, len(c.ms)),
+		win: c.q.Window, work: stopEvery}
 	for i := range c.ms {
 		m := &c.ms[i]
 		a, b := c.q.Waypoints[m.leg].Alt, c.q.Waypoints[m.leg+1].Alt
