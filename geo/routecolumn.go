@@ -3,6 +3,7 @@ package geo
 import (
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // RouteColumn is what a route check finds along each leg at every height:
@@ -56,6 +57,26 @@ func (c *RouteColumn) add(leg int, v *cvol, n near, ta timeAnswer) {
 	c.ms = append(c.ms, legMeasure{leg: int32(leg), ta: int32(k), v: v, n: n})
 }
 
+// routeScratch is room for a route column's legs and measures while it
+// measures them.
+type routeScratch struct {
+	segs []segment
+	ms   []legMeasure
+}
+
+var columnScratch = sync.Pool{New: func() any { return new(routeScratch) }}
+
+// put returns s to the pool, without the volumes its measures point to
+// (which a reload may drop) and without room grown for an outsized route.
+func (s *routeScratch) put() {
+	clear(s.ms)
+	if cap(s.ms) > 4096 || cap(s.segs) > 1024 {
+		return
+	}
+	s.ms = s.ms[:0]
+	columnScratch.Put(s)
+}
+
 // RouteColumn measures route q (its heights aside) against the zones. It
 // fails as CheckRoute does on a bad query and when q.Stop ends it; it does
 // not count hits (Check and LegAt do).
@@ -63,18 +84,26 @@ func (ix *Index) RouteColumn(q RouteQuery) (*RouteColumn, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	c := &RouteColumn{ix: ix, q: q, ms: make([]legMeasure, 0, min(8*len(q.Waypoints), 1024))}
+	// The legs and the measures as they are found go in scratch space
+	// kept between routes; the column keeps a copy of the measures, of
+	// their size.
+	sc := columnScratch.Get().(*routeScratch)
+	defer sc.put()
+	c := &RouteColumn{ix: ix, q: q, ms: sc.ms[:0]}
 	h := ix.newHitSet(q.Window, q.Stop)
 	h.col = c
-	segs := make([]segment, len(q.Waypoints)-1)
+	segs := slices.Grow(sc.segs[:0], len(q.Waypoints)-1)[:len(q.Waypoints)-1]
+	sc.segs = segs
 	for i := range segs {
 		a, b := q.Waypoints[i], q.Waypoints[i+1]
 		segs[i] = newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer)
 	}
 	h.add(segs, q.AltRef, nil)
+	sc.ms = c.ms
 	if h.err != nil {
 		return nil, h.err
 	}
+	c.ms = slices.Clone(c.ms)
 	c.legs = make([][]int32, len(segs))
 	counts := make([]int32, len(segs)+1)
 	for _, m := range c.ms {
