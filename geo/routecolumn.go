@@ -149,6 +149,16 @@ func (c *RouteColumn) Check() ([]Hit, error) {
 // Legs is the number of legs of the column's route.
 func (c *RouteColumn) Legs() int { return len(c.legs) }
 
+// MaxLegHits is the most hits LegAt or AppendLeg may return for a leg: a
+// buffer of that capacity serves every leg.
+func (c *RouteColumn) MaxLegHits() int {
+	n := 0
+	for _, l := range c.legs {
+		n = max(n, len(l))
+	}
+	return n
+}
+
 // firstLeg is the Legs of every hit AppendLeg returns, shared (read only;
 // its capacity is its length, so that an append copies it).
 var firstLeg = []int{0}[:1:1]

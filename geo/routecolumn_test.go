@@ -82,6 +82,9 @@ func TestRouteColumnMatchesCheckRoute(t *testing.T) {
 					t.Fatal(err)
 				}
 				hitsSeen += len(want)
+				if len(got) > c.MaxLegHits() {
+					t.Fatalf("route %d leg %d at %+v: %d hits, more than MaxLegHits %d", i, leg, a, len(got), c.MaxLegHits())
+				}
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("route %d leg %d at %+v: column %v, CheckRoute %v", i, leg, a, hitLegs(got), hitLegs(want))
 				}

@@ -204,7 +204,7 @@ func routeLimits(col *geo.RouteColumn, q geo.RouteQuery, f exemptions.Flight, sn
 		msgs  = make([]noflyv1.HeightLimit, n+1) // the legs' and the whole route's, together
 		legs  = make([]*noflyv1.HeightLimit, 0, n)
 		err   error
-		buf   []geo.Hit // the hits of the last probe
+		buf   = make([]geo.Hit, 0, col.MaxLegHits()) // the hits of the last probe, room for any leg's
 	)
 	for i := 0; i < n; i++ {
 		probe := func(a geo.Altitude) []geo.Hit {
