@@ -310,6 +310,9 @@ type hitSet struct {
 	win  TimeWindow
 	// time activity per zone, computed once
 	when map[int32]timeAnswer
+	// lastZone is the zone of the last hit recorded, at place lastK-1 of
+	// list (lastK 0: none yet).
+	lastZone, lastK int32
 
 	// col, when set, gathers the measures of a route column instead of
 	// hits (RouteColumn).
@@ -479,12 +482,24 @@ func (h *hitSet) hit(altA, altB float64, leg int, v *cvol, flightRef VerticalRef
 		return
 	}
 	dist := max(0, n.dist)
-	k, seen := h.at[v.zone]
+	// A zone's measures mostly come one after another (a volume's legs):
+	// the last zone's place is kept, to look up the others.
+	var (
+		k    int32
+		seen bool
+	)
+	if h.lastK > 0 && h.lastZone == v.zone {
+		k, seen = h.lastK-1, true
+	} else {
+		k, seen = h.at[v.zone]
+	}
 	if !seen {
 		k = int32(len(h.list))
 		h.list = append(h.list, Hit{Zone: h.ix.zones[v.zone], Distance: dist, Band: band, When: ta.w, Caveats: hcav | ta.cav, order: v.order()})
 		h.at[v.zone] = k
-	} else {
+	}
+	h.lastZone, h.lastK = v.zone, k+1
+	if seen {
 		hit := &h.list[k]
 		hit.Distance = min(hit.Distance, dist)
 		hit.Band = unionBand(hit.Band, band)

@@ -201,6 +201,48 @@ func BenchmarkCheckRoute(b *testing.B) {
 	})
 }
 
+// BenchmarkRouteColumn: the column of one route per op (Index.RouteColumn,
+// what the server's CheckFlightPlan measures its route and every leg's
+// height limit from), then its check (RouteColumn.Check), on the shared
+// 50,000-zone set with the plans noflybench sends: the first 20 waypoints
+// of each shared route of 20 or more, 60 m AGL, a 50 m buffer.
+func BenchmarkRouteColumn(b *testing.B) {
+	s := loadIndex(b, "shared", 50_000)
+	sh, err := sharedQueries()
+	skipIfNoData(b, err)
+	var routes []orb.LineString
+	for _, r := range sh.Routes {
+		if len(r) >= 20 {
+			routes = append(routes, r[:20])
+		}
+	}
+	qs := routeQueries(routes, 50)
+	for i := range qs {
+		for k := range qs[i].Waypoints {
+			qs[i].Waypoints[k].Alt = 60
+		}
+	}
+	var total, i int
+	b.ReportAllocs()
+	cpu := startCPU()
+	for b.Loop() {
+		c, err := s.ix.RouteColumn(qs[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		hits, err := c.Check()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == len(qs) {
+			i = 0
+		}
+		total += len(hits)
+	}
+	cpu.report(b)
+	b.ReportMetric(float64(total)/float64(b.N), "hits/op")
+}
+
 // BenchmarkNewIndex50k: building an index over 50,000 zones. "shared" reads
 // the shared set's zones.geojson with geo.ReadFile and indexes it (load and
 // index, as a reload does); "shared-index" and "synthetic-index" only index

@@ -24,7 +24,8 @@ type ringBands struct {
 	min, inv float64 // latitude of the first band's southern edge; bands per degree
 	bands    []ringBand
 	// edges lists each band's edges: edge i runs from pts[i] to pts[i+1],
-	// and firstBand is set where the band is the first to list the edge.
+	// and firstBand is set where the band is the first to list the edge;
+	// a band lists those edges first.
 	edges []uint8
 }
 
@@ -63,19 +64,26 @@ func newRingBands(pts []orb.Point) ringBands {
 		off += count[k]
 	}
 	rb.edges = make([]uint8, off)
-	for i := 0; i < n; i++ {
-		c, d := pts[i], pts[i+1]
-		k0, k1 := rb.edgeBands(c, d)
-		for k := k0; k <= k1; k++ {
-			b := &rb.bands[k]
-			e := uint8(i)
-			if k == k0 {
-				e |= firstBand
+	// Two passes, so that each band lists the edges it is first to list
+	// before the others (edgesNear stops there in all but one band).
+	for pass := range 2 {
+		for i := 0; i < n; i++ {
+			c, d := pts[i], pts[i+1]
+			k0, k1 := rb.edgeBands(c, d)
+			for k := k0; k <= k1; k++ {
+				if (k == k0) != (pass == 0) {
+					continue
+				}
+				b := &rb.bands[k]
+				e := uint8(i)
+				if k == k0 {
+					e |= firstBand
+				}
+				rb.edges[b.end] = e
+				b.end++
+				b.x0 = min(b.x0, down32(min(c[0], d[0])))
+				b.x1 = max(b.x1, up32(max(c[0], d[0])))
 			}
-			rb.edges[b.end] = e
-			b.end++
-			b.x0 = min(b.x0, down32(min(c[0], d[0])))
-			b.x1 = max(b.x1, up32(max(c[0], d[0])))
 		}
 	}
 	return rb
@@ -118,16 +126,27 @@ func (rb *ringBands) edgesNear(pts []orb.Point, q orb.Bound, dst []uint8) []uint
 		}
 		for _, e := range rb.edges[b.start:b.end] {
 			if k > k0 && e&firstBand == 0 {
-				continue // visited in an earlier band
+				break // this and the rest visited in an earlier band
 			}
 			i := e &^ firstBand
 			c, d := pts[i], pts[i+1]
-			if (c[0] < q.Min[0] && d[0] < q.Min[0]) || (c[0] > q.Max[0] && d[0] > q.Max[0]) ||
-				(c[1] < q.Min[1] && d[1] < q.Min[1]) || (c[1] > q.Max[1] && d[1] > q.Max[1]) {
-				continue
-			}
+			// The edge's box misses q: one branch on the four tests
+			// (whose outcomes a processor cannot foresee) rather than one
+			// or more on each.
+			miss := b2u(max(c[0], d[0]) < q.Min[0]) | b2u(min(c[0], d[0]) > q.Max[0]) |
+				b2u(max(c[1], d[1]) < q.Min[1]) | b2u(min(c[1], d[1]) > q.Max[1])
 			dst = append(dst, i)
+			dst = dst[:len(dst)-int(miss)]
 		}
 	}
 	return dst
+}
+
+// b2u is 1 for true, 0 for false, without a branch.
+func b2u(b bool) uint8 {
+	var x uint8
+	if b {
+		x = 1
+	}
+	return x
 }

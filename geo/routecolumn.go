@@ -3,6 +3,7 @@ package geo
 import (
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // RouteColumn is what a route check finds along each leg at every height:
@@ -22,6 +23,10 @@ type RouteColumn struct {
 	// tas is the zones' activity in the window that measures refer to,
 	// each distinct answer once (mostly one: active throughout).
 	tas []timeAnswer
+	// runs counts the runs of measures of one volume in ms: at least the
+	// number of zones met (a route check measures a volume's legs one
+	// after another), and about as many.
+	runs int
 }
 
 // legMeasure is how a leg meets a volume.
@@ -46,7 +51,30 @@ func (c *RouteColumn) add(leg int, v *cvol, n near, ta timeAnswer) {
 		k = len(c.tas)
 		c.tas = append(c.tas, ta)
 	}
+	if len(c.ms) == 0 || c.ms[len(c.ms)-1].v != v {
+		c.runs++
+	}
 	c.ms = append(c.ms, legMeasure{leg: int32(leg), ta: int32(k), v: v, n: n})
+}
+
+// routeScratch is room for a route column's legs and measures while it
+// measures them.
+type routeScratch struct {
+	segs []segment
+	ms   []legMeasure
+}
+
+var columnScratch = sync.Pool{New: func() any { return new(routeScratch) }}
+
+// put returns s to the pool, without the volumes its measures point to
+// (which a reload may drop) and without room grown for an outsized route.
+func (s *routeScratch) put() {
+	clear(s.ms)
+	if cap(s.ms) > 4096 || cap(s.segs) > 1024 {
+		return
+	}
+	s.ms = s.ms[:0]
+	columnScratch.Put(s)
 }
 
 // RouteColumn measures route q (its heights aside) against the zones. It
@@ -56,18 +84,26 @@ func (ix *Index) RouteColumn(q RouteQuery) (*RouteColumn, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	c := &RouteColumn{ix: ix, q: q, ms: make([]legMeasure, 0, min(8*len(q.Waypoints), 1024))}
+	// The legs and the measures as they are found go in scratch space
+	// kept between routes; the column keeps a copy of the measures, of
+	// their size.
+	sc := columnScratch.Get().(*routeScratch)
+	defer sc.put()
+	c := &RouteColumn{ix: ix, q: q, ms: sc.ms[:0]}
 	h := ix.newHitSet(q.Window, q.Stop)
 	h.col = c
-	segs := make([]segment, len(q.Waypoints)-1)
+	segs := slices.Grow(sc.segs[:0], len(q.Waypoints)-1)[:len(q.Waypoints)-1]
+	sc.segs = segs
 	for i := range segs {
 		a, b := q.Waypoints[i], q.Waypoints[i+1]
 		segs[i] = newSegment(a.Point, b.Point, a.Alt, b.Alt, i, q.Buffer)
 	}
 	h.add(segs, q.AltRef, nil)
+	sc.ms = c.ms
 	if h.err != nil {
 		return nil, h.err
 	}
+	c.ms = slices.Clone(c.ms)
 	c.legs = make([][]int32, len(segs))
 	counts := make([]int32, len(segs)+1)
 	for _, m := range c.ms {
@@ -90,10 +126,11 @@ func (ix *Index) RouteColumn(q RouteQuery) (*RouteColumn, error) {
 
 // Check returns what CheckRoute returns for the column's route.
 func (c *RouteColumn) Check() ([]Hit, error) {
-	// At most one hit per measure: room for them all at once, rather
-	// than growing the list, its index and the legs as a check does.
-	n := len(c.ms)
-	h := &hitSet{ix: c.ix, list: make([]Hit, 0, n), at: make(map[int32]int32, n), legs: make([]uint64, 0, n), win: c.q.Window, work: stopEvery}
+	// At most one hit per run of measures of a volume: room for them all
+	// at once, rather than growing the list and its index as a check
+	// does; a leg of a hit per measure at most.
+	h := &hitSet{ix: c.ix, list: make([]Hit, 0, c.runs), at: make(map[int32]int32, c.runs), legs: make([]uint64, 0, len(c.ms)),
+		win: c.q.Window, work: stopEvery}
 	for i := range c.ms {
 		m := &c.ms[i]
 		a, b := c.q.Waypoints[m.leg].Alt, c.q.Waypoints[m.leg+1].Alt
@@ -111,6 +148,16 @@ func (c *RouteColumn) Check() ([]Hit, error) {
 
 // Legs is the number of legs of the column's route.
 func (c *RouteColumn) Legs() int { return len(c.legs) }
+
+// MaxLegHits is the most hits LegAt or AppendLeg may return for a leg: a
+// buffer of that capacity serves every leg.
+func (c *RouteColumn) MaxLegHits() int {
+	n := 0
+	for _, l := range c.legs {
+		n = max(n, len(l))
+	}
+	return n
+}
 
 // firstLeg is the Legs of every hit AppendLeg returns, shared (read only;
 // its capacity is its length, so that an append copies it).

@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -82,6 +83,9 @@ func TestRouteColumnMatchesCheckRoute(t *testing.T) {
 					t.Fatal(err)
 				}
 				hitsSeen += len(want)
+				if len(got) > c.MaxLegHits() {
+					t.Fatalf("route %d leg %d at %+v: %d hits, more than MaxLegHits %d", i, leg, a, len(got), c.MaxLegHits())
+				}
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("route %d leg %d at %+v: column %v, CheckRoute %v", i, leg, a, hitLegs(got), hitLegs(want))
 				}
@@ -145,4 +149,68 @@ func reversed(h []Hit) []Hit {
 	r := slices.Clone(h)
 	slices.Reverse(r)
 	return r
+}
+
+// TestRouteColumnConcurrent: route columns measured at once on several
+// goroutines (which share the scratch space kept between routes) answer
+// as each does alone, and a column's answers do not change when other
+// routes are measured after it.
+func TestRouteColumnConcurrent(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 7))
+	ix := mustIndex(t, randomZones(r, 300)...)
+	qs := make([]RouteQuery, 64)
+	want := make([][]Hit, len(qs))
+	cols := make([]*RouteColumn, len(qs))
+	for i := range qs {
+		qs[i] = randomRoute(r)
+		c, err := ix.RouteColumn(qs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols[i] = c
+		if want[i], err = c.Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	met := 0
+	for _, w := range want {
+		met += len(w)
+	}
+	if met == 0 {
+		t.Fatal("no route met a zone: the test compares nothing")
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for k := range 3 * len(qs) {
+				i := (k*7 + g) % len(qs)
+				c, err := ix.RouteColumn(qs[i])
+				if err == nil {
+					var got []Hit
+					if got, err = c.Check(); err == nil && !reflect.DeepEqual(got, want[i]) {
+						err = fmt.Errorf("route %d measured on goroutine %d: %v, alone %v", i, g, hitLegs(got), hitLegs(want[i]))
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range cols { // measured before all the others
+		got, err := c.Check()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Fatalf("route %d: its column answers %v after other routes, %v before", i, hitLegs(got), hitLegs(want[i]))
+		}
+	}
 }

@@ -91,17 +91,16 @@ func windowToProto(w geo.TimeWindow) *noflyv1.TimeWindow {
 }
 
 func summaryToProto(z *geo.Zone) *noflyv1.ZoneSummary {
-	return &noflyv1.ZoneSummary{
-		Id:                  z.ID,
-		Name:                z.Name,
-		Restriction:         restrictionToProto[z.Restriction],
-		Reasons:             slices.Clone(z.Reasons),
-		Message:             z.Message,
-		Authorities:         authoritiesToProto(z.Authorities),
-		RegulationExemption: exemptionsToProto[z.Exemptions],
-		OperationCategories: categoriesToProto(z.Categories),
-		UspaceClass:         slices.Clone(z.Class),
-	}
+	return setSummary(new(noflyv1.ZoneSummary), z)
+}
+
+// setSummary sets s, a new message, to z's summary and returns it.
+func setSummary(s *noflyv1.ZoneSummary, z *geo.Zone) *noflyv1.ZoneSummary {
+	s.Id, s.Name, s.Restriction = z.ID, z.Name, restrictionToProto[z.Restriction]
+	s.Reasons, s.Message, s.Authorities = slices.Clone(z.Reasons), z.Message, authoritiesToProto(z.Authorities)
+	s.RegulationExemption, s.OperationCategories = exemptionsToProto[z.Exemptions], categoriesToProto(z.Categories)
+	s.UspaceClass = slices.Clone(z.Class)
+	return s
 }
 
 func authoritiesToProto(as []geo.Authority) []*noflyv1.Authority {
@@ -237,21 +236,6 @@ func bandToProto(b geo.Band) *noflyv1.HeightBand {
 	return pb
 }
 
-func hitToProto(h *geo.Hit) *noflyv1.ZoneHit {
-	ph := &noflyv1.ZoneHit{
-		Zone:             summaryToProto(h.Zone),
-		ClosestApproachM: h.Distance,
-		Inside:           h.Distance == 0,
-		HeightBand:       bandToProto(h.Band),
-		TimeWindow:       windowToProto(h.When),
-		Caveats:          caveatsToProto(h.Caveats),
-	}
-	for _, l := range h.Legs {
-		ph.Legs = append(ph.Legs, int32(l))
-	}
-	return ph
-}
-
 func verdictToProto(v exemptions.Verdict) noflyv1.Verdict {
 	switch v {
 	case exemptions.Clear:
@@ -277,6 +261,13 @@ type checkProto struct {
 // resultToProto converts a decision. Converting decides nothing: the
 // verdict, the order, which exemption covers what and why none does are
 // all r's.
+//
+// The hits' messages are allocated together (fullHit), their legs in one
+// array and their refusals in another, and hits share their time window
+// and caveats with the hit before when these are the same (a route's hits
+// mostly have the route's window): a route's answer holds tens of hits,
+// each of about ten messages, and every call paid for each on its own.
+// The answer is the same message.
 func resultToProto(r *exemptions.Result) checkProto {
 	p := checkProto{verdict: verdictToProto(r.Verdict), caveats: caveatsToProto(r.Caveats)}
 	if len(r.Applied) > 0 {
@@ -285,12 +276,83 @@ func resultToProto(r *exemptions.Result) checkProto {
 			p.applied[i] = appliedToProto(ex)
 		}
 	}
+	n := len(r.Conflicts) + len(r.Advisories)
+	if n == 0 {
+		return p
+	}
+	var nLegs, nRefusals int
+	for i := range r.Conflicts {
+		nLegs += len(r.Conflicts[i].Hit.Legs)
+		nRefusals += len(r.Conflicts[i].Reasons)
+	}
+	for _, h := range r.Advisories {
+		nLegs += len(h.Legs)
+	}
+	var (
+		hits     = make([]fullHit, n)
+		ptrs     = make([]*noflyv1.ZoneHit, n)
+		legs     []int32
+		refusals []noflyv1.ExemptionRefusal
+		refPtrs  []*noflyv1.ExemptionRefusal
+		// The last time window and caveats converted, to share.
+		lastWhen geo.TimeWindow
+		lastWin  *noflyv1.TimeWindow
+		lastCav  geo.Caveat
+		lastCavs []*noflyv1.Caveat
+	)
+	if nLegs > 0 {
+		legs = make([]int32, 0, nLegs)
+	}
+	if nRefusals > 0 {
+		refusals, refPtrs = make([]noflyv1.ExemptionRefusal, nRefusals), make([]*noflyv1.ExemptionRefusal, nRefusals)
+	}
+	hit := func(i int, h *geo.Hit) *noflyv1.ZoneHit {
+		fh := &hits[i]
+		setSummary(&fh.zone, h.Zone)
+		b := &fh.band
+		b.Reference = refToProto[h.Band.Ref]
+		if h.Band.Ref != geo.RefUnknown { // as bandToProto
+			if !math.IsInf(h.Band.Lower, -1) && !math.IsNaN(h.Band.Lower) {
+				fh.lower = h.Band.Lower
+				b.LowerM = &fh.lower
+			}
+			if !math.IsInf(h.Band.Upper, 1) && !math.IsNaN(h.Band.Upper) {
+				fh.upper = h.Band.Upper
+				b.UpperM = &fh.upper
+			}
+		}
+		if lastWin == nil || !h.When.Start.Equal(lastWhen.Start) || !h.When.End.Equal(lastWhen.End) {
+			w := new(windowMsgs) // as windowToProto
+			lastWhen, lastWin = h.When, &w.window
+			if !h.When.Start.IsZero() {
+				lastWin.Start = setTimestamp(&w.start, h.When.Start)
+			}
+			if !h.When.End.IsZero() {
+				lastWin.End = setTimestamp(&w.end, h.When.End)
+			}
+		}
+		if h.Caveats != lastCav || (lastCavs == nil && h.Caveats != 0) {
+			lastCav, lastCavs = h.Caveats, caveatsToProto(h.Caveats)
+		}
+		ph := &fh.hit
+		ph.Zone, ph.ClosestApproachM, ph.Inside, ph.HeightBand = &fh.zone, h.Distance, h.Distance == 0, b
+		ph.TimeWindow, ph.Caveats = lastWin, lastCavs
+		if len(h.Legs) > 0 {
+			start := len(legs)
+			for _, l := range h.Legs {
+				legs = append(legs, int32(l))
+			}
+			ph.Legs = legs[start:len(legs):len(legs)]
+		}
+		ptrs[i] = ph
+		return ph
+	}
 	if len(r.Conflicts) > 0 {
-		p.conflicts = make([]*noflyv1.ZoneHit, len(r.Conflicts))
+		p.conflicts = ptrs[:len(r.Conflicts):len(r.Conflicts)]
 	}
 	for i := range r.Conflicts {
 		c := &r.Conflicts[i]
-		ph := hitToProto(c.Hit)
+		ph := hit(i, c.Hit)
 		if c.By != nil {
 			// The message of an applied exemption is shared with the list;
 			// a DENIED check applies none, and its covered conflicts get
@@ -301,18 +363,31 @@ func resultToProto(r *exemptions.Result) checkProto {
 				ph.Exemption = appliedToProto(c.By)
 			}
 		}
-		for _, why := range c.Reasons {
-			ph.NotCovered = append(ph.NotCovered, &noflyv1.ExemptionRefusal{ExemptionId: why.ExemptionID, Reason: why.Text})
+		if k := len(c.Reasons); k > 0 {
+			for j, why := range c.Reasons {
+				refusals[j].ExemptionId, refusals[j].Reason = why.ExemptionID, why.Text
+				refPtrs[j] = &refusals[j]
+			}
+			ph.NotCovered = refPtrs[:k:k]
+			refusals, refPtrs = refusals[k:], refPtrs[k:]
 		}
-		p.conflicts[i] = ph
 	}
 	if len(r.Advisories) > 0 {
-		p.advisories = make([]*noflyv1.ZoneHit, len(r.Advisories))
-		for i, h := range r.Advisories {
-			p.advisories[i] = hitToProto(h)
-		}
+		p.advisories = ptrs[len(r.Conflicts):]
+	}
+	for i, h := range r.Advisories {
+		hit(len(r.Conflicts)+i, h)
 	}
 	return p
+}
+
+// fullHit is a full answer's hit with the messages it holds: the zone's
+// summary, and the height band and its heights.
+type fullHit struct {
+	hit          noflyv1.ZoneHit
+	zone         noflyv1.ZoneSummary
+	band         noflyv1.HeightBand
+	lower, upper float64
 }
 
 // basicProto is basicResultToProto's answer built for the unary check,

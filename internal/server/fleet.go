@@ -198,13 +198,15 @@ func routeLimits(col *geo.RouteColumn, q geo.RouteQuery, f exemptions.Flight, sn
 	if fl == nil {
 		return nil, nil, nil
 	}
+	n := min(len(q.Waypoints)-1, MaxLegCeilings)
 	var (
 		whole exemptions.HeightLimit
-		legs  []*noflyv1.HeightLimit
+		msgs  = make([]noflyv1.HeightLimit, n+1) // the legs' and the whole route's, together
+		legs  = make([]*noflyv1.HeightLimit, 0, n)
 		err   error
-		buf   []geo.Hit // the hits of the last probe
+		buf   = make([]geo.Hit, 0, col.MaxLegHits()) // the hits of the last probe, room for any leg's
 	)
-	for i := 0; i+1 < len(q.Waypoints) && i < MaxLegCeilings; i++ {
+	for i := 0; i < n; i++ {
 		probe := func(a geo.Altitude) []geo.Hit {
 			// HighestCleared reads a probe's hits only until the next.
 			hits, perr := col.AppendLeg(buf, i, a)
@@ -224,7 +226,7 @@ func routeLimits(col *geo.RouteColumn, q geo.RouteQuery, f exemptions.Flight, sn
 		if err != nil {
 			return nil, nil, err
 		}
-		legs = append(legs, heightLimitToProto(c, i))
+		legs = append(legs, setHeightLimit(&msgs[i], c, i))
 		if i == 0 {
 			whole = c
 		} else {
@@ -234,7 +236,7 @@ func routeLimits(col *geo.RouteColumn, q geo.RouteQuery, f exemptions.Flight, sn
 	if len(q.Waypoints)-1 > MaxLegCeilings {
 		whole.Why = fmt.Sprintf("only the first %d legs are answered; check the rest as a plan of their own", MaxLegCeilings)
 	}
-	return heightLimitToProto(whole, -1), legs, nil
+	return setHeightLimit(&msgs[n], whole, -1), legs, nil
 }
 
 // areaLimit answers how high an operating area may be flown, anywhere in it.

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
 	"github.com/nofly-project/nofly/data"
 	"github.com/nofly-project/nofly/exemptions"
@@ -171,6 +169,7 @@ func BenchmarkCheckFlightPlanHandler(b *testing.B) {
 	}
 	s := handlerBenchServer(b, zones, now)
 	ctx := context.Background()
+	codec := newServerCodec()
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	i := 0
@@ -179,9 +178,11 @@ func BenchmarkCheckFlightPlanHandler(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := proto.Marshal(resp); err != nil {
+		data, err := codec.Marshal(resp)
+		if err != nil {
 			b.Fatal(err)
 		}
+		data.Free()
 		i++
 	}
 }
