@@ -256,12 +256,21 @@ func (ix *Index) CheckPosition(q PositionQuery, dst []Hit) []Hit {
 // memory.
 func sortHits(h []Hit) {
 	// Few hits, as a position mostly has: an insertion sort that compares
-	// in place rather than copying two hits per comparison.
+	// in place rather than copying two hits per comparison, and moves each
+	// hit found out of place once: the hits above its place shift up one
+	// (each written once, not swapped through it), then it is put down.
 	if len(h) <= 12 {
 		for i := 1; i < len(h); i++ {
-			for j := i; j > 0 && hitLess(&h[j], &h[j-1]); j-- {
-				h[j], h[j-1] = h[j-1], h[j]
+			if !hitLess(&h[i], &h[i-1]) {
+				continue
 			}
+			j := i - 1
+			for j > 0 && hitLess(&h[i], &h[j-1]) {
+				j--
+			}
+			x := h[i]
+			copy(h[j+1:i+1], h[j:i])
+			h[j] = x
 		}
 		return
 	}

@@ -182,6 +182,37 @@ func BenchmarkColumn(b *testing.B) {
 	})
 }
 
+// BenchmarkColumnAt: the hits of a column built before at the heights a
+// BASIC position check asks of it (Column.At at 50 m AGL, at the ground for
+// the height limit's first probe, and at every height for its breaks),
+// the columns of up to 1,024 points taken in turn, reusing the hits: what
+// At costs besides building the column, its sort of the hits included.
+func BenchmarkColumnAt(b *testing.B) {
+	eachIndex(b, func(b *testing.B, s *indexSet) {
+		cols := make([]geo.Column, min(len(s.points), 1024))
+		for i := range cols {
+			s.ix.Column(geo.PositionQuery{Point: s.points[i], At: benchAt}, &cols[i])
+		}
+		hits := make([]geo.Hit, 0, 1024)
+		alts := [3]geo.Altitude{{Metres: 50, Ref: geo.AGL}, {Metres: 0, Ref: geo.AGL}, {}}
+		var total, i int
+		b.ReportAllocs()
+		cpu := startCPU()
+		for b.Loop() {
+			c := &cols[i]
+			if i++; i == len(cols) {
+				i = 0
+			}
+			for _, a := range alts {
+				hits = c.At(a, hits[:0])
+				total += len(hits)
+			}
+		}
+		cpu.report(b)
+		b.ReportMetric(float64(total)/float64(b.N), "hits/op")
+	})
+}
+
 // BenchmarkCheckRoute: one route per op, as loadIndex describes.
 func BenchmarkCheckRoute(b *testing.B) {
 	eachIndex(b, func(b *testing.B, s *indexSet) {

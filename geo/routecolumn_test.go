@@ -97,7 +97,7 @@ func TestRouteColumnMatchesCheckRoute(t *testing.T) {
 	}
 }
 
-// TestSortHitsKeyed: the keyed sort puts hits in hitLess's order, each hit
+// TestSortHitsKeyed: the keyed sort, and sortHits, put hits in hitLess's order, each hit
 // whole (zone, legs, band, times with it), at every length around the
 // insertion sort's limit and the key buffer's, with ties of distance
 // broken by the order key.
@@ -135,9 +135,14 @@ func TestSortHitsKeyed(t *testing.T) {
 				nearly[n-1], nearly[n-2] = nearly[n-2], nearly[n-1]
 			}
 			for _, in := range [][]Hit{h, slices.Clone(want), nearly, reversed(want)} {
+				in2 := slices.Clone(in)
 				sortHitsKeyed(in)
 				if !reflect.DeepEqual(in, want) {
 					t.Fatalf("%d hits: got %v, want %v", n, in, want)
+				}
+				sortHits(in2) // in place below its insertion sort's limit, keyed above
+				if !reflect.DeepEqual(in2, want) {
+					t.Fatalf("sortHits, %d hits: got %v, want %v", n, in2, want)
 				}
 			}
 		}
