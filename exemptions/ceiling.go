@@ -136,8 +136,8 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 		ff.Height = geo.Band{Lower: h, Upper: h, Ref: ref}
 		// Whether the flight may fly, and what limits it, is all a
 		// probe's decision is read for: not why no record covers a
-		// conflict.
-		r := decideFleetIn(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now, noReasons, room)
+		// conflict, nor the zones that only inform.
+		r := decideFleetIn(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now, noReasons, room, false)
 		if cap(r.Conflicts) > cap(room) {
 			room = r.Conflicts[:0]
 		}

@@ -153,14 +153,16 @@ func decideFleet(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.T
 }
 
 func decideFleetAs(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time, why reasonDetail) Result {
-	return decideFleetIn(hits, f, snap, fl, now, why, nil)
+	return decideFleetIn(hits, f, snap, fl, now, why, nil, true)
 }
 
 // decideFleetIn is decideFleetAs with room for the conflicts: the result's
 // Conflicts are built in room's array when it is large enough (a height
-// limit's probes, each read only until the next, share one).
-func decideFleetIn(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time, why reasonDetail, room []Conflict) Result {
-	r := decideZones(hits, f, snap, now, why, room)
+// limit's probes, each read only until the next, share one). Without
+// advisories (a probe, read for its verdict, conflicts, exemptions and
+// refusals only) the result's Advisories are nil, not listed nor sorted.
+func decideFleetIn(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time, why reasonDetail, room []Conflict, advisories bool) Result {
+	r := decideZones(hits, f, snap, now, why, room, advisories)
 	if fl == nil {
 		return r
 	}
@@ -173,8 +175,9 @@ func decideFleetIn(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time
 }
 
 // decideZones decides on the airspace alone: zones and exemptions. The
-// conflicts are built in room when it has space for them all.
-func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why reasonDetail, room []Conflict) Result {
+// conflicts are built in room when it has space for them all; the
+// advisories are listed only when asked for.
+func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why reasonDetail, room []Conflict, advisories bool) Result {
 	r := Result{Verdict: Clear, Caveats: f.Caveats}
 	var blocking int
 	for i := range hits {
@@ -196,7 +199,7 @@ func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why re
 	if noRecords {
 		plain = noRecordsDecision(why)
 	}
-	if n := len(hits) - blocking; n > 0 {
+	if n := len(hits) - blocking; n > 0 && advisories {
 		r.Advisories = make([]*geo.Hit, 0, n)
 	}
 	var st *situation // made for the first conflict, then moved along
@@ -204,7 +207,9 @@ func decideZones(hits []geo.Hit, f Flight, snap *Snapshot, now time.Time, why re
 	for i := range hits {
 		h := &hits[i]
 		if !h.Blocking() {
-			r.Advisories = append(r.Advisories, h)
+			if advisories {
+				r.Advisories = append(r.Advisories, h)
+			}
 			continue
 		}
 		c := Conflict{Hit: h}

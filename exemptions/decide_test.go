@@ -289,6 +289,7 @@ func TestSnapshotAgreesWithCover(t *testing.T) {
 		{ID: "Z-3", Country: "BEL", Restriction: geo.Prohibited, Exemptions: geo.ExemptionsNotAllowed},
 	}
 	pick := func(l []string) string { return l[rng.IntN(len(l))] }
+	advised := 0 // probes compared where there were advisories to leave out
 	for round := range 200 {
 		var records []Exemption
 		n, allRevoked := rng.IntN(12), round%10 == 0
@@ -335,6 +336,16 @@ func TestSnapshotAgreesWithCover(t *testing.T) {
 			}
 			hits = append(hits, *h)
 		}
+		// Zones that only inform, before and among the conflicts (they are
+		// advisories: listed by every decision but a probe's).
+		for i, z := range []*geo.Zone{{ID: "Z-0", Restriction: geo.Conditional}, {ID: "Z-25", Restriction: geo.NoRestriction}} {
+			h := baseHit()
+			h.Zone = z
+			if rng.IntN(2) == 0 {
+				at := min(2*i, len(hits))
+				hits = slices.Insert(hits, at, *h)
+			}
+		}
 		// Brief decides as DecideFleet, without the reasons.
 		f := baseFlight()
 		f.Unit = pick([]string{"AMS", "RTM", "UTR"})
@@ -364,18 +375,30 @@ func TestSnapshotAgreesWithCover(t *testing.T) {
 			t.Fatalf("round %d: DecideFleetBrief %+v, DecideFleet %+v", round, brief, full)
 		}
 		// A height limit's probes decide as Brief, in room of their own
-		// when it is large enough.
+		// when it is large enough, and without the advisories.
+		briefNoAdvisories := brief
+		briefNoAdvisories.Advisories = nil
 		for _, size := range []int{0, 1, len(hits)} {
 			room := make([]Conflict, 0, size)
-			in := decideFleetIn(hits, f, snap, nil, checkedAt, noReasons, room)
+			in := decideFleetIn(hits, f, snap, nil, checkedAt, noReasons, room, true)
 			if !reflect.DeepEqual(in, brief) {
 				t.Fatalf("round %d, room %d: %+v, DecideFleetBrief %+v", round, size, in, brief)
+			}
+			if len(brief.Advisories) > 0 {
+				advised++
+			}
+			probe := decideFleetIn(hits, f, snap, nil, checkedAt, noReasons, make([]Conflict, 0, size), false)
+			if !reflect.DeepEqual(probe, briefNoAdvisories) {
+				t.Fatalf("round %d, room %d: probe %+v, DecideFleetBrief without advisories %+v", round, size, probe, briefNoAdvisories)
 			}
 			shared := len(in.Conflicts) > 0 && cap(room) > 0 && &in.Conflicts[:1][0] == &room[:1][0]
 			if shared != (len(in.Conflicts) > 0 && size >= len(in.Conflicts)) {
 				t.Fatalf("round %d, room %d: %d conflicts built in the room: %v", round, size, len(in.Conflicts), shared)
 			}
 		}
+	}
+	if advised < 100 {
+		t.Fatalf("only %d probes compared with advisories to leave out", advised)
 	}
 }
 
