@@ -95,8 +95,57 @@ type positionAnswer struct {
 	basic               basicRoom
 }
 
+// positionAnswer1 … positionAnswer4 are a BASIC position answer with the
+// messages of its first hits, allocated together (newPositionAnswer).
+type (
+	positionAnswer1 struct {
+		positionAnswer
+		msgs [1]basicHit
+	}
+	positionAnswer2 struct {
+		positionAnswer
+		msgs [2]basicHit
+	}
+	positionAnswer3 struct {
+		positionAnswer
+		msgs [3]basicHit
+	}
+	positionAnswer4 struct {
+		positionAnswer
+		msgs [4]basicHit
+	}
+)
+
+// newPositionAnswer is a new answer; a BASIC one (basic) with n hits has
+// the messages of up to four hits allocated with it, in a.basic.msgs. An
+// answer without hits is not made larger.
+func newPositionAnswer(basic bool, n int) *positionAnswer {
+	if !basic {
+		return new(positionAnswer)
+	}
+	switch n {
+	case 1:
+		a := new(positionAnswer1)
+		a.basic.msgs = a.msgs[:]
+		return &a.positionAnswer
+	case 2:
+		a := new(positionAnswer2)
+		a.basic.msgs = a.msgs[:]
+		return &a.positionAnswer
+	case 3:
+		a := new(positionAnswer3)
+		a.basic.msgs = a.msgs[:]
+		return &a.positionAnswer
+	case 4:
+		a := new(positionAnswer4)
+		a.basic.msgs = a.msgs[:]
+		return &a.positionAnswer
+	}
+	return new(positionAnswer)
+}
+
 func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckPositionResponse {
-	a := new(positionAnswer)
+	a := newPositionAnswer(c.basic, len(r.Conflicts)+len(r.Advisories))
 	var pr checkProto
 	if c.basic {
 		pr = basicProto(r, &a.basic)

@@ -404,7 +404,7 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 		return p
 	}
 	var (
-		hits = make([]basicHit, n)
+		hits = room.msgs
 		ptrs []*noflyv1.ZoneHit
 		// The last time window and caveats converted, to share.
 		lastWhen geo.TimeWindow
@@ -417,6 +417,9 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 		lastBandMsg *noflyv1.HeightBand
 		bandRoom    = &room.band
 	)
+	if len(hits) < n {
+		hits = make([]basicHit, n)
+	}
 	if n <= len(room.hits) {
 		ptrs = room.hits[:n:n]
 	} else {
@@ -553,4 +556,7 @@ type basicRoom struct {
 	window windowMsgs
 	band   bandMsg
 	hits   [4]*noflyv1.ZoneHit
+	// msgs is room for the hits' messages, zeroed, used when there is
+	// enough of it (newPositionAnswer allocates it with the answer).
+	msgs []basicHit
 }

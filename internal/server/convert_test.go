@@ -139,5 +139,21 @@ func TestBasicProtoRoom(t *testing.T) {
 		if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
 			t.Errorf("%s (-basicResultToProto +basicProto):\n%s", name, d)
 		}
+		// In the room of an answer made for that many hits, too few and
+		// too many, the same.
+		n := len(r.Conflicts) + len(r.Advisories)
+		for _, m := range []int{n, n - 1, n + 1} {
+			room := &newPositionAnswer(true, m).basic
+			got := wrap(basicProto(&r, room))
+			if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
+				t.Errorf("%s, room for %d hits (-basicResultToProto +basicProto):\n%s", name, m, d)
+			}
+			if m >= 1 && m <= 4 && len(room.msgs) != m {
+				t.Errorf("%s: an answer made for %d hits has room for %d", name, m, len(room.msgs))
+			}
+			if n >= 1 && len(room.msgs) >= n && got.GetConflicts() != nil && got.Conflicts[0] != &room.msgs[0].hit {
+				t.Errorf("%s: %d hits not built in the answer's room for %d", name, n, m)
+			}
+		}
 	}
 }
