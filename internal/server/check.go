@@ -95,8 +95,10 @@ type positionAnswer struct {
 	basic               basicRoom
 }
 
-// positionAnswer1 … positionAnswer4 are a BASIC position answer with the
-// messages of its first hits, allocated together (newPositionAnswer).
+// positionAnswer1 … positionAnswer8 are a BASIC position answer with the
+// messages of its hits (and, above four, their list), allocated together
+// (newPositionAnswer): most positions of a dense zone set meet one to eight
+// zones.
 type (
 	positionAnswer1 struct {
 		positionAnswer
@@ -114,31 +116,50 @@ type (
 		positionAnswer
 		msgs [4]basicHit
 	}
+	positionAnswer6 struct {
+		positionAnswer
+		msgs [6]basicHit
+		ptrs [6]*noflyv1.ZoneHit
+	}
+	positionAnswer8 struct {
+		positionAnswer
+		msgs [8]basicHit
+		ptrs [8]*noflyv1.ZoneHit
+	}
 )
 
-// newPositionAnswer is a new answer; a BASIC one (basic) with n hits has
-// the messages of up to four hits allocated with it, in a.basic.msgs. An
-// answer without hits is not made larger.
+// newPositionAnswer is a new answer; a BASIC one (basic) with n hits, one
+// to eight, has the room for them allocated with it (a.basic.msgs, and
+// a.basic.ptrs above four). An answer without hits is not made larger, and
+// one with more than eight allocates its hits apart.
 func newPositionAnswer(basic bool, n int) *positionAnswer {
 	if !basic {
 		return new(positionAnswer)
 	}
-	switch n {
-	case 1:
+	switch {
+	case n == 1:
 		a := new(positionAnswer1)
 		a.basic.msgs = a.msgs[:]
 		return &a.positionAnswer
-	case 2:
+	case n == 2:
 		a := new(positionAnswer2)
 		a.basic.msgs = a.msgs[:]
 		return &a.positionAnswer
-	case 3:
+	case n == 3:
 		a := new(positionAnswer3)
 		a.basic.msgs = a.msgs[:]
 		return &a.positionAnswer
-	case 4:
+	case n == 4:
 		a := new(positionAnswer4)
 		a.basic.msgs = a.msgs[:]
+		return &a.positionAnswer
+	case n == 5 || n == 6:
+		a := new(positionAnswer6)
+		a.basic.msgs, a.basic.ptrs = a.msgs[:], a.ptrs[:]
+		return &a.positionAnswer
+	case n == 7 || n == 8:
+		a := new(positionAnswer8)
+		a.basic.msgs, a.basic.ptrs = a.msgs[:], a.ptrs[:]
 		return &a.positionAnswer
 	}
 	return new(positionAnswer)

@@ -422,6 +422,8 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 	}
 	if n <= len(room.hits) {
 		ptrs = room.hits[:n:n]
+	} else if n <= len(room.ptrs) {
+		ptrs = room.ptrs[:n:n]
 	} else {
 		ptrs = make([]*noflyv1.ZoneHit, n)
 	}
@@ -556,7 +558,9 @@ type basicRoom struct {
 	window windowMsgs
 	band   bandMsg
 	hits   [4]*noflyv1.ZoneHit
-	// msgs is room for the hits' messages, zeroed, used when there is
-	// enough of it (newPositionAnswer allocates it with the answer).
+	// msgs and ptrs are room for the hits' messages, zeroed, and for more
+	// than four hits' list, each used when there is enough of it
+	// (newPositionAnswer allocates them with the answer).
 	msgs []basicHit
+	ptrs []*noflyv1.ZoneHit
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -148,11 +149,19 @@ func TestBasicProtoRoom(t *testing.T) {
 			if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
 				t.Errorf("%s, room for %d hits (-basicResultToProto +basicProto):\n%s", name, m, d)
 			}
-			if m >= 1 && m <= 4 && len(room.msgs) != m {
-				t.Errorf("%s: an answer made for %d hits has room for %d", name, m, len(room.msgs))
+			msgs, list := len(room.msgs), len(room.ptrs)
+			if (msgs > 0) != (m >= 1 && m <= 8) || msgs > 0 && (msgs < m || msgs > m+1) ||
+				(list > 0) != (m > 4 && m <= 8) || list > 0 && list != msgs {
+				t.Errorf("%s: an answer made for %d hits has room for %d hits, a list of %d", name, m, len(room.msgs), len(room.ptrs))
 			}
-			if n >= 1 && len(room.msgs) >= n && got.GetConflicts() != nil && got.Conflicts[0] != &room.msgs[0].hit {
-				t.Errorf("%s: %d hits not built in the answer's room for %d", name, n, m)
+			if n >= 1 && len(room.msgs) >= n {
+				all := append(slices.Clone(got.Conflicts), got.Advisories...)
+				if all[0] != &room.msgs[0].hit {
+					t.Errorf("%s: %d hits not built in the answer's room for %d", name, n, m)
+				}
+				if n > 4 && len(got.Conflicts) > 0 && &got.Conflicts[:1][0] != &room.ptrs[0] {
+					t.Errorf("%s: %d hits' list not built in the answer's room for %d", name, n, m)
+				}
 			}
 		}
 	}
