@@ -322,14 +322,7 @@ func resultToProto(r *exemptions.Result) checkProto {
 			}
 		}
 		if lastWin == nil || !h.When.Start.Equal(lastWhen.Start) || !h.When.End.Equal(lastWhen.End) {
-			w := new(windowMsgs) // as windowToProto
-			lastWhen, lastWin = h.When, &w.window
-			if !h.When.Start.IsZero() {
-				lastWin.Start = setTimestamp(&w.start, h.When.Start)
-			}
-			if !h.When.End.IsZero() {
-				lastWin.End = setTimestamp(&w.end, h.When.End)
-			}
+			lastWhen, lastWin = h.When, new(windowMsgs).set(h.When)
 		}
 		if h.Caveats != lastCav || (lastCavs == nil && h.Caveats != 0) {
 			lastCav, lastCavs = h.Caveats, caveatsToProto(h.Caveats)
@@ -459,13 +452,7 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 				w = new(windowMsgs)
 			}
 			winRoom = nil
-			lastWhen, lastWin = h.When, &w.window
-			if !h.When.Start.IsZero() {
-				lastWin.Start = setTimestamp(&w.start, h.When.Start)
-			}
-			if !h.When.End.IsZero() {
-				lastWin.End = setTimestamp(&w.end, h.When.End)
-			}
+			lastWhen, lastWin = h.When, w.set(h.When)
 		}
 		if h.Caveats != lastCav || (lastCavs == nil && h.Caveats != 0) {
 			lastCav, lastCavs = h.Caveats, caveatsToProto(h.Caveats)
@@ -550,6 +537,17 @@ func sameBand(a, b geo.Band) bool {
 type windowMsgs struct {
 	window     noflyv1.TimeWindow
 	start, end timestamppb.Timestamp
+}
+
+// set makes w the message of when, as windowToProto does, and returns it.
+func (w *windowMsgs) set(when geo.TimeWindow) *noflyv1.TimeWindow {
+	if !when.Start.IsZero() {
+		w.window.Start = setTimestamp(&w.start, when.Start)
+	}
+	if !when.End.IsZero() {
+		w.window.End = setTimestamp(&w.end, when.End)
+	}
+	return &w.window
 }
 
 // basicRoom is room in an answer for what most BASIC answers hold: one
