@@ -84,60 +84,11 @@ func heightWrong(m float64) string {
 // checkEnum reports a value that the enum does not define (a newer client's,
 // or a mistake).
 func checkEnum(b *badRequest, field string, e protoreflect.Enum) bool {
-	if commonEnumKnown(e) {
-		return true
-	}
 	if e.Descriptor().Values().ByNumber(e.Number()) == nil {
 		b.add(field, "unknown value %d", e.Number())
 		return false
 	}
 	return true
-}
-
-// knownNumbers is which of the numbers 0 to 63 are values of an enum.
-type knownNumbers uint64
-
-// knownValues reads ed's values from its descriptor.
-func knownValues(ed protoreflect.EnumDescriptor) knownNumbers {
-	var k knownNumbers
-	vs := ed.Values()
-	for i := range vs.Len() {
-		if n := vs.Get(i).Number(); n >= 0 && n < 64 {
-			k |= 1 << n
-		}
-	}
-	return k
-}
-
-// The values of the enums every check carries, read from their
-// descriptors once: checkEnum looks a known one up here instead of
-// searching the descriptor (a map) on every check.
-var (
-	knownPurposes   = knownValues(noflyv1.Purpose(0).Descriptor())
-	knownReferences = knownValues(noflyv1.VerticalReference(0).Descriptor())
-	knownCategories = knownValues(noflyv1.OperationCategory(0).Descriptor())
-	knownViews      = knownValues(noflyv1.CheckView(0).Descriptor())
-)
-
-// commonEnumKnown reports whether e is one of the enums every check
-// carries and holds one of its values. False says nothing: the descriptor
-// decides.
-func commonEnumKnown(e protoreflect.Enum) bool {
-	var k knownNumbers
-	switch e.(type) {
-	case noflyv1.Purpose:
-		k = knownPurposes
-	case noflyv1.VerticalReference:
-		k = knownReferences
-	case noflyv1.OperationCategory:
-		k = knownCategories
-	case noflyv1.CheckView:
-		k = knownViews
-	default:
-		return false
-	}
-	n := e.Number()
-	return n >= 0 && n < 64 && k&(1<<n) != 0
 }
 
 // checkRef checks a vertical reference that must be given.
