@@ -43,7 +43,7 @@ func dial(ctx context.Context, e *env, fn func(ctx context.Context, conn *grpc.C
 	if err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient(e.server, grpc.WithTransportCredentials(creds))
+	conn, err := grpc.NewClient(e.server, append(textOptions(), grpc.WithTransportCredentials(creds))...)
 	if err != nil {
 		return fmt.Errorf("server address %q: %v", e.server, err)
 	}

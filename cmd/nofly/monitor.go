@@ -318,7 +318,7 @@ func (m *monitorRun) stream(ctx context.Context, start *noflyv1.MonitorFlightSta
 	if err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient(e.server, grpc.WithTransportCredentials(creds))
+	conn, err := grpc.NewClient(e.server, append(textOptions(), grpc.WithTransportCredentials(creds))...)
 	if err != nil {
 		return fmt.Errorf("server address %q: %v", e.server, err)
 	}
