@@ -18,10 +18,19 @@ type Column struct {
 	vols []colVol
 }
 
-// colVol is a volume of a column and the caveats of its zone's activity.
+// colVol is a volume of a column and the caveats of its zone's activity,
+// with what At reads of it (copied from its gridVol and zone), so that At
+// reads the column alone. A column's volumes are in the order of their
+// hits (by order key: blocking zones first, then by zone), the volumes of
+// one zone in the order CheckPosition visits them.
 type colVol struct {
-	vi   int32
-	tcav Caveat
+	vi    int32
+	tcav  Caveat
+	multi bool
+	order uint32
+	zone  *Zone
+	lower Limit
+	upper Limit
 }
 
 // Column builds into c the column of q's point and instant (q.Alt is not
@@ -40,7 +49,12 @@ func (ix *Index) Column(q PositionQuery, c *Column) {
 		if !in && !ix.vols[vi].containsPoint(q.Point) {
 			return
 		}
-		c.vols = append(c.vols, colVol{vi: vi, tcav: tcav})
+		z := ix.zones[gv.zone]
+		if q.Category != 0 && !z.Categories.AppliesTo(q.Category) {
+			return // as byCategory drops its hits
+		}
+		c.vols = append(c.vols, colVol{vi: vi, tcav: tcav, multi: gv.flags&volMulti != 0, order: gv.order(),
+			zone: z, lower: gv.lower, upper: gv.upper})
 	}
 	if ix.scanAll {
 		for vi := range ix.vols {
@@ -49,6 +63,23 @@ func (ix *Index) Column(q PositionQuery, c *Column) {
 	} else {
 		ix.grid.each(q.Point, visit)
 	}
+	// In the order of their hits (sortHits: a position's hits all have
+	// distance 0, so their order keys alone order them), stable, so that
+	// the volumes of one zone keep the order in which they were visited:
+	// the first that holds the height is the zone's hit. Columns hold few
+	// volumes: an insertion sort.
+	v := c.vols
+	for i := 1; i < len(v); i++ {
+		if v[i].order >= v[i-1].order {
+			continue
+		}
+		x, j := v[i], i-1
+		for j > 0 && x.order < v[j-1].order {
+			j--
+		}
+		copy(v[j+1:i+1], v[j:i])
+		v[j] = x
+	}
 }
 
 // At appends to dst the zones that hold the column's point at height alt
@@ -56,25 +87,26 @@ func (ix *Index) Column(q PositionQuery, c *Column) {
 // CheckPosition returns for the column's query at that height. It does not
 // allocate when dst has room.
 func (c *Column) At(alt Altitude, dst []Hit) []Hit {
-	ix, start := c.ix, len(dst)
-	for _, cv := range c.vols {
-		v := &ix.grid.vols[cv.vi]
-		if v.flags&volMulti != 0 && hitsZone(dst[start:], ix.zones[v.zone]) {
+	start := len(dst)
+	when := Instant(c.q.At)
+	for i := range c.vols {
+		cv := &c.vols[i]
+		// The volumes of one zone lie together: when one of them is hit,
+		// the last hit is that zone's.
+		if cv.multi && len(dst) > start && dst[len(dst)-1].Zone == cv.zone {
 			continue // another volume of this zone is already hit
 		}
-		band, ok, hcav := heightOverlap(alt.Metres, alt.Metres, alt.Ref, v.lower, v.upper)
+		band, ok, hcav := heightOverlap(alt.Metres, alt.Metres, alt.Ref, cv.lower, cv.upper)
 		if !ok {
 			continue
 		}
-		dst = append(dst, Hit{Zone: ix.zones[v.zone], Band: band, When: Instant(c.q.At), Caveats: hcav | cv.tcav,
-			order: v.order()})
+		dst = append(dst, Hit{Zone: cv.zone, Band: band, When: when, Caveats: hcav | cv.tcav, order: cv.order})
 	}
-	dst = dst[:start+len(byCategory(dst[start:], c.q.Category))] // compacts in place
-	sortHits(dst[start:])
 	return dst
 }
 
-// Len is the number of volumes in the column.
+// Len is the number of volumes in the column: those whose zone applies to
+// its category.
 func (c *Column) Len() int { return len(c.vols) }
 
 // Of reports whether c is the column Index.Column builds on ix for q: the
@@ -91,14 +123,6 @@ func (c *Column) Of(ix *Index, q PositionQuery) bool {
 // zone's hits depend on which of its volumes hold the point, not on where
 // in them it is.
 func (c *Column) Same(d *Column) bool {
-	return c.ix == d.ix && c.q.Category == d.q.Category && slices.Equal(c.vols, d.vols)
-}
-
-func hitsZone(hits []Hit, z *Zone) bool {
-	for i := range hits {
-		if hits[i].Zone == z {
-			return true
-		}
-	}
-	return false
+	return c.ix == d.ix && c.q.Category == d.q.Category &&
+		slices.EqualFunc(c.vols, d.vols, func(a, b colVol) bool { return a.vi == b.vi && a.tcav == b.tcav })
 }
