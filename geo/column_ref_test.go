@@ -1,6 +1,9 @@
 package geo
 
 import (
+	"encoding/binary"
+	"math"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -47,7 +50,7 @@ func (ix *Index) refColumn(q PositionQuery, c *refColumn) {
 			visit(int32(vi), &ix.grid.vols[vi], false)
 		}
 	} else {
-		ix.grid.each(q.Point, visit)
+		ix.grid.refEach(q.Point, visit)
 	}
 }
 
@@ -70,6 +73,145 @@ func (c *refColumn) at(alt Altitude, dst []Hit) []Hit {
 	return dst
 }
 
+// refCheckPosition is CheckPosition as it was when the reference column
+// was kept.
+func (ix *Index) refCheckPosition(q PositionQuery, dst []Hit) []Hit {
+	start := len(dst)
+	p := q.Point
+	visit := func(vi int32, gv *gridVol, in bool) {
+		if gv.flags&volMulti != 0 {
+			for i := start; i < len(dst); i++ {
+				if dst[i].Zone == ix.zones[gv.zone] {
+					return
+				}
+			}
+		}
+		band, ok, hcav := heightOverlap(q.Alt.Metres, q.Alt.Metres, q.Alt.Ref, gv.lower, gv.upper)
+		if !ok {
+			return
+		}
+		var tcav Caveat
+		if gv.flags&volPerm == 0 {
+			var active bool
+			if active, tcav = ix.act[gv.zone].activeAt(q.At); !active {
+				return
+			}
+		}
+		if !in && !ix.vols[vi].containsPoint(p) {
+			return
+		}
+		dst = append(dst, Hit{Zone: ix.zones[gv.zone], Band: band, When: Instant(q.At), Caveats: hcav | tcav,
+			order: gv.order()})
+	}
+	if ix.scanAll {
+		for vi := range ix.vols {
+			visit(int32(vi), &ix.grid.vols[vi], false)
+		}
+	} else {
+		ix.grid.refEach(p, visit)
+	}
+	dst = dst[:start+len(byCategory(dst[start:], q.Category))]
+	sortHits(dst[start:])
+	return dst
+}
+
+// refEach is pointGrid.each as it was when the reference column was kept.
+func (g *pointGrid) refEach(p orb.Point, fn func(vi int32, gv *gridVol, in bool)) {
+	var b refEachBatch
+	cx, cy := cellOf(p[0], p[1])
+	if s, ok := g.cells.get(cellKey(cx, cy)); ok {
+		n := s.end - s.start
+		sh := fineShift(n)
+		at := s.fine + uint32(fineCell(p, cx, cy, sh))*((n+3)/4)
+		items := g.items[s.start:s.end]
+		for q := uint32(0); q < n; q += 32 {
+			w := binary.LittleEndian.Uint64(g.fine[at+q/4:])
+			if rest := n - q; rest < 32 {
+				w &= 1<<(2*rest) - 1
+			}
+			// The volumes not out: a bit set in their two.
+			for set := (w | w>>1) & 0x5555555555555555; set != 0; set &= set - 1 {
+				t := bits.TrailingZeros64(set)
+				if b.add(items[q+uint32(t/2)], uint8(w>>t)&3) {
+					b.refFlush(g, p, fn)
+				}
+			}
+		}
+	}
+	if len(g.big) > 0 {
+		x, y := float32(p[0]), float32(p[1])
+		for i := range g.big {
+			if it := &g.big[i]; x >= it.box[0] && y >= it.box[1] && x <= it.box[2] && y <= it.box[3] {
+				if b.add(it.vi, cellEdge) {
+					b.refFlush(g, p, fn)
+				}
+			}
+		}
+	}
+	b.refFlush(g, p, fn)
+}
+
+// refEachBatch is eachBatch as it was.
+type refEachBatch struct {
+	touch uint64 // what the loads ahead of the ring tests read
+	n     int
+	vi    [32]int32
+	mk    [32]uint8 // cellIn, or cellEdge: ask the volume
+}
+
+func (b *refEachBatch) add(vi int32, mk uint8) bool {
+	b.vi[b.n] = vi
+	b.mk[b.n] = mk
+	b.n++
+	return b.n == len(b.vi)
+}
+
+func (b *refEachBatch) refFlush(g *pointGrid, p orb.Point, fn func(vi int32, gv *gridVol, in bool)) {
+	n := b.n
+	b.n = 0
+	var cell [32]int32 // the cell's index in its raster's marks, or -1
+	for k := 0; k < n; k++ {
+		if b.mk[k] == cellEdge {
+			cell[k] = g.vols[b.vi[k]].r.cell(p)
+		}
+	}
+	for k := 0; k < n; k++ {
+		if b.mk[k] == cellEdge {
+			if c := cell[k]; c >= 0 {
+				off := g.vols[b.vi[k]].r.off
+				b.mk[k] = g.marks[off+uint32(c)>>2] >> (c & 3 * 2) & 3
+			}
+		}
+	}
+	// The ring tests to come read the ring's vertices, and the band of
+	// p's latitude with its list of edges: ask for all of them now, one
+	// load a cache line, so that they arrive together rather than each
+	// after the one it depends on.
+	var touch uint64
+	for k := 0; k < n; k++ {
+		if b.mk[k] == cellEdge {
+			v := &g.shapes[b.vi[k]]
+			pts := v.pts
+			if len(pts) == 0 {
+				continue
+			}
+			for i := 0; i < len(pts); i += 4 {
+				touch += math.Float64bits(pts[i][1])
+			}
+			touch += math.Float64bits(pts[len(pts)-1][1])
+			if rb := &v.rb; rb.bands != nil {
+				touch += uint64(rb.bands[rb.band(p[1])].start) + uint64(rb.edges[0]) + uint64(rb.edges[len(rb.edges)-1])
+			}
+		}
+	}
+	b.touch += touch
+	for k := 0; k < n; k++ {
+		if b.mk[k] != cellOut {
+			fn(b.vi[k], &g.vols[b.vi[k]], b.mk[k] == cellIn)
+		}
+	}
+}
+
 func refHitsZone(hits []Hit, z *Zone) bool {
 	for i := range hits {
 		if hits[i].Zone == z {
@@ -83,7 +225,8 @@ func refHitsZone(hits []Hit, z *Zone) bool {
 // column (every field of every hit, in order, after what dst held) on
 // random zones of one and two volumes with categories, schedules and mixed
 // height references, and on the shared 50,000-zone set when
-// NOFLY_BENCH_DATA names it: points in and near the zones' boxes, random
+// NOFLY_BENCH_DATA names it, and so does CheckPosition as the reference
+// CheckPosition: points in and near the zones' boxes, random
 // instants and categories, heights at, around and between the limits of
 // every zone of the column, and none. Columns built again into one value
 // and the Same relation are checked against the reference too.
@@ -175,6 +318,13 @@ func compareWithReference(t *testing.T, r *rand.Rand, ix *Index, tries int, want
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("point %v at %v, height %+v, category %v: column %v, reference %v", q.Point, q.At, a, q.Category, hitIDs(got[1:]), hitIDs(want[1:]))
 			}
+			qa := q
+			qa.Alt = a
+			got = ix.CheckPosition(qa, append(got[:0], Hit{Distance: 7}))
+			want = ix.refCheckPosition(qa, append(want[:0], Hit{Distance: 7}))
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("point %v at %v, height %+v, category %v: CheckPosition %v, reference %v", q.Point, q.At, a, q.Category, hitIDs(got[1:]), hitIDs(want[1:]))
+			}
 			hits += len(got) - 1
 		}
 		if i > 0 {
@@ -219,7 +369,7 @@ func filterVols(c *refColumn) []refColVol {
 // beside the reference column (ref) on the same index in one process, so
 // that both read the same memory laid out alike: the shared 50,000-zone set
 // (NOFLY_BENCH_DATA), one of 65,536 random points in its volumes' boxes per
-// op, taken in turn. With -count, the two alternate.
+// op, taken in turn; six runs of each, alternating.
 func BenchmarkColumnReference(b *testing.B) {
 	dir := os.Getenv("NOFLY_BENCH_DATA")
 	if dir == "" {
@@ -261,14 +411,22 @@ func BenchmarkColumnReference(b *testing.B) {
 		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		b.ReportMetric(float64(total)/float64(b.N), "hits/op")
 	}
-	b.Run("ref", func(b *testing.B) {
-		var c refColumn
-		run(b, func(q PositionQuery, hits []Hit) []Hit { ix.refColumn(q, &c); return c.at(alt, hits) })
-	})
-	b.Run("new", func(b *testing.B) {
-		var c Column
-		run(b, func(q PositionQuery, hits []Hit) []Hit { ix.Column(q, &c); return c.At(alt, hits) })
-	})
+	for range 6 {
+		b.Run("ref", func(b *testing.B) {
+			var c refColumn
+			run(b, func(q PositionQuery, hits []Hit) []Hit { ix.refColumn(q, &c); return c.at(alt, hits) })
+		})
+		b.Run("new", func(b *testing.B) {
+			var c Column
+			run(b, func(q PositionQuery, hits []Hit) []Hit { ix.Column(q, &c); return c.At(alt, hits) })
+		})
+		b.Run("refpos", func(b *testing.B) {
+			run(b, func(q PositionQuery, hits []Hit) []Hit { q.Alt = alt; return ix.refCheckPosition(q, hits) })
+		})
+		b.Run("pos", func(b *testing.B) {
+			run(b, func(q PositionQuery, hits []Hit) []Hit { q.Alt = alt; return ix.CheckPosition(q, hits) })
+		})
+	}
 }
 
 var (

@@ -221,6 +221,10 @@ func (g *pointGrid) each(p orb.Point, fn func(vi int32, gv *gridVol, in bool)) {
 		sh := fineShift(n)
 		at := s.fine + uint32(fineCell(p, cx, cy, sh))*((n+3)/4)
 		items := g.items[s.start:s.end]
+		// The cell's list, asked for now: it then arrives with the marks
+		// rather than after them (which of its entries are read depends
+		// on the marks).
+		b.touch += uint64(items[0]) + uint64(items[n-1])
 		for q := uint32(0); q < n; q += 32 {
 			w := binary.LittleEndian.Uint64(g.fine[at+q/4:])
 			if rest := n - q; rest < 32 {
@@ -268,9 +272,12 @@ func (b *eachBatch) flush(g *pointGrid, p orb.Point, fn func(vi int32, gv *gridV
 	n := b.n
 	b.n = 0
 	var cell [32]int32 // the cell's index in its raster's marks, or -1
+	var touch uint64
 	for k := 0; k < n; k++ {
 		if b.mk[k] == cellEdge {
 			cell[k] = g.vols[b.vi[k]].r.cell(p)
+		} else {
+			touch += uint64(g.vols[b.vi[k]].flags) // read by fn: asked for now
 		}
 	}
 	for k := 0; k < n; k++ {
@@ -285,7 +292,6 @@ func (b *eachBatch) flush(g *pointGrid, p orb.Point, fn func(vi int32, gv *gridV
 	// p's latitude with its list of edges: ask for all of them now, one
 	// load a cache line, so that they arrive together rather than each
 	// after the one it depends on.
-	var touch uint64
 	for k := 0; k < n; k++ {
 		if b.mk[k] == cellEdge {
 			v := &g.shapes[b.vi[k]]
