@@ -276,6 +276,9 @@ func (b *eachBatch) flush(g *pointGrid, p orb.Point, fn func(vi int32, gv *gridV
 	for k := 0; k < n; k++ {
 		if b.mk[k] == cellEdge {
 			cell[k] = g.vols[b.vi[k]].r.cell(p)
+			// Where the ring lies, asked for beside the raster rather
+			// than after its marks.
+			touch += uint64(len(g.shapes[b.vi[k]].pts))
 		} else {
 			touch += uint64(g.vols[b.vi[k]].flags) // read by fn: asked for now
 		}
