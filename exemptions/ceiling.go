@@ -132,24 +132,35 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 	// the few most columns hold.
 	var roomArr [8]Conflict
 	room := roomArr[:0]
-	decideAt := func(h float64) Result {
+	decideAt := func(h float64, hits []geo.Hit) Result {
 		ff.Height = geo.Band{Lower: h, Upper: h, Ref: ref}
 		// Whether the flight may fly, and what limits it, is all a
 		// probe's decision is read for: not why no record covers a
 		// conflict, nor the zones that only inform.
-		r := decideFleetIn(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now, noReasons, room, false)
+		r := decideFleetIn(hits, ff, snap, fl, now, noReasons, room, false)
 		if cap(r.Conflicts) > cap(room) {
 			room = r.Conflicts[:0]
 		}
 		return r
 	}
 	const above = 1e-3 // a millimetre: just above a height where coverage ends
+	// Once the flight may fly at the ground, nothing refuses it higher up
+	// but the zones: the registry and the policy do not depend on the
+	// height, and no height above the general ceiling is decided at (the
+	// loop stops at top). A probe that meets no blocking zone then decides
+	// CLEAR, applying no exemption, without deciding; one that meets one
+	// is decided in full.
 	probes := 0
 	// The heights decided at only rise (each next one is above h), so no
 	// height is decided at twice.
 	h, last, lastTop := ground, brk{h: ground}, false
 	for {
-		r := decideAt(h)
+		var r Result
+		if hits := probe(geo.Altitude{Metres: h, Ref: ref}); probes > 0 && !anyBlocking(hits) {
+			r.Verdict = Clear
+		} else {
+			r = decideAt(h, hits)
+		}
 		probes++
 		if !r.Verdict.MayFly() {
 			if h == ground {
@@ -193,6 +204,16 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 		}
 		h, last, lastTop = next.h, next, nextTop
 	}
+}
+
+// anyBlocking reports whether any of hits needs an exemption.
+func anyBlocking(hits []geo.Hit) bool {
+	for i := range hits {
+		if hits[i].Blocking() {
+			return true
+		}
+	}
+	return false
 }
 
 // zoneID is z's id, or "" for none.
