@@ -108,13 +108,13 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 			continue
 		}
 		for vi := range z.Volumes {
-			v := &z.Volumes[vi]
-			h, mixed := v.Lower.LowestReach(ref)
+			lower := volumeLower(&column[i], vi)
+			h, mixed := lower.LowestReach(ref)
 			if math.IsInf(h, -1) || h < ground {
 				continue // from the ground: the first probe meets it
 			}
 			if mixed && why == "" {
-				why = fmt.Sprintf("zone %s's lower limit is %s and the flight's heights %s: without terrain or geoid data it is taken at its lowest, %s m %s", z.ID, v.Lower, ref, fmtM(h), ref)
+				why = fmt.Sprintf("zone %s's lower limit is %s and the flight's heights %s: without terrain or geoid data it is taken at its lowest, %s m %s", z.ID, z.Volumes[vi].Lower, ref, fmtM(h), ref)
 			}
 			breaks = append(breaks, brk{h: h, z: z, vol: vi})
 		}
@@ -204,6 +204,23 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 		}
 		h, last, lastTop = next.h, next, nextTop
 	}
+}
+
+// volumeLower is the lower limit of volume vi of hit h's zone, for its
+// height (LowestReach): from the hit when it has it, a hit of a check with
+// no altitude on a zone of one volume, whose Band runs from the volume's
+// lower limit, in its reference (or from minus infinity when the limit is
+// open); else from the zone. The volume itself is not read: a check reads
+// the hits' zones' volumes of a large zone set each from memory of its
+// own.
+func volumeLower(h *geo.Hit, vi int) geo.Limit {
+	if h.Caveats&geo.CaveatNoAltitude != 0 && len(h.Zone.Volumes) == 1 {
+		if math.IsInf(h.Band.Lower, -1) {
+			return geo.OpenLimit
+		}
+		return geo.Limit{Metres: h.Band.Lower, Ref: h.Band.Ref}
+	}
+	return h.Zone.Volumes[vi].Lower
 }
 
 // anyBlocking reports whether any of hits needs an exemption.
