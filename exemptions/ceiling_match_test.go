@@ -11,6 +11,7 @@ import (
 
 	"github.com/nofly-project/nofly/fleet"
 	"github.com/nofly-project/nofly/geo"
+	"github.com/nofly-project/nofly/internal/benchdata"
 )
 
 // randomLimit is a lower or upper limit: open now and then, else in AGL,
@@ -206,4 +207,78 @@ func TestHighestClearedMatchesReference(t *testing.T) {
 	if kinds[CeilingBlocked] < n/50 || kinds[CeilingLimited] < n/50 || kinds[CeilingUnlimited] < n/100 || zoneLimited < n/50 || exLimited < n/200 {
 		t.Errorf("answers by kind %v, %d limited by a zone, %d by an exemption: too few of some", kinds, zoneLimited, exLimited)
 	}
+}
+
+// TestHighestClearedMatchesReferenceShared: on the shared 50,000-zone set
+// (NOFLY_BENCH_DATA; skipped without it), HighestCleared answers as the
+// reference at 4,000 of its points, for flights at several heights and
+// references, with exemptions of the unit naming zones of the column and
+// without, under the general ceiling and a policy's own.
+func TestHighestClearedMatchesReferenceShared(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the shared set")
+	}
+	dir, err := benchdata.SharedDir()
+	if err != nil {
+		t.Skip(err)
+	}
+	set, err := benchdata.SharedSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones, err := geo.ReadFile(set.ZonesPath(50_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := geo.NewIndex(zones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(5, 50))
+	kinds := map[CeilingKind]int{}
+	pts := set.Points[:min(len(set.Points), 4000)]
+	var col geo.Column
+	var buf []geo.Hit
+	for i, p := range pts {
+		q := geo.PositionQuery{Point: p, At: now}
+		idx.Column(q, &col)
+		column := col.At(geo.Altitude{}, nil)
+		probe := func(a geo.Altitude) []geo.Hit {
+			buf = col.At(a, buf[:0])
+			return buf
+		}
+		var records []Exemption
+		for k := range rng.IntN(3) {
+			if len(column) == 0 {
+				break
+			}
+			ex := *base()
+			ex.ID = fmt.Sprintf("EX-%06d", k+1)
+			ex.Holder = Holder{Unit: "U-07"}
+			ex.ZoneIDs = []string{column[rng.IntN(len(column))].Zone.ID}
+			ex.Area, ex.Purposes = nil, nil
+			ex.ValidFrom, ex.ValidUntil = now.Add(-time.Hour), now.Add(time.Hour)
+			ex.Ceiling = Ceiling{Metres: float64(rng.IntN(150)), Ref: geo.AGL}
+			records = append(records, ex)
+		}
+		snap := NewSnapshot(records, 1)
+		fl := matchFleet(rng)
+		f := Flight{Unit: "U-07", Kind: FlightPosition, Point: p, Purpose: PurposeForensic}
+		switch rng.IntN(3) {
+		case 0:
+			f.Height = geo.Band{Lower: 60, Upper: 60, Ref: geo.AGL}
+		case 1:
+			f.Height = geo.Band{Lower: 60, Upper: 60, Ref: geo.AMSL}
+		default:
+			f.Caveats = geo.CaveatNoAltitude
+		}
+		got := HighestCleared(column, probe, f, snap, fl, now)
+		want := highestClearedRef(column, probe, f, snap, fl, now)
+		if got != want {
+			t.Fatalf("point %d %v: got\n%#v\nwant\n%#v", i, p, got, want)
+		}
+		kinds[got.Kind]++
+	}
+	t.Logf("%d points: answers by kind %v", len(pts), kinds)
 }
