@@ -150,15 +150,26 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 	// loop stops at top). A probe that meets no blocking zone then decides
 	// CLEAR, applying no exemption, without deciding; one that meets one
 	// is decided in full.
+	// Where no record can cover a conflict (none kept, or none of the
+	// unit's), the ground's answer needs no conflicts listed either
+	// (refusedWithoutCover).
+	noCover := snap == nil || !snap.holds(f.Unit)
 	probes := 0
 	// The heights decided at only rise (each next one is above h), so no
 	// height is decided at twice.
 	h, last, lastTop := ground, brk{h: ground}, false
 	for {
 		var r Result
-		if hits := probe(geo.Altitude{Metres: h, Ref: ref}); probes > 0 && !anyBlocking(hits) {
+		switch hits := probe(geo.Altitude{Metres: h, Ref: ref}); {
+		case probes > 0 && !anyBlocking(hits):
 			r.Verdict = Clear
-		} else {
+		case probes == 0 && noCover:
+			ff.Height = geo.Band{Lower: h, Upper: h, Ref: ref}
+			if by := refusedWithoutCover(hits, &ff, fl); by != "" {
+				return HeightLimit{Kind: CeilingBlocked, Ref: ref, LimitedBy: by, Why: why}
+			}
+			r.Verdict = Clear
+		default:
 			r = decideAt(h, hits)
 		}
 		probes++
@@ -221,6 +232,28 @@ func volumeLower(h *geo.Hit, vi int) geo.Limit {
 		return geo.Limit{Metres: h.Band.Lower, Ref: h.Band.Ref}
 	}
 	return h.Zone.Volumes[vi].Lower
+}
+
+// refusedWithoutCover is what refuses flight f, meeting hits, where no
+// record can cover a conflict: blockedBy of its decision (DecideFleet
+// with fl), without the decision. "" when nothing does.
+func refusedWithoutCover(hits []geo.Hit, f *Flight, fl *Fleet) string {
+	if fl != nil {
+		if refusals, _ := fl.judge(f); len(refusals) > 0 {
+			return refusals[0].String()
+		}
+	}
+	// Every blocking hit is an uncovered conflict: the first, by zone id.
+	var first *geo.Zone
+	for i := range hits {
+		if z := hits[i].Zone; hits[i].Blocking() && (first == nil || z.ID < first.ID) {
+			first = z
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	return first.ID + " from the ground"
 }
 
 // anyBlocking reports whether any of hits needs an exemption.
