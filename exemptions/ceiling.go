@@ -62,7 +62,8 @@ const searchTop = 20000
 // cleared from the ground, as DecideFleet decides it at each height.
 //
 // column is what geo found for the flight at every height (a check with no
-// altitude); probe(alt) is what it finds at height alt (the same check at
+// altitude, whose hits carry CaveatNoAltitude and their volume's band: the
+// lower limit of a zone of one volume is read from it); probe(alt) is what it finds at height alt (the same check at
 // that altitude). The answer changes only at the heights where a zone of
 // the column starts (geo.Limit.LowestReach), where an applied exemption's
 // ceiling ends, and at the general ceiling: HighestCleared decides at
