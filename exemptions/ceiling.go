@@ -62,7 +62,8 @@ const searchTop = 20000
 // cleared from the ground, as DecideFleet decides it at each height.
 //
 // column is what geo found for the flight at every height (a check with no
-// altitude); probe(alt) is what it finds at height alt (the same check at
+// altitude, whose hits carry CaveatNoAltitude and their volume's band: the
+// lower limit of a zone of one volume is read from it); probe(alt) is what it finds at height alt (the same check at
 // that altitude). The answer changes only at the heights where a zone of
 // the column starts (geo.Limit.LowestReach), where an applied exemption's
 // ceiling ends, and at the general ceiling: HighestCleared decides at
@@ -108,13 +109,13 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 			continue
 		}
 		for vi := range z.Volumes {
-			v := &z.Volumes[vi]
-			h, mixed := v.Lower.LowestReach(ref)
+			lower := volumeLower(&column[i], vi)
+			h, mixed := lower.LowestReach(ref)
 			if math.IsInf(h, -1) || h < ground {
 				continue // from the ground: the first probe meets it
 			}
 			if mixed && why == "" {
-				why = fmt.Sprintf("zone %s's lower limit is %s and the flight's heights %s: without terrain or geoid data it is taken at its lowest, %s m %s", z.ID, v.Lower, ref, fmtM(h), ref)
+				why = fmt.Sprintf("zone %s's lower limit is %s and the flight's heights %s: without terrain or geoid data it is taken at its lowest, %s m %s", z.ID, z.Volumes[vi].Lower, ref, fmtM(h), ref)
 			}
 			breaks = append(breaks, brk{h: h, z: z, vol: vi})
 		}
@@ -132,24 +133,46 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 	// the few most columns hold.
 	var roomArr [8]Conflict
 	room := roomArr[:0]
-	decideAt := func(h float64) Result {
+	decideAt := func(h float64, hits []geo.Hit) Result {
 		ff.Height = geo.Band{Lower: h, Upper: h, Ref: ref}
 		// Whether the flight may fly, and what limits it, is all a
 		// probe's decision is read for: not why no record covers a
 		// conflict, nor the zones that only inform.
-		r := decideFleetIn(probe(geo.Altitude{Metres: h, Ref: ref}), ff, snap, fl, now, noReasons, room, false)
+		r := decideFleetIn(hits, ff, snap, fl, now, noReasons, room, false)
 		if cap(r.Conflicts) > cap(room) {
 			room = r.Conflicts[:0]
 		}
 		return r
 	}
 	const above = 1e-3 // a millimetre: just above a height where coverage ends
+	// Once the flight may fly at the ground, nothing refuses it higher up
+	// but the zones: the registry and the policy do not depend on the
+	// height, and no height above the general ceiling is decided at (the
+	// loop stops at top). A probe that meets no blocking zone then decides
+	// CLEAR, applying no exemption, without deciding; one that meets one
+	// is decided in full.
+	// Where no record can cover a conflict (none kept, or none of the
+	// unit's), the ground's answer needs no conflicts listed either
+	// (refusedWithoutCover).
+	noCover := snap == nil || !snap.holds(f.Unit)
 	probes := 0
 	// The heights decided at only rise (each next one is above h), so no
 	// height is decided at twice.
 	h, last, lastTop := ground, brk{h: ground}, false
 	for {
-		r := decideAt(h)
+		var r Result
+		switch hits := probe(geo.Altitude{Metres: h, Ref: ref}); {
+		case probes > 0 && !anyBlocking(hits):
+			r.Verdict = Clear
+		case probes == 0 && noCover:
+			ff.Height = geo.Band{Lower: h, Upper: h, Ref: ref}
+			if by := refusedWithoutCover(hits, &ff, fl); by != "" {
+				return HeightLimit{Kind: CeilingBlocked, Ref: ref, LimitedBy: by, Why: why}
+			}
+			r.Verdict = Clear
+		default:
+			r = decideAt(h, hits)
+		}
 		probes++
 		if !r.Verdict.MayFly() {
 			if h == ground {
@@ -193,6 +216,55 @@ func HighestCleared(column []geo.Hit, probe func(geo.Altitude) []geo.Hit, f Flig
 		}
 		h, last, lastTop = next.h, next, nextTop
 	}
+}
+
+// volumeLower is the lower limit of volume vi of hit h's zone, for its
+// height (LowestReach): from the hit when it has it, a hit of a check with
+// no altitude on a zone of one volume, whose Band runs from the volume's
+// lower limit, in its reference (or from minus infinity when the limit is
+// open); else from the zone. The volume itself is not read: a check reads
+// the hits' zones' volumes of a large zone set each from memory of its
+// own.
+func volumeLower(h *geo.Hit, vi int) geo.Limit {
+	if h.Caveats&geo.CaveatNoAltitude != 0 && len(h.Zone.Volumes) == 1 {
+		if math.IsInf(h.Band.Lower, -1) {
+			return geo.OpenLimit
+		}
+		return geo.Limit{Metres: h.Band.Lower, Ref: h.Band.Ref}
+	}
+	return h.Zone.Volumes[vi].Lower
+}
+
+// refusedWithoutCover is what refuses flight f, meeting hits, where no
+// record can cover a conflict: blockedBy of its decision (DecideFleet
+// with fl), without the decision. "" when nothing does.
+func refusedWithoutCover(hits []geo.Hit, f *Flight, fl *Fleet) string {
+	if fl != nil {
+		if refusals, _ := fl.judge(f); len(refusals) > 0 {
+			return refusals[0].String()
+		}
+	}
+	// Every blocking hit is an uncovered conflict: the first, by zone id.
+	var first *geo.Zone
+	for i := range hits {
+		if z := hits[i].Zone; hits[i].Blocking() && (first == nil || z.ID < first.ID) {
+			first = z
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	return first.ID + " from the ground"
+}
+
+// anyBlocking reports whether any of hits needs an exemption.
+func anyBlocking(hits []geo.Hit) bool {
+	for i := range hits {
+		if hits[i].Blocking() {
+			return true
+		}
+	}
+	return false
 }
 
 // zoneID is z's id, or "" for none.

@@ -133,6 +133,21 @@ func DecideFleetIDs(hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now tim
 	return decideFleetAs(hits, f, snap, fl, now, reasonIDs)
 }
 
+// DecideFleetInto is DecideFleet, or DecideFleetIDs when idsOnly, with
+// the result's conflicts built in room's array when it has space for them
+// all, else in one of their own as DecideFleet's. A caller that reads each
+// result only until its next decision (a position check, answered and
+// logged before the next) may keep one room for all: the decision then
+// allocates no list of conflicts. The result is DecideFleet's (or
+// DecideFleetIDs') in every field.
+func DecideFleetInto(room []Conflict, idsOnly bool, hits []geo.Hit, f Flight, snap *Snapshot, fl *Fleet, now time.Time) Result {
+	why := reasonTexts
+	if idsOnly {
+		why = reasonIDs
+	}
+	return decideFleetIn(hits, f, snap, fl, now, why, room[:0], true)
+}
+
 // reasonDetail is what a decision says of why no record covers a
 // conflict.
 type reasonDetail uint8

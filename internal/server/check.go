@@ -35,6 +35,10 @@ type positionCheck struct {
 	col geo.Column
 	// limBuf is the height limit's room for hits (positionLimit).
 	limBuf []geo.Hit
+	// conflicts is the decision's room for its conflicts
+	// (exemptions.DecideFleetInto), read only until the answer is built
+	// and logged, as hits.
+	conflicts []exemptions.Conflict
 }
 
 func newPositionCheck(idx *geo.Index, req *noflyv1.CheckPositionRequest, now time.Time) (*positionCheck, error) {
@@ -79,8 +83,22 @@ func (s *zoneSet) positionCheck() *positionCheck {
 // done takes back c, whose answer has been built and logged: nothing
 // refers to its hits any more.
 func (s *zoneSet) done(c *positionCheck) {
-	*c = positionCheck{col: c.col, hits: c.hits[:0], limBuf: c.limBuf[:0]}
+	// The conflicts are cleared: they point to exemptions of a snapshot
+	// that a later one replaces.
+	clear(c.conflicts)
+	*c = positionCheck{col: c.col, hits: c.hits[:0], limBuf: c.limBuf[:0], conflicts: c.conflicts[:0]}
 	s.checks.Put(c)
+}
+
+// decide is the check's decision (exemptions.DecideFleetInto; the BASIC
+// view's names the records that do not cover a conflict but not why), its
+// conflicts in c's room, which it keeps (grown) for the next check.
+func (c *positionCheck) decide(hits []geo.Hit, f exemptions.Flight, snap *exemptions.Snapshot, fl *exemptions.Fleet, now time.Time) exemptions.Result {
+	r := exemptions.DecideFleetInto(c.conflicts, c.basic, hits, f, snap, fl, now)
+	if cap(r.Conflicts) >= cap(c.conflicts) {
+		c.conflicts = r.Conflicts
+	}
+	return r
 }
 
 // positionAnswer is a position check's answer with the messages of its

@@ -34,12 +34,8 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 		return nil, s.toStatus(ctx, err)
 	}
 	// The BASIC view names the records that do not cover a conflict but
-	// not why: their reasons are not put in words.
-	decideFn := exemptions.DecideFleet
-	if c.basic {
-		decideFn = exemptions.DecideFleetIDs
-	}
-	r, asOf, err := s.decideWith(ctx, decideFn, c.hits, c.f, req.GetClientReference(), now)
+	// not why: their reasons are not put in words (c.decide).
+	r, asOf, err := s.decideWith(ctx, c.decide, c.hits, c.f, req.GetClientReference(), now)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
