@@ -185,6 +185,14 @@ func (l *Line) Float(key string, v float64) {
 		l.str(fmt.Sprintf("!ERROR:%v", err))
 		return
 	}
+	// A whole number below 2⁵³ (an altitude in metres, a count) is written
+	// as its digits: the shortest 'f' form of a float without a fraction,
+	// where floats are at most one apart, is the integer itself. Not
+	// negative zero, which 'f' writes "-0".
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 && (v != 0 || !math.Signbit(v)) {
+		l.buf = strconv.AppendInt(l.buf, int64(v), 10)
+		return
+	}
 	// As encoding/json's floatEncoder: 'f' but for very small or large
 	// magnitudes, whose exponent loses a leading zero.
 	format := byte('f')

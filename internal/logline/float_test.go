@@ -1,0 +1,53 @@
+package logline
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestFloatWholeNumbers: a whole number is written as strconv's shortest
+// 'f' form writes it, up to 2⁵³ and past it, negative zero included.
+func TestFloatWholeNumbers(t *testing.T) {
+	h := NewJSON(discard{}, nil)
+	r := rand.New(rand.NewPCG(10, 10))
+	vals := []float64{0, math.Copysign(0, -1), 1, -1, 60, 120, 1e15, 1e16, 1 << 52, 1<<53 - 1, 1 << 53, 1<<53 + 2, -(1<<53 - 1), 1e20, 1e21, 123456789012345}
+	for range 200_000 {
+		v := math.Trunc(math.Ldexp(r.Float64(), r.IntN(60)))
+		if r.IntN(2) == 0 {
+			v = -v
+		}
+		vals = append(vals, v, math.Nextafter(v, 0), v+0.5)
+	}
+	for _, v := range vals {
+		l := h.lineAt(time.Time{}, 0, "")
+		l.buf = l.buf[:0]
+		l.sep = false
+		l.Float("k", v)
+		got := string(l.buf)
+		l.buf = l.buf[:0]
+		want := `"k":` + string(floatJSON(v))
+		if got != want {
+			t.Fatalf("%v: got %s, want %s", v, got, want)
+		}
+	}
+}
+
+// floatJSON is encoding/json's float format, as slog writes it.
+func floatJSON(v float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(v); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b := strconv.AppendFloat(nil, v, format, -1, 64)
+	if format == 'e' {
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
