@@ -58,11 +58,11 @@ type vtMessage interface {
 
 func (c serverCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if p, ok := v.(*preEncoded); ok {
-		buf := p.buf
-		if p.buf = nil; buf == nil {
+		data := p.data
+		if p.data = nil; data == nil {
 			return nil, errors.New("an answer encoded before is sent twice")
 		}
-		return mem.BufferSlice{buf}, nil
+		return data, nil
 	}
 	m, ok := v.(vtMessage)
 	if !ok {
@@ -115,8 +115,12 @@ type answerKey struct{}
 // encoded before and given back.
 type answerSlot struct{ a *positionAnswer }
 
-// preEncoded is an answer encoded before it is handed to gRPC.
-type preEncoded struct{ buf mem.Buffer }
+// preEncoded is an answer encoded before it is handed to gRPC: data, the
+// one buffer in buf (allocated with it).
+type preEncoded struct {
+	data mem.BufferSlice
+	buf  [1]mem.Buffer
+}
 
 // offerAnswer leaves a, the answer the handler is about to return, in the
 // call's answerSlot when it has one.
@@ -138,7 +142,9 @@ func preEncode(resp any, err error, a *positionAnswer) (any, error) {
 		return resp, err // the codec tries again, and says why it fails
 	}
 	a.release()
-	return &preEncoded{buf: buf}, nil
+	p := &preEncoded{buf: [1]mem.Buffer{buf}}
+	p.data = p.buf[:]
+	return p, nil
 }
 
 func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
