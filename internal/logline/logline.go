@@ -129,6 +129,18 @@ func (l *Line) Write() error {
 }
 
 func (l *Line) key(k string) {
+	if l.h.json && plainASCII(k) {
+		// The usual key: nothing in it to escape.
+		if l.sep {
+			l.buf = append(l.buf, ',', '"')
+		} else {
+			l.buf = append(l.buf, '"')
+		}
+		l.sep = true
+		l.buf = append(l.buf, k...)
+		l.buf = append(l.buf, '"', ':')
+		return
+	}
 	if l.sep {
 		if l.h.json {
 			l.buf = append(l.buf, ',')
@@ -272,6 +284,17 @@ func (l *Line) strings(key string, isNil bool, n int, at func(int) string) {
 	if s := string(l.buf[start:]); needsQuoting(s) {
 		l.buf = strconv.AppendQuote(l.buf[:start], s)
 	}
+}
+
+// plainASCII reports whether s is printable ASCII without '"' or '\\':
+// written in a JSON string as it is.
+func plainASCII(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendRFC3339Millis is slog's text time: RFC 3339 with exactly three
