@@ -129,6 +129,18 @@ func (l *Line) Write() error {
 }
 
 func (l *Line) key(k string) {
+	if l.h.json && plainASCII(k) {
+		// The usual key: nothing in it to escape.
+		if l.sep {
+			l.buf = append(l.buf, ',', '"')
+		} else {
+			l.buf = append(l.buf, '"')
+		}
+		l.sep = true
+		l.buf = append(l.buf, k...)
+		l.buf = append(l.buf, '"', ':')
+		return
+	}
 	if l.sep {
 		if l.h.json {
 			l.buf = append(l.buf, ',')
@@ -183,6 +195,14 @@ func (l *Line) Float(key string, v float64) {
 		// slog writes encoding/json's refusal in the value's place.
 		_, err := json.Marshal(v)
 		l.str(fmt.Sprintf("!ERROR:%v", err))
+		return
+	}
+	// A whole number below 2⁵³ (an altitude in metres, a count) is written
+	// as its digits: the shortest 'f' form of a float without a fraction,
+	// where floats are at most one apart, is the integer itself. Not
+	// negative zero, which 'f' writes "-0".
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 && (v != 0 || !math.Signbit(v)) {
+		l.buf = strconv.AppendInt(l.buf, int64(v), 10)
 		return
 	}
 	// As encoding/json's floatEncoder: 'f' but for very small or large
@@ -264,6 +284,17 @@ func (l *Line) strings(key string, isNil bool, n int, at func(int) string) {
 	if s := string(l.buf[start:]); needsQuoting(s) {
 		l.buf = strconv.AppendQuote(l.buf[:start], s)
 	}
+}
+
+// plainASCII reports whether s is printable ASCII without '"' or '\\':
+// written in a JSON string as it is.
+func plainASCII(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendRFC3339Millis is slog's text time: RFC 3339 with exactly three

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -111,6 +112,10 @@ type positionAnswer struct {
 	loadedAt            timestamppb.Timestamp
 	limit               noflyv1.HeightLimit
 	basic               basicRoom
+	// room is the answer with its room (itself, or the positionAnswerN
+	// it is the start of), and pool its class (answerClass).
+	room answerRoom
+	pool int
 }
 
 // positionAnswer1 … positionAnswer8 are a BASIC position answer with the
@@ -146,44 +151,119 @@ type (
 	}
 )
 
-// newPositionAnswer is a new answer; a BASIC one (basic) with n hits, one
-// to eight, has the room for them allocated with it (a.basic.msgs, and
-// a.basic.ptrs above four). An answer without hits is not made larger, and
-// one with more than eight allocates its hits apart.
+// newPositionAnswer is an answer to fill, all zero; a BASIC one (basic)
+// with n hits, one to eight, has the room for them allocated with it
+// (a.basic.msgs, and a.basic.ptrs above four). An answer without hits is
+// not made larger, and one with more than eight allocates its hits apart.
+// It is taken from answerPools when an answer of its size was given back
+// there (release): an answer is a few kilobytes, zeroing them costs less
+// than allocating them and collecting them again.
 func newPositionAnswer(basic bool, n int) *positionAnswer {
-	if !basic {
-		return new(positionAnswer)
+	class := answerClass(basic, n)
+	if !reuseAnswers {
+		class = -1 // none taken, none given back
+	} else if a, ok := answerPools[class].Get().(answerRoom); ok {
+		a.answer().pool = class
+		return a.answer()
 	}
+	var a answerRoom
+	switch answerClass(basic, n) {
+	case 1:
+		a = new(positionAnswer1)
+	case 2:
+		a = new(positionAnswer2)
+	case 3:
+		a = new(positionAnswer3)
+	case 4:
+		a = new(positionAnswer4)
+	case 5:
+		a = new(positionAnswer6)
+	case 6:
+		a = new(positionAnswer8)
+	default:
+		a = new(positionAnswer)
+	}
+	a.link()
+	a.answer().pool = class
+	return a.answer()
+}
+
+// answerClass is the size of answer (its pool in answerPools) for a BASIC
+// (basic) answer of n hits: 0 for one without room for hits.
+func answerClass(basic bool, n int) int {
 	switch {
-	case n == 1:
-		a := new(positionAnswer1)
-		a.basic.msgs = a.msgs[:]
-		return &a.positionAnswer
-	case n == 2:
-		a := new(positionAnswer2)
-		a.basic.msgs = a.msgs[:]
-		return &a.positionAnswer
-	case n == 3:
-		a := new(positionAnswer3)
-		a.basic.msgs = a.msgs[:]
-		return &a.positionAnswer
-	case n == 4:
-		a := new(positionAnswer4)
-		a.basic.msgs = a.msgs[:]
-		return &a.positionAnswer
-	case n == 5 || n == 6:
-		a := new(positionAnswer6)
-		a.basic.msgs, a.basic.ptrs = a.msgs[:], a.ptrs[:]
-		return &a.positionAnswer
-	case n == 7 || n == 8:
-		a := new(positionAnswer8)
-		a.basic.msgs, a.basic.ptrs = a.msgs[:], a.ptrs[:]
-		return &a.positionAnswer
+	case !basic || n < 1 || n > 8:
+		return 0
+	case n <= 4:
+		return n
+	case n <= 6:
+		return 5
 	}
-	return new(positionAnswer)
+	return 6
+}
+
+// reuseAnswers: answers are taken from answerPools and given back there;
+// tests turn it off to compare with answers made new.
+var reuseAnswers = true
+
+// answerPools hold the answers given back (release), zeroed, by their
+// class (answerClass).
+var answerPools [7]sync.Pool
+
+// answerRoom is a positionAnswer with the room of its size class.
+type answerRoom interface {
+	answer() *positionAnswer
+	// link points the answer at its room (basic.msgs, basic.ptrs) and
+	// at itself (room): a new or zeroed answer's first step.
+	link()
+	// zero sets the answer and its room to zero, then links it.
+	zero()
+}
+
+func (a *positionAnswer) answer() *positionAnswer { return a }
+func (a *positionAnswer) link()                   { a.room = a }
+func (a *positionAnswer) zero()                   { *a = positionAnswer{}; a.link() }
+
+func (a *positionAnswer1) link() { a.basic.msgs, a.room = a.msgs[:], a }
+func (a *positionAnswer1) zero() { *a = positionAnswer1{}; a.link() }
+func (a *positionAnswer2) link() { a.basic.msgs, a.room = a.msgs[:], a }
+func (a *positionAnswer2) zero() { *a = positionAnswer2{}; a.link() }
+func (a *positionAnswer3) link() { a.basic.msgs, a.room = a.msgs[:], a }
+func (a *positionAnswer3) zero() { *a = positionAnswer3{}; a.link() }
+func (a *positionAnswer4) link() { a.basic.msgs, a.room = a.msgs[:], a }
+func (a *positionAnswer4) zero() { *a = positionAnswer4{}; a.link() }
+func (a *positionAnswer6) link() {
+	a.basic.msgs, a.basic.ptrs, a.room = a.msgs[:], a.ptrs[:], a
+}
+func (a *positionAnswer6) zero() { *a = positionAnswer6{}; a.link() }
+func (a *positionAnswer8) link() {
+	a.basic.msgs, a.basic.ptrs, a.room = a.msgs[:], a.ptrs[:], a
+}
+func (a *positionAnswer8) zero() { *a = positionAnswer8{}; a.link() }
+
+// release gives a back to be used again, for an answer of the same size
+// class. Only once nothing refers to a, its messages or anything it holds:
+// the answer has been encoded and is not read again (preEncoded).
+func (a *positionAnswer) release() {
+	room := a.room
+	if room == nil {
+		return
+	}
+	class := a.pool
+	if class < 0 {
+		return
+	}
+	room.zero()
+	answerPools[class].Put(room)
 }
 
 func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *noflyv1.CheckPositionResponse {
+	return &c.answer(r, now, info, asOf).resp
+}
+
+// answer is response's answer with the messages it holds, which release
+// gives back once it has been encoded.
+func (c *positionCheck) answer(r *exemptions.Result, now time.Time, info *noflyv1.ZoneSetInfo, asOf time.Time) *positionAnswer {
 	a := newPositionAnswer(c.basic, len(r.Conflicts)+len(r.Advisories))
 	var pr checkProto
 	if c.basic {
@@ -204,7 +284,7 @@ func (c *positionCheck) response(r *exemptions.Result, now time.Time, info *nofl
 	if c.hasLimit {
 		resp.HeightLimit = setHeightLimit(&a.limit, c.limit, 0)
 	}
-	return resp
+	return a
 }
 
 // setTimestamp sets ts to t (as timestamppb.New) and returns it.

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -55,10 +57,26 @@ type vtMessage interface {
 }
 
 func (c serverCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if p, ok := v.(*preEncoded); ok {
+		data := p.data
+		if p.data = nil; data == nil {
+			return nil, errors.New("an answer encoded before is sent twice")
+		}
+		return data, nil
+	}
 	m, ok := v.(vtMessage)
 	if !ok {
 		return c.CodecV2.Marshal(v) // the health service's, reflection's
 	}
+	buf, err := marshalVT(m)
+	if err != nil {
+		return nil, err
+	}
+	return mem.BufferSlice{buf}, nil
+}
+
+// marshalVT encodes m with its generated code into a pooled buffer.
+func marshalVT(m vtMessage) (mem.Buffer, error) {
 	size := m.SizeVT()
 	pool := mem.DefaultBufferPool()
 	buf := pool.Get(size)
@@ -69,10 +87,64 @@ func (c serverCodec) Marshal(v any) (mem.BufferSlice, error) {
 	}
 	if n != size { // the generated code fills the buffer from its end
 		pool.Put(buf)
-		return nil, fmt.Errorf("marshal %T: %d bytes of %d", v, n, size)
+		return nil, fmt.Errorf("marshal %T: %d bytes of %d", m, n, size)
 	}
 	*buf = (*buf)[:size]
-	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+	return mem.NewBuffer(buf, pool), nil
+}
+
+// A position check's answer is a few kilobytes of messages, made many
+// times a second. So that they are used again rather than allocated and
+// collected, the answer is encoded as soon as the handler and the
+// interceptors are done with it, before it is handed to gRPC: then nothing
+// refers to it any more and it is given back (positionAnswer.release).
+// gRPC is handed the encoded bytes (preEncoded), which serverCodec sends as
+// they are. The handler leaves its answer in the call's answerSlot, found
+// in its context (answerKey); a handler that finds none (a server made
+// without NewGRPCServer, another codec) answers as before.
+//
+// gRPC's own observers (its tracing, binary log and stats handlers) would
+// see the encoded bytes, not the message: NewGRPCServer installs none, and
+// the answer is not encoded before when gRPC's tracing or binary log is
+// turned on.
+
+// answerKey is the context key of a call's *answerSlot.
+type answerKey struct{}
+
+// answerSlot is where a handler leaves the answer it returns, to be
+// encoded before and given back.
+type answerSlot struct{ a *positionAnswer }
+
+// preEncoded is an answer encoded before it is handed to gRPC: data, the
+// one buffer in buf (allocated with it).
+type preEncoded struct {
+	data mem.BufferSlice
+	buf  [1]mem.Buffer
+}
+
+// offerAnswer leaves a, the answer the handler is about to return, in the
+// call's answerSlot when it has one.
+func offerAnswer(ctx context.Context, a *positionAnswer) {
+	if slot, ok := ctx.Value(answerKey{}).(*answerSlot); ok {
+		slot.a = a
+	}
+}
+
+// preEncode encodes resp, the method's answer, when it is the answer a
+// that the handler left in its slot, gives a back, and returns the bytes
+// in resp's place; anything else is returned as it is.
+func preEncode(resp any, err error, a *positionAnswer) (any, error) {
+	if a == nil || err != nil || resp != any(&a.resp) || grpc.EnableTracing {
+		return resp, err
+	}
+	buf, merr := marshalVT(&a.resp)
+	if merr != nil {
+		return resp, err // the codec tries again, and says why it fails
+	}
+	a.release()
+	p := &preEncoded{buf: [1]mem.Buffer{buf}}
+	p.data = p.buf[:]
+	return p, nil
 }
 
 func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
@@ -241,17 +313,20 @@ func badUTF8Field(b []byte, md protoreflect.MessageDescriptor, prefix string) (s
 
 // decodeChecked is sd with each method's handler decoding through a
 // decodeInto: a request that does not decode is answered with its decode
-// error, after the interceptors, instead of gRPC's INTERNAL.
-func decodeChecked(sd *grpc.ServiceDesc) *grpc.ServiceDesc {
+// error, after the interceptors, instead of gRPC's INTERNAL. The methods
+// named in encodeBefore have their answers encoded before they are handed
+// to gRPC (preEncode); only for a server whose codec is serverCodec.
+func decodeChecked(sd *grpc.ServiceDesc, encodeBefore ...string) *grpc.ServiceDesc {
 	out := *sd
 	out.Methods = make([]grpc.MethodDesc, len(sd.Methods))
 	for i, m := range sd.Methods {
-		out.Methods[i] = grpc.MethodDesc{MethodName: m.MethodName, Handler: checkedHandler(m.Handler)}
+		out.Methods[i] = grpc.MethodDesc{MethodName: m.MethodName,
+			Handler: checkedHandler(m.Handler, slices.Contains(encodeBefore, m.MethodName))}
 	}
 	return &out
 }
 
-func checkedHandler(h grpc.MethodHandler) grpc.MethodHandler {
+func checkedHandler(h grpc.MethodHandler, encodeBefore bool) grpc.MethodHandler {
 	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
 		c := checkedCalls.Get().(*checkedCall)
 		c.dec, c.ic = dec, ic
@@ -259,10 +334,14 @@ func checkedHandler(h grpc.MethodHandler) grpc.MethodHandler {
 		if ic == nil {
 			intercept = nil
 		}
+		if encodeBefore {
+			ctx = context.WithValue(ctx, answerKey{}, &c.slot)
+		}
 		resp, err := h(srv, ctx, c.decodeFn, intercept)
+		a := c.slot.a
 		*c = checkedCall{decodeFn: c.decodeFn, interceptFn: c.interceptFn}
 		checkedCalls.Put(c)
-		return resp, err
+		return preEncode(resp, err, a)
 	}
 }
 
@@ -279,6 +358,7 @@ type checkedCall struct {
 	decodeFn    func(any) error
 	interceptFn grpc.UnaryServerInterceptor
 	into        decodeInto
+	slot        answerSlot
 }
 
 var checkedCalls = sync.Pool{New: func() any {

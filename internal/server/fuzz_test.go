@@ -322,7 +322,7 @@ func fuzzMethod(f *testing.F, full string) {
 			}
 			return nil
 		}
-		resp, err := checkedHandler(md.Handler)(impl, ctx, dec, spy)
+		resp, err := checkedHandler(md.Handler, false)(impl, ctx, dec, spy)
 		if req == nil || undecodable {
 			// Refused: as bad input, or before that as a call the caller
 			// may not make.

@@ -53,7 +53,9 @@ func (s *Server) CheckPosition(ctx context.Context, req *noflyv1.CheckPositionRe
 		s.endCheckLog(ctx, &l, &r, req.GetOperator(), req.GetPurpose())
 	}
 	c.limits(set.idx, s.snapshot(), s.rules())
-	return c.response(&r, now, set.info, asOf), nil
+	a := c.answer(&r, now, set.info, asOf)
+	offerAnswer(ctx, a)
+	return &a.resp, nil
 }
 
 // CheckFlightPlan implements nofly.v1.GeofenceService.

@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -301,8 +302,12 @@ func (s *Server) current() *zoneSet { return s.zones.Load() }
 // server reflection (so grpcurl and grpcui need no .proto files) on g.
 // Requests that do not decode get INVALID_ARGUMENT when g was made by
 // NewGRPCServer (codec.go), INTERNAL otherwise.
-func (s *Server) Register(g *grpc.Server) {
-	g.RegisterService(decodeChecked(&noflyv1.GeofenceService_ServiceDesc), s)
+func (s *Server) Register(g *grpc.Server) { s.register(g) }
+
+// register is Register, with the methods named in encodeBefore answering
+// through preEncode (g's codec must be serverCodec).
+func (s *Server) register(g *grpc.Server, encodeBefore ...string) {
+	g.RegisterService(decodeChecked(&noflyv1.GeofenceService_ServiceDesc, encodeBefore...), s)
 	if s.exStore != nil {
 		g.RegisterService(decodeChecked(&noflyv1.ExemptionService_ServiceDesc), &exemptionServer{s: s})
 	}
@@ -421,7 +426,14 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ForceServerCodecV2(newServerCodec()))
 	g := grpc.NewServer(append(base, opts...)...)
-	s.Register(g)
+	// A position check's answer is encoded before it is handed to gRPC,
+	// and its messages used again (preEncode), but for gRPC's binary log,
+	// which would log it as bytes it cannot read.
+	var encodeBefore []string
+	if os.Getenv("GRPC_BINARY_LOG_FILTER") == "" {
+		encodeBefore = []string{"CheckPosition"}
+	}
+	s.register(g, encodeBefore...)
 	if s.metrics != nil {
 		s.metrics.instrument(g)
 	}
