@@ -141,6 +141,10 @@ type Result struct {
 	// ServerCPU is the server's CPU time during the measured run; zero
 	// when not measured.
 	ServerCPU time.Duration
+	// ClientCPU is this process's own CPU time (user and system) during
+	// the measured run: what the load tool took of the machine it shares
+	// with the server; zero when not measured.
+	ClientCPU time.Duration
 }
 
 // RPS is the calls answered OK per second.
@@ -349,12 +353,8 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		}()
 	}
 	var hups int
-	cpuDone := make(chan time.Duration, 1)
-	if c.ServerCPU != nil {
-		go func() { cpuDone <- c.measureCPU(ctx, start, end) }()
-	} else {
-		cpuDone <- 0
-	}
+	cpuDone := make(chan [2]time.Duration, 1)
+	go func() { cpuDone <- c.measureCPU(ctx, start, end) }()
 	hupErr := make(chan error, 1)
 	if c.HUP != nil {
 		hupCtx, stop := context.WithCancel(ctx)
@@ -384,9 +384,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if c.Mode == ModeStream && c.Rate == 0 {
 		win = c.window()
 	}
+	cpu := <-cpuDone
 	r := &Result{Mode: c.Mode, PerCall: perCall, Window: win, Conns: c.Conns, InFlight: c.InFlight, Rate: c.Rate, Elapsed: c.Duration,
 		Codes: map[codes.Code]int64{}, Verdicts: map[string]int64{}, Latency: newHist(), HUPs: hups,
-		ServerCPU: <-cpuDone}
+		ServerCPU: cpu[0], ClientCPU: cpu[1]}
 	if c.Rate > 0 {
 		r.SendLate = newHist()
 		if c.Mode == ModeStream {
@@ -494,9 +495,9 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 	}
 }
 
-// measureCPU returns the server's CPU time from start to end, or zero
-// when it cannot be read.
-func (c *Config) measureCPU(ctx context.Context, start, end time.Time) time.Duration {
+// measureCPU returns the server's CPU time from start to end (zero when
+// not measured or it cannot be read) and this process's own.
+func (c *Config) measureCPU(ctx context.Context, start, end time.Time) [2]time.Duration {
 	sleepUntil := func(t time.Time) bool {
 		select {
 		case <-ctx.Done():
@@ -505,18 +506,38 @@ func (c *Config) measureCPU(ctx context.Context, start, end time.Time) time.Dura
 			return true
 		}
 	}
+	var out [2]time.Duration
 	if !sleepUntil(start) {
-		return 0
+		return out
 	}
-	a, err := c.ServerCPU()
-	if err != nil || !sleepUntil(end) {
-		return 0
+	server := func() (time.Duration, error) {
+		if c.ServerCPU == nil {
+			return 0, errors.New("not measured")
+		}
+		return c.ServerCPU()
 	}
-	b, err := c.ServerCPU()
-	if err != nil {
-		return 0
+	a, errA := server()
+	ca, errCA := SelfCPU()
+	if !sleepUntil(end) {
+		return out
 	}
-	return b - a
+	if b, err := server(); err == nil && errA == nil {
+		out[0] = b - a
+	}
+	if cb, err := SelfCPU(); err == nil && errCA == nil {
+		out[1] = cb - ca
+	}
+	return out
+}
+
+// SelfCPU is this process's CPU time so far, user and system, all threads
+// (getrusage; microseconds).
+func SelfCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // ProcCPU returns a function that reads the CPU time (user and system) of
@@ -551,6 +572,15 @@ func (r *Result) CPUPerCall() time.Duration {
 		return 0
 	}
 	return r.ServerCPU / time.Duration((r.OK+r.Failed)*int64(max(1, r.PerCall)))
+}
+
+// ClientCPUPerCall is the tool's own CPU time per call answered (or
+// failed), per position for a batch; zero when not measured.
+func (r *Result) ClientCPUPerCall() time.Duration {
+	if r.ClientCPU <= 0 || r.OK+r.Failed == 0 {
+		return 0
+	}
+	return r.ClientCPU / time.Duration((r.OK+r.Failed)*int64(max(1, r.PerCall)))
 }
 
 // hupLoop calls HUP every HUPEvery from start until end.
@@ -634,6 +664,9 @@ func row(w io.Writer, r *Result, ratio, note string) {
 	load := fmt.Sprintf("closed, %d×%d", r.Conns, r.InFlight)
 	if r.PerCall > 1 {
 		note = fmt.Sprintf(", %d positions a call (rps and CPU per position)", r.PerCall) + note
+	}
+	if d := r.ClientCPUPerCall(); d > 0 {
+		note += fmt.Sprintf(", client CPU %.1f µs", float64(d.Nanoseconds())/1000)
 	}
 	if r.SendLate != nil && r.SendLate.TotalCount() > 0 {
 		// The client's own share of the latency, timed from the due time.
