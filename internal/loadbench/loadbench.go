@@ -555,7 +555,10 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 }
 
 // measureCPU returns the server's CPU time from start to end (zero when
-// not measured or it cannot be read) and this process's own.
+// not measured or it cannot be read) and this process's own. On a loaded
+// machine the reads can come late: the times are scaled to the measured
+// duration from the span between the reads, and a span short of half the
+// duration (a read a second and more late) measures nothing.
 func (c *Config) measureCPU(ctx context.Context, start, end time.Time) [2]time.Duration {
 	sleepUntil := func(t time.Time) bool {
 		select {
@@ -575,16 +578,26 @@ func (c *Config) measureCPU(ctx context.Context, start, end time.Time) [2]time.D
 		}
 		return c.ServerCPU()
 	}
+	t0 := time.Now()
 	a, errA := server()
 	ca, errCA := SelfCPU()
 	if !sleepUntil(end) {
 		return out
 	}
-	if b, err := server(); err == nil && errA == nil {
-		out[0] = b - a
+	b, errB := server()
+	cb, errCB := SelfCPU()
+	span := time.Since(t0)
+	if span < (end.Sub(start))/2 {
+		return out
 	}
-	if cb, err := SelfCPU(); err == nil && errCA == nil {
-		out[1] = cb - ca
+	scale := func(d time.Duration) time.Duration {
+		return time.Duration(float64(d) * float64(end.Sub(start)) / float64(span))
+	}
+	if errA == nil && errB == nil {
+		out[0] = scale(b - a)
+	}
+	if errCA == nil && errCB == nil {
+		out[1] = scale(cb - ca)
 	}
 	return out
 }
