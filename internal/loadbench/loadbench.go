@@ -503,9 +503,19 @@ func (c *Config) do(ctx context.Context, call caller, i int) (int64, error) {
 	return call(cctx, i)
 }
 
+// senderContext is the parent of one sender's calls: each call's deadline
+// is registered with it and removed when the call ends, under its lock;
+// the run's context, parent of every sender's calls, would have all
+// senders take its one lock twice a call.
+func senderContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithCancel(ctx)
+}
+
 // closedLoop sends the next call when the last answered; calls sent before
 // start (the warm-up) are not counted, and none is sent after end.
 func (c *Config) closedLoop(ctx context.Context, wk *worker, call caller, w, n int, start, end time.Time) {
+	ctx, cancel := senderContext(ctx)
+	defer cancel()
 	for i := w; ctx.Err() == nil; i += n {
 		sent := time.Now()
 		if !sent.Before(end) {
@@ -529,6 +539,8 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 	first := end.Add(-c.Duration).Add(time.Duration(float64(time.Second) * float64(w) / c.Rate))
 	// The warm-up runs at the same rate, unmeasured.
 	warm := first.Add(-c.Warmup)
+	ctx, cancel := senderContext(ctx)
+	defer cancel()
 	for k := 0; ctx.Err() == nil; k++ {
 		due := warm.Add(time.Duration(k) * interval)
 		if !due.Before(end) {
