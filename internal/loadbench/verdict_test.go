@@ -211,3 +211,36 @@ func TestCallerMatchesFullDecode(t *testing.T) {
 		t.Errorf("a failed call counted verdicts %v", got)
 	}
 }
+
+// TestMeasureCPUScalesALateRead: CPU time read over a span shorter than
+// the run (the first read late) is scaled to the run's duration; a span
+// short of half the duration measures nothing.
+func TestMeasureCPUScalesALateRead(t *testing.T) {
+	t0 := time.Now()
+	c := Config{ServerCPU: func() (time.Duration, error) { return time.Since(t0), nil }} // a server busy all the time
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		late, rest time.Duration // the first read's lateness, the time left until end
+		want       time.Duration // zero: not measured
+	}{
+		{"on time", 0, 300 * time.Millisecond, 300 * time.Millisecond},
+		{"late by a third", 200 * time.Millisecond, 400 * time.Millisecond, 600 * time.Millisecond},
+		{"late by most", 600 * time.Millisecond, 200 * time.Millisecond, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now().Add(-tc.late)
+			end := time.Now().Add(tc.rest)
+			got := c.measureCPU(ctx, start, end)[0]
+			if tc.want == 0 {
+				if got != 0 {
+					t.Errorf("server CPU %v, want none measured", got)
+				}
+				return
+			}
+			if got < tc.want*9/10 || got > tc.want*12/10 {
+				t.Errorf("server CPU %v over a run of %v, want about %v", got, end.Sub(start), tc.want)
+			}
+		})
+	}
+}
