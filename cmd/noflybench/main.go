@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -101,6 +102,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rounds    int
 		serverPid int
 		cpuProf   string
+		gogc      int
 	)
 	fset.StringVar(&c.Addr, "addr", "127.0.0.1:7600", "noflyd `address` (host:port)")
 	fset.StringVar(&modes, "modes", "health,position,route", "comma-separated `modes` run in turn: health, position, basic (CheckPosition, BASIC view), route, batch (CheckPositions), stream (MonitorFlight); the others are compared with health")
@@ -124,12 +126,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.BoolVar(&header, "header", false, "print the table's heading first")
 	fset.IntVar(&rounds, "rounds", 1, "run the modes in turn this many times, then print each mode's median row (on a shared machine, alternating runs see the same load)")
 	fset.Int64Var(&maxFailed, "max-failed", -1, "exit 1 when a mode has more failed calls than this (-1: never)")
+	fset.IntVar(&gogc, "gogc", 400, "the tool's garbage collector target `percent` (as GOGC; GOGC in the environment wins): its heap is small and its calls allocate in gRPC, so the default 100 would collect several times a second on the machine it shares with the server")
 	fset.StringVar(&cpuProf, "cpuprofile", "", "write the tool's own CPU profile over the whole run to `file` (it shares the machine with the server)")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
 	if fset.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fset.Arg(0))
+	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gogc)
 	}
 	if hupPid > 0 {
 		c.HUP = loadbench.SignalHUP(hupPid)

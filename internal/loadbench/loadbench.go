@@ -141,6 +141,10 @@ type Result struct {
 	// ServerCPU is the server's CPU time during the measured run; zero
 	// when not measured.
 	ServerCPU time.Duration
+	// ClientCPU is this process's own CPU time (user and system) during
+	// the measured run: what the load tool took of the machine it shares
+	// with the server; zero when not measured.
+	ClientCPU time.Duration
 }
 
 // RPS is the calls answered OK per second.
@@ -187,16 +191,33 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// caller makes one call; it returns the verdict (empty for health).
-type caller func(ctx context.Context, i int) (string, error)
+// caller makes one call; it returns the verdict (an int32 field's
+// number), noVerdict for health and batch calls.
+type caller func(ctx context.Context, i int) (int64, error)
+
+// noVerdict is a call whose answer has no verdict to count: no int32, so
+// that no number a server sends is taken for it.
+const noVerdict = math.MinInt64
 
 // fast makes a call read only the response's first field (codec.go).
-var fast = grpc.ForceCodec(codec{})
+var fast = grpc.ForceCodecV2(codec{})
 
 // maxRequests bounds the requests built up front: calls cycle through them.
 const maxRequests = 20_000
 
-func (c *Config) caller(conn *grpc.ClientConn) caller {
+// requests is what a run's calls send: the requests marshalled once before
+// the run (not once per sender: 32 senders marshalling 20,000 requests
+// each took a third of a second of CPU, part of it past the warm-up on a
+// loaded machine), shared read only by every sender.
+type requests struct {
+	method string
+	reqs   []any // of *request
+	// verdict: the answer's field 1 is a verdict (checks), else the
+	// health check's status (health) or the answers' list (batch).
+	verdict, health bool
+}
+
+func (c *Config) requests() *requests {
 	op := &noflyv1.Operator{Unit: c.Unit, PilotId: "P-BENCH"}
 	if c.Unit == "" {
 		op = nil
@@ -204,7 +225,7 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 	purpose := noflyv1.Purpose_PURPOSE_FORENSIC
 	switch c.Mode {
 	case ModePosition, ModeBasic:
-		reqs := make([]encoded, min(len(c.Points), maxRequests))
+		reqs := make([]any, min(len(c.Points), maxRequests))
 		for i := range reqs {
 			p := c.Points[i]
 			req := &noflyv1.CheckPositionRequest{
@@ -217,13 +238,9 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 			}
 			reqs[i] = encode(req)
 		}
-		return func(ctx context.Context, i int) (string, error) {
-			var resp firstEnum
-			err := conn.Invoke(ctx, noflyv1.GeofenceService_CheckPosition_FullMethodName, reqs[i%len(reqs)], &resp, fast)
-			return noflyv1.Verdict(resp.value).String(), err
-		}
+		return &requests{method: noflyv1.GeofenceService_CheckPosition_FullMethodName, reqs: reqs, verdict: true}
 	case ModeRoute:
-		reqs := make([]encoded, min(len(c.Routes), maxRequests))
+		reqs := make([]any, min(len(c.Routes), maxRequests))
 		start := time.Now().Add(time.Hour).Truncate(time.Minute)
 		for i := range reqs {
 			wps := make([]*noflyv1.Waypoint, len(c.Routes[i]))
@@ -237,39 +254,46 @@ func (c *Config) caller(conn *grpc.ClientConn) caller {
 				BufferM: c.BufferM, Operator: op, Purpose: purpose,
 			}})
 		}
-		return func(ctx context.Context, i int) (string, error) {
-			var resp firstEnum
-			err := conn.Invoke(ctx, noflyv1.GeofenceService_CheckFlightPlan_FullMethodName, reqs[i%len(reqs)], &resp, fast)
-			return noflyv1.Verdict(resp.value).String(), err
-		}
+		return &requests{method: noflyv1.GeofenceService_CheckFlightPlan_FullMethodName, reqs: reqs, verdict: true}
 	case ModeBatch:
 		size := c.batch()
 		flight := &noflyv1.LiveFlight{Operator: op, Purpose: purpose, AltitudeReference: noflyv1.VerticalReference_VERTICAL_REFERENCE_AGL}
 		at := timestamppb.New(time.Now().Truncate(time.Minute))
 		nreq := max(1, min(len(c.Points)/size, maxRequests/size))
-		reqs := make([]*noflyv1.CheckPositionsRequest, nreq)
+		reqs := make([]any, nreq)
 		for i := range reqs {
 			ps := make([]*noflyv1.TelemetryPosition, size)
 			for j := range ps {
 				p := c.Points[(i*size+j)%len(c.Points)]
 				ps[j] = &noflyv1.TelemetryPosition{At: at, Latitude: p[1], Longitude: p[0], AltitudeM: proto.Float64(c.AltM)}
 			}
-			reqs[i] = &noflyv1.CheckPositionsRequest{Flight: flight, Positions: ps}
+			reqs[i] = encode(&noflyv1.CheckPositionsRequest{Flight: flight, Positions: ps})
 		}
-		return func(ctx context.Context, i int) (string, error) {
-			var resp firstEnum // field 1 is the answers: its size only
-			return "", conn.Invoke(ctx, noflyv1.GeofenceService_CheckPositions_FullMethodName, reqs[i%len(reqs)], &resp, fast)
-		}
+		// Field 1 of the answer is the answers: its size only.
+		return &requests{method: noflyv1.GeofenceService_CheckPositions_FullMethodName, reqs: reqs}
 	default:
 		req := encode(&healthpb.HealthCheckRequest{Service: noflyv1.GeofenceService_ServiceDesc.ServiceName})
-		return func(ctx context.Context, _ int) (string, error) {
-			var resp firstEnum
-			err := conn.Invoke(ctx, healthpb.Health_Check_FullMethodName, req, &resp, fast)
+		return &requests{method: healthpb.Health_Check_FullMethodName, reqs: []any{req}, health: true}
+	}
+}
+
+// caller returns a sender's calls on conn. The answer is read into one
+// firstEnum of the sender's own (its calls are one at a time), and the
+// connection's default codec is the tool's (Run), so a call allocates
+// nothing of the tool's making.
+func (rs *requests) caller(conn *grpc.ClientConn) caller {
+	resp := new(firstEnum)
+	return func(ctx context.Context, i int) (int64, error) {
+		err := conn.Invoke(ctx, rs.method, rs.reqs[i%len(rs.reqs)], resp)
+		switch {
+		case rs.verdict:
+			return int64(resp.value), err
+		case rs.health:
 			if st := healthpb.HealthCheckResponse_ServingStatus(resp.value); err == nil && st != healthpb.HealthCheckResponse_SERVING {
 				err = status.Errorf(codes.Unavailable, "health: %v", st)
 			}
-			return "", err
 		}
+		return noVerdict, err
 	}
 }
 
@@ -280,7 +304,41 @@ type worker struct {
 	fromSend *hdrhistogram.Histogram // open-loop stream: latency from the send rather than the due time, in µs
 	ok, fail int64
 	codes    map[codes.Code]int64
-	verdicts map[string]int64
+	verdicts verdictCount
+}
+
+// verdictCount counts answers by verdict number: the known verdicts in an
+// array, any other number (a newer server's) in a map; named when merged.
+type verdictCount struct {
+	known [4]int64
+	other map[int32]int64
+}
+
+func (vc *verdictCount) add(v int32) {
+	if v >= 0 && int(v) < len(vc.known) {
+		vc.known[v]++
+		return
+	}
+	if vc.other == nil {
+		vc.other = map[int32]int64{}
+	}
+	vc.other[v]++
+}
+
+// addTo adds the counts to m by name (CLEAR, DENIED, EXEMPTED, …).
+func (vc *verdictCount) addTo(m map[string]int64) {
+	for v, n := range vc.known {
+		if n > 0 {
+			m[verdictName(int32(v))] += n
+		}
+	}
+	for v, n := range vc.other {
+		m[verdictName(v)] += n
+	}
+}
+
+func verdictName(v int32) string {
+	return strings.TrimPrefix(noflyv1.Verdict(v).String(), "VERDICT_")
 }
 
 // Run runs c against the server and returns what it measured. It fails
@@ -298,7 +356,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	c.runCtx = runCtx
 	conns := make([]*grpc.ClientConn, c.Conns)
 	for i := range conns {
-		conn, err := grpc.NewClient(c.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		// The tool's codec for every call: passed per call, the option
+		// would cost each call an allocation.
+		conn, err := grpc.NewClient(c.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(fast))
 		if err != nil {
 			return nil, err
 		}
@@ -317,12 +378,16 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 
 	n := c.Conns * c.InFlight
+	var rs *requests
+	if c.Mode != ModeStream {
+		rs = c.requests()
+	}
 	workers := make([]*worker, n)
 	start := time.Now().Add(c.Warmup)
 	end := start.Add(c.Duration)
 	var wg sync.WaitGroup
 	for w := range n {
-		wk := &worker{hist: newHist(), codes: map[codes.Code]int64{}, verdicts: map[string]int64{}}
+		wk := &worker{hist: newHist(), codes: map[codes.Code]int64{}}
 		if c.Rate > 0 {
 			wk.late = newHist()
 			if c.Mode == ModeStream {
@@ -332,7 +397,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		workers[w] = wk
 		var call caller
 		if c.Mode != ModeStream {
-			call = c.caller(conns[w%c.Conns])
+			call = rs.caller(conns[w%c.Conns])
 		}
 		wg.Add(1)
 		go func() {
@@ -349,12 +414,8 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		}()
 	}
 	var hups int
-	cpuDone := make(chan time.Duration, 1)
-	if c.ServerCPU != nil {
-		go func() { cpuDone <- c.measureCPU(ctx, start, end) }()
-	} else {
-		cpuDone <- 0
-	}
+	cpuDone := make(chan [2]time.Duration, 1)
+	go func() { cpuDone <- c.measureCPU(ctx, start, end) }()
 	hupErr := make(chan error, 1)
 	if c.HUP != nil {
 		hupCtx, stop := context.WithCancel(ctx)
@@ -384,9 +445,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if c.Mode == ModeStream && c.Rate == 0 {
 		win = c.window()
 	}
+	cpu := <-cpuDone
 	r := &Result{Mode: c.Mode, PerCall: perCall, Window: win, Conns: c.Conns, InFlight: c.InFlight, Rate: c.Rate, Elapsed: c.Duration,
 		Codes: map[codes.Code]int64{}, Verdicts: map[string]int64{}, Latency: newHist(), HUPs: hups,
-		ServerCPU: <-cpuDone}
+		ServerCPU: cpu[0], ClientCPU: cpu[1]}
 	if c.Rate > 0 {
 		r.SendLate = newHist()
 		if c.Mode == ModeStream {
@@ -406,25 +468,23 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		for k, v := range wk.codes {
 			r.Codes[k] += v
 		}
-		for k, v := range wk.verdicts {
-			r.Verdicts[k] += v
-		}
+		wk.verdicts.addTo(r.Verdicts)
 	}
 	return r, nil
 }
 
 // record tallies one call that was due at due (open loop) or sent then.
-func (wk *worker) record(due time.Time, verdict string, err error) {
+func (wk *worker) record(due time.Time, verdict int64, err error) {
 	wk.tally(time.Since(due), verdict, err)
 }
 
 // recordAt tallies one call answered OK at now that was due (or sent) at
 // from.
-func (wk *worker) recordAt(now, from time.Time, verdict string) {
+func (wk *worker) recordAt(now, from time.Time, verdict int64) {
 	wk.tally(now.Sub(from), verdict, nil)
 }
 
-func (wk *worker) tally(took time.Duration, verdict string, err error) {
+func (wk *worker) tally(took time.Duration, verdict int64, err error) {
 	_ = wk.hist.RecordValue(max(minLatencyUS, min(took.Microseconds(), maxLatencyUS)))
 	if err != nil {
 		wk.fail++
@@ -432,20 +492,30 @@ func (wk *worker) tally(took time.Duration, verdict string, err error) {
 		return
 	}
 	wk.ok++
-	if verdict != "" {
-		wk.verdicts[strings.TrimPrefix(verdict, "VERDICT_")]++
+	if verdict != noVerdict {
+		wk.verdicts.add(int32(verdict))
 	}
 }
 
-func (c *Config) do(ctx context.Context, call caller, i int) (string, error) {
+func (c *Config) do(ctx context.Context, call caller, i int) (int64, error) {
 	cctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	return call(cctx, i)
 }
 
+// senderContext is the parent of one sender's calls: each call's deadline
+// is registered with it and removed when the call ends, under its lock;
+// the run's context, parent of every sender's calls, would have all
+// senders take its one lock twice a call.
+func senderContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithCancel(ctx)
+}
+
 // closedLoop sends the next call when the last answered; calls sent before
 // start (the warm-up) are not counted, and none is sent after end.
 func (c *Config) closedLoop(ctx context.Context, wk *worker, call caller, w, n int, start, end time.Time) {
+	ctx, cancel := senderContext(ctx)
+	defer cancel()
 	for i := w; ctx.Err() == nil; i += n {
 		sent := time.Now()
 		if !sent.Before(end) {
@@ -469,6 +539,8 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 	first := end.Add(-c.Duration).Add(time.Duration(float64(time.Second) * float64(w) / c.Rate))
 	// The warm-up runs at the same rate, unmeasured.
 	warm := first.Add(-c.Warmup)
+	ctx, cancel := senderContext(ctx)
+	defer cancel()
 	for k := 0; ctx.Err() == nil; k++ {
 		due := warm.Add(time.Duration(k) * interval)
 		if !due.Before(end) {
@@ -494,9 +566,12 @@ func (c *Config) openLoop(ctx context.Context, wk *worker, call caller, w, n int
 	}
 }
 
-// measureCPU returns the server's CPU time from start to end, or zero
-// when it cannot be read.
-func (c *Config) measureCPU(ctx context.Context, start, end time.Time) time.Duration {
+// measureCPU returns the server's CPU time from start to end (zero when
+// not measured or it cannot be read) and this process's own. On a loaded
+// machine the reads can come late: the times are scaled to the measured
+// duration from the span between the reads, and a span short of half the
+// duration (a read a second and more late) measures nothing.
+func (c *Config) measureCPU(ctx context.Context, start, end time.Time) [2]time.Duration {
 	sleepUntil := func(t time.Time) bool {
 		select {
 		case <-ctx.Done():
@@ -505,18 +580,48 @@ func (c *Config) measureCPU(ctx context.Context, start, end time.Time) time.Dura
 			return true
 		}
 	}
+	var out [2]time.Duration
 	if !sleepUntil(start) {
-		return 0
+		return out
 	}
-	a, err := c.ServerCPU()
-	if err != nil || !sleepUntil(end) {
-		return 0
+	server := func() (time.Duration, error) {
+		if c.ServerCPU == nil {
+			return 0, errors.New("not measured")
+		}
+		return c.ServerCPU()
 	}
-	b, err := c.ServerCPU()
-	if err != nil {
-		return 0
+	t0 := time.Now()
+	a, errA := server()
+	ca, errCA := SelfCPU()
+	if !sleepUntil(end) {
+		return out
 	}
-	return b - a
+	b, errB := server()
+	cb, errCB := SelfCPU()
+	span := time.Since(t0)
+	if span < (end.Sub(start))/2 {
+		return out
+	}
+	scale := func(d time.Duration) time.Duration {
+		return time.Duration(float64(d) * float64(end.Sub(start)) / float64(span))
+	}
+	if errA == nil && errB == nil {
+		out[0] = scale(b - a)
+	}
+	if errCA == nil && errCB == nil {
+		out[1] = scale(cb - ca)
+	}
+	return out
+}
+
+// SelfCPU is this process's CPU time so far, user and system, all threads
+// (getrusage; microseconds).
+func SelfCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // ProcCPU returns a function that reads the CPU time (user and system) of
@@ -551,6 +656,15 @@ func (r *Result) CPUPerCall() time.Duration {
 		return 0
 	}
 	return r.ServerCPU / time.Duration((r.OK+r.Failed)*int64(max(1, r.PerCall)))
+}
+
+// ClientCPUPerCall is the tool's own CPU time per call answered (or
+// failed), per position for a batch; zero when not measured.
+func (r *Result) ClientCPUPerCall() time.Duration {
+	if r.ClientCPU <= 0 || r.OK+r.Failed == 0 {
+		return 0
+	}
+	return r.ClientCPU / time.Duration((r.OK+r.Failed)*int64(max(1, r.PerCall)))
 }
 
 // hupLoop calls HUP every HUPEvery from start until end.
@@ -634,6 +748,9 @@ func row(w io.Writer, r *Result, ratio, note string) {
 	load := fmt.Sprintf("closed, %d×%d", r.Conns, r.InFlight)
 	if r.PerCall > 1 {
 		note = fmt.Sprintf(", %d positions a call (rps and CPU per position)", r.PerCall) + note
+	}
+	if d := r.ClientCPUPerCall(); d > 0 {
+		note += fmt.Sprintf(", client CPU %.1f µs", float64(d.Nanoseconds())/1000)
 	}
 	if r.SendLate != nil && r.SendLate.TotalCount() > 0 {
 		// The client's own share of the latency, timed from the due time.

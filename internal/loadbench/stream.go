@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,7 +97,7 @@ func (c *Config) runStream(wk *worker, conn *grpc.ClientConn, w, n int, start, e
 				continue // a reload's or an exemption change's answer
 			}
 			now := time.Now()
-			verdict := strings.TrimPrefix(noflyv1.Verdict(a.verdict).String(), "VERDICT_")
+			verdict := int64(a.verdict)
 			k := answered.Load()
 			for range 1 + a.skipped {
 				var from time.Time

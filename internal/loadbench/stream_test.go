@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,9 @@ func TestStream(t *testing.T) {
 			}
 			if r.Failed != 0 || r.OK == 0 {
 				t.Fatalf("%d answered, %d failed (%v)", r.OK, r.Failed, r.Codes)
+			}
+			if r.ClientCPU <= 0 || r.ClientCPU > 2*time.Second*time.Duration(runtime.NumCPU()) {
+				t.Errorf("the tool's own CPU time over 1 s: %v", r.ClientCPU)
 			}
 			if tc.rate > 0 && (float64(r.OK) < 0.9*tc.rate || float64(r.OK) > 1.01*tc.rate) {
 				t.Errorf("open loop at %v/s for 1 s: %d positions counted", tc.rate, r.OK)
