@@ -130,3 +130,95 @@ func TestPreEncodedAnswersUnderCancellation(t *testing.T) {
 	}
 	t.Logf("%d of %d calls answered", ok, len(reqs))
 }
+
+// TestPreEncodedAnswersAcrossReloads: checks sent while the zone set is
+// loaded again and again (each load a set of its own, its pooled checks
+// and conflict rooms with it) and exemptions are created, all at once:
+// no race (run with -race), and every answer decodes and names the zone
+// set it was decided on among those loaded.
+func TestPreEncodedAnswersAcrossReloads(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 19))
+	zones := ceilingZones(r, 60)
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return clock }, Exemptions: store,
+		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	lis := bufconn.Listen(1 << 20)
+	g := s.NewGRPCServer()
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	client := noflyv1.NewGeofenceServiceClient(conn)
+	exs := &exemptionServer{s: s}
+
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := s.Reload(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+			if i%5 == 0 {
+				rec := record()
+				rec.Holder.Unit, rec.ZoneIds, rec.Purposes = "U-1", []string{zones[i%len(zones)].ID}, nil
+				if _, err := exs.CreateExemption(ctx, &noflyv1.CreateExemptionRequest{Exemption: rec}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	answered := make([]int, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			wr := rand.New(rand.NewPCG(uint64(w), 9))
+			for range 300 {
+				req := &noflyv1.CheckPositionRequest{Position: &noflyv1.Position{Latitude: 52.24 + 0.13*wr.Float64(), Longitude: 4.68 + 0.25*wr.Float64()},
+					At: timestamppb.New(clock), Operator: &noflyv1.Operator{Unit: []string{"U-1", "U-2"}[wr.IntN(2)]},
+					View: []noflyv1.CheckView{noflyv1.CheckView_CHECK_VIEW_BASIC, noflyv1.CheckView_CHECK_VIEW_FULL}[wr.IntN(2)]}
+				if wr.IntN(2) == 0 {
+					req.Altitude = alt(float64(wr.IntN(200)))
+				}
+				resp, err := client.CheckPosition(ctx, req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if resp.GetZoneSet() == nil || resp.GetCheckedAt() == nil || resp.GetVerdict() == noflyv1.Verdict_VERDICT_UNSPECIFIED {
+					t.Errorf("incomplete answer: %v", resp)
+					return
+				}
+				answered[w]++
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	bg.Wait()
+	for w, n := range answered {
+		if n != 300 {
+			t.Fatalf("worker %d: %d answers", w, n)
+		}
+	}
+}
