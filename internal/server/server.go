@@ -411,6 +411,12 @@ const streamWorkers = 64
 // installed, plus any further options (such as TLS credentials). The
 // metrics' interceptors (when Config.Metrics is set) come first, so that
 // every call is counted with the code it got, refusals included.
+//
+// A position check's answer is encoded before gRPC is handed it, and its
+// memory used again (codec.go, preEncode). So opts must not replace the
+// server's codec (a position check would then fail with INTERNAL), and an
+// interceptor or stats handler added through opts must not keep a position
+// check's answer after the call (a stats handler sees it as encoded bytes).
 func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	var unary []grpc.UnaryServerInterceptor
 	var stream []grpc.StreamServerInterceptor
