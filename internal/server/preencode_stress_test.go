@@ -3,26 +3,18 @@ package server
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"math/rand/v2"
-	"net"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	encproto "google.golang.org/grpc/encoding/proto"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
-	"github.com/nofly-project/nofly/exemptions"
-	"github.com/nofly-project/nofly/exemptions/sqlitestore"
-	"github.com/nofly-project/nofly/geo"
 )
 
 // TestPreEncodedAnswersUnderCancellation: many calls at once, a third of
@@ -33,42 +25,8 @@ import (
 func TestPreEncodedAnswersUnderCancellation(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 17))
 	zones := ceilingZones(r, 60)
-	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return clock }, Exemptions: store,
-		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, conn := preEncodeServer(t, zones, 8, 3, grpc.ForceCodecV2(capturingCodec{encoding.GetCodecV2(encproto.Name)}))
 	ctx := context.Background()
-	exs := &exemptionServer{s: s}
-	for i := range 8 {
-		rec := record()
-		rec.Holder.Unit, rec.ZoneIds, rec.Purposes = "U-1", nil, nil
-		for j := range 3 {
-			rec.ZoneIds = append(rec.ZoneIds, zones[(i*5+j*7)%len(zones)].ID)
-		}
-		rec.CeilingM = float64(40 + 10*(i%6))
-		if _, err := exs.CreateExemption(ctx, &noflyv1.CreateExemptionRequest{Exemption: rec}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	lis := bufconn.Listen(1 << 20)
-	g := s.NewGRPCServer()
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(capturingCodec{encoding.GetCodecV2(encproto.Name)})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
 
 	const workers, each = 16, 250
 	reqs := make([]*noflyv1.CheckPositionRequest, workers*each)
@@ -139,29 +97,8 @@ func TestPreEncodedAnswersUnderCancellation(t *testing.T) {
 func TestPreEncodedAnswersAcrossReloads(t *testing.T) {
 	r := rand.New(rand.NewPCG(35, 19))
 	zones := ceilingZones(r, 60)
-	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return clock }, Exemptions: store,
-		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, conn := preEncodeServer(t, zones, 0, 0)
 	ctx := context.Background()
-	lis := bufconn.Listen(1 << 20)
-	g := s.NewGRPCServer()
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
 	client := noflyv1.NewGeofenceServiceClient(conn)
 	exs := &exemptionServer{s: s}
 

@@ -52,43 +52,8 @@ func (c capturingCodec) Unmarshal(data mem.BufferSlice, v any) error {
 func TestPreEncodedAnswersExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(20, 12))
 	zones := ceilingZones(r, 80)
-	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return clock }, Exemptions: store,
-		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, conn := preEncodeServer(t, zones, 12, 4, grpc.ForceCodecV2(capturingCodec{encoding.GetCodecV2(encproto.Name)}))
 	ctx := context.Background()
-	exs := &exemptionServer{s: s}
-	for i := range 12 {
-		rec := record()
-		rec.Holder.Unit, rec.ZoneIds, rec.Purposes = "U-1", nil, nil
-		for j := range 4 {
-			rec.ZoneIds = append(rec.ZoneIds, zones[(i*5+j*7)%len(zones)].ID)
-		}
-		rec.CeilingM = float64(40 + 10*(i%6))
-		if _, err := exs.CreateExemption(ctx, &noflyv1.CreateExemptionRequest{Exemption: rec}); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	lis := bufconn.Listen(1 << 20)
-	g := s.NewGRPCServer()
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(capturingCodec{encoding.GetCodecV2(encproto.Name)})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
 
 	const workers, each = 4, 900
 	reqs := make([]*noflyv1.CheckPositionRequest, workers*each)
@@ -188,3 +153,48 @@ func TestPreEncodeOnlyItsAnswer(t *testing.T) {
 }
 
 var errDenied = context.Canceled
+
+// preEncodeServer is a server made by NewGRPCServer over zones, with the
+// SQLite store holding recs records of unit U-1 (each naming per of the
+// zones, with a ceiling), and a connection to it over a bufconn with
+// the call options given.
+func preEncodeServer(t *testing.T, zones []geo.Zone, recs, per int, opts ...grpc.CallOption) (*Server, *grpc.ClientConn) {
+	t.Helper()
+	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	s, err := New(context.Background(), Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
+		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return clock }, Exemptions: store,
+		Fleet: &FleetConfig{Ceiling: exemptions.DefaultCeiling}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	exs := &exemptionServer{s: s}
+	for i := range recs {
+		rec := record()
+		rec.Holder.Unit, rec.ZoneIds, rec.Purposes = "U-1", nil, nil
+		for j := range per {
+			rec.ZoneIds = append(rec.ZoneIds, zones[(i*5+j*7)%len(zones)].ID)
+		}
+		rec.CeilingM = float64(40 + 10*(i%6))
+		if _, err := exs.CreateExemption(ctx, &noflyv1.CreateExemptionRequest{Exemption: rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lis := bufconn.Listen(1 << 20)
+	g := s.NewGRPCServer()
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(opts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return s, conn
+}
