@@ -25,7 +25,7 @@ import (
 func TestPreEncodedAnswersUnderCancellation(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 17))
 	zones := ceilingZones(r, 60)
-	s, conn := preEncodeServer(t, zones, 8, 3, grpc.ForceCodecV2(capturingCodec{encoding.GetCodecV2(encproto.Name)}))
+	s, g, conn := preEncodeServer(t, zones, 8, 3, grpc.ForceCodecV2(capturingCodec{encoding.GetCodecV2(encproto.Name)}))
 	ctx := context.Background()
 
 	const workers, each = 16, 250
@@ -62,7 +62,9 @@ func TestPreEncodedAnswersUnderCancellation(t *testing.T) {
 		})
 	}
 	wg.Wait()
-
+	// A call cancelled by its client may still run on the server: wait
+	// for every one before answers stop being reused.
+	g.GracefulStop()
 	reuseAnswers = false
 	defer func() { reuseAnswers = true }()
 	ok := 0
@@ -97,7 +99,7 @@ func TestPreEncodedAnswersUnderCancellation(t *testing.T) {
 func TestPreEncodedAnswersAcrossReloads(t *testing.T) {
 	r := rand.New(rand.NewPCG(35, 19))
 	zones := ceilingZones(r, 60)
-	s, conn := preEncodeServer(t, zones, 0, 0)
+	s, _, conn := preEncodeServer(t, zones, 0, 0)
 	ctx := context.Background()
 	client := noflyv1.NewGeofenceServiceClient(conn)
 	exs := &exemptionServer{s: s}

@@ -52,7 +52,7 @@ func (c capturingCodec) Unmarshal(data mem.BufferSlice, v any) error {
 func TestPreEncodedAnswersExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(20, 12))
 	zones := ceilingZones(r, 80)
-	s, conn := preEncodeServer(t, zones, 12, 4, grpc.ForceCodecV2(capturingCodec{encoding.GetCodecV2(encproto.Name)}))
+	s, g, conn := preEncodeServer(t, zones, 12, 4, grpc.ForceCodecV2(capturingCodec{encoding.GetCodecV2(encproto.Name)}))
 	ctx := context.Background()
 
 	const workers, each = 4, 900
@@ -87,6 +87,7 @@ func TestPreEncodedAnswersExact(t *testing.T) {
 		return
 	}
 
+	g.GracefulStop() // no call still runs when answers stop being reused
 	reuseAnswers = false
 	defer func() { reuseAnswers = true }()
 	hits, basic := 0, 0
@@ -157,8 +158,9 @@ var errDenied = context.Canceled
 // preEncodeServer is a server made by NewGRPCServer over zones, with the
 // SQLite store holding recs records of unit U-1 (each naming per of the
 // zones, with a ceiling), and a connection to it over a bufconn with
-// the call options given.
-func preEncodeServer(t *testing.T, zones []geo.Zone, recs, per int, opts ...grpc.CallOption) (*Server, *grpc.ClientConn) {
+// the call options given. Stop the gRPC server (GracefulStop) before
+// changing reuseAnswers: a call its client gave up on may still run.
+func preEncodeServer(t *testing.T, zones []geo.Zone, recs, per int, opts ...grpc.CallOption) (*Server, *grpc.Server, *grpc.ClientConn) {
 	t.Helper()
 	store, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "nofly.db"))
 	if err != nil {
@@ -196,5 +198,5 @@ func preEncodeServer(t *testing.T, zones []geo.Zone, recs, per int, opts ...grpc
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return s, conn
+	return s, g, conn
 }
