@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
@@ -222,19 +221,7 @@ func dailyToProto(d geo.DailyPeriod) *noflyv1.DailyPeriod {
 	return pd
 }
 
-func bandToProto(b geo.Band) *noflyv1.HeightBand {
-	pb := &noflyv1.HeightBand{Reference: refToProto[b.Ref]}
-	if b.Ref == geo.RefUnknown {
-		return pb // heights not known: every height counts
-	}
-	if !math.IsInf(b.Lower, -1) && !math.IsNaN(b.Lower) {
-		pb.LowerM = proto.Float64(b.Lower)
-	}
-	if !math.IsInf(b.Upper, 1) && !math.IsNaN(b.Upper) {
-		pb.UpperM = proto.Float64(b.Upper)
-	}
-	return pb
-}
+func bandToProto(b geo.Band) *noflyv1.HeightBand { return new(bandMsg).set(b) }
 
 func verdictToProto(v exemptions.Verdict) noflyv1.Verdict {
 	switch v {
@@ -309,18 +296,7 @@ func resultToProto(r *exemptions.Result) checkProto {
 	hit := func(i int, h *geo.Hit) *noflyv1.ZoneHit {
 		fh := &hits[i]
 		setSummary(&fh.zone, h.Zone)
-		b := &fh.band
-		b.Reference = refToProto[h.Band.Ref]
-		if h.Band.Ref != geo.RefUnknown { // as bandToProto
-			if !math.IsInf(h.Band.Lower, -1) && !math.IsNaN(h.Band.Lower) {
-				fh.lower = h.Band.Lower
-				b.LowerM = &fh.lower
-			}
-			if !math.IsInf(h.Band.Upper, 1) && !math.IsNaN(h.Band.Upper) {
-				fh.upper = h.Band.Upper
-				b.UpperM = &fh.upper
-			}
-		}
+		b := fh.band.set(h.Band)
 		if lastWin == nil || !h.When.Start.Equal(lastWhen.Start) || !h.When.End.Equal(lastWhen.End) {
 			lastWhen, lastWin = h.When, new(windowMsgs).set(h.When)
 		}
@@ -377,10 +353,9 @@ func resultToProto(r *exemptions.Result) checkProto {
 // fullHit is a full answer's hit with the messages it holds: the zone's
 // summary, and the height band and its heights.
 type fullHit struct {
-	hit          noflyv1.ZoneHit
-	zone         noflyv1.ZoneSummary
-	band         noflyv1.HeightBand
-	lower, upper float64
+	hit  noflyv1.ZoneHit
+	zone noflyv1.ZoneSummary
+	band bandMsg
 }
 
 // basicProto is basicResultToProto's answer built for the unary check,
@@ -431,19 +406,7 @@ func basicProto(r *exemptions.Result, room *basicRoom) checkProto {
 				bm = new(bandMsg)
 			}
 			bandRoom = nil
-			b := &bm.band
-			b.Reference = refToProto[h.Band.Ref]
-			if h.Band.Ref != geo.RefUnknown {
-				if !math.IsInf(h.Band.Lower, -1) && !math.IsNaN(h.Band.Lower) {
-					bm.lower = h.Band.Lower
-					b.LowerM = &bm.lower
-				}
-				if !math.IsInf(h.Band.Upper, 1) && !math.IsNaN(h.Band.Upper) {
-					bm.upper = h.Band.Upper
-					b.UpperM = &bm.upper
-				}
-			}
-			lastBand, lastBandMsg = h.Band, b
+			lastBand, lastBandMsg = h.Band, bm.set(h.Band)
 		}
 		if lastWin == nil || !h.When.Start.Equal(lastWhen.Start) || !h.When.End.Equal(lastWhen.End) {
 			// As windowToProto: the first in room, any other of its own.
@@ -524,6 +487,25 @@ var noRecordRefusals = []*noflyv1.ExemptionRefusal{{}}[:1:1]
 type bandMsg struct {
 	band         noflyv1.HeightBand
 	lower, upper float64
+}
+
+// set makes m the message of b and returns it: the reference, and each
+// limit that is a height (not open, not unknown) when the heights are
+// known at all; a band whose heights are not known counts every height.
+func (m *bandMsg) set(b geo.Band) *noflyv1.HeightBand {
+	m.band.Reference = refToProto[b.Ref]
+	if b.Ref == geo.RefUnknown {
+		return &m.band
+	}
+	if !math.IsInf(b.Lower, -1) && !math.IsNaN(b.Lower) {
+		m.lower = b.Lower
+		m.band.LowerM = &m.lower
+	}
+	if !math.IsInf(b.Upper, 1) && !math.IsNaN(b.Upper) {
+		m.upper = b.Upper
+		m.band.UpperM = &m.upper
+	}
+	return &m.band
 }
 
 // sameBand reports whether a and b convert to the same height band: the
