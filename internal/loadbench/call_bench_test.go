@@ -2,8 +2,6 @@ package loadbench
 
 import (
 	"context"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +14,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
-	"github.com/nofly-project/nofly/geo"
-	"github.com/nofly-project/nofly/internal/server"
 )
 
 // oldCall is how a sender made and counted a call before: the answer read
@@ -45,26 +41,11 @@ func oldCall(conn *grpc.ClientConn, rs *requests, counts map[string]int64) func(
 // the client's. proc-cpu-ns/op is the process's CPU time (client and
 // server, every thread) per call; allocs/op counts both sides too.
 func BenchmarkCall(b *testing.B) {
-	zones, err := geo.Read(strings.NewReader(`{"type":"FeatureCollection","features":[
+	addr := serveZones(b, `{"type":"FeatureCollection","features":[
 	  {"type":"Feature","properties":{"id":"T-P","restriction":"PROHIBITED","lower_m":0,"lower_ref":"AGL","upper_m":120,"upper_ref":"AGL","radius_m":500},
-	   "geometry":{"type":"Point","coordinates":[4.5,52.0]}}]}`), "test.geojson")
-	if err != nil {
-		b.Fatal(err)
-	}
+	   "geometry":{"type":"Point","coordinates":[4.5,52.0]}}]}`)
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	g := srv.NewGRPCServer()
-	go func() { _ = g.Serve(lis) }()
-	b.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(fast))
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(fast))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,18 +2,12 @@ package loadbench
 
 import (
 	"context"
-	"log/slog"
 	"maps"
-	"net"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/paulmach/orb"
-
-	"github.com/nofly-project/nofly/geo"
-	"github.com/nofly-project/nofly/internal/server"
 )
 
 // TestRunUnary runs every unary mode against a real server on loopback,
@@ -23,25 +17,10 @@ import (
 // counted alone: a point inside the prohibited zone is DENIED, one far
 // from it CLEAR.
 func TestRunUnary(t *testing.T) {
-	zones, err := geo.Read(strings.NewReader(`{"type":"FeatureCollection","features":[
+	addr := serveZones(t, `{"type":"FeatureCollection","features":[
 	  {"type":"Feature","properties":{"id":"T-P","restriction":"PROHIBITED","lower_m":0,"lower_ref":"AGL","upper_m":120,"upper_ref":"AGL","radius_m":500},
-	   "geometry":{"type":"Point","coordinates":[4.5,52.0]}}]}`), "test.geojson")
-	if err != nil {
-		t.Fatal(err)
-	}
+	   "geometry":{"type":"Point","coordinates":[4.5,52.0]}}]}`)
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := srv.NewGRPCServer()
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
 
 	for _, tc := range []struct {
 		name   string
@@ -58,7 +37,7 @@ func TestRunUnary(t *testing.T) {
 		{"batch", ModeBatch, []orb.Point{{4.5, 52.0}, {4.8, 52.3}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := Config{Addr: lis.Addr().String(), Mode: tc.mode, Conns: 2, InFlight: 4,
+			c := Config{Addr: addr, Mode: tc.mode, Conns: 2, InFlight: 4,
 				Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond, Points: tc.points, AltM: 50, Batch: 10}
 			if tc.mode == ModeRoute {
 				c.Routes = [][]orb.Point{{{4.49, 52.0}, {4.51, 52.0}}, {{4.5, 51.99}, {4.5, 52.01}}}

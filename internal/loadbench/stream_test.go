@@ -2,17 +2,12 @@ package loadbench
 
 import (
 	"context"
-	"log/slog"
-	"net"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/paulmach/orb"
-
-	"github.com/nofly-project/nofly/geo"
-	"github.com/nofly-project/nofly/internal/server"
 )
 
 // TestStream runs the stream mode against a real server on loopback,
@@ -20,25 +15,10 @@ import (
 // answered (alone or with others) and counted once, none fails, and open
 // loop sends at the rate asked.
 func TestStream(t *testing.T) {
-	zones, err := geo.Read(strings.NewReader(`{"type":"FeatureCollection","features":[
+	addr := serveZones(t, `{"type":"FeatureCollection","features":[
 	  {"type":"Feature","properties":{"id":"T-P","restriction":"PROHIBITED","lower_m":0,"lower_ref":"AGL","upper_m":120,"upper_ref":"AGL","radius_m":500},
-	   "geometry":{"type":"Point","coordinates":[4.5,52.0]}}]}`), "test.geojson")
-	if err != nil {
-		t.Fatal(err)
-	}
+	   "geometry":{"type":"Point","coordinates":[4.5,52.0]}}]}`)
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := srv.NewGRPCServer()
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
 
 	points := []orb.Point{{4.5, 52.0}, {4.49, 52.0}, {4.6, 52.1}}
 	for _, tc := range []struct {
@@ -49,7 +29,7 @@ func TestStream(t *testing.T) {
 		{"open", 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Run(ctx, Config{Addr: lis.Addr().String(), Mode: ModeStream, Conns: 2, InFlight: 3, Window: 4,
+			r, err := Run(ctx, Config{Addr: addr, Mode: ModeStream, Conns: 2, InFlight: 3, Window: 4,
 				Duration: time.Second, Warmup: 200 * time.Millisecond, Rate: tc.rate, Points: points, AltM: 50})
 			if err != nil {
 				t.Fatal(err)

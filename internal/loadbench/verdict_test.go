@@ -2,10 +2,8 @@ package loadbench
 
 import (
 	"context"
-	"log/slog"
 	"maps"
 	"math/rand/v2"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +17,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	noflyv1 "github.com/nofly-project/nofly/api/nofly/v1"
-	"github.com/nofly-project/nofly/geo"
-	"github.com/nofly-project/nofly/internal/server"
 )
 
 // oldVerdictCounts is the reference: how the tool counted verdicts before
@@ -119,36 +115,21 @@ func TestVerdictCountMatchesOld(t *testing.T) {
 // a generated client decodes in full from the same request; failed calls
 // count no verdict; the health check says SERVING.
 func TestCallerMatchesFullDecode(t *testing.T) {
-	zones, err := geo.Read(strings.NewReader(`{"type":"FeatureCollection","features":[
+	addr := serveZones(t, `{"type":"FeatureCollection","features":[
 	  {"type":"Feature","properties":{"id":"T-P","restriction":"PROHIBITED","lower_m":0,"lower_ref":"AGL","upper_m":120,"upper_ref":"AGL","radius_m":500},
 	   "geometry":{"type":"Point","coordinates":[4.5,52.0]}},
 	  {"type":"Feature","properties":{"id":"T-H","restriction":"PROHIBITED","lower_m":100,"lower_ref":"AGL","upper_m":300,"upper_ref":"AGL","radius_m":800},
 	   "geometry":{"type":"Point","coordinates":[4.6,52.1]}},
 	  {"type":"Feature","properties":{"id":"T-C","restriction":"CONDITIONAL","lower_m":0,"lower_ref":"AGL","upper_m":120,"upper_ref":"AGL","radius_m":2000},
-	   "geometry":{"type":"Point","coordinates":[4.7,52.2]}}]}`), "test.geojson")
-	if err != nil {
-		t.Fatal(err)
-	}
+	   "geometry":{"type":"Point","coordinates":[4.7,52.2]}}]}`)
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{Load: func(context.Context) ([]geo.Zone, error) { return zones, nil },
-		Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := srv.NewGRPCServer()
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
 
-	tool, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(fast))
+	tool, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(fast))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tool.Close()
-	plain, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	plain, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
