@@ -237,7 +237,8 @@ func volumeLower(h *geo.Hit, vi int) geo.Limit {
 
 // refusedWithoutCover is what refuses flight f, meeting hits, where no
 // record can cover a conflict: blockedBy of its decision (DecideFleet
-// with fl), without the decision. "" when nothing does.
+// with fl), without the decision, whose conflicts come sorted by zone id.
+// "" when nothing does.
 func refusedWithoutCover(hits []geo.Hit, f *Flight, fl *Fleet) string {
 	if fl != nil {
 		if refusals, _ := fl.judge(f); len(refusals) > 0 {
@@ -254,7 +255,7 @@ func refusedWithoutCover(hits []geo.Hit, f *Flight, fl *Fleet) string {
 	if first == nil {
 		return ""
 	}
-	return first.ID + " from the ground"
+	return fromGround(first)
 }
 
 // anyBlocking reports whether any of hits needs an exemption.
@@ -282,11 +283,14 @@ func blockedBy(r *Result) string {
 	}
 	for _, c := range r.Conflicts {
 		if c.By == nil {
-			return c.Hit.Zone.ID + " from the ground"
+			return fromGround(c.Hit.Zone)
 		}
 	}
 	return "the check"
 }
+
+// fromGround says that zone z refuses the flight from the ground up.
+func fromGround(z *geo.Zone) string { return z.ID + " from the ground" }
 
 // limitedBy says what refuses the flight at the first height it is
 // refused, preferring the break that led there.
